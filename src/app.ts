@@ -1,0 +1,95 @@
+// buildApp: the one factory for production and tests. It wires the HTTP plumbing and the front ends
+// around already-opened services; it never listens, reads the environment or handles signals.
+import formbody from '@fastify/formbody';
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import {
+  jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler,
+} from 'fastify-type-provider-zod';
+import { nanoid } from 'nanoid';
+import { CoreError } from './core/errors.ts';
+import { toCoreError } from './http/errors.ts';
+import { registerRateLimit } from './http/rate-limit.ts';
+import type { Surface } from './http/surface.ts';
+import type { Services } from './services.ts';
+import { sendOAuthError } from './surfaces/oauth/errors.ts';
+import { oauthRoutes } from './surfaces/oauth/routes.ts';
+import { opsRoutes, type Lifecycle } from './surfaces/ops/routes.ts';
+
+export interface AppOptions {
+  services: Services;
+  logger?: FastifyServerOptions['logger'];
+  lifecycle?: Lifecycle;
+}
+
+export const APP_VERSION = '0.1.0';
+
+/** The surface whose error format a request gets when no route matched. */
+function surfaceForUrl(_url: string): Surface {
+  return 'oauth';
+}
+
+function sendError(request: FastifyRequest, reply: FastifyReply, err: CoreError, services: Services): FastifyReply {
+  if (err.details.retryAfter !== undefined) reply.header('retry-after', String(err.details.retryAfter));
+  const surface = request.routeOptions.config.surface ?? surfaceForUrl(request.url);
+  switch (surface) {
+    case 'oauth':
+    case 'ops':
+      return sendOAuthError(reply, err, services.config.publicUrl);
+  }
+}
+
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const { services } = opts;
+  const config = services.config;
+  const lifecycle = opts.lifecycle ?? { shuttingDown: false };
+  const hops = config.trustProxy;
+  const app: FastifyInstance = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: config.bodyLimit,
+    // A hop count trusts that many proxies nearest to us (proxy-addr's numeric form).
+    trustProxy: typeof hops === 'number' ? (_addr: string, i: number) => i < hops : hops,
+    genReqId: () => nanoid(12),
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  await app.register(formbody, { bodyLimit: config.bodyLimit });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'device-code-server',
+        version: APP_VERSION,
+        description: 'OAuth 2.0 Device Authorization Grant (RFC 8628) server. Errors on OAuth endpoints use the RFC 6749 §5.2 format.',
+      },
+      servers: [{ url: config.publicUrl }],
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+  await registerRateLimit(app);
+
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', request.id);
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+    done();
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const err = toCoreError(error);
+    if (err.code === 'server_error') request.log.error({ err: error }, 'request failed');
+    else request.log.info({ code: err.code }, 'request refused');
+    return sendError(request, reply, err, services);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendError(request, reply, new CoreError('route_not_found', `no such endpoint: ${request.method} ${request.url.split('?')[0] ?? ''}`), services),
+  );
+
+  oauthRoutes(app, services);
+  opsRoutes(app, services, lifecycle);
+  return app;
+}

@@ -1,0 +1,121 @@
+// The one place that reads process.env (STYLE principle 8). Every variable is parsed once by a
+// zod schema; a bad value stops the start with a message naming the variable.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+// TRUST_PROXY: off (default) | on | a hop count | comma-separated addresses/CIDRs (Fastify's forms).
+const trustProxy = z
+  .string()
+  .trim()
+  .transform((v, ctx): boolean | number | string[] => {
+    const lower = v.toLowerCase();
+    if (['', 'off', 'false', '0', 'no'].includes(lower)) return false;
+    if (['on', 'true', 'yes'].includes(lower)) return true;
+    if (/^\d+$/.test(v)) return Number(v);
+    const list = v.split(',').map((s) => s.trim()).filter(Boolean);
+    if (list.every((s) => /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(s))) return list;
+    ctx.addIssue({ code: 'custom', message: 'expected off, on, a hop count or a list of addresses' });
+    return z.NEVER;
+  });
+
+const httpUrl = z
+  .url({ protocol: /^https?$/, error: 'expected an http(s) URL' })
+  .transform((u) => u.replace(/\/+$/, ''));
+
+const userCodeCharset = z
+  .string()
+  .regex(/^[A-Z0-9]{10,36}$/, 'expected 10-36 distinct characters from A-Z and 0-9')
+  .refine((s) => new Set(s).size === s.length, 'characters must be distinct');
+
+const schema = z.object({
+  PORT: int(0, 65535).default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATA_DIR: z.string().min(1).default('./data'),
+  DATABASE_PATH: z.string().min(1).optional(),
+  PUBLIC_URL: httpUrl.optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TRUST_PROXY: trustProxy.default(false),
+  SERVER_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  SERVER_SECRET_FILE: z.string().min(1).optional(),
+  BODY_LIMIT: int(1024, 1024 * 1024).default(16 * 1024),
+  USER_CODE_CHARSET: userCodeCharset.default('BCDFGHJKLMNPQRSTVWXZ'),
+  USER_CODE_LENGTH: int(6, 16).default(8),
+  SWEEP_INTERVAL_SECONDS: int(0, 86_400).default(60),
+  RATE_LIMIT_DEVICE_AUTHORIZATION: int(1, 1_000_000).default(60),
+  RATE_LIMIT_TOKEN: int(1, 1_000_000).default(600),
+  RATE_LIMIT_DISCOVERY: int(1, 1_000_000).default(600),
+  RATE_LIMIT_WINDOW_SECONDS: int(1, 3600).default(60),
+  SHUTDOWN_GRACE_SECONDS: int(0, 600).default(10),
+});
+
+export type Config = Readonly<{
+  port: number;
+  host: string;
+  dataDir: string;
+  databasePath: string;
+  publicUrl: string;
+  logLevel: z.infer<typeof schema>['LOG_LEVEL'];
+  trustProxy: boolean | number | string[];
+  /** An explicit server secret (from SERVER_SECRET or SERVER_SECRET_FILE); otherwise one is kept in dataDir. */
+  serverSecret: string | undefined;
+  bodyLimit: number;
+  userCode: Readonly<{ charset: string; length: number }>;
+  sweepIntervalSeconds: number;
+  rateLimit: Readonly<{ deviceAuthorization: number; token: number; discovery: number; windowSeconds: number }>;
+  shutdownGraceSeconds: number;
+}>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function readSecretFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    throw new ConfigError(`SERVER_SECRET_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+}
+
+/** Parses the environment into a frozen Config, or throws ConfigError naming each bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const raw = Object.fromEntries(Object.keys(schema.shape).map((k) => [k, env[k] === '' ? undefined : env[k]]));
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  if (e.SERVER_SECRET !== undefined && e.SERVER_SECRET_FILE !== undefined) {
+    throw new ConfigError('SERVER_SECRET and SERVER_SECRET_FILE: set one, not both');
+  }
+  const serverSecret = e.SERVER_SECRET ?? (e.SERVER_SECRET_FILE === undefined ? undefined : readSecretFile(e.SERVER_SECRET_FILE));
+  if (serverSecret !== undefined && serverSecret.length < 32) {
+    throw new ConfigError('SERVER_SECRET_FILE: the secret must be at least 32 characters');
+  }
+  const dataDir = path.resolve(e.DATA_DIR);
+  const displayHost = e.HOST === '0.0.0.0' || e.HOST === '::' ? 'localhost' : e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST;
+  return Object.freeze({
+    port: e.PORT,
+    host: e.HOST,
+    dataDir,
+    databasePath: path.resolve(e.DATABASE_PATH ?? path.join(dataDir, 'device-code-server.db')),
+    publicUrl: e.PUBLIC_URL ?? `http://${displayHost}:${e.PORT}`,
+    logLevel: e.LOG_LEVEL,
+    trustProxy: e.TRUST_PROXY,
+    serverSecret,
+    bodyLimit: e.BODY_LIMIT,
+    userCode: Object.freeze({ charset: e.USER_CODE_CHARSET, length: e.USER_CODE_LENGTH }),
+    sweepIntervalSeconds: e.SWEEP_INTERVAL_SECONDS,
+    rateLimit: Object.freeze({
+      deviceAuthorization: e.RATE_LIMIT_DEVICE_AUTHORIZATION,
+      token: e.RATE_LIMIT_TOKEN,
+      discovery: e.RATE_LIMIT_DISCOVERY,
+      windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS,
+    }),
+    shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
+  });
+}

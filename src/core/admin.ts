@@ -1,0 +1,158 @@
+// Administration of environments, clients and users: shared by the CLI and, later, the admin API.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { hashPassword } from '../crypto/passwords.ts';
+import type { KeyRing } from '../crypto/keys.ts';
+import { StoreConflictError, type Store } from '../store/store.ts';
+import type { Clock } from './clock.ts';
+import { CoreError } from './errors.ts';
+import { DEVICE_CODE_GRANT, type Client, type Environment, type User } from './model.ts';
+import { isValidScopeToken, parseScopeList } from './scopes.ts';
+
+export const DEFAULT_ENVIRONMENT_NAME = 'default';
+export const DEFAULT_CLIENT_SCOPES = ['openid', 'profile', 'email'];
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export interface AdminDeps {
+  store: Store;
+  clock: Clock;
+  keys: KeyRing;
+}
+
+export interface NewClient {
+  envId: string;
+  name: string;
+  confidential?: boolean;
+  scope?: string;
+  codeLifetime?: number;
+  pollInterval?: number;
+  tokenLifetime?: number;
+  audience?: string | null;
+}
+
+export interface NewUser {
+  envId: string;
+  username: string;
+  email: string;
+  password: string;
+}
+
+const usernamePattern = /^[\p{L}\p{N}._@+-]{1,128}$/u;
+const emailPattern = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
+
+function inRange(name: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new CoreError('invalid_request', `${name} must be an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+export class Admin {
+  readonly #d: AdminDeps;
+
+  constructor(deps: AdminDeps) {
+    this.#d = deps;
+  }
+
+  async createEnvironment(name: string): Promise<Environment> {
+    if (!/^[\w.-]{1,64}$/.test(name) || UUID.test(name)) {
+      throw new CoreError('invalid_request', 'environment name: 1-64 letters, digits, dots, dashes or underscores, not a UUID');
+    }
+    const env: Environment = { id: randomUUID(), name, companyId: randomUUID(), mfaLicensed: true, createdAt: this.#d.clock.now() };
+    try {
+      await this.#d.store.createEnvironment(env);
+    } catch (err) {
+      if (err instanceof StoreConflictError) throw new CoreError('conflict', `an environment named ${name} exists`);
+      throw err;
+    }
+    await this.#d.keys.ensureKey(env.id);
+    return env;
+  }
+
+  /** The `default` environment, created on first start. */
+  async ensureDefaultEnvironment(): Promise<Environment> {
+    const existing = await this.#d.store.getEnvironmentByName(DEFAULT_ENVIRONMENT_NAME);
+    if (existing) {
+      await this.#d.keys.ensureKey(existing.id);
+      return existing;
+    }
+    try {
+      return await this.createEnvironment(DEFAULT_ENVIRONMENT_NAME);
+    } catch (err) {
+      // Another process (CLI and server started together) created it first.
+      const raced = await this.#d.store.getEnvironmentByName(DEFAULT_ENVIRONMENT_NAME);
+      if (raced) return raced;
+      throw err;
+    }
+  }
+
+  /** By id or by name; the default environment when `ref` is undefined. */
+  async resolveEnvironment(ref: string | undefined): Promise<Environment> {
+    if (ref === undefined) return this.ensureDefaultEnvironment();
+    const env = UUID.test(ref) ? await this.#d.store.getEnvironment(ref.toLowerCase()) : await this.#d.store.getEnvironmentByName(ref);
+    if (!env) throw new CoreError('not_found', `no environment ${ref}`);
+    return env;
+  }
+
+  /** Returns the client and, for confidential clients, its secret: shown once, stored only as a hash. */
+  async createClient(input: NewClient): Promise<{ client: Client; secret?: string }> {
+    const name = input.name.trim();
+    if (name.length === 0 || name.length > 200) throw new CoreError('invalid_request', 'name must be 1-200 characters');
+    const scopes = input.scope === undefined ? DEFAULT_CLIENT_SCOPES : parseScopeList(input.scope);
+    if (scopes.some((s) => !isValidScopeToken(s))) throw new CoreError('invalid_scope', 'scope is malformed');
+    const secret = input.confidential ? randomBytes(32).toString('base64url') : undefined;
+    const client: Client = {
+      envId: input.envId,
+      clientId: randomUUID(),
+      name,
+      type: secret === undefined ? 'public' : 'confidential',
+      secretHash: secret === undefined ? null : await hashPassword(secret),
+      grantTypes: [DEVICE_CODE_GRANT],
+      scopes,
+      codeLifetime: inRange('code lifetime', input.codeLifetime ?? 600, 1, 3600),
+      pollInterval: inRange('poll interval', input.pollInterval ?? 5, 1, 60),
+      tokenLifetime: inRange('token lifetime', input.tokenLifetime ?? 3600, 60, 86_400),
+      audience: input.audience ?? null,
+      createdAt: this.#d.clock.now(),
+    };
+    await this.#d.store.createClient(client);
+    return secret === undefined ? { client } : { client, secret };
+  }
+
+  async createUser(input: NewUser): Promise<User> {
+    const username = input.username.normalize('NFKC').trim();
+    const email = input.email.trim();
+    if (!usernamePattern.test(username)) throw new CoreError('invalid_request', 'username: 1-128 letters, digits or . _ @ + -');
+    if (!emailPattern.test(email)) throw new CoreError('invalid_request', 'email is not an email address');
+    if (input.password.length < 8 || input.password.length > 1024) throw new CoreError('invalid_request', 'password must be 8-1024 characters');
+    const now = this.#d.clock.now();
+    const user: User = {
+      id: randomUUID(),
+      envId: input.envId,
+      username,
+      email,
+      passwordHash: await hashPassword(input.password),
+      disabled: false,
+      createdAt: now,
+      updatedAt: now,
+    };
+    try {
+      await this.#d.store.createUser(user);
+    } catch (err) {
+      if (err instanceof StoreConflictError) throw new CoreError('conflict', 'username or email already in use');
+      throw err;
+    }
+    return user;
+  }
+
+  async setUserDisabled(envId: string, username: string, disabled: boolean): Promise<User> {
+    const user = await this.#d.store.setUserDisabled(envId, username, disabled, this.#d.clock.now());
+    if (!user) throw new CoreError('not_found', `no user ${username}`);
+    return user;
+  }
+
+  async getUserByUsername(envId: string, username: string): Promise<User> {
+    const user = await this.#d.store.getUserByUsername(envId, username);
+    if (!user) throw new CoreError('not_found', `no user ${username}`);
+    return user;
+  }
+}

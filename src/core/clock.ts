@@ -1,0 +1,7 @@
+// Time is injected so expiry and slow_down are tested without sleeping (STYLE principle 7).
+export interface Clock {
+  /** Epoch milliseconds. */
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };

@@ -1,0 +1,176 @@
+// The RFC 8628 state machine: start a device authorization, poll it, and decide it.
+//   pending ──approve──▶ approved ──poll (consume)──▶ consumed
+//      └─────deny─────▶ denied
+// Expiry is computed from expires_at on every path, never stored as a status.
+import { randomUUID } from 'node:crypto';
+import { formatUserCode, generateDeviceCode, generateUserCode, normalizeUserCode, type UserCodeFormat } from '../crypto/codes.ts';
+import type { KeyRing } from '../crypto/keys.ts';
+import type { SecretKeys } from '../crypto/secret.ts';
+import { signAccessToken } from '../crypto/tokens.ts';
+import type { Store } from '../store/store.ts';
+import type { Clock } from './clock.ts';
+import { CoreError } from './errors.ts';
+import { DEVICE_CODE_GRANT, type Client, type DeviceAuthorization, type Environment, type User } from './model.ts';
+import { parseScopeList, resolveScope } from './scopes.ts';
+
+/** RFC 8628 §3.5: each slow_down adds 5 seconds to the interval, for good. */
+export const SLOW_DOWN_STEP_SECONDS = 5;
+/** Collisions among 20^8 codes are rare; a few retries make a failure practically impossible. */
+const USER_CODE_ATTEMPTS = 5;
+/** Concurrent polls of one code race on a compare-and-set; this bounds the retries. */
+const POLL_CAS_ATTEMPTS = 5;
+
+export interface DeviceFlowDeps {
+  store: Store;
+  clock: Clock;
+  secrets: SecretKeys;
+  keys: KeyRing;
+  userCode: UserCodeFormat;
+}
+
+export interface StartedAuthorization {
+  deviceCode: string;
+  /** Display form, e.g. `WDJB-MJHT`. */
+  userCode: string;
+  expiresIn: number;
+  expiresAt: number;
+  interval: number;
+  scope: string;
+}
+
+export interface IssuedToken {
+  accessToken: string;
+  expiresIn: number;
+  scope: string;
+}
+
+export class DeviceFlow {
+  readonly #d: DeviceFlowDeps;
+
+  constructor(deps: DeviceFlowDeps) {
+    this.#d = deps;
+  }
+
+  /** RFC 8628 §3.1-3.2. The client is already authenticated. */
+  async start(env: Environment, client: Client, requestedScope: string | undefined): Promise<StartedAuthorization> {
+    assertDeviceGrant(client);
+    const scope = resolveScope(client, requestedScope);
+    const deviceCode = generateDeviceCode();
+    const now = this.#d.clock.now();
+    for (let attempt = 0; attempt < USER_CODE_ATTEMPTS; attempt++) {
+      const userCode = generateUserCode(this.#d.userCode);
+      const record: DeviceAuthorization = {
+        id: randomUUID(),
+        envId: env.id,
+        clientId: client.clientId,
+        deviceCodeHash: this.#d.secrets.hashCode('device', deviceCode),
+        userCodeHash: this.#d.secrets.hashCode('user', userCode),
+        scope,
+        status: 'pending',
+        expiresAt: now + client.codeLifetime * 1000,
+        interval: client.pollInterval,
+        lastPolledAt: null,
+        userId: null,
+        createdAt: now,
+        decidedAt: null,
+      };
+      if ((await this.#d.store.insertDeviceAuthorization(record)) === 'ok') {
+        return {
+          deviceCode,
+          userCode: formatUserCode(userCode),
+          expiresIn: client.codeLifetime,
+          expiresAt: record.expiresAt,
+          interval: client.pollInterval,
+          scope,
+        };
+      }
+    }
+    throw new Error('could not allocate a unique user code');
+  }
+
+  /** RFC 8628 §3.4-3.5: one poll of the token endpoint. The client is already authenticated. */
+  async poll(env: Environment, client: Client, deviceCode: string, issuer: string): Promise<IssuedToken> {
+    assertDeviceGrant(client);
+    const hash = this.#d.secrets.hashCode('device', deviceCode);
+    for (let attempt = 0; attempt < POLL_CAS_ATTEMPTS; attempt++) {
+      const device = await this.#d.store.getDeviceByDeviceCodeHash(hash);
+      if (!device || device.envId !== env.id || device.clientId !== client.clientId) {
+        throw new CoreError('invalid_grant', 'unknown device_code');
+      }
+      const now = this.#d.clock.now();
+      if (now >= device.expiresAt) throw new CoreError('expired_token', 'the device_code has expired');
+      switch (device.status) {
+        case 'consumed':
+          throw new CoreError('invalid_grant', 'the device_code has already been used');
+        case 'denied':
+          throw new CoreError('access_denied', 'the authorization request was denied');
+        case 'approved':
+          return this.#redeem(device, env, client, issuer, now);
+        case 'pending': {
+          // choice (SPEC S2): a poll sooner than the interval after the previous one slows the device down.
+          const tooSoon = device.lastPolledAt !== null && now - device.lastPolledAt < device.interval * 1000;
+          const interval = tooSoon ? device.interval + SLOW_DOWN_STEP_SECONDS : device.interval;
+          if (await this.#d.store.recordPoll(device.id, device.lastPolledAt, now, interval)) {
+            if (tooSoon) throw new CoreError('slow_down', `poll at most every ${interval} seconds`);
+            throw new CoreError('authorization_pending', 'the user has not yet approved the request');
+          }
+          // Another poll of this code landed in between: read again and judge this one against it.
+        }
+      }
+    }
+    throw new CoreError('slow_down', 'too many concurrent polls for this device_code');
+  }
+
+  /** Consume first, then sign: the conditional UPDATE lets exactly one poll through. */
+  async #redeem(device: DeviceAuthorization, env: Environment, client: Client, issuer: string, now: number): Promise<IssuedToken> {
+    const consumed = await this.#d.store.consumeDevice(device.id, now);
+    if (!consumed) throw new CoreError('invalid_grant', 'the device_code has already been used');
+    // Re-check at the moment of redemption: approval does not outlive the user or the client's scopes.
+    const user = consumed.userId === null ? undefined : await this.#d.store.getUser(env.id, consumed.userId);
+    if (!user || user.disabled) throw new CoreError('access_denied', 'the approving user is no longer active');
+    if (parseScopeList(consumed.scope).some((s) => !client.scopes.includes(s))) {
+      throw new CoreError('access_denied', 'the client may no longer request this scope');
+    }
+    const accessToken = await signAccessToken(this.#d.keys, {
+      envId: env.id,
+      issuer,
+      subject: user.id,
+      audience: client.audience ?? issuer,
+      clientId: client.clientId,
+      scope: consumed.scope,
+      lifetimeSeconds: client.tokenLifetime,
+      now,
+    });
+    return { accessToken, expiresIn: client.tokenLifetime, scope: consumed.scope };
+  }
+
+  /**
+   * Finds the pending authorization a person's typed code refers to, or says precisely why not
+   * (wrong, expired, already used). Callers count wrong attempts; this only looks.
+   */
+  async findPendingByUserCode(env: Environment, input: string): Promise<DeviceAuthorization> {
+    const canonical = normalizeUserCode(input, this.#d.userCode);
+    if (canonical === undefined) throw new CoreError('invalid_user_code', 'that is not a valid code', { target: 'userCode' });
+    const device = await this.#d.store.getDeviceByUserCodeHash(env.id, this.#d.secrets.hashCode('user', canonical));
+    if (!device) throw new CoreError('invalid_user_code', 'that code is not valid', { target: 'userCode' });
+    if (this.#d.clock.now() >= device.expiresAt) throw new CoreError('user_code_expired', 'that code has expired', { target: 'userCode' });
+    if (device.status !== 'pending') throw new CoreError('user_code_used', 'that code has already been used', { target: 'userCode' });
+    return device;
+  }
+
+  /** Approves or denies a pending authorization on behalf of a signed-in, enabled user. */
+  async decide(device: DeviceAuthorization, user: User, approve: boolean): Promise<DeviceAuthorization> {
+    if (user.disabled || user.envId !== device.envId) throw new CoreError('access_denied', 'this user cannot approve devices');
+    const now = this.#d.clock.now();
+    const decided = await this.#d.store.decideDevice(device.id, approve ? 'approved' : 'denied', user.id, now);
+    if (decided) return decided;
+    if (now >= device.expiresAt) throw new CoreError('user_code_expired', 'that code has expired', { target: 'userCode' });
+    throw new CoreError('user_code_used', 'that code has already been used', { target: 'userCode' });
+  }
+}
+
+function assertDeviceGrant(client: Client): void {
+  if (!client.grantTypes.includes(DEVICE_CODE_GRANT)) {
+    throw new CoreError('unauthorized_client', 'this client may not use the device authorization grant');
+  }
+}

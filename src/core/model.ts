@@ -1,0 +1,78 @@
+// Records the engine works with. Times are epoch milliseconds; codes appear only as keyed hashes.
+
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+
+export interface Environment {
+  id: string;
+  name: string;
+  companyId: string;
+  mfaLicensed: boolean;
+  createdAt: number;
+}
+
+export type ClientType = 'public' | 'confidential';
+
+export interface Client {
+  envId: string;
+  clientId: string;
+  name: string;
+  type: ClientType;
+  /** scrypt hash of the secret; null for public clients. */
+  secretHash: string | null;
+  grantTypes: string[];
+  scopes: string[];
+  /** Device and user code lifetime in seconds (1-3600). */
+  codeLifetime: number;
+  /** Initial polling interval in seconds (1-60). */
+  pollInterval: number;
+  /** Access-token lifetime in seconds. */
+  tokenLifetime: number;
+  /** `aud` of issued access tokens; the environment's issuer when null. */
+  audience: string | null;
+  createdAt: number;
+}
+
+export interface User {
+  id: string;
+  envId: string;
+  username: string;
+  email: string;
+  passwordHash: string;
+  disabled: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type DeviceStatus = 'pending' | 'approved' | 'denied' | 'consumed';
+
+export interface DeviceAuthorization {
+  id: string;
+  envId: string;
+  clientId: string;
+  deviceCodeHash: string;
+  userCodeHash: string;
+  scope: string;
+  status: DeviceStatus;
+  expiresAt: number;
+  /** Current polling interval in seconds; grows by 5 on each slow_down. */
+  interval: number;
+  lastPolledAt: number | null;
+  userId: string | null;
+  createdAt: number;
+  decidedAt: number | null;
+}
+
+export type KeyAlg = 'ES256' | 'RS256';
+
+export interface SigningKeyRecord {
+  kid: string;
+  envId: string;
+  alg: KeyAlg;
+  publicJwk: string;
+  /** The private JWK, AES-256-GCM encrypted with a key derived from the server secret. */
+  privateJwkEnc: string;
+  status: 'active' | 'retired';
+  createdAt: number;
+  /** For retired keys: when the last token they signed expires; they leave the JWKS after that. */
+  retiredUntil: number | null;
+}

@@ -1,0 +1,59 @@
+// Turns anything thrown while serving a request into a member of the closed error set. Surfaces
+// then format CoreErrors only; what is not recognised here is a bug and becomes server_error.
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { CoreError, isCoreError } from '../core/errors.ts';
+
+interface ZodLikeIssue {
+  path?: readonly PropertyKey[];
+  message?: string;
+  code?: string;
+  input?: unknown;
+}
+
+function describeValidation(issues: readonly ZodLikeIssue[], where: string): string {
+  const issue = issues[0];
+  if (!issue) return `invalid ${where}`;
+  const name = issue.path?.map(String).join('.') ?? '';
+  if (name === '') return `invalid ${where}: ${issue.message ?? 'malformed'}`;
+  if (issue.code === 'invalid_type' && issue.input === undefined) return `missing required parameter: ${name}`;
+  return `invalid parameter ${name}: ${issue.message ?? 'malformed'}`;
+}
+
+export function toCoreError(err: unknown): CoreError {
+  if (isCoreError(err)) return err;
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    const issues: ZodLikeIssue[] = err.validation.map((v) => ({
+      path: v.instancePath.split('/').filter((p) => p !== ''),
+      message: v.message,
+      code: v.keyword,
+      input: (v.params as { input?: unknown }).input,
+    }));
+    return new CoreError('invalid_request', describeValidation(issues, err.validationContext ?? 'request'));
+  }
+  if (err instanceof Error && 'code' in err && typeof err.code === 'string') {
+    switch (err.code) {
+      case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        return new CoreError('payload_too_large', 'request body is too large');
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+        return new CoreError('unsupported_media_type', 'unsupported content type');
+      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+        return new CoreError('invalid_request', 'request body is empty');
+      case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      case 'FST_ERR_BAD_URL':
+      case 'FST_ERR_BAD_STATUS_CODE':
+        return new CoreError('invalid_request', 'malformed request');
+      case 'FST_ERR_VALIDATION':
+        return new CoreError('invalid_request', err.message);
+      default:
+        break;
+    }
+  }
+  // JSON.parse failures from the JSON content-type parser, and `__proto__` keys it refuses.
+  if (err instanceof SyntaxError) return new CoreError('invalid_request', 'malformed JSON body');
+  const status = err instanceof Error && 'statusCode' in err ? Number(err.statusCode) : 500;
+  if (status === 415) return new CoreError('unsupported_media_type', 'unsupported content type');
+  if (status === 413) return new CoreError('payload_too_large', 'request body is too large');
+  if (status >= 400 && status < 500) return new CoreError('invalid_request', 'malformed request');
+  return new CoreError('server_error', 'internal server error');
+}

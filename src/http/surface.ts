@@ -1,0 +1,8 @@
+// Each route names the front end it belongs to; the one error handler formats errors for it.
+export type Surface = 'oauth' | 'ops';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    surface?: Surface;
+  }
+}

@@ -1,0 +1,47 @@
+// Numbered SQL migrations (migrations/NNN_name.sql), each applied once in its own transaction.
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type Database from 'better-sqlite3';
+
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../../../migrations/', import.meta.url));
+
+interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export function listMigrations(dir = MIGRATIONS_DIR): Migration[] {
+  return readdirSync(dir)
+    .map((file) => /^(\d+)_([\w-]+)\.sql$/.exec(file))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ version: Number(m[1]), name: m[2] ?? '', sql: readFileSync(`${dir}/${m[0]}`, 'utf8') }))
+    .sort((a, b) => a.version - b.version);
+}
+
+/** Applies pending migrations; returns the versions applied now. */
+export function migrate(db: Database.Database, now: number, dir = MIGRATIONS_DIR): number[] {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`);
+  const applied = new Set(
+    db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[],
+  );
+  const done: number[] = [];
+  for (const m of listMigrations(dir)) {
+    if (applied.has(m.version)) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, now);
+    }).immediate();
+    done.push(m.version);
+  }
+  return done;
+}
+
+/** True when every migration on disk has been applied (readiness). */
+export function isMigrated(db: Database.Database, dir = MIGRATIONS_DIR): boolean {
+  const row = db.prepare(`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`).get() as { n: number };
+  if (row.n === 0) return false;
+  const applied = new Set(db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[]);
+  return listMigrations(dir).every((m) => applied.has(m.version));
+}

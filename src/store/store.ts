@@ -1,0 +1,60 @@
+// The storage contract. Signatures are async so a PostgreSQL implementation (SPEC S10) can follow;
+// every state change is a single conditional write, so the rules hold under concurrency.
+import type { Client, DeviceAuthorization, DeviceStatus, Environment, SigningKeyRecord, User } from '../core/model.ts';
+
+export type InsertDeviceResult = 'ok' | 'user_code_taken';
+
+export interface SweepResult {
+  deviceAuthorizations: number;
+}
+
+export interface Store {
+  /** Confirms the database answers (readiness). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  createEnvironment(env: Environment): Promise<void>;
+  getEnvironment(id: string): Promise<Environment | undefined>;
+  getEnvironmentByName(name: string): Promise<Environment | undefined>;
+  listEnvironments(): Promise<Environment[]>;
+
+  /** Throws StoreConflictError when the client_id exists. */
+  createClient(client: Client): Promise<void>;
+  getClient(envId: string, clientId: string): Promise<Client | undefined>;
+  listClients(envId: string): Promise<Client[]>;
+  deleteClient(envId: string, clientId: string): Promise<boolean>;
+
+  /** Throws StoreConflictError when the username or email (case-insensitive) is taken in the environment. */
+  createUser(user: User): Promise<void>;
+  getUser(envId: string, id: string): Promise<User | undefined>;
+  getUserByUsername(envId: string, username: string): Promise<User | undefined>;
+  listUsers(envId: string): Promise<User[]>;
+  setUserDisabled(envId: string, username: string, disabled: boolean, now: number): Promise<User | undefined>;
+
+  /** Inserts a new pending authorization; a user code already held by a pending one is reported, not thrown. */
+  insertDeviceAuthorization(device: DeviceAuthorization): Promise<InsertDeviceResult>;
+  getDeviceByDeviceCodeHash(hash: string): Promise<DeviceAuthorization | undefined>;
+  /** The newest authorization in the environment carrying this user code, whatever its state. */
+  getDeviceByUserCodeHash(envId: string, hash: string): Promise<DeviceAuthorization | undefined>;
+  /**
+   * Records a poll if nobody else polled since `expectedLastPolledAt` (compare-and-set), setting the
+   * interval to `interval`. Returns false when a concurrent poll won.
+   */
+  recordPoll(id: string, expectedLastPolledAt: number | null, now: number, interval: number): Promise<boolean>;
+  /** pending → approved|denied, only while pending and unexpired. Returns the updated row or undefined. */
+  decideDevice(id: string, status: Extract<DeviceStatus, 'approved' | 'denied'>, userId: string, now: number): Promise<DeviceAuthorization | undefined>;
+  /** approved → consumed, only while approved and unexpired: the single step that lets a token out. */
+  consumeDevice(id: string, now: number): Promise<DeviceAuthorization | undefined>;
+
+  listSigningKeys(envId: string): Promise<SigningKeyRecord[]>;
+  insertSigningKey(key: SigningKeyRecord): Promise<void>;
+  /** Marks every active key of the environment but `keepKid` retired until `retiredUntil`. */
+  retireSigningKeys(envId: string, keepKid: string, retiredUntil: number): Promise<number>;
+
+  /** Deletes rows no rule needs any more (expired authorizations, keys past their retirement). */
+  sweep(now: number): Promise<SweepResult>;
+}
+
+export class StoreConflictError extends Error {
+  override name = 'StoreConflictError';
+}

@@ -1,0 +1,146 @@
+// RFC 8628 device authorization, the token endpoint, discovery metadata and JWKS, served at the
+// root for the default environment and under /{envID}/as/ for every environment.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { authenticateClient, TOKEN_ENDPOINT_AUTH_METHODS } from '../../core/client-auth.ts';
+import { CoreError } from '../../core/errors.ts';
+import { DEVICE_CODE_GRANT } from '../../core/model.ts';
+import { requireFormBody, FORM } from '../../http/form.ts';
+import { rateLimitBy } from '../../http/rate-limit.ts';
+import type { Services } from '../../services.ts';
+import { clientCredentials } from './credentials.ts';
+import { resolveContext } from './context.ts';
+import {
+  deviceAuthorizationBody, deviceAuthorizationResponse, envParams, jwksResponse, metadataResponse,
+  oauthErrorResponses, tokenBody, tokenResponse,
+} from './schemas.ts';
+
+/** RFC 6749 §5.1: token and device responses must not be cached, errors included. */
+function noStore(_request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+  return Promise.resolve();
+}
+
+/** Rate-limit key for OAuth calls: the client id plus the source address (public clients share ids). */
+function clientKey(request: FastifyRequest): string {
+  const body = request.body as Record<string, unknown> | undefined;
+  const id = typeof body?.client_id === 'string' ? body.client_id : request.headers.authorization ?? '';
+  return `${id.slice(0, 200)}|${request.ip}`;
+}
+
+const variants = [
+  { prefix: '/oauth', params: undefined, tag: 'OAuth (default environment)' },
+  { prefix: '/:envId/as', params: envParams, tag: 'OAuth (per environment)' },
+] as const;
+
+export function oauthRoutes(app: FastifyInstance, services: Services): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const limits = services.config.rateLimit;
+
+  for (const v of variants) {
+    r.post(`${v.prefix}/device_authorization`, {
+      schema: {
+        tags: [v.tag],
+        summary: 'Device authorization request (RFC 8628 §3.1)',
+        consumes: [FORM],
+        ...(v.params ? { params: v.params } : {}),
+        body: deviceAuthorizationBody,
+        response: { 200: deviceAuthorizationResponse, ...oauthErrorResponses },
+      },
+      config: { surface: 'oauth', rateLimit: rateLimitBy(limits.deviceAuthorization, limits.windowSeconds, clientKey) },
+      onRequest: noStore,
+      preValidation: requireFormBody,
+      handler: async (request) => {
+        const ctx = await resolveContext(services, request);
+        const client = await authenticateClient(services.store, ctx.env.id, clientCredentials(request, request.body));
+        const started = await services.devices.start(ctx.env, client, request.body.scope);
+        return {
+          device_code: started.deviceCode,
+          user_code: started.userCode,
+          verification_uri: ctx.verificationUri,
+          verification_uri_complete: `${ctx.verificationUri}?user_code=${encodeURIComponent(started.userCode)}`,
+          expires_in: started.expiresIn,
+          interval: started.interval,
+        };
+      },
+    });
+
+    r.post(`${v.prefix}/token`, {
+      schema: {
+        tags: [v.tag],
+        summary: 'Token request; device_code grant polling (RFC 8628 §3.4)',
+        consumes: [FORM],
+        ...(v.params ? { params: v.params } : {}),
+        body: tokenBody,
+        response: { 200: tokenResponse, ...oauthErrorResponses },
+      },
+      config: { surface: 'oauth', rateLimit: rateLimitBy(limits.token, limits.windowSeconds, clientKey) },
+      onRequest: noStore,
+      preValidation: requireFormBody,
+      handler: async (request) => {
+        const body = request.body;
+        if (body.grant_type !== DEVICE_CODE_GRANT) {
+          throw new CoreError('unsupported_grant_type', `grant_type ${body.grant_type.slice(0, 100)} is not supported`);
+        }
+        if (body.device_code === undefined || body.device_code === '') {
+          throw new CoreError('invalid_request', 'missing required parameter: device_code');
+        }
+        const ctx = await resolveContext(services, request);
+        const client = await authenticateClient(services.store, ctx.env.id, clientCredentials(request, body));
+        const token = await services.devices.poll(ctx.env, client, body.device_code, ctx.issuer);
+        return { access_token: token.accessToken, token_type: 'Bearer' as const, expires_in: token.expiresIn, scope: token.scope };
+      },
+    });
+
+    r.get(`${v.prefix}/jwks`, {
+      schema: {
+        tags: [v.tag],
+        summary: 'JSON Web Key Set of the environment (active and still-valid retired keys)',
+        ...(v.params ? { params: v.params } : {}),
+        response: { 200: jwksResponse, 404: oauthErrorResponses[404], 429: oauthErrorResponses[429] },
+      },
+      config: { surface: 'oauth', rateLimit: rateLimitBy(limits.discovery, limits.windowSeconds, (req) => req.ip) },
+      handler: async (request, reply) => {
+        const ctx = await resolveContext(services, request);
+        reply.header('cache-control', 'public, max-age=60');
+        return services.keys.jwks(ctx.env.id);
+      },
+    });
+  }
+
+  // Discovery (RFC 8414 and OpenID Connect Discovery), in every place clients look for it.
+  const metadataPaths = [
+    { url: '/.well-known/oauth-authorization-server', params: false },
+    { url: '/.well-known/openid-configuration', params: false },
+    { url: '/:envId/as/.well-known/oauth-authorization-server', params: true },
+    { url: '/:envId/as/.well-known/openid-configuration', params: true },
+    { url: '/.well-known/oauth-authorization-server/:envId/as', params: true },
+  ];
+  for (const m of metadataPaths) {
+    r.get(m.url, {
+      schema: {
+        tags: ['Discovery'],
+        summary: 'Authorization server metadata',
+        ...(m.params ? { params: envParams } : {}),
+        response: { 200: metadataResponse, 404: oauthErrorResponses[404], 429: oauthErrorResponses[429] },
+      },
+      config: { surface: 'oauth', rateLimit: rateLimitBy(limits.discovery, limits.windowSeconds, (req) => req.ip) },
+      handler: async (request, reply) => {
+        const ctx = await resolveContext(services, request);
+        const clients = await services.store.listClients(ctx.env.id);
+        reply.header('cache-control', 'public, max-age=60');
+        return {
+          issuer: ctx.issuer,
+          device_authorization_endpoint: ctx.deviceAuthorizationEndpoint,
+          token_endpoint: ctx.tokenEndpoint,
+          jwks_uri: ctx.jwksUri,
+          grant_types_supported: [DEVICE_CODE_GRANT],
+          token_endpoint_auth_methods_supported: [...TOKEN_ENDPOINT_AUTH_METHODS],
+          scopes_supported: [...new Set(clients.flatMap((c) => c.scopes))].sort(),
+          response_types_supported: [],
+        } satisfies z.input<typeof metadataResponse>;
+      },
+    });
+  }
+}

@@ -1,0 +1,78 @@
+// Request and response schemas of the OAuth surface: they validate input once at the edge, act as
+// output allow-lists, and generate openapi.yaml.
+import { z } from 'zod';
+
+/** A form parameter: one value, bounded, no NUL bytes. Duplicates are refused before this runs. */
+export const formParam = z
+  .string()
+  .max(4096, 'too long')
+  .refine((s) => !s.includes('\0'), 'must not contain NUL bytes');
+
+export const oauthError = z
+  .object({
+    error: z.string().describe('RFC 6749 §5.2 / RFC 8628 §3.5 error code'),
+    error_description: z.string().optional(),
+  })
+  .meta({ id: 'OAuthError' });
+
+export const deviceAuthorizationBody = z.object({
+  client_id: formParam.optional().describe('Required unless the client authenticates with HTTP Basic'),
+  client_secret: formParam.optional().describe('client_secret_post authentication (confidential clients)'),
+  scope: formParam.optional().describe('Space-separated scopes; the client\'s allowed scopes when omitted'),
+});
+
+export const deviceAuthorizationResponse = z
+  .object({
+    device_code: z.string(),
+    user_code: z.string().describe('Display form XXXX-XXXX'),
+    verification_uri: z.string(),
+    verification_uri_complete: z.string(),
+    expires_in: z.number().int(),
+    interval: z.number().int(),
+  })
+  .meta({ id: 'DeviceAuthorizationResponse' });
+
+export const tokenBody = z.object({
+  grant_type: formParam.describe('urn:ietf:params:oauth:grant-type:device_code'),
+  device_code: formParam.optional(),
+  client_id: formParam.optional(),
+  client_secret: formParam.optional(),
+});
+
+export const tokenResponse = z
+  .object({
+    access_token: z.string().describe('JWT (typ at+jwt) signed with the environment\'s key'),
+    token_type: z.literal('Bearer'),
+    expires_in: z.number().int(),
+    scope: z.string(),
+  })
+  .meta({ id: 'TokenResponse' });
+
+export const metadataResponse = z
+  .object({
+    issuer: z.string(),
+    device_authorization_endpoint: z.string(),
+    token_endpoint: z.string(),
+    jwks_uri: z.string(),
+    grant_types_supported: z.array(z.string()),
+    token_endpoint_auth_methods_supported: z.array(z.string()),
+    scopes_supported: z.array(z.string()),
+    response_types_supported: z.array(z.string()),
+    token_endpoint_auth_signing_alg_values_supported: z.array(z.string()).optional(),
+  })
+  .meta({ id: 'AuthorizationServerMetadata' });
+
+export const jwksResponse = z
+  .object({ keys: z.array(z.looseObject({ kty: z.string(), kid: z.string().optional() })) })
+  .meta({ id: 'JSONWebKeySet' });
+
+export const envParams = z.object({ envId: z.uuid().describe('Environment id') });
+
+export const oauthErrorResponses = {
+  400: oauthError,
+  401: oauthError,
+  404: oauthError,
+  413: oauthError,
+  415: oauthError,
+  429: oauthError,
+} as const;

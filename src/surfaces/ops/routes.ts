@@ -1,0 +1,54 @@
+// Liveness, readiness and the OpenAPI document.
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Services } from '../../services.ts';
+
+export interface Lifecycle {
+  /** Set by the launcher on SIGTERM/SIGINT: readiness fails so load balancers drain this instance. */
+  shuttingDown: boolean;
+}
+
+export const OPENAPI_FILE = fileURLToPath(new URL('../../../openapi.yaml', import.meta.url));
+
+const status = z.object({ status: z.string(), checks: z.record(z.string(), z.boolean()).optional() }).meta({ id: 'Health' });
+
+export function opsRoutes(app: FastifyInstance, services: Services, lifecycle: Lifecycle): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+
+  r.get('/healthz', {
+    schema: { tags: ['Operations'], summary: 'Liveness: the process answers', response: { 200: status } },
+    config: { surface: 'ops' },
+    handler: () => ({ status: 'ok' }),
+  });
+
+  r.get('/readyz', {
+    schema: { tags: ['Operations'], summary: 'Readiness: database reachable, migrations applied, keys loaded', response: { 200: status, 503: status } },
+    config: { surface: 'ops' },
+    handler: async (_request, reply) => {
+      const checks = { database: false, migrations: false, keys: false, accepting: !lifecycle.shuttingDown };
+      try {
+        await services.store.ping();
+        checks.database = true;
+        checks.migrations = services.isMigrated();
+        checks.keys = (await services.keys.jwks(services.defaultEnv.id)).keys.length > 0;
+      } catch (err) {
+        reply.log.warn({ err }, 'readiness check failed');
+      }
+      const ok = Object.values(checks).every(Boolean);
+      reply.header('cache-control', 'no-store');
+      return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not ready', checks });
+    },
+  });
+
+  r.get('/docs', {
+    schema: { tags: ['Operations'], summary: 'This OpenAPI document (YAML)', hide: true },
+    config: { surface: 'ops' },
+    handler: async (_request, reply) => {
+      const yaml = await readFile(OPENAPI_FILE, 'utf8');
+      return reply.type('application/yaml; charset=utf-8').send(yaml);
+    },
+  });
+}
