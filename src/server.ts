@@ -1,0 +1,100 @@
+// The launcher: config → services → buildApp → listen. Signals, shutdown and the sweeper live here
+// and nowhere else.
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { buildApp } from './app.ts';
+import type { Config } from './config.ts';
+import type { Clock } from './core/clock.ts';
+import { loggerOptions } from './http/logging.ts';
+import { openServices, type Services } from './services.ts';
+import type { Lifecycle } from './surfaces/ops/routes.ts';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  services: Services;
+  /** The address actually bound (useful with PORT=0). */
+  url: string;
+  /** Stop accepting, mark not-ready, finish in-flight requests, close the database. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  clock?: Clock;
+  /** Pretty logs for people: only when stdout is a terminal. */
+  pretty?: boolean;
+  logger?: boolean;
+}
+
+export async function startServer(config: Config, opts: StartOptions = {}): Promise<RunningServer> {
+  const services = await openServices(config, opts.clock ? { clock: opts.clock } : {});
+  const lifecycle: Lifecycle = { shuttingDown: false };
+  let app: FastifyInstance;
+  try {
+    app = await buildApp({
+      services,
+      lifecycle,
+      logger: opts.logger === false ? false : loggerOptions(config.logLevel, opts.pretty ?? false),
+    });
+    if (services.generatedSecretFile !== undefined) {
+      app.log.warn({ file: services.generatedSecretFile },
+        'generated a new server secret; back it up with the database (codes and keys depend on it), or set SERVER_SECRET_FILE');
+    }
+    await app.listen({ port: config.port, host: config.host });
+  } catch (err) {
+    await services.close();
+    throw err;
+  }
+
+  // Expired rows are swept so the database stays bounded under constant load.
+  const sweeper = config.sweepIntervalSeconds > 0
+    ? setInterval(() => {
+      services.store.sweep(services.clock.now()).then(
+        (r) => { if (r.deviceAuthorizations > 0) app.log.debug({ swept: r }, 'swept expired rows'); },
+        (err: unknown) => { app.log.error({ err }, 'sweep failed'); },
+      );
+    }, config.sweepIntervalSeconds * 1000)
+    : undefined;
+  sweeper?.unref();
+
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    services,
+    url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
+    close() {
+      closing ??= (async () => {
+        lifecycle.shuttingDown = true;
+        clearInterval(sweeper);
+        await app.close();
+        await services.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+/** `device-code-server serve`: runs until SIGTERM/SIGINT, then shuts down gracefully. */
+export async function runServer(config: Config): Promise<void> {
+  const pretty = process.stdout.isTTY;
+  const server = await startServer(config, { pretty });
+  server.app.log.info({ url: server.url, publicUrl: config.publicUrl, database: config.databasePath }, 'device-code-server listening');
+  const stop = (signal: NodeJS.Signals) => {
+    server.app.log.info({ signal }, 'shutting down');
+    const force = setTimeout(() => {
+      server.app.log.error('graceful shutdown timed out; exiting');
+      process.exit(1);
+    }, config.shutdownGraceSeconds * 1000);
+    force.unref();
+    server.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        pino().error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}

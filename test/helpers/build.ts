@@ -1,0 +1,114 @@
+// Builds the real app on a fresh SQLite file in a temporary directory, with an injected clock.
+// Everything is closed and deleted in t.after, so tests never share state.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { TestContext } from 'node:test';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { buildApp } from '../../src/app.ts';
+import { loadConfig, type Config } from '../../src/config.ts';
+import type { Clock } from '../../src/core/clock.ts';
+import type { Client, User } from '../../src/core/model.ts';
+import { DEVICE_CODE_GRANT } from '../../src/core/model.ts';
+import { openServices, type Services } from '../../src/services.ts';
+
+export { DEVICE_CODE_GRANT };
+
+/**
+ * A clock tests move by hand: expiry and slow_down without sleeping. `new TestClock('real')` follows
+ * wall time (plus any advance), for tests where a real client sleeps between polls.
+ */
+export class TestClock implements Clock {
+  t: number;
+  readonly #real: boolean;
+  constructor(start: number | 'real' = Date.UTC(2026, 0, 1, 12, 0, 0)) {
+    this.#real = start === 'real';
+    this.t = start === 'real' ? 0 : start;
+  }
+  now(): number {
+    return this.#real ? Date.now() + this.t : this.t;
+  }
+  advance(seconds: number): void {
+    this.t += seconds * 1000;
+  }
+}
+
+export function tempDir(t: TestContext): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'dcs-test-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export function testConfig(dir: string, env: Record<string, string> = {}): Config {
+  return loadConfig({ DATA_DIR: dir, PUBLIC_URL: 'http://issuer.test', LOG_LEVEL: 'silent', SWEEP_INTERVAL_SECONDS: '0', ...env });
+}
+
+export interface TestApp {
+  app: FastifyInstance;
+  services: Services;
+  clock: TestClock;
+  dir: string;
+  config: Config;
+  /** POST an application/x-www-form-urlencoded body (string or record; arrays repeat a parameter). */
+  form(url: string, body: Record<string, string | string[]> | string, headers?: Record<string, string>): Promise<LightMyRequestResponse>;
+  inject(opts: InjectOptions): Promise<LightMyRequestResponse>;
+  publicClient(opts?: { scope?: string; codeLifetime?: number; pollInterval?: number; envId?: string }): Promise<Client>;
+  confidentialClient(opts?: { scope?: string; envId?: string }): Promise<{ client: Client; secret: string }>;
+  user(username?: string, password?: string, envId?: string): Promise<User>;
+  /** Listens on 127.0.0.1 on an ephemeral port; returns the base URL. Closed with the app in t.after. */
+  listen(): Promise<string>;
+}
+
+export interface BuildOptions {
+  env?: Record<string, string>;
+  clock?: TestClock;
+  /** Reuse a directory (restart tests). */
+  dir?: string;
+}
+
+export function encodeForm(body: Record<string, string | string[]>): string {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(body)) for (const value of Array.isArray(v) ? v : [v]) params.append(k, value);
+  return params.toString();
+}
+
+export async function build(t: TestContext, opts: BuildOptions = {}): Promise<TestApp> {
+  const dir = opts.dir ?? tempDir(t);
+  const clock = opts.clock ?? new TestClock();
+  const config = testConfig(dir, opts.env);
+  const services = await openServices(config, { clock });
+  const app = await buildApp({ services });
+  let closed = false;
+  t.after(async () => {
+    if (closed) return;
+    closed = true;
+    await app.close();
+    await services.close();
+  });
+  let n = 0;
+  return {
+    app,
+    services,
+    clock,
+    dir,
+    config,
+    inject: (o) => app.inject(o),
+    form: (url, body, headers = {}) =>
+      app.inject({
+        method: 'POST',
+        url,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+        payload: typeof body === 'string' ? body : encodeForm(body),
+      }),
+    publicClient: async (o = {}) =>
+      (await services.admin.createClient({ envId: o.envId ?? services.defaultEnv.id, name: 'Test TV', ...o })).client,
+    confidentialClient: async (o = {}) => {
+      const r = await services.admin.createClient({ envId: o.envId ?? services.defaultEnv.id, name: 'Test backend', confidential: true, ...o });
+      if (r.secret === undefined) throw new Error('no secret');
+      return { client: r.client, secret: r.secret };
+    },
+    listen: () => app.listen({ host: '127.0.0.1', port: 0 }),
+    user: (username = `user${++n}`, password = 'correct horse battery', envId = services.defaultEnv.id) =>
+      services.admin.createUser({ envId, username, email: `${username}@example.test`, password }),
+  };
+}
