@@ -65,7 +65,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         version: APP_VERSION,
         description: 'OAuth 2.0 Device Authorization Grant (RFC 8628) server. Errors on OAuth endpoints use the RFC 6749 §5.2 format.',
       },
-      servers: [{ url: config.publicUrl }],
     },
     transform: jsonSchemaTransform,
     transformObject: jsonSchemaTransformObject,

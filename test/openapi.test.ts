@@ -1,0 +1,28 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { renderOpenApi } from '../src/openapi.ts';
+import { OPENAPI_FILE } from '../src/surfaces/ops/routes.ts';
+import { build } from './helpers/build.ts';
+
+test('openapi.yaml matches the route schemas (run `npm run openapi` after changing a route)', async () => {
+  assert.equal(readFileSync(OPENAPI_FILE, 'utf8'), await renderOpenApi());
+});
+
+test('every OAuth endpoint is documented with its error responses', () => {
+  const doc = readFileSync(OPENAPI_FILE, 'utf8');
+  for (const p of ['/oauth/device_authorization:', '/oauth/token:', '/oauth/jwks:', '/{envId}/as/token:',
+    '/.well-known/openid-configuration:', '/.well-known/oauth-authorization-server/{envId}/as:', '/healthz:', '/readyz:']) {
+    assert.ok(doc.includes(`  ${p}`), `${p} missing from openapi.yaml`);
+  }
+  assert.match(doc, /application\/x-www-form-urlencoded/);
+  assert.match(doc, /OAuthError/);
+});
+
+test('/docs serves the checked-in document', async (t) => {
+  const h = await build(t);
+  const res = await h.inject({ method: 'GET', url: '/docs' });
+  assert.equal(res.statusCode, 200);
+  assert.match(res.headers['content-type'] ?? '', /yaml/);
+  assert.equal(res.body, readFileSync(OPENAPI_FILE, 'utf8'));
+});
