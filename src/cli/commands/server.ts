@@ -1,0 +1,31 @@
+// `serve` and `migrate`: run the server, or bring the database schema up to date and stop.
+import { loadConfig } from '../../config.ts';
+import { runServer } from '../../server.ts';
+import { JSON_FLAG, type CommandSpec } from '../args.ts';
+import { withServices } from '../session.ts';
+
+export const serveCommand: CommandSpec = {
+  path: ['serve'],
+  summary: 'Run the HTTP server (the default command) until SIGTERM or SIGINT.',
+  details: [
+    'Configured by environment variables, e.g. PORT (3000), HOST (127.0.0.1), DATA_DIR (./data),',
+    'DATABASE_PATH, PUBLIC_URL, LOG_LEVEL (info), SERVER_SECRET_FILE, TRUST_PROXY.',
+  ].join('\n'),
+  flags: {},
+  run: async () => {
+    await runServer(loadConfig());
+    return { serving: true };
+  },
+};
+
+export const migrateCommand: CommandSpec = {
+  path: ['migrate'],
+  summary: 'Create the database or apply pending schema migrations, then exit.',
+  flags: { json: JSON_FLAG },
+  run: (_args, io) =>
+    withServices(io, (services) => {
+      if (!services.isMigrated()) throw new Error('migrations did not apply');
+      const database = services.config.databasePath;
+      return Promise.resolve({ json: { status: 'ok', database }, text: [`Database ${database}: schema is up to date.`] });
+    }),
+};

@@ -1,0 +1,139 @@
+// `device-code-server [command]`: picks the command, runs it, prints its outcome, and turns every
+// failure into one line on stderr and an exit status (0 ok, 1 usage or input error, 2 internal error).
+import { ConfigError } from '../config.ts';
+import { isCoreError } from '../core/errors.ts';
+import {
+  commandHelp, EXIT_STATUS_HELP, firstLine, parseCommandArgs, PROGRAM, UsageError, wantsHelp, type CommandSpec,
+} from './args.ts';
+import { clientCreate, clientDelete, clientList } from './commands/client.ts';
+import { approveCommand, denyCommand } from './commands/decide.ts';
+import { envCreate, envList } from './commands/env.ts';
+import { migrateCommand, serveCommand } from './commands/server.ts';
+import { userCreate, userDisable, userEnable, userList } from './commands/user.ts';
+import { processIo, type Io } from './io.ts';
+
+interface Group {
+  name: string;
+  summary: string;
+  commands: readonly CommandSpec[];
+}
+
+const single = (spec: CommandSpec): Group => ({ name: spec.path.join(' '), summary: spec.summary, commands: [spec] });
+
+const groups: readonly Group[] = [
+  single(serveCommand),
+  single(migrateCommand),
+  { name: 'env', summary: 'Create and list environments.', commands: [envCreate, envList] },
+  { name: 'client', summary: 'Create, list and delete OAuth clients.', commands: [clientCreate, clientList, clientDelete] },
+  { name: 'user', summary: 'Create, disable, enable and list users.', commands: [userCreate, userDisable, userEnable, userList] },
+  single(approveCommand),
+  single(denyCommand),
+];
+
+const isGroup = (g: Group): boolean => g.commands.length > 1 || (g.commands[0]?.path.length ?? 0) > 1;
+
+function topHelp(): string {
+  const rows = groups.flatMap((g) => (isGroup(g) ? g.commands.map((c) => [c.path.join(' '), c.summary]) : [[g.name, g.summary]]));
+  const width = Math.max(...rows.map(([n]) => (n ?? '').length)) + 2;
+  return [
+    `Usage: ${PROGRAM} [command] [options]`,
+    '',
+    'OAuth 2.0 device authorization server (RFC 8628). Without a command it runs `serve`.',
+    '',
+    'Commands:',
+    ...rows.map(([n, s]) => `  ${(n ?? '').padEnd(width)}${s ?? ''}`),
+    '',
+    'Commands that work inside an environment (client, user, approve, deny) take --env <id|name>;',
+    'commands that print something take --json (exactly one JSON object on stdout).',
+    `Run \`${PROGRAM} <command> --help\` for a command's options.`,
+    'The database and secrets come from the environment: DATA_DIR (./data), DATABASE_PATH, SERVER_SECRET_FILE.',
+    '',
+    EXIT_STATUS_HELP,
+    '',
+  ].join('\n');
+}
+
+function groupHelp(group: Group): string {
+  const width = Math.max(...group.commands.map((c) => c.path.join(' ').length)) + 2;
+  return [
+    `Usage: ${PROGRAM} ${group.name} <command> [options]`,
+    '',
+    group.summary,
+    '',
+    'Commands:',
+    ...group.commands.map((c) => `  ${c.path.join(' ').padEnd(width)}${c.summary}`),
+    '',
+    `Run \`${PROGRAM} ${group.name} <command> --help\` for its options.`,
+    '',
+    EXIT_STATUS_HELP,
+    '',
+  ].join('\n');
+}
+
+type Selection = { help: string } | { spec: CommandSpec; words: string[] };
+
+function select(argv: readonly string[]): Selection {
+  const [first, ...rest] = argv;
+  if (first === undefined) return { spec: serveCommand, words: [] };
+  if (first === '--help' || first === '-h' || first === 'help') return { help: topHelp() };
+  if (first.startsWith('-')) throw new UsageError(`unknown option ${first} (options go after the command)`);
+  const group = groups.find((g) => g.name === first);
+  if (!group) throw new UsageError(`unknown command "${first}"`);
+  if (!isGroup(group)) {
+    const spec = group.commands[0];
+    if (!spec) throw new Error(`empty command group ${group.name}`);
+    return wantsHelp(rest) ? { help: commandHelp(spec) } : { spec, words: rest };
+  }
+  const [sub, ...words] = rest;
+  const names = group.commands.map((c) => c.path[1]).join(', ');
+  if (sub === undefined) throw new UsageError(`${group.name}: missing command (one of: ${names})`, group.name);
+  if (sub === '--help' || sub === '-h') return { help: groupHelp(group) };
+  const spec = group.commands.find((c) => c.path[1] === sub);
+  if (!spec) throw new UsageError(`${group.name}: unknown command "${sub}" (one of: ${names})`, group.name);
+  return wantsHelp(words) ? { help: commandHelp(spec) } : { spec, words };
+}
+
+interface Failure {
+  exit: 1 | 2;
+  code: string;
+  message: string;
+  hint?: string;
+}
+
+/** Input errors are the user's to fix (exit 1); anything else is ours (exit 2). Never a stack trace. */
+function classify(err: unknown): Failure {
+  if (err instanceof UsageError) {
+    return { exit: 1, code: 'usage', message: err.message, hint: `see \`${[PROGRAM, err.helpFor, '--help'].filter(Boolean).join(' ')}\`` };
+  }
+  if (isCoreError(err)) return { exit: 1, code: err.code, message: err.message };
+  if (err instanceof ConfigError) return { exit: 1, code: 'config', message: err.message };
+  const sys = typeof err === 'object' && err !== null && 'code' in err ? err.code : undefined;
+  if (err instanceof Error && (sys === 'EADDRINUSE' || sys === 'EACCES' || sys === 'EADDRNOTAVAIL')) {
+    return { exit: 1, code: sys, message: err.message };
+  }
+  const detail = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return { exit: 2, code: 'internal_error', message: `internal error (${detail})` };
+}
+
+/** Runs one invocation and returns its exit status; `serve` resolves once listening and keeps running. */
+export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
+  const json = argv.slice(0, argv.includes('--') ? argv.indexOf('--') : undefined).includes('--json');
+  try {
+    const selection = select(argv);
+    if ('help' in selection) {
+      io.stdout.write(selection.help);
+      return 0;
+    }
+    const args = parseCommandArgs(selection.spec, selection.words);
+    const outcome = await selection.spec.run(args, io);
+    if ('serving' in outcome) return 0;
+    io.stdout.write(args.bool('json') ? `${JSON.stringify(outcome.json)}\n` : `${outcome.text.join('\n')}\n`);
+    return 0;
+  } catch (err) {
+    const failure = classify(err);
+    const message = firstLine(failure.message);
+    io.stderr.write(`${PROGRAM}: ${message}${failure.hint === undefined ? '' : ` (${failure.hint})`}\n`);
+    if (json) io.stdout.write(`${JSON.stringify({ error: failure.code, message })}\n`);
+    return failure.exit;
+  }
+}

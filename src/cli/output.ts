@@ -1,0 +1,57 @@
+// How records appear on the command line: JSON views (snake_case, no hashes, ISO times) and short
+// tables for people. Every field is chosen here, so a secret or password hash cannot slip out.
+import type { Client, Environment, User } from '../core/model.ts';
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+export function environmentJson(env: Environment): Record<string, unknown> {
+  return { id: env.id, name: env.name, company_id: env.companyId, created_at: iso(env.createdAt) };
+}
+
+export function clientJson(client: Client): Record<string, unknown> {
+  return {
+    client_id: client.clientId,
+    environment_id: client.envId,
+    name: client.name,
+    type: client.type,
+    scope: client.scopes.join(' '),
+    grant_types: client.grantTypes,
+    code_lifetime: client.codeLifetime,
+    poll_interval: client.pollInterval,
+    token_lifetime: client.tokenLifetime,
+    audience: client.audience,
+    created_at: iso(client.createdAt),
+  };
+}
+
+export function userJson(user: User): Record<string, unknown> {
+  return {
+    id: user.id,
+    environment_id: user.envId,
+    username: user.username,
+    email: user.email,
+    disabled: user.disabled,
+    created_at: iso(user.createdAt),
+    updated_at: iso(user.updatedAt),
+  };
+}
+
+// Names come from whoever created the record: no control characters reach the terminal.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+
+/** Text safe to print to a terminal. */
+export function safe(text: string): string {
+  return text.replace(CONTROL, '?');
+}
+
+/** Left-aligned columns separated by two spaces; the last column is not padded. */
+export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const cells = [headers, ...rows].map((r) => r.map(safe));
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd());
+}
+
+export function day(ms: number): string {
+  return iso(ms).slice(0, 10);
+}
