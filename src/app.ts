@@ -12,9 +12,12 @@ import { toCoreError } from './http/errors.ts';
 import { registerRateLimit } from './http/rate-limit.ts';
 import type { Surface } from './http/surface.ts';
 import type { Services } from './services.ts';
+import { sendFlowError } from './surfaces/flows/errors.ts';
+import { flowRoutes } from './surfaces/flows/routes.ts';
 import { sendOAuthError } from './surfaces/oauth/errors.ts';
 import { oauthRoutes } from './surfaces/oauth/routes.ts';
 import { opsRoutes, type Lifecycle } from './surfaces/ops/routes.ts';
+import { pageRoutes, sendPageError } from './surfaces/pages/routes.ts';
 
 export interface AppOptions {
   services: Services;
@@ -25,7 +28,10 @@ export interface AppOptions {
 export const APP_VERSION = '0.1.0';
 
 /** The surface whose error format a request gets when no route matched. */
-function surfaceForUrl(_url: string): Surface {
+function surfaceForUrl(url: string): Surface {
+  const path = url.split('?')[0] ?? '';
+  if (/^\/[^/]+\/flows(\/|$)/.test(path)) return 'flows';
+  if (/^(\/[^/]+)?\/(device|signon)(\/|$)/.test(path)) return 'page';
   return 'oauth';
 }
 
@@ -36,6 +42,10 @@ function sendError(request: FastifyRequest, reply: FastifyReply, err: CoreError,
     case 'oauth':
     case 'ops':
       return sendOAuthError(reply, err, services.config.publicUrl);
+    case 'flows':
+      return sendFlowError(request, reply, err);
+    case 'page':
+      return sendPageError(request, reply, err);
   }
 }
 
@@ -89,6 +99,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   );
 
   oauthRoutes(app, services);
+  flowRoutes(app, services);
+  pageRoutes(app, services);
   opsRoutes(app, services, lifecycle);
   return app;
 }

@@ -49,6 +49,9 @@ const schema = z.object({
   RATE_LIMIT_DISCOVERY: int(1, 1_000_000).default(600),
   RATE_LIMIT_WINDOW_SECONDS: int(1, 3600).default(60),
   SHUTDOWN_GRACE_SECONDS: int(0, 600).default(10),
+  CODE_GUESS_BUDGET: int(1, 1000).default(5),
+  CODE_GUESS_WINDOW_SECONDS: int(60, 86_400).default(600),
+  RATE_LIMIT_VERIFICATION: int(1, 1_000_000).default(60),
 });
 
 export type Config = Readonly<{
@@ -64,8 +67,10 @@ export type Config = Readonly<{
   bodyLimit: number;
   userCode: Readonly<{ charset: string; length: number }>;
   sweepIntervalSeconds: number;
-  rateLimit: Readonly<{ deviceAuthorization: number; token: number; discovery: number; windowSeconds: number }>;
+  rateLimit: Readonly<{ deviceAuthorization: number; token: number; discovery: number; verification: number; windowSeconds: number }>;
   shutdownGraceSeconds: number;
+  /** Wrong user codes a source address may make per sliding window (SPEC S7). */
+  codeGuessBudget: Readonly<{ max: number; windowSeconds: number }>;
 }>;
 
 export class ConfigError extends Error {
@@ -114,8 +119,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       deviceAuthorization: e.RATE_LIMIT_DEVICE_AUTHORIZATION,
       token: e.RATE_LIMIT_TOKEN,
       discovery: e.RATE_LIMIT_DISCOVERY,
+      verification: e.RATE_LIMIT_VERIFICATION,
       windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS,
     }),
     shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
+    codeGuessBudget: Object.freeze({ max: e.CODE_GUESS_BUDGET, windowSeconds: e.CODE_GUESS_WINDOW_SECONDS }),
   });
 }

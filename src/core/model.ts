@@ -76,3 +76,31 @@ export interface SigningKeyRecord {
   /** For retired keys: when the last token they signed expires; they leave the JWKS after that. */
   retiredUntil: number | null;
 }
+
+/** Verification flow states (PingOne flow API, SPEC S4). COMPLETED and FAILED are terminal. */
+export const FLOW_STATUSES = [
+  'USERNAME_PASSWORD_REQUIRED',
+  'DAG_USER_CODE_REQUIRED',
+  'DAG_CONSENT_REQUIRED',
+  'COMPLETED',
+  'FAILED',
+] as const;
+export type FlowStatus = (typeof FLOW_STATUSES)[number];
+
+export interface Flow {
+  id: string;
+  envId: string;
+  /** The application the flow was started for (/{envID}/device/{clientId}); any when null. */
+  clientId: string | null;
+  status: FlowStatus;
+  /** HMAC of the secret held in the creating browser's HttpOnly cookie. */
+  browserHash: string;
+  userId: string | null;
+  deviceId: string | null;
+  /** The verified user code (display form), encrypted with the server secret. */
+  userCodeEnc: string | null;
+  failedAttempts: number;
+  createdAt: number;
+  updatedAt: number;
+  expiresAt: number;
+}

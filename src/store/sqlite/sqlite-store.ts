@@ -2,12 +2,14 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { Client, DeviceAuthorization, DeviceStatus, Environment, SigningKeyRecord, User } from '../../core/model.ts';
-import { StoreConflictError, type InsertDeviceResult, type Store, type SweepResult } from '../store.ts';
+import type { Client, DeviceAuthorization, DeviceStatus, Environment, Flow, FlowStatus, SigningKeyRecord, User } from '../../core/model.ts';
+import { StoreConflictError, type DecideFlowResult, type InsertDeviceResult, type Store, type SweepResult } from '../store.ts';
 import { isMigrated, migrate } from './migrate.ts';
 
 /** Expired authorizations are kept this long so late polls still get `expired_token`, then swept. */
 export const EXPIRED_RETENTION_MS = 60 * 60 * 1000;
+/** Guess failures are kept for the longest budget window there can be (GUESS_WINDOW_SECONDS ≤ 1 day). */
+export const GUESS_RETENTION_MS = 24 * 60 * 60 * 1000;
 
 type Row = Record<string, unknown>;
 const str = (v: unknown): string => v as string;
@@ -63,6 +65,21 @@ const toDevice = (r: Row): DeviceAuthorization => ({
   userId: optStr(r.user_id),
   createdAt: num(r.created_at),
   decidedAt: optNum(r.decided_at),
+});
+
+const toFlow = (r: Row): Flow => ({
+  id: str(r.id),
+  envId: str(r.env_id),
+  clientId: optStr(r.client_id),
+  status: str(r.status) as FlowStatus,
+  browserHash: str(r.browser_hash),
+  userId: optStr(r.user_id),
+  deviceId: optStr(r.device_id),
+  userCodeEnc: optStr(r.user_code_enc),
+  failedAttempts: num(r.failed_attempts),
+  createdAt: num(r.created_at),
+  updatedAt: num(r.updated_at),
+  expiresAt: num(r.expires_at),
 });
 
 const toKey = (r: Row): SigningKeyRecord => ({
@@ -271,6 +288,64 @@ export class SqliteStore implements Store {
        WHERE id = ? AND status = 'approved' AND expires_at > ? RETURNING *`, id, now));
   }
 
+  getDevice(envId: string, id: string): Promise<DeviceAuthorization | undefined> {
+    return this.#run(() => this.#one(toDevice, 'SELECT * FROM device_authorizations WHERE env_id = ? AND id = ?', envId, id));
+  }
+
+  createFlow(f: Flow): Promise<void> {
+    return this.#run(() => {
+      this.#insert(`INSERT INTO flows (id, env_id, client_id, status, browser_hash, user_id, device_id, user_code_enc,
+        failed_attempts, created_at, updated_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, `flow ${f.id} exists`,
+      f.id, f.envId, f.clientId, f.status, f.browserHash, f.userId, f.deviceId, f.userCodeEnc, f.failedAttempts,
+      f.createdAt, f.updatedAt, f.expiresAt);
+    });
+  }
+
+  getFlow(envId: string, id: string, now: number): Promise<Flow | undefined> {
+    return this.#run(() => this.#one(toFlow, 'SELECT * FROM flows WHERE env_id = ? AND id = ? AND expires_at > ?', envId, id, now));
+  }
+
+  transitionFlow(id: string, from: FlowStatus, patch: { status: FlowStatus; userId?: string; deviceId?: string; userCodeEnc?: string }, now: number, expiresAt: number): Promise<Flow | undefined> {
+    return this.#run(() => this.#one(toFlow,
+      `UPDATE flows SET status = ?, user_id = coalesce(?, user_id), device_id = coalesce(?, device_id),
+         user_code_enc = coalesce(?, user_code_enc), updated_at = ?, expires_at = ?
+       WHERE id = ? AND status = ? AND expires_at > ? RETURNING *`,
+      patch.status, patch.userId ?? null, patch.deviceId ?? null, patch.userCodeEnc ?? null, now, expiresAt, id, from, now));
+  }
+
+  recordFlowFailure(id: string, maxAttempts: number, now: number): Promise<Flow | undefined> {
+    return this.#run(() => this.#one(toFlow,
+      `UPDATE flows SET failed_attempts = failed_attempts + 1, updated_at = ?,
+         status = CASE WHEN failed_attempts + 1 >= ? THEN 'FAILED' ELSE status END
+       WHERE id = ? AND status = 'DAG_USER_CODE_REQUIRED' AND expires_at > ? RETURNING *`,
+      now, maxAttempts, id, now));
+  }
+
+  decideFlow(flowId: string, accept: boolean, now: number): Promise<DecideFlowResult> {
+    return this.#run(() => this.db.transaction((): DecideFlowResult => {
+      const flow = this.#one(toFlow,
+        `UPDATE flows SET status = ?, updated_at = ? WHERE id = ? AND status = 'DAG_CONSENT_REQUIRED' AND expires_at > ? RETURNING *`,
+        accept ? 'COMPLETED' : 'FAILED', now, flowId, now);
+      if (!flow?.deviceId || !flow.userId) return 'flow_changed';
+      const device = this.#s(`UPDATE device_authorizations SET status = ?, user_id = ?, decided_at = ?
+        WHERE id = ? AND status = 'pending' AND expires_at > ?`).run(accept ? 'approved' : 'denied', flow.userId, now, flow.deviceId, now);
+      if (device.changes === 1) return 'ok';
+      this.#s(`UPDATE flows SET status = 'FAILED' WHERE id = ?`).run(flowId);
+      return 'device_unavailable';
+    }).immediate());
+  }
+
+  countGuessFailures(source: string, since: number): Promise<{ count: number; oldest: number | null }> {
+    return this.#run(() => {
+      const r = this.#get('SELECT count(*) AS n, min(at) AS oldest FROM code_guess_failures WHERE source = ? AND at > ?', source, since);
+      return { count: num(r?.n ?? 0), oldest: optNum(r?.oldest ?? null) };
+    });
+  }
+
+  recordGuessFailure(source: string, now: number): Promise<void> {
+    return this.#run(() => void this.#s('INSERT INTO code_guess_failures (source, at) VALUES (?, ?)').run(source, now));
+  }
+
   listSigningKeys(envId: string): Promise<SigningKeyRecord[]> {
     return this.#run(() => this.#all('SELECT * FROM signing_keys WHERE env_id = ? ORDER BY created_at', envId).map(toKey));
   }
@@ -292,8 +367,10 @@ export class SqliteStore implements Store {
   sweep(now: number): Promise<SweepResult> {
     return this.#run(() => {
       const devices = this.#s('DELETE FROM device_authorizations WHERE expires_at < ?').run(now - EXPIRED_RETENTION_MS);
+      const flows = this.#s('DELETE FROM flows WHERE expires_at < ?').run(now);
+      this.#s('DELETE FROM code_guess_failures WHERE at < ?').run(now - GUESS_RETENTION_MS);
       this.#s(`DELETE FROM signing_keys WHERE status = 'retired' AND retired_until < ?`).run(now);
-      return { deviceAuthorizations: devices.changes };
+      return { deviceAuthorizations: devices.changes, flows: flows.changes };
     });
   }
 }

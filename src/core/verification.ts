@@ -1,0 +1,176 @@
+// The verification flow: how a person approves a device. One state machine, two front ends (the
+// HTML page and the PingOne-style flow API).
+//   USERNAME_PASSWORD_REQUIRED ─sign in─▶ DAG_USER_CODE_REQUIRED ─code─▶ DAG_CONSENT_REQUIRED ─accept─▶ COMPLETED
+//                                              └─5 wrong codes─▶ FAILED              └─refuse─▶ FAILED
+// A flow is bound to the browser that started it and expires after 15 minutes without activity.
+import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { formatUserCode, normalizeUserCode, type UserCodeFormat } from '../crypto/codes.ts';
+import { decoyHash, verifyPassword } from '../crypto/passwords.ts';
+import type { SecretKeys } from '../crypto/secret.ts';
+import type { Store } from '../store/store.ts';
+import type { Clock } from './clock.ts';
+import type { DeviceFlow } from './device-flow.ts';
+import { CoreError, isCoreError } from './errors.ts';
+import type { Environment, Flow, FlowStatus } from './model.ts';
+import { parseScopeList } from './scopes.ts';
+
+export const FLOW_IDLE_MS = 15 * 60 * 1000;
+/** SPEC S7: the fifth wrong code fails the flow. */
+export const MAX_CODE_ATTEMPTS = 5;
+
+export interface GuessBudget {
+  /** Wrong codes one source address may make within `windowSeconds` (sliding). */
+  max: number;
+  windowSeconds: number;
+}
+
+export interface VerificationDeps {
+  store: Store;
+  clock: Clock;
+  secrets: SecretKeys;
+  devices: DeviceFlow;
+  userCode: UserCodeFormat;
+  guessBudget: GuessBudget;
+}
+
+/** What a front end shows for a flow. */
+export interface FlowView {
+  flow: Flow;
+  user?: { id: string; username: string };
+  application?: { name: string };
+  scopes?: string[];
+  /** The verified code in display form (consent screen). */
+  userCode?: string;
+}
+
+export class Verification {
+  readonly #d: VerificationDeps;
+
+  constructor(deps: VerificationDeps) {
+    this.#d = deps;
+  }
+
+  /** A new flow for the browser holding `browserSecret`; `clientId` pins it to one application. */
+  async start(env: Environment, browserSecret: string, clientId?: string): Promise<Flow> {
+    if (clientId !== undefined && !(await this.#d.store.getClient(env.id, clientId))) {
+      throw new CoreError('not_found', 'unknown application');
+    }
+    const now = this.#d.clock.now();
+    const flow: Flow = {
+      id: randomUUID(),
+      envId: env.id,
+      clientId: clientId ?? null,
+      status: 'USERNAME_PASSWORD_REQUIRED',
+      browserHash: this.#d.secrets.hashCode('flow', browserSecret),
+      userId: null,
+      deviceId: null,
+      userCodeEnc: null,
+      failedAttempts: 0,
+      createdAt: now,
+      updatedAt: now,
+      expiresAt: now + FLOW_IDLE_MS,
+    };
+    await this.#d.store.createFlow(flow);
+    return flow;
+  }
+
+  /** The flow, if it exists, is unexpired and belongs to this browser; otherwise flow_not_found. */
+  async load(env: Environment, flowId: string, browserSecret: string | undefined): Promise<Flow> {
+    const flow = await this.#d.store.getFlow(env.id, flowId, this.#d.clock.now());
+    const presented = browserSecret === undefined ? undefined : Buffer.from(this.#d.secrets.hashCode('flow', browserSecret), 'hex');
+    const expected = flow ? Buffer.from(flow.browserHash, 'hex') : undefined;
+    if (!flow || !presented || !expected || presented.length !== expected.length || !timingSafeEqual(presented, expected)) {
+      throw new CoreError('flow_not_found', 'the flow does not exist or has expired');
+    }
+    return flow;
+  }
+
+  async view(flow: Flow): Promise<FlowView> {
+    const v: FlowView = { flow };
+    const user = flow.userId === null ? undefined : await this.#d.store.getUser(flow.envId, flow.userId);
+    if (user) v.user = { id: user.id, username: user.username };
+    const device = flow.deviceId === null ? undefined : await this.#d.store.getDevice(flow.envId, flow.deviceId);
+    const clientId = device?.clientId ?? flow.clientId;
+    const client = clientId === null ? undefined : await this.#d.store.getClient(flow.envId, clientId);
+    if (client) v.application = { name: client.name };
+    if (device) v.scopes = parseScopeList(device.scope);
+    if (flow.userCodeEnc !== null) v.userCode = this.#d.secrets.decrypt(flow.userCodeEnc);
+    return v;
+  }
+
+  async signIn(env: Environment, flowId: string, browserSecret: string | undefined, username: string, password: string): Promise<FlowView> {
+    const flow = await this.#at(env, flowId, browserSecret, 'USERNAME_PASSWORD_REQUIRED');
+    const user = await this.#d.store.getUserByUsername(env.id, username.normalize('NFKC').trim());
+    // Unknown users cost a real scrypt check too, so timing does not reveal which usernames exist.
+    const ok = await verifyPassword(password, user?.passwordHash ?? (await decoyHash()));
+    if (!user || !ok || user.disabled) {
+      throw new CoreError('invalid_credentials', 'the username or password is not correct', { target: 'password' });
+    }
+    return this.#advance(flow, 'USERNAME_PASSWORD_REQUIRED', { status: 'DAG_USER_CODE_REQUIRED', userId: user.id });
+  }
+
+  /** RFC 8628 §5.1: wrong codes count per flow (5, then FAILED) and per source address (a budget). */
+  async verifyUserCode(env: Environment, flowId: string, browserSecret: string | undefined, input: string, source: string): Promise<FlowView> {
+    const flow = await this.#at(env, flowId, browserSecret, 'DAG_USER_CODE_REQUIRED');
+    const now = this.#d.clock.now();
+    const { max, windowSeconds } = this.#d.guessBudget;
+    const windowMs = windowSeconds * 1000;
+    const spent = await this.#d.store.countGuessFailures(source, now - windowMs);
+    if (spent.count >= max) {
+      const retryAfter = Math.max(1, Math.ceil(((spent.oldest ?? now) + windowMs - now) / 1000));
+      throw new CoreError('too_many_attempts', 'too many wrong codes from this network; try again later', { target: 'userCode', retryAfter });
+    }
+    try {
+      const device = await this.#d.devices.findPendingByUserCode(env, input);
+      if (flow.clientId !== null && device.clientId !== flow.clientId) {
+        throw new CoreError('invalid_user_code', 'that code is not valid', { target: 'userCode' });
+      }
+      const canonical = normalizeUserCode(input, this.#d.userCode) ?? input;
+      return await this.#advance(flow, 'DAG_USER_CODE_REQUIRED', {
+        status: 'DAG_CONSENT_REQUIRED',
+        deviceId: device.id,
+        userCodeEnc: this.#d.secrets.encrypt(formatUserCode(canonical)),
+      });
+    } catch (err) {
+      if (!isCoreError(err) || err.code !== 'invalid_user_code') throw err;
+      await this.#d.store.recordGuessFailure(source, now);
+      const counted = await this.#d.store.recordFlowFailure(flow.id, MAX_CODE_ATTEMPTS, now);
+      if (!counted) throw new CoreError('flow_wrong_state', 'the flow is no longer waiting for a code');
+      const failuresRemaining = Math.max(0, MAX_CODE_ATTEMPTS - counted.failedAttempts);
+      if (counted.status === 'FAILED') {
+        throw new CoreError('too_many_attempts', 'too many wrong codes; start again from your device', { target: 'userCode', failuresRemaining: 0 });
+      }
+      throw new CoreError('invalid_user_code', err.message, { target: 'userCode', failuresRemaining });
+    }
+  }
+
+  /** Accept approves the device (it gets its token); refusal denies it (it gets access_denied). */
+  async consent(env: Environment, flowId: string, browserSecret: string | undefined, accept: boolean): Promise<FlowView> {
+    const flow = await this.#at(env, flowId, browserSecret, 'DAG_CONSENT_REQUIRED');
+    const user = flow.userId === null ? undefined : await this.#d.store.getUser(env.id, flow.userId);
+    if (!user || user.disabled) throw new CoreError('access_denied', 'this account can no longer approve devices');
+    const now = this.#d.clock.now();
+    const result = await this.#d.store.decideFlow(flow.id, accept, now);
+    if (result === 'flow_changed') throw new CoreError('flow_wrong_state', 'this request was already answered');
+    if (result === 'device_unavailable') {
+      const device = flow.deviceId === null ? undefined : await this.#d.store.getDevice(env.id, flow.deviceId);
+      if (!device || now >= device.expiresAt) throw new CoreError('user_code_expired', 'that code has expired', { target: 'userCode' });
+      throw new CoreError('user_code_used', 'that code has already been used', { target: 'userCode' });
+    }
+    return this.view(await this.load(env, flow.id, browserSecret));
+  }
+
+  async #at(env: Environment, flowId: string, browserSecret: string | undefined, status: FlowStatus): Promise<Flow> {
+    const flow = await this.load(env, flowId, browserSecret);
+    if (flow.status !== status) throw new CoreError('flow_wrong_state', `the flow is ${flow.status}`);
+    return flow;
+  }
+
+  async #advance(flow: Flow, from: FlowStatus, patch: { status: FlowStatus; userId?: string; deviceId?: string; userCodeEnc?: string }): Promise<FlowView> {
+    const now = this.#d.clock.now();
+    const next = await this.#d.store.transitionFlow(flow.id, from, patch, now, now + FLOW_IDLE_MS);
+    if (!next) throw new CoreError('flow_wrong_state', 'the flow changed meanwhile');
+    return this.view(next);
+  }
+}
+

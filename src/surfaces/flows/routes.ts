@@ -1,0 +1,193 @@
+// The PingOne-compatible flow API (SPEC S4, seed 001) and the /device entry point that starts a
+// flow for the page and for custom UIs alike.
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { CoreError } from '../../core/errors.ts';
+import type { Environment, FlowStatus } from '../../core/model.ts';
+import type { FlowView } from '../../core/verification.ts';
+import { browserSecret, ensureBrowserSecret } from '../../http/browser.ts';
+import { mediaType } from '../../http/form.ts';
+import { rateLimitBy } from '../../http/rate-limit.ts';
+import type { Services } from '../../services.ts';
+
+export const MEDIA = {
+  check: 'application/vnd.pingidentity.usernamepassword.check+json',
+  verify: 'application/vnd.pingidentity.deviceauthgrant.usercode.verify+json',
+  consent: 'application/vnd.pingidentity.deviceauthgrant.consent+json',
+} as const;
+
+/** The action each status waits for, as PingOne names its `_links`. */
+const NEXT_ACTION: Partial<Record<FlowStatus, string>> = {
+  USERNAME_PASSWORD_REQUIRED: 'usernamePassword.check',
+  DAG_USER_CODE_REQUIRED: 'deviceAuthGrant.userCode.verify',
+  DAG_CONSENT_REQUIRED: 'deviceAuthGrant.consent',
+};
+
+const text = (max: number) => z.string().max(max).refine((s) => !s.includes('\0'), 'must not contain NUL bytes');
+const checkBody = z.strictObject({ username: text(256).min(1), password: text(1024).min(1) });
+const verifyBody = z.strictObject({ userCode: text(64).min(1) });
+const consentBody = z.strictObject({ accept: z.boolean() });
+
+const link = z.object({ href: z.string() });
+export const flowResponse = z
+  .object({
+    _links: z.record(z.string(), link),
+    id: z.string(),
+    status: z.string(),
+    createdAt: z.string(),
+    expiresAt: z.string(),
+    _embedded: z.object({
+      user: z.object({ id: z.string(), username: z.string() }).optional(),
+      application: z.object({ name: z.string() }).optional(),
+      scopes: z.array(z.string()).optional(),
+    }),
+  })
+  .meta({ id: 'Flow' });
+
+const pingError = z
+  .object({
+    id: z.string(),
+    code: z.string(),
+    message: z.string(),
+    details: z.array(z.object({
+      code: z.string(),
+      target: z.string().optional(),
+      message: z.string(),
+      innerError: z.object({ failuresRemaining: z.number().int() }).optional(),
+    })).optional(),
+  })
+  .meta({ id: 'PingOneError' });
+
+const flowParams = z.object({ envId: z.uuid(), flowId: z.uuid() });
+const deviceQuery = z.object({ user_code: text(64).optional() });
+
+function formatFlow(v: FlowView, selfHref: string): z.input<typeof flowResponse> {
+  const next = NEXT_ACTION[v.flow.status];
+  const embedded: z.input<typeof flowResponse>['_embedded'] = {};
+  if (v.user) embedded.user = v.user;
+  if (v.application) embedded.application = v.application;
+  if (v.scopes && v.flow.status !== 'USERNAME_PASSWORD_REQUIRED') embedded.scopes = v.scopes;
+  return {
+    _links: { self: { href: selfHref }, ...(next ? { [next]: { href: selfHref } } : {}) },
+    id: v.flow.id,
+    status: v.flow.status,
+    createdAt: new Date(v.flow.createdAt).toISOString(),
+    expiresAt: new Date(v.flow.expiresAt).toISOString(),
+    _embedded: embedded,
+  };
+}
+
+async function envById(services: Services, envId: string | undefined): Promise<Environment> {
+  if (envId === undefined) return services.defaultEnv;
+  const env = await services.store.getEnvironment(envId.toLowerCase());
+  if (!env) throw new CoreError('route_not_found', 'unknown environment');
+  return env;
+}
+
+export function flowRoutes(app: FastifyInstance, services: Services): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const { publicUrl } = services.config;
+  const limit = rateLimitBy(services.config.rateLimit.verification, services.config.rateLimit.windowSeconds, (req) => req.ip);
+
+  // PingOne's custom media types are JSON; parse them with Fastify's JSON parser (which refuses
+  // __proto__ and constructor keys). Any other media type is 415.
+  app.addContentTypeParser(/^application\/vnd\.pingidentity\.[a-z.]+\+json$/i, { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+
+  // GET /device[?user_code=], /{envID}/device[/{clientId}]: start a flow, then the page renders it.
+  const starts = [
+    { url: '/device', params: undefined },
+    { url: '/:envId/device', params: z.object({ envId: z.uuid() }) },
+    { url: '/:envId/device/:clientId', params: z.object({ envId: z.uuid(), clientId: text(200) }) },
+  ];
+  for (const s of starts) {
+    r.get(s.url, {
+      schema: {
+        tags: ['Verification flow'],
+        summary: 'Start a verification flow; 302 to the verification page with flowId',
+        ...(s.params ? { params: s.params } : {}),
+        querystring: deviceQuery,
+        response: { 302: z.null().describe('Location: {PUBLIC_URL}/{envID}/signon?flowId=…') },
+      },
+      config: { surface: 'page', rateLimit: limit },
+      handler: async (request, reply) => {
+        const params = request.params as { envId?: string; clientId?: string };
+        const env = await envById(services, params.envId);
+        const secret = ensureBrowserSecret(request, reply, publicUrl);
+        const flow = await services.verification.start(env, secret, params.clientId);
+        const code = request.query.user_code;
+        const location = `${publicUrl}/${env.id}/signon?flowId=${flow.id}${code ? `&user_code=${encodeURIComponent(code)}` : ''}`;
+        reply.header('cache-control', 'no-store');
+        return reply.redirect(location, 302);
+      },
+    });
+  }
+
+  const selfHref = (params: z.infer<typeof flowParams>) => `${publicUrl}/${params.envId}/flows/${params.flowId}`;
+  const errors = { 400: pingError, 403: pingError, 404: pingError, 413: pingError, 415: pingError, 429: pingError };
+
+  r.get('/:envId/flows/:flowId', {
+    schema: { tags: ['Verification flow'], summary: 'Read a flow', params: flowParams, response: { 200: flowResponse, ...errors } },
+    config: { surface: 'flows', rateLimit: limit },
+    handler: async (request, reply) => {
+      const env = await envById(services, request.params.envId);
+      const flow = await services.verification.load(env, request.params.flowId, browserSecret(request));
+      reply.header('cache-control', 'no-store');
+      return formatFlow(await services.verification.view(flow), selfHref(request.params));
+    },
+  });
+
+  r.post('/:envId/flows/:flowId', {
+    schema: {
+      tags: ['Verification flow'],
+      summary: 'Act on a flow; the action is chosen by Content-Type',
+      description: [
+        `${MEDIA.check} {username, password}: USERNAME_PASSWORD_REQUIRED → DAG_USER_CODE_REQUIRED`,
+        `${MEDIA.verify} {userCode}: DAG_USER_CODE_REQUIRED → DAG_CONSENT_REQUIRED`,
+        `${MEDIA.consent} {accept}: DAG_CONSENT_REQUIRED → COMPLETED | FAILED`,
+      ].join('\n\n'),
+      params: flowParams,
+      consumes: [MEDIA.check, MEDIA.verify, MEDIA.consent],
+      body: z.union([checkBody, verifyBody, consentBody]),
+      response: { 200: flowResponse, ...errors },
+    },
+    config: { surface: 'flows', rateLimit: limit },
+    // The media type picks the action, so it is judged before the body's shape.
+    preValidation: (request) => {
+      const type = mediaType(request);
+      if (type === undefined || !Object.values<string>(MEDIA).includes(type)) {
+        return Promise.reject(new CoreError('unsupported_media_type', 'unsupported content type for a flow action'));
+      }
+      return Promise.resolve();
+    },
+    handler: async (request, reply) => {
+      const env = await envById(services, request.params.envId);
+      const secret = browserSecret(request);
+      const flowId = request.params.flowId;
+      const v = services.verification;
+      const parse = <T>(schema: z.ZodType<T>): T => {
+        const parsed = schema.safeParse(request.body);
+        if (!parsed.success) {
+          const issue = parsed.error.issues[0];
+          throw new CoreError('invalid_request', issue?.message ?? 'invalid body', { target: issue?.path.map(String).join('.') ?? '' });
+        }
+        return parsed.data;
+      };
+      let view: FlowView;
+      switch (mediaType(request)) {
+        case MEDIA.check: {
+          const body = parse(checkBody);
+          view = await v.signIn(env, flowId, secret, body.username, body.password);
+          break;
+        }
+        case MEDIA.verify:
+          view = await v.verifyUserCode(env, flowId, secret, parse(verifyBody).userCode, request.ip);
+          break;
+        default:
+          view = await v.consent(env, flowId, secret, parse(consentBody).accept);
+      }
+      reply.header('cache-control', 'no-store');
+      return formatFlow(view, selfHref(request.params));
+    },
+  });
+}
