@@ -91,11 +91,12 @@ test('unknown parameters are ignored', async (t) => {
 test('a duplicated parameter is invalid_request, with no-store headers', async (t) => {
   const h = await build(t);
   const client = await h.publicClient();
-  for (const body of [
+  const bodies: Record<string, string | string[]>[] = [
     { client_id: [client.clientId, client.clientId] },
     { client_id: client.clientId, scope: ['openid', 'openid'] },
     { client_id: client.clientId, foo: ['a', 'b'] },
-  ]) {
+  ];
+  for (const body of bodies) {
     const res = await h.form('/oauth/device_authorization', body);
     assertOAuthError(res, 400, 'invalid_request');
     assertNoStore(res);
