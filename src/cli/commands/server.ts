@@ -1,6 +1,5 @@
 // `serve` and `migrate`: run the server, or bring the database schema up to date and stop.
 import { loadConfig } from '../../config.ts';
-import { runServer } from '../../server.ts';
 import { JSON_FLAG, type CommandSpec } from '../args.ts';
 import { withServices } from '../session.ts';
 
@@ -13,7 +12,10 @@ export const serveCommand: CommandSpec = {
   ].join('\n'),
   flags: {},
   run: async () => {
-    await runServer(loadConfig());
+    const config = loadConfig();
+    // Loaded here, not at the top: the other commands need no HTTP stack.
+    const { runServer } = await import('../../server.ts');
+    await runServer(config);
     return { serving: true };
   },
 };
