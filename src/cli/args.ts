@@ -17,6 +17,11 @@ export class UsageError extends Error {
   }
 }
 
+/** Bad input that is not a command-line mistake, e.g. a cancelled prompt (exit 1, no usage hint). */
+export class InputError extends Error {
+  override name = 'InputError';
+}
+
 export interface FlagSpec {
   type: 'string' | 'boolean';
   /** Shown in help: `--name <name>`. */

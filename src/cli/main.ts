@@ -3,7 +3,7 @@
 import { ConfigError } from '../config.ts';
 import { isCoreError } from '../core/errors.ts';
 import {
-  commandHelp, EXIT_STATUS_HELP, firstLine, parseCommandArgs, PROGRAM, UsageError, wantsHelp, type CommandSpec,
+  commandHelp, EXIT_STATUS_HELP, firstLine, InputError, parseCommandArgs, PROGRAM, UsageError, wantsHelp, type CommandSpec,
 } from './args.ts';
 import { clientCreate, clientDelete, clientList } from './commands/client.ts';
 import { approveCommand, denyCommand } from './commands/decide.ts';
@@ -105,6 +105,7 @@ function classify(err: unknown): Failure {
   if (err instanceof UsageError) {
     return { exit: 1, code: 'usage', message: err.message, hint: `see \`${[PROGRAM, err.helpFor, '--help'].filter(Boolean).join(' ')}\`` };
   }
+  if (err instanceof InputError) return { exit: 1, code: 'input', message: err.message };
   if (isCoreError(err)) return { exit: 1, code: err.code, message: err.message };
   if (err instanceof ConfigError) return { exit: 1, code: 'config', message: err.message };
   const sys = typeof err === 'object' && err !== null && 'code' in err ? err.code : undefined;
@@ -117,6 +118,11 @@ function classify(err: unknown): Failure {
 
 /** Runs one invocation and returns its exit status; `serve` resolves once listening and keeps running. */
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
+  // A reader that went away (`| head`) is not our failure; anything else on stdout is reported, once.
+  io.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') io.stderr.write(`${PROGRAM}: cannot write output (${err.code ?? err.message})\n`);
+    process.exitCode = err.code === 'EPIPE' ? process.exitCode : 2;
+  });
   const json = argv.slice(0, argv.includes('--') ? argv.indexOf('--') : undefined).includes('--json');
   try {
     const selection = select(argv);

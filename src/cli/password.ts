@@ -1,6 +1,6 @@
 // Passwords never come from argv (it shows in `ps` and shell history): the first line of stdin
 // when it is piped, otherwise a prompt that does not echo.
-import { UsageError } from './args.ts';
+import { InputError, UsageError } from './args.ts';
 import type { Io } from './io.ts';
 
 const MAX_LINE = 4096;
@@ -9,7 +9,7 @@ export async function readPassword(io: Io): Promise<string> {
   if (io.stdin.isTTY) {
     const first = await prompt(io, 'Password: ');
     const again = await prompt(io, 'Repeat password: ');
-    if (first !== again) throw new UsageError('the passwords do not match', 'user create');
+    if (first !== again) throw new InputError('the passwords do not match');
     return first;
   }
   const line = await readFirstLine(io.stdin);
@@ -54,7 +54,7 @@ function prompt(io: Io, question: string): Promise<string> {
           return;
         }
         if (ch === '\u0003' || ch === '\u0004') {
-          finish(new UsageError('cancelled'));
+          finish(new InputError('cancelled'));
           return;
         }
         if (ch === '\u007f' || ch === '\b') chars.pop();
