@@ -62,6 +62,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     genReqId: () => nanoid(12),
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    // A malformed or oversized path is refused before routing; without this Fastify answers in its own format.
+    frameworkErrors: (error, request, reply) => {
+      void sendError(request, reply, toCoreError(error), services);
+    },
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
