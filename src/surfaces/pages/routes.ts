@@ -1,14 +1,222 @@
-// The verification page (SPEC S3): server-rendered HTML over the flow engine. (Being built.)
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { CoreError } from '../../core/errors.ts';
+// The verification page (SPEC S3): server-rendered HTML over the flow engine, a thin client of the
+// same state machine as the flow API. GET renders the flow's current step; POST acts on it and
+// answers 303 back to the GET (Post/Redirect/Get), or re-renders the same form with a message.
+//   GET  /{envId}/signon?flowId=…[&user_code=…]   (and /signon for the default environment)
+//   POST /{envId}/signon   flowId, csrf, action = signin | code | approve | deny, username/password | user_code
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { CoreError, isCoreError } from '../../core/errors.ts';
+import type { Environment } from '../../core/model.ts';
+import { MAX_CODE_ATTEMPTS, type FlowView } from '../../core/verification.ts';
+import { browserSecret } from '../../http/browser.ts';
+import { requireFormBody } from '../../http/form.ts';
+import { rateLimitBy } from '../../http/rate-limit.ts';
 import type { Services } from '../../services.ts';
+import { csrfToken, csrfValid } from './csrf.ts';
+import { forbiddenPage, redirectPage, sendPage } from './errors.ts';
+import { codePage, consentPage, donePage, failedPage, signInPage, type FormContext, type FormError } from './render.ts';
 
-export function pageRoutes(_app: FastifyInstance, _services: Services): void {
-  // GET/POST /signon and /{envId}/signon are added here.
+export { sendPageError } from './errors.ts';
+
+const text = (max: number) => z.string().max(max).refine((s) => !s.includes('\0'), 'must not contain NUL bytes');
+
+const envParams = z.object({ envId: text(64) });
+const pageQuery = z.object({ flowId: text(64).optional(), user_code: text(64).optional() });
+const pageBody = z.object({
+  flowId: text(64).optional(),
+  csrf: text(128).optional(),
+  action: z.enum(['signin', 'code', 'approve', 'deny']).optional(),
+  username: text(256).optional(),
+  password: text(1024).optional(),
+  user_code: text(64).optional(),
+});
+
+const page = (what: string) => z.string().describe(`HTML: ${what}`);
+const getResponses = {
+  200: page("the flow's current step: sign-in form, code form, consent screen, done or failed page"),
+  404: page('the link has expired (unknown or expired flow, or another browser)'),
+  429: page('too many requests from this address (Retry-After)'),
+};
+const postResponses = {
+  303: z.null().describe('Location: the page again (Post/Redirect/Get); also when the flow had already moved on'),
+  400: page('the same form with a message: wrong password, wrong, expired or used code; or the failed page after too many codes'),
+  403: page('missing or wrong CSRF token; nothing changed'),
+  404: page('the link has expired (unknown or expired flow, or no cookie)'),
+  429: page('too many wrong codes from this address; the code form with a message (Retry-After)'),
+};
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+async function pageEnv(services: Services, envId: string | undefined): Promise<Environment> {
+  if (envId === undefined) return services.defaultEnv;
+  const env = UUID.test(envId) ? await services.store.getEnvironment(envId.toLowerCase()) : undefined;
+  if (!env) throw new CoreError('route_not_found', 'unknown environment');
+  return env;
 }
 
-/** Errors on the page re-render it with a message; never OAuth JSON or a stack trace. */
-export function sendPageError(_request: FastifyRequest, reply: FastifyReply, err: CoreError): FastifyReply {
-  return reply.code(err.code === 'route_not_found' || err.code === 'flow_not_found' ? 404 : 400)
-    .type('text/html; charset=utf-8').send('<!doctype html><title>Error</title><p>Something went wrong.</p>');
+/** A form error as the person sees it: the status and the sentence above the form. */
+function describe(err: CoreError): { status: number; message: string } | undefined {
+  switch (err.code) {
+    case 'invalid_credentials':
+      return { status: 400, message: 'That username or password is not correct.' };
+    case 'invalid_user_code': {
+      const left = err.details.failuresRemaining;
+      const attempts = left === undefined ? '' : ` You have ${left} ${left === 1 ? 'attempt' : 'attempts'} left.`;
+      return { status: 400, message: `That code is not right. Check the code on your device and try again.${attempts}` };
+    }
+    case 'user_code_expired':
+      return { status: 400, message: 'That code has expired. Start again on your device to get a new code.' };
+    case 'user_code_used':
+      return { status: 400, message: 'That code has already been used. Start again on your device to get a new code.' };
+    case 'too_many_attempts': {
+      const wait = err.details.retryAfter;
+      if (wait === undefined) return { status: 400, message: 'The code was entered wrongly too many times.' };
+      const when = wait < 60 ? `${wait} ${wait === 1 ? 'second' : 'seconds'}` : `about ${Math.ceil(wait / 60)} minutes`;
+      return { status: 429, message: `Too many wrong codes have been tried from your network. Try again in ${when}.` };
+    }
+    case 'access_denied':
+      return { status: 403, message: 'This account can no longer approve devices.' };
+    default:
+      return undefined;
+  }
+}
+
+/** The page for the flow's current step, optionally with a message about the last submission. */
+function renderStep(
+  view: FlowView,
+  form: FormContext,
+  o: { userCode?: string; username?: string; error?: FormError; errorCode?: string } = {},
+): string {
+  const appName = view.application?.name;
+  switch (view.flow.status) {
+    case 'USERNAME_PASSWORD_REQUIRED':
+      return signInPage({ form, appName, username: o.username, userCode: o.userCode, error: o.error });
+    case 'DAG_USER_CODE_REQUIRED':
+      return codePage({ form, appName, userCode: o.userCode, error: o.error });
+    case 'DAG_CONSENT_REQUIRED':
+      return consentPage({
+        form,
+        appName,
+        username: view.user?.username,
+        userCode: view.userCode,
+        scopes: view.scopes ?? [],
+        error: o.error,
+        canDecide: !['user_code_expired', 'user_code_used', 'access_denied'].includes(o.errorCode ?? ''),
+      });
+    case 'COMPLETED':
+      return donePage({ appName });
+    case 'FAILED':
+      return failedPage({ tooManyCodes: view.flow.failedAttempts >= MAX_CODE_ATTEMPTS, appName });
+  }
+}
+
+export function pageRoutes(app: FastifyInstance, services: Services): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const { publicUrl } = services.config;
+  const v = services.verification;
+  const config = {
+    surface: 'page' as const,
+    rateLimit: rateLimitBy(services.config.rateLimit.verification, services.config.rateLimit.windowSeconds, (req) => req.ip),
+  };
+  const pageUrl = (env: Environment, flowId: string, userCode?: string) =>
+    `${publicUrl}/${env.id}/signon?flowId=${encodeURIComponent(flowId)}${userCode ? `&user_code=${encodeURIComponent(userCode)}` : ''}`;
+
+  for (const url of ['/signon', '/:envId/signon']) {
+    const params = url === '/signon' ? {} : { params: envParams };
+    const envOf = (p: unknown) => (p as { envId?: string }).envId;
+
+    r.get(url, {
+      schema: {
+        tags: ['Verification page'],
+        summary: "Render the verification flow's current step as HTML (sign in, code, consent, done)",
+        ...params,
+        querystring: pageQuery,
+        produces: ['text/html'],
+        response: getResponses,
+      },
+      config,
+      handler: async (request, reply) => {
+        const env = await pageEnv(services, envOf(request.params));
+        const { flowId, user_code: userCode } = request.query;
+        const secret = browserSecret(request);
+        if (flowId === undefined || secret === undefined) throw new CoreError('flow_not_found', 'no flow for this browser');
+        const flow = await v.load(env, flowId, secret);
+        const form = { flowId: flow.id, csrf: csrfToken(services.secrets, flow.id, secret) };
+        return sendPage(reply, 200, renderStep(await v.view(flow), form, { userCode }));
+      },
+    });
+
+    r.post(url, {
+      schema: {
+        tags: ['Verification page'],
+        summary: 'Submit a step of the verification page; 303 to the page (Post/Redirect/Get) or the same form with a message',
+        ...params,
+        consumes: ['application/x-www-form-urlencoded'],
+        body: pageBody,
+        produces: ['text/html'],
+        response: postResponses,
+      },
+      config,
+      preValidation: requireFormBody,
+      handler: async (request, reply) => {
+        const env = await pageEnv(services, envOf(request.params));
+        const body = request.body;
+        const flowId = body.flowId;
+        if (flowId === undefined || flowId === '') throw new CoreError('invalid_request', 'missing flowId');
+        const secret = browserSecret(request);
+        // Without the cookie this browser cannot own any flow: the same answer as an unknown flow.
+        if (secret === undefined) throw new CoreError('flow_not_found', 'no flow for this browser');
+        if (!csrfValid(services.secrets, flowId, secret, body.csrf)) {
+          request.log.info({ flowId }, 'page form refused: bad CSRF token');
+          return sendPage(reply, 403, forbiddenPage());
+        }
+        const form = { flowId, csrf: csrfToken(services.secrets, flowId, secret) };
+        const userCode = body.user_code;
+        const username = body.username ?? '';
+
+        /** Re-renders the flow's current step (normally the same form) with a message. */
+        const again = async (status: number, message: string, errorCode?: string): Promise<FastifyReply> => {
+          const view = await v.view(await v.load(env, flowId, secret));
+          return sendPage(reply, status, renderStep(view, form, { userCode, username, error: { message }, errorCode }));
+        };
+
+        /** Runs the action on the engine; a sentence when a field was left empty (no attempt counted). */
+        const act = async (): Promise<string | undefined> => {
+          switch (body.action) {
+            case 'signin':
+              if (username.trim() === '' || (body.password ?? '') === '') return 'Enter your username and password.';
+              await v.signIn(env, flowId, secret, username, body.password ?? '');
+              return undefined;
+            case 'code':
+              if ((userCode ?? '').trim() === '') return 'Enter the code shown on your device.';
+              await v.verifyUserCode(env, flowId, secret, userCode ?? '', request.ip);
+              return undefined;
+            case 'approve':
+            case 'deny':
+              await v.consent(env, flowId, secret, body.action === 'approve');
+              return undefined;
+            case undefined:
+              throw new CoreError('invalid_request', 'missing action');
+          }
+        };
+
+        let empty: string | undefined;
+        try {
+          empty = await act();
+        } catch (err) {
+          if (!isCoreError(err)) throw err;
+          // Back button, double submit, a second tab: nothing changes; show where the flow is now.
+          if (err.code === 'flow_wrong_state') return redirectPage(reply, pageUrl(env, flowId));
+          const shown = describe(err);
+          if (shown === undefined) throw err;
+          if (err.details.retryAfter !== undefined) reply.header('retry-after', String(err.details.retryAfter));
+          return again(shown.status, shown.message, err.code);
+        }
+        if (empty !== undefined) return again(400, empty);
+        // The prefilled code rides along from sign-in to the code step; it is shown, never submitted for the user.
+        return redirectPage(reply, pageUrl(env, flowId, body.action === 'signin' ? userCode : undefined));
+      },
+    });
+  }
 }

@@ -1,0 +1,165 @@
+// The verification page's HTML: one layout and one template per step of the flow. Plain HTML forms,
+// no JavaScript; every interpolated value goes through `html` (escaped).
+import { html, type SafeHtml } from './html.ts';
+import { STYLE } from './style.ts';
+
+/** What every form on the page carries: the flow and its CSRF token. */
+export interface FormContext {
+  flowId: string;
+  csrf: string;
+}
+
+/** A message shown above a form (role="alert"), linked to the inputs it is about. */
+export interface FormError {
+  message: string;
+}
+
+const ERROR_ID = 'form-error';
+
+export function layout(title: string, content: SafeHtml): string {
+  return html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<meta name="robots" content="noindex, nofollow">
+<title>${title} · Connect a device</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<main aria-labelledby="page-title">
+<p class="brand">Connect a device</p>
+${content}
+</main>
+</body>
+</html>
+`.value;
+}
+
+function hidden(form: FormContext): SafeHtml {
+  return html`<input type="hidden" name="flowId" value="${form.flowId}">
+<input type="hidden" name="csrf" value="${form.csrf}">`;
+}
+
+function alert(error: FormError | undefined): SafeHtml {
+  return html`${error && html`<p class="alert" id="${ERROR_ID}" role="alert">${error.message}</p>`}`;
+}
+
+/** aria-describedby / aria-invalid for an input, given its hint and the form's error. */
+function described(error: FormError | undefined, hintId?: string): SafeHtml {
+  const ids = [error ? ERROR_ID : undefined, hintId].filter((x): x is string => x !== undefined);
+  return html`${ids.length > 0 && html` aria-describedby="${ids.join(' ')}"`}${error && html` aria-invalid="true"`}`;
+}
+
+function forApp(appName: string | undefined): SafeHtml {
+  return appName === undefined ? html`your device` : html`<strong>${appName}</strong>`;
+}
+
+export function signInPage(o: { form: FormContext; appName?: string; username?: string; userCode?: string; error?: FormError }): string {
+  const focusPassword = o.username !== undefined && o.username !== '';
+  return layout('Sign in', html`<h1 id="page-title">Sign in</h1>
+<p>Sign in to connect ${forApp(o.appName)} to your account.</p>
+${alert(o.error)}
+<form method="post" action="signon">
+${hidden(o.form)}
+<input type="hidden" name="action" value="signin">
+${o.userCode !== undefined && html`<input type="hidden" name="user_code" value="${o.userCode}">`}
+<div class="field">
+<label for="username">Username</label>
+<input type="text" id="username" name="username" value="${o.username ?? ''}" autocomplete="username" autocapitalize="none" spellcheck="false" required${described(o.error)}${!focusPassword && html` autofocus`}>
+</div>
+<div class="field">
+<label for="password">Password</label>
+<input type="password" id="password" name="password" autocomplete="current-password" required${described(o.error)}${focusPassword && html` autofocus`}>
+</div>
+<div class="actions"><button type="submit">Sign in</button></div>
+</form>`);
+}
+
+export function codePage(o: { form: FormContext; appName?: string; userCode?: string; error?: FormError }): string {
+  const prefilled = o.userCode !== undefined && o.userCode !== '' && o.error === undefined;
+  return layout('Enter the code', html`<h1 id="page-title">${prefilled ? 'Confirm the code' : 'Enter the code'}</h1>
+<p>${prefilled
+    ? html`Check that this code matches the one shown on ${forApp(o.appName)}, then continue.`
+    : html`Type the code shown on ${forApp(o.appName)}.`}</p>
+${alert(o.error)}
+<form method="post" action="signon">
+${hidden(o.form)}
+<input type="hidden" name="action" value="code">
+<div class="field">
+<label for="user_code">Code from your device</label>
+<input type="text" id="user_code" name="user_code" class="code" value="${o.userCode ?? ''}" autocomplete="one-time-code" autocapitalize="characters" autocorrect="off" spellcheck="false" maxlength="64" required autofocus${described(o.error, 'code-hint')}>
+<p class="hint" id="code-hint">Letters only; dashes and spaces don't matter.</p>
+</div>
+<div class="actions"><button type="submit">Continue</button></div>
+</form>`);
+}
+
+const SCOPE_TEXT: Record<string, string> = {
+  openid: 'Confirm who you are, using your account ID',
+  profile: 'See your basic profile, such as your name and username',
+  email: 'See your email address',
+  offline_access: 'Stay signed in and keep access when you are not using it',
+};
+
+export function scopeSentences(scopes: readonly string[]): SafeHtml {
+  if (scopes.length === 0) return html`<li>Connect to your account (no specific permissions were requested)</li>`;
+  return html`${scopes.map((s) => {
+    const text = Object.hasOwn(SCOPE_TEXT, s) ? SCOPE_TEXT[s] : undefined;
+    return text === undefined ? html`<li>Use the permission <code>${s}</code></li>` : html`<li>${text}</li>`;
+  })}`;
+}
+
+export function consentPage(o: {
+  form: FormContext;
+  appName?: string;
+  username?: string;
+  userCode?: string;
+  scopes: readonly string[];
+  error?: FormError;
+  /** False when the code can no longer be approved (expired or used): no buttons, only the message. */
+  canDecide?: boolean;
+}): string {
+  const app = o.appName ?? 'This device';
+  return layout('Approve this device?', html`<h1 id="page-title">Allow ${app} to access your account?</h1>
+${o.username !== undefined && html`<p class="muted">Signed in as <strong>${o.username}</strong></p>`}
+${alert(o.error)}
+${o.userCode !== undefined && html`<p class="label" id="code-label">Code on your device</p>
+<p class="usercode" aria-labelledby="code-label">${o.userCode}</p>`}
+<p class="label">${app} will be able to:</p>
+<ul class="scopes">${scopeSentences(o.scopes)}</ul>
+<p class="warning"><strong>Only continue if you started this on a device you own.</strong> Check that the code above matches the one on your device.</p>
+${o.canDecide === false
+    ? html`<p>Start again on your device to get a new code.</p>`
+    : html`<form method="post" action="signon">
+${hidden(o.form)}
+<div class="actions">
+<button type="submit" name="action" value="approve">Approve</button>
+<button type="submit" name="action" value="deny" class="secondary">Deny</button>
+</div>
+</form>`}`);
+}
+
+export function donePage(o: { appName?: string }): string {
+  return layout('Device connected', html`<h1 id="page-title">Device connected</h1>
+<p class="success" role="status">You're all set — return to your device.</p>
+<p class="muted">${o.appName === undefined ? 'Your device' : html`<strong>${o.appName}</strong>`} can now finish signing in. You can close this page.</p>`);
+}
+
+export function failedPage(o: { tooManyCodes: boolean; appName?: string }): string {
+  return o.tooManyCodes
+    ? layout('Too many wrong codes', html`<h1 id="page-title">Too many wrong codes</h1>
+<p class="alert" role="alert">This request failed because the code was entered wrongly too many times.</p>
+<p>Start again on your device to get a new code.</p>`)
+    : layout('Request denied', html`<h1 id="page-title">Request denied</h1>
+<p role="status">You denied this request, so ${o.appName === undefined ? 'the device' : html`<strong>${o.appName}</strong>`} was not connected to your account.</p>
+<p>If that was a mistake, start again on your device.</p>`);
+}
+
+/** A page with a heading and a message, for errors and dead ends. */
+export function messagePage(o: { title: string; message: string; next?: SafeHtml }): string {
+  return layout(o.title, html`<h1 id="page-title">${o.title}</h1>
+<p class="alert" role="alert">${o.message}</p>
+${o.next}`);
+}
