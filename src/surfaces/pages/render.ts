@@ -147,13 +147,24 @@ export function donePage(o: { appName?: string }): string {
 <p class="muted">${o.appName === undefined ? 'Your device' : html`<strong>${o.appName}</strong>`} can now finish signing in. You can close this page.</p>`);
 }
 
-export function failedPage(o: { tooManyCodes: boolean; appName?: string }): string {
-  return o.tooManyCodes
-    ? layout('Too many wrong codes', html`<h1 id="page-title">Too many wrong codes</h1>
+/**
+ * A FAILED flow: too many wrong codes, a refusal, or a decision that came too late (the code expired
+ * or was answered elsewhere meanwhile; `error` then says which).
+ */
+export function failedPage(o: { tooManyCodes: boolean; appName?: string; error?: FormError }): string {
+  const who = o.appName === undefined ? 'the device' : html`<strong>${o.appName}</strong>`;
+  if (o.tooManyCodes) {
+    return layout('Too many wrong codes', html`<h1 id="page-title">Too many wrong codes</h1>
 <p class="alert" role="alert">This request failed because the code was entered wrongly too many times.</p>
-<p>Start again on your device to get a new code.</p>`)
-    : layout('Request denied', html`<h1 id="page-title">Request denied</h1>
-<p role="status">You denied this request, so ${o.appName === undefined ? 'the device' : html`<strong>${o.appName}</strong>`} was not connected to your account.</p>
+<p>Start again on your device to get a new code.</p>`);
+  }
+  if (o.error !== undefined) {
+    return layout('Not connected', html`<h1 id="page-title">Not connected</h1>
+<p class="alert" role="alert">${o.error.message}</p>
+<p>${who} was not connected to your account.</p>`);
+  }
+  return layout('Request denied', html`<h1 id="page-title">Request denied</h1>
+<p role="status">This request was denied or could not be completed, so ${who} was not connected to your account.</p>
 <p>If that was a mistake, start again on your device.</p>`);
 }
 

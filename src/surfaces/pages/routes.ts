@@ -107,7 +107,7 @@ function renderStep(
     case 'COMPLETED':
       return donePage({ appName });
     case 'FAILED':
-      return failedPage({ tooManyCodes: view.flow.failedAttempts >= MAX_CODE_ATTEMPTS, appName });
+      return failedPage({ tooManyCodes: view.flow.failedAttempts >= MAX_CODE_ATTEMPTS, appName, error: o.error });
   }
 }
 
