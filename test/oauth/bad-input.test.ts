@@ -129,7 +129,7 @@ test('unknown paths, wrong methods and malformed URLs: 404/400 with {error, erro
     { name: 'malformed escape in the path', request: { method: 'GET', url: '/%E0%A4%A' }, status: 400, error: 'invalid_request' },
     { name: 'malformed escape in an environment id', request: { method: 'GET', url: '/%ZZ/as/jwks' }, status: 400, error: 'invalid_request' },
     { name: 'an environment id over the router limit', request: { method: 'GET', url: `/${'a'.repeat(300)}/as/jwks` }, status: 400, error: 'invalid_request' },
-    { name: 'an environment id that is not a UUID', request: { method: 'GET', url: '/tenant2/as/.well-known/openid-configuration' }, status: 400, error: 'invalid_request' },
+    { name: 'an environment id that is not a UUID', request: { method: 'GET', url: '/tenant2/as/.well-known/openid-configuration' }, status: 404, error: 'invalid_request' },
   ];
   await runCases(h, cases, { noStore: false });
 });

@@ -8,6 +8,7 @@ import type { Environment, FlowStatus } from '../../core/model.ts';
 import type { FlowView } from '../../core/verification.ts';
 import { browserSecret, ensureBrowserSecret } from '../../http/browser.ts';
 import { mediaType } from '../../http/form.ts';
+import { envIdParam, idParam } from '../../http/params.ts';
 import { rateLimitBy } from '../../http/rate-limit.ts';
 import type { Services } from '../../services.ts';
 
@@ -59,7 +60,7 @@ const pingError = z
   })
   .meta({ id: 'PingOneError' });
 
-const flowParams = z.object({ envId: z.uuid(), flowId: z.uuid() });
+const flowParams = z.object({ envId: envIdParam, flowId: idParam('Flow id') });
 const deviceQuery = z.object({ user_code: text(64).optional() });
 
 function formatFlow(v: FlowView, selfHref: string): z.input<typeof flowResponse> {
@@ -97,8 +98,8 @@ export function flowRoutes(app: FastifyInstance, services: Services): void {
   // GET /device[?user_code=], /{envID}/device[/{clientId}]: start a flow, then the page renders it.
   const starts = [
     { url: '/device', params: undefined },
-    { url: '/:envId/device', params: z.object({ envId: z.uuid() }) },
-    { url: '/:envId/device/:clientId', params: z.object({ envId: z.uuid(), clientId: text(200) }) },
+    { url: '/:envId/device', params: z.object({ envId: envIdParam }) },
+    { url: '/:envId/device/:clientId', params: z.object({ envId: envIdParam, clientId: text(200) }) },
   ];
   for (const s of starts) {
     r.get(s.url, {

@@ -1,6 +1,7 @@
 // Request and response schemas of the OAuth surface: they validate input once at the edge, act as
 // output allow-lists, and generate openapi.yaml.
 import { z } from 'zod';
+import { envIdParam } from '../../http/params.ts';
 
 /** A form parameter: one value, bounded, no NUL bytes. Duplicates are refused before this runs. */
 export const formParam = z
@@ -66,7 +67,7 @@ export const jwksResponse = z
   .object({ keys: z.array(z.looseObject({ kty: z.string(), kid: z.string().optional() })) })
   .meta({ id: 'JSONWebKeySet' });
 
-export const envParams = z.object({ envId: z.uuid().describe('Environment id') });
+export const envParams = z.object({ envId: envIdParam });
 
 export const oauthErrorResponses = {
   400: oauthError,
