@@ -13,13 +13,14 @@ main{width:100%;max-width:28rem;background:var(--card);border:1px solid var(--bo
 .brand{margin:0 0 .5rem;color:var(--muted);font-size:.8125rem;font-weight:600;letter-spacing:.06em;text-transform:uppercase}
 h1{margin:0 0 .75rem;font-size:1.5rem;line-height:1.25;overflow-wrap:anywhere}
 p{margin:0 0 1rem}
+main>:last-child{margin-bottom:0}
 .muted{color:var(--muted)}
 .label{font-weight:600;margin:0 0 .375rem}
 .field{margin:0 0 1.25rem}
 label{display:block;font-weight:600;margin:0 0 .375rem}
 input[type=text],input[type=password]{display:block;width:100%;min-height:3rem;padding:.625rem .75rem;font:inherit;font-size:1.125rem;color:var(--text);background:var(--card);border:2px solid var(--border);border-radius:.5rem}
 input[aria-invalid=true]{border-color:var(--danger)}
-input.code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"DejaVu Sans Mono","Liberation Mono",monospace;font-size:1.875rem;font-weight:600;letter-spacing:.18em;text-align:center;text-transform:uppercase;min-height:3.75rem}
+input.code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"DejaVu Sans Mono","Liberation Mono",monospace;font-size:1.875rem;font-weight:600;letter-spacing:.18em;text-indent:.18em;text-align:center;text-transform:uppercase;min-height:3.75rem}
 .hint{margin:.375rem 0 0;color:var(--muted);font-size:.9375rem}
 .actions{display:grid;gap:.75rem;margin-top:1.5rem}
 button{display:block;width:100%;min-height:3rem;padding:.75rem 1rem;font:inherit;font-size:1.0625rem;font-weight:600;color:var(--on-accent);background:var(--accent);border:2px solid var(--accent);border-radius:.5rem;cursor:pointer}
@@ -30,11 +31,11 @@ button.secondary:hover{background:var(--bg);border-color:var(--muted)}
 input:focus{outline:3px solid var(--focus);outline-offset:1px;border-color:var(--accent)}
 a{color:var(--accent)}
 code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"DejaVu Sans Mono","Liberation Mono",monospace;font-size:.9375em;overflow-wrap:anywhere}
-.alert,.warning,.success{padding:.75rem 1rem;border-radius:.5rem;border-left:4px solid}
+.alert,.warning,.success{padding:.75rem 1rem;border-radius:0 .5rem .5rem 0;border-left:4px solid}
 .alert{background:var(--danger-bg);border-color:var(--danger)}
 .warning{background:var(--warn-bg);border-color:var(--warn)}
 .success{background:var(--ok-bg);border-color:var(--ok);font-weight:600}
-.usercode{margin:0 0 1.25rem;padding:.75rem;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"DejaVu Sans Mono","Liberation Mono",monospace;font-size:2rem;font-weight:700;letter-spacing:.18em;text-align:center;border:2px dashed var(--border);border-radius:.5rem}
+.usercode{margin:0 0 1.25rem;padding:.75rem;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"DejaVu Sans Mono","Liberation Mono",monospace;font-size:2rem;font-weight:700;letter-spacing:.18em;text-indent:.18em;text-align:center;border:2px dashed var(--border);border-radius:.5rem}
 ul.scopes{margin:0 0 1.25rem;padding-left:1.25rem}
 ul.scopes li{margin:.25rem 0}
 `.replace(/^\n|\n$/g, ''));
