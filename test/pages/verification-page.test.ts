@@ -68,7 +68,7 @@ test('verification_uri_complete: sign in (wrong password first), prefilled code 
   body = assertHtmlPage(res, 200);
   assert.match(body, /<h1 id="page-title">Allow Test TV to access your account\?<\/h1>/);
   assert.match(body, /Signed in as <strong>alice<\/strong>/);
-  assert.ok(body.includes(`<p class="usercode" aria-labelledby="code-label">${device.user_code}</p>`));
+  assert.ok(body.includes(`<p class="label">Code on your device</p>\n<p class="usercode">${device.user_code}</p>`));
   for (const sentence of ['Confirm who you are', 'See your basic profile', 'See your email address', 'Stay signed in and keep access']) {
     assert.ok(body.includes(sentence), sentence);
   }

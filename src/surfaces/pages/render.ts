@@ -90,7 +90,7 @@ ${hidden(o.form)}
 <div class="field">
 <label for="user_code">Code from your device</label>
 <input type="text" id="user_code" name="user_code" class="code" value="${o.userCode ?? ''}" autocomplete="one-time-code" autocapitalize="characters" autocorrect="off" spellcheck="false" maxlength="64" required autofocus${described(o.error, 'code-hint')}>
-<p class="hint" id="code-hint">Letters only; dashes and spaces don't matter.</p>
+<p class="hint" id="code-hint">Upper or lower case, with or without the dash.</p>
 </div>
 <div class="actions"><button type="submit">Continue</button></div>
 </form>`);
@@ -125,8 +125,8 @@ export function consentPage(o: {
   return layout('Approve this device?', html`<h1 id="page-title">Allow ${app} to access your account?</h1>
 ${o.username !== undefined && html`<p class="muted">Signed in as <strong>${o.username}</strong></p>`}
 ${alert(o.error)}
-${o.userCode !== undefined && html`<p class="label" id="code-label">Code on your device</p>
-<p class="usercode" aria-labelledby="code-label">${o.userCode}</p>`}
+${o.userCode !== undefined && html`<p class="label">Code on your device</p>
+<p class="usercode">${o.userCode}</p>`}
 <p class="label">${app} will be able to:</p>
 <ul class="scopes">${scopeSentences(o.scopes)}</ul>
 <p class="warning"><strong>Only continue if you started this on a device you own.</strong> Check that the code above matches the one on your device.</p>
