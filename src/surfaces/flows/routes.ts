@@ -1,10 +1,11 @@
 // The PingOne-compatible flow API (SPEC S4, seed 001) and the /device entry point that starts a
 // flow for the page and for custom UIs alike.
+import { environmentFor } from '../../http/environment.ts';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { CoreError } from '../../core/errors.ts';
-import type { Environment, FlowStatus } from '../../core/model.ts';
+import type { FlowStatus } from '../../core/model.ts';
 import type { FlowView } from '../../core/verification.ts';
 import { browserSecret, ensureBrowserSecret } from '../../http/browser.ts';
 import { mediaType } from '../../http/form.ts';
@@ -79,13 +80,6 @@ function formatFlow(v: FlowView, selfHref: string): z.input<typeof flowResponse>
   };
 }
 
-async function envById(services: Services, envId: string | undefined): Promise<Environment> {
-  if (envId === undefined) return services.defaultEnv;
-  const env = await services.store.getEnvironment(envId.toLowerCase());
-  if (!env) throw new CoreError('route_not_found', 'unknown environment');
-  return env;
-}
-
 export function flowRoutes(app: FastifyInstance, services: Services): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const { publicUrl } = services.config;
@@ -113,7 +107,7 @@ export function flowRoutes(app: FastifyInstance, services: Services): void {
       config: { surface: 'page', rateLimit: limit },
       handler: async (request, reply) => {
         const params = request.params as { envId?: string; clientId?: string };
-        const env = await envById(services, params.envId);
+        const env = await environmentFor(services, params.envId);
         const secret = ensureBrowserSecret(request, reply, publicUrl);
         const flow = await services.verification.start(env, secret, params.clientId);
         const code = request.query.user_code;
@@ -131,7 +125,7 @@ export function flowRoutes(app: FastifyInstance, services: Services): void {
     schema: { tags: ['Verification flow'], summary: 'Read a flow', params: flowParams, response: { 200: flowResponse, ...errors } },
     config: { surface: 'flows', rateLimit: limit },
     handler: async (request, reply) => {
-      const env = await envById(services, request.params.envId);
+      const env = await environmentFor(services, request.params.envId);
       const flow = await services.verification.load(env, request.params.flowId, browserSecret(request));
       reply.header('cache-control', 'no-store');
       return formatFlow(await services.verification.view(flow), selfHref(request.params));
@@ -162,7 +156,7 @@ export function flowRoutes(app: FastifyInstance, services: Services): void {
       return Promise.resolve();
     },
     handler: async (request, reply) => {
-      const env = await envById(services, request.params.envId);
+      const env = await environmentFor(services, request.params.envId);
       const secret = browserSecret(request);
       const flowId = request.params.flowId;
       const v = services.verification;

@@ -1,6 +1,6 @@
 // Where an OAuth request lands: the default environment at the root, or /{envID}/as/… (PingOne style).
+import { environmentFor } from '../../http/environment.ts';
 import type { FastifyRequest } from 'fastify';
-import { CoreError } from '../../core/errors.ts';
 import type { Environment } from '../../core/model.ts';
 import type { Services } from '../../services.ts';
 
@@ -39,10 +39,6 @@ export function envContext(services: Services, env: Environment): OAuthContext {
 
 /** The context of a request: by its `envId` path parameter when the route has one. */
 export async function resolveContext(services: Services, request: FastifyRequest): Promise<OAuthContext> {
-  const params = request.params as { envId?: string } | undefined;
-  const envId = params?.envId;
-  if (envId === undefined) return rootContext(services);
-  const env = await services.store.getEnvironment(envId.toLowerCase());
-  if (!env) throw new CoreError('route_not_found', 'unknown environment');
-  return envContext(services, env);
+  const envId = (request.params as { envId?: string } | undefined)?.envId;
+  return envId === undefined ? rootContext(services) : envContext(services, await environmentFor(services, envId));
 }

@@ -3,6 +3,7 @@
 // answers 303 back to the GET (Post/Redirect/Get), or re-renders the same form with a message.
 //   GET  /{envId}/signon?flowId=…[&user_code=…]   (and /signon for the default environment)
 //   POST /{envId}/signon   flowId, csrf, action = signin | code | approve | deny, username/password | user_code
+import { environmentFor } from '../../http/environment.ts';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -45,15 +46,6 @@ const postResponses = {
   404: page('the link has expired (unknown or expired flow, or no cookie)'),
   429: page('too many wrong codes from this address; the code form with a message (Retry-After)'),
 };
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-async function pageEnv(services: Services, envId: string | undefined): Promise<Environment> {
-  if (envId === undefined) return services.defaultEnv;
-  const env = UUID.test(envId) ? await services.store.getEnvironment(envId.toLowerCase()) : undefined;
-  if (!env) throw new CoreError('route_not_found', 'unknown environment');
-  return env;
-}
 
 /** A form error as the person sees it: the status and the sentence above the form. */
 function describe(err: CoreError): { status: number; message: string } | undefined {
@@ -137,7 +129,7 @@ export function pageRoutes(app: FastifyInstance, services: Services): void {
       },
       config,
       handler: async (request, reply) => {
-        const env = await pageEnv(services, envOf(request.params));
+        const env = await environmentFor(services, envOf(request.params));
         const { flowId, user_code: userCode } = request.query;
         const secret = browserSecret(request);
         if (flowId === undefined || secret === undefined) throw new CoreError('flow_not_found', 'no flow for this browser');
@@ -160,7 +152,7 @@ export function pageRoutes(app: FastifyInstance, services: Services): void {
       config,
       preValidation: requireFormBody,
       handler: async (request, reply) => {
-        const env = await pageEnv(services, envOf(request.params));
+        const env = await environmentFor(services, envOf(request.params));
         const body = request.body;
         const flowId = body.flowId;
         if (flowId === undefined || flowId === '') throw new CoreError('invalid_request', 'missing flowId');
