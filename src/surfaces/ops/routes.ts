@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { rateLimitBy } from '../../http/rate-limit.ts';
 import type { Services } from '../../services.ts';
 
 export interface Lifecycle {
@@ -43,9 +44,10 @@ export function opsRoutes(app: FastifyInstance, services: Services, lifecycle: L
     },
   });
 
+  // Health probes are not rate-limited (an orchestrator must never be throttled); /docs is.
   r.get('/docs', {
     schema: { tags: ['Operations'], summary: 'This OpenAPI document (YAML)', hide: true },
-    config: { surface: 'ops' },
+    config: { surface: 'ops', rateLimit: rateLimitBy(services.config.rateLimit.discovery, services.config.rateLimit.windowSeconds, (req) => req.ip) },
     handler: async (_request, reply) => {
       const yaml = await readFile(OPENAPI_FILE, 'utf8');
       return reply.type('application/yaml; charset=utf-8').send(yaml);
