@@ -9,7 +9,7 @@ import type { FlowStatus } from '../../core/model.ts';
 import type { FlowView } from '../../core/verification.ts';
 import { browserSecret, ensureBrowserSecret } from '../../http/browser.ts';
 import { mediaType } from '../../http/form.ts';
-import { envIdParam, idParam } from '../../http/params.ts';
+import { envIdParam, idParam, text } from '../../http/params.ts';
 import { rateLimitBy } from '../../http/rate-limit.ts';
 import type { Services } from '../../services.ts';
 
@@ -26,7 +26,6 @@ const NEXT_ACTION: Partial<Record<FlowStatus, string>> = {
   DAG_CONSENT_REQUIRED: 'deviceAuthGrant.consent',
 };
 
-const text = (max: number) => z.string().max(max).refine((s) => !s.includes('\0'), 'must not contain NUL bytes');
 const checkBody = z.strictObject({ username: text(256).min(1), password: text(1024).min(1) });
 const verifyBody = z.strictObject({ userCode: text(64).min(1) });
 const consentBody = z.strictObject({ accept: z.boolean() });

@@ -1,13 +1,10 @@
 // Request and response schemas of the OAuth surface: they validate input once at the edge, act as
 // output allow-lists, and generate openapi.yaml.
 import { z } from 'zod';
-import { envIdParam } from '../../http/params.ts';
+import { envIdParam, text } from '../../http/params.ts';
 
 /** A form parameter: one value, bounded, no NUL bytes. Duplicates are refused before this runs. */
-export const formParam = z
-  .string()
-  .max(4096, 'too long')
-  .refine((s) => !s.includes('\0'), 'must not contain NUL bytes');
+export const formParam = text(4096);
 
 export const oauthError = z
   .object({

@@ -12,6 +12,7 @@ import type { Environment } from '../../core/model.ts';
 import { MAX_CODE_ATTEMPTS, type FlowView } from '../../core/verification.ts';
 import { browserSecret } from '../../http/browser.ts';
 import { requireFormBody } from '../../http/form.ts';
+import { envIdParam, text } from '../../http/params.ts';
 import { rateLimitBy } from '../../http/rate-limit.ts';
 import type { Services } from '../../services.ts';
 import { csrfToken, csrfValid } from './csrf.ts';
@@ -20,9 +21,7 @@ import { codePage, consentPage, donePage, failedPage, signInPage, type FormConte
 
 export { sendPageError } from './errors.ts';
 
-const text = (max: number) => z.string().max(max).refine((s) => !s.includes('\0'), 'must not contain NUL bytes');
-
-const envParams = z.object({ envId: text(64) });
+const envParams = z.object({ envId: envIdParam });
 const pageQuery = z.object({ flowId: text(64).optional(), user_code: text(64).optional() });
 const pageBody = z.object({
   flowId: text(64).optional(),
