@@ -8,6 +8,7 @@ import {
 } from 'fastify-type-provider-zod';
 import { nanoid } from 'nanoid';
 import { CoreError } from './core/errors.ts';
+import { clientErrorHandler } from './http/client-error.ts';
 import { toCoreError } from './http/errors.ts';
 import { registerRateLimit } from './http/rate-limit.ts';
 import type { Surface } from './http/surface.ts';
@@ -62,6 +63,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     genReqId: () => nanoid(12),
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    clientErrorHandler,
     // A malformed or oversized path is refused before routing; without this Fastify answers in its own format.
     frameworkErrors: (error, request, reply) => {
       void sendError(request, reply, toCoreError(error), services);

@@ -35,8 +35,9 @@ export function toCoreError(err: unknown): CoreError {
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
         return new CoreError('payload_too_large', 'request body is too large');
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
         return new CoreError('unsupported_media_type', 'unsupported content type');
+      case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+        return new CoreError('invalid_request', 'Content-Length does not match the body');
       case 'FST_ERR_CTP_EMPTY_JSON_BODY':
         return new CoreError('invalid_request', 'request body is empty');
       case 'FST_ERR_CTP_INVALID_JSON_BODY':
