@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { buildApp } from './app.ts';
 import type { Config } from './config.ts';
-import type { Clock } from './core/clock.ts';
+import type { Clock } from './model/clock.ts';
 import { loggerOptions } from './http/logging.ts';
 import { openServices, type Services } from './services.ts';
 import type { Lifecycle } from './surfaces/ops/routes.ts';

@@ -1,6 +1,6 @@
 // How records appear on the command line: JSON views (snake_case, no hashes, ISO times) and short
 // tables for people. Every field is chosen here, so a secret or password hash cannot slip out.
-import type { Client, Environment, User } from '../core/model.ts';
+import type { Client, Environment, User } from '../model/records.ts';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 

@@ -1,7 +1,7 @@
 // Opens the same services the server uses, on the same database, for one command, and always
 // closes them again (the database handle must not outlive the command).
 import { loadConfig } from '../config.ts';
-import type { Environment } from '../core/model.ts';
+import type { Environment } from '../model/records.ts';
 import { openServices, type Services } from '../services.ts';
 import type { Args } from './args.ts';
 import { warn, type Io } from './io.ts';

@@ -1,16 +1,18 @@
 // Administration of environments, clients and users: shared by the CLI and, later, the admin API.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { hashPassword } from '../crypto/passwords.ts';
-import type { KeyRing } from '../crypto/keys.ts';
+import type { Clock } from '../model/clock.ts';
+import { DEVICE_CODE_GRANT, type Client, type Environment, type User } from '../model/records.ts';
 import { StoreConflictError, type Store } from '../store/store.ts';
-import type { Clock } from './clock.ts';
 import { CoreError } from './errors.ts';
-import { DEVICE_CODE_GRANT, type Client, type Environment, type User } from './model.ts';
+import type { KeyRing } from './key-ring.ts';
 import { isValidScopeToken, parseScopeList } from './scopes.ts';
 
 export const DEFAULT_ENVIRONMENT_NAME = 'default';
 export const DEFAULT_CLIENT_SCOPES = ['openid', 'profile', 'email'];
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** The display name of the environment's account client (SPEC S5), shown on the consent screen. */
+export const ACCOUNT_CLIENT_NAME = 'Account sign-in';
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface AdminDeps {
   store: Store;
@@ -53,13 +55,16 @@ export class Admin {
     this.#d = deps;
   }
 
-  async createEnvironment(name: string): Promise<Environment> {
+  /** `mfaLicensed: false` makes the environment refuse RSA registration codes (SPEC S6 licence rule). */
+  async createEnvironment(name: string, opts: { mfaLicensed?: boolean } = {}): Promise<Environment> {
     if (!/^[\w.-]{1,64}$/.test(name) || UUID.test(name)) {
       throw new CoreError('invalid_request', 'environment name: 1-64 letters, digits, dots, dashes or underscores, not a UUID');
     }
-    const env: Environment = { id: randomUUID(), name, companyId: randomUUID(), mfaLicensed: true, createdAt: this.#d.clock.now() };
+    const env: Environment = {
+      id: randomUUID(), name, companyId: randomUUID(), mfaLicensed: opts.mfaLicensed ?? true, createdAt: this.#d.clock.now(),
+    };
     try {
-      await this.#d.store.createEnvironment(env);
+      await this.#d.store.environments.create(env);
     } catch (err) {
       if (err instanceof StoreConflictError) throw new CoreError('conflict', `an environment named ${name} exists`);
       throw err;
@@ -70,7 +75,7 @@ export class Admin {
 
   /** The `default` environment, created on first start. */
   async ensureDefaultEnvironment(): Promise<Environment> {
-    const existing = await this.#d.store.getEnvironmentByName(DEFAULT_ENVIRONMENT_NAME);
+    const existing = await this.#d.store.environments.getByName(DEFAULT_ENVIRONMENT_NAME);
     if (existing) {
       await this.#d.keys.ensureKey(existing.id);
       return existing;
@@ -79,7 +84,7 @@ export class Admin {
       return await this.createEnvironment(DEFAULT_ENVIRONMENT_NAME);
     } catch (err) {
       // Another process (CLI and server started together) created it first.
-      const raced = await this.#d.store.getEnvironmentByName(DEFAULT_ENVIRONMENT_NAME);
+      const raced = await this.#d.store.environments.getByName(DEFAULT_ENVIRONMENT_NAME);
       if (raced) return raced;
       throw err;
     }
@@ -88,9 +93,13 @@ export class Admin {
   /** By id or by name; the default environment when `ref` is undefined. */
   async resolveEnvironment(ref: string | undefined): Promise<Environment> {
     if (ref === undefined) return this.ensureDefaultEnvironment();
-    const env = UUID.test(ref) ? await this.#d.store.getEnvironment(ref.toLowerCase()) : await this.#d.store.getEnvironmentByName(ref);
+    const env = UUID.test(ref) ? await this.#d.store.environments.get(ref.toLowerCase()) : await this.#d.store.environments.getByName(ref);
     if (!env) throw new CoreError('not_found', `no environment ${ref}`);
     return env;
+  }
+
+  listEnvironments(): Promise<Environment[]> {
+    return this.#d.store.environments.list();
   }
 
   /** Returns the client and, for confidential clients, its secret: shown once, stored only as a hash. */
@@ -112,10 +121,52 @@ export class Admin {
       pollInterval: inRange('poll interval', input.pollInterval ?? 5, 1, 60),
       tokenLifetime: inRange('token lifetime', input.tokenLifetime ?? 3600, 60, 86_400),
       audience: input.audience ?? null,
+      purpose: null,
       createdAt: this.#d.clock.now(),
     };
-    await this.#d.store.createClient(client);
+    await this.#d.store.clients.create(client);
     return secret === undefined ? { client } : { client, secret };
+  }
+
+  listClients(envId: string): Promise<Client[]> {
+    return this.#d.store.clients.list(envId);
+  }
+
+  /** Deletes the client and ends its device authorizations: none of its codes can be approved or redeemed after. */
+  async deleteClient(envId: string, clientId: string): Promise<void> {
+    if (!(await this.#d.store.clients.delete(envId, clientId))) throw new CoreError('not_found', `no client ${clientId}`);
+  }
+
+  /**
+   * The environment's account client (SPEC S5): a public device client created on first use and
+   * listed like any other. Two first uses at once create one client (a UNIQUE index decides).
+   */
+  async accountClient(env: Environment): Promise<Client> {
+    const existing = await this.#d.store.clients.getByPurpose(env.id, 'account');
+    if (existing) return existing;
+    const client: Client = {
+      envId: env.id,
+      clientId: randomUUID(),
+      name: ACCOUNT_CLIENT_NAME,
+      type: 'public',
+      secretHash: null,
+      grantTypes: [DEVICE_CODE_GRANT],
+      scopes: DEFAULT_CLIENT_SCOPES,
+      codeLifetime: 900,
+      pollInterval: 5,
+      tokenLifetime: 3600,
+      audience: null,
+      purpose: 'account',
+      createdAt: this.#d.clock.now(),
+    };
+    try {
+      await this.#d.store.clients.create(client);
+      return client;
+    } catch (err) {
+      const raced = err instanceof StoreConflictError ? await this.#d.store.clients.getByPurpose(env.id, 'account') : undefined;
+      if (raced) return raced;
+      throw err;
+    }
   }
 
   async createUser(input: NewUser): Promise<User> {
@@ -136,7 +187,7 @@ export class Admin {
       updatedAt: now,
     };
     try {
-      await this.#d.store.createUser(user);
+      await this.#d.store.users.create(user);
     } catch (err) {
       if (err instanceof StoreConflictError) throw new CoreError('conflict', 'username or email already in use');
       throw err;
@@ -145,14 +196,18 @@ export class Admin {
   }
 
   async setUserDisabled(envId: string, username: string, disabled: boolean): Promise<User> {
-    const user = await this.#d.store.setUserDisabled(envId, username, disabled, this.#d.clock.now());
+    const user = await this.#d.store.users.setDisabled(envId, username, disabled, this.#d.clock.now());
     if (!user) throw new CoreError('not_found', `no user ${username}`);
     return user;
   }
 
   async getUserByUsername(envId: string, username: string): Promise<User> {
-    const user = await this.#d.store.getUserByUsername(envId, username);
+    const user = await this.#d.store.users.getByUsername(envId, username);
     if (!user) throw new CoreError('not_found', `no user ${username}`);
     return user;
+  }
+
+  listUsers(envId: string): Promise<User[]> {
+    return this.#d.store.users.list(envId);
   }
 }

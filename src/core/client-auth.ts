@@ -1,8 +1,8 @@
 // Client authentication (RFC 6749 §2.3.1): none, client_secret_basic, client_secret_post.
 import { decoyHash, verifyPassword } from '../crypto/passwords.ts';
-import type { Store } from '../store/store.ts';
+import type { ClientStore } from '../store/store.ts';
 import { CoreError } from './errors.ts';
-import type { Client } from './model.ts';
+import type { Client } from '../model/records.ts';
 
 export interface ClientCredentials {
   /** Decoded `Authorization: Basic` credentials, when the header was sent. */
@@ -14,7 +14,7 @@ export interface ClientCredentials {
 
 export const TOKEN_ENDPOINT_AUTH_METHODS = ['none', 'client_secret_basic', 'client_secret_post'] as const;
 
-export async function authenticateClient(store: Store, envId: string, creds: ClientCredentials): Promise<Client> {
+export async function authenticateClient(clients: ClientStore, envId: string, creds: ClientCredentials): Promise<Client> {
   const usedBasic = creds.basic !== undefined;
   const fail = (description: string) => new CoreError('invalid_client', description, { usedBasic });
   if (creds.basic && creds.clientSecret !== undefined) {
@@ -27,7 +27,7 @@ export async function authenticateClient(store: Store, envId: string, creds: Cli
   if (clientId === undefined || clientId === '') throw fail('client authentication is required');
   const secret = creds.basic?.secret ?? creds.clientSecret;
 
-  const client = await store.getClient(envId, clientId);
+  const client = await clients.get(envId, clientId);
   if (!client) {
     // Spend the same time as a real secret check so the response time does not reveal client ids.
     if (secret !== undefined) await verifyPassword(secret, await decoyHash());

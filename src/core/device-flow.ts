@@ -4,13 +4,13 @@
 // Expiry is computed from expires_at on every path, never stored as a status.
 import { randomUUID } from 'node:crypto';
 import { formatUserCode, generateDeviceCode, generateUserCode, normalizeUserCode, type UserCodeFormat } from '../crypto/codes.ts';
-import type { KeyRing } from '../crypto/keys.ts';
 import type { SecretKeys } from '../crypto/secret.ts';
-import { signAccessToken } from '../crypto/tokens.ts';
+import { signAccessToken } from '../crypto/jwt.ts';
 import type { Store } from '../store/store.ts';
-import type { Clock } from './clock.ts';
+import type { Clock } from '../model/clock.ts';
 import { CoreError } from './errors.ts';
-import { DEVICE_CODE_GRANT, type Client, type DeviceAuthorization, type Environment, type User } from './model.ts';
+import type { KeyRing } from './key-ring.ts';
+import { DEVICE_CODE_GRANT, type Client, type DeviceAuthorization, type Environment, type User } from '../model/records.ts';
 import { parseScopeList, resolveScope } from './scopes.ts';
 
 /** RFC 8628 §3.5: each slow_down adds 5 seconds to the interval, for good. */
@@ -74,7 +74,7 @@ export class DeviceFlow {
         createdAt: now,
         decidedAt: null,
       };
-      if ((await this.#d.store.insertDeviceAuthorization(record)) === 'ok') {
+      if ((await this.#d.store.devices.insert(record)) === 'ok') {
         return {
           deviceCode,
           userCode: formatUserCode(userCode),
@@ -93,7 +93,7 @@ export class DeviceFlow {
     assertDeviceGrant(client);
     const hash = this.#d.secrets.hashCode('device', deviceCode);
     for (let attempt = 0; attempt < POLL_CAS_ATTEMPTS; attempt++) {
-      const device = await this.#d.store.getDeviceByDeviceCodeHash(hash);
+      const device = await this.#d.store.devices.getByDeviceCodeHash(hash);
       if (!device || device.envId !== env.id || device.clientId !== client.clientId) {
         throw new CoreError('invalid_grant', 'unknown device_code');
       }
@@ -110,7 +110,7 @@ export class DeviceFlow {
           // choice (SPEC S2): a poll sooner than the interval after the previous one slows the device down.
           const tooSoon = device.lastPolledAt !== null && now - device.lastPolledAt < device.interval * 1000;
           const interval = tooSoon ? device.interval + SLOW_DOWN_STEP_SECONDS : device.interval;
-          if (await this.#d.store.recordPoll(device.id, device.lastPolledAt, now, interval)) {
+          if (await this.#d.store.devices.recordPoll(device.id, device.lastPolledAt, now, interval)) {
             if (tooSoon) throw new CoreError('slow_down', `poll at most every ${interval} seconds`);
             throw new CoreError('authorization_pending', 'the user has not yet approved the request');
           }
@@ -123,16 +123,15 @@ export class DeviceFlow {
 
   /** Consume first, then sign: the conditional UPDATE lets exactly one poll through. */
   async #redeem(device: DeviceAuthorization, env: Environment, client: Client, issuer: string, now: number): Promise<IssuedToken> {
-    const consumed = await this.#d.store.consumeDevice(device.id, now);
+    const consumed = await this.#d.store.devices.consume(device.id, now);
     if (!consumed) throw new CoreError('invalid_grant', 'the device_code has already been used');
     // Re-check at the moment of redemption: approval does not outlive the user or the client's scopes.
-    const user = consumed.userId === null ? undefined : await this.#d.store.getUser(env.id, consumed.userId);
+    const user = consumed.userId === null ? undefined : await this.#d.store.users.get(env.id, consumed.userId);
     if (!user || user.disabled) throw new CoreError('access_denied', 'the approving user is no longer active');
     if (parseScopeList(consumed.scope).some((s) => !client.scopes.includes(s))) {
       throw new CoreError('access_denied', 'the client may no longer request this scope');
     }
-    const accessToken = await signAccessToken(this.#d.keys, {
-      envId: env.id,
+    const accessToken = await signAccessToken(await this.#d.keys.activeKey(env.id), {
       issuer,
       subject: user.id,
       audience: client.audience ?? issuer,
@@ -151,7 +150,7 @@ export class DeviceFlow {
   async findPendingByUserCode(env: Environment, input: string): Promise<DeviceAuthorization> {
     const canonical = normalizeUserCode(input, this.#d.userCode);
     if (canonical === undefined) throw new CoreError('invalid_user_code', 'that is not a valid code', { target: 'userCode' });
-    const device = await this.#d.store.getDeviceByUserCodeHash(env.id, this.#d.secrets.hashCode('user', canonical));
+    const device = await this.#d.store.devices.getByUserCodeHash(env.id, this.#d.secrets.hashCode('user', canonical));
     if (!device) throw new CoreError('invalid_user_code', 'that code is not valid', { target: 'userCode' });
     if (this.#d.clock.now() >= device.expiresAt) throw new CoreError('user_code_expired', 'that code has expired', { target: 'userCode' });
     if (device.status !== 'pending') throw new CoreError('user_code_used', 'that code has already been used', { target: 'userCode' });
@@ -162,7 +161,7 @@ export class DeviceFlow {
   async decide(device: DeviceAuthorization, user: User, approve: boolean): Promise<DeviceAuthorization> {
     if (user.disabled || user.envId !== device.envId) throw new CoreError('access_denied', 'this user cannot approve devices');
     const now = this.#d.clock.now();
-    const decided = await this.#d.store.decideDevice(device.id, approve ? 'approved' : 'denied', user.id, now);
+    const decided = await this.#d.store.devices.decide(device.id, approve ? 'approved' : 'denied', user.id, now);
     if (decided) return decided;
     if (now >= device.expiresAt) throw new CoreError('user_code_expired', 'that code has expired', { target: 'userCode' });
     throw new CoreError('user_code_used', 'that code has already been used', { target: 'userCode' });

@@ -1,48 +1,68 @@
-// The closed set of failures the engine can report. Front ends map each code to their own wire
-// format in exactly one place (surfaces/*/errors.ts); anything else is a bug and becomes a generic 500.
+// The closed set of failures the engine can report, each with its default HTTP status (here and
+// nowhere else). Front ends map each code to their own wire format in exactly one place
+// (surfaces/*/errors.ts), overriding a status only where their protocol prescribes another;
+// anything that is not a CoreError is a bug and becomes a generic 500.
 
-export const coreErrorCodes = [
+const defaultStatus = {
   // RFC 6749 §5.2 and RFC 8628 §3.5
-  'invalid_request',
-  'invalid_client',
-  'invalid_grant',
-  'unauthorized_client',
-  'unsupported_grant_type',
-  'invalid_scope',
-  'authorization_pending',
-  'slow_down',
-  'access_denied',
-  'expired_token',
+  invalid_request: 400,
+  invalid_client: 401,
+  invalid_grant: 400,
+  unauthorized_client: 400,
+  unsupported_grant_type: 400,
+  invalid_scope: 400,
+  authorization_pending: 400,
+  slow_down: 400,
+  access_denied: 403,
+  expired_token: 400,
+  // bearer credentials (RFC 6750) and what they may do
+  invalid_token: 401,
+  forbidden: 403,
   // resources and administration
-  'not_found',
-  'conflict',
+  not_found: 404,
+  conflict: 409,
   // verification (a person typing a code)
-  'invalid_credentials',
-  'invalid_user_code',
-  'user_code_expired',
-  'user_code_used',
-  'too_many_attempts',
-  'flow_not_found',
-  'flow_wrong_state',
+  invalid_credentials: 400,
+  invalid_user_code: 400,
+  user_code_expired: 400,
+  user_code_used: 400,
+  /** The flow failed after too many wrong codes. */
+  too_many_attempts: 400,
+  /** The source address spent its wrong-code budget (RFC 8628 §5.1); retryAfter says when it refills. */
+  guess_budget_exhausted: 429,
+  flow_not_found: 404,
+  flow_wrong_state: 400,
+  // device registration (SPEC S6)
+  registration_refused: 403,
+  invalid_registration_code: 400,
   // transport: raised at the HTTP edge, formatted by the same per-surface mappers
-  'route_not_found',
-  'unsupported_media_type',
-  'payload_too_large',
-  'rate_limited',
-  'server_error',
-] as const;
+  route_not_found: 404,
+  method_not_allowed: 405,
+  unsupported_media_type: 415,
+  payload_too_large: 413,
+  rate_limited: 429,
+  server_error: 500,
+} as const;
 
-export type CoreErrorCode = (typeof coreErrorCodes)[number];
+export type CoreErrorCode = keyof typeof defaultStatus;
+
+/** Why a registration code was not issued (SPEC S6; RSA documents one message for each). */
+export type RegistrationRefusal = 'not_licensed' | 'user_not_found' | 'user_disabled' | 'device_registered';
 
 export interface CoreErrorDetails {
   /** The input field the error is about, when there is one. */
   target?: string;
+  /** The value a message names (the email or username of a refused registration). */
+  subject?: string;
   /** Wrong attempts left before the flow fails (verification). */
   failuresRemaining?: number;
   /** Seconds until a retry can succeed (rate limits, budgets). */
   retryAfter?: number;
   /** The client authenticated with HTTP Basic (decides 401 + WWW-Authenticate). */
   usedBasic?: boolean;
+  /** The methods a path does answer (405). */
+  allow?: string;
+  reason?: RegistrationRefusal;
 }
 
 export class CoreError extends Error {
@@ -54,6 +74,10 @@ export class CoreError extends Error {
     super(description ?? code);
     this.code = code;
     this.details = details;
+  }
+
+  get status(): number {
+    return defaultStatus[this.code];
   }
 }
 

@@ -1,6 +1,6 @@
 // Scope parsing and checking (RFC 6749 §3.3).
 import { CoreError } from './errors.ts';
-import type { Client } from './model.ts';
+import type { Client } from '../model/records.ts';
 
 // scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;

@@ -5,24 +5,19 @@
 // A flow is bound to the browser that started it and expires after 15 minutes without activity.
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { formatUserCode, normalizeUserCode, type UserCodeFormat } from '../crypto/codes.ts';
-import { decoyHash, verifyPassword } from '../crypto/passwords.ts';
 import type { SecretKeys } from '../crypto/secret.ts';
-import type { Store } from '../store/store.ts';
-import type { Clock } from './clock.ts';
+import type { FlowPatch, Store } from '../store/store.ts';
+import type { Clock } from '../model/clock.ts';
 import type { DeviceFlow } from './device-flow.ts';
 import { CoreError, isCoreError } from './errors.ts';
-import type { Environment, Flow, FlowStatus } from './model.ts';
+import type { GuessBudget } from './guess-budget.ts';
+import type { Environment, Flow, FlowStatus } from '../model/records.ts';
 import { parseScopeList } from './scopes.ts';
+import { signIn } from './sign-in.ts';
 
 export const FLOW_IDLE_MS = 15 * 60 * 1000;
 /** SPEC S7: the fifth wrong code fails the flow. */
 export const MAX_CODE_ATTEMPTS = 5;
-
-export interface GuessBudget {
-  /** Wrong codes one source address may make within `windowSeconds` (sliding). */
-  max: number;
-  windowSeconds: number;
-}
 
 export interface VerificationDeps {
   store: Store;
@@ -30,7 +25,7 @@ export interface VerificationDeps {
   secrets: SecretKeys;
   devices: DeviceFlow;
   userCode: UserCodeFormat;
-  guessBudget: GuessBudget;
+  guesses: GuessBudget;
 }
 
 /** What a front end shows for a flow. */
@@ -52,7 +47,7 @@ export class Verification {
 
   /** A new flow for the browser holding `browserSecret`; `clientId` pins it to one application. */
   async start(env: Environment, browserSecret: string, clientId?: string): Promise<Flow> {
-    if (clientId !== undefined && !(await this.#d.store.getClient(env.id, clientId))) {
+    if (clientId !== undefined && !(await this.#d.store.clients.get(env.id, clientId))) {
       throw new CoreError('not_found', 'unknown application');
     }
     const now = this.#d.clock.now();
@@ -70,13 +65,13 @@ export class Verification {
       updatedAt: now,
       expiresAt: now + FLOW_IDLE_MS,
     };
-    await this.#d.store.createFlow(flow);
+    await this.#d.store.flows.create(flow);
     return flow;
   }
 
   /** The flow, if it exists, is unexpired and belongs to this browser; otherwise flow_not_found. */
   async load(env: Environment, flowId: string, browserSecret: string | undefined): Promise<Flow> {
-    const flow = await this.#d.store.getFlow(env.id, flowId, this.#d.clock.now());
+    const flow = await this.#d.store.flows.get(env.id, flowId, this.#d.clock.now());
     const presented = browserSecret === undefined ? undefined : Buffer.from(this.#d.secrets.hashCode('flow', browserSecret), 'hex');
     const expected = flow ? Buffer.from(flow.browserHash, 'hex') : undefined;
     if (!flow || !presented || !expected || presented.length !== expected.length || !timingSafeEqual(presented, expected)) {
@@ -87,11 +82,11 @@ export class Verification {
 
   async view(flow: Flow): Promise<FlowView> {
     const v: FlowView = { flow };
-    const user = flow.userId === null ? undefined : await this.#d.store.getUser(flow.envId, flow.userId);
+    const user = flow.userId === null ? undefined : await this.#d.store.users.get(flow.envId, flow.userId);
     if (user) v.user = { id: user.id, username: user.username };
-    const device = flow.deviceId === null ? undefined : await this.#d.store.getDevice(flow.envId, flow.deviceId);
+    const device = flow.deviceId === null ? undefined : await this.#d.store.devices.get(flow.envId, flow.deviceId);
     const clientId = device?.clientId ?? flow.clientId;
-    const client = clientId === null ? undefined : await this.#d.store.getClient(flow.envId, clientId);
+    const client = clientId === null ? undefined : await this.#d.store.clients.get(flow.envId, clientId);
     if (client) v.application = { name: client.name };
     if (device) v.scopes = parseScopeList(device.scope);
     if (flow.userCodeEnc !== null) v.userCode = this.#d.secrets.decrypt(flow.userCodeEnc);
@@ -100,26 +95,14 @@ export class Verification {
 
   async signIn(env: Environment, flowId: string, browserSecret: string | undefined, username: string, password: string): Promise<FlowView> {
     const flow = await this.#at(env, flowId, browserSecret, 'USERNAME_PASSWORD_REQUIRED');
-    const user = await this.#d.store.getUserByUsername(env.id, username.normalize('NFKC').trim());
-    // Unknown users cost a real scrypt check too, so timing does not reveal which usernames exist.
-    const ok = await verifyPassword(password, user?.passwordHash ?? (await decoyHash()));
-    if (!user || !ok || user.disabled) {
-      throw new CoreError('invalid_credentials', 'the username or password is not correct', { target: 'password' });
-    }
+    const user = await signIn(this.#d.store.users, env.id, username, password);
     return this.#advance(flow, 'USERNAME_PASSWORD_REQUIRED', { status: 'DAG_USER_CODE_REQUIRED', userId: user.id });
   }
 
   /** RFC 8628 §5.1: wrong codes count per flow (5, then FAILED) and per source address (a budget). */
   async verifyUserCode(env: Environment, flowId: string, browserSecret: string | undefined, input: string, source: string): Promise<FlowView> {
     const flow = await this.#at(env, flowId, browserSecret, 'DAG_USER_CODE_REQUIRED');
-    const now = this.#d.clock.now();
-    const { max, windowSeconds } = this.#d.guessBudget;
-    const windowMs = windowSeconds * 1000;
-    const spent = await this.#d.store.countGuessFailures(source, now - windowMs);
-    if (spent.count >= max) {
-      const retryAfter = Math.max(1, Math.ceil(((spent.oldest ?? now) + windowMs - now) / 1000));
-      throw new CoreError('too_many_attempts', 'too many wrong codes from this network; try again later', { target: 'userCode', retryAfter });
-    }
+    await this.#d.guesses.check(source, 'userCode');
     try {
       const device = await this.#d.devices.findPendingByUserCode(env, input);
       if (flow.clientId !== null && device.clientId !== flow.clientId) {
@@ -133,8 +116,8 @@ export class Verification {
       });
     } catch (err) {
       if (!isCoreError(err) || err.code !== 'invalid_user_code') throw err;
-      await this.#d.store.recordGuessFailure(source, now);
-      const counted = await this.#d.store.recordFlowFailure(flow.id, MAX_CODE_ATTEMPTS, now);
+      await this.#d.guesses.record(source);
+      const counted = await this.#d.store.flows.recordFailure(flow.id, MAX_CODE_ATTEMPTS, this.#d.clock.now());
       if (!counted) throw new CoreError('flow_wrong_state', 'the flow is no longer waiting for a code');
       const failuresRemaining = Math.max(0, MAX_CODE_ATTEMPTS - counted.failedAttempts);
       if (counted.status === 'FAILED') {
@@ -147,13 +130,13 @@ export class Verification {
   /** Accept approves the device (it gets its token); refusal denies it (it gets access_denied). */
   async consent(env: Environment, flowId: string, browserSecret: string | undefined, accept: boolean): Promise<FlowView> {
     const flow = await this.#at(env, flowId, browserSecret, 'DAG_CONSENT_REQUIRED');
-    const user = flow.userId === null ? undefined : await this.#d.store.getUser(env.id, flow.userId);
+    const user = flow.userId === null ? undefined : await this.#d.store.users.get(env.id, flow.userId);
     if (!user || user.disabled) throw new CoreError('access_denied', 'this account can no longer approve devices');
     const now = this.#d.clock.now();
-    const result = await this.#d.store.decideFlow(flow.id, accept, now);
+    const result = await this.#d.store.flows.decide(flow.id, accept, now);
     if (result === 'flow_changed') throw new CoreError('flow_wrong_state', 'this request was already answered');
     if (result === 'device_unavailable') {
-      const device = flow.deviceId === null ? undefined : await this.#d.store.getDevice(env.id, flow.deviceId);
+      const device = flow.deviceId === null ? undefined : await this.#d.store.devices.get(env.id, flow.deviceId);
       if (!device || now >= device.expiresAt) throw new CoreError('user_code_expired', 'that code has expired', { target: 'userCode' });
       throw new CoreError('user_code_used', 'that code has already been used', { target: 'userCode' });
     }
@@ -166,9 +149,9 @@ export class Verification {
     return flow;
   }
 
-  async #advance(flow: Flow, from: FlowStatus, patch: { status: FlowStatus; userId?: string; deviceId?: string; userCodeEnc?: string }): Promise<FlowView> {
+  async #advance(flow: Flow, from: FlowStatus, patch: FlowPatch): Promise<FlowView> {
     const now = this.#d.clock.now();
-    const next = await this.#d.store.transitionFlow(flow.id, from, patch, now, now + FLOW_IDLE_MS);
+    const next = await this.#d.store.flows.transition(flow.id, from, patch, now, now + FLOW_IDLE_MS);
     if (!next) throw new CoreError('flow_wrong_state', 'the flow changed meanwhile');
     return this.view(next);
   }

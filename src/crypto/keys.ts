@@ -1,114 +1,51 @@
-// Per-environment signing keys (so a token of one environment never validates in another). Keys are
-// persisted, private halves encrypted with the server secret, so a restart keeps tokens valid.
+// Signing-key material as pure functions: generate a key pair, import its halves. Which key is
+// active, and caching, belong to the KeyRing service (core/key-ring.ts).
+import { generateKeyPair as generateNodeKeyPair, type KeyObject } from 'node:crypto';
+import { promisify } from 'node:util';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
-import type { Clock } from '../core/clock.ts';
-import type { KeyAlg, SigningKeyRecord } from '../core/model.ts';
-import type { Store } from '../store/store.ts';
-import type { SecretKeys } from './secret.ts';
-
-export interface ActiveKey {
-  kid: string;
-  alg: KeyAlg;
-  privateKey: CryptoKey;
-}
+import type { KeyAlg } from '../model/records.ts';
 
 export type PublicJwk = JWK & { kty: string; kid: string };
 
-interface EnvKeys {
-  active: ActiveKey;
-  jwks: { keys: PublicJwk[] };
-  loadedAt: number;
+export interface SigningKeyMaterial {
+  kid: string;
+  alg: KeyAlg;
+  /** With kid, alg and use, as published in the JWKS. */
+  publicJwk: PublicJwk;
+  privateJwk: JWK;
 }
 
-/** How long a loaded key set is trusted before re-reading (another process may have rotated). */
-const CACHE_MS = 60_000;
+/** A new extractable key pair; the kid is the RFC 7638 thumbprint of its public half. */
+export async function generateSigningKey(alg: KeyAlg): Promise<SigningKeyMaterial> {
+  const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true });
+  const jwk = await exportJWK(publicKey);
+  const kid = await calculateJwkThumbprint(jwk);
+  return { kid, alg, publicJwk: { ...jwk, kty: jwk.kty ?? '', kid, alg, use: 'sig' }, privateJwk: await exportJWK(privateKey) };
+}
 
-export class KeyRing {
-  readonly #store: Store;
-  readonly #secrets: SecretKeys;
-  readonly #clock: Clock;
-  readonly #cache = new Map<string, Promise<EnvKeys>>();
+async function importAsymmetric(jwk: JWK, alg: KeyAlg): Promise<CryptoKey> {
+  const key = await importJWK(jwk, alg);
+  if (key instanceof Uint8Array) throw new Error('unexpected symmetric key');
+  return key;
+}
 
-  constructor(store: Store, secrets: SecretKeys, clock: Clock) {
-    this.#store = store;
-    this.#secrets = secrets;
-    this.#clock = clock;
-  }
+export const importPrivateKey = importAsymmetric;
+export const importPublicKey = importAsymmetric;
 
-  async activeKey(envId: string): Promise<ActiveKey> {
-    return (await this.#load(envId)).active;
-  }
+export interface RsaKeyPair {
+  /** SPKI PEM: what the server stores. */
+  publicPem: string;
+  /** PKCS#1 PEM (`BEGIN RSA PRIVATE KEY`), the form RSA's admin key files carry. */
+  privatePem: string;
+  publicKey: KeyObject;
+}
 
-  async jwks(envId: string): Promise<{ keys: PublicJwk[] }> {
-    return (await this.#load(envId)).jwks;
-  }
-
-  /** Creates the environment's first key when it has none (start-up and environment creation). */
-  async ensureKey(envId: string, alg: KeyAlg = 'ES256'): Promise<void> {
-    const keys = await this.#store.listSigningKeys(envId);
-    if (!keys.some((k) => k.status === 'active')) await this.#create(envId, alg);
-  }
-
-  /** New active key; old ones stay in the JWKS until every token they signed has expired. */
-  async rotate(envId: string, alg: KeyAlg, maxTokenLifetimeSeconds: number): Promise<string> {
-    const kid = await this.#create(envId, alg);
-    await this.#store.retireSigningKeys(envId, kid, this.#clock.now() + maxTokenLifetimeSeconds * 1000);
-    this.#cache.delete(envId);
-    return kid;
-  }
-
-  async #create(envId: string, alg: KeyAlg): Promise<string> {
-    const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true });
-    const publicJwk = await exportJWK(publicKey);
-    const kid = await calculateJwkThumbprint(publicJwk);
-    const record: SigningKeyRecord = {
-      kid,
-      envId,
-      alg,
-      publicJwk: JSON.stringify({ ...publicJwk, kid, alg, use: 'sig' }),
-      privateJwkEnc: this.#secrets.encrypt(JSON.stringify(await exportJWK(privateKey))),
-      status: 'active',
-      createdAt: this.#clock.now(),
-      retiredUntil: null,
-    };
-    await this.#store.insertSigningKey(record);
-    this.#cache.delete(envId);
-    return kid;
-  }
-
-  #load(envId: string): Promise<EnvKeys> {
-    const now = this.#clock.now();
-    const cached = this.#cache.get(envId);
-    if (cached) {
-      return cached.then((k) => {
-        if (now - k.loadedAt < CACHE_MS) return k;
-        this.#cache.delete(envId);
-        return this.#load(envId);
-      });
-    }
-    const loading = this.#read(envId, now);
-    this.#cache.set(envId, loading);
-    loading.catch(() => this.#cache.delete(envId));
-    return loading;
-  }
-
-  async #read(envId: string, now: number): Promise<EnvKeys> {
-    let records = await this.#store.listSigningKeys(envId);
-    if (!records.some((k) => k.status === 'active')) {
-      await this.#create(envId, 'ES256');
-      records = await this.#store.listSigningKeys(envId);
-    }
-    const live = records.filter((k) => k.status === 'active' || (k.retiredUntil ?? 0) > now);
-    // The newest active key signs; older active keys (a concurrent rotation) still verify.
-    const newest = live.filter((k) => k.status === 'active').at(-1);
-    if (!newest) throw new Error(`no active signing key for environment ${envId}`);
-    const privateJwk = JSON.parse(this.#secrets.decrypt(newest.privateJwkEnc)) as JWK;
-    const privateKey = await importJWK(privateJwk, newest.alg);
-    if (privateKey instanceof Uint8Array) throw new Error('unexpected symmetric signing key');
-    return {
-      active: { kid: newest.kid, alg: newest.alg, privateKey },
-      jwks: { keys: live.map((k) => JSON.parse(k.publicJwk) as PublicJwk) },
-      loadedAt: now,
-    };
-  }
+/** An RSA key pair for an admin API key (SPEC S6). */
+export async function generateRsaKeyPair(modulusLength = 2048): Promise<RsaKeyPair> {
+  const { publicKey, privateKey } = await promisify(generateNodeKeyPair)('rsa', { modulusLength });
+  return {
+    publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    privatePem: privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(),
+    publicKey,
+  };
 }

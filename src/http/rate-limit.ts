@@ -3,6 +3,7 @@
 // surface formats in its own shape, with Retry-After and RateLimit-* headers.
 import rateLimit, { type RateLimitOptions } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Config } from '../config.ts';
 import { CoreError } from '../core/errors.ts';
 
 export async function registerRateLimit(app: FastifyInstance): Promise<void> {
@@ -18,4 +19,9 @@ export async function registerRateLimit(app: FastifyInstance): Promise<void> {
 
 export function rateLimitBy(max: number, windowSeconds: number, key: (request: FastifyRequest) => string): RateLimitOptions {
   return { max, timeWindow: windowSeconds * 1000, keyGenerator: key, hook: 'preValidation' };
+}
+
+/** The verification page and the flow API: per source address (SPEC S7). */
+export function verificationLimit(config: Config): RateLimitOptions {
+  return rateLimitBy(config.rateLimit.verification, config.rateLimit.windowSeconds, (req) => req.ip);
 }

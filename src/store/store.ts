@@ -1,81 +1,167 @@
-// The storage contract. Signatures are async so a PostgreSQL implementation (SPEC S10) can follow;
-// every state change is a single conditional write, so the rules hold under concurrency.
-import type { Client, DeviceAuthorization, DeviceStatus, Environment, Flow, FlowStatus, SigningKeyRecord, User } from '../core/model.ts';
+// The storage contract: one small repository per kind of record. Signatures are async so that a
+// PostgreSQL implementation (SPEC S10) can follow; every state change is a single conditional write
+// or one transaction, so the rules hold under concurrency and across processes.
+import type {
+  AdminKey, AppId, Client, DeviceAuthorization, DeviceStatus, Environment, Flow, FlowStatus, RegisteredDevice,
+  RegistrationCode, SigningKeyRecord, User,
+} from '../model/records.ts';
+
+export interface EnvironmentStore {
+  /** Throws StoreConflictError when the name exists. */
+  create(env: Environment): Promise<void>;
+  get(id: string): Promise<Environment | undefined>;
+  getByName(name: string): Promise<Environment | undefined>;
+  list(): Promise<Environment[]>;
+}
+
+export interface ClientStore {
+  /** Throws StoreConflictError when the client_id (or the environment's account client) exists. */
+  create(client: Client): Promise<void>;
+  get(envId: string, clientId: string): Promise<Client | undefined>;
+  /** The environment's client with this purpose (e.g. the account client), if it was created. */
+  getByPurpose(envId: string, purpose: NonNullable<Client['purpose']>): Promise<Client | undefined>;
+  list(envId: string): Promise<Client[]>;
+  /** Replaces the client's settings (name, grants, scopes, lifetimes, audience); its id, type and secret stay. */
+  update(client: Client): Promise<boolean>;
+  /** Deletes the client and, in the same transaction, its device authorizations: none can be redeemed after. */
+  delete(envId: string, clientId: string): Promise<boolean>;
+}
+
+export interface UserStore {
+  /** Throws StoreConflictError when the username or email (case-insensitive) is taken in the environment. */
+  create(user: User): Promise<void>;
+  get(envId: string, id: string): Promise<User | undefined>;
+  getByUsername(envId: string, username: string): Promise<User | undefined>;
+  /** Case-insensitive, as the UNIQUE index that holds emails. */
+  getByEmail(envId: string, email: string): Promise<User | undefined>;
+  list(envId: string): Promise<User[]>;
+  setDisabled(envId: string, username: string, disabled: boolean, now: number): Promise<User | undefined>;
+}
 
 export type InsertDeviceResult = 'ok' | 'user_code_taken';
 
-export interface SweepResult {
-  deviceAuthorizations: number;
-  flows: number;
-}
-
-export type DecideFlowResult = 'ok' | 'flow_changed' | 'device_unavailable';
-
-export interface Store {
-  /** Confirms the database answers (readiness). */
-  ping(): Promise<void>;
-  close(): Promise<void>;
-
-  createEnvironment(env: Environment): Promise<void>;
-  getEnvironment(id: string): Promise<Environment | undefined>;
-  getEnvironmentByName(name: string): Promise<Environment | undefined>;
-  listEnvironments(): Promise<Environment[]>;
-
-  /** Throws StoreConflictError when the client_id exists. */
-  createClient(client: Client): Promise<void>;
-  getClient(envId: string, clientId: string): Promise<Client | undefined>;
-  listClients(envId: string): Promise<Client[]>;
-  deleteClient(envId: string, clientId: string): Promise<boolean>;
-
-  /** Throws StoreConflictError when the username or email (case-insensitive) is taken in the environment. */
-  createUser(user: User): Promise<void>;
-  getUser(envId: string, id: string): Promise<User | undefined>;
-  getUserByUsername(envId: string, username: string): Promise<User | undefined>;
-  listUsers(envId: string): Promise<User[]>;
-  setUserDisabled(envId: string, username: string, disabled: boolean, now: number): Promise<User | undefined>;
-
+export interface DeviceAuthorizationStore {
   /** Inserts a new pending authorization; a user code already held by a pending one is reported, not thrown. */
-  insertDeviceAuthorization(device: DeviceAuthorization): Promise<InsertDeviceResult>;
-  getDeviceByDeviceCodeHash(hash: string): Promise<DeviceAuthorization | undefined>;
+  insert(device: DeviceAuthorization): Promise<InsertDeviceResult>;
+  get(envId: string, id: string): Promise<DeviceAuthorization | undefined>;
+  getByDeviceCodeHash(hash: string): Promise<DeviceAuthorization | undefined>;
   /** The newest authorization in the environment carrying this user code, whatever its state. */
-  getDeviceByUserCodeHash(envId: string, hash: string): Promise<DeviceAuthorization | undefined>;
+  getByUserCodeHash(envId: string, hash: string): Promise<DeviceAuthorization | undefined>;
   /**
    * Records a poll if nobody else polled since `expectedLastPolledAt` (compare-and-set), setting the
    * interval to `interval`. Returns false when a concurrent poll won.
    */
   recordPoll(id: string, expectedLastPolledAt: number | null, now: number, interval: number): Promise<boolean>;
   /** pending → approved|denied, only while pending and unexpired. Returns the updated row or undefined. */
-  decideDevice(id: string, status: Extract<DeviceStatus, 'approved' | 'denied'>, userId: string, now: number): Promise<DeviceAuthorization | undefined>;
+  decide(id: string, status: Extract<DeviceStatus, 'approved' | 'denied'>, userId: string, now: number): Promise<DeviceAuthorization | undefined>;
   /** approved → consumed, only while approved and unexpired: the single step that lets a token out. */
-  consumeDevice(id: string, now: number): Promise<DeviceAuthorization | undefined>;
+  consume(id: string, now: number): Promise<DeviceAuthorization | undefined>;
+}
 
-  getDevice(envId: string, id: string): Promise<DeviceAuthorization | undefined>;
+export type DecideFlowResult = 'ok' | 'flow_changed' | 'device_unavailable';
 
-  createFlow(flow: Flow): Promise<void>;
+export interface FlowPatch {
+  status: FlowStatus;
+  userId?: string;
+  deviceId?: string;
+  userCodeEnc?: string;
+}
+
+export interface FlowStore {
+  create(flow: Flow): Promise<void>;
   /** An unexpired flow of the environment. */
-  getFlow(envId: string, id: string, now: number): Promise<Flow | undefined>;
+  get(envId: string, id: string, now: number): Promise<Flow | undefined>;
   /** from → patch.status, only while in `from` and unexpired; renews expires_at. */
-  transitionFlow(id: string, from: FlowStatus, patch: { status: FlowStatus; userId?: string; deviceId?: string; userCodeEnc?: string }, now: number, expiresAt: number): Promise<Flow | undefined>;
+  transition(id: string, from: FlowStatus, patch: FlowPatch, now: number, expiresAt: number): Promise<Flow | undefined>;
   /** Counts a wrong user code on a flow awaiting one; the flow becomes FAILED at `maxAttempts`. */
-  recordFlowFailure(id: string, maxAttempts: number, now: number): Promise<Flow | undefined>;
+  recordFailure(id: string, maxAttempts: number, now: number): Promise<Flow | undefined>;
   /**
    * The consent step as one transaction: the flow leaves DAG_CONSENT_REQUIRED (COMPLETED on accept,
    * FAILED on refusal) and its pending device authorization is approved or denied by the user. When
    * the device can no longer be decided (expired, or decided through another flow) the flow FAILS.
    */
-  decideFlow(flowId: string, accept: boolean, now: number): Promise<DecideFlowResult>;
+  decide(flowId: string, accept: boolean, now: number): Promise<DecideFlowResult>;
+}
 
-  /** Wrong user codes from one source address since `since` (a sliding window). */
-  countGuessFailures(source: string, since: number): Promise<{ count: number; oldest: number | null }>;
-  recordGuessFailure(source: string, now: number): Promise<void>;
+/** Wrong codes (user codes, registration codes) per source address, for sliding-window budgets. */
+export interface GuessStore {
+  count(source: string, since: number): Promise<{ count: number; oldest: number | null }>;
+  record(source: string, now: number): Promise<void>;
+}
 
-  listSigningKeys(envId: string): Promise<SigningKeyRecord[]>;
-  insertSigningKey(key: SigningKeyRecord): Promise<void>;
+export interface SigningKeyStore {
+  list(envId: string): Promise<SigningKeyRecord[]>;
+  insert(key: SigningKeyRecord): Promise<void>;
   /** Marks every active key of the environment but `keepKid` retired until `retiredUntil`. */
-  retireSigningKeys(envId: string, keepKid: string, retiredUntil: number): Promise<number>;
+  retire(envId: string, keepKid: string, retiredUntil: number): Promise<number>;
+}
 
-  /** Deletes rows no rule needs any more (expired authorizations and flows, guess failures past the longest window, dead keys). */
+export interface AdminKeyStore {
+  create(key: AdminKey): Promise<void>;
+  /** By access id, across environments (the key names its environment). */
+  get(accessId: string): Promise<AdminKey | undefined>;
+  list(envId: string): Promise<AdminKey[]>;
+  /** Sets revoked_at once; returns the key, or undefined when the environment has no such key. */
+  revoke(envId: string, accessId: string, now: number): Promise<AdminKey | undefined>;
+}
+
+export interface AppIdStore {
+  /** Throws StoreConflictError when the environment already knows the app id. */
+  add(app: AppId): Promise<void>;
+  get(envId: string, appId: string): Promise<AppId | undefined>;
+  list(envId: string): Promise<AppId[]>;
+}
+
+export type IssueRegistrationResult = 'ok' | 'code_taken' | 'device_registered';
+export type RedeemResult =
+  | { outcome: 'ok'; device: RegisteredDevice }
+  | { outcome: 'invalid_code' }
+  | { outcome: 'device_registered'; code: RegistrationCode };
+
+export interface RegistrationCodeStore {
+  /**
+   * One transaction: refuses when the user has a registered device, otherwise the code replaces any
+   * code the user holds (one live code per user). A hash already held by another user is reported.
+   */
+  issue(code: RegistrationCode): Promise<IssueRegistrationResult>;
+  /**
+   * One transaction: the unexpired code for `appId` is consumed and the device registered. The
+   * UNIQUE index on the user decides races: exactly one registration per user can succeed.
+   */
+  redeem(codeHash: string, appId: string, device: Omit<RegisteredDevice, 'userId' | 'envId'>, now: number): Promise<RedeemResult>;
+}
+
+export interface RegisteredDeviceStore {
+  listForUser(envId: string, userId: string): Promise<RegisteredDevice[]>;
+  delete(envId: string, userId: string, deviceId: string): Promise<boolean>;
+}
+
+export interface SweepResult {
+  deviceAuthorizations: number;
+  flows: number;
+  registrationCodes: number;
+}
+
+export interface Store {
+  readonly environments: EnvironmentStore;
+  readonly clients: ClientStore;
+  readonly users: UserStore;
+  readonly devices: DeviceAuthorizationStore;
+  readonly flows: FlowStore;
+  readonly guesses: GuessStore;
+  readonly signingKeys: SigningKeyStore;
+  readonly adminKeys: AdminKeyStore;
+  readonly appIds: AppIdStore;
+  readonly registrationCodes: RegistrationCodeStore;
+  readonly registeredDevices: RegisteredDeviceStore;
+
+  /** Confirms the database answers (readiness). */
+  ping(): Promise<void>;
+  /** True when every migration has been applied (readiness). */
+  isMigrated(): Promise<boolean>;
+  /** Deletes rows no rule needs any more (expired authorizations, flows and codes, old guesses, dead keys). */
   sweep(now: number): Promise<SweepResult>;
+  close(): Promise<void>;
 }
 
 export class StoreConflictError extends Error {

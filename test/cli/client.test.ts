@@ -32,7 +32,7 @@ test('client create --confidential --json: the secret is printed once, works, an
 
   const services = await openServices(loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent' }));
   try {
-    const stored = await services.store.getClient(services.defaultEnv.id, c.client_id);
+    const stored = await services.store.clients.get(services.defaultEnv.id, c.client_id);
     assert.ok(stored?.secretHash);
     assert.equal(await verifyPassword(c.client_secret ?? '', stored.secretHash), true);
     assert.equal(stored.secretHash.includes(c.client_secret ?? ''), false);

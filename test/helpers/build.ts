@@ -7,9 +7,9 @@ import type { TestContext } from 'node:test';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
-import type { Clock } from '../../src/core/clock.ts';
-import type { Client, User } from '../../src/core/model.ts';
-import { DEVICE_CODE_GRANT } from '../../src/core/model.ts';
+import type { Clock } from '../../src/model/clock.ts';
+import type { Client, User } from '../../src/model/records.ts';
+import { DEVICE_CODE_GRANT } from '../../src/model/records.ts';
 import { openServices, type Services } from '../../src/services.ts';
 
 export { DEVICE_CODE_GRANT };

@@ -2,7 +2,7 @@
 // and check RFC 6749 §5.2 error responses exactly.
 import assert from 'node:assert/strict';
 import type { LightMyRequestResponse } from 'fastify';
-import type { Client, Environment, User } from '../../src/core/model.ts';
+import type { Client, Environment, User } from '../../src/model/records.ts';
 import { DEVICE_CODE_GRANT, type TestApp } from '../helpers/build.ts';
 
 export interface DeviceAuthorizationBody {

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
-import type { Client, Environment, User } from '../../src/core/model.ts';
+import type { Client, Environment, User } from '../../src/model/records.ts';
 import { build, DEVICE_CODE_GRANT, type TestApp } from '../helpers/build.ts';
 import { assertOAuthError, decide, poll, prefixFor, startAuthorization, type TokenBody } from './_support.ts';
 

@@ -134,7 +134,7 @@ test('a scope the client may not have, or a malformed scope: invalid_scope', asy
 test('a client without the device grant: unauthorized_client', async (t) => {
   const h = await build(t);
   const base = await h.publicClient();
-  await h.services.store.createClient({ ...base, clientId: 'no-device-grant', grantTypes: [] });
+  await h.services.store.clients.create({ ...base, clientId: 'no-device-grant', grantTypes: [] });
   assertOAuthError(await h.form('/oauth/device_authorization', { client_id: 'no-device-grant' }), 400, 'unauthorized_client');
 });
 

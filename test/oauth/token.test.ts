@@ -7,7 +7,7 @@ import { build, DEVICE_CODE_GRANT, type TestApp } from '../helpers/build.ts';
 import { assertNoStore, assertOAuthError, basic, decide, poll, startAuthorization, type TokenBody } from './_support.ts';
 
 async function storedDevice(h: TestApp, deviceCode: string) {
-  const device = await h.services.store.getDeviceByDeviceCodeHash(h.services.secrets.hashCode('device', deviceCode));
+  const device = await h.services.store.devices.getByDeviceCodeHash(h.services.secrets.hashCode('device', deviceCode));
   assert.ok(device, 'the authorization is stored');
   return device;
 }
@@ -247,8 +247,7 @@ test('unauthorized_client: a client whose device grant was removed after it star
   const user = await h.user();
   const started = await startAuthorization(h, client);
   await decide(h, started.user_code, user, true);
-  assert.ok(await h.services.store.deleteClient(client.envId, client.clientId));
-  await h.services.store.createClient({ ...client, grantTypes: [] });
+  assert.ok(await h.services.store.clients.update({ ...client, grantTypes: [] }));
   const res = await poll(h, started.device_code, client.clientId);
   assertOAuthError(res, 400, 'unauthorized_client');
   assertNoStore(res);
@@ -262,8 +261,7 @@ test('access_denied when the client lost a granted scope between approval and re
   const user = await h.user();
   const started = await startAuthorization(h, client, { scope: 'openid profile' });
   await decide(h, started.user_code, user, true);
-  await h.services.store.deleteClient(client.envId, client.clientId);
-  await h.services.store.createClient({ ...client, scopes: ['openid'] });
+  assert.ok(await h.services.store.clients.update({ ...client, scopes: ['openid'] }));
   assertOAuthError(await poll(h, started.device_code, client.clientId), 400, 'access_denied');
 });
 

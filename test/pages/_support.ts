@@ -3,7 +3,7 @@
 // the page it is on, and submits its forms the way a browser would (relative action, urlencoded).
 import assert from 'node:assert/strict';
 import type { LightMyRequestResponse } from 'fastify';
-import type { Client } from '../../src/core/model.ts';
+import type { Client } from '../../src/model/records.ts';
 import { DEVICE_CODE_GRANT, encodeForm, type TestApp } from '../helpers/build.ts';
 import { assertNoStackTrace, type DeviceAuthorizationBody } from '../oauth/_support.ts';
 
@@ -159,7 +159,7 @@ export function alertText(body: string): string | undefined {
 
 /** The flow's status, read from the store (what changed, whatever the page shows). */
 export async function flowStatus(h: TestApp, flowId: string): Promise<string | undefined> {
-  return (await h.services.store.getFlow(h.services.defaultEnv.id, flowId, h.clock.now()))?.status;
+  return (await h.services.store.flows.get(h.services.defaultEnv.id, flowId, h.clock.now()))?.status;
 }
 
 /** Opens the page for a code (verification_uri_complete), signs in, and lands on the code step. */

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
-import type { Client } from '../../src/core/model.ts';
+import type { Client } from '../../src/model/records.ts';
 import { build, DEVICE_CODE_GRANT, TestClock } from '../helpers/build.ts';
 import type { DeviceAuthorizationBody } from '../oauth/_support.ts';
 import { CSP, PASSWORD } from './_support.ts';

@@ -207,7 +207,7 @@ test('malformed submissions get an HTML page with a fitting status, never JSON',
   await b.submit({ username: 'alice', password: PASSWORD });
   body = assertHtmlPage(await b.post({ user_code: '  ' }), 400);
   assert.equal(alertText(body), 'Enter the code shown on your device.');
-  const flow = await h.services.store.getFlow(h.services.defaultEnv.id, flowId, h.clock.now());
+  const flow = await h.services.store.flows.get(h.services.defaultEnv.id, flowId, h.clock.now());
   assert.equal(flow?.failedAttempts, 0);
 });
 

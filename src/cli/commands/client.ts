@@ -1,5 +1,5 @@
 // `client create|list|delete`: OAuth clients allowed to use the device grant.
-import { CoreError } from '../../core/errors.ts';
+import { CoreError, isCoreError } from '../../core/errors.ts';
 import { ENV_FLAG, JSON_FLAG, type CommandSpec } from '../args.ts';
 import { warn } from '../io.ts';
 import { clientJson, safe, table } from '../output.ts';
@@ -51,7 +51,7 @@ export const clientList: CommandSpec = {
   flags: { env: ENV_FLAG, json: JSON_FLAG },
   run: (args, io) =>
     withEnvironment(args, io, async (services, env) => {
-      const clients = await services.store.listClients(env.id);
+      const clients = await services.admin.listClients(env.id);
       return {
         json: { clients: clients.map(clientJson) },
         text: clients.length === 0
@@ -63,14 +63,17 @@ export const clientList: CommandSpec = {
 
 export const clientDelete: CommandSpec = {
   path: ['client', 'delete'],
-  summary: 'Delete a client; its pending codes can no longer be redeemed.',
+  summary: 'Delete a client and end its device authorizations: none of its codes can be approved or redeemed after.',
   positional: { name: 'client_id' },
   flags: { env: ENV_FLAG, json: JSON_FLAG },
   run: async (args, io) => {
     const clientId = args.requiredPositional();
     return withEnvironment(args, io, async (services, env) => {
-      if (!(await services.store.deleteClient(env.id, clientId))) {
-        throw new CoreError('not_found', `no client ${clientId} in environment ${env.name}`);
+      try {
+        await services.admin.deleteClient(env.id, clientId);
+      } catch (err) {
+        if (isCoreError(err) && err.code === 'not_found') throw new CoreError('not_found', `no client ${clientId} in environment ${env.name}`);
+        throw err;
       }
       return { json: { deleted: true, client_id: clientId }, text: [`Deleted client ${safe(clientId)}`] };
     });

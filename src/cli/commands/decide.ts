@@ -32,7 +32,7 @@ function decideCommand(approve: boolean): CommandSpec {
           throw explain(err, shown, env.name);
         }
         const user = await services.admin.getUserByUsername(env.id, args.string('user') ?? '');
-        const client = await services.store.getClient(env.id, device.clientId);
+        const client = await services.store.clients.get(env.id, device.clientId);
         if (!client) throw new CoreError('not_found', `the client that requested code ${shown} no longer exists`);
         let decided;
         try {

@@ -26,7 +26,7 @@ export const envList: CommandSpec = {
   flags: { json: JSON_FLAG },
   run: (_args, io) =>
     withServices(io, async (services) => {
-      const envs = await services.store.listEnvironments();
+      const envs = await services.admin.listEnvironments();
       return {
         json: { environments: envs.map(environmentJson) },
         text: table(['ID', 'NAME', 'CREATED'], envs.map((e) => [e.id, e.name, day(e.createdAt)])),

@@ -25,9 +25,9 @@ export const migrateCommand: CommandSpec = {
   summary: 'Create the database or apply pending schema migrations, then exit.',
   flags: { json: JSON_FLAG },
   run: (_args, io) =>
-    withServices(io, (services) => {
-      if (!services.isMigrated()) throw new Error('migrations did not apply');
+    withServices(io, async (services) => {
+      if (!(await services.store.isMigrated())) throw new Error('migrations did not apply');
       const database = services.config.databasePath;
-      return Promise.resolve({ json: { status: 'ok', database }, text: [`Database ${database}: schema is up to date.`] });
+      return { json: { status: 'ok', database }, text: [`Database ${database}: schema is up to date.`] };
     }),
 };

@@ -60,7 +60,7 @@ export const userList: CommandSpec = {
   flags: { env: ENV_FLAG, json: JSON_FLAG },
   run: (args, io) =>
     withEnvironment(args, io, async (services, env) => {
-      const users = await services.store.listUsers(env.id);
+      const users = await services.admin.listUsers(env.id);
       return {
         json: { users: users.map(userJson) },
         text: users.length === 0

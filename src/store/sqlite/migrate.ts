@@ -12,11 +12,14 @@ interface Migration {
 }
 
 export function listMigrations(dir = MIGRATIONS_DIR): Migration[] {
-  return readdirSync(dir)
+  const migrations = readdirSync(dir)
     .map((file) => /^(\d+)_([\w-]+)\.sql$/.exec(file))
     .filter((m): m is RegExpExecArray => m !== null)
     .map((m) => ({ version: Number(m[1]), name: m[2] ?? '', sql: readFileSync(`${dir}/${m[0]}`, 'utf8') }))
     .sort((a, b) => a.version - b.version);
+  const twice = migrations.find((m, i) => migrations[i + 1]?.version === m.version);
+  if (twice) throw new Error(`two migrations are numbered ${twice.version} in ${dir}`);
+  return migrations;
 }
 
 /** Applies pending migrations; returns the versions applied now. */

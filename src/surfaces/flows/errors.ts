@@ -1,45 +1,50 @@
 // PingOne's error envelope for the flow API: {id, code, message, details?[{code, target, message, innerError}]}.
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { CoreError, CoreErrorCode } from '../../core/errors.ts';
+import type { CoreErrorCode } from '../../core/errors.ts';
+import type { ErrorSender } from '../../http/scope.ts';
 
-type Wire = [status: number, code: string, message: string, detailCode?: string];
+type Wire = [code: string, message: string, detailCode?: string];
 
 const INVALID_DATA = 'The request could not be completed. One or more validation errors were in the request.';
+const invalid: Wire = ['INVALID_DATA', INVALID_DATA];
+const invalidValue: Wire = ['INVALID_DATA', INVALID_DATA, 'INVALID_VALUE'];
+const notFound: Wire = ['NOT_FOUND', 'The requested resource was not found.'];
+const denied: Wire = ['ACCESS_FAILED', 'You do not have access to this resource.'];
 
 const wire: Record<CoreErrorCode, Wire> = {
-  invalid_request: [400, 'INVALID_DATA', INVALID_DATA, 'INVALID_VALUE'],
-  invalid_client: [400, 'INVALID_DATA', INVALID_DATA],
-  invalid_grant: [400, 'INVALID_DATA', INVALID_DATA],
-  unauthorized_client: [400, 'INVALID_DATA', INVALID_DATA],
-  unsupported_grant_type: [400, 'INVALID_DATA', INVALID_DATA],
-  invalid_scope: [400, 'INVALID_DATA', INVALID_DATA],
-  authorization_pending: [400, 'INVALID_DATA', INVALID_DATA],
-  slow_down: [400, 'INVALID_DATA', INVALID_DATA],
-  access_denied: [403, 'ACCESS_FAILED', 'You do not have access to this resource.'],
-  expired_token: [400, 'INVALID_DATA', INVALID_DATA],
-  not_found: [404, 'NOT_FOUND', 'The requested resource was not found.'],
-  conflict: [409, 'INVALID_DATA', INVALID_DATA],
-  invalid_credentials: [400, 'INVALID_DATA', INVALID_DATA, 'INVALID_VALUE'],
-  invalid_user_code: [400, 'INVALID_DATA', INVALID_DATA, 'INVALID_VALUE'],
-  user_code_expired: [400, 'INVALID_DATA', INVALID_DATA, 'INVALID_VALUE'],
-  user_code_used: [400, 'INVALID_DATA', INVALID_DATA, 'INVALID_VALUE'],
-  too_many_attempts: [400, 'INVALID_DATA', INVALID_DATA, 'INVALID_VALUE'],
-  flow_not_found: [404, 'NOT_FOUND', 'The requested resource was not found.'],
-  flow_wrong_state: [400, 'INVALID_REQUEST', 'The request is not valid for the current status of the flow.'],
-  route_not_found: [404, 'NOT_FOUND', 'The requested resource was not found.'],
-  unsupported_media_type: [415, 'INVALID_REQUEST', 'The request content type is not supported.'],
-  payload_too_large: [413, 'INVALID_REQUEST', 'The request body is too large.'],
-  rate_limited: [429, 'REQUEST_LIMITED', 'Too many requests. Try again later.'],
-  server_error: [500, 'UNEXPECTED_ERROR', 'An unexpected error occurred.'],
+  invalid_request: invalidValue,
+  invalid_client: invalid,
+  invalid_grant: invalid,
+  unauthorized_client: invalid,
+  unsupported_grant_type: invalid,
+  invalid_scope: invalid,
+  authorization_pending: invalid,
+  slow_down: invalid,
+  access_denied: denied,
+  expired_token: invalid,
+  invalid_token: denied,
+  forbidden: denied,
+  not_found: notFound,
+  conflict: invalid,
+  invalid_credentials: invalidValue,
+  invalid_user_code: invalidValue,
+  user_code_expired: invalidValue,
+  user_code_used: invalidValue,
+  too_many_attempts: invalidValue,
+  guess_budget_exhausted: ['REQUEST_LIMITED', 'Too many requests. Try again later.', 'LIMIT_EXCEEDED'],
+  flow_not_found: notFound,
+  flow_wrong_state: ['INVALID_REQUEST', 'The request is not valid for the current status of the flow.'],
+  registration_refused: denied,
+  invalid_registration_code: invalidValue,
+  route_not_found: notFound,
+  method_not_allowed: ['INVALID_REQUEST', 'The request method is not supported for this resource.'],
+  unsupported_media_type: ['INVALID_REQUEST', 'The request content type is not supported.'],
+  payload_too_large: ['INVALID_REQUEST', 'The request body is too large.'],
+  rate_limited: ['REQUEST_LIMITED', 'Too many requests. Try again later.'],
+  server_error: ['UNEXPECTED_ERROR', 'An unexpected error occurred.'],
 };
 
-export function sendFlowError(request: FastifyRequest, reply: FastifyReply, err: CoreError): FastifyReply {
-  let [status, code, message, detailCode] = wire[err.code];
-  // The per-source budget is a rate limit; a flow failed by too many codes is a validation error.
-  if (err.code === 'too_many_attempts' && err.details.retryAfter !== undefined) {
-    [status, code, message] = [429, 'REQUEST_LIMITED', 'Too many requests. Try again later.'];
-    detailCode = 'LIMIT_EXCEEDED';
-  }
+export const sendFlowError: ErrorSender = (request, reply, err) => {
+  const [code, message, detailCode] = wire[err.code];
   const body: Record<string, unknown> = { id: request.id, code, message };
   if (detailCode !== undefined) {
     const detail: Record<string, unknown> = { code: detailCode, message: err.message };
@@ -47,5 +52,5 @@ export function sendFlowError(request: FastifyRequest, reply: FastifyReply, err:
     if (err.details.failuresRemaining !== undefined) detail.innerError = { failuresRemaining: err.details.failuresRemaining };
     body.details = [detail];
   }
-  return reply.code(status).type('application/json; charset=utf-8').send(body);
-}
+  return reply.code(err.status).type('application/json; charset=utf-8').send(body);
+};

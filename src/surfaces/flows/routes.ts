@@ -1,17 +1,19 @@
-// The PingOne-compatible flow API (SPEC S4, seed 001) and the /device entry point that starts a
-// flow for the page and for custom UIs alike.
-import { environmentFor } from '../../http/environment.ts';
-import type { FastifyInstance } from 'fastify';
+// The PingOne-compatible flow API (SPEC S4, seed 001): read a flow, act on it by media type. Flows
+// start at the page's /device entry point (surfaces/pages/entry.ts), for the page and custom UIs alike.
+import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { CoreError } from '../../core/errors.ts';
-import type { FlowStatus } from '../../core/model.ts';
+import type { FlowStatus } from '../../model/records.ts';
 import type { FlowView } from '../../core/verification.ts';
-import { browserSecret, ensureBrowserSecret } from '../../http/browser.ts';
+import { browserSecret } from '../../http/browser.ts';
+import { environmentFor } from '../../http/environment.ts';
 import { mediaType } from '../../http/form.ts';
 import { envIdParam, idParam, text } from '../../http/params.ts';
-import { rateLimitBy } from '../../http/rate-limit.ts';
+import { verificationLimit } from '../../http/rate-limit.ts';
+import { ownWireFormat } from '../../http/scope.ts';
 import type { Services } from '../../services.ts';
+import { sendFlowError } from './errors.ts';
 
 export const MEDIA = {
   check: 'application/vnd.pingidentity.usernamepassword.check+json',
@@ -61,7 +63,6 @@ const pingError = z
   .meta({ id: 'PingOneError' });
 
 const flowParams = z.object({ envId: envIdParam, flowId: idParam('Flow id') });
-const deviceQuery = z.object({ user_code: text(64).optional() });
 
 function formatFlow(v: FlowView, selfHref: string): z.input<typeof flowResponse> {
   const next = NEXT_ACTION[v.flow.status];
@@ -79,50 +80,22 @@ function formatFlow(v: FlowView, selfHref: string): z.input<typeof flowResponse>
   };
 }
 
-export function flowRoutes(app: FastifyInstance, services: Services): void {
+export const flowApiPlugin: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
+  await ownWireFormat(app, sendFlowError, ['/:envId/flows']);
   const r = app.withTypeProvider<ZodTypeProvider>();
   const { publicUrl } = services.config;
-  const limit = rateLimitBy(services.config.rateLimit.verification, services.config.rateLimit.windowSeconds, (req) => req.ip);
+  const limit = verificationLimit(services.config);
 
   // PingOne's custom media types are JSON; parse them with Fastify's JSON parser (which refuses
   // __proto__ and constructor keys). Any other media type is 415.
   app.addContentTypeParser(/^application\/vnd\.pingidentity\.[a-z.]+\+json$/i, { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
-
-  // GET /device[?user_code=], /{envID}/device[/{clientId}]: start a flow, then the page renders it.
-  const starts = [
-    { url: '/device', params: undefined },
-    { url: '/:envId/device', params: z.object({ envId: envIdParam }) },
-    { url: '/:envId/device/:clientId', params: z.object({ envId: envIdParam, clientId: text(200) }) },
-  ];
-  for (const s of starts) {
-    r.get(s.url, {
-      schema: {
-        tags: ['Verification flow'],
-        summary: 'Start a verification flow; 302 to the verification page with flowId',
-        ...(s.params ? { params: s.params } : {}),
-        querystring: deviceQuery,
-        response: { 302: z.null().describe('Location: {PUBLIC_URL}/{envID}/signon?flowId=…') },
-      },
-      config: { surface: 'page', rateLimit: limit },
-      handler: async (request, reply) => {
-        const params = request.params as { envId?: string; clientId?: string };
-        const env = await environmentFor(services, params.envId);
-        const secret = ensureBrowserSecret(request, reply, publicUrl);
-        const flow = await services.verification.start(env, secret, params.clientId);
-        const code = request.query.user_code;
-        const location = `${publicUrl}/${env.id}/signon?flowId=${flow.id}${code ? `&user_code=${encodeURIComponent(code)}` : ''}`;
-        reply.header('cache-control', 'no-store');
-        return reply.redirect(location, 302);
-      },
-    });
-  }
 
   const selfHref = (params: z.infer<typeof flowParams>) => `${publicUrl}/${params.envId}/flows/${params.flowId}`;
   const errors = { 400: pingError, 403: pingError, 404: pingError, 413: pingError, 415: pingError, 429: pingError };
 
   r.get('/:envId/flows/:flowId', {
     schema: { tags: ['Verification flow'], summary: 'Read a flow', params: flowParams, response: { 200: flowResponse, ...errors } },
-    config: { surface: 'flows', rateLimit: limit },
+    config: { rateLimit: limit },
     handler: async (request, reply) => {
       const env = await environmentFor(services, request.params.envId);
       const flow = await services.verification.load(env, request.params.flowId, browserSecret(request));
@@ -145,7 +118,7 @@ export function flowRoutes(app: FastifyInstance, services: Services): void {
       body: z.union([checkBody, verifyBody, consentBody]),
       response: { 200: flowResponse, ...errors },
     },
-    config: { surface: 'flows', rateLimit: limit },
+    config: { rateLimit: limit },
     // The media type picks the action, so it is judged before the body's shape.
     preValidation: (request) => {
       const type = mediaType(request);
@@ -184,4 +157,4 @@ export function flowRoutes(app: FastifyInstance, services: Services): void {
       return formatFlow(view, selfHref(request.params));
     },
   });
-}
+};

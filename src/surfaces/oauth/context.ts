@@ -1,7 +1,7 @@
 // Where an OAuth request lands: the default environment at the root, or /{envID}/as/… (PingOne style).
 import { environmentFor } from '../../http/environment.ts';
 import type { FastifyRequest } from 'fastify';
-import type { Environment } from '../../core/model.ts';
+import type { Environment } from '../../model/records.ts';
 import type { Services } from '../../services.ts';
 
 export interface OAuthContext {

@@ -1,44 +1,58 @@
-// The RFC 6749 §5.2 wire format for every OAuth endpoint: {error, error_description} JSON.
-import type { FastifyReply } from 'fastify';
-import type { CoreError, CoreErrorCode } from '../../core/errors.ts';
+// The RFC 6749 §5.2 wire format for every OAuth endpoint: {error, error_description} JSON. Also the
+// server's native format, for paths no front end claims.
+import type { CoreErrorCode } from '../../core/errors.ts';
+import type { ErrorSender } from '../../http/scope.ts';
 
 type OAuthError =
   | 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unauthorized_client' | 'unsupported_grant_type'
-  | 'invalid_scope' | 'authorization_pending' | 'slow_down' | 'access_denied' | 'expired_token'
+  | 'invalid_scope' | 'authorization_pending' | 'slow_down' | 'access_denied' | 'expired_token' | 'invalid_token'
   | 'temporarily_unavailable' | 'server_error';
 
-const wire: Record<CoreErrorCode, [status: number, error: OAuthError]> = {
-  invalid_request: [400, 'invalid_request'],
-  invalid_client: [401, 'invalid_client'],
-  invalid_grant: [400, 'invalid_grant'],
-  unauthorized_client: [400, 'unauthorized_client'],
-  unsupported_grant_type: [400, 'unsupported_grant_type'],
-  invalid_scope: [400, 'invalid_scope'],
-  authorization_pending: [400, 'authorization_pending'],
-  slow_down: [400, 'slow_down'],
-  access_denied: [400, 'access_denied'],
-  expired_token: [400, 'expired_token'],
-  not_found: [404, 'invalid_request'],
-  conflict: [409, 'invalid_request'],
-  invalid_credentials: [400, 'invalid_request'],
-  invalid_user_code: [400, 'invalid_request'],
-  user_code_expired: [400, 'invalid_request'],
-  user_code_used: [400, 'invalid_request'],
-  too_many_attempts: [429, 'temporarily_unavailable'],
-  flow_not_found: [404, 'invalid_request'],
-  flow_wrong_state: [400, 'invalid_request'],
-  route_not_found: [404, 'invalid_request'],
-  unsupported_media_type: [415, 'invalid_request'],
-  payload_too_large: [413, 'invalid_request'],
-  rate_limited: [429, 'temporarily_unavailable'],
-  server_error: [500, 'server_error'],
+/** The error code on the wire, and the status where RFC 6749/8628 prescribe another than the default. */
+const wire: Record<CoreErrorCode, OAuthError | [OAuthError, number]> = {
+  invalid_request: 'invalid_request',
+  invalid_client: 'invalid_client',
+  invalid_grant: 'invalid_grant',
+  unauthorized_client: 'unauthorized_client',
+  unsupported_grant_type: 'unsupported_grant_type',
+  invalid_scope: 'invalid_scope',
+  authorization_pending: 'authorization_pending',
+  slow_down: 'slow_down',
+  // RFC 8628 §3.5: a token-endpoint error like the others.
+  access_denied: ['access_denied', 400],
+  expired_token: 'expired_token',
+  invalid_token: 'invalid_token',
+  forbidden: 'access_denied',
+  not_found: 'invalid_request',
+  conflict: 'invalid_request',
+  invalid_credentials: 'invalid_request',
+  invalid_user_code: 'invalid_request',
+  user_code_expired: 'invalid_request',
+  user_code_used: 'invalid_request',
+  too_many_attempts: 'invalid_request',
+  guess_budget_exhausted: 'temporarily_unavailable',
+  flow_not_found: 'invalid_request',
+  flow_wrong_state: 'invalid_request',
+  registration_refused: 'access_denied',
+  invalid_registration_code: 'invalid_grant',
+  route_not_found: 'invalid_request',
+  method_not_allowed: 'invalid_request',
+  unsupported_media_type: 'invalid_request',
+  payload_too_large: 'invalid_request',
+  rate_limited: 'temporarily_unavailable',
+  server_error: 'server_error',
 };
 
-export function sendOAuthError(reply: FastifyReply, err: CoreError, realm: string): FastifyReply {
-  const [status, error] = wire[err.code];
-  if (err.code === 'invalid_client' && err.details.usedBasic) {
-    // RFC 6749 §5.2: a failed Basic authentication answers 401 with a challenge for that scheme.
-    reply.header('www-authenticate', `Basic realm="${realm}", charset="UTF-8"`);
-  }
-  return reply.code(status).type('application/json; charset=utf-8').send({ error, error_description: err.message });
+/** `realm` names this server in the Basic challenge of a failed client authentication. */
+export function oauthErrorSender(realm: string): ErrorSender {
+  return (_request, reply, err) => {
+    const entry = wire[err.code];
+    const [error, status] = typeof entry === 'string' ? [entry, err.status] : entry;
+    if (err.code === 'invalid_client' && err.details.usedBasic) {
+      // RFC 6749 §5.2: a failed Basic authentication answers 401 with a challenge for that scheme.
+      reply.header('www-authenticate', `Basic realm="${realm}", charset="UTF-8"`);
+    }
+    if (err.details.allow !== undefined) reply.header('allow', err.details.allow);
+    return reply.code(status).type('application/json; charset=utf-8').send({ error, error_description: err.message });
+  };
 }

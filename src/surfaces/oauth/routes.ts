@@ -1,16 +1,19 @@
 // RFC 8628 device authorization, the token endpoint, discovery metadata and JWKS, served at the
 // root for the default environment and under /{envID}/as/ for every environment.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import formbody from '@fastify/formbody';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { authenticateClient, TOKEN_ENDPOINT_AUTH_METHODS } from '../../core/client-auth.ts';
 import { CoreError } from '../../core/errors.ts';
-import { DEVICE_CODE_GRANT } from '../../core/model.ts';
 import { requireFormBody, FORM } from '../../http/form.ts';
 import { rateLimitBy } from '../../http/rate-limit.ts';
+import { ownWireFormat } from '../../http/scope.ts';
+import { DEVICE_CODE_GRANT } from '../../model/records.ts';
 import type { Services } from '../../services.ts';
 import { clientCredentials } from './credentials.ts';
 import { resolveContext } from './context.ts';
+import { oauthErrorSender } from './errors.ts';
 import {
   deviceAuthorizationBody, deviceAuthorizationResponse, envParams, jwksResponse, metadataResponse,
   oauthErrorResponses, tokenBody, tokenResponse,
@@ -34,7 +37,9 @@ const variants = [
   { prefix: '/:envId/as', params: envParams, tag: 'OAuth (per environment)' },
 ] as const;
 
-export function oauthRoutes(app: FastifyInstance, services: Services): void {
+export const oauthPlugin: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
+  await ownWireFormat(app, oauthErrorSender(services.config.publicUrl), ['/oauth', '/:envId/as', '/.well-known']);
+  await app.register(formbody, { bodyLimit: services.config.bodyLimit });
   const r = app.withTypeProvider<ZodTypeProvider>();
   const limits = services.config.rateLimit;
 
@@ -48,12 +53,12 @@ export function oauthRoutes(app: FastifyInstance, services: Services): void {
         body: deviceAuthorizationBody,
         response: { 200: deviceAuthorizationResponse, ...oauthErrorResponses },
       },
-      config: { surface: 'oauth', rateLimit: rateLimitBy(limits.deviceAuthorization, limits.windowSeconds, clientKey) },
+      config: { rateLimit: rateLimitBy(limits.deviceAuthorization, limits.windowSeconds, clientKey) },
       onRequest: noStore,
       preValidation: requireFormBody,
       handler: async (request) => {
         const ctx = await resolveContext(services, request);
-        const client = await authenticateClient(services.store, ctx.env.id, clientCredentials(request, request.body));
+        const client = await authenticateClient(services.store.clients, ctx.env.id, clientCredentials(request, request.body));
         const started = await services.devices.start(ctx.env, client, request.body.scope);
         return {
           device_code: started.deviceCode,
@@ -75,7 +80,7 @@ export function oauthRoutes(app: FastifyInstance, services: Services): void {
         body: tokenBody,
         response: { 200: tokenResponse, ...oauthErrorResponses },
       },
-      config: { surface: 'oauth', rateLimit: rateLimitBy(limits.token, limits.windowSeconds, clientKey) },
+      config: { rateLimit: rateLimitBy(limits.token, limits.windowSeconds, clientKey) },
       onRequest: noStore,
       preValidation: requireFormBody,
       handler: async (request) => {
@@ -87,7 +92,7 @@ export function oauthRoutes(app: FastifyInstance, services: Services): void {
           throw new CoreError('invalid_request', 'missing required parameter: device_code');
         }
         const ctx = await resolveContext(services, request);
-        const client = await authenticateClient(services.store, ctx.env.id, clientCredentials(request, body));
+        const client = await authenticateClient(services.store.clients, ctx.env.id, clientCredentials(request, body));
         const token = await services.devices.poll(ctx.env, client, body.device_code, ctx.issuer);
         return { access_token: token.accessToken, token_type: 'Bearer' as const, expires_in: token.expiresIn, scope: token.scope };
       },
@@ -100,7 +105,7 @@ export function oauthRoutes(app: FastifyInstance, services: Services): void {
         ...(v.params ? { params: v.params } : {}),
         response: { 200: jwksResponse, 404: oauthErrorResponses[404], 429: oauthErrorResponses[429] },
       },
-      config: { surface: 'oauth', rateLimit: rateLimitBy(limits.discovery, limits.windowSeconds, (req) => req.ip) },
+      config: { rateLimit: rateLimitBy(limits.discovery, limits.windowSeconds, (req) => req.ip) },
       handler: async (request, reply) => {
         const ctx = await resolveContext(services, request);
         reply.header('cache-control', 'public, max-age=60');
@@ -125,10 +130,10 @@ export function oauthRoutes(app: FastifyInstance, services: Services): void {
         ...(m.params ? { params: envParams } : {}),
         response: { 200: metadataResponse, 404: oauthErrorResponses[404], 429: oauthErrorResponses[429] },
       },
-      config: { surface: 'oauth', rateLimit: rateLimitBy(limits.discovery, limits.windowSeconds, (req) => req.ip) },
+      config: { rateLimit: rateLimitBy(limits.discovery, limits.windowSeconds, (req) => req.ip) },
       handler: async (request, reply) => {
         const ctx = await resolveContext(services, request);
-        const clients = await services.store.listClients(ctx.env.id);
+        const clients = await services.store.clients.list(ctx.env.id);
         reply.header('cache-control', 'public, max-age=60');
         return {
           issuer: ctx.issuer,
@@ -143,4 +148,4 @@ export function oauthRoutes(app: FastifyInstance, services: Services): void {
       },
     });
   }
-}
+};

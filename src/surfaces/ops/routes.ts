@@ -1,11 +1,13 @@
 // Liveness, readiness and the OpenAPI document.
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { rateLimitBy } from '../../http/rate-limit.ts';
+import { ownWireFormat } from '../../http/scope.ts';
 import type { Services } from '../../services.ts';
+import { oauthErrorSender } from '../oauth/errors.ts';
 
 export interface Lifecycle {
   /** Set by the launcher on SIGTERM/SIGINT: readiness fails so load balancers drain this instance. */
@@ -16,24 +18,24 @@ export const OPENAPI_FILE = fileURLToPath(new URL('../../../openapi.yaml', impor
 
 const status = z.object({ status: z.string(), checks: z.record(z.string(), z.boolean()).optional() }).meta({ id: 'Health' });
 
-export function opsRoutes(app: FastifyInstance, services: Services, lifecycle: Lifecycle): void {
+/** Health, readiness and docs answer errors in the server's native (RFC 6749) format. */
+export const opsPlugin: FastifyPluginAsync<{ services: Services; lifecycle: Lifecycle }> = async (app, { services, lifecycle }) => {
+  await ownWireFormat(app, oauthErrorSender(services.config.publicUrl), []);
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   r.get('/healthz', {
     schema: { tags: ['Operations'], summary: 'Liveness: the process answers', response: { 200: status } },
-    config: { surface: 'ops' },
     handler: () => ({ status: 'ok' }),
   });
 
   r.get('/readyz', {
     schema: { tags: ['Operations'], summary: 'Readiness: database reachable, migrations applied, keys loaded', response: { 200: status, 503: status } },
-    config: { surface: 'ops' },
     handler: async (_request, reply) => {
       const checks = { database: false, migrations: false, keys: false, accepting: !lifecycle.shuttingDown };
       try {
         await services.store.ping();
         checks.database = true;
-        checks.migrations = services.isMigrated();
+        checks.migrations = await services.store.isMigrated();
         checks.keys = (await services.keys.jwks(services.defaultEnv.id)).keys.length > 0;
       } catch (err) {
         reply.log.warn({ err }, 'readiness check failed');
@@ -47,10 +49,10 @@ export function opsRoutes(app: FastifyInstance, services: Services, lifecycle: L
   // Health probes are not rate-limited (an orchestrator must never be throttled); /docs is.
   r.get('/docs', {
     schema: { tags: ['Operations'], summary: 'This OpenAPI document (YAML)', hide: true },
-    config: { surface: 'ops', rateLimit: rateLimitBy(services.config.rateLimit.discovery, services.config.rateLimit.windowSeconds, (req) => req.ip) },
+    config: { rateLimit: rateLimitBy(services.config.rateLimit.discovery, services.config.rateLimit.windowSeconds, (req) => req.ip) },
     handler: async (_request, reply) => {
       const yaml = await readFile(OPENAPI_FILE, 'utf8');
       return reply.type('application/yaml; charset=utf-8').send(yaml);
     },
   });
-}
+};

@@ -1,7 +1,8 @@
 // How the page answers: every response carries the same security headers, and every error is an
 // HTML page in the page's own style, never OAuth JSON and never a stack trace.
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import type { CoreError, CoreErrorCode } from '../../core/errors.ts';
+import type { ErrorSender } from '../../http/scope.ts';
 import { html } from './html.ts';
 import { messagePage } from './render.ts';
 
@@ -41,33 +42,27 @@ export function forbiddenPage(): string {
   });
 }
 
-type Shown = [status: number, title: string, message: string];
+type Shown = [title: string, message: string, status?: number];
 
-const GENERIC: Shown = [400, 'Something is not right', 'That request could not be understood. Go back and try again.'];
+const GENERIC: Shown = ['Something is not right', 'That request could not be understood. Go back and try again.'];
 
-function shown(err: CoreError): Shown {
-  const table: Partial<Record<CoreErrorCode, Shown>> = {
-    route_not_found: [404, 'Page not found', 'There is no page at this address.'],
-    not_found: [404, 'Page not found', 'That application or page does not exist.'],
-    flow_not_found: [404, 'This link has expired', 'This sign-in page has expired or was opened in a different browser.'],
-    payload_too_large: [413, 'Too much data', 'The form sent too much data. Go back and try again.'],
-    unsupported_media_type: [415, 'Something is not right', 'The form was sent in a format this page does not accept. Go back and try again.'],
-    rate_limited: [429, 'Too many requests', 'There have been too many requests from your network. Wait a little, then try again.'],
-    access_denied: [403, 'Not allowed', 'This account cannot approve devices.'],
-    flow_wrong_state: [409, 'Already answered', 'This request has already been answered. Start again on your device if you need to.'],
-    server_error: [500, 'Something went wrong', 'Something went wrong on our side. Please try again in a moment.'],
-  };
-  if (err.code === 'too_many_attempts') {
-    return err.details.retryAfter === undefined
-      ? [400, 'Too many wrong codes', 'The code was entered wrongly too many times. Start again on your device.']
-      : [429, 'Too many wrong codes', 'Too many wrong codes have been tried from your network. Wait a while, then try again.'];
-  }
-  return table[err.code] ?? GENERIC;
-}
+const table: Partial<Record<CoreErrorCode, Shown>> = {
+  route_not_found: ['Page not found', 'There is no page at this address.'],
+  not_found: ['Page not found', 'That application or page does not exist.'],
+  flow_not_found: ['This link has expired', 'This sign-in page has expired or was opened in a different browser.'],
+  payload_too_large: ['Too much data', 'The form sent too much data. Go back and try again.'],
+  unsupported_media_type: ['Something is not right', 'The form was sent in a format this page does not accept. Go back and try again.'],
+  rate_limited: ['Too many requests', 'There have been too many requests from your network. Wait a little, then try again.'],
+  access_denied: ['Not allowed', 'This account cannot approve devices.'],
+  flow_wrong_state: ['Already answered', 'This request has already been answered. Start again on your device if you need to.', 409],
+  too_many_attempts: ['Too many wrong codes', 'The code was entered wrongly too many times. Start again on your device.'],
+  guess_budget_exhausted: ['Too many wrong codes', 'Too many wrong codes have been tried from your network. Wait a while, then try again.'],
+  server_error: ['Something went wrong', 'Something went wrong on our side. Please try again in a moment.'],
+};
 
 /** Errors that reach the error handler (routing, body parsing, rate limits, bugs) as an HTML page. */
-export function sendPageError(_request: FastifyRequest, reply: FastifyReply, err: CoreError): FastifyReply {
-  const [status, title, message] = shown(err);
-  if (err.code === 'flow_not_found') return sendPage(reply, status, expiredLinkPage());
-  return sendPage(reply, status, messagePage({ title, message }));
-}
+export const sendPageError: ErrorSender = (_request, reply, err: CoreError) => {
+  const [title, message, status] = table[err.code] ?? GENERIC;
+  if (err.code === 'flow_not_found') return sendPage(reply, err.status, expiredLinkPage());
+  return sendPage(reply, status ?? err.status, messagePage({ title, message }));
+};

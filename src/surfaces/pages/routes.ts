@@ -3,23 +3,24 @@
 // answers 303 back to the GET (Post/Redirect/Get), or re-renders the same form with a message.
 //   GET  /{envId}/signon?flowId=…[&user_code=…]   (and /signon for the default environment)
 //   POST /{envId}/signon   flowId, csrf, action = signin | code | approve | deny, username/password | user_code
-import { environmentFor } from '../../http/environment.ts';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import formbody from '@fastify/formbody';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { CoreError, isCoreError } from '../../core/errors.ts';
-import type { Environment } from '../../core/model.ts';
+import type { Environment } from '../../model/records.ts';
 import { MAX_CODE_ATTEMPTS, type FlowView } from '../../core/verification.ts';
 import { browserSecret } from '../../http/browser.ts';
+import { environmentFor } from '../../http/environment.ts';
 import { requireFormBody } from '../../http/form.ts';
 import { envIdParam, text } from '../../http/params.ts';
-import { rateLimitBy } from '../../http/rate-limit.ts';
+import { verificationLimit } from '../../http/rate-limit.ts';
+import { ownWireFormat } from '../../http/scope.ts';
 import type { Services } from '../../services.ts';
 import { csrfToken, csrfValid } from './csrf.ts';
-import { forbiddenPage, redirectPage, sendPage } from './errors.ts';
+import { entryRoutes } from './entry.ts';
+import { forbiddenPage, redirectPage, sendPage, sendPageError } from './errors.ts';
 import { codePage, consentPage, donePage, failedPage, signInPage, type FormContext, type FormError } from './render.ts';
-
-export { sendPageError } from './errors.ts';
 
 const envParams = z.object({ envId: envIdParam });
 const pageQuery = z.object({ flowId: text(64).optional(), user_code: text(64).optional() });
@@ -46,28 +47,29 @@ const postResponses = {
   429: page('too many wrong codes from this address; the code form with a message (Retry-After)'),
 };
 
-/** A form error as the person sees it: the status and the sentence above the form. */
-function describe(err: CoreError): { status: number; message: string } | undefined {
+/** A form error as the person sees it: the sentence above the form (the status is the error's own). */
+function describe(err: CoreError): string | undefined {
   switch (err.code) {
     case 'invalid_credentials':
-      return { status: 400, message: 'That username or password is not correct.' };
+      return 'That username or password is not correct.';
     case 'invalid_user_code': {
       const left = err.details.failuresRemaining;
       const attempts = left === undefined ? '' : ` You have ${left} ${left === 1 ? 'attempt' : 'attempts'} left.`;
-      return { status: 400, message: `That code is not right. Check the code on your device and try again.${attempts}` };
+      return `That code is not right. Check the code on your device and try again.${attempts}`;
     }
     case 'user_code_expired':
-      return { status: 400, message: 'That code has expired. Start again on your device to get a new code.' };
+      return 'That code has expired. Start again on your device to get a new code.';
     case 'user_code_used':
-      return { status: 400, message: 'That code has already been used. Start again on your device to get a new code.' };
-    case 'too_many_attempts': {
-      const wait = err.details.retryAfter;
-      if (wait === undefined) return { status: 400, message: 'The code was entered wrongly too many times.' };
+      return 'That code has already been used. Start again on your device to get a new code.';
+    case 'too_many_attempts':
+      return 'The code was entered wrongly too many times.';
+    case 'guess_budget_exhausted': {
+      const wait = err.details.retryAfter ?? 60;
       const when = wait < 60 ? `${wait} ${wait === 1 ? 'second' : 'seconds'}` : `about ${Math.ceil(wait / 60)} minutes`;
-      return { status: 429, message: `Too many wrong codes have been tried from your network. Try again in ${when}.` };
+      return `Too many wrong codes have been tried from your network. Try again in ${when}.`;
     }
     case 'access_denied':
-      return { status: 403, message: 'This account can no longer approve devices.' };
+      return 'This account can no longer approve devices.';
     default:
       return undefined;
   }
@@ -102,14 +104,19 @@ function renderStep(
   }
 }
 
-export function pageRoutes(app: FastifyInstance, services: Services): void {
+/** The verification page for people: /device starts a flow, /signon renders and drives it. */
+export const pagePlugin: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
+  await ownWireFormat(app, sendPageError, ['/device', '/signon', '/:envId/device', '/:envId/signon']);
+  await app.register(formbody, { bodyLimit: services.config.bodyLimit });
+  entryRoutes(app, services);
+  signonRoutes(app, services);
+};
+
+function signonRoutes(app: FastifyInstance, services: Services): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const { publicUrl } = services.config;
   const v = services.verification;
-  const config = {
-    surface: 'page' as const,
-    rateLimit: rateLimitBy(services.config.rateLimit.verification, services.config.rateLimit.windowSeconds, (req) => req.ip),
-  };
+  const config = { rateLimit: verificationLimit(services.config) };
   const pageUrl = (env: Environment, flowId: string, userCode?: string) =>
     `${publicUrl}/${env.id}/signon?flowId=${encodeURIComponent(flowId)}${userCode ? `&user_code=${encodeURIComponent(userCode)}` : ''}`;
 
@@ -199,10 +206,10 @@ export function pageRoutes(app: FastifyInstance, services: Services): void {
           if (!isCoreError(err)) throw err;
           // Back button, double submit, a second tab: nothing changes; show where the flow is now.
           if (err.code === 'flow_wrong_state') return redirectPage(reply, pageUrl(env, flowId));
-          const shown = describe(err);
-          if (shown === undefined) throw err;
+          const message = describe(err);
+          if (message === undefined) throw err;
           if (err.details.retryAfter !== undefined) reply.header('retry-after', String(err.details.retryAfter));
-          return again(shown.status, shown.message, err.code);
+          return again(err.status, message, err.code);
         }
         if (empty !== undefined) return again(400, empty);
         // The prefilled code rides along from sign-in to the code step; it is shown, never submitted for the user.

@@ -29,8 +29,12 @@ export interface Client {
   tokenLifetime: number;
   /** `aud` of issued access tokens; the environment's issuer when null. */
   audience: string | null;
+  /** Set on clients the server made for itself: `account` is the environment's Veeam account client (SPEC S5). */
+  purpose: ClientPurpose | null;
   createdAt: number;
 }
+
+export type ClientPurpose = 'account';
 
 export interface User {
   id: string;
@@ -103,4 +107,49 @@ export interface Flow {
   createdAt: number;
   updatedAt: number;
   expiresAt: number;
+}
+
+/** RSA Cloud Administration roles (SPEC S6): both issue codes and look users up; only super admins delete devices. */
+export const ADMIN_ROLES = ['super_admin', 'helpdesk_admin'] as const;
+export type AdminRole = (typeof ADMIN_ROLES)[number];
+
+/** An RSA-style admin API key: the server keeps only the public half. */
+export interface AdminKey {
+  accessId: string;
+  envId: string;
+  description: string;
+  role: AdminRole;
+  /** SPKI PEM of the RSA public key that verifies the admin's JWTs. */
+  publicKeyPem: string;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+/** An authenticator application that may register devices (beside the built-in RSA Authenticator). */
+export interface AppId {
+  envId: string;
+  appId: string;
+  name: string;
+  createdAt: number;
+}
+
+/** A one-time device registration code (9 digits), stored only as a keyed hash; one live code per user. */
+export interface RegistrationCode {
+  userId: string;
+  envId: string;
+  codeHash: string;
+  appId: string;
+  expiresAt: number;
+  createdAt: number;
+}
+
+/** A user's registered authenticator device: at most one per user (a UNIQUE index holds the rule). */
+export interface RegisteredDevice {
+  id: string;
+  envId: string;
+  userId: string;
+  appId: string;
+  deviceName: string;
+  platform: string;
+  registeredAt: number;
 }

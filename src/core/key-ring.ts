@@ -1,0 +1,132 @@
+// Per-environment signing keys (so a token of one environment never validates in another), as a
+// cache over the store. Keys are persisted, private halves encrypted with the server secret, so a
+// restart keeps tokens valid; another process's rotation is seen within CACHE_MS.
+import type { CryptoKey, JWK } from 'jose';
+import { generateSigningKey, importPrivateKey, importPublicKey, type PublicJwk } from '../crypto/keys.ts';
+import type { SecretKeys } from '../crypto/secret.ts';
+import type { Clock } from '../model/clock.ts';
+import type { KeyAlg, SigningKeyRecord } from '../model/records.ts';
+import type { Store } from '../store/store.ts';
+
+export interface ActiveKey {
+  kid: string;
+  alg: KeyAlg;
+  privateKey: CryptoKey;
+}
+
+export interface VerificationKey {
+  alg: KeyAlg;
+  key: CryptoKey;
+}
+
+interface EnvKeys {
+  active: ActiveKey;
+  jwks: { keys: PublicJwk[] };
+  /** Public keys by kid, imported on first use. */
+  verifying: Map<string, Promise<VerificationKey>>;
+  loadedAt: number;
+}
+
+/** How long a loaded key set is trusted before re-reading (another process may have rotated). */
+const CACHE_MS = 60_000;
+
+export class KeyRing {
+  readonly #store: Store;
+  readonly #secrets: SecretKeys;
+  readonly #clock: Clock;
+  readonly #cache = new Map<string, Promise<EnvKeys>>();
+
+  constructor(store: Store, secrets: SecretKeys, clock: Clock) {
+    this.#store = store;
+    this.#secrets = secrets;
+    this.#clock = clock;
+  }
+
+  async activeKey(envId: string): Promise<ActiveKey> {
+    return (await this.#load(envId)).active;
+  }
+
+  async jwks(envId: string): Promise<{ keys: PublicJwk[] }> {
+    return (await this.#load(envId)).jwks;
+  }
+
+  /** The public key a token names by `kid`, if it is one of the environment's live keys. */
+  async verificationKey(envId: string, kid: string): Promise<VerificationKey | undefined> {
+    const keys = await this.#load(envId);
+    let found = keys.verifying.get(kid);
+    if (!found) {
+      const jwk = keys.jwks.keys.find((k) => k.kid === kid);
+      if (!jwk) return undefined;
+      const alg: KeyAlg = jwk.alg === 'RS256' ? 'RS256' : 'ES256';
+      found = importPublicKey(jwk, alg).then((key) => ({ alg, key }));
+      keys.verifying.set(kid, found);
+    }
+    return found;
+  }
+
+  /** Creates the environment's first key when it has none (start-up and environment creation). */
+  async ensureKey(envId: string, alg: KeyAlg = 'ES256'): Promise<void> {
+    const keys = await this.#store.signingKeys.list(envId);
+    if (!keys.some((k) => k.status === 'active')) await this.#create(envId, alg);
+  }
+
+  /** New active key; old ones stay in the JWKS until every token they signed has expired. */
+  async rotate(envId: string, alg: KeyAlg, maxTokenLifetimeSeconds: number): Promise<string> {
+    const kid = await this.#create(envId, alg);
+    await this.#store.signingKeys.retire(envId, kid, this.#clock.now() + maxTokenLifetimeSeconds * 1000);
+    this.#cache.delete(envId);
+    return kid;
+  }
+
+  async #create(envId: string, alg: KeyAlg): Promise<string> {
+    const material = await generateSigningKey(alg);
+    const record: SigningKeyRecord = {
+      kid: material.kid,
+      envId,
+      alg,
+      publicJwk: JSON.stringify(material.publicJwk),
+      privateJwkEnc: this.#secrets.encrypt(JSON.stringify(material.privateJwk)),
+      status: 'active',
+      createdAt: this.#clock.now(),
+      retiredUntil: null,
+    };
+    await this.#store.signingKeys.insert(record);
+    this.#cache.delete(envId);
+    return material.kid;
+  }
+
+  #load(envId: string): Promise<EnvKeys> {
+    const now = this.#clock.now();
+    const cached = this.#cache.get(envId);
+    if (cached) {
+      return cached.then((k) => {
+        if (now - k.loadedAt < CACHE_MS) return k;
+        this.#cache.delete(envId);
+        return this.#load(envId);
+      });
+    }
+    const loading = this.#read(envId, now);
+    this.#cache.set(envId, loading);
+    loading.catch(() => this.#cache.delete(envId));
+    return loading;
+  }
+
+  async #read(envId: string, now: number): Promise<EnvKeys> {
+    let records = await this.#store.signingKeys.list(envId);
+    if (!records.some((k) => k.status === 'active')) {
+      await this.#create(envId, 'ES256');
+      records = await this.#store.signingKeys.list(envId);
+    }
+    const live = records.filter((k) => k.status === 'active' || (k.retiredUntil ?? 0) > now);
+    // The newest active key signs; older active keys (a concurrent rotation) still verify.
+    const newest = live.filter((k) => k.status === 'active').at(-1);
+    if (!newest) throw new Error(`no active signing key for environment ${envId}`);
+    const privateKey = await importPrivateKey(JSON.parse(this.#secrets.decrypt(newest.privateJwkEnc)) as JWK, newest.alg);
+    return {
+      active: { kid: newest.kid, alg: newest.alg, privateKey },
+      jwks: { keys: live.map((k) => JSON.parse(k.publicJwk) as PublicJwk) },
+      verifying: new Map(),
+      loadedAt: now,
+    };
+  }
+}

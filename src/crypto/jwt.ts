@@ -1,0 +1,261 @@
+// JWTs of every kind, signed and verified side by side (SPEC S7). Each kind has its own `typ`,
+// algorithm allow-list, issuer, audience and lifetime rule, so no kind can stand in for another:
+//   device access token  typ at+jwt (RFC 9068), ES256|RS256, signed by the environment's key
+//   session token        typ session+jwt (Veeam facade), ES256|RS256, signed by the environment's key
+//   admin-key token      typ JWT, RS256 only, signed by an RSA admin API key the admin holds (SPEC S6)
+// Verification returns a result instead of throwing; the reason is for logs, never for the caller.
+import { compactVerify, decodeProtectedHeader, jwtVerify, SignJWT, type CryptoKey, type JWTPayload, type KeyObject } from 'jose';
+import { nanoid } from 'nanoid';
+import type { KeyAlg } from '../model/records.ts';
+
+export const ACCESS_TOKEN_TYP = 'at+jwt';
+export const SESSION_TOKEN_TYP = 'session+jwt';
+export const ADMIN_TOKEN_TYP = 'JWT';
+
+/** Longer than any token this server signs or RSA clients send; refused before any parsing. */
+export const MAX_TOKEN_LENGTH = 8192;
+const SERVER_ALGS: readonly KeyAlg[] = ['ES256', 'RS256'];
+/** Header parameters we accept; jwk, jku, x5u, x5c, crit and the rest are refused outright. */
+const SERVER_HEADER = new Set(['alg', 'typ', 'kid']);
+const ADMIN_HEADER = new Set(['alg', 'typ']);
+const COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+export type Verified<T> = { ok: true; claims: T } | { ok: false; reason: string };
+
+export interface SigningKey {
+  kid: string;
+  alg: KeyAlg;
+  privateKey: CryptoKey;
+}
+
+/** Finds a public key by `kid` among the issuing environment's live keys. */
+export type KeyLookup = (kid: string) => Promise<{ alg: KeyAlg; key: CryptoKey } | undefined>;
+
+const fail = (reason: string): { ok: false; reason: string } => ({ ok: false, reason });
+const seconds = (ms: number): number => Math.floor(ms / 1000);
+
+// ---- device access tokens -------------------------------------------------------------------
+
+export interface AccessTokenInput {
+  issuer: string;
+  subject: string;
+  audience: string;
+  clientId: string;
+  scope: string;
+  lifetimeSeconds: number;
+  now: number;
+}
+
+export function signAccessToken(key: SigningKey, c: AccessTokenInput): Promise<string> {
+  return signServerToken(key, ACCESS_TOKEN_TYP, { client_id: c.clientId, scope: c.scope }, c);
+}
+
+export interface AccessTokenClaims {
+  subject: string;
+  clientId: string;
+  scope: string;
+  audience: string[];
+  issuedAt: number;
+  expiresAt: number;
+  jti: string;
+}
+
+export interface ServerTokenRules {
+  issuer: string;
+  /** Any of these audiences; omitted, any audience (resource servers check their own). */
+  audience?: string;
+  now: number;
+  clockToleranceSeconds: number;
+  /** The longest `exp - iat` this kind is ever issued with. */
+  maxLifetimeSeconds: number;
+}
+
+export async function verifyAccessToken(token: string, lookup: KeyLookup, rules: ServerTokenRules): Promise<Verified<AccessTokenClaims>> {
+  const v = await verifyServerToken(token, ACCESS_TOKEN_TYP, lookup, rules);
+  if (!v.ok) return v;
+  const p = v.claims;
+  if (typeof p.client_id !== 'string' || typeof p.scope !== 'string') return fail('client_id or scope missing');
+  return {
+    ok: true,
+    claims: {
+      subject: p.sub ?? '',
+      clientId: p.client_id,
+      scope: p.scope,
+      audience: typeof p.aud === 'string' ? [p.aud] : (p.aud ?? []),
+      issuedAt: p.iat ?? 0,
+      expiresAt: p.exp ?? 0,
+      jti: p.jti ?? '',
+    },
+  };
+}
+
+// ---- session tokens (Veeam facade) -------------------------------------------------------------
+
+export interface SessionTokenInput {
+  issuer: string;
+  subject: string;
+  audience: string;
+  lifetimeSeconds: number;
+  now: number;
+}
+
+export function signSessionToken(key: SigningKey, c: SessionTokenInput): Promise<string> {
+  return signServerToken(key, SESSION_TOKEN_TYP, {}, c);
+}
+
+export interface SessionTokenClaims {
+  subject: string;
+  expiresAt: number;
+}
+
+export async function verifySessionToken(token: string, lookup: KeyLookup, rules: ServerTokenRules & { audience: string }): Promise<Verified<SessionTokenClaims>> {
+  const v = await verifyServerToken(token, SESSION_TOKEN_TYP, lookup, rules);
+  if (!v.ok) return v;
+  return { ok: true, claims: { subject: v.claims.sub ?? '', expiresAt: v.claims.exp ?? 0 } };
+}
+
+// ---- the two server-signed kinds share their mechanics ---------------------------------------
+
+function signServerToken(key: SigningKey, typ: string, extra: Record<string, string>, c: { issuer: string; subject: string; audience: string; lifetimeSeconds: number; now: number }): Promise<string> {
+  const iat = seconds(c.now);
+  return new SignJWT(extra)
+    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ })
+    .setIssuer(c.issuer)
+    .setSubject(c.subject)
+    .setAudience(c.audience)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + c.lifetimeSeconds)
+    .setJti(nanoid())
+    .sign(key.privateKey);
+}
+
+async function verifyServerToken(token: string, typ: string, lookup: KeyLookup, rules: ServerTokenRules): Promise<Verified<JWTPayload>> {
+  const header = checkShape(token, SERVER_HEADER);
+  if (!header.ok) return header;
+  const { alg, kid } = header.claims;
+  if (header.claims.typ !== typ) return fail(`typ is not ${typ}`);
+  if (!SERVER_ALGS.includes(alg as KeyAlg)) return fail(`alg ${alg} is not allowed`);
+  if (typeof kid !== 'string' || kid.length === 0 || kid.length > 128) return fail('kid missing');
+  const key = await lookup(kid);
+  if (!key) return fail('unknown kid');
+  if (key.alg !== alg) return fail('alg does not match the key');
+  try {
+    const { payload } = await jwtVerify(token, key.key, {
+      algorithms: [key.alg],
+      typ,
+      issuer: rules.issuer,
+      ...(rules.audience === undefined ? {} : { audience: rules.audience }),
+      currentDate: new Date(rules.now),
+      clockTolerance: rules.clockToleranceSeconds,
+      requiredClaims: ['sub', 'iat', 'exp', 'jti'],
+    });
+    const iat = payload.iat ?? 0;
+    const exp = payload.exp ?? 0;
+    if (iat > seconds(rules.now) + rules.clockToleranceSeconds) return fail('iat is in the future');
+    if (exp - iat > rules.maxLifetimeSeconds) return fail('lifetime too long');
+    if (typeof payload.sub !== 'string' || payload.sub === '') return fail('sub missing');
+    return { ok: true, claims: payload };
+  } catch (err) {
+    return fail(err instanceof Error ? `${err.name}: ${err.message}` : 'verification failed');
+  }
+}
+
+// ---- admin-key tokens (RSA facade) ------------------------------------------------------------
+
+export interface AdminTokenRules {
+  /** The admin API base URL; a trailing slash on either side does not matter. */
+  audience: string;
+  now: number;
+  /** RSA allows ±60 s. */
+  clockSkewSeconds: number;
+  /** RSA: `exp` at most one hour after `iat`. */
+  maxLifetimeSeconds: number;
+}
+
+export interface AdminTokenClaims {
+  accessId: string;
+  expiresAt: number;
+}
+
+/** The key that signed an admin token, found by the token's `sub` (the accessID). */
+export type AdminKeyLookup = (accessId: string) => Promise<KeyObject | undefined>;
+
+/**
+ * RSA's rules (SPEC S6): header exactly {alg: RS256, typ: JWT}; `sub` names the key; `aud` is the
+ * admin API; `iat` and `exp` may be numbers or numeric strings (RSA's own sample uses strings).
+ */
+export async function verifyAdminToken(token: string, lookup: AdminKeyLookup, rules: AdminTokenRules): Promise<Verified<AdminTokenClaims>> {
+  const header = checkShape(token, ADMIN_HEADER);
+  if (!header.ok) return header;
+  if (header.claims.alg !== 'RS256') return fail(`alg ${header.claims.alg} is not RS256`);
+  if (header.claims.typ !== ADMIN_TOKEN_TYP) return fail('typ is not JWT');
+  // The key is chosen by `sub`, so the payload is read before the signature is checked; nothing
+  // else in it is trusted until compactVerify succeeds.
+  const unverified = decodePayload(token.split('.')[1] ?? '');
+  const sub = unverified?.sub;
+  if (typeof sub !== 'string' || sub.length === 0 || sub.length > 128) return fail('sub missing');
+  const key = await lookup(sub);
+  if (!key) return fail('unknown or revoked access id');
+  let payload: Record<string, unknown> | undefined;
+  try {
+    const verified = await compactVerify(token, key, { algorithms: ['RS256'] });
+    payload = decodeJson(new TextDecoder('utf-8', { fatal: true }).decode(verified.payload));
+  } catch (err) {
+    return fail(err instanceof Error ? `${err.name}: ${err.message}` : 'bad signature');
+  }
+  if (!payload || payload.sub !== sub) return fail('payload unreadable');
+  const trim = (s: string) => s.replace(/\/+$/, '');
+  const auds = typeof payload.aud === 'string' ? [payload.aud] : Array.isArray(payload.aud) ? payload.aud : [];
+  if (!auds.some((a) => typeof a === 'string' && trim(a) === trim(rules.audience))) return fail('wrong aud');
+  const iat = numericDate(payload.iat);
+  const exp = numericDate(payload.exp);
+  if (iat === undefined || exp === undefined) return fail('iat or exp missing or not a number');
+  const now = rules.now / 1000;
+  const skew = rules.clockSkewSeconds;
+  if (exp <= now - skew) return fail('expired');
+  if (iat > now + skew) return fail('iat is in the future');
+  if (exp <= iat || exp - iat > rules.maxLifetimeSeconds) return fail('exp must be after iat and at most one hour later');
+  if (payload.nbf !== undefined) {
+    const nbf = numericDate(payload.nbf);
+    if (nbf === undefined || nbf > now + skew) return fail('not yet valid');
+  }
+  return { ok: true, claims: { accessId: sub, expiresAt: exp } };
+}
+
+// ---- shared parsing -----------------------------------------------------------------------
+
+/** Size and compact form first (an unsigned `alg: none` token has no third part), then the header. */
+function checkShape(token: string, allowedHeader: ReadonlySet<string>): Verified<{ alg: string; typ: unknown; kid: unknown }> {
+  if (token.length > MAX_TOKEN_LENGTH) return fail('token too long');
+  if (!COMPACT.test(token)) return fail('not a compact JWS');
+  let header: Record<string, unknown>;
+  try {
+    header = decodeProtectedHeader(token);
+  } catch {
+    return fail('header unreadable');
+  }
+  const extra = Object.keys(header).find((k) => !allowedHeader.has(k));
+  if (extra !== undefined) return fail(`header parameter ${extra} is not accepted`);
+  if (typeof header.alg !== 'string') return fail('alg missing');
+  return { ok: true, claims: { alg: header.alg, typ: header.typ, kid: header.kid } };
+}
+
+function decodeJson(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function decodePayload(segment: string): Record<string, unknown> | undefined {
+  return decodeJson(Buffer.from(segment, 'base64url').toString('utf8'));
+}
+
+/** A NumericDate (RFC 7519 §2), or a string of digits as in RSA's sample claims. */
+function numericDate(v: unknown): number | undefined {
+  if (typeof v === 'number' && Number.isFinite(v)) return v;
+  if (typeof v === 'string' && /^\d{1,12}$/.test(v)) return Number(v);
+  return undefined;
+}

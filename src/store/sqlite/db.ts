@@ -1,0 +1,92 @@
+// The one better-sqlite3 connection a store uses, with the helpers every repository shares: a
+// statement cache (polling is the hot path), row access, UNIQUE violations as StoreConflictError,
+// and the async contract (better-sqlite3 is synchronous; throws become rejections).
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { StoreConflictError } from '../store.ts';
+
+export type Row = Record<string, unknown>;
+
+// Column readers: the schema (STRICT tables) guarantees the types; these only name them.
+export const str = (v: unknown): string => v as string;
+export const num = (v: unknown): number => v as number;
+export const optNum = (v: unknown): number | null => (v === null ? null : (v as number));
+export const optStr = (v: unknown): string | null => (v === null ? null : (v as string));
+export const bool = (v: unknown): boolean => v === 1;
+
+export function isUniqueViolation(err: unknown): err is Error {
+  const code = err instanceof Error && 'code' in err ? err.code : undefined;
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+export class SqliteDb {
+  readonly db: Database.Database;
+  readonly #stmts = new Map<string, Database.Statement>();
+
+  constructor(file: string) {
+    if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('foreign_keys = ON');
+  }
+
+  stmt(sql: string): Database.Statement {
+    let s = this.#stmts.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.#stmts.set(sql, s);
+    }
+    return s;
+  }
+
+  get(sql: string, ...params: unknown[]): Row | undefined {
+    return this.stmt(sql).get(...params) as Row | undefined;
+  }
+
+  all(sql: string, ...params: unknown[]): Row[] {
+    return this.stmt(sql).all(...params) as Row[];
+  }
+
+  one<T>(map: (r: Row) => T, sql: string, ...params: unknown[]): T | undefined {
+    const r = this.get(sql, ...params);
+    return r === undefined ? undefined : map(r);
+  }
+
+  /** Rows changed by a write. */
+  run(sql: string, ...params: unknown[]): number {
+    return this.stmt(sql).run(...params).changes;
+  }
+
+  /** An INSERT whose UNIQUE violations become StoreConflictError(conflict). */
+  insert(sql: string, conflict: string, ...params: unknown[]): void {
+    try {
+      this.stmt(sql).run(...params);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new StoreConflictError(conflict);
+      throw err;
+    }
+  }
+
+  /** `fn` in one IMMEDIATE transaction: the write lock is taken first, so no other writer interleaves. */
+  immediate<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  /** The async contract for a synchronous body. */
+  async<T>(fn: () => T): Promise<T> {
+    try {
+      return Promise.resolve(fn());
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  close(): void {
+    if (!this.db.open) return;
+    this.#stmts.clear();
+    this.db.close();
+  }
+}

@@ -1,0 +1,75 @@
+// RFC 8628 device authorizations: the polling hot path. Every transition is one conditional UPDATE.
+import type { DeviceAuthorization, DeviceStatus } from '../../model/records.ts';
+import type { DeviceAuthorizationStore, InsertDeviceResult } from '../store.ts';
+import { isUniqueViolation, num, optNum, optStr, str, type Row, type SqliteDb } from './db.ts';
+
+const toDevice = (r: Row): DeviceAuthorization => ({
+  id: str(r.id),
+  envId: str(r.env_id),
+  clientId: str(r.client_id),
+  deviceCodeHash: str(r.device_code_hash),
+  userCodeHash: str(r.user_code_hash),
+  scope: str(r.scope),
+  status: str(r.status) as DeviceStatus,
+  expiresAt: num(r.expires_at),
+  interval: num(r.interval),
+  lastPolledAt: optNum(r.last_polled_at),
+  userId: optStr(r.user_id),
+  createdAt: num(r.created_at),
+  decidedAt: optNum(r.decided_at),
+});
+
+export class SqliteDeviceAuthorizations implements DeviceAuthorizationStore {
+  readonly #db: SqliteDb;
+
+  constructor(db: SqliteDb) {
+    this.#db = db;
+  }
+
+  insert(d: DeviceAuthorization): Promise<InsertDeviceResult> {
+    return this.#db.async((): InsertDeviceResult => {
+      try {
+        this.#db.run(`INSERT INTO device_authorizations (id, env_id, client_id, device_code_hash, user_code_hash, scope, status,
+          expires_at, interval, last_polled_at, user_id, created_at, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        d.id, d.envId, d.clientId, d.deviceCodeHash, d.userCodeHash, d.scope, d.status, d.expiresAt, d.interval,
+        d.lastPolledAt, d.userId, d.createdAt, d.decidedAt);
+        return 'ok';
+      } catch (err) {
+        if (isUniqueViolation(err) && err.message.includes('user_code_hash')) return 'user_code_taken';
+        throw err;
+      }
+    });
+  }
+
+  get(envId: string, id: string): Promise<DeviceAuthorization | undefined> {
+    return this.#db.async(() => this.#db.one(toDevice, 'SELECT * FROM device_authorizations WHERE env_id = ? AND id = ?', envId, id));
+  }
+
+  getByDeviceCodeHash(hash: string): Promise<DeviceAuthorization | undefined> {
+    return this.#db.async(() => this.#db.one(toDevice, 'SELECT * FROM device_authorizations WHERE device_code_hash = ?', hash));
+  }
+
+  getByUserCodeHash(envId: string, hash: string): Promise<DeviceAuthorization | undefined> {
+    return this.#db.async(() => this.#db.one(toDevice,
+      `SELECT * FROM device_authorizations WHERE env_id = ? AND user_code_hash = ?
+       ORDER BY (status = 'pending') DESC, created_at DESC LIMIT 1`, envId, hash));
+  }
+
+  recordPoll(id: string, expectedLastPolledAt: number | null, now: number, interval: number): Promise<boolean> {
+    return this.#db.async(() => this.#db.run(
+      'UPDATE device_authorizations SET last_polled_at = ?, interval = ? WHERE id = ? AND last_polled_at IS ?',
+      now, interval, id, expectedLastPolledAt) === 1);
+  }
+
+  decide(id: string, status: Extract<DeviceStatus, 'approved' | 'denied'>, userId: string, now: number): Promise<DeviceAuthorization | undefined> {
+    return this.#db.async(() => this.#db.one(toDevice,
+      `UPDATE device_authorizations SET status = ?, user_id = ?, decided_at = ?
+       WHERE id = ? AND status = 'pending' AND expires_at > ? RETURNING *`, status, userId, now, id, now));
+  }
+
+  consume(id: string, now: number): Promise<DeviceAuthorization | undefined> {
+    return this.#db.async(() => this.#db.one(toDevice,
+      `UPDATE device_authorizations SET status = 'consumed'
+       WHERE id = ? AND status = 'approved' AND expires_at > ? RETURNING *`, id, now));
+  }
+}

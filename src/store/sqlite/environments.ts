@@ -1,0 +1,39 @@
+// Environments (tenants).
+import type { Environment } from '../../model/records.ts';
+import type { EnvironmentStore } from '../store.ts';
+import { bool, num, str, type Row, type SqliteDb } from './db.ts';
+
+const toEnvironment = (r: Row): Environment => ({
+  id: str(r.id),
+  name: str(r.name),
+  companyId: str(r.company_id),
+  mfaLicensed: bool(r.mfa_licensed),
+  createdAt: num(r.created_at),
+});
+
+export class SqliteEnvironments implements EnvironmentStore {
+  readonly #db: SqliteDb;
+
+  constructor(db: SqliteDb) {
+    this.#db = db;
+  }
+
+  create(env: Environment): Promise<void> {
+    return this.#db.async(() => {
+      this.#db.insert('INSERT INTO environments (id, name, company_id, mfa_licensed, created_at) VALUES (?, ?, ?, ?, ?)',
+        `environment ${env.name} exists`, env.id, env.name, env.companyId, env.mfaLicensed ? 1 : 0, env.createdAt);
+    });
+  }
+
+  get(id: string): Promise<Environment | undefined> {
+    return this.#db.async(() => this.#db.one(toEnvironment, 'SELECT * FROM environments WHERE id = ?', id));
+  }
+
+  getByName(name: string): Promise<Environment | undefined> {
+    return this.#db.async(() => this.#db.one(toEnvironment, 'SELECT * FROM environments WHERE name = ?', name));
+  }
+
+  list(): Promise<Environment[]> {
+    return this.#db.async(() => this.#db.all('SELECT * FROM environments ORDER BY created_at, name').map(toEnvironment));
+  }
+}

@@ -1,0 +1,70 @@
+// Verification flows (SPEC S4). The consent step decides the flow and its device in one transaction.
+import type { Flow, FlowStatus } from '../../model/records.ts';
+import type { DecideFlowResult, FlowPatch, FlowStore } from '../store.ts';
+import { num, optStr, str, type Row, type SqliteDb } from './db.ts';
+
+const toFlow = (r: Row): Flow => ({
+  id: str(r.id),
+  envId: str(r.env_id),
+  clientId: optStr(r.client_id),
+  status: str(r.status) as FlowStatus,
+  browserHash: str(r.browser_hash),
+  userId: optStr(r.user_id),
+  deviceId: optStr(r.device_id),
+  userCodeEnc: optStr(r.user_code_enc),
+  failedAttempts: num(r.failed_attempts),
+  createdAt: num(r.created_at),
+  updatedAt: num(r.updated_at),
+  expiresAt: num(r.expires_at),
+});
+
+export class SqliteFlows implements FlowStore {
+  readonly #db: SqliteDb;
+
+  constructor(db: SqliteDb) {
+    this.#db = db;
+  }
+
+  create(f: Flow): Promise<void> {
+    return this.#db.async(() => {
+      this.#db.insert(`INSERT INTO flows (id, env_id, client_id, status, browser_hash, user_id, device_id, user_code_enc,
+        failed_attempts, created_at, updated_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, `flow ${f.id} exists`,
+      f.id, f.envId, f.clientId, f.status, f.browserHash, f.userId, f.deviceId, f.userCodeEnc, f.failedAttempts,
+      f.createdAt, f.updatedAt, f.expiresAt);
+    });
+  }
+
+  get(envId: string, id: string, now: number): Promise<Flow | undefined> {
+    return this.#db.async(() => this.#db.one(toFlow, 'SELECT * FROM flows WHERE env_id = ? AND id = ? AND expires_at > ?', envId, id, now));
+  }
+
+  transition(id: string, from: FlowStatus, patch: FlowPatch, now: number, expiresAt: number): Promise<Flow | undefined> {
+    return this.#db.async(() => this.#db.one(toFlow,
+      `UPDATE flows SET status = ?, user_id = coalesce(?, user_id), device_id = coalesce(?, device_id),
+         user_code_enc = coalesce(?, user_code_enc), updated_at = ?, expires_at = ?
+       WHERE id = ? AND status = ? AND expires_at > ? RETURNING *`,
+      patch.status, patch.userId ?? null, patch.deviceId ?? null, patch.userCodeEnc ?? null, now, expiresAt, id, from, now));
+  }
+
+  recordFailure(id: string, maxAttempts: number, now: number): Promise<Flow | undefined> {
+    return this.#db.async(() => this.#db.one(toFlow,
+      `UPDATE flows SET failed_attempts = failed_attempts + 1, updated_at = ?,
+         status = CASE WHEN failed_attempts + 1 >= ? THEN 'FAILED' ELSE status END
+       WHERE id = ? AND status = 'DAG_USER_CODE_REQUIRED' AND expires_at > ? RETURNING *`,
+      now, maxAttempts, id, now));
+  }
+
+  decide(flowId: string, accept: boolean, now: number): Promise<DecideFlowResult> {
+    return this.#db.async(() => this.#db.immediate((): DecideFlowResult => {
+      const flow = this.#db.one(toFlow,
+        `UPDATE flows SET status = ?, updated_at = ? WHERE id = ? AND status = 'DAG_CONSENT_REQUIRED' AND expires_at > ? RETURNING *`,
+        accept ? 'COMPLETED' : 'FAILED', now, flowId, now);
+      if (!flow?.deviceId || !flow.userId) return 'flow_changed';
+      const decided = this.#db.run(`UPDATE device_authorizations SET status = ?, user_id = ?, decided_at = ?
+        WHERE id = ? AND status = 'pending' AND expires_at > ?`, accept ? 'approved' : 'denied', flow.userId, now, flow.deviceId, now);
+      if (decided === 1) return 'ok';
+      this.#db.run(`UPDATE flows SET status = 'FAILED' WHERE id = ?`, flowId);
+      return 'device_unavailable';
+    }));
+  }
+}

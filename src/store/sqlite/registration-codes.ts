@@ -1,0 +1,58 @@
+// One-time device registration codes (SPEC S6). Issue and redeem are one transaction each; the
+// one-device rule is the UNIQUE index on registered_devices(user_id).
+import type { RegisteredDevice, RegistrationCode } from '../../model/records.ts';
+import type { IssueRegistrationResult, RedeemResult, RegistrationCodeStore } from '../store.ts';
+import { isUniqueViolation, num, str, type Row, type SqliteDb } from './db.ts';
+
+const toCode = (r: Row): RegistrationCode => ({
+  userId: str(r.user_id),
+  envId: str(r.env_id),
+  codeHash: str(r.code_hash),
+  appId: str(r.app_id),
+  expiresAt: num(r.expires_at),
+  createdAt: num(r.created_at),
+});
+
+export class SqliteRegistrationCodes implements RegistrationCodeStore {
+  readonly #db: SqliteDb;
+
+  constructor(db: SqliteDb) {
+    this.#db = db;
+  }
+
+  issue(c: RegistrationCode): Promise<IssueRegistrationResult> {
+    return this.#db.async(() => this.#db.immediate((): IssueRegistrationResult => {
+      if (this.#db.get('SELECT 1 FROM registered_devices WHERE user_id = ?', c.userId)) return 'device_registered';
+      try {
+        // The user's previous code, used or not, is replaced: only the newest code is live.
+        this.#db.run(`INSERT INTO registration_codes (user_id, env_id, code_hash, app_id, expires_at, created_at)
+          VALUES (?, ?, ?, ?, ?, ?)
+          ON CONFLICT (user_id) DO UPDATE SET code_hash = excluded.code_hash, app_id = excluded.app_id,
+            expires_at = excluded.expires_at, created_at = excluded.created_at`,
+        c.userId, c.envId, c.codeHash, c.appId, c.expiresAt, c.createdAt);
+        return 'ok';
+      } catch (err) {
+        if (isUniqueViolation(err)) return 'code_taken';
+        throw err;
+      }
+    }));
+  }
+
+  redeem(codeHash: string, appId: string, device: Omit<RegisteredDevice, 'userId' | 'envId'>, now: number): Promise<RedeemResult> {
+    return this.#db.async(() => this.#db.immediate((): RedeemResult => {
+      const code = this.#db.one(toCode,
+        'SELECT * FROM registration_codes WHERE code_hash = ? AND app_id = ? AND expires_at > ?', codeHash, appId, now);
+      if (!code) return { outcome: 'invalid_code' };
+      this.#db.run('DELETE FROM registration_codes WHERE user_id = ?', code.userId);
+      try {
+        this.#db.run(`INSERT INTO registered_devices (id, env_id, user_id, app_id, device_name, platform, registered_at)
+          VALUES (?, ?, ?, ?, ?, ?, ?)`, device.id, code.envId, code.userId, appId, device.deviceName, device.platform, device.registeredAt);
+      } catch (err) {
+        // The user registered a device meanwhile: the code is spent either way.
+        if (isUniqueViolation(err)) return { outcome: 'device_registered', code };
+        throw err;
+      }
+      return { outcome: 'ok', device: { ...device, envId: code.envId, userId: code.userId, appId } };
+    }));
+  }
+}

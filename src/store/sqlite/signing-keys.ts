@@ -1,0 +1,41 @@
+// The environments' token-signing keys (private halves encrypted by the caller).
+import type { SigningKeyRecord } from '../../model/records.ts';
+import type { SigningKeyStore } from '../store.ts';
+import { num, optNum, str, type Row, type SqliteDb } from './db.ts';
+
+const toKey = (r: Row): SigningKeyRecord => ({
+  kid: str(r.kid),
+  envId: str(r.env_id),
+  alg: r.alg === 'RS256' ? 'RS256' : 'ES256',
+  publicJwk: str(r.public_jwk),
+  privateJwkEnc: str(r.private_jwk_enc),
+  status: r.status === 'retired' ? 'retired' : 'active',
+  createdAt: num(r.created_at),
+  retiredUntil: optNum(r.retired_until),
+});
+
+export class SqliteSigningKeys implements SigningKeyStore {
+  readonly #db: SqliteDb;
+
+  constructor(db: SqliteDb) {
+    this.#db = db;
+  }
+
+  list(envId: string): Promise<SigningKeyRecord[]> {
+    return this.#db.async(() => this.#db.all('SELECT * FROM signing_keys WHERE env_id = ? ORDER BY created_at', envId).map(toKey));
+  }
+
+  insert(k: SigningKeyRecord): Promise<void> {
+    return this.#db.async(() => {
+      this.#db.insert(`INSERT INTO signing_keys (kid, env_id, alg, public_jwk, private_jwk_enc, status, created_at, retired_until)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, `key ${k.kid} exists`,
+      k.kid, k.envId, k.alg, k.publicJwk, k.privateJwkEnc, k.status, k.createdAt, k.retiredUntil);
+    });
+  }
+
+  retire(envId: string, keepKid: string, retiredUntil: number): Promise<number> {
+    return this.#db.async(() => this.#db.run(
+      `UPDATE signing_keys SET status = 'retired', retired_until = ? WHERE env_id = ? AND status = 'active' AND kid <> ?`,
+      retiredUntil, envId, keepKid));
+  }
+}

@@ -1,0 +1,54 @@
+// The people who sign in, approve devices and register authenticators.
+import type { User } from '../../model/records.ts';
+import type { UserStore } from '../store.ts';
+import { bool, num, str, type Row, type SqliteDb } from './db.ts';
+
+const toUser = (r: Row): User => ({
+  id: str(r.id),
+  envId: str(r.env_id),
+  username: str(r.username),
+  email: str(r.email),
+  passwordHash: str(r.password_hash),
+  disabled: bool(r.disabled),
+  createdAt: num(r.created_at),
+  updatedAt: num(r.updated_at),
+});
+
+export class SqliteUsers implements UserStore {
+  readonly #db: SqliteDb;
+
+  constructor(db: SqliteDb) {
+    this.#db = db;
+  }
+
+  create(u: User): Promise<void> {
+    return this.#db.async(() => {
+      this.#db.insert(`INSERT INTO users (id, env_id, username, email, password_hash, disabled, created_at, updated_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, 'username or email already in use',
+      u.id, u.envId, u.username, u.email, u.passwordHash, u.disabled ? 1 : 0, u.createdAt, u.updatedAt);
+    });
+  }
+
+  get(envId: string, id: string): Promise<User | undefined> {
+    return this.#db.async(() => this.#db.one(toUser, 'SELECT * FROM users WHERE env_id = ? AND id = ?', envId, id));
+  }
+
+  getByUsername(envId: string, username: string): Promise<User | undefined> {
+    return this.#db.async(() => this.#db.one(toUser, 'SELECT * FROM users WHERE env_id = ? AND username = ?', envId, username));
+  }
+
+  getByEmail(envId: string, email: string): Promise<User | undefined> {
+    // lower(email) is the indexed expression (users_env_email).
+    return this.#db.async(() => this.#db.one(toUser, 'SELECT * FROM users WHERE env_id = ? AND lower(email) = lower(?)', envId, email));
+  }
+
+  list(envId: string): Promise<User[]> {
+    return this.#db.async(() => this.#db.all('SELECT * FROM users WHERE env_id = ? ORDER BY created_at, username', envId).map(toUser));
+  }
+
+  setDisabled(envId: string, username: string, disabled: boolean, now: number): Promise<User | undefined> {
+    return this.#db.async(() => this.#db.one(toUser,
+      'UPDATE users SET disabled = ?, updated_at = ? WHERE env_id = ? AND username = ? RETURNING *',
+      disabled ? 1 : 0, now, envId, username));
+  }
+}

@@ -1,0 +1,45 @@
+// GET /device[?user_code=], /{envID}/device[/{clientId}]: the address devices show. It starts a
+// verification flow bound to this browser and redirects (302) to the page that renders it; a custom
+// UI may call it too and read the flowId from Location (SPEC S3, S4).
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { ensureBrowserSecret } from '../../http/browser.ts';
+import { environmentFor } from '../../http/environment.ts';
+import { envIdParam, text } from '../../http/params.ts';
+import { verificationLimit } from '../../http/rate-limit.ts';
+import type { Services } from '../../services.ts';
+
+const deviceQuery = z.object({ user_code: text(64).optional() });
+
+export function entryRoutes(app: FastifyInstance, services: Services): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const { publicUrl } = services.config;
+  const starts = [
+    { url: '/device', params: undefined },
+    { url: '/:envId/device', params: z.object({ envId: envIdParam }) },
+    { url: '/:envId/device/:clientId', params: z.object({ envId: envIdParam, clientId: text(200) }) },
+  ];
+  for (const s of starts) {
+    r.get(s.url, {
+      schema: {
+        tags: ['Verification flow'],
+        summary: 'Start a verification flow; 302 to the verification page with flowId',
+        ...(s.params ? { params: s.params } : {}),
+        querystring: deviceQuery,
+        response: { 302: z.null().describe('Location: {PUBLIC_URL}/{envID}/signon?flowId=…') },
+      },
+      config: { rateLimit: verificationLimit(services.config) },
+      handler: async (request, reply) => {
+        const params = request.params as { envId?: string; clientId?: string };
+        const env = await environmentFor(services, params.envId);
+        const secret = ensureBrowserSecret(request, reply, publicUrl);
+        const flow = await services.verification.start(env, secret, params.clientId);
+        const code = request.query.user_code;
+        const location = `${publicUrl}/${env.id}/signon?flowId=${flow.id}${code ? `&user_code=${encodeURIComponent(code)}` : ''}`;
+        reply.header('cache-control', 'no-store');
+        return reply.redirect(location, 302);
+      },
+    });
+  }
+}
