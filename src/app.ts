@@ -15,6 +15,8 @@ import { oauthErrorSender } from './surfaces/oauth/errors.ts';
 import { oauthPlugin } from './surfaces/oauth/routes.ts';
 import { opsPlugin, type Lifecycle } from './surfaces/ops/routes.ts';
 import { pagePlugin } from './surfaces/pages/routes.ts';
+import { rsaPlugin } from './surfaces/rsa/routes.ts';
+import { veeamPlugin } from './surfaces/veeam/routes.ts';
 
 export interface AppOptions {
   services: Services;
@@ -38,7 +40,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     trustProxy: typeof hops === 'number' ? (_addr: string, i: number) => i < hops : hops,
     genReqId: () => nanoid(12),
     return503OnClosing: true,
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    // Duplicate slashes are ignored: RSA key files end adminRestApiUrl with one, and clients add another.
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 200 },
     clientErrorHandler,
     // A malformed or oversized path is refused before routing, so no front end is known yet: it
     // gets the server's native format (without this, Fastify would answer in its own).
@@ -77,6 +80,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(oauthPlugin, { services });
   await app.register(pagePlugin, { services });
   await app.register(flowApiPlugin, { services });
+  await app.register(veeamPlugin, { services });
+  await app.register(rsaPlugin, { services });
   await app.register(opsPlugin, { services, lifecycle });
   return app;
 }

@@ -52,6 +52,12 @@ const schema = z.object({
   CODE_GUESS_BUDGET: int(1, 1000).default(5),
   CODE_GUESS_WINDOW_SECONDS: int(60, 86_400).default(600),
   RATE_LIMIT_VERIFICATION: int(1, 1_000_000).default(60),
+  RATE_LIMIT_SESSION: int(1, 1_000_000).default(60),
+  RATE_LIMIT_ADMIN_API: int(1, 1_000_000).default(120),
+  RATE_LIMIT_DEVICE_REGISTRATION: int(1, 1_000_000).default(30),
+  SESSION_TOKEN_LIFETIME_SECONDS: int(60, 86_400).default(3600),
+  REGISTRATION_CODE_LIFETIME_SECONDS: int(60, 3600).default(300),
+  JWT_CLOCK_TOLERANCE_SECONDS: int(0, 300).default(60),
 });
 
 export type Config = Readonly<{
@@ -67,10 +73,25 @@ export type Config = Readonly<{
   bodyLimit: number;
   userCode: Readonly<{ charset: string; length: number }>;
   sweepIntervalSeconds: number;
-  rateLimit: Readonly<{ deviceAuthorization: number; token: number; discovery: number; verification: number; windowSeconds: number }>;
+  rateLimit: Readonly<{
+    deviceAuthorization: number; token: number; discovery: number; verification: number;
+    /** Veeam facade: per session subject (getDeviceCode) and per source address (its token endpoint). */
+    session: number;
+    /** RSA admin API: per admin key (accessID); failed authentications per source address. */
+    adminApi: number;
+    /** Device registration (redemption of codes): per source address. */
+    deviceRegistration: number;
+    windowSeconds: number;
+  }>;
   shutdownGraceSeconds: number;
   /** Wrong user codes a source address may make per sliding window (SPEC S7). */
   codeGuessBudget: Readonly<{ max: number; windowSeconds: number }>;
+  /** Lifetime of Veeam-style session tokens (SPEC S5). */
+  sessionTokenLifetimeSeconds: number;
+  /** Lifetime of RSA-style device registration codes (SPEC S6). */
+  registrationCodeLifetimeSeconds: number;
+  /** Clock skew allowed when verifying JWTs (SPEC S7; RSA admin tokens: ±60 s). */
+  jwtClockToleranceSeconds: number;
 }>;
 
 export class ConfigError extends Error {
@@ -120,9 +141,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       token: e.RATE_LIMIT_TOKEN,
       discovery: e.RATE_LIMIT_DISCOVERY,
       verification: e.RATE_LIMIT_VERIFICATION,
+      session: e.RATE_LIMIT_SESSION,
+      adminApi: e.RATE_LIMIT_ADMIN_API,
+      deviceRegistration: e.RATE_LIMIT_DEVICE_REGISTRATION,
       windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS,
     }),
     shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
     codeGuessBudget: Object.freeze({ max: e.CODE_GUESS_BUDGET, windowSeconds: e.CODE_GUESS_WINDOW_SECONDS }),
+    sessionTokenLifetimeSeconds: e.SESSION_TOKEN_LIFETIME_SECONDS,
+    registrationCodeLifetimeSeconds: e.REGISTRATION_CODE_LIFETIME_SECONDS,
+    jwtClockToleranceSeconds: e.JWT_CLOCK_TOLERANCE_SECONDS,
   });
 }

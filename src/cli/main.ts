@@ -5,10 +5,13 @@ import { isCoreError } from '../core/errors.ts';
 import {
   commandHelp, EXIT_STATUS_HELP, firstLine, InputError, parseCommandArgs, PROGRAM, UsageError, wantsHelp, type CommandSpec,
 } from './args.ts';
+import { adminKeyCreate, adminKeyList, adminKeyRevoke } from './commands/admin-key.ts';
+import { appAdd, appList } from './commands/app.ts';
 import { clientCreate, clientDelete, clientList } from './commands/client.ts';
 import { approveCommand, denyCommand } from './commands/decide.ts';
 import { envCreate, envList } from './commands/env.ts';
 import { migrateCommand, serveCommand } from './commands/server.ts';
+import { sessionTokenCommand } from './commands/session-token.ts';
 import { userCreate, userDisable, userEnable, userList } from './commands/user.ts';
 import { processIo, type Io } from './io.ts';
 
@@ -28,6 +31,9 @@ const groups: readonly Group[] = [
   { name: 'user', summary: 'Create, disable, enable and list users.', commands: [userCreate, userDisable, userEnable, userList] },
   single(approveCommand),
   single(denyCommand),
+  single(sessionTokenCommand),
+  { name: 'admin-key', summary: 'Create, list and revoke RSA-style admin API keys.', commands: [adminKeyCreate, adminKeyList, adminKeyRevoke] },
+  { name: 'app', summary: 'Add and list the authenticator apps devices register with.', commands: [appAdd, appList] },
 ];
 
 const isGroup = (g: Group): boolean => g.commands.length > 1 || (g.commands[0]?.path.length ?? 0) > 1;
@@ -43,7 +49,8 @@ function topHelp(): string {
     'Commands:',
     ...rows.map(([n, s]) => `  ${(n ?? '').padEnd(width)}${s ?? ''}`),
     '',
-    'Commands that work inside an environment (client, user, approve, deny) take --env <id|name>;',
+    'Commands that work inside an environment (client, user, approve, deny, session-token, admin-key,',
+    'app) take --env <id|name>;',
     'commands that print something take --json (exactly one JSON object on stdout).',
     `Run \`${PROGRAM} <command> --help\` for a command's options.`,
     'The database and secrets come from the environment: DATA_DIR (./data), DATABASE_PATH, SERVER_SECRET_FILE.',

@@ -5,7 +5,7 @@ import type { Client, Environment, User } from '../model/records.ts';
 const iso = (ms: number): string => new Date(ms).toISOString();
 
 export function environmentJson(env: Environment): Record<string, unknown> {
-  return { id: env.id, name: env.name, company_id: env.companyId, created_at: iso(env.createdAt) };
+  return { id: env.id, name: env.name, company_id: env.companyId, mfa_licensed: env.mfaLicensed, created_at: iso(env.createdAt) };
 }
 
 export function clientJson(client: Client): Record<string, unknown> {
@@ -20,6 +20,7 @@ export function clientJson(client: Client): Record<string, unknown> {
     poll_interval: client.pollInterval,
     token_lifetime: client.tokenLifetime,
     audience: client.audience,
+    purpose: client.purpose,
     created_at: iso(client.createdAt),
   };
 }

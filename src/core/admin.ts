@@ -152,7 +152,7 @@ export class Admin {
       secretHash: null,
       grantTypes: [DEVICE_CODE_GRANT],
       scopes: DEFAULT_CLIENT_SCOPES,
-      codeLifetime: 900,
+      codeLifetime: 600,
       pollInterval: 5,
       tokenLifetime: 3600,
       audience: null,

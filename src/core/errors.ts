@@ -63,6 +63,8 @@ export interface CoreErrorDetails {
   /** The methods a path does answer (405). */
   allow?: string;
   reason?: RegistrationRefusal;
+  /** Why a credential was refused, for the log only: never sent to the caller. */
+  logReason?: string;
 }
 
 export class CoreError extends Error {

@@ -41,6 +41,7 @@ export function toCoreError(err: unknown): CoreError {
       case 'FST_ERR_CTP_EMPTY_JSON_BODY':
         return new CoreError('invalid_request', 'request body is empty');
       case 'FST_ERR_CTP_INVALID_JSON_BODY':
+        return new CoreError('invalid_request', 'malformed JSON body');
       case 'FST_ERR_BAD_URL':
       case 'FST_ERR_BAD_STATUS_CODE':
         return new CoreError('invalid_request', 'malformed request');

@@ -21,7 +21,12 @@ export function rateLimitBy(max: number, windowSeconds: number, key: (request: F
   return { max, timeWindow: windowSeconds * 1000, keyGenerator: key, hook: 'preValidation' };
 }
 
+/** The source address a limit counts against. */
+export function sourceKey(request: FastifyRequest): string {
+  return request.ip;
+}
+
 /** The verification page and the flow API: per source address (SPEC S7). */
 export function verificationLimit(config: Config): RateLimitOptions {
-  return rateLimitBy(config.rateLimit.verification, config.rateLimit.windowSeconds, (req) => req.ip);
+  return rateLimitBy(config.rateLimit.verification, config.rateLimit.windowSeconds, sourceKey);
 }

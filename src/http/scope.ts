@@ -11,7 +11,7 @@ export type ErrorSender = (request: FastifyRequest, reply: FastifyReply, err: Co
 export function answerError(request: FastifyRequest, reply: FastifyReply, error: unknown, send: ErrorSender): FastifyReply {
   const err = toCoreError(error);
   if (err.code === 'server_error') request.log.error({ err: error }, 'request failed');
-  else request.log.info({ code: err.code }, 'request refused');
+  else request.log.info({ code: err.code, reason: err.details.logReason }, 'request refused');
   if (err.details.retryAfter !== undefined) reply.header('retry-after', String(err.details.retryAfter));
   return send(request, reply, err);
 }

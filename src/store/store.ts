@@ -116,7 +116,8 @@ export type IssueRegistrationResult = 'ok' | 'code_taken' | 'device_registered';
 export type RedeemResult =
   | { outcome: 'ok'; device: RegisteredDevice }
   | { outcome: 'invalid_code' }
-  | { outcome: 'device_registered'; code: RegistrationCode };
+  | { outcome: 'user_disabled' }
+  | { outcome: 'device_registered' };
 
 export interface RegistrationCodeStore {
   /**
@@ -125,8 +126,9 @@ export interface RegistrationCodeStore {
    */
   issue(code: RegistrationCode): Promise<IssueRegistrationResult>;
   /**
-   * One transaction: the unexpired code for `appId` is consumed and the device registered. The
-   * UNIQUE index on the user decides races: exactly one registration per user can succeed.
+   * One transaction: the unexpired code for `appId` is consumed and the device registered (a
+   * disabled user's code is refused and kept). The UNIQUE index on the user decides races: exactly
+   * one registration per user can succeed.
    */
   redeem(codeHash: string, appId: string, device: Omit<RegisteredDevice, 'userId' | 'envId'>, now: number): Promise<RedeemResult>;
 }

@@ -8,11 +8,12 @@ export const envCreate: CommandSpec = {
   summary: 'Create an environment (its own clients, users, signing keys and issuer).',
   flags: {
     name: { type: 'string', required: true, description: 'Name: 1-64 letters, digits, dots, dashes or underscores' },
+    unlicensed: { type: 'boolean', description: 'Not licensed for MFA: RSA device registration codes are refused' },
     json: JSON_FLAG,
   },
   run: (args, io) =>
     withServices(io, async (services) => {
-      const env = await services.admin.createEnvironment(args.string('name') ?? '');
+      const env = await services.admin.createEnvironment(args.string('name') ?? '', { mfaLicensed: !args.bool('unlicensed') });
       return {
         json: environmentJson(env),
         text: [`Created environment ${safe(env.name)}`, `id: ${env.id}`, `OAuth endpoints: ${services.config.publicUrl}/${env.id}/as`],

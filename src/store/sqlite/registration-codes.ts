@@ -40,16 +40,18 @@ export class SqliteRegistrationCodes implements RegistrationCodeStore {
 
   redeem(codeHash: string, appId: string, device: Omit<RegisteredDevice, 'userId' | 'envId'>, now: number): Promise<RedeemResult> {
     return this.#db.async(() => this.#db.immediate((): RedeemResult => {
-      const code = this.#db.one(toCode,
-        'SELECT * FROM registration_codes WHERE code_hash = ? AND app_id = ? AND expires_at > ?', codeHash, appId, now);
-      if (!code) return { outcome: 'invalid_code' };
+      const row = this.#db.get(`SELECT c.*, u.disabled FROM registration_codes c JOIN users u ON u.id = c.user_id
+        WHERE c.code_hash = ? AND c.app_id = ? AND c.expires_at > ?`, codeHash, appId, now);
+      if (!row) return { outcome: 'invalid_code' };
+      if (row.disabled === 1) return { outcome: 'user_disabled' };
+      const code = toCode(row);
       this.#db.run('DELETE FROM registration_codes WHERE user_id = ?', code.userId);
       try {
         this.#db.run(`INSERT INTO registered_devices (id, env_id, user_id, app_id, device_name, platform, registered_at)
           VALUES (?, ?, ?, ?, ?, ?, ?)`, device.id, code.envId, code.userId, appId, device.deviceName, device.platform, device.registeredAt);
       } catch (err) {
         // The user registered a device meanwhile: the code is spent either way.
-        if (isUniqueViolation(err)) return { outcome: 'device_registered', code };
+        if (isUniqueViolation(err)) return { outcome: 'device_registered' };
         throw err;
       }
       return { outcome: 'ok', device: { ...device, envId: code.envId, userId: code.userId, appId } };

@@ -1,0 +1,53 @@
+// Where each environment's endpoints live (SPEC S2, S5, S6): the default environment at the root,
+// every environment under /{envID}/. Surfaces, tokens and the CLI all derive URLs here.
+import type { Environment } from '../model/records.ts';
+
+export interface EnvironmentUrls {
+  /** OAuth issuer: PUBLIC_URL for the default environment, PUBLIC_URL/{envID}/as otherwise. */
+  issuer: string;
+  deviceAuthorizationEndpoint: string;
+  tokenEndpoint: string;
+  jwksUri: string;
+  verificationUri: string;
+  /** Base of the Veeam-compatible API, the audience of its session tokens. */
+  sessionApi: string;
+}
+
+export class Urls {
+  readonly publicUrl: string;
+  readonly #defaultEnvId: string;
+
+  constructor(publicUrl: string, defaultEnvId: string) {
+    this.publicUrl = publicUrl;
+    this.#defaultEnvId = defaultEnvId;
+  }
+
+  /** The RSA-compatible admin API base, one for every environment (the admin key names the environment). */
+  get adminApi(): string {
+    return `${this.publicUrl}/AdminInterface/restapi`;
+  }
+
+  /** `viaRoot`: the URLs of the root endpoints, which serve the default environment only. */
+  of(env: Environment, viaRoot = env.id === this.#defaultEnvId): EnvironmentUrls {
+    const base = this.publicUrl;
+    if (viaRoot) {
+      return {
+        issuer: base,
+        deviceAuthorizationEndpoint: `${base}/oauth/device_authorization`,
+        tokenEndpoint: `${base}/oauth/token`,
+        jwksUri: `${base}/oauth/jwks`,
+        verificationUri: `${base}/device`,
+        sessionApi: `${base}/api`,
+      };
+    }
+    const issuer = `${base}/${env.id}/as`;
+    return {
+      issuer,
+      deviceAuthorizationEndpoint: `${issuer}/device_authorization`,
+      tokenEndpoint: `${issuer}/token`,
+      jwksUri: `${issuer}/jwks`,
+      verificationUri: `${base}/${env.id}/device`,
+      sessionApi: `${base}/${env.id}/api`,
+    };
+  }
+}

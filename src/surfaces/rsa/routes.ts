@@ -1,0 +1,159 @@
+// The RSA-compatible facade (SPEC S6, seed 002): admins holding an admin API key sign short-lived
+// JWTs and ask for one-time device registration codes, look users up, list and delete their
+// devices; the authenticator app redeems a code to register the user's one device.
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { requireSuperAdmin, type AdminPrincipal } from '../../core/admin-keys.ts';
+import { CoreError } from '../../core/errors.ts';
+import type { RegisteredDevice, User } from '../../model/records.ts';
+import type { UserRef } from '../../core/registration.ts';
+import { bearerGuard } from '../../http/bearer.ts';
+import { idParam } from '../../http/params.ts';
+import { rateLimitBy, sourceKey } from '../../http/rate-limit.ts';
+import { ownWireFormat } from '../../http/scope.ts';
+import type { Services } from '../../services.ts';
+import { rsaValidatorCompiler } from './body.ts';
+import { REGISTRATION_CODE_PATH, rsaErrorSender } from './errors.ts';
+import {
+  devicesResponse, device, lookupBody, redemptionBody, registrationCodeBody, registrationCodeResponse, rsaError, userDetails,
+} from './schemas.ts';
+
+const ADMIN = '/AdminInterface/restapi';
+const REDEMPTION_PATH = '/api/v1/devices/registrations';
+const TAG = 'RSA-compatible admin API';
+const errors = { 400: rsaError, 403: rsaError, 404: rsaError, 415: rsaError, 429: rsaError, 500: rsaError };
+const userParams = z.object({ userId: idParam('User id') });
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function userRef(body: { email?: unknown; username?: unknown }): UserRef {
+  return typeof body.email === 'string' ? { email: body.email } : { username: String(body.username) };
+}
+
+function deviceJson(d: RegisteredDevice): z.input<typeof device> {
+  return { id: d.id, userId: d.userId, appId: d.appId, deviceName: d.deviceName, platform: d.platform, registrationDate: iso(d.registeredAt) };
+}
+
+function userJson(u: User): z.input<typeof userDetails> {
+  return {
+    id: u.id,
+    emailAddress: u.email,
+    username: u.username,
+    creationDate: iso(u.createdAt),
+    identitySource: 'device-code-server',
+    userStatus: u.disabled ? 'Disabled' : 'Enabled',
+    markDeleted: false,
+    highRiskUser: false,
+  };
+}
+
+export const rsaPlugin: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
+  await ownWireFormat(app, rsaErrorSender(services.clock), [ADMIN, '/api/v1/devices']);
+  app.setValidatorCompiler(rsaValidatorCompiler);
+  // RSA's example requests carry no Content-Type: a body without one is read as JSON here. Any
+  // other media type than JSON is refused (415).
+  const json = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
+    if (request.headers['content-type'] === undefined) {
+      void json(request, body as string, done);
+      return;
+    }
+    done(new CoreError('unsupported_media_type', 'the request body must be application/json'), undefined);
+  });
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const { adminApi, deviceRegistration, windowSeconds } = services.config.rateLimit;
+
+  const guard = bearerGuard<{ admin: AdminPrincipal }>(async (token) => ({ admin: await services.adminKeys.authenticate(token) }), (p) => p.admin.accessId);
+  const adminRoute = { onRequest: guard.onRequest, config: { rateLimit: rateLimitBy(adminApi, windowSeconds, guard.rateLimitKey) } };
+  /** The admin and the environment their key belongs to. */
+  const who = async (request: Parameters<typeof guard.principal>[0]) => {
+    const { admin } = guard.principal(request);
+    const env = await services.store.environments.get(admin.envId);
+    if (!env) throw new CoreError('invalid_token', 'the admin key has no environment', { logReason: 'environment gone' });
+    return { admin, env };
+  };
+
+  r.post(REGISTRATION_CODE_PATH, {
+    schema: {
+      tags: [TAG],
+      summary: 'Retrieve a device registration code (seed 002)',
+      description: 'Authorization: Bearer <admin JWT>. Body exactly {email, appId} or {username, appId}. A new code replaces the user\'s unused one.',
+      body: registrationCodeBody,
+      response: { 200: registrationCodeResponse, ...errors },
+    },
+    ...adminRoute,
+    handler: async (request, reply) => {
+      const { env } = await who(request);
+      const body = request.body as { email?: string; username?: string; appId: string };
+      const issued = await services.registration.issue(env, userRef(body), body.appId);
+      reply.header('cache-control', 'no-store');
+      return {
+        companyID: env.companyId,
+        deviceRegistrationCode: issued.code,
+        ...(body.email === undefined ? { username: body.username } : { email: body.email }),
+        expirationDate: iso(issued.expiresAt),
+      };
+    },
+  });
+
+  r.post(`${ADMIN}/v1/users/lookup`, {
+    schema: {
+      tags: [TAG],
+      summary: 'Retrieve user details by email or username',
+      body: lookupBody,
+      response: { 200: userDetails, ...errors },
+    },
+    ...adminRoute,
+    handler: async (request) => {
+      const { env } = await who(request);
+      const user = await services.registration.findUser(env, userRef(request.body as { email?: string; username?: string }));
+      if (!user) throw new CoreError('not_found', 'User not found.');
+      return userJson(user);
+    },
+  });
+
+  r.get(`${ADMIN}/v1/users/:userId/devices`, {
+    schema: { tags: [TAG], summary: 'List the user\'s registered devices', params: userParams, response: { 200: devicesResponse, ...errors } },
+    ...adminRoute,
+    handler: async (request) => {
+      const { env } = await who(request);
+      const devices = await services.registration.devices(env, request.params.userId);
+      return { userId: request.params.userId, devices: devices.map(deviceJson) };
+    },
+  });
+
+  r.delete(`${ADMIN}/v1/users/:userId/devices/:deviceId`, {
+    schema: {
+      tags: [TAG],
+      summary: 'Unregister a device (super admins only); a new registration code can then be issued',
+      params: userParams.extend({ deviceId: idParam('Device id') }),
+      response: { 200: z.void().describe('Empty body: the user and the device were found, and the device is gone'), ...errors },
+    },
+    ...adminRoute,
+    handler: async (request, reply) => {
+      const { admin, env } = await who(request);
+      requireSuperAdmin(admin);
+      await services.registration.unregister(env, request.params.userId, request.params.deviceId);
+      return reply.code(200).send();
+    },
+  });
+
+  r.post(REDEMPTION_PATH, {
+    schema: {
+      tags: ['Device registration'],
+      summary: 'Redeem a registration code: the authenticator app registers the user\'s one device',
+      body: redemptionBody,
+      response: { 201: device, 400: rsaError, 403: rsaError, 409: rsaError, 415: rsaError, 429: rsaError },
+    },
+    config: { rateLimit: rateLimitBy(deviceRegistration, windowSeconds, sourceKey) },
+    handler: async (request, reply) => {
+      const body = request.body as { deviceRegistrationCode: string; appId: string; deviceName: string; platform: string };
+      const registered = await services.registration.redeem({
+        code: body.deviceRegistrationCode, appId: body.appId, deviceName: body.deviceName, platform: body.platform,
+      }, sourceKey(request));
+      reply.header('cache-control', 'no-store');
+      return reply.code(201).send(deviceJson(registered));
+    },
+  });
+};

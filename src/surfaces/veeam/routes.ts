@@ -1,0 +1,149 @@
+// The Veeam-compatible facade (SPEC S5, seed 000): a password grant for session tokens, and
+// getDeviceCode, which starts a device authorization for the environment's account client and
+// answers in ADAL's DeviceCodeResult shape. The device code then polls the standard token endpoint.
+// Served at /api/… for the default environment and at /{envID}/api/… for every environment.
+import formbody from '@fastify/formbody';
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { CoreError } from '../../core/errors.ts';
+import type { EnvironmentUrls } from '../../core/urls.ts';
+import { bearerGuard } from '../../http/bearer.ts';
+import { environmentFor } from '../../http/environment.ts';
+import { FORM, requireFormBody } from '../../http/form.ts';
+import { envIdParam } from '../../http/params.ts';
+import { rateLimitBy, sourceKey } from '../../http/rate-limit.ts';
+import { ownWireFormat } from '../../http/scope.ts';
+import type { Environment, User } from '../../model/records.ts';
+import type { Services } from '../../services.ts';
+import { veeamErrorSender } from './errors.ts';
+import { deviceCodeResponse, problem, sessionTokenBody, sessionTokenResponse } from './schemas.ts';
+
+const variants = [
+  { prefix: '/api', params: undefined, tag: 'Veeam-compatible (default environment)' },
+  { prefix: '/:envId/api', params: z.object({ envId: envIdParam }), tag: 'Veeam-compatible (per environment)' },
+] as const;
+
+const errors = { 400: problem, 401: problem, 404: problem, 405: problem, 413: problem, 415: problem, 429: problem };
+
+/** ISO 8601 with microseconds and an explicit offset, as ADAL's DateTimeOffset serialises (seed 000). */
+export function isoWithOffset(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000+00:00');
+}
+
+interface Located {
+  env: Environment;
+  urls: EnvironmentUrls;
+}
+
+async function locate(services: Services, request: FastifyRequest): Promise<Located> {
+  const envId = (request.params as { envId?: string } | undefined)?.envId;
+  const env = await environmentFor(services, envId);
+  return { env, urls: services.urls.of(env, envId === undefined) };
+}
+
+/** One of Veeam's two spellings; both at once must agree. */
+function credential(lower: string | undefined, upper: string | undefined, name: string): string {
+  if (lower !== undefined && upper !== undefined && lower !== upper) {
+    throw new CoreError('invalid_request', `${name} is given twice with different values`);
+  }
+  const value = lower ?? upper;
+  if (value === undefined || value === '') throw new CoreError('invalid_request', `missing required parameter: ${name}`);
+  return value;
+}
+
+/** Other methods on a facade path: 405 with Allow, before any body is read. */
+function methodNotAllowed(app: FastifyInstance, url: string, allow: readonly string[]): void {
+  app.route({
+    method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'].filter((m) => !allow.includes(m)),
+    url,
+    schema: { hide: true },
+    onRequest: (_request, _reply, done) => {
+      done(new CoreError('method_not_allowed', `use ${allow.join(' or ')}`, { allow: allow.join(', ') }));
+    },
+    handler: () => undefined,
+  });
+}
+
+export const veeamPlugin: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
+  await ownWireFormat(app, veeamErrorSender(services.config.publicUrl), variants.map((v) => v.prefix));
+  await app.register(formbody, { bodyLimit: services.config.bodyLimit });
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const { session: limit, windowSeconds } = services.config.rateLimit;
+
+  const guard = bearerGuard<{ located: Located; user: User }>(async (token, request) => {
+    const located = await locate(services, request);
+    return { located, user: await services.sessions.authenticate(located.env, located.urls, token) };
+  }, (p) => p.user.id);
+
+  for (const v of variants) {
+    const params = v.params ? { params: v.params } : {};
+
+    r.post(`${v.prefix}/oauth2/token`, {
+      schema: {
+        tags: [v.tag],
+        summary: 'Session token (password grant): grant_type=Password&Username=…&Password=…',
+        consumes: [FORM],
+        ...params,
+        body: sessionTokenBody,
+        response: { 200: sessionTokenResponse, ...errors },
+      },
+      config: { rateLimit: rateLimitBy(limit, windowSeconds, sourceKey) },
+      onRequest: (_request, reply, done) => {
+        reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+        done();
+      },
+      preValidation: requireFormBody,
+      handler: async (request, reply) => {
+        const body = request.body;
+        const grant = body.grant_type?.toLowerCase();
+        if (grant === undefined || grant === '') throw new CoreError('invalid_request', 'missing required parameter: grant_type');
+        if (grant !== 'password') throw new CoreError('unsupported_grant_type', `grant_type ${body.grant_type?.slice(0, 100) ?? ''} is not supported`);
+        const username = credential(body.username, body.Username, 'username');
+        const password = credential(body.password, body.Password, 'password');
+        const { env, urls } = await locate(services, request);
+        const session = await services.sessions.passwordGrant(env, urls, username, password);
+        reply.type('application/json; charset=utf-8');
+        return {
+          access_token: session.accessToken,
+          token_type: 'Bearer' as const,
+          expires_in: session.expiresIn,
+          '.issued': new Date(session.issuedAt).toUTCString(),
+          '.expires': new Date(session.expiresAt).toUTCString(),
+        };
+      },
+    });
+    methodNotAllowed(app, `${v.prefix}/oauth2/token`, ['POST']);
+
+    r.get(`${v.prefix}/v1/accounts/created/getDeviceCode`, {
+      schema: {
+        tags: [v.tag],
+        summary: 'Start a device authorization for the environment\'s account client (seed 000)',
+        description: 'Authorization: Bearer <session token>. The device code polls the standard token endpoint with client_id = clientId.',
+        ...params,
+        response: { 200: deviceCodeResponse, ...errors },
+      },
+      config: { rateLimit: rateLimitBy(limit, windowSeconds, guard.rateLimitKey) },
+      // Every call starts a device authorization, so HEAD is not an alias of GET here.
+      exposeHeadRoute: false,
+      onRequest: guard.onRequest,
+      handler: async (request, reply) => {
+        const { located: { env, urls } } = guard.principal(request);
+        const client = await services.admin.accountClient(env);
+        const started = await services.devices.start(env, client, undefined);
+        reply.header('cache-control', 'no-store').header('pragma', 'no-cache').type('application/json; charset=utf-8');
+        return {
+          userCode: started.userCode,
+          deviceCode: started.deviceCode,
+          verificationUrl: urls.verificationUri,
+          expiresOn: isoWithOffset(started.expiresAt),
+          interval: started.interval,
+          message: `To sign in, use a web browser to open the page ${urls.verificationUri} and enter the code ${started.userCode} to authenticate.`,
+          clientId: client.clientId,
+          resource: client.audience ?? urls.issuer,
+        };
+      },
+    });
+    methodNotAllowed(app, `${v.prefix}/v1/accounts/created/getDeviceCode`, ['GET']);
+  }
+};
