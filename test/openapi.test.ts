@@ -9,14 +9,21 @@ test('openapi.yaml matches the route schemas (run `npm run openapi` after changi
   assert.equal(readFileSync(OPENAPI_FILE, 'utf8'), await renderOpenApi());
 });
 
-test('every OAuth endpoint is documented with its error responses', () => {
+test('every endpoint is documented, with each surface\'s error schema', () => {
   const doc = readFileSync(OPENAPI_FILE, 'utf8');
   for (const p of ['/oauth/device_authorization:', '/oauth/token:', '/oauth/jwks:', '/{envId}/as/token:',
-    '/.well-known/openid-configuration:', '/.well-known/oauth-authorization-server/{envId}/as:', '/healthz:', '/readyz:']) {
+    '/.well-known/openid-configuration:', '/.well-known/oauth-authorization-server/{envId}/as:', '/healthz:', '/readyz:',
+    '/device:', '/{envId}/signon:', '/{envId}/flows/{flowId}:',
+    '/api/oauth2/token:', '/api/v1/accounts/created/getDeviceCode:', '/{envId}/api/oauth2/token:', '/{envId}/api/v1/accounts/created/getDeviceCode:',
+    '/AdminInterface/restapi/v1/users/deviceRegistrationCode:', '/AdminInterface/restapi/v1/users/lookup:',
+    '/AdminInterface/restapi/v1/users/{userId}/devices:', '/AdminInterface/restapi/v1/users/{userId}/devices/{deviceId}:',
+    '/api/v1/devices/registrations:']) {
     assert.ok(doc.includes(`  ${p}`), `${p} missing from openapi.yaml`);
   }
   assert.match(doc, /application\/x-www-form-urlencoded/);
-  assert.match(doc, /OAuthError/);
+  for (const schema of ['OAuthError', 'PingOneError', 'Problem', 'RsaError', 'VeeamDeviceCode', 'RsaRegistrationCode', 'RsaRegistrationCodeRequest']) {
+    assert.ok(doc.includes(`    ${schema}:`), `component ${schema} missing`);
+  }
 });
 
 test('/docs serves the checked-in document', async (t) => {

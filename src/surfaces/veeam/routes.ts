@@ -24,7 +24,8 @@ const variants = [
   { prefix: '/:envId/api', params: z.object({ envId: envIdParam }), tag: 'Veeam-compatible (per environment)' },
 ] as const;
 
-const errors = { 400: problem, 401: problem, 404: problem, 405: problem, 413: problem, 415: problem, 429: problem };
+const asProblem = { content: { 'application/problem+json': { schema: problem } } };
+const errors = { 400: asProblem, 401: asProblem, 404: asProblem, 405: asProblem, 413: asProblem, 415: asProblem, 429: asProblem };
 
 /** ISO 8601 with microseconds and an explicit offset, as ADAL's DateTimeOffset serialises (seed 000). */
 export function isoWithOffset(ms: number): string {
@@ -95,13 +96,13 @@ export const veeamPlugin: FastifyPluginAsync<{ services: Services }> = async (ap
       },
       preValidation: requireFormBody,
       handler: async (request, reply) => {
+        const { env, urls } = await locate(services, request);
         const body = request.body;
         const grant = body.grant_type?.toLowerCase();
         if (grant === undefined || grant === '') throw new CoreError('invalid_request', 'missing required parameter: grant_type');
         if (grant !== 'password') throw new CoreError('unsupported_grant_type', `grant_type ${body.grant_type?.slice(0, 100) ?? ''} is not supported`);
         const username = credential(body.username, body.Username, 'username');
         const password = credential(body.password, body.Password, 'password');
-        const { env, urls } = await locate(services, request);
         const session = await services.sessions.passwordGrant(env, urls, username, password);
         reply.type('application/json; charset=utf-8');
         return {
