@@ -7,12 +7,13 @@ import { toCoreError } from './errors.ts';
 
 export type ErrorSender = (request: FastifyRequest, reply: FastifyReply, err: CoreError) => FastifyReply;
 
-/** Logs the failure (a 500 with its cause; a refusal briefly), sets Retry-After, then sends. */
+/** Logs the failure (a 500 with its cause; a refusal briefly), sets Retry-After and Allow, then sends. */
 export function answerError(request: FastifyRequest, reply: FastifyReply, error: unknown, send: ErrorSender): FastifyReply {
   const err = toCoreError(error);
   if (err.code === 'server_error') request.log.error({ err: error }, 'request failed');
   else request.log.info({ code: err.code, reason: err.details.logReason }, 'request refused');
   if (err.details.retryAfter !== undefined) reply.header('retry-after', String(err.details.retryAfter));
+  if (err.details.allow !== undefined) reply.header('allow', err.details.allow);
   return send(request, reply, err);
 }
 

@@ -84,6 +84,12 @@ test('unknown admin paths and the adminRestApiUrl joined with a second slash', a
   const jwt = await adminJwt(h, file);
   await h.user('alice');
   assertRsaError(await rsaRequest(h, 'GET', '/AdminInterface/restapi/v1/nothing', jwt), 404, 'No such endpoint.', '/AdminInterface/restapi/v1/nothing');
+  // Other methods on a known path: 405 with Allow, as Spring answers.
+  for (const [method, path, allow] of [['GET', LOOKUP_PATH, 'POST'], ['PUT', devicesPath('x'), 'GET, HEAD'], ['POST', `${devicesPath('x')}/y`, 'DELETE']] as const) {
+    const res = await rsaRequest(h, method, path, jwt);
+    assertRsaError(res, 405, 'Request method not supported.', path);
+    assert.equal(res.headers.allow, allow);
+  }
   // Key files end adminRestApiUrl with '/'; a client joining with another '/' still lands.
   const url = new URL(`${file.adminRestApiUrl}/v1/users/deviceRegistrationCode`).pathname;
   assert.match(url, /restapi\/\/v1/);

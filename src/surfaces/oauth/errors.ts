@@ -52,7 +52,6 @@ export function oauthErrorSender(realm: string): ErrorSender {
       // RFC 6749 §5.2: a failed Basic authentication answers 401 with a challenge for that scheme.
       reply.header('www-authenticate', `Basic realm="${realm}", charset="UTF-8"`);
     }
-    if (err.details.allow !== undefined) reply.header('allow', err.details.allow);
     return reply.code(status).type('application/json; charset=utf-8').send({ error, error_description: err.message });
   };
 }

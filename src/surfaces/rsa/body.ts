@@ -48,7 +48,8 @@ export function validateRsaBody(spec: RsaBodySpec, data: unknown): Record<string
   if (spec.oneOf) {
     const present = spec.oneOf.filter((k) => Object.hasOwn(body, k));
     if (present.length > 1) throw invalid(present[1] ?? '');
-    if (present.length === 0) throw invalid(keys.find((k) => !spec.required.includes(k)) ?? spec.oneOf[0] ?? '');
+    // Neither is there: name the first, the property the body lacks.
+    if (present.length === 0) throw invalid(spec.oneOf[0] ?? '');
   }
   const missing = spec.required.find((k) => !Object.hasOwn(body, k));
   if (missing !== undefined) throw invalid(missing);

@@ -9,6 +9,7 @@ import { CoreError } from '../../core/errors.ts';
 import type { RegisteredDevice, User } from '../../model/records.ts';
 import type { UserRef } from '../../core/registration.ts';
 import { bearerGuard } from '../../http/bearer.ts';
+import { methodNotAllowed } from '../../http/methods.ts';
 import { idParam } from '../../http/params.ts';
 import { rateLimitBy, sourceKey } from '../../http/rate-limit.ts';
 import { ownWireFormat } from '../../http/scope.ts';
@@ -52,7 +53,8 @@ export const rsaPlugin: FastifyPluginAsync<{ services: Services }> = async (app,
   await ownWireFormat(app, rsaErrorSender(services.clock), [ADMIN, '/api/v1/devices']);
   app.setValidatorCompiler(rsaValidatorCompiler);
   // RSA's example requests carry no Content-Type: a body without one is read as JSON here. Any
-  // other media type than JSON is refused (415).
+  // other media type than JSON is refused (415), text/plain included.
+  app.removeContentTypeParser('text/plain');
   const json = app.getDefaultJsonParser('error', 'error');
   app.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
     if (request.headers['content-type'] === undefined) {
@@ -156,4 +158,11 @@ export const rsaPlugin: FastifyPluginAsync<{ services: Services }> = async (app,
       return reply.code(201).send(deviceJson(registered));
     },
   });
+
+  // Spring answers other methods with 405; so do we, in RSA's body.
+  methodNotAllowed(app, REGISTRATION_CODE_PATH, ['POST']);
+  methodNotAllowed(app, `${ADMIN}/v1/users/lookup`, ['POST']);
+  methodNotAllowed(app, `${ADMIN}/v1/users/:userId/devices`, ['GET', 'HEAD']);
+  methodNotAllowed(app, `${ADMIN}/v1/users/:userId/devices/:deviceId`, ['DELETE']);
+  methodNotAllowed(app, REDEMPTION_PATH, ['POST']);
 };

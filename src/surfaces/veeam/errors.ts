@@ -50,7 +50,6 @@ export function veeamErrorSender(realm: string): ErrorSender {
       // RFC 6750 §3: the challenge names the error; the description is ours, without quotes.
       reply.header('www-authenticate', `Bearer realm="${realm}", error="invalid_token", error_description="${err.message.replace(/["\\]/g, '')}"`);
     }
-    if (err.details.allow !== undefined) reply.header('allow', err.details.allow);
     reply.header('cache-control', 'no-store');
     return reply.code(status).type(PROBLEM_JSON).send({
       type: 'about:blank',

@@ -3,7 +3,7 @@
 // answers in ADAL's DeviceCodeResult shape. The device code then polls the standard token endpoint.
 // Served at /api/… for the default environment and at /{envID}/api/… for every environment.
 import formbody from '@fastify/formbody';
-import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { CoreError } from '../../core/errors.ts';
@@ -11,6 +11,7 @@ import type { EnvironmentUrls } from '../../core/urls.ts';
 import { bearerGuard } from '../../http/bearer.ts';
 import { environmentFor } from '../../http/environment.ts';
 import { FORM, requireFormBody } from '../../http/form.ts';
+import { methodNotAllowed } from '../../http/methods.ts';
 import { envIdParam } from '../../http/params.ts';
 import { rateLimitBy, sourceKey } from '../../http/rate-limit.ts';
 import { ownWireFormat } from '../../http/scope.ts';
@@ -51,19 +52,6 @@ function credential(lower: string | undefined, upper: string | undefined, name: 
   const value = lower ?? upper;
   if (value === undefined || value === '') throw new CoreError('invalid_request', `missing required parameter: ${name}`);
   return value;
-}
-
-/** Other methods on a facade path: 405 with Allow, before any body is read. */
-function methodNotAllowed(app: FastifyInstance, url: string, allow: readonly string[]): void {
-  app.route({
-    method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'].filter((m) => !allow.includes(m)),
-    url,
-    schema: { hide: true },
-    onRequest: (_request, _reply, done) => {
-      done(new CoreError('method_not_allowed', `use ${allow.join(' or ')}`, { allow: allow.join(', ') }));
-    },
-    handler: () => undefined,
-  });
 }
 
 export const veeamPlugin: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
