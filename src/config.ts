@@ -60,6 +60,9 @@ const schema = z.object({
   JWT_CLOCK_TOLERANCE_SECONDS: int(0, 300).default(60),
 });
 
+/** Every variable the server reads (the README documents each one; a test holds them together). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape);
+
 export type Config = Readonly<{
   port: number;
   host: string;

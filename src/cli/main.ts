@@ -36,6 +36,9 @@ const groups: readonly Group[] = [
   { name: 'app', summary: 'Add and list the authenticator apps devices register with.', commands: [appAdd, appList] },
 ];
 
+/** Every command, as typed (`client create`, `session-token`, …). */
+export const COMMANDS: readonly string[] = groups.flatMap((g) => g.commands.map((c) => c.path.join(' ')));
+
 const isGroup = (g: Group): boolean => g.commands.length > 1 || (g.commands[0]?.path.length ?? 0) > 1;
 
 function topHelp(): string {

@@ -22,21 +22,25 @@ export function listMigrations(dir = MIGRATIONS_DIR): Migration[] {
   return migrations;
 }
 
-/** Applies pending migrations; returns the versions applied now. */
+/**
+ * Applies pending migrations; returns the versions applied now. Each one is checked and applied in
+ * one IMMEDIATE transaction, so processes opening a new database together (the CLI and the server)
+ * apply it once: the loser of the write lock finds it applied.
+ */
 export function migrate(db: Database.Database, now: number, dir = MIGRATIONS_DIR): number[] {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`);
-  const applied = new Set(
-    db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[],
-  );
+  const isApplied = db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?');
+  const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
   const done: number[] = [];
   for (const m of listMigrations(dir)) {
-    if (applied.has(m.version)) continue;
-    db.transaction(() => {
+    const applied = db.transaction(() => {
+      if (isApplied.get(m.version) !== undefined) return false;
       db.exec(m.sql);
-      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, now);
+      record.run(m.version, m.name, now);
+      return true;
     }).immediate();
-    done.push(m.version);
+    if (applied) done.push(m.version);
   }
   return done;
 }

@@ -8,6 +8,7 @@ import { rateLimitBy } from '../../http/rate-limit.ts';
 import { ownWireFormat } from '../../http/scope.ts';
 import type { Services } from '../../services.ts';
 import { oauthErrorSender } from '../oauth/errors.ts';
+import { oauthError } from '../oauth/schemas.ts';
 
 export interface Lifecycle {
   /** Set by the launcher on SIGTERM/SIGINT: readiness fails so load balancers drain this instance. */
@@ -48,7 +49,12 @@ export const opsPlugin: FastifyPluginAsync<{ services: Services; lifecycle: Life
 
   // Health probes are not rate-limited (an orchestrator must never be throttled); /docs is.
   r.get('/docs', {
-    schema: { tags: ['Operations'], summary: 'This OpenAPI document (YAML)', hide: true },
+    schema: {
+      tags: ['Operations'],
+      summary: 'This OpenAPI document (YAML)',
+      produces: ['application/yaml'],
+      response: { 200: z.string().describe('openapi.yaml'), 429: oauthError },
+    },
     config: { rateLimit: rateLimitBy(services.config.rateLimit.discovery, services.config.rateLimit.windowSeconds, (req) => req.ip) },
     handler: async (_request, reply) => {
       const yaml = await readFile(OPENAPI_FILE, 'utf8');
