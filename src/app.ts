@@ -82,6 +82,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(flowApiPlugin, { services });
   await app.register(veeamPlugin, { services });
   await app.register(rsaPlugin, { services });
-  await app.register(opsPlugin, { services, lifecycle });
+  await app.register(opsPlugin, { services, lifecycle, sendError: native });
   return app;
 }

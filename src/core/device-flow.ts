@@ -4,13 +4,13 @@
 // Expiry is computed from expires_at on every path, never stored as a status.
 import { randomUUID } from 'node:crypto';
 import { formatUserCode, generateDeviceCode, generateUserCode, normalizeUserCode, type UserCodeFormat } from '../crypto/codes.ts';
-import type { SecretKeys } from '../crypto/secret.ts';
 import { signAccessToken } from '../crypto/jwt.ts';
-import type { Store } from '../store/store.ts';
+import type { SecretKeys } from '../crypto/secret.ts';
 import type { Clock } from '../model/clock.ts';
+import { DEVICE_CODE_GRANT, type Client, type DeviceAuthorization, type Environment, type User } from '../model/records.ts';
+import type { Store } from '../store/store.ts';
 import { CoreError } from './errors.ts';
 import type { KeyRing } from './key-ring.ts';
-import { DEVICE_CODE_GRANT, type Client, type DeviceAuthorization, type Environment, type User } from '../model/records.ts';
 import { parseScopeList, resolveScope } from './scopes.ts';
 
 /** RFC 8628 §3.5: each slow_down adds 5 seconds to the interval, for good. */

@@ -6,12 +6,12 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { formatUserCode, normalizeUserCode, type UserCodeFormat } from '../crypto/codes.ts';
 import type { SecretKeys } from '../crypto/secret.ts';
-import type { FlowPatch, Store } from '../store/store.ts';
 import type { Clock } from '../model/clock.ts';
+import type { Environment, Flow, FlowStatus } from '../model/records.ts';
+import type { FlowPatch, Store } from '../store/store.ts';
 import type { DeviceFlow } from './device-flow.ts';
 import { CoreError, isCoreError } from './errors.ts';
 import type { GuessBudget } from './guess-budget.ts';
-import type { Environment, Flow, FlowStatus } from '../model/records.ts';
 import { parseScopeList } from './scopes.ts';
 import { signIn } from './sign-in.ts';
 

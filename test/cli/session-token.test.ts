@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { build, DEVICE_CODE_GRANT, tempDir, TestClock, type TestApp } from '../helpers/build.ts';
+import { type DeviceCodeBody } from '../veeam/_support.ts';
 import { assertFailure, cliJson, jsonOf, runCli, type EnvironmentJson, type RunOptions } from './run.ts';
 
 // Session tokens carry the issuer and audience derived from PUBLIC_URL; build() serves http://issuer.test.
@@ -9,16 +10,6 @@ const AT_ISSUER: RunOptions = { env: { PUBLIC_URL: 'http://issuer.test' } };
 const PASSWORD = { stdin: 'correct horse battery\n' };
 const JWT = /^[\w-]+\.[\w-]+\.[\w-]+$/;
 
-interface DeviceCodeBody {
-  userCode: string;
-  deviceCode: string;
-  verificationUrl: string;
-  expiresOn: string;
-  interval: number;
-  message: string;
-  clientId: string;
-  resource: string;
-}
 
 /** The token alone on stdout, one line, nothing else (so `$(…)` captures exactly the token). */
 function tokenOf(r: { code: number | null; stdout: string; stderr: string }): string {

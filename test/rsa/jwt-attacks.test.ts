@@ -10,6 +10,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { exportJWK, SignJWT } from 'jose';
 import type { AdminKeyFile } from '../../src/core/admin-keys.ts';
 import { build, type TestApp } from '../helpers/build.ts';
+import { paddedToken } from '../helpers/jwt.ts';
 import { decide, poll, startAuthorization, type TokenBody } from '../oauth/_support.ts';
 import { sessionToken } from '../veeam/_support.ts';
 import { adminJwt, adminKeyFile, assertRsaError, CODE_PATH, databaseDigest, RSA_APP_ID, rsaRequest } from './_support.ts';
@@ -292,14 +293,7 @@ test('RSA: aud must be the admin API (trailing slash optional, or inside an arra
 test('RSA: oversized tokens and Authorization headers are refused before parsing', async (t) => {
   const { h, file } = await setup(t);
   // A properly signed token padded to just under and just over the 8192-character limit.
-  const padded = async (target: number): Promise<string> => {
-    // Base64url grows by 4 characters per 3 bytes: step most of the way, then one byte at a time.
-    for (let n = 0; ; ) {
-      const jwt = await adminJwt(h, file, { claims: { pad: 'p'.repeat(n) } });
-      if (jwt.length >= target) return jwt;
-      n += Math.max(1, Math.floor(((target - jwt.length) * 3) / 4) - 2);
-    }
-  };
+  const padded = (target: number) => paddedToken((pad) => adminJwt(h, file, { claims: { pad } }), target);
   const small = await padded(8189);
   assert.ok(small.length >= 8189 && small.length <= 8192, String(small.length));
   await assertAccepted(h, small, `length ${small.length}`);

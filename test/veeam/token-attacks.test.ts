@@ -10,6 +10,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { exportJWK, SignJWT, type CryptoKey, type JSONWebKeySet, type JWK, type JWTPayload } from 'jose';
 import type { Environment, User } from '../../src/model/records.ts';
 import { build, type TestApp } from '../helpers/build.ts';
+import { paddedToken } from '../helpers/jwt.ts';
 import { decide, poll, startAuthorization, type TokenBody } from '../oauth/_support.ts';
 import { adminJwt, adminKeyFile, databaseDigest } from '../rsa/_support.ts';
 import { apiPrefix, assertInvalidToken, getDeviceCode, PASSWORD, sessionToken, type DeviceCodeBody } from './_support.ts';
@@ -280,14 +281,7 @@ test('Veeam: oversized tokens and Authorization headers are refused before parsi
   const { h, user, token } = await setup(t);
   await assertAccepted(h, token);
   // A token signed by the real key, padded to just under and just over the 8192-character limit.
-  const padded = async (target: number): Promise<string> => {
-    // Base64url grows by 4 characters per 3 bytes: step most of the way, then one byte at a time.
-    for (let n = 0; ; ) {
-      const jwt = await forge(h, user, { claims: { pad: 'p'.repeat(n) } });
-      if (jwt.length >= target) return jwt;
-      n += Math.max(1, Math.floor(((target - jwt.length) * 3) / 4) - 2);
-    }
-  };
+  const padded = (target: number) => paddedToken((pad) => forge(h, user, { claims: { pad } }), target);
   const small = await padded(8189);
   assert.ok(small.length >= 8189 && small.length <= 8192, String(small.length));
   await assertAccepted(h, small, `length ${small.length}`);

@@ -5,10 +5,8 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { rateLimitBy } from '../../http/rate-limit.ts';
-import { ownWireFormat } from '../../http/scope.ts';
+import { ownWireFormat, type ErrorSender } from '../../http/scope.ts';
 import type { Services } from '../../services.ts';
-import { oauthErrorSender } from '../oauth/errors.ts';
-import { oauthError } from '../oauth/schemas.ts';
 
 export interface Lifecycle {
   /** Set by the launcher on SIGTERM/SIGINT: readiness fails so load balancers drain this instance. */
@@ -19,9 +17,9 @@ export const OPENAPI_FILE = fileURLToPath(new URL('../../../openapi.yaml', impor
 
 const status = z.object({ status: z.string(), checks: z.record(z.string(), z.boolean()).optional() }).meta({ id: 'Health' });
 
-/** Health, readiness and docs answer errors in the server's native (RFC 6749) format. */
-export const opsPlugin: FastifyPluginAsync<{ services: Services; lifecycle: Lifecycle }> = async (app, { services, lifecycle }) => {
-  await ownWireFormat(app, oauthErrorSender(services.config.publicUrl), []);
+/** Health, readiness and docs: they answer errors in the server's native format, which app.ts hands in. */
+export const opsPlugin: FastifyPluginAsync<{ services: Services; lifecycle: Lifecycle; sendError: ErrorSender }> = async (app, { services, lifecycle, sendError }) => {
+  await ownWireFormat(app, sendError, []);
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   r.get('/healthz', {
@@ -53,7 +51,7 @@ export const opsPlugin: FastifyPluginAsync<{ services: Services; lifecycle: Life
       tags: ['Operations'],
       summary: 'This OpenAPI document (YAML)',
       produces: ['application/yaml'],
-      response: { 200: z.string().describe('openapi.yaml'), 429: oauthError },
+      response: { 200: z.string().describe('openapi.yaml') },
     },
     config: { rateLimit: rateLimitBy(services.config.rateLimit.discovery, services.config.rateLimit.windowSeconds, (req) => req.ip) },
     handler: async (_request, reply) => {
