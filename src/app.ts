@@ -7,7 +7,6 @@ import {
 } from 'fastify-type-provider-zod';
 import { nanoid } from 'nanoid';
 import { clientErrorHandler } from './http/client-error.ts';
-import { registerRateLimit } from './http/rate-limit.ts';
 import { answerError, notFoundError } from './http/scope.ts';
 import type { Services } from './services.ts';
 import { flowApiPlugin } from './surfaces/flows/routes.ts';
@@ -64,7 +63,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     transform: jsonSchemaTransform,
     transformObject: jsonSchemaTransformObject,
   });
-  await registerRateLimit(app);
 
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);

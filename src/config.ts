@@ -55,6 +55,10 @@ const schema = z.object({
   RATE_LIMIT_SESSION: int(1, 1_000_000).default(60),
   RATE_LIMIT_ADMIN_API: int(1, 1_000_000).default(120),
   RATE_LIMIT_DEVICE_REGISTRATION: int(1, 1_000_000).default(30),
+  RATE_LIMIT_CLIENT_AUTH_FAILURES: int(1, 1_000_000).default(20),
+  RATE_LIMIT_MAX_KEYS: int(1000, 10_000_000).default(100_000),
+  ACCOUNT_SIGN_IN_FAILURES: int(1, 1000).default(10),
+  ACCOUNT_SIGN_IN_WINDOW_SECONDS: int(60, 86_400).default(900),
   SESSION_TOKEN_LIFETIME_SECONDS: int(60, 86_400).default(3600),
   REGISTRATION_CODE_LIFETIME_SECONDS: int(60, 3600).default(300),
   JWT_CLOCK_TOLERANCE_SECONDS: int(0, 300).default(60),
@@ -84,8 +88,14 @@ export type Config = Readonly<{
     adminApi: number;
     /** Device registration (redemption of codes): per source address. */
     deviceRegistration: number;
+    /** Unknown clients and failed client authentications, per source address, before any hashing. */
+    clientAuthFailures: number;
+    /** Keys one limit holds; past it, new callers share one budget. */
+    maxKeys: number;
     windowSeconds: number;
   }>;
+  /** Wrong passwords per account (username) in a window, whatever the source (SPEC S7). */
+  accountSignIn: Readonly<{ maxFailures: number; windowSeconds: number }>;
   shutdownGraceSeconds: number;
   /** Wrong user codes a source address may make per sliding window (SPEC S7). */
   codeGuessBudget: Readonly<{ max: number; windowSeconds: number }>;
@@ -147,8 +157,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       session: e.RATE_LIMIT_SESSION,
       adminApi: e.RATE_LIMIT_ADMIN_API,
       deviceRegistration: e.RATE_LIMIT_DEVICE_REGISTRATION,
+      clientAuthFailures: e.RATE_LIMIT_CLIENT_AUTH_FAILURES,
+      maxKeys: e.RATE_LIMIT_MAX_KEYS,
       windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS,
     }),
+    accountSignIn: Object.freeze({ maxFailures: e.ACCOUNT_SIGN_IN_FAILURES, windowSeconds: e.ACCOUNT_SIGN_IN_WINDOW_SECONDS }),
     shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
     codeGuessBudget: Object.freeze({ max: e.CODE_GUESS_BUDGET, windowSeconds: e.CODE_GUESS_WINDOW_SECONDS }),
     sessionTokenLifetimeSeconds: e.SESSION_TOKEN_LIFETIME_SECONDS,

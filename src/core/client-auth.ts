@@ -1,8 +1,8 @@
 // Client authentication (RFC 6749 §2.3.1): none, client_secret_basic, client_secret_post.
 import { decoyHash, verifyPassword } from '../crypto/passwords.ts';
+import type { Client } from '../model/records.ts';
 import type { ClientStore } from '../store/store.ts';
 import { CoreError } from './errors.ts';
-import type { Client } from '../model/records.ts';
 
 export interface ClientCredentials {
   /** Decoded `Authorization: Basic` credentials, when the header was sent. */
@@ -12,11 +12,29 @@ export interface ClientCredentials {
   clientSecret?: string;
 }
 
+/**
+ * The caller's budgets (SPEC S7), consulted before any secret is hashed: `beforeAttempt` throws
+ * when the source has failed too often, `beforeSecret` when the named client has spent its own
+ * budget; `failed` counts an unknown client or a wrong secret. The engine decides what a failure
+ * is; the front end decides whose budget it is.
+ */
+export interface CallerBudget {
+  beforeAttempt(): void;
+  beforeSecret(client: Client): void;
+  failed(): void;
+}
+
 export const TOKEN_ENDPOINT_AUTH_METHODS = ['none', 'client_secret_basic', 'client_secret_post'] as const;
 
-export async function authenticateClient(clients: ClientStore, envId: string, creds: ClientCredentials): Promise<Client> {
+/** One answer for an unknown client and a wrong secret, so neither reveals which client ids exist. */
+const REFUSED = 'client authentication failed';
+
+export async function authenticateClient(clients: ClientStore, envId: string, creds: ClientCredentials, budget: CallerBudget): Promise<Client> {
   const usedBasic = creds.basic !== undefined;
-  const fail = (description: string) => new CoreError('invalid_client', description, { usedBasic });
+  const fail = (description = REFUSED) => {
+    budget.failed();
+    return new CoreError('invalid_client', description, { usedBasic });
+  };
   if (creds.basic && creds.clientSecret !== undefined) {
     throw new CoreError('invalid_request', 'use one client authentication method, not two');
   }
@@ -24,20 +42,22 @@ export async function authenticateClient(clients: ClientStore, envId: string, cr
     throw new CoreError('invalid_request', 'client_id does not match the Authorization header');
   }
   const clientId = creds.basic?.clientId ?? creds.clientId;
-  if (clientId === undefined || clientId === '') throw fail('client authentication is required');
+  if (clientId === undefined || clientId === '') throw new CoreError('invalid_client', 'client authentication is required', { usedBasic });
   const secret = creds.basic?.secret ?? creds.clientSecret;
 
+  budget.beforeAttempt();
   const client = await clients.get(envId, clientId);
   if (!client) {
     // Spend the same time as a real secret check so the response time does not reveal client ids.
     if (secret !== undefined) await verifyPassword(secret, await decoyHash());
-    throw fail('unknown client');
+    throw fail();
   }
   if (client.type === 'public') {
     if (secret !== undefined && secret !== '') throw fail('this client is public and has no secret');
     return client;
   }
   if (secret === undefined || client.secretHash === null) throw fail('this client must authenticate with its secret');
-  if (!(await verifyPassword(secret, client.secretHash))) throw fail('client authentication failed');
+  budget.beforeSecret(client);
+  if (!(await verifyPassword(secret, client.secretHash))) throw fail();
   return client;
 }

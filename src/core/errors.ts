@@ -23,6 +23,8 @@ const defaultStatus = {
   conflict: 409,
   // verification (a person typing a code)
   invalid_credentials: 400,
+  /** Too many wrong passwords for one account, whatever the source; retryAfter says when. */
+  sign_in_throttled: 429,
   invalid_user_code: 400,
   user_code_expired: 400,
   user_code_used: 400,

@@ -7,13 +7,14 @@ import type { Environment, User } from '../model/records.ts';
 import type { Store } from '../store/store.ts';
 import { CoreError } from './errors.ts';
 import type { KeyRing } from './key-ring.ts';
-import { signIn } from './sign-in.ts';
+import type { PasswordSignIn } from './sign-in.ts';
 import type { EnvironmentUrls } from './urls.ts';
 
 export interface SessionDeps {
   store: Store;
   clock: Clock;
   keys: KeyRing;
+  passwords: PasswordSignIn;
   lifetimeSeconds: number;
   clockToleranceSeconds: number;
 }
@@ -36,7 +37,7 @@ export class SessionTokens {
 
   /** The password grant: invalid_credentials for a wrong password, an unknown or a disabled user alike. */
   async passwordGrant(env: Environment, urls: SessionUrls, username: string, password: string): Promise<IssuedSession> {
-    return this.mint(env, urls, await signIn(this.#d.store.users, env.id, username, password));
+    return this.mint(env, urls, await this.#d.passwords.signIn(env.id, username, password));
   }
 
   async mint(env: Environment, urls: SessionUrls, user: User): Promise<IssuedSession> {

@@ -13,7 +13,7 @@ import type { DeviceFlow } from './device-flow.ts';
 import { CoreError, isCoreError } from './errors.ts';
 import type { GuessBudget } from './guess-budget.ts';
 import { parseScopeList } from './scopes.ts';
-import { signIn } from './sign-in.ts';
+import type { PasswordSignIn } from './sign-in.ts';
 
 export const FLOW_IDLE_MS = 15 * 60 * 1000;
 /** SPEC S7: the fifth wrong code fails the flow. */
@@ -26,6 +26,7 @@ export interface VerificationDeps {
   devices: DeviceFlow;
   userCode: UserCodeFormat;
   guesses: GuessBudget;
+  passwords: PasswordSignIn;
 }
 
 /** What a front end shows for a flow. */
@@ -95,7 +96,7 @@ export class Verification {
 
   async signIn(env: Environment, flowId: string, browserSecret: string | undefined, username: string, password: string): Promise<FlowView> {
     const flow = await this.#at(env, flowId, browserSecret, 'USERNAME_PASSWORD_REQUIRED');
-    const user = await signIn(this.#d.store.users, env.id, username, password);
+    const user = await this.#d.passwords.signIn(env.id, username, password);
     return this.#advance(flow, 'USERNAME_PASSWORD_REQUIRED', { status: 'DAG_USER_CODE_REQUIRED', userId: user.id });
   }
 

@@ -1,32 +1,105 @@
-// Per-route rate limits (@fastify/rate-limit). Keys are computed after the body is parsed, so OAuth
-// routes can limit per client; a hit becomes the closed-set `rate_limited` error, which each
-// surface formats in its own shape, with Retry-After and RateLimit-* headers.
-import rateLimit, { type RateLimitOptions } from '@fastify/rate-limit';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+// Rate limits per canonical caller (SPEC S7), on the bounded counters of core/limiter.ts. Each
+// limit is one counter table shared by every route it covers (the root and /{envID}/… paths of
+// an environment, the page and the flow API), keyed by what the caller is, not by how it spelled
+// the request. A refusal is the closed-set `rate_limited` error, which each front end formats in
+// its own shape; every answer of a limited route carries RateLimit-* headers, 429s Retry-After.
+import { isIPv6 } from 'node:net';
+import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import type { Config } from '../config.ts';
 import { CoreError } from '../core/errors.ts';
+import { FixedWindowLimiter, type LimitState } from '../core/limiter.ts';
+import type { Clock } from '../model/clock.ts';
 
-export async function registerRateLimit(app: FastifyInstance): Promise<void> {
-  await app.register(rateLimit, {
-    global: false,
-    enableDraftSpec: true,
-    errorResponseBuilder: (_request, context) => {
-      const retryAfter = Math.max(1, Math.ceil(context.ttl / 1000));
-      return new CoreError('rate_limited', `too many requests; retry after ${retryAfter} seconds`, { retryAfter });
-    },
-  });
+/** Every limit of the HTTP front ends, one counter table each. */
+export interface Limits {
+  deviceAuthorization: FixedWindowLimiter;
+  token: FixedWindowLimiter;
+  /** Requests naming an unknown client or failing client authentication, per source, checked before any secret is hashed. */
+  clientAuthFailures: FixedWindowLimiter;
+  discovery: FixedWindowLimiter;
+  /** The page and the flow API together, per source. */
+  verification: FixedWindowLimiter;
+  session: FixedWindowLimiter;
+  adminApi: FixedWindowLimiter;
+  deviceRegistration: FixedWindowLimiter;
 }
 
-export function rateLimitBy(max: number, windowSeconds: number, key: (request: FastifyRequest) => string): RateLimitOptions {
-  return { max, timeWindow: windowSeconds * 1000, keyGenerator: key, hook: 'preValidation' };
+export function createLimits(config: Config, clock: Clock): Limits {
+  const r = config.rateLimit;
+  const per = (max: number) => new FixedWindowLimiter({ max, windowSeconds: r.windowSeconds }, clock, r.maxKeys);
+  return {
+    deviceAuthorization: per(r.deviceAuthorization),
+    token: per(r.token),
+    clientAuthFailures: per(r.clientAuthFailures),
+    discovery: per(r.discovery),
+    verification: per(r.verification),
+    session: per(r.session),
+    adminApi: per(r.adminApi),
+    deviceRegistration: per(r.deviceRegistration),
+  };
 }
 
-/** The source address a limit counts against. */
+/**
+ * The source a limit counts against: the client address (from the socket unless TRUST_PROXY says
+ * otherwise), IPv6 addresses grouped by their /64, since one host usually holds a whole /64.
+ */
 export function sourceKey(request: FastifyRequest): string {
-  return request.ip;
+  return sourceGroup(request.ip);
 }
 
-/** The verification page and the flow API: per source address (SPEC S7). */
-export function verificationLimit(config: Config): RateLimitOptions {
-  return rateLimitBy(config.rateLimit.verification, config.rateLimit.windowSeconds, sourceKey);
+export function sourceGroup(ip: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped?.[1] !== undefined) return mapped[1];
+  if (!isIPv6(ip)) return ip;
+  return `${expandIPv6(ip).slice(0, 4).join(':')}::/64`;
+}
+
+/** The eight hextets of an IPv6 address, without zone, in lower case without leading zeros. */
+function expandIPv6(ip: string): string[] {
+  const bare = ip.split('%')[0] ?? ip;
+  const [head = '', tail] = bare.split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === undefined || tail === '' ? [] : tail.split(':');
+  // An embedded IPv4 tail (::1.2.3.4) is two hextets; it never reaches the /64 prefix we keep.
+  const width = (parts: string[]) => parts.reduce((n, p) => n + (p.includes('.') ? 2 : 1), 0);
+  const zeros = tail === undefined ? [] : new Array<string>(8 - width(left) - width(right)).fill('0');
+  return [...left, ...zeros, ...right].map((h) => (h.includes('.') ? h : h.toLowerCase().replace(/^0+(?=.)/, '')));
+}
+
+function setHeaders(reply: FastifyReply, state: LimitState): void {
+  reply.header('ratelimit-limit', String(state.limit));
+  reply.header('ratelimit-remaining', String(state.remaining));
+  reply.header('ratelimit-reset', String(state.resetSeconds));
+}
+
+/** Counts one request for `key`; sets the headers; refuses with rate_limited past the limit. */
+export function spend(reply: FastifyReply, limiter: FixedWindowLimiter, key: string): void {
+  const state = limiter.hit(key);
+  setHeaders(reply, state);
+  if (!state.allowed) throw tooMany(state);
+}
+
+/** Refuses with rate_limited when one more hit for `key` would be over the limit, without counting. */
+export function mustHaveBudget(reply: FastifyReply, limiter: FixedWindowLimiter, key: string): void {
+  const state = limiter.peek(key);
+  if (!state.allowed) {
+    setHeaders(reply, state);
+    throw tooMany(state);
+  }
+}
+
+function tooMany(state: LimitState): CoreError {
+  return new CoreError('rate_limited', `too many requests; retry after ${state.resetSeconds} seconds`, { retryAfter: state.resetSeconds });
+}
+
+/** An onRequest hook limiting every request of a route (or a whole plugin) by `key`. */
+export function limitBy(limiter: FixedWindowLimiter, key: (request: FastifyRequest) => string): onRequestAsyncHookHandler {
+  return (request, reply) => {
+    try {
+      spend(reply, limiter, key(request));
+      return Promise.resolve();
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  };
 }

@@ -26,6 +26,7 @@ const wire: Record<CoreErrorCode, Wire> = {
   not_found: notFound,
   conflict: invalid,
   invalid_credentials: invalidValue,
+  sign_in_throttled: ['REQUEST_LIMITED', 'Too many requests. Try again later.', 'LIMIT_EXCEEDED'],
   invalid_user_code: invalidValue,
   user_code_expired: invalidValue,
   user_code_used: invalidValue,

@@ -10,7 +10,7 @@ import { browserSecret } from '../../http/browser.ts';
 import { environmentFor } from '../../http/environment.ts';
 import { mediaType } from '../../http/form.ts';
 import { envIdParam, idParam, text } from '../../http/params.ts';
-import { verificationLimit } from '../../http/rate-limit.ts';
+import { limitBy, sourceKey } from '../../http/rate-limit.ts';
 import { ownWireFormat } from '../../http/scope.ts';
 import type { Services } from '../../services.ts';
 import { sendFlowError } from './errors.ts';
@@ -82,9 +82,10 @@ function formatFlow(v: FlowView, selfHref: string): z.input<typeof flowResponse>
 
 export const flowApiPlugin: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
   await ownWireFormat(app, sendFlowError, ['/:envId/flows']);
+  // The page's budget: one per source across the page and the flow API together (SPEC S7).
+  app.addHook('onRequest', limitBy(services.limits.verification, sourceKey));
   const r = app.withTypeProvider<ZodTypeProvider>();
   const { publicUrl } = services.config;
-  const limit = verificationLimit(services.config);
 
   // PingOne's custom media types are JSON; parse them with Fastify's JSON parser (which refuses
   // __proto__ and constructor keys). Any other media type is 415.
@@ -95,7 +96,6 @@ export const flowApiPlugin: FastifyPluginAsync<{ services: Services }> = async (
 
   r.get('/:envId/flows/:flowId', {
     schema: { tags: ['Verification flow'], summary: 'Read a flow', params: flowParams, response: { 200: flowResponse, ...errors } },
-    config: { rateLimit: limit },
     handler: async (request, reply) => {
       const env = await environmentFor(services, request.params.envId);
       const flow = await services.verification.load(env, request.params.flowId, browserSecret(request));
@@ -118,7 +118,6 @@ export const flowApiPlugin: FastifyPluginAsync<{ services: Services }> = async (
       body: z.union([checkBody, verifyBody, consentBody]),
       response: { 200: flowResponse, ...errors },
     },
-    config: { rateLimit: limit },
     // The media type picks the action, so it is judged before the body's shape.
     preValidation: (request) => {
       const type = mediaType(request);
@@ -148,7 +147,7 @@ export const flowApiPlugin: FastifyPluginAsync<{ services: Services }> = async (
           break;
         }
         case MEDIA.verify:
-          view = await v.verifyUserCode(env, flowId, secret, parse(verifyBody).userCode, request.ip);
+          view = await v.verifyUserCode(env, flowId, secret, parse(verifyBody).userCode, sourceKey(request));
           break;
         default:
           view = await v.consent(env, flowId, secret, parse(consentBody).accept);

@@ -26,6 +26,7 @@ const wire: Record<CoreErrorCode, OAuthError | [OAuthError, number]> = {
   not_found: 'invalid_request',
   conflict: 'invalid_request',
   invalid_credentials: 'invalid_request',
+  sign_in_throttled: 'temporarily_unavailable',
   invalid_user_code: 'invalid_request',
   user_code_expired: 'invalid_request',
   user_code_used: 'invalid_request',

@@ -4,14 +4,14 @@ import formbody from '@fastify/formbody';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { authenticateClient, TOKEN_ENDPOINT_AUTH_METHODS } from '../../core/client-auth.ts';
+import { TOKEN_ENDPOINT_AUTH_METHODS } from '../../core/client-auth.ts';
 import { CoreError } from '../../core/errors.ts';
 import { requireFormBody, FORM } from '../../http/form.ts';
-import { rateLimitBy } from '../../http/rate-limit.ts';
+import { limitBy, sourceKey } from '../../http/rate-limit.ts';
 import { ownWireFormat } from '../../http/scope.ts';
 import { DEVICE_CODE_GRANT } from '../../model/records.ts';
 import type { Services } from '../../services.ts';
-import { clientCredentials } from './credentials.ts';
+import { authenticatedCaller } from './caller.ts';
 import { resolveContext } from './context.ts';
 import { oauthErrorSender } from './errors.ts';
 import {
@@ -25,13 +25,6 @@ function noStore(_request: FastifyRequest, reply: FastifyReply): Promise<void> {
   return Promise.resolve();
 }
 
-/** Rate-limit key for OAuth calls: the client id plus the source address (public clients share ids). */
-function clientKey(request: FastifyRequest): string {
-  const body = request.body as Record<string, unknown> | undefined;
-  const id = typeof body?.client_id === 'string' ? body.client_id : request.headers.authorization ?? '';
-  return `${id.slice(0, 200)}|${request.ip}`;
-}
-
 const variants = [
   { prefix: '/oauth', params: undefined, tag: 'OAuth (default environment)' },
   { prefix: '/:envId/as', params: envParams, tag: 'OAuth (per environment)' },
@@ -41,7 +34,7 @@ export const oauthPlugin: FastifyPluginAsync<{ services: Services }> = async (ap
   await ownWireFormat(app, oauthErrorSender(services.config.publicUrl), ['/oauth', '/:envId/as', '/.well-known']);
   await app.register(formbody, { bodyLimit: services.config.bodyLimit });
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const limits = services.config.rateLimit;
+  const limits = services.limits;
 
   for (const v of variants) {
     r.post(`${v.prefix}/device_authorization`, {
@@ -53,12 +46,11 @@ export const oauthPlugin: FastifyPluginAsync<{ services: Services }> = async (ap
         body: deviceAuthorizationBody,
         response: { 200: deviceAuthorizationResponse, ...oauthErrorResponses },
       },
-      config: { rateLimit: rateLimitBy(limits.deviceAuthorization, limits.windowSeconds, clientKey) },
       onRequest: noStore,
       preValidation: requireFormBody,
-      handler: async (request) => {
+      handler: async (request, reply) => {
         const ctx = await resolveContext(services, request);
-        const client = await authenticateClient(services.store.clients, ctx.env.id, clientCredentials(request, request.body));
+        const client = await authenticatedCaller(services, request, reply, ctx.env, request.body, limits.deviceAuthorization);
         const started = await services.devices.start(ctx.env, client, request.body.scope);
         return {
           device_code: started.deviceCode,
@@ -80,10 +72,9 @@ export const oauthPlugin: FastifyPluginAsync<{ services: Services }> = async (ap
         body: tokenBody,
         response: { 200: tokenResponse, ...oauthErrorResponses },
       },
-      config: { rateLimit: rateLimitBy(limits.token, limits.windowSeconds, clientKey) },
       onRequest: noStore,
       preValidation: requireFormBody,
-      handler: async (request) => {
+      handler: async (request, reply) => {
         const body = request.body;
         if (body.grant_type !== DEVICE_CODE_GRANT) {
           throw new CoreError('unsupported_grant_type', `grant_type ${body.grant_type.slice(0, 100)} is not supported`);
@@ -92,7 +83,7 @@ export const oauthPlugin: FastifyPluginAsync<{ services: Services }> = async (ap
           throw new CoreError('invalid_request', 'missing required parameter: device_code');
         }
         const ctx = await resolveContext(services, request);
-        const client = await authenticateClient(services.store.clients, ctx.env.id, clientCredentials(request, body));
+        const client = await authenticatedCaller(services, request, reply, ctx.env, body, limits.token);
         const token = await services.devices.poll(ctx.env, client, body.device_code, ctx.issuer);
         return { access_token: token.accessToken, token_type: 'Bearer' as const, expires_in: token.expiresIn, scope: token.scope };
       },
@@ -105,7 +96,7 @@ export const oauthPlugin: FastifyPluginAsync<{ services: Services }> = async (ap
         ...(v.params ? { params: v.params } : {}),
         response: { 200: jwksResponse, 404: oauthErrorResponses[404], 429: oauthErrorResponses[429] },
       },
-      config: { rateLimit: rateLimitBy(limits.discovery, limits.windowSeconds, (req) => req.ip) },
+      onRequest: limitBy(limits.discovery, sourceKey),
       handler: async (request, reply) => {
         const ctx = await resolveContext(services, request);
         reply.header('cache-control', 'public, max-age=60');
@@ -130,7 +121,7 @@ export const oauthPlugin: FastifyPluginAsync<{ services: Services }> = async (ap
         ...(m.params ? { params: envParams } : {}),
         response: { 200: metadataResponse, 404: oauthErrorResponses[404], 429: oauthErrorResponses[429] },
       },
-      config: { rateLimit: rateLimitBy(limits.discovery, limits.windowSeconds, (req) => req.ip) },
+      onRequest: limitBy(limits.discovery, sourceKey),
       handler: async (request, reply) => {
         const ctx = await resolveContext(services, request);
         const clients = await services.store.clients.list(ctx.env.id);

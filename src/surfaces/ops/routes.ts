@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { rateLimitBy } from '../../http/rate-limit.ts';
+import { limitBy, sourceKey } from '../../http/rate-limit.ts';
 import { ownWireFormat, type ErrorSender } from '../../http/scope.ts';
 import type { Services } from '../../services.ts';
 
@@ -53,7 +53,7 @@ export const opsPlugin: FastifyPluginAsync<{ services: Services; lifecycle: Life
       produces: ['application/yaml'],
       response: { 200: z.string().describe('openapi.yaml') },
     },
-    config: { rateLimit: rateLimitBy(services.config.rateLimit.discovery, services.config.rateLimit.windowSeconds, (req) => req.ip) },
+    onRequest: limitBy(services.limits.discovery, sourceKey),
     handler: async (_request, reply) => {
       const yaml = await readFile(OPENAPI_FILE, 'utf8');
       return reply.type('application/yaml; charset=utf-8').send(yaml);

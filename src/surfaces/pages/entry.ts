@@ -7,7 +7,6 @@ import { z } from 'zod';
 import { ensureBrowserSecret } from '../../http/browser.ts';
 import { environmentFor } from '../../http/environment.ts';
 import { envIdParam, text } from '../../http/params.ts';
-import { verificationLimit } from '../../http/rate-limit.ts';
 import type { Services } from '../../services.ts';
 
 const deviceQuery = z.object({ user_code: text(64).optional() });
@@ -29,7 +28,6 @@ export function entryRoutes(app: FastifyInstance, services: Services): void {
         querystring: deviceQuery,
         response: { 302: z.null().describe('Location: {PUBLIC_URL}/{envID}/signon?flowId=…') },
       },
-      config: { rateLimit: verificationLimit(services.config) },
       handler: async (request, reply) => {
         const params = request.params as { envId?: string; clientId?: string };
         const env = await environmentFor(services, params.envId);

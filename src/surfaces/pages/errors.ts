@@ -56,6 +56,7 @@ const table: Partial<Record<CoreErrorCode, Shown>> = {
   access_denied: ['Not allowed', 'This account cannot approve devices.'],
   flow_wrong_state: ['Already answered', 'This request has already been answered. Start again on your device if you need to.', 409],
   too_many_attempts: ['Too many wrong codes', 'The code was entered wrongly too many times. Start again on your device.'],
+  sign_in_throttled: ['Too many sign-in attempts', 'There have been too many failed sign-ins for this account. Wait a while, then try again.'],
   guess_budget_exhausted: ['Too many wrong codes', 'Too many wrong codes have been tried from your network. Wait a while, then try again.'],
   server_error: ['Something went wrong', 'Something went wrong on our side. Please try again in a moment.'],
 };

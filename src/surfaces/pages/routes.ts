@@ -14,7 +14,7 @@ import { browserSecret } from '../../http/browser.ts';
 import { environmentFor } from '../../http/environment.ts';
 import { requireFormBody } from '../../http/form.ts';
 import { envIdParam, text } from '../../http/params.ts';
-import { verificationLimit } from '../../http/rate-limit.ts';
+import { limitBy, sourceKey } from '../../http/rate-limit.ts';
 import { ownWireFormat } from '../../http/scope.ts';
 import type { Services } from '../../services.ts';
 import { csrfToken, csrfValid } from './csrf.ts';
@@ -47,6 +47,9 @@ const postResponses = {
   429: page('too many wrong codes from this address; the code form with a message (Retry-After)'),
 };
 
+const inWords = (wait: number): string =>
+  wait < 60 ? `${wait} ${wait === 1 ? 'second' : 'seconds'}` : `about ${Math.ceil(wait / 60)} minutes`;
+
 /** A form error as the person sees it: the sentence above the form (the status is the error's own). */
 function describe(err: CoreError): string | undefined {
   switch (err.code) {
@@ -63,11 +66,10 @@ function describe(err: CoreError): string | undefined {
       return 'That code has already been used. Start again on your device to get a new code.';
     case 'too_many_attempts':
       return 'The code was entered wrongly too many times.';
-    case 'guess_budget_exhausted': {
-      const wait = err.details.retryAfter ?? 60;
-      const when = wait < 60 ? `${wait} ${wait === 1 ? 'second' : 'seconds'}` : `about ${Math.ceil(wait / 60)} minutes`;
-      return `Too many wrong codes have been tried from your network. Try again in ${when}.`;
-    }
+    case 'guess_budget_exhausted':
+      return `Too many wrong codes have been tried from your network. Try again in ${inWords(err.details.retryAfter ?? 60)}.`;
+    case 'sign_in_throttled':
+      return `There have been too many failed sign-ins for this account. Try again in ${inWords(err.details.retryAfter ?? 60)}.`;
     case 'access_denied':
       return 'This account can no longer approve devices.';
     default:
@@ -107,6 +109,8 @@ function renderStep(
 /** The verification page for people: /device starts a flow, /signon renders and drives it. */
 export const pagePlugin: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
   await ownWireFormat(app, sendPageError, ['/device', '/signon', '/:envId/device', '/:envId/signon']);
+  // One budget per source across the page and the flow API together (SPEC S7).
+  app.addHook('onRequest', limitBy(services.limits.verification, sourceKey));
   await app.register(formbody, { bodyLimit: services.config.bodyLimit });
   entryRoutes(app, services);
   signonRoutes(app, services);
@@ -116,7 +120,6 @@ function signonRoutes(app: FastifyInstance, services: Services): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const { publicUrl } = services.config;
   const v = services.verification;
-  const config = { rateLimit: verificationLimit(services.config) };
   const pageUrl = (env: Environment, flowId: string, userCode?: string) =>
     `${publicUrl}/${env.id}/signon?flowId=${encodeURIComponent(flowId)}${userCode ? `&user_code=${encodeURIComponent(userCode)}` : ''}`;
 
@@ -133,7 +136,6 @@ function signonRoutes(app: FastifyInstance, services: Services): void {
         produces: ['text/html'],
         response: getResponses,
       },
-      config,
       handler: async (request, reply) => {
         const env = await environmentFor(services, envOf(request.params));
         const { flowId, user_code: userCode } = request.query;
@@ -155,7 +157,6 @@ function signonRoutes(app: FastifyInstance, services: Services): void {
         produces: ['text/html'],
         response: postResponses,
       },
-      config,
       preValidation: requireFormBody,
       handler: async (request, reply) => {
         const env = await environmentFor(services, envOf(request.params));
@@ -188,7 +189,7 @@ function signonRoutes(app: FastifyInstance, services: Services): void {
               return undefined;
             case 'code':
               if ((userCode ?? '').trim() === '') return 'Enter the code shown on your device.';
-              await v.verifyUserCode(env, flowId, secret, userCode ?? '', request.ip);
+              await v.verifyUserCode(env, flowId, secret, userCode ?? '', sourceKey(request));
               return undefined;
             case 'approve':
             case 'deny':

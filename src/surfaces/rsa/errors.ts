@@ -36,6 +36,7 @@ const wire: Record<CoreErrorCode, Wire> = {
   not_found: (e) => e.message,
   conflict: 'User already has a registered device.',
   invalid_credentials: 'Not authorized to perform the request.',
+  sign_in_throttled: 'Too many requests.',
   invalid_user_code: 'Bad request.',
   user_code_expired: 'Bad request.',
   user_code_used: 'Bad request.',

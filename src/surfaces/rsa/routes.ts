@@ -11,7 +11,7 @@ import type { UserRef } from '../../core/registration.ts';
 import { bearerGuard } from '../../http/bearer.ts';
 import { methodNotAllowed } from '../../http/methods.ts';
 import { idParam } from '../../http/params.ts';
-import { rateLimitBy, sourceKey } from '../../http/rate-limit.ts';
+import { limitBy, sourceKey } from '../../http/rate-limit.ts';
 import { ownWireFormat } from '../../http/scope.ts';
 import type { Services } from '../../services.ts';
 import { rsaValidatorCompiler } from './body.ts';
@@ -64,10 +64,10 @@ export const rsaPlugin: FastifyPluginAsync<{ services: Services }> = async (app,
     done(new CoreError('unsupported_media_type', 'the request body must be application/json'), undefined);
   });
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const { adminApi, deviceRegistration, windowSeconds } = services.config.rateLimit;
+  const { adminApi, deviceRegistration } = services.limits;
 
   const guard = bearerGuard<{ admin: AdminPrincipal }>(async (token) => ({ admin: await services.adminKeys.authenticate(token) }), (p) => p.admin.accessId);
-  const adminRoute = { onRequest: guard.onRequest, config: { rateLimit: rateLimitBy(adminApi, windowSeconds, guard.rateLimitKey) } };
+  const adminRoute = { onRequest: [guard.onRequest, limitBy(adminApi, guard.rateLimitKey)] };
   /** The admin and the environment their key belongs to. */
   const who = async (request: Parameters<typeof guard.principal>[0]) => {
     const { admin } = guard.principal(request);
@@ -148,7 +148,7 @@ export const rsaPlugin: FastifyPluginAsync<{ services: Services }> = async (app,
       body: redemptionBody,
       response: { 201: device, 400: rsaError, 403: rsaError, 409: rsaError, 415: rsaError, 429: rsaError },
     },
-    config: { rateLimit: rateLimitBy(deviceRegistration, windowSeconds, sourceKey) },
+    onRequest: limitBy(deviceRegistration, sourceKey),
     handler: async (request, reply) => {
       const body = request.body as { deviceRegistrationCode: string; appId: string; deviceName: string; platform: string };
       const registered = await services.registration.redeem({

@@ -22,6 +22,7 @@ const wire: Record<CoreErrorCode, string | [string, number]> = {
   conflict: 'conflict',
   // RFC 6749 §5.2: wrong resource-owner credentials are invalid_grant.
   invalid_credentials: 'invalid_grant',
+  sign_in_throttled: 'too_many_requests',
   invalid_user_code: 'invalid_request',
   user_code_expired: 'invalid_request',
   user_code_used: 'invalid_request',

@@ -13,7 +13,7 @@ import { environmentFor } from '../../http/environment.ts';
 import { FORM, requireFormBody } from '../../http/form.ts';
 import { methodNotAllowed } from '../../http/methods.ts';
 import { envIdParam } from '../../http/params.ts';
-import { rateLimitBy, sourceKey } from '../../http/rate-limit.ts';
+import { limitBy, sourceKey } from '../../http/rate-limit.ts';
 import { ownWireFormat } from '../../http/scope.ts';
 import type { Environment, User } from '../../model/records.ts';
 import type { Services } from '../../services.ts';
@@ -58,7 +58,7 @@ export const veeamPlugin: FastifyPluginAsync<{ services: Services }> = async (ap
   await ownWireFormat(app, veeamErrorSender(services.config.publicUrl), variants.map((v) => v.prefix));
   await app.register(formbody, { bodyLimit: services.config.bodyLimit });
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const { session: limit, windowSeconds } = services.config.rateLimit;
+  const limit = services.limits.session;
 
   const guard = bearerGuard<{ located: Located; user: User }>(async (token, request) => {
     const located = await locate(services, request);
@@ -77,11 +77,12 @@ export const veeamPlugin: FastifyPluginAsync<{ services: Services }> = async (ap
         body: sessionTokenBody,
         response: { 200: sessionTokenResponse, ...errors },
       },
-      config: { rateLimit: rateLimitBy(limit, windowSeconds, sourceKey) },
-      onRequest: (_request, reply, done) => {
-        reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
-        done();
-      },
+      onRequest: [
+        async (_request, reply) => {
+          reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+        },
+        limitBy(limit, sourceKey),
+      ],
       preValidation: requireFormBody,
       handler: async (request, reply) => {
         const { env, urls } = await locate(services, request);
@@ -112,10 +113,10 @@ export const veeamPlugin: FastifyPluginAsync<{ services: Services }> = async (ap
         ...params,
         response: { 200: deviceCodeResponse, ...errors },
       },
-      config: { rateLimit: rateLimitBy(limit, windowSeconds, guard.rateLimitKey) },
+
       // Every call starts a device authorization, so HEAD is not an alias of GET here.
       exposeHeadRoute: false,
-      onRequest: guard.onRequest,
+      onRequest: [guard.onRequest, limitBy(limit, guard.rateLimitKey)],
       handler: async (request, reply) => {
         const { located: { env, urls } } = guard.principal(request);
         const client = await services.admin.accountClient(env);

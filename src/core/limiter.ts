@@ -1,0 +1,103 @@
+// Fixed-window counters in bounded memory that a caller cannot flush (SPEC S7). A key's window
+// starts at its first hit. Entries are kept in the order their windows end, so expired ones are
+// reclaimed from the front; a live entry is never evicted. When the table is full of live
+// entries, new keys share one overflow counter under the same rule: inventing keys never buys a
+// fresh budget, it only makes the inventor share one with whoever else is new.
+import type { Clock } from '../model/clock.ts';
+
+export interface LimitRule {
+  /** Hits allowed per window. */
+  max: number;
+  windowSeconds: number;
+}
+
+export interface LimitState {
+  allowed: boolean;
+  limit: number;
+  /** Hits left in the current window (0 once refused). */
+  remaining: number;
+  /** Seconds until the window ends (at least 1). */
+  resetSeconds: number;
+}
+
+interface Entry {
+  count: number;
+  resetAt: number;
+}
+
+/** Keys one limiter holds at most; beyond that new keys share the overflow counter. */
+export const DEFAULT_CAPACITY = 100_000;
+
+export class FixedWindowLimiter {
+  readonly rule: LimitRule;
+  readonly #clock: Clock;
+  readonly #capacity: number;
+  readonly #entries = new Map<string, Entry>();
+  #overflow: Entry = { count: 0, resetAt: 0 };
+
+  constructor(rule: LimitRule, clock: Clock, capacity = DEFAULT_CAPACITY) {
+    this.rule = rule;
+    this.#clock = clock;
+    this.#capacity = capacity;
+  }
+
+  /** Counts one hit for `key` and says whether it is within the limit. */
+  hit(key: string): LimitState {
+    const entry = this.#entry(key, this.#clock.now());
+    entry.count++;
+    return this.#state(entry, entry.count <= this.rule.max);
+  }
+
+  /** Takes back one hit of the current window (an attempt reserved up front that turned out fine). */
+  refund(key: string): void {
+    const entry = this.#entries.get(key);
+    if (entry && entry.resetAt > this.#clock.now() && entry.count > 0) entry.count--;
+  }
+
+  /** Whether one more hit for `key` would be allowed, without counting it (to refuse before costly work). */
+  peek(key: string): LimitState {
+    const now = this.#clock.now();
+    const live = (e: Entry | undefined) => (e !== undefined && e.resetAt > now ? e : undefined);
+    const full = this.#entries.size >= this.#capacity;
+    const entry = live(this.#entries.get(key)) ?? (full && !this.#entries.has(key) ? live(this.#overflow) : undefined);
+    if (!entry) return { allowed: true, limit: this.rule.max, remaining: this.rule.max, resetSeconds: this.rule.windowSeconds };
+    return this.#state(entry, entry.count < this.rule.max);
+  }
+
+  /** Live keys held (for tests and metrics). */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  #entry(key: string, now: number): Entry {
+    const windowMs = this.rule.windowSeconds * 1000;
+    const existing = this.#entries.get(key);
+    if (existing && existing.resetAt > now) return existing;
+    // A new window goes to the back, so the map stays ordered by resetAt.
+    if (existing) this.#entries.delete(key);
+    this.#prune(now);
+    if (this.#entries.size >= this.#capacity) {
+      if (this.#overflow.resetAt <= now) this.#overflow = { count: 0, resetAt: now + windowMs };
+      return this.#overflow;
+    }
+    const fresh = { count: 0, resetAt: now + windowMs };
+    this.#entries.set(key, fresh);
+    return fresh;
+  }
+
+  #prune(now: number): void {
+    for (const [key, entry] of this.#entries) {
+      if (entry.resetAt > now) return;
+      this.#entries.delete(key);
+    }
+  }
+
+  #state(entry: Entry, allowed: boolean): LimitState {
+    return {
+      allowed,
+      limit: this.rule.max,
+      remaining: Math.max(0, this.rule.max - entry.count),
+      resetSeconds: Math.max(1, Math.ceil((entry.resetAt - this.#clock.now()) / 1000)),
+    };
+  }
+}
