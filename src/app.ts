@@ -7,7 +7,7 @@ import {
 } from 'fastify-type-provider-zod';
 import { nanoid } from 'nanoid';
 import { clientErrorHandler } from './http/client-error.ts';
-import { answerError, notFoundError } from './http/scope.ts';
+import { answerError, notFoundError, WireFormats } from './http/scope.ts';
 import type { Services } from './services.ts';
 import { flowApiPlugin } from './surfaces/flows/routes.ts';
 import { oauthErrorSender } from './surfaces/oauth/errors.ts';
@@ -32,6 +32,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const hops = config.trustProxy;
   // The RFC 6749 format answers whatever no front end claims: unknown paths, framework errors.
   const native = oauthErrorSender(config.publicUrl);
+  // Filled by the front ends as they register: which prefix answers in which shape.
+  const formats = new WireFormats();
   const app: FastifyInstance = Fastify({
     logger: opts.logger ?? false,
     bodyLimit: config.bodyLimit,
@@ -41,13 +43,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     return503OnClosing: true,
     // Duplicate slashes are ignored: RSA key files end adminRestApiUrl with one, and clients add another.
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 200 },
-    clientErrorHandler,
-    // A malformed or oversized path is refused before routing, so no front end is known yet: it
-    // gets the server's native format (without this, Fastify would answer in its own).
+    clientErrorHandler: clientErrorHandler(formats),
+    // A malformed or oversized path is refused before routing: it gets the shape of the front end
+    // whose prefix it names, else the server's native format (Fastify would answer in its own).
     frameworkErrors: (error, request, reply) => {
-      void answerError(request, reply, error, native);
+      void answerError(request, reply, error, formats.find(request.url)?.send ?? native);
     },
   });
+  app.decorate('wireFormats', formats);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
@@ -64,10 +67,18 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     transformObject: jsonSchemaTransformObject,
   });
 
+  const hsts = config.publicUrl.startsWith('https:');
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
+    // Served over https (as PUBLIC_URL says), browsers must keep to https (RFC 6797).
+    if (hsts) reply.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
+    done();
+  });
+  // Requests by route template (bounded labels: unknown paths are one `unmatched` route).
+  app.addHook('onResponse', (request, reply, done) => {
+    services.metrics.request(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
     done();
   });
 

@@ -40,6 +40,8 @@ const schema = z.object({
   TRUST_PROXY: trustProxy.default(false),
   SERVER_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   SERVER_SECRET_FILE: z.string().min(1).optional(),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  METRICS_TOKEN_FILE: z.string().min(1).optional(),
   BODY_LIMIT: int(1024, 1024 * 1024).default(16 * 1024),
   USER_CODE_CHARSET: userCodeCharset.default('BCDFGHJKLMNPQRSTVWXZ'),
   USER_CODE_LENGTH: int(6, 16).default(8),
@@ -62,6 +64,8 @@ const schema = z.object({
   SESSION_TOKEN_LIFETIME_SECONDS: int(60, 86_400).default(3600),
   REGISTRATION_CODE_LIFETIME_SECONDS: int(60, 3600).default(300),
   JWT_CLOCK_TOLERANCE_SECONDS: int(0, 300).default(60),
+  // scrypt's N for passwords: a power of two from 2^14 to 2^18 (OWASP's minimum, 2^17, by default).
+  PASSWORD_SCRYPT_N: int(2 ** 14, 2 ** 18).refine((n) => (n & (n - 1)) === 0, 'must be a power of two').default(2 ** 17),
 });
 
 /** Every variable the server reads (the README documents each one; a test holds them together). */
@@ -105,17 +109,21 @@ export type Config = Readonly<{
   registrationCodeLifetimeSeconds: number;
   /** Clock skew allowed when verifying JWTs (SPEC S7; RSA admin tokens: ±60 s). */
   jwtClockToleranceSeconds: number;
+  /** When set, GET /metrics requires `Authorization: Bearer <token>`. */
+  metricsToken: string | undefined;
+  /** scrypt cost of password hashes (r=8, p=1); weaker stored hashes are upgraded at sign-in. */
+  passwordCost: Readonly<{ N: number; r: number; p: number }>;
 }>;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-function readSecretFile(file: string): string {
+function readSecretFile(variable: string, file: string): string {
   try {
     return readFileSync(file, 'utf8').trim();
   } catch (err) {
-    throw new ConfigError(`SERVER_SECRET_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new ConfigError(`${variable}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
 }
 
@@ -131,9 +139,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.SERVER_SECRET !== undefined && e.SERVER_SECRET_FILE !== undefined) {
     throw new ConfigError('SERVER_SECRET and SERVER_SECRET_FILE: set one, not both');
   }
-  const serverSecret = e.SERVER_SECRET ?? (e.SERVER_SECRET_FILE === undefined ? undefined : readSecretFile(e.SERVER_SECRET_FILE));
+  const serverSecret = e.SERVER_SECRET ?? (e.SERVER_SECRET_FILE === undefined ? undefined : readSecretFile('SERVER_SECRET_FILE', e.SERVER_SECRET_FILE));
   if (serverSecret !== undefined && serverSecret.length < 32) {
     throw new ConfigError('SERVER_SECRET_FILE: the secret must be at least 32 characters');
+  }
+  if (e.METRICS_TOKEN !== undefined && e.METRICS_TOKEN_FILE !== undefined) {
+    throw new ConfigError('METRICS_TOKEN and METRICS_TOKEN_FILE: set one, not both');
+  }
+  const metricsToken = e.METRICS_TOKEN ?? (e.METRICS_TOKEN_FILE === undefined ? undefined : readSecretFile('METRICS_TOKEN_FILE', e.METRICS_TOKEN_FILE));
+  if (metricsToken !== undefined && metricsToken.length < 16) {
+    throw new ConfigError('METRICS_TOKEN_FILE: the token must be at least 16 characters');
   }
   const dataDir = path.resolve(e.DATA_DIR);
   const displayHost = e.HOST === '0.0.0.0' || e.HOST === '::' ? 'localhost' : e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST;
@@ -167,5 +182,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sessionTokenLifetimeSeconds: e.SESSION_TOKEN_LIFETIME_SECONDS,
     registrationCodeLifetimeSeconds: e.REGISTRATION_CODE_LIFETIME_SECONDS,
     jwtClockToleranceSeconds: e.JWT_CLOCK_TOLERANCE_SECONDS,
+    metricsToken,
+    passwordCost: Object.freeze({ N: e.PASSWORD_SCRYPT_N, r: 8, p: 1 }),
   });
 }

@@ -1,7 +1,7 @@
 // The launcher: config → services → buildApp → listen. Signals, shutdown and the sweeper live here
 // and nowhere else.
 import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
+import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.ts';
 import type { Config } from './config.ts';
 import type { Clock } from './model/clock.ts';
@@ -49,7 +49,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const sweeper = config.sweepIntervalSeconds > 0
     ? setInterval(() => {
       services.store.sweep(services.clock.now()).then(
-        (r) => { if (r.deviceAuthorizations > 0) app.log.debug({ swept: r }, 'swept expired rows'); },
+        // Any kind counts (flows and registration codes expire on their own, without device codes).
+        (r) => { if (Object.values(r).some((n) => n > 0)) app.log.info({ swept: r }, 'swept expired rows'); },
         (err: unknown) => { app.log.error({ err }, 'sweep failed'); },
       );
     }, config.sweepIntervalSeconds * 1000)
@@ -75,26 +76,26 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   };
 }
 
-/** `device-code-server serve`: runs until SIGTERM/SIGINT, then shuts down gracefully. */
+/**
+ * `device-code-server serve`: runs until SIGTERM or SIGINT (close-with-grace), then shuts down
+ * gracefully: not ready, no new connections, in-flight requests finish, the database closes. A
+ * crash (an uncaught error) takes the same path. Past SHUTDOWN_GRACE_SECONDS it exits 1; a second
+ * signal is ignored so the first shutdown can finish.
+ */
 export async function runServer(config: Config): Promise<void> {
   const pretty = process.stdout.isTTY;
   const server = await startServer(config, { pretty });
-  server.app.log.info({ url: server.url, publicUrl: config.publicUrl, database: config.databasePath }, 'device-code-server listening');
-  const stop = (signal: NodeJS.Signals) => {
-    server.app.log.info({ signal }, 'shutting down');
-    const force = setTimeout(() => {
-      server.app.log.error('graceful shutdown timed out; exiting');
-      process.exit(1);
-    }, config.shutdownGraceSeconds * 1000);
-    force.unref();
-    server.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        pino().error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  const log = server.app.log;
+  log.info({ url: server.url, publicUrl: config.publicUrl, database: config.databasePath }, 'device-code-server listening');
+  closeWithGrace({
+    delay: config.shutdownGraceSeconds * 1000,
+    logger: { error: (message: unknown) => { log.error({ detail: message }, 'shutdown'); } },
+    onTimeout: (delay) => { log.error({ delay }, 'graceful shutdown timed out; exiting'); },
+    onSecondSignal: (signal) => { log.warn({ signal }, 'already shutting down'); },
+  }, async ({ signal, err }) => {
+    if (err) log.fatal({ err }, 'unexpected error; shutting down');
+    else log.info({ signal }, 'shutting down');
+    await server.close();
+    log.info('shut down');
+  });
 }

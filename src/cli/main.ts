@@ -10,6 +10,8 @@ import { appAdd, appList } from './commands/app.ts';
 import { clientCreate, clientDelete, clientList } from './commands/client.ts';
 import { approveCommand, denyCommand } from './commands/decide.ts';
 import { envCreate, envList } from './commands/env.ts';
+import { keysList, keysRotate } from './commands/keys.ts';
+import { backupCommand, sweepCommand } from './commands/maintenance.ts';
 import { migrateCommand, serveCommand } from './commands/server.ts';
 import { sessionTokenCommand } from './commands/session-token.ts';
 import { userCreate, userDisable, userEnable, userList } from './commands/user.ts';
@@ -34,6 +36,9 @@ const groups: readonly Group[] = [
   single(sessionTokenCommand),
   { name: 'admin-key', summary: 'Create, list and revoke RSA-style admin API keys.', commands: [adminKeyCreate, adminKeyList, adminKeyRevoke] },
   { name: 'app', summary: 'Add and list the authenticator apps devices register with.', commands: [appAdd, appList] },
+  { name: 'keys', summary: 'Rotate and list the token-signing keys of an environment.', commands: [keysRotate, keysList] },
+  single(sweepCommand),
+  single(backupCommand),
 ];
 
 /** Every command, as typed (`client create`, `session-token`, …). */

@@ -1,6 +1,6 @@
 // Administration of environments, clients and users: shared by the CLI and, later, the admin API.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { hashPassword } from '../crypto/passwords.ts';
+import { hashPassword, SECRET_COST, type ScryptCost } from '../crypto/passwords.ts';
 import type { Clock } from '../model/clock.ts';
 import { DEVICE_CODE_GRANT, type Client, type Environment, type User } from '../model/records.ts';
 import { StoreConflictError, type Store } from '../store/store.ts';
@@ -18,6 +18,8 @@ export interface AdminDeps {
   store: Store;
   clock: Clock;
   keys: KeyRing;
+  /** scrypt cost of new password hashes. */
+  passwordCost: ScryptCost;
 }
 
 export interface NewClient {
@@ -114,7 +116,7 @@ export class Admin {
       clientId: randomUUID(),
       name,
       type: secret === undefined ? 'public' : 'confidential',
-      secretHash: secret === undefined ? null : await hashPassword(secret),
+      secretHash: secret === undefined ? null : await hashPassword(secret, SECRET_COST),
       grantTypes: [DEVICE_CODE_GRANT],
       scopes,
       codeLifetime: inRange('code lifetime', input.codeLifetime ?? 600, 1, 3600),
@@ -181,7 +183,7 @@ export class Admin {
       envId: input.envId,
       username,
       email,
-      passwordHash: await hashPassword(input.password),
+      passwordHash: await hashPassword(input.password, this.#d.passwordCost),
       disabled: false,
       createdAt: now,
       updatedAt: now,

@@ -1,5 +1,5 @@
 // Client authentication (RFC 6749 §2.3.1): none, client_secret_basic, client_secret_post.
-import { decoyHash, verifyPassword } from '../crypto/passwords.ts';
+import { decoyHash, SECRET_COST, verifyPassword } from '../crypto/passwords.ts';
 import type { Client } from '../model/records.ts';
 import type { ClientStore } from '../store/store.ts';
 import { CoreError } from './errors.ts';
@@ -49,7 +49,7 @@ export async function authenticateClient(clients: ClientStore, envId: string, cr
   const client = await clients.get(envId, clientId);
   if (!client) {
     // Spend the same time as a real secret check so the response time does not reveal client ids.
-    if (secret !== undefined) await verifyPassword(secret, await decoyHash());
+    if (secret !== undefined) await verifyPassword(secret, await decoyHash(SECRET_COST));
     throw fail();
   }
   if (client.type === 'public') {

@@ -12,6 +12,7 @@ import type { Store } from '../store/store.ts';
 import { CoreError } from './errors.ts';
 import type { KeyRing } from './key-ring.ts';
 import { parseScopeList, resolveScope } from './scopes.ts';
+import { outcomeOf, type Telemetry } from './telemetry.ts';
 
 /** RFC 8628 §3.5: each slow_down adds 5 seconds to the interval, for good. */
 export const SLOW_DOWN_STEP_SECONDS = 5;
@@ -26,6 +27,7 @@ export interface DeviceFlowDeps {
   secrets: SecretKeys;
   keys: KeyRing;
   userCode: UserCodeFormat;
+  telemetry: Telemetry;
 }
 
 export interface StartedAuthorization {
@@ -75,6 +77,7 @@ export class DeviceFlow {
         decidedAt: null,
       };
       if ((await this.#d.store.devices.insert(record)) === 'ok') {
+        this.#d.telemetry.deviceAuthorization();
         return {
           deviceCode,
           userCode: formatUserCode(userCode),
@@ -90,6 +93,18 @@ export class DeviceFlow {
 
   /** RFC 8628 §3.4-3.5: one poll of the token endpoint. The client is already authenticated. */
   async poll(env: Environment, client: Client, deviceCode: string, issuer: string): Promise<IssuedToken> {
+    try {
+      const token = await this.#poll(env, client, deviceCode, issuer);
+      this.#d.telemetry.poll('token');
+      this.#d.telemetry.tokenIssued('access');
+      return token;
+    } catch (err) {
+      this.#d.telemetry.poll(outcomeOf(err));
+      throw err;
+    }
+  }
+
+  async #poll(env: Environment, client: Client, deviceCode: string, issuer: string): Promise<IssuedToken> {
     assertDeviceGrant(client);
     const hash = this.#d.secrets.hashCode('device', deviceCode);
     for (let attempt = 0; attempt < POLL_CAS_ATTEMPTS; attempt++) {

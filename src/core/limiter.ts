@@ -35,10 +35,14 @@ export class FixedWindowLimiter {
   readonly #entries = new Map<string, Entry>();
   #overflow: Entry = { count: 0, resetAt: 0 };
 
-  constructor(rule: LimitRule, clock: Clock, capacity = DEFAULT_CAPACITY) {
+  readonly #onRefused: () => void;
+
+  /** `onRefused` hears of every refusal (metrics). */
+  constructor(rule: LimitRule, clock: Clock, capacity = DEFAULT_CAPACITY, onRefused: () => void = () => undefined) {
     this.rule = rule;
     this.#clock = clock;
     this.#capacity = capacity;
+    this.#onRefused = onRefused;
   }
 
   /** Counts one hit for `key` and says whether it is within the limit. */
@@ -93,6 +97,7 @@ export class FixedWindowLimiter {
   }
 
   #state(entry: Entry, allowed: boolean): LimitState {
+    if (!allowed) this.#onRefused();
     return {
       allowed,
       limit: this.rule.max,

@@ -9,6 +9,7 @@ import { StoreConflictError, type Store } from '../store/store.ts';
 import { UUID } from './admin.ts';
 import { CoreError } from './errors.ts';
 import type { GuessBudget } from './guess-budget.ts';
+import type { Telemetry } from './telemetry.ts';
 
 /** RSA Authenticator for iOS and Android: known in every environment (seed 002). */
 export const RSA_AUTHENTICATOR: Readonly<Pick<AppId, 'appId' | 'name'>> = {
@@ -26,6 +27,7 @@ export interface RegistrationDeps {
   clock: Clock;
   secrets: SecretKeys;
   guesses: GuessBudget;
+  telemetry: Telemetry;
   lifetimeSeconds: number;
 }
 
@@ -77,7 +79,10 @@ export class Registration {
       const result = await this.#d.store.registrationCodes.issue({
         userId: user.id, envId: env.id, codeHash: this.#hash(code), appId, expiresAt, createdAt: now,
       });
-      if (result === 'ok') return { code, expiresAt, user };
+      if (result === 'ok') {
+        this.#d.telemetry.registrationCode('issued');
+        return { code, expiresAt, user };
+      }
       if (result === 'device_registered') throw refuse('device_registered', 'the user already has a registered device');
     }
     throw new Error('could not allocate a unique registration code');
@@ -88,7 +93,7 @@ export class Registration {
    * user codes: nine digits are few enough to be worth guessing.
    */
   async redeem(input: NewDevice, source: string): Promise<RegisteredDevice> {
-    await this.#d.guesses.check(source, 'deviceRegistrationCode');
+    await this.#d.guesses.check(source, 'registration_code');
     const now = this.#d.clock.now();
     const result = REGISTRATION_CODE_PATTERN.test(input.code)
       ? await this.#d.store.registrationCodes.redeem(this.#hash(input.code), input.appId.toLowerCase(), {
@@ -97,9 +102,10 @@ export class Registration {
       : { outcome: 'invalid_code' as const };
     switch (result.outcome) {
       case 'ok':
+        this.#d.telemetry.registrationCode('redeemed');
         return result.device;
       case 'invalid_code':
-        await this.#d.guesses.record(source);
+        await this.#d.guesses.record(source, 'registration_code');
         throw new CoreError('invalid_registration_code', 'the registration code is invalid, expired or already used', { target: 'deviceRegistrationCode' });
       case 'user_disabled':
         throw new CoreError('registration_refused', 'the user is disabled', { reason: 'user_disabled' });

@@ -8,6 +8,7 @@ import type { Store } from '../store/store.ts';
 import { CoreError } from './errors.ts';
 import type { KeyRing } from './key-ring.ts';
 import type { PasswordSignIn } from './sign-in.ts';
+import type { Telemetry } from './telemetry.ts';
 import type { EnvironmentUrls } from './urls.ts';
 
 export interface SessionDeps {
@@ -15,6 +16,7 @@ export interface SessionDeps {
   clock: Clock;
   keys: KeyRing;
   passwords: PasswordSignIn;
+  telemetry: Telemetry;
   lifetimeSeconds: number;
   clockToleranceSeconds: number;
 }
@@ -47,6 +49,7 @@ export class SessionTokens {
     const accessToken = await signSessionToken(await this.#d.keys.activeKey(env.id), {
       issuer: urls.issuer, subject: user.id, audience: urls.sessionApi, lifetimeSeconds: lifetime, now,
     });
+    this.#d.telemetry.tokenIssued('session');
     const issuedAt = Math.floor(now / 1000) * 1000;
     return { accessToken, expiresIn: lifetime, issuedAt, expiresAt: issuedAt + lifetime * 1000 };
   }

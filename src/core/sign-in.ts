@@ -6,7 +6,7 @@
 // is counted before its hash is checked (concurrent guesses cannot all slip past the count) and
 // given back when the password was right. Unknown usernames are counted alike, so the throttle
 // does not reveal which accounts exist either.
-import { decoyHash, verifyPassword } from '../crypto/passwords.ts';
+import { decoyHash, hashPassword, isWeakerThan, verifyPassword, type ScryptCost } from '../crypto/passwords.ts';
 import type { User } from '../model/records.ts';
 import type { UserStore } from '../store/store.ts';
 import { CoreError } from './errors.ts';
@@ -15,10 +15,14 @@ import type { FixedWindowLimiter } from './limiter.ts';
 export class PasswordSignIn {
   readonly #users: UserStore;
   readonly #failures: FixedWindowLimiter;
+  readonly #cost: ScryptCost;
+  readonly #now: () => number;
 
-  constructor(users: UserStore, failuresPerAccount: FixedWindowLimiter) {
+  constructor(users: UserStore, failuresPerAccount: FixedWindowLimiter, cost: ScryptCost, now: () => number) {
     this.#users = users;
     this.#failures = failuresPerAccount;
+    this.#cost = cost;
+    this.#now = now;
   }
 
   async signIn(envId: string, username: string, password: string): Promise<User> {
@@ -31,11 +35,15 @@ export class PasswordSignIn {
       });
     }
     const user = await this.#users.getByUsername(envId, name);
-    const ok = await verifyPassword(password, user?.passwordHash ?? (await decoyHash()));
+    const ok = await verifyPassword(password, user?.passwordHash ?? (await decoyHash(this.#cost)));
     if (!user || !ok || user.disabled) {
       throw new CoreError('invalid_credentials', 'the username or password is not correct', { target: 'password' });
     }
     this.#failures.refund(account);
+    // A hash made with less work than today's cost is replaced now, while the password is at hand.
+    if (isWeakerThan(user.passwordHash, this.#cost)) {
+      await this.#users.setPasswordHash(envId, user.id, user.passwordHash, await hashPassword(password, this.#cost), this.#now());
+    }
     return user;
   }
 }

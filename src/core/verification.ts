@@ -14,6 +14,7 @@ import { CoreError, isCoreError } from './errors.ts';
 import type { GuessBudget } from './guess-budget.ts';
 import { parseScopeList } from './scopes.ts';
 import type { PasswordSignIn } from './sign-in.ts';
+import { outcomeOf, type Telemetry } from './telemetry.ts';
 
 export const FLOW_IDLE_MS = 15 * 60 * 1000;
 /** SPEC S7: the fifth wrong code fails the flow. */
@@ -27,6 +28,7 @@ export interface VerificationDeps {
   userCode: UserCodeFormat;
   guesses: GuessBudget;
   passwords: PasswordSignIn;
+  telemetry: Telemetry;
 }
 
 /** What a front end shows for a flow. */
@@ -94,16 +96,22 @@ export class Verification {
     return v;
   }
 
-  async signIn(env: Environment, flowId: string, browserSecret: string | undefined, username: string, password: string): Promise<FlowView> {
-    const flow = await this.#at(env, flowId, browserSecret, 'USERNAME_PASSWORD_REQUIRED');
-    const user = await this.#d.passwords.signIn(env.id, username, password);
-    return this.#advance(flow, 'USERNAME_PASSWORD_REQUIRED', { status: 'DAG_USER_CODE_REQUIRED', userId: user.id });
+  signIn(env: Environment, flowId: string, browserSecret: string | undefined, username: string, password: string): Promise<FlowView> {
+    return this.#observed('sign_in', async () => {
+      const flow = await this.#at(env, flowId, browserSecret, 'USERNAME_PASSWORD_REQUIRED');
+      const user = await this.#d.passwords.signIn(env.id, username, password);
+      return this.#advance(flow, 'USERNAME_PASSWORD_REQUIRED', { status: 'DAG_USER_CODE_REQUIRED', userId: user.id });
+    });
   }
 
   /** RFC 8628 §5.1: wrong codes count per flow (5, then FAILED) and per source address (a budget). */
-  async verifyUserCode(env: Environment, flowId: string, browserSecret: string | undefined, input: string, source: string): Promise<FlowView> {
+  verifyUserCode(env: Environment, flowId: string, browserSecret: string | undefined, input: string, source: string): Promise<FlowView> {
+    return this.#observed('user_code', () => this.#verifyUserCode(env, flowId, browserSecret, input, source));
+  }
+
+  async #verifyUserCode(env: Environment, flowId: string, browserSecret: string | undefined, input: string, source: string): Promise<FlowView> {
     const flow = await this.#at(env, flowId, browserSecret, 'DAG_USER_CODE_REQUIRED');
-    await this.#d.guesses.check(source, 'userCode');
+    await this.#d.guesses.check(source, 'user_code');
     try {
       const device = await this.#d.devices.findPendingByUserCode(env, input);
       if (flow.clientId !== null && device.clientId !== flow.clientId) {
@@ -117,7 +125,7 @@ export class Verification {
       });
     } catch (err) {
       if (!isCoreError(err) || err.code !== 'invalid_user_code') throw err;
-      await this.#d.guesses.record(source);
+      await this.#d.guesses.record(source, 'user_code');
       const counted = await this.#d.store.flows.recordFailure(flow.id, MAX_CODE_ATTEMPTS, this.#d.clock.now());
       if (!counted) throw new CoreError('flow_wrong_state', 'the flow is no longer waiting for a code');
       const failuresRemaining = Math.max(0, MAX_CODE_ATTEMPTS - counted.failedAttempts);
@@ -129,7 +137,11 @@ export class Verification {
   }
 
   /** Accept approves the device (it gets its token); refusal denies it (it gets access_denied). */
-  async consent(env: Environment, flowId: string, browserSecret: string | undefined, accept: boolean): Promise<FlowView> {
+  consent(env: Environment, flowId: string, browserSecret: string | undefined, accept: boolean): Promise<FlowView> {
+    return this.#observed('consent', () => this.#consent(env, flowId, browserSecret, accept), accept ? 'approved' : 'denied');
+  }
+
+  async #consent(env: Environment, flowId: string, browserSecret: string | undefined, accept: boolean): Promise<FlowView> {
     const flow = await this.#at(env, flowId, browserSecret, 'DAG_CONSENT_REQUIRED');
     const user = flow.userId === null ? undefined : await this.#d.store.users.get(env.id, flow.userId);
     if (!user || user.disabled) throw new CoreError('access_denied', 'this account can no longer approve devices');
@@ -142,6 +154,18 @@ export class Verification {
       throw new CoreError('user_code_used', 'that code has already been used', { target: 'userCode' });
     }
     return this.view(await this.load(env, flow.id, browserSecret));
+  }
+
+  /** Runs a step and reports how it ended: `ok` (or `success`) or the error code. */
+  async #observed<T>(step: 'sign_in' | 'user_code' | 'consent', fn: () => Promise<T>, success = 'ok'): Promise<T> {
+    try {
+      const result = await fn();
+      this.#d.telemetry.verification(step, success);
+      return result;
+    } catch (err) {
+      this.#d.telemetry.verification(step, outcomeOf(err));
+      throw err;
+    }
   }
 
   async #at(env: Environment, flowId: string, browserSecret: string | undefined, status: FlowStatus): Promise<Flow> {

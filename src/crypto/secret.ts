@@ -1,7 +1,7 @@
 // The server secret: the root of the code-hash and key-encryption keys. It lives outside the
 // database (a dump of the database alone yields no usable code and no private key).
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fchmodSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 
 export const SECRET_FILE_NAME = 'server-secret';
@@ -12,19 +12,46 @@ export interface SecretSource {
   generatedAt?: string;
 }
 
-/** Uses the configured secret, else reads or creates `<dataDir>/server-secret` with mode 0600. */
+/**
+ * The data directory, made 0700 when we create it (an existing one keeps the operator's mode). Like
+ * store/sqlite/db.ts's ensurePrivateDir; crypto does not import the store, so it is repeated here.
+ */
+function ensurePrivateDir(dir: string): void {
+  const target = path.resolve(dir);
+  const created = mkdirSync(target, { recursive: true, mode: 0o700 });
+  if (created === undefined) return;
+  const first = path.resolve(created);
+  for (let d = target; ; d = path.dirname(d)) {
+    chmodSync(d, 0o700); // mkdir's mode went through the umask
+    if (d === first || d === path.dirname(d)) break;
+  }
+}
+
+/** Uses the configured secret, else reads or creates `<dataDir>/server-secret` with mode 0600 (whatever the umask). */
 export function loadOrCreateServerSecret(configured: string | undefined, dataDir: string): SecretSource {
   if (configured !== undefined) return { secret: configured };
   const file = path.join(dataDir, SECRET_FILE_NAME);
   if (existsSync(file)) return { secret: readFileSync(file, 'utf8').trim() };
-  mkdirSync(dataDir, { recursive: true });
+  ensurePrivateDir(dataDir);
   const secret = randomBytes(32).toString('base64url');
-  // 'wx' fails if another process created it in between; then read theirs.
+  // Written whole to a private temporary file, then linked into place: link() fails if another
+  // process got there first (then theirs is used), and no reader ever sees a half-written secret.
+  const temp = path.join(dataDir, `.${SECRET_FILE_NAME}.${process.pid}.${randomBytes(6).toString('hex')}`);
+  const fd = openSync(temp, 'wx', 0o600);
   try {
-    writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+    // Exactly 0600 before the secret goes in: open's mode went through the umask.
+    fchmodSync(fd, 0o600);
+    writeSync(fd, `${secret}\n`);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    linkSync(temp, file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return { secret: readFileSync(file, 'utf8').trim() };
     throw err;
+  } finally {
+    unlinkSync(temp);
   }
   return { secret, generatedAt: file };
 }

@@ -1,20 +1,44 @@
 // pino options: JSON lines with a request id; secrets never reach the log. Bodies are not logged;
-// headers that carry credentials and query parameters that carry codes are redacted.
+// headers that carry credentials are redacted, and so are the values of query parameters that can
+// carry a code or a token, recognised by their decoded name (so `user%5Fcode=` is redacted too).
 import type { FastifyServerOptions } from 'fastify';
 
-const SENSITIVE_QUERY = /([?&](?:user_code|code|device_code|token|access_token|password|client_secret|flowId)=)[^&#]*/gi;
+const SENSITIVE = new Set([
+  'user_code', 'usercode', 'code', 'device_code', 'devicecode', 'deviceregistrationcode', 'token', 'access_token',
+  'refresh_token', 'id_token', 'password', 'client_secret', 'secret', 'flowid', 'csrf', 'state',
+]);
 
-export function redactUrl(url: string): string {
-  return url.replace(SENSITIVE_QUERY, '$1[REDACTED]');
+function decodedName(raw: string): string {
+  try {
+    return decodeURIComponent(raw.replace(/\+/g, ' ')).trim().toLowerCase();
+  } catch {
+    return raw.toLowerCase();
+  }
 }
 
-export function loggerOptions(level: string, pretty: boolean): NonNullable<FastifyServerOptions['logger']> {
+/** The URL with the value of every sensitive query parameter replaced by [REDACTED]. */
+export function redactUrl(url: string): string {
+  const q = url.indexOf('?');
+  if (q < 0) return url;
+  const query = url.slice(q + 1).split('&').map((pair) => {
+    const eq = pair.indexOf('=');
+    const name = eq < 0 ? pair : pair.slice(0, eq);
+    return SENSITIVE.has(decodedName(name)) ? `${name}=[REDACTED]` : pair;
+  });
+  return `${url.slice(0, q)}?${query.join('&')}`;
+}
+
+/** Fastify's logger options as an object (never `true`/`false`), so callers may extend them. */
+export type LoggerOptions = Exclude<NonNullable<FastifyServerOptions['logger']>, boolean>;
+
+export function loggerOptions(level: string, pretty: boolean): LoggerOptions {
   return {
     level,
     redact: {
       paths: [
         'req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]',
         '*.password', '*.client_secret', '*.device_code', '*.user_code', '*.access_token', '*.secret',
+        '*.deviceRegistrationCode', '*.accessKey', '*.token',
       ],
       censor: '[REDACTED]',
     },

@@ -8,6 +8,7 @@ import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fa
 import type { Config } from '../config.ts';
 import { CoreError } from '../core/errors.ts';
 import { FixedWindowLimiter, type LimitState } from '../core/limiter.ts';
+import type { Telemetry } from '../core/telemetry.ts';
 import type { Clock } from '../model/clock.ts';
 
 /** Every limit of the HTTP front ends, one counter table each. */
@@ -24,18 +25,19 @@ export interface Limits {
   deviceRegistration: FixedWindowLimiter;
 }
 
-export function createLimits(config: Config, clock: Clock): Limits {
+export function createLimits(config: Config, clock: Clock, telemetry: Telemetry): Limits {
   const r = config.rateLimit;
-  const per = (max: number) => new FixedWindowLimiter({ max, windowSeconds: r.windowSeconds }, clock, r.maxKeys);
+  const per = (name: string, max: number) =>
+    new FixedWindowLimiter({ max, windowSeconds: r.windowSeconds }, clock, r.maxKeys, () => { telemetry.rateLimited(name); });
   return {
-    deviceAuthorization: per(r.deviceAuthorization),
-    token: per(r.token),
-    clientAuthFailures: per(r.clientAuthFailures),
-    discovery: per(r.discovery),
-    verification: per(r.verification),
-    session: per(r.session),
-    adminApi: per(r.adminApi),
-    deviceRegistration: per(r.deviceRegistration),
+    deviceAuthorization: per('device_authorization', r.deviceAuthorization),
+    token: per('token', r.token),
+    clientAuthFailures: per('client_auth_failures', r.clientAuthFailures),
+    discovery: per('discovery', r.discovery),
+    verification: per('verification', r.verification),
+    session: per('session', r.session),
+    adminApi: per('admin_api', r.adminApi),
+    deviceRegistration: per('device_registration', r.deviceRegistration),
   };
 }
 

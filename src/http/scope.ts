@@ -1,11 +1,53 @@
 // How a front end owns its wire format: inside its encapsulated plugin it names one error sender,
 // and every error raised by its routes (validation, body parsing, rate limits, bugs) and every
-// unknown path under its prefixes is answered by that sender. No URL is matched anywhere else.
+// unknown path under its prefixes is answered by that sender. The prefixes are also recorded as
+// the front end's claim on the URL space, so answers that come before routing (a malformed URL, a
+// request the HTTP parser refused) can still be given in the shape of the front end they were for.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CoreError } from '../core/errors.ts';
 import { toCoreError } from './errors.ts';
 
 export type ErrorSender = (request: FastifyRequest, reply: FastifyReply, err: CoreError) => FastifyReply;
+
+/** An answer written straight to a socket, for requests the HTTP parser refused. */
+export interface RawError {
+  contentType: string;
+  body: string;
+  headers?: Readonly<Record<string, string>>;
+}
+export type RawErrorRenderer = (status: number, description: string) => RawError;
+
+export interface WireFormat {
+  send: ErrorSender;
+  raw?: RawErrorRenderer;
+}
+
+/** The front ends' claims on the URL space: prefixes (with `:param` segments) and their formats. */
+export class WireFormats {
+  readonly #claims: { segments: string[]; format: WireFormat }[] = [];
+
+  claim(prefix: string, format: WireFormat): void {
+    this.#claims.push({ segments: prefix.split('/').filter(Boolean), format });
+  }
+
+  /** The format of the longest prefix that `url` falls under, if a front end claims it. */
+  find(url: string): WireFormat | undefined {
+    const path = (url.split('?')[0] ?? '').split('/').filter(Boolean);
+    let best: { segments: string[]; format: WireFormat } | undefined;
+    for (const c of this.#claims) {
+      const fits = c.segments.length <= path.length && c.segments.every((s, i) => s.startsWith(':') || s === path[i]);
+      if (fits && (best === undefined || c.segments.length > best.segments.length)) best = c;
+    }
+    return best?.format;
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Decorated once on the root instance by buildApp. */
+    wireFormats: WireFormats;
+  }
+}
 
 /** Logs the failure (a 500 with its cause; a refusal briefly), sets Retry-After and Allow, then sends. */
 export function answerError(request: FastifyRequest, reply: FastifyReply, error: unknown, send: ErrorSender): FastifyReply {
@@ -23,11 +65,14 @@ export function notFoundError(request: FastifyRequest): CoreError {
 
 /**
  * Makes `scope` answer in `send`'s format: its errors, and unknown paths under each prefix (a
- * prefix may hold parameters, e.g. `/:envId/flows`). Call it once, at the top of a front end's plugin.
+ * prefix may hold parameters, e.g. `/:envId/flows`). `raw` renders refusals of the HTTP parser
+ * on those prefixes (the server's native format otherwise). Call it once, at the top of a front
+ * end's plugin.
  */
-export async function ownWireFormat(scope: FastifyInstance, send: ErrorSender, notFoundPrefixes: readonly string[]): Promise<void> {
+export async function ownWireFormat(scope: FastifyInstance, send: ErrorSender, prefixes: readonly string[], raw?: RawErrorRenderer): Promise<void> {
   scope.setErrorHandler((error, request, reply) => answerError(request, reply, error, send));
-  for (const prefix of notFoundPrefixes) {
+  for (const prefix of prefixes) {
+    scope.wireFormats.claim(prefix, raw === undefined ? { send } : { send, raw });
     await scope.register((child, _opts, done) => {
       child.setNotFoundHandler((request, reply) => answerError(request, reply, notFoundError(request), send));
       done();

@@ -36,6 +36,8 @@ export interface UserStore {
   getByEmail(envId: string, email: string): Promise<User | undefined>;
   list(envId: string): Promise<User[]>;
   setDisabled(envId: string, username: string, disabled: boolean, now: number): Promise<User | undefined>;
+  /** Replaces the hash only if it is still `expected` (a concurrent change wins). */
+  setPasswordHash(envId: string, id: string, expected: string, hash: string, now: number): Promise<boolean>;
 }
 
 export type InsertDeviceResult = 'ok' | 'user_code_taken';
@@ -142,6 +144,10 @@ export interface SweepResult {
   deviceAuthorizations: number;
   flows: number;
   registrationCodes: number;
+  /** Wrong-code records older than any budget window. */
+  codeGuesses: number;
+  /** Retired signing keys past their retired_until (no token they signed is still valid). */
+  signingKeys: number;
 }
 
 export interface Store {
@@ -163,6 +169,12 @@ export interface Store {
   isMigrated(): Promise<boolean>;
   /** Deletes rows no rule needs any more (expired authorizations, flows and codes, old guesses, dead keys). */
   sweep(now: number): Promise<SweepResult>;
+  /**
+   * A consistent online copy of the whole database into `file`, which must not exist (EEXIST
+   * otherwise) and is created 0600; safe while other processes write. Optional: a store whose
+   * engine has its own tools (PostgreSQL: pg_dump) leaves it out, and callers say so.
+   */
+  backup?(file: string): Promise<void>;
   close(): Promise<void>;
 }
 

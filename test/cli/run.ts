@@ -23,7 +23,8 @@ export interface RunOptions {
 
 export function runCli(dir: string, args: readonly string[], opts: RunOptions = {}): Promise<CliResult> {
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !UNSET.includes(k)));
-  const env: NodeJS.ProcessEnv = { ...inherited, DATA_DIR: dir, LOG_LEVEL: 'silent', ...opts.env };
+  // The password cost of test/helpers/build.ts (TEST_COST), so CLI-made users are as cheap to check.
+  const env: NodeJS.ProcessEnv = { ...inherited, DATA_DIR: dir, LOG_LEVEL: 'silent', PASSWORD_SCRYPT_N: '16384', ...opts.env };
   const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';

@@ -41,8 +41,14 @@ export function tempDir(t: TestContext): string {
   return dir;
 }
 
+/**
+ * Tests hash passwords at scrypt N=2^14 (production: OWASP's 2^17, ~8x the work): the code path is
+ * the same, and a suite that creates hundreds of users stays fast. test/crypto covers the default.
+ */
+export const TEST_COST = { PASSWORD_SCRYPT_N: '16384' } as const;
+
 export function testConfig(dir: string, env: Record<string, string> = {}): Config {
-  return loadConfig({ DATA_DIR: dir, PUBLIC_URL: 'http://issuer.test', LOG_LEVEL: 'silent', SWEEP_INTERVAL_SECONDS: '0', ...env });
+  return loadConfig({ DATA_DIR: dir, PUBLIC_URL: 'http://issuer.test', LOG_LEVEL: 'silent', SWEEP_INTERVAL_SECONDS: '0', ...TEST_COST, ...env });
 }
 
 export interface TestApp {

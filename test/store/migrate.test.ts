@@ -1,14 +1,17 @@
-// Migrations when several processes open a new database at once (the CLI next to a starting
-// server): each migration is applied exactly once and nobody fails.
+// Several processes opening a new data directory at once (the CLI next to a starting server):
+// each migration is applied exactly once, all agree on one server secret, and nobody fails.
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
+import { loadConfig } from '../../src/config.ts';
+import { openServices } from '../../src/services.ts';
 import { listMigrations } from '../../src/store/sqlite/migrate.ts';
 import { runCli } from '../cli/run.ts';
 import { tempDir } from '../helpers/build.ts';
 
-test('four processes migrating one new database together: all succeed, every migration applied once', async (t) => {
+test('four processes opening one new data directory together: every migration applied once, one secret', async (t) => {
   for (let round = 0; round < 3; round++) {
     const dir = tempDir(t);
     const results = await Promise.all(Array.from({ length: 4 }, () => runCli(dir, ['migrate', '--json'])));
@@ -20,9 +23,19 @@ test('four processes migrating one new database together: all succeed, every mig
     } finally {
       db.close();
     }
+    assert.match(readFileSync(path.join(dir, 'server-secret'), 'utf8'), /^[\w-]{43}\n$/);
+    assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('.server-secret')), [], 'no temporary file is left');
+    // The signing key one of them made decrypts with the secret on disk: they all used that one.
+    const services = await openServices(loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent' }));
+    try {
+      assert.ok((await services.keys.activeKey(services.defaultEnv.id)).kid);
+    } finally {
+      await services.close();
+    }
   }
 });
 
 test('two migration files with one number are refused', () => {
   assert.throws(() => listMigrations(path.join(import.meta.dirname, '..', 'fixtures', 'duplicate-migrations')), /two migrations are numbered 1/);
 });
+

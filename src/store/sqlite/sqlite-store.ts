@@ -1,5 +1,6 @@
 // The embedded store: one SQLite file in WAL mode, one repository per kind of record. The only
 // module tree that imports better-sqlite3.
+import { closeSync, fchmodSync, openSync, rmSync } from 'node:fs';
 import type { Store, SweepResult } from '../store.ts';
 import { SqliteAdminKeys } from './admin-keys.ts';
 import { SqliteAppIds } from './app-ids.ts';
@@ -19,6 +20,9 @@ import { SqliteUsers } from './users.ts';
 export const EXPIRED_RETENTION_MS = 60 * 60 * 1000;
 /** Guess failures are kept for the longest budget window there can be (GUESS_WINDOW_SECONDS ≤ 1 day). */
 export const GUESS_RETENTION_MS = 24 * 60 * 60 * 1000;
+
+/** better-sqlite3 clamps a step's page count to 0…2^31-1 (SQLite's "-1 = all" is not reachable). */
+const ALL_PAGES = 0x7fffffff;
 
 export interface SqliteStoreOptions {
   /** Path of the database file; ':memory:' is accepted for throwaway tools, never for tests of the store. */
@@ -78,10 +82,32 @@ export class SqliteStore implements Store {
       const deviceAuthorizations = db.run('DELETE FROM device_authorizations WHERE expires_at < ?', now - EXPIRED_RETENTION_MS);
       const flows = db.run('DELETE FROM flows WHERE expires_at < ?', now);
       const registrationCodes = db.run('DELETE FROM registration_codes WHERE expires_at < ?', now);
-      db.run('DELETE FROM code_guess_failures WHERE at < ?', now - GUESS_RETENTION_MS);
-      db.run(`DELETE FROM signing_keys WHERE status = 'retired' AND retired_until < ?`, now);
-      return { deviceAuthorizations, flows, registrationCodes };
+      const codeGuesses = db.run('DELETE FROM code_guess_failures WHERE at < ?', now - GUESS_RETENTION_MS);
+      const signingKeys = db.run(`DELETE FROM signing_keys WHERE status = 'retired' AND retired_until < ?`, now);
+      return { deviceAuthorizations, flows, registrationCodes, codeGuesses, signingKeys };
     });
+  }
+
+  /**
+   * SQLite's online backup API. Every step after the first copies all pages at once, in one read
+   * transaction: a consistent snapshot that (in WAL mode) never blocks writers. A write by another
+   * connection between steps makes SQLite restart the copy, and the next step is again all of it:
+   * with small steps, a large database under constant writes could restart for ever.
+   */
+  async backup(file: string): Promise<void> {
+    // Created here, exclusively and 0600 whatever the umask; SQLite writes into the empty file.
+    const fd = openSync(file, 'wx', 0o600);
+    try {
+      fchmodSync(fd, 0o600);
+    } finally {
+      closeSync(fd);
+    }
+    try {
+      await this.#db.db.backup(file, { progress: () => ALL_PAGES });
+    } catch (err) {
+      for (const f of [file, `${file}-journal`]) rmSync(f, { force: true });
+      throw err;
+    }
   }
 
   close(): Promise<void> {

@@ -46,6 +46,12 @@ export class SqliteUsers implements UserStore {
     return this.#db.async(() => this.#db.all('SELECT * FROM users WHERE env_id = ? ORDER BY created_at, username', envId).map(toUser));
   }
 
+  setPasswordHash(envId: string, id: string, expected: string, hash: string, now: number): Promise<boolean> {
+    return this.#db.async(() => this.#db.run(
+      'UPDATE users SET password_hash = ?, updated_at = ? WHERE env_id = ? AND id = ? AND password_hash = ?',
+      hash, now, envId, id, expected) === 1);
+  }
+
   setDisabled(envId: string, username: string, disabled: boolean, now: number): Promise<User | undefined> {
     return this.#db.async(() => this.#db.one(toUser,
       'UPDATE users SET disabled = ?, updated_at = ? WHERE env_id = ? AND username = ? RETURNING *',

@@ -53,6 +53,8 @@ export function oauthErrorSender(realm: string): ErrorSender {
       // RFC 6749 §5.2: a failed Basic authentication answers 401 with a challenge for that scheme.
       reply.header('www-authenticate', `Basic realm="${realm}", charset="UTF-8"`);
     }
+    // RFC 6750 §3: a bearer-protected resource names the scheme and the error.
+    if (err.code === 'invalid_token') reply.header('www-authenticate', `Bearer realm="${realm}", error="invalid_token"`);
     return reply.code(status).type('application/json; charset=utf-8').send({ error, error_description: err.message });
   };
 }

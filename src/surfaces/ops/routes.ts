@@ -1,9 +1,12 @@
-// Liveness, readiness and the OpenAPI document.
+// Liveness, readiness, metrics and the OpenAPI document.
+import { timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { CoreError } from '../../core/errors.ts';
+import { bearerToken } from '../../http/bearer.ts';
 import { limitBy, sourceKey } from '../../http/rate-limit.ts';
 import { ownWireFormat, type ErrorSender } from '../../http/scope.ts';
 import type { Services } from '../../services.ts';
@@ -14,6 +17,16 @@ export interface Lifecycle {
 }
 
 export const OPENAPI_FILE = fileURLToPath(new URL('../../../openapi.yaml', import.meta.url));
+
+/** The native error body, as the OAuth front end sends it. */
+const nativeError = z.object({ error: z.string(), error_description: z.string().optional() });
+
+/** Constant-time comparison of a presented bearer token with the configured one. */
+function sameToken(presented: string, expected: string): boolean {
+  const a = Buffer.from(presented);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
 
 const status = z.object({ status: z.string(), checks: z.record(z.string(), z.boolean()).optional() }).meta({ id: 'Health' });
 
@@ -57,6 +70,29 @@ export const opsPlugin: FastifyPluginAsync<{ services: Services; lifecycle: Life
     handler: async (_request, reply) => {
       const yaml = await readFile(OPENAPI_FILE, 'utf8');
       return reply.type('application/yaml; charset=utf-8').send(yaml);
+    },
+  });
+
+  // Prometheus scrapes; with METRICS_TOKEN set only a bearer of that token may. Limited per source
+  // like discovery, which also bounds guessing the token.
+  r.get('/metrics', {
+    schema: {
+      tags: ['Operations'],
+      summary: 'Prometheus metrics (text exposition format); Authorization: Bearer <METRICS_TOKEN> when one is configured',
+      response: {
+        200: { content: { 'text/plain': { schema: z.string().describe('Prometheus text format 0.0.4') } } },
+        401: nativeError,
+        429: nativeError,
+      },
+    },
+    onRequest: limitBy(services.limits.discovery, sourceKey),
+    handler: async (request, reply) => {
+      const expected = services.config.metricsToken;
+      if (expected !== undefined && !sameToken(bearerToken(request), expected)) {
+        throw new CoreError('invalid_token', 'a valid metrics token is required');
+      }
+      reply.header('cache-control', 'no-store');
+      return reply.type(services.metrics.contentType).send(await services.metrics.render());
     },
   });
 };

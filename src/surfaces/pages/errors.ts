@@ -2,7 +2,7 @@
 // HTML page in the page's own style, never OAuth JSON and never a stack trace.
 import type { FastifyReply } from 'fastify';
 import type { CoreError, CoreErrorCode } from '../../core/errors.ts';
-import type { ErrorSender } from '../../http/scope.ts';
+import type { ErrorSender, RawError } from '../../http/scope.ts';
 import { html } from './html.ts';
 import { messagePage } from './render.ts';
 
@@ -67,3 +67,17 @@ export const sendPageError: ErrorSender = (_request, reply, err: CoreError) => {
   if (err.code === 'flow_not_found') return sendPage(reply, err.status, expiredLinkPage());
   return sendPage(reply, status ?? err.status, messagePage({ title, message }));
 };
+
+/** The page's answer to a request the HTTP parser refused (no Fastify reply exists yet). */
+export function rawPageError(status: number): RawError {
+  const [title, message] = status === 431
+    ? ['Something is not right', 'Your browser sent more than this page accepts. Close other tabs of this site or clear its cookies, then try again.']
+    : status === 408
+      ? ['Something is not right', 'The request took too long to arrive. Check your connection and try again.']
+      : GENERIC;
+  return {
+    contentType: 'text/html; charset=utf-8',
+    body: messagePage({ title, message }),
+    headers: { 'Content-Security-Policy': PAGE_CSP, 'X-Frame-Options': 'DENY', 'X-Content-Type-Options': 'nosniff' },
+  };
+}

@@ -19,7 +19,7 @@ import { ownWireFormat } from '../../http/scope.ts';
 import type { Services } from '../../services.ts';
 import { csrfToken, csrfValid } from './csrf.ts';
 import { entryRoutes } from './entry.ts';
-import { forbiddenPage, redirectPage, sendPage, sendPageError } from './errors.ts';
+import { forbiddenPage, rawPageError, redirectPage, sendPage, sendPageError } from './errors.ts';
 import { codePage, consentPage, donePage, failedPage, signInPage, type FormContext, type FormError } from './render.ts';
 
 const envParams = z.object({ envId: envIdParam });
@@ -108,7 +108,7 @@ function renderStep(
 
 /** The verification page for people: /device starts a flow, /signon renders and drives it. */
 export const pagePlugin: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
-  await ownWireFormat(app, sendPageError, ['/device', '/signon', '/:envId/device', '/:envId/signon']);
+  await ownWireFormat(app, sendPageError, ['/device', '/signon', '/:envId/device', '/:envId/signon'], rawPageError);
   // One budget per source across the page and the flow API together (SPEC S7).
   app.addHook('onRequest', limitBy(services.limits.verification, sourceKey));
   await app.register(formbody, { bodyLimit: services.config.bodyLimit });

@@ -1,0 +1,36 @@
+// What the engine reports as it works, for metrics (SPEC S8): counts only, never a code, a user or
+// a client id (labels stay few and bounded). The engine calls these; ops decides where they go.
+import { isCoreError } from './errors.ts';
+export interface Telemetry {
+  deviceAuthorization(): void;
+  /** One poll of the token endpoint: `token` when a token was issued, else the error code. */
+  poll(outcome: string): void;
+  /** A step of verification (page or flow API) and how it ended: `ok` or the error code. */
+  verification(step: 'sign_in' | 'user_code' | 'consent', outcome: string): void;
+  wrongCode(kind: CodeKind): void;
+  guessBudgetExhausted(kind: CodeKind): void;
+  /** A request refused by the named limit. */
+  rateLimited(limit: string): void;
+  registrationCode(event: 'issued' | 'redeemed'): void;
+  tokenIssued(kind: 'access' | 'session'): void;
+}
+
+export type CodeKind = 'user_code' | 'registration_code';
+
+const nothing = (): void => undefined;
+
+export const noTelemetry: Telemetry = {
+  deviceAuthorization: nothing,
+  poll: nothing,
+  verification: nothing,
+  wrongCode: nothing,
+  guessBudgetExhausted: nothing,
+  rateLimited: nothing,
+  registrationCode: nothing,
+  tokenIssued: nothing,
+};
+
+/** The outcome label of a failure: the closed-set code, or `error` for anything else. */
+export function outcomeOf(err: unknown): string {
+  return isCoreError(err) ? err.code : 'error';
+}

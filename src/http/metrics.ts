@@ -1,0 +1,85 @@
+// Prometheus metrics (SPEC S8): HTTP requests by route and status with latency, what the engine
+// reports through Telemetry (device authorizations, polls and verifications by outcome, wrong
+// codes, budgets spent, rate-limit refusals, registration codes, tokens), and process metrics.
+// Each app has its own registry (tests build many); process metrics are collected once.
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import type { CodeKind, Telemetry } from '../core/telemetry.ts';
+
+let processRegistry: Registry | undefined;
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry, prefix: 'dcs_' });
+  }
+  return processRegistry;
+}
+
+export class Metrics implements Telemetry {
+  readonly registry = new Registry();
+  readonly #requests = this.#counter('dcs_http_requests_total', 'HTTP requests by method, route template and status', ['method', 'route', 'status']);
+  readonly #duration = new Histogram({
+    name: 'dcs_http_request_duration_seconds',
+    help: 'HTTP request latency by method and route template',
+    labelNames: ['method', 'route'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly #deviceAuthorizations = this.#counter('dcs_device_authorizations_total', 'Device authorizations issued', []);
+  readonly #polls = this.#counter('dcs_token_polls_total', 'Device-code polls of the token endpoint by outcome (token, authorization_pending, slow_down, …)', ['outcome']);
+  readonly #verifications = this.#counter('dcs_verifications_total', 'Verification steps (page and flow API) by step and outcome', ['step', 'outcome']);
+  readonly #wrongCodes = this.#counter('dcs_wrong_codes_total', 'Wrong user codes and registration codes entered', ['kind']);
+  readonly #budgets = this.#counter('dcs_guess_budget_exhausted_total', 'Codes refused because the source spent its wrong-code budget', ['kind']);
+  readonly #limited = this.#counter('dcs_rate_limited_total', 'Requests refused by a rate limit, by limit', ['limit']);
+  readonly #registration = this.#counter('dcs_registration_codes_total', 'Device registration codes issued and redeemed', ['event']);
+  readonly #tokens = this.#counter('dcs_tokens_issued_total', 'Tokens issued by kind (access: device grant; session: Veeam facade)', ['kind']);
+
+  #counter<L extends string>(name: string, help: string, labelNames: L[]): Counter<L> {
+    return new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  request(method: string, route: string, status: number, seconds: number): void {
+    this.#requests.inc({ method, route, status: String(status) });
+    this.#duration.observe({ method, route }, seconds);
+  }
+
+  deviceAuthorization(): void {
+    this.#deviceAuthorizations.inc();
+  }
+
+  poll(outcome: string): void {
+    this.#polls.inc({ outcome });
+  }
+
+  verification(step: 'sign_in' | 'user_code' | 'consent', outcome: string): void {
+    this.#verifications.inc({ step, outcome });
+  }
+
+  wrongCode(kind: CodeKind): void {
+    this.#wrongCodes.inc({ kind });
+  }
+
+  guessBudgetExhausted(kind: CodeKind): void {
+    this.#budgets.inc({ kind });
+  }
+
+  rateLimited(limit: string): void {
+    this.#limited.inc({ limit });
+  }
+
+  registrationCode(event: 'issued' | 'redeemed'): void {
+    this.#registration.inc({ event });
+  }
+
+  tokenIssued(kind: 'access' | 'session'): void {
+    this.#tokens.inc({ kind });
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** The exposition text: this app's metrics, then the process's. */
+  async render(): Promise<string> {
+    return `${await this.registry.metrics()}\n${await processMetrics().metrics()}`;
+  }
+}

@@ -1,0 +1,105 @@
+// The log of a whole day's work holds no secret (SPEC S8): a device login through the page with a
+// confidential client, a Veeam session and device code, an RSA admin JWT, a registration code and
+// its redemption, and requests that put codes in the query string under percent-encoded names.
+import assert from 'node:assert/strict';
+import { createPrivateKey } from 'node:crypto';
+import { test } from 'node:test';
+import { Writable } from 'node:stream';
+import { SignJWT } from 'jose';
+import { buildApp } from '../../src/app.ts';
+import { redactUrl, loggerOptions } from '../../src/http/logging.ts';
+import { openServices } from '../../src/services.ts';
+import { TestClock, tempDir, testConfig, DEVICE_CODE_GRANT, encodeForm } from '../helpers/build.ts';
+import { basic } from '../oauth/_support.ts';
+
+test('redactUrl recognises parameters by their decoded name', () => {
+  assert.equal(redactUrl('/device?user_code=WDJB-MJHT'), '/device?user_code=[REDACTED]');
+  assert.equal(redactUrl('/device?user%5Fcode=WDJB-MJHT&x=1'), '/device?user%5Fcode=[REDACTED]&x=1');
+  assert.equal(redactUrl('/x?%55SER_CODE=a&ACCESS_TOKEN=b&Device%5fCode=c&plain=d'), '/x?%55SER_CODE=[REDACTED]&ACCESS_TOKEN=[REDACTED]&Device%5fCode=[REDACTED]&plain=d');
+  assert.equal(redactUrl('/x?client%5Fsecret=s&bad%ZZname=v'), '/x?client%5Fsecret=[REDACTED]&bad%ZZname=v');
+  assert.equal(redactUrl('/no-query'), '/no-query');
+});
+
+test('a full device login, a Veeam session and an RSA registration leave no secret in the log', async (t) => {
+  const dir = tempDir(t);
+  const clock = new TestClock();
+  const services = await openServices(testConfig(dir), { clock });
+  const lines: string[] = [];
+  const stream = new Writable({ write(chunk: Buffer, _enc, done) { lines.push(chunk.toString('utf8')); done(); } });
+  const app = await buildApp({ services, logger: { ...loggerOptions('trace', false), stream } });
+  t.after(async () => {
+    await app.close();
+    await services.close();
+  });
+  const secrets: string[] = [];
+  const form = (url: string, body: Record<string, string>, headers: Record<string, string> = {}) =>
+    app.inject({ method: 'POST', url, headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, payload: encodeForm(body) });
+
+  const password = 'correct horse battery staple';
+  secrets.push(password);
+  await services.admin.createUser({ envId: services.defaultEnv.id, username: 'alice', email: 'alice@example.test', password });
+  const { client, secret } = await services.admin.createClient({ envId: services.defaultEnv.id, name: 'Backend', confidential: true });
+  secrets.push(secret ?? 'missing');
+
+  // The device asks for a code (Basic), the person signs in on the page and approves, the device gets its token.
+  const started = (await form('/oauth/device_authorization', {}, { authorization: basic(client.clientId, secret ?? '') })).json<{ device_code: string; user_code: string }>();
+  secrets.push(started.device_code, started.user_code, started.user_code.replace('-', ''));
+  const entry = await app.inject({ method: 'GET', url: `/device?user%5Fcode=${started.user_code}` });
+  const cookie = String(entry.headers['set-cookie']).split(';')[0] ?? '';
+  secrets.push(cookie.split('=')[1] ?? 'missing');
+  const page = new URL(String(entry.headers.location));
+  const flowId = page.searchParams.get('flowId') ?? '';
+  const signon = `${page.pathname}?flowId=${flowId}&%75ser_code=${started.user_code}`;
+  const csrfOf = async () => /name="csrf" value="([^"]+)"/.exec((await app.inject({ method: 'GET', url: signon, headers: { cookie } })).body)?.[1] ?? '';
+  const csrf = await csrfOf();
+  secrets.push(csrf);
+  const post = (fields: Record<string, string>) => app.inject({
+    method: 'POST', url: page.pathname, headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: encodeForm({ flowId, csrf, ...fields }),
+  });
+  assert.equal((await post({ action: 'signin', username: 'alice', password: 'a wrong password' })).statusCode, 400);
+  secrets.push('a wrong password');
+  assert.equal((await post({ action: 'signin', username: 'alice', password })).statusCode, 303);
+  assert.equal((await post({ action: 'code', user_code: started.user_code })).statusCode, 303);
+  assert.equal((await post({ action: 'approve' })).statusCode, 303);
+  const token = await form('/oauth/token', { grant_type: DEVICE_CODE_GRANT, device_code: started.device_code, client_id: client.clientId, client_secret: secret ?? '' });
+  assert.equal(token.statusCode, 200, token.body);
+  secrets.push(token.json<{ access_token: string }>().access_token);
+  // Codes and tokens where they do not belong: in query strings, under encoded names.
+  await app.inject({ method: 'GET', url: `/oauth/jwks?device%5Fcode=${started.device_code}&access%5Ftoken=${token.json<{ access_token: string }>().access_token}` });
+
+  // Veeam: the password grant and getDeviceCode.
+  const session = (await form('/api/oauth2/token', { grant_type: 'Password', Username: 'alice', Password: password })).json<{ access_token: string }>().access_token;
+  secrets.push(session);
+  const dc = await app.inject({ method: 'GET', url: '/api/v1/accounts/created/getDeviceCode', headers: { authorization: `Bearer ${session}` } });
+  const veeam = dc.json<{ deviceCode: string; userCode: string }>();
+  secrets.push(veeam.deviceCode, veeam.userCode);
+
+  // RSA: an admin key, its JWT, a registration code and its redemption.
+  const { file } = await services.adminKeys.create(services.defaultEnv, 'super_admin', 'log test');
+  secrets.push(file.accessKey.split('\n')[1] ?? 'missing');
+  const iat = Math.floor(clock.now() / 1000);
+  const jwt = await new SignJWT({}).setProtectedHeader({ alg: 'RS256', typ: 'JWT' }).setSubject(file.accessID)
+    .setAudience(file.adminRestApiUrl).setIssuedAt(iat).setExpirationTime(iat + 3600).sign(createPrivateKey(file.accessKey));
+  secrets.push(jwt);
+  const issued = await app.inject({
+    method: 'POST', url: '/AdminInterface/restapi/v1/users/deviceRegistrationCode',
+    headers: { authorization: `Bearer ${jwt}`, 'content-type': 'application/json' }, payload: JSON.stringify({ username: 'alice', appId: '1f00c62b-a5c0-49d3-9ffb-92314d717187' }),
+  });
+  const code = issued.json<{ deviceRegistrationCode: string }>().deviceRegistrationCode;
+  secrets.push(code);
+  const redeemed = await app.inject({
+    method: 'POST', url: '/api/v1/devices/registrations', headers: { 'content-type': 'application/json' },
+    payload: JSON.stringify({ deviceRegistrationCode: code, appId: '1f00c62b-a5c0-49d3-9ffb-92314d717187', deviceName: 'phone', platform: 'iOS' }),
+  });
+  assert.equal(redeemed.statusCode, 201);
+  await app.inject({ method: 'GET', url: `/device?deviceRegistrationCode=${code}&password=${encodeURIComponent(password)}` });
+
+  const log = lines.join('');
+  assert.ok(lines.length >= 28, `every request is logged (in and out): ${lines.length} lines`);
+  assert.match(log, /"reqId":/, 'lines carry the request id');
+  assert.match(log, /\[REDACTED\]/);
+  for (const s of secrets) {
+    assert.ok(s.length >= 8, `a secret worth looking for: ${s}`);
+    assert.ok(!log.includes(s), `the log holds a secret: ${s.slice(0, 12)}…`);
+  }
+});
