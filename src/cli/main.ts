@@ -10,6 +10,7 @@ import { appAdd, appList } from './commands/app.ts';
 import { clientCreate, clientDelete, clientList } from './commands/client.ts';
 import { approveCommand, denyCommand } from './commands/decide.ts';
 import { envCreate, envList } from './commands/env.ts';
+import { loginCommand } from './commands/login.ts';
 import { keysList, keysRotate } from './commands/keys.ts';
 import { backupCommand, sweepCommand } from './commands/maintenance.ts';
 import { migrateCommand, serveCommand } from './commands/server.ts';
@@ -34,6 +35,7 @@ const groups: readonly Group[] = [
   single(approveCommand),
   single(denyCommand),
   single(sessionTokenCommand),
+  single(loginCommand),
   { name: 'admin-key', summary: 'Create, list and revoke RSA-style admin API keys.', commands: [adminKeyCreate, adminKeyList, adminKeyRevoke] },
   { name: 'app', summary: 'Add and list the authenticator apps devices register with.', commands: [appAdd, appList] },
   { name: 'keys', summary: 'Rotate and list the token-signing keys of an environment.', commands: [keysRotate, keysList] },

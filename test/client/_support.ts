@@ -1,0 +1,93 @@
+// Shared steps of the login-client tests: a server listening on the address its PUBLIC_URL names,
+// virtual time for the client and the server together, and approval of the next code the server
+// hands out (for subprocesses, whose output the test cannot read while they run).
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import type { TestContext } from 'node:test';
+import type { Clock, Sleep } from '../../src/client/device-login.ts';
+import type { Environment, User } from '../../src/model/records.ts';
+import { build, TestClock, type TestApp } from '../helpers/build.ts';
+import { decide } from '../oauth/_support.ts';
+
+/** A port that was free a moment ago: the server's PUBLIC_URL must name it before the server starts. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => { resolve(); }));
+  assert.ok(address !== null && typeof address === 'object');
+  return address.port;
+}
+
+export interface Listening {
+  h: TestApp;
+  /** http://127.0.0.1:<port>, the issuer of the default environment. */
+  base: string;
+}
+
+/** The real app on a real port, its clock following wall time; `setup` runs before it listens (hooks). */
+export async function listeningServer(t: TestContext, setup?: (h: TestApp) => void): Promise<Listening> {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const h = await build(t, { env: { PUBLIC_URL: base, PORT: String(port) }, clock: new TestClock('real') });
+  setup?.(h);
+  await h.app.listen({ host: '127.0.0.1', port });
+  return { h, base };
+}
+
+/**
+ * Time that moves only when the client sleeps: `sleep` advances the server's clock (and the client's,
+ * which is the same clock) instead of waiting, so minutes of polling take milliseconds. Every
+ * requested sleep is recorded; `skipNext()` makes the next one return at once, without time passing.
+ */
+export function virtualTime(h: TestApp): { clock: Clock; sleep: Sleep; sleeps: number[]; skipNext(): void } {
+  const sleeps: number[] = [];
+  let skip = false;
+  return {
+    clock: h.clock,
+    sleeps,
+    skipNext: () => { skip = true; },
+    sleep: (ms) => {
+      sleeps.push(ms);
+      if (skip) skip = false;
+      else h.clock.advance(ms / 1000);
+      return Promise.resolve();
+    },
+  };
+}
+
+/**
+ * Decides every code the server hands out, once its device has polled at least once (so the client
+ * sees authorization_pending first). Install before listening (`listeningServer`'s setup), for
+ * clients in subprocesses whose output the test cannot read while they run.
+ */
+export function decideCodes(h: TestApp, approve: boolean, env?: Environment): { user: Promise<User>; codes: string[] } {
+  const codes: string[] = [];
+  const pending = new Set<string>();
+  const user = h.user('approver', 'correct horse battery', env?.id);
+  h.app.addHook('onSend', async (request, _reply, payload) => {
+    const url = request.url.split('?')[0] ?? '';
+    if (typeof payload !== 'string') return payload;
+    if (url.endsWith('/device_authorization') && request.method === 'POST') {
+      const body = JSON.parse(payload) as { user_code?: string };
+      if (body.user_code !== undefined) {
+        codes.push(body.user_code);
+        pending.add(body.user_code);
+      }
+    } else if (url.endsWith('/token') && payload.includes('"authorization_pending"')) {
+      for (const code of [...pending]) {
+        pending.delete(code);
+        await decide(h, code, await user, approve, env);
+      }
+    }
+    return payload;
+  });
+  return { user, codes };
+}
+
+// eslint-disable-next-line no-control-regex
+export const CONTROL_CHARS = /[\u0000-\u0008\u000b-\u001f\u007f]/;
+export const JWT = /^[\w-]+\.[\w-]+\.[\w-]+$/;
