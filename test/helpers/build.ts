@@ -11,6 +11,7 @@ import type { Clock } from '../../src/model/clock.ts';
 import type { Client, User } from '../../src/model/records.ts';
 import { DEVICE_CODE_GRANT } from '../../src/model/records.ts';
 import { openServices, type Services } from '../../src/services.ts';
+import { checkResponse, requestOf } from './contract.ts';
 
 export { DEVICE_CODE_GRANT };
 
@@ -94,15 +95,21 @@ export async function build(t: TestContext, opts: BuildOptions = {}): Promise<Te
     await services.close();
   });
   let n = 0;
+  // Every response a test sees must be one openapi.yaml documents (test/helpers/contract.ts).
+  const inject = async (o: InjectOptions): Promise<LightMyRequestResponse> => {
+    const res = await app.inject(o);
+    await checkResponse(requestOf(o), res);
+    return res;
+  };
   return {
     app,
     services,
     clock,
     dir,
     config,
-    inject: (o) => app.inject(o),
+    inject,
     form: (url, body, headers = {}) =>
-      app.inject({
+      inject({
         method: 'POST',
         url,
         headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },

@@ -94,7 +94,8 @@ export const oauthPlugin: FastifyPluginAsync<{ services: Services }> = async (ap
         tags: [v.tag],
         summary: 'JSON Web Key Set of the environment (active and still-valid retired keys)',
         ...(v.params ? { params: v.params } : {}),
-        response: { 200: jwksResponse, 404: oauthErrorResponses[404], 429: oauthErrorResponses[429] },
+        // 400: an envId that is too long or badly percent-encoded.
+        response: { 200: jwksResponse, ...(v.params ? { 400: oauthErrorResponses[400] } : {}), 404: oauthErrorResponses[404], 429: oauthErrorResponses[429] },
       },
       onRequest: limitBy(limits.discovery, sourceKey),
       handler: async (request, reply) => {
@@ -119,7 +120,7 @@ export const oauthPlugin: FastifyPluginAsync<{ services: Services }> = async (ap
         tags: ['Discovery'],
         summary: 'Authorization server metadata',
         ...(m.params ? { params: envParams } : {}),
-        response: { 200: metadataResponse, 404: oauthErrorResponses[404], 429: oauthErrorResponses[429] },
+        response: { 200: metadataResponse, ...(m.params ? { 400: oauthErrorResponses[400] } : {}), 404: oauthErrorResponses[404], 429: oauthErrorResponses[429] },
       },
       onRequest: limitBy(limits.discovery, sourceKey),
       handler: async (request, reply) => {

@@ -63,8 +63,7 @@ export const opsPlugin: FastifyPluginAsync<{ services: Services; lifecycle: Life
     schema: {
       tags: ['Operations'],
       summary: 'This OpenAPI document (YAML)',
-      produces: ['application/yaml'],
-      response: { 200: z.string().describe('openapi.yaml') },
+      response: { 200: { content: { 'application/yaml': { schema: z.string().describe('openapi.yaml') } } }, 429: nativeError },
     },
     onRequest: limitBy(services.limits.discovery, sourceKey),
     handler: async (_request, reply) => {

@@ -26,7 +26,14 @@ export function entryRoutes(app: FastifyInstance, services: Services): void {
         summary: 'Start a verification flow; 302 to the verification page with flowId',
         ...(s.params ? { params: s.params } : {}),
         querystring: deviceQuery,
-        response: { 302: z.null().describe('Location: {PUBLIC_URL}/{envID}/signon?flowId=…') },
+        // Refusals are the page's HTML error pages (errors.ts).
+        produces: ['text/html'],
+        response: {
+          302: z.null().describe('Location: {PUBLIC_URL}/{envID}/signon?flowId=…'),
+          400: z.string().describe('HTML: a malformed user_code (over 64 characters, or a NUL byte)'),
+          ...(s.params ? { 404: z.string().describe(`HTML: no such environment${s.url.endsWith(':clientId') ? ' or application' : ''}`) } : {}),
+          429: z.string().describe('HTML: too many requests from this address (Retry-After)'),
+        },
       },
       handler: async (request, reply) => {
         const params = request.params as { envId?: string; clientId?: string };

@@ -19,6 +19,7 @@ import { ownWireFormat } from '../../http/scope.ts';
 import type { Services } from '../../services.ts';
 import { csrfToken, csrfValid } from './csrf.ts';
 import { entryRoutes } from './entry.ts';
+import { qrRoutes } from './qr.ts';
 import { forbiddenPage, rawPageError, redirectPage, sendPage, sendPageError } from './errors.ts';
 import { codePage, consentPage, donePage, failedPage, signInPage, type FormContext, type FormError } from './render.ts';
 
@@ -36,15 +37,18 @@ const pageBody = z.object({
 const page = (what: string) => z.string().describe(`HTML: ${what}`);
 const getResponses = {
   200: page("the flow's current step: sign-in form, code form, consent screen, done or failed page"),
-  404: page('the link has expired (unknown or expired flow, or another browser)'),
+  400: page('a malformed query (flowId or user_code over 64 characters, or a NUL byte)'),
+  404: page('the link has expired (unknown or expired flow, or another browser); under /{envID}, no such environment'),
   429: page('too many requests from this address (Retry-After)'),
 };
 const postResponses = {
   303: z.null().describe('Location: the page again (Post/Redirect/Get); also when the flow had already moved on'),
   400: page('the same form with a message: wrong password, wrong, expired or used code; or the failed page after too many codes'),
   403: page('missing or wrong CSRF token; nothing changed'),
-  404: page('the link has expired (unknown or expired flow, or no cookie)'),
-  429: page('too many wrong codes from this address; the code form with a message (Retry-After)'),
+  404: page('the link has expired (unknown or expired flow, or no cookie); under /{envID}, no such environment'),
+  413: page('the form sent too much data'),
+  415: page('the body is not application/x-www-form-urlencoded'),
+  429: page('too many requests or wrong codes from this address; the code form with a message (Retry-After)'),
 };
 
 const inWords = (wait: number): string =>
@@ -112,6 +116,7 @@ export const pagePlugin: FastifyPluginAsync<{ services: Services }> = async (app
   // One budget per source across the page and the flow API together (SPEC S7).
   app.addHook('onRequest', limitBy(services.limits.verification, sourceKey));
   await app.register(formbody, { bodyLimit: services.config.bodyLimit });
+  qrRoutes(app, services);
   entryRoutes(app, services);
   signonRoutes(app, services);
 };

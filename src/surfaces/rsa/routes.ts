@@ -23,7 +23,8 @@ import {
 const ADMIN = '/AdminInterface/restapi';
 const REDEMPTION_PATH = '/api/v1/devices/registrations';
 const TAG = 'RSA-compatible admin API';
-const errors = { 400: rsaError, 403: rsaError, 404: rsaError, 415: rsaError, 429: rsaError, 500: rsaError };
+// 405: other methods on every path, with Allow (methodNotAllowed below); a too-large body is 400, as RSA documents.
+const errors = { 400: rsaError, 403: rsaError, 404: rsaError, 405: rsaError, 415: rsaError, 429: rsaError, 500: rsaError };
 const userParams = z.object({ userId: idParam('User id') });
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -130,7 +131,8 @@ export const rsaPlugin: FastifyPluginAsync<{ services: Services }> = async (app,
       tags: [TAG],
       summary: 'Unregister a device (super admins only); a new registration code can then be issued',
       params: userParams.extend({ deviceId: idParam('Device id') }),
-      response: { 200: z.void().describe('Empty body: the user and the device were found, and the device is gone'), ...errors },
+      // type null: the 200 has no body at all (OpenAPI: no content), yet the handler may send() nothing.
+      response: { 200: z.void().meta({ type: 'null', description: 'Empty body: the user and the device were found, and the device is gone' }), ...errors },
     },
     ...adminRoute,
     handler: async (request, reply) => {
@@ -146,7 +148,7 @@ export const rsaPlugin: FastifyPluginAsync<{ services: Services }> = async (app,
       tags: ['Device registration'],
       summary: 'Redeem a registration code: the authenticator app registers the user\'s one device',
       body: redemptionBody,
-      response: { 201: device, 400: rsaError, 403: rsaError, 409: rsaError, 415: rsaError, 429: rsaError },
+      response: { 201: device, 400: rsaError, 403: rsaError, 405: rsaError, 409: rsaError, 415: rsaError, 429: rsaError, 500: rsaError },
     },
     onRequest: limitBy(deviceRegistration, sourceKey),
     handler: async (request, reply) => {
