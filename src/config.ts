@@ -64,6 +64,7 @@ const schema = z.object({
   SESSION_TOKEN_LIFETIME_SECONDS: int(60, 86_400).default(3600),
   REGISTRATION_CODE_LIFETIME_SECONDS: int(60, 3600).default(300),
   JWT_CLOCK_TOLERANCE_SECONDS: int(0, 300).default(60),
+  REFRESH_REUSE_GRACE_SECONDS: int(0, 300).default(0),
   // scrypt's N for passwords: a power of two from 2^14 to 2^18 (OWASP's minimum, 2^17, by default).
   PASSWORD_SCRYPT_N: int(2 ** 14, 2 ** 18).refine((n) => (n & (n - 1)) === 0, 'must be a power of two').default(2 ** 17),
 });
@@ -111,6 +112,8 @@ export type Config = Readonly<{
   jwtClockToleranceSeconds: number;
   /** When set, GET /metrics requires `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
+  /** A rotated-out refresh token presented again within this many seconds is a retry, not a theft (SPEC S11). */
+  refreshReuseGraceSeconds: number;
   /** scrypt cost of password hashes (r=8, p=1); weaker stored hashes are upgraded at sign-in. */
   passwordCost: Readonly<{ N: number; r: number; p: number }>;
 }>;
@@ -183,6 +186,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     registrationCodeLifetimeSeconds: e.REGISTRATION_CODE_LIFETIME_SECONDS,
     jwtClockToleranceSeconds: e.JWT_CLOCK_TOLERANCE_SECONDS,
     metricsToken,
+    refreshReuseGraceSeconds: e.REFRESH_REUSE_GRACE_SECONDS,
     passwordCost: Object.freeze({ N: e.PASSWORD_SCRYPT_N, r: 8, p: 1 }),
   });
 }

@@ -4,6 +4,7 @@ import type { Config } from './config.ts';
 import { Admin } from './core/admin.ts';
 import { AdminKeys } from './core/admin-keys.ts';
 import { DeviceFlow } from './core/device-flow.ts';
+import { Grants } from './core/grants.ts';
 import { GuessBudget } from './core/guess-budget.ts';
 import { KeyRing } from './core/key-ring.ts';
 import { FixedWindowLimiter } from './core/limiter.ts';
@@ -11,6 +12,7 @@ import { Registration } from './core/registration.ts';
 import { SessionTokens } from './core/sessions.ts';
 import { PasswordSignIn } from './core/sign-in.ts';
 import type { Telemetry } from './core/telemetry.ts';
+import { TokenStatus } from './core/token-status.ts';
 import { Urls } from './core/urls.ts';
 import { Verification } from './core/verification.ts';
 import { loadOrCreateServerSecret, SecretKeys } from './crypto/secret.ts';
@@ -28,6 +30,8 @@ export interface Services {
   secrets: SecretKeys;
   keys: KeyRing;
   devices: DeviceFlow;
+  grants: Grants;
+  tokens: TokenStatus;
   verification: Verification;
   sessions: SessionTokens;
   adminKeys: AdminKeys;
@@ -62,7 +66,8 @@ export async function openServices(config: Config, opts: OpenOptions = {}): Prom
     const metrics = new Metrics();
     const telemetry: Telemetry = metrics;
     const guesses = new GuessBudget(store.guesses, clock, config.codeGuessBudget, telemetry);
-    const devices = new DeviceFlow({ store, clock, secrets, keys, userCode: config.userCode, telemetry });
+    const grants = new Grants({ store, clock, secrets, telemetry, reuseGraceSeconds: config.refreshReuseGraceSeconds });
+    const devices = new DeviceFlow({ store, clock, secrets, keys, userCode: config.userCode, telemetry, grants });
     const accountFailures = new FixedWindowLimiter(
       { max: config.accountSignIn.maxFailures, windowSeconds: config.accountSignIn.windowSeconds }, clock, config.rateLimit.maxKeys,
       () => { telemetry.rateLimited('account_sign_in'); });
@@ -70,8 +75,12 @@ export async function openServices(config: Config, opts: OpenOptions = {}): Prom
     const verification = new Verification({ store, clock, secrets, devices, userCode: config.userCode, guesses, passwords, telemetry });
     const urls = new Urls(config.publicUrl, defaultEnv.id);
     const tolerance = config.jwtClockToleranceSeconds;
-    const sessions = new SessionTokens({ store, clock, keys, passwords, telemetry, lifetimeSeconds: config.sessionTokenLifetimeSeconds, clockToleranceSeconds: tolerance });
+    const sessions = new SessionTokens({
+      store, clock, keys, passwords, grants, accountClient: (env) => admin.accountClient(env), telemetry,
+      lifetimeSeconds: config.sessionTokenLifetimeSeconds, clockToleranceSeconds: tolerance,
+    });
     const adminKeys = new AdminKeys({ store, clock, adminApiUrl: urls.adminApi, clockSkewSeconds: tolerance });
+    const tokens = new TokenStatus({ store, clock, keys, grants, telemetry, clockToleranceSeconds: tolerance });
     const registration = new Registration({ store, clock, secrets, guesses, telemetry, lifetimeSeconds: config.registrationCodeLifetimeSeconds });
     return {
       config,
@@ -80,6 +89,8 @@ export async function openServices(config: Config, opts: OpenOptions = {}): Prom
       secrets,
       keys,
       devices,
+      grants,
+      tokens,
       verification,
       sessions,
       adminKeys,

@@ -10,6 +10,7 @@ import { appAdd, appList } from './commands/app.ts';
 import { clientCreate, clientDelete, clientList } from './commands/client.ts';
 import { approveCommand, denyCommand } from './commands/decide.ts';
 import { envCreate, envList } from './commands/env.ts';
+import { grantsList, grantsRevoke } from './commands/grants.ts';
 import { loginCommand } from './commands/login.ts';
 import { keysList, keysRotate } from './commands/keys.ts';
 import { backupCommand, sweepCommand } from './commands/maintenance.ts';
@@ -38,6 +39,7 @@ const groups: readonly Group[] = [
   single(loginCommand),
   { name: 'admin-key', summary: 'Create, list and revoke RSA-style admin API keys.', commands: [adminKeyCreate, adminKeyList, adminKeyRevoke] },
   { name: 'app', summary: 'Add and list the authenticator apps devices register with.', commands: [appAdd, appList] },
+  { name: 'grants', summary: 'List and end the devices and sessions a user is signed in on.', commands: [grantsList, grantsRevoke] },
   { name: 'keys', summary: 'Rotate and list the token-signing keys of an environment.', commands: [keysRotate, keysList] },
   single(sweepCommand),
   single(backupCommand),

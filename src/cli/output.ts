@@ -21,6 +21,12 @@ export function clientJson(client: Client): Record<string, unknown> {
     token_lifetime: client.tokenLifetime,
     audience: client.audience,
     purpose: client.purpose,
+    refresh: {
+      always: client.refresh.always,
+      rotation: client.type === 'public' || client.refresh.rotation,
+      idle_seconds: client.refresh.idleSeconds,
+      lifetime_seconds: client.refresh.absoluteSeconds,
+    },
     created_at: iso(client.createdAt),
   };
 }

@@ -1,7 +1,8 @@
 // An OAuth 2.0 device authorization grant client (RFC 8628) for command-line programs: discovery
-// (RFC 8414, then OpenID Connect Discovery), the device authorization request, and polling that
-// keeps to the server's pace. Only node: built-ins and the global fetch: other packages import the
-// JavaScript build of this directory (dist/client), so nothing here may reach into the server.
+// (RFC 8414, then OpenID Connect Discovery), the device authorization request, polling that keeps
+// to the server's pace, and the refresh_token grant (RFC 6749 §6) for later. Only node: built-ins
+// and the global fetch: other packages import the JavaScript build of this directory
+// (dist/client), so nothing here may reach into the server.
 import { setTimeout as delay } from 'node:timers/promises';
 import { DeviceLoginError, printable, type DeviceLoginErrorCode } from './errors.ts';
 
@@ -190,8 +191,8 @@ const ERROR_TEXT: Partial<Record<DeviceLoginErrorCode, string>> = {
   unauthorized_client: 'this client may not use the device flow',
 };
 
-/** An error answer (RFC 6749 §5.2) as a DeviceLoginError; `what` names the request. */
-function oauthFailure(answer: Answer, what: string): DeviceLoginError {
+/** An error answer (RFC 6749 §5.2) as a DeviceLoginError; `what` names the request, `texts` overrides the gists. */
+function oauthFailure(answer: Answer, what: string, texts: Partial<Record<DeviceLoginErrorCode, string>> = {}): DeviceLoginError {
   const error = answer.json?.error;
   const description = typeof answer.json?.error_description === 'string' ? printable(answer.json.error_description) : '';
   if (typeof error !== 'string' || error === '') {
@@ -199,7 +200,7 @@ function oauthFailure(answer: Answer, what: string): DeviceLoginError {
     return new DeviceLoginError(code, `${what} failed: HTTP ${answer.status} without an OAuth error`, { status: answer.status });
   }
   const code: DeviceLoginErrorCode = KNOWN_ERRORS.has(error) ? (error as DeviceLoginErrorCode) : 'oauth_error';
-  const gist = ERROR_TEXT[code] ?? `${what} failed`;
+  const gist = texts[code] ?? ERROR_TEXT[code] ?? `${what} failed`;
   const detail = [printable(error, 60), description].filter((s) => s !== '' && s !== code).join(': ');
   return new DeviceLoginError(code, detail === '' ? gist : `${gist} (${detail})`, { oauthError: error, status: answer.status });
 }
@@ -424,5 +425,55 @@ export async function deviceLogin(opts: DeviceLoginOptions): Promise<DeviceLogin
     interval: authorization.interval,
   });
   const token = await pollForToken({ ...opts, metadata, authorization, clock });
+  return { token, metadata, obtainedAt: clock.now() };
+}
+
+// --- refresh ---------------------------------------------------------------------------------
+
+export const REFRESH_TOKEN_GRANT_TYPE = 'refresh_token';
+
+interface RefreshTokenCommon extends ClientCredentials, TransportOptions {
+  /** The refresh token from the last token response. */
+  refreshToken: string;
+  /** Space-separated; may only narrow what was granted (RFC 6749 §6). The grant's scope when omitted. */
+  scope?: string;
+  clock?: Clock;
+}
+
+/** Either the issuer (its metadata is discovered) or the metadata itself (no discovery). */
+export type RefreshTokenOptions = RefreshTokenCommon & (
+  | { issuer: string; metadata?: AuthorizationServerMetadata }
+  | { metadata: AuthorizationServerMetadata; issuer?: string }
+);
+
+/** The new token and where it came from; `token.refresh_token` is always set (the one to keep). */
+export type RefreshTokenResult = DeviceLoginResult;
+
+const REFRESH_ERROR_TEXT: Partial<Record<DeviceLoginErrorCode, string>> = {
+  invalid_grant: 'the refresh token is no longer valid: it expired, was revoked or was already used',
+  invalid_scope: 'the server refused the requested scope (a refresh may only narrow the scope that was granted)',
+  unauthorized_client: 'this client may not use refresh tokens',
+};
+
+/**
+ * RFC 6749 §6: trades a refresh token for a new access token. A server that rotates refresh tokens
+ * (this one always does for public clients) sends a new one and the presented one is dead from then
+ * on: keep `token.refresh_token` in its place. When the answer carries none, the presented token
+ * stays valid and is returned there. A dead, revoked, reused or expired token is `invalid_grant`.
+ *
+ * Never retried: with rotation, a request the server handled but whose answer was lost would,
+ * repeated, present a rotated-out token, which counts as reuse and revokes the whole grant.
+ */
+export async function refreshToken(opts: RefreshTokenOptions): Promise<RefreshTokenResult> {
+  const clock = opts.clock ?? realClock;
+  // JavaScript callers pass whatever their token file held.
+  if (typeof (opts.refreshToken as unknown) !== 'string' || opts.refreshToken === '') throw new DeviceLoginError('invalid_request', 'there is no refresh token to present');
+  const metadata = opts.metadata ?? (await discover(opts.issuer ?? '', opts));
+  const params: Record<string, string> = { grant_type: REFRESH_TOKEN_GRANT_TYPE, refresh_token: opts.refreshToken };
+  if (opts.scope !== undefined && opts.scope.trim() !== '') params.scope = opts.scope;
+  const answer = await postForm(metadata.token_endpoint, params, opts, metadata, opts);
+  if (answer.status !== 200) throw oauthFailure(answer, 'the refresh', REFRESH_ERROR_TEXT);
+  const token = tokenFrom(answer);
+  token.refresh_token ??= opts.refreshToken;
   return { token, metadata, obtainedAt: clock.now() };
 }

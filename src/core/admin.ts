@@ -2,10 +2,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { hashPassword, SECRET_COST, type ScryptCost } from '../crypto/passwords.ts';
 import type { Clock } from '../model/clock.ts';
-import { DEVICE_CODE_GRANT, type Client, type Environment, type User } from '../model/records.ts';
+import { DEFAULT_REFRESH, DEVICE_CODE_GRANT, REFRESH_TOKEN_GRANT, type Client, type Environment, type User } from '../model/records.ts';
 import { StoreConflictError, type Store } from '../store/store.ts';
 import { CoreError } from './errors.ts';
 import type { KeyRing } from './key-ring.ts';
+import { OFFLINE_ACCESS } from './grants.ts';
 import { isValidScopeToken, parseScopeList } from './scopes.ts';
 
 export const DEFAULT_ENVIRONMENT_NAME = 'default';
@@ -31,6 +32,14 @@ export interface NewClient {
   pollInterval?: number;
   tokenLifetime?: number;
   audience?: string | null;
+  /** Allow the refresh_token grant (SPEC S11); offline_access joins the client's scopes. */
+  refreshTokens?: boolean;
+  /** With refreshTokens: issue one with every token, not only for offline_access. */
+  refreshAlways?: boolean;
+  /** Confidential clients only: keep one refresh token instead of rotating it on every use. */
+  noRotation?: boolean;
+  refreshIdleSeconds?: number;
+  refreshLifetimeSeconds?: number;
 }
 
 export interface NewUser {
@@ -108,8 +117,17 @@ export class Admin {
   async createClient(input: NewClient): Promise<{ client: Client; secret?: string }> {
     const name = input.name.trim();
     if (name.length === 0 || name.length > 200) throw new CoreError('invalid_request', 'name must be 1-200 characters');
-    const scopes = input.scope === undefined ? DEFAULT_CLIENT_SCOPES : parseScopeList(input.scope);
-    if (scopes.some((s) => !isValidScopeToken(s))) throw new CoreError('invalid_scope', 'scope is malformed');
+    const listed = input.scope === undefined ? DEFAULT_CLIENT_SCOPES : parseScopeList(input.scope);
+    if (listed.some((s) => !isValidScopeToken(s))) throw new CoreError('invalid_scope', 'scope is malformed');
+    const refreshTokens = input.refreshTokens === true;
+    if (!refreshTokens && (input.refreshAlways === true || input.noRotation === true
+      || input.refreshIdleSeconds !== undefined || input.refreshLifetimeSeconds !== undefined)) {
+      throw new CoreError('invalid_request', 'refresh settings need refresh tokens enabled');
+    }
+    if (input.noRotation === true && input.confidential !== true) throw new CoreError('invalid_request', 'public clients always rotate refresh tokens');
+    const scopes = refreshTokens && !listed.includes(OFFLINE_ACCESS) ? [...listed, OFFLINE_ACCESS] : listed;
+    const absoluteSeconds = inRange('refresh lifetime', input.refreshLifetimeSeconds ?? DEFAULT_REFRESH.absoluteSeconds, 60, 10 * 365 * 86_400);
+    const idleSeconds = inRange('refresh idle time', input.refreshIdleSeconds ?? Math.min(DEFAULT_REFRESH.idleSeconds, absoluteSeconds), 60, absoluteSeconds);
     const secret = input.confidential ? randomBytes(32).toString('base64url') : undefined;
     const client: Client = {
       envId: input.envId,
@@ -117,13 +135,14 @@ export class Admin {
       name,
       type: secret === undefined ? 'public' : 'confidential',
       secretHash: secret === undefined ? null : await hashPassword(secret, SECRET_COST),
-      grantTypes: [DEVICE_CODE_GRANT],
+      grantTypes: refreshTokens ? [DEVICE_CODE_GRANT, REFRESH_TOKEN_GRANT] : [DEVICE_CODE_GRANT],
       scopes,
       codeLifetime: inRange('code lifetime', input.codeLifetime ?? 600, 1, 3600),
       pollInterval: inRange('poll interval', input.pollInterval ?? 5, 1, 60),
       tokenLifetime: inRange('token lifetime', input.tokenLifetime ?? 3600, 60, 86_400),
       audience: input.audience ?? null,
       purpose: null,
+      refresh: { always: input.refreshAlways === true, rotation: input.noRotation !== true, idleSeconds, absoluteSeconds },
       createdAt: this.#d.clock.now(),
     };
     await this.#d.store.clients.create(client);
@@ -152,13 +171,15 @@ export class Admin {
       name: ACCOUNT_CLIENT_NAME,
       type: 'public',
       secretHash: null,
-      grantTypes: [DEVICE_CODE_GRANT],
+      // Refresh tokens renew Veeam sessions (session grants belong to this client).
+      grantTypes: [DEVICE_CODE_GRANT, REFRESH_TOKEN_GRANT],
       scopes: DEFAULT_CLIENT_SCOPES,
       codeLifetime: 600,
       pollInterval: 5,
       tokenLifetime: 3600,
       audience: null,
       purpose: 'account',
+      refresh: { ...DEFAULT_REFRESH },
       createdAt: this.#d.clock.now(),
     };
     try {

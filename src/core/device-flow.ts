@@ -4,12 +4,13 @@
 // Expiry is computed from expires_at on every path, never stored as a status.
 import { randomUUID } from 'node:crypto';
 import { formatUserCode, generateDeviceCode, generateUserCode, normalizeUserCode, type UserCodeFormat } from '../crypto/codes.ts';
-import { signAccessToken } from '../crypto/jwt.ts';
 import type { SecretKeys } from '../crypto/secret.ts';
 import type { Clock } from '../model/clock.ts';
 import { DEVICE_CODE_GRANT, type Client, type DeviceAuthorization, type Environment, type User } from '../model/records.ts';
 import type { Store } from '../store/store.ts';
+import { issueAccessToken } from './access-tokens.ts';
 import { CoreError } from './errors.ts';
+import { wantsRefreshToken, type Grants } from './grants.ts';
 import type { KeyRing } from './key-ring.ts';
 import { parseScopeList, resolveScope } from './scopes.ts';
 import { outcomeOf, type Telemetry } from './telemetry.ts';
@@ -28,6 +29,7 @@ export interface DeviceFlowDeps {
   keys: KeyRing;
   userCode: UserCodeFormat;
   telemetry: Telemetry;
+  grants: Grants;
 }
 
 export interface StartedAuthorization {
@@ -44,6 +46,8 @@ export interface IssuedToken {
   accessToken: string;
   expiresIn: number;
   scope: string;
+  /** When the client may have one (SPEC S11). */
+  refreshToken?: string;
 }
 
 export class DeviceFlow {
@@ -146,16 +150,10 @@ export class DeviceFlow {
     if (parseScopeList(consumed.scope).some((s) => !client.scopes.includes(s))) {
       throw new CoreError('access_denied', 'the client may no longer request this scope');
     }
-    const accessToken = await signAccessToken(await this.#d.keys.activeKey(env.id), {
-      issuer,
-      subject: user.id,
-      audience: client.audience ?? issuer,
-      clientId: client.clientId,
-      scope: consumed.scope,
-      lifetimeSeconds: client.tokenLifetime,
-      now,
-    });
-    return { accessToken, expiresIn: client.tokenLifetime, scope: consumed.scope };
+    // Every approval is a grant (the person can see and end it); a refresh token comes with it when asked for.
+    const opened = await this.#d.grants.open(client, user, consumed.scope, 'device', wantsRefreshToken(client, consumed.scope));
+    const token = await issueAccessToken(this.#d.keys, { env, client, userId: user.id, scope: consumed.scope, issuer, grantId: opened.grant.id, now });
+    return { ...token, scope: consumed.scope, ...(opened.refreshToken === undefined ? {} : { refreshToken: opened.refreshToken }) };
   }
 
   /**

@@ -13,6 +13,11 @@ export interface Telemetry {
   rateLimited(limit: string): void;
   registrationCode(event: 'issued' | 'redeemed'): void;
   tokenIssued(kind: 'access' | 'session'): void;
+  /** One use of a refresh token: `ok` or the error code. */
+  refresh(outcome: string): void;
+  /** A rotated-out refresh token presented again: its grant was revoked. */
+  refreshReuse(): void;
+  revocation(kind: 'grant' | 'refresh_token' | 'access_token'): void;
 }
 
 export type CodeKind = 'user_code' | 'registration_code';
@@ -28,6 +33,9 @@ export const noTelemetry: Telemetry = {
   rateLimited: nothing,
   registrationCode: nothing,
   tokenIssued: nothing,
+  refresh: nothing,
+  refreshReuse: nothing,
+  revocation: nothing,
 };
 
 /** The outcome label of a failure: the closed-set code, or `error` for anything else. */

@@ -8,6 +8,8 @@ export interface EnvironmentUrls {
   deviceAuthorizationEndpoint: string;
   tokenEndpoint: string;
   jwksUri: string;
+  revocationEndpoint: string;
+  introspectionEndpoint: string;
   verificationUri: string;
   /** Base of the Veeam-compatible API, the audience of its session tokens. */
   sessionApi: string;
@@ -20,6 +22,12 @@ export class Urls {
   constructor(publicUrl: string, defaultEnvId: string) {
     this.publicUrl = publicUrl;
     this.#defaultEnvId = defaultEnvId;
+  }
+
+  /** Every issuer of the environment's tokens: the default environment's are also issued at the root. */
+  issuers(env: Environment): string[] {
+    const own = this.of(env, false).issuer;
+    return env.id === this.#defaultEnvId ? [this.publicUrl, own] : [own];
   }
 
   /** The RSA-compatible admin API base, one for every environment (the admin key names the environment). */
@@ -36,6 +44,8 @@ export class Urls {
         deviceAuthorizationEndpoint: `${base}/oauth/device_authorization`,
         tokenEndpoint: `${base}/oauth/token`,
         jwksUri: `${base}/oauth/jwks`,
+        revocationEndpoint: `${base}/oauth/revoke`,
+        introspectionEndpoint: `${base}/oauth/introspect`,
         verificationUri: `${base}/device`,
         sessionApi: `${base}/api`,
       };
@@ -46,6 +56,8 @@ export class Urls {
       deviceAuthorizationEndpoint: `${issuer}/device_authorization`,
       tokenEndpoint: `${issuer}/token`,
       jwksUri: `${issuer}/jwks`,
+      revocationEndpoint: `${issuer}/revoke`,
+      introspectionEndpoint: `${issuer}/introspect`,
       verificationUri: `${base}/${env.id}/device`,
       sessionApi: `${base}/${env.id}/api`,
     };

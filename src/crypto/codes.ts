@@ -2,10 +2,16 @@
 import { randomBytes, randomInt } from 'node:crypto';
 
 export const DEVICE_CODE_PREFIX = 'dc_';
+export const REFRESH_TOKEN_PREFIX = 'rt_';
 
 /** 256 random bits, base64url, with a recognisable prefix (secret scanners, logs). */
 export function generateDeviceCode(): string {
   return DEVICE_CODE_PREFIX + randomBytes(32).toString('base64url');
+}
+
+/** A refresh token (SPEC S11): 256 random bits, base64url, `rt_` in front. */
+export function generateRefreshToken(): string {
+  return REFRESH_TOKEN_PREFIX + randomBytes(32).toString('base64url');
 }
 
 export interface UserCodeFormat {

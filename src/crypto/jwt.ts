@@ -42,18 +42,22 @@ export interface AccessTokenInput {
   audience: string;
   clientId: string;
   scope: string;
+  /** The grant the token belongs to (SPEC S11): revoking the grant makes the token inactive. */
+  grantId: string;
   lifetimeSeconds: number;
   now: number;
 }
 
 export function signAccessToken(key: SigningKey, c: AccessTokenInput): Promise<string> {
-  return signServerToken(key, ACCESS_TOKEN_TYP, { client_id: c.clientId, scope: c.scope }, c);
+  return signServerToken(key, ACCESS_TOKEN_TYP, { client_id: c.clientId, scope: c.scope, gid: c.grantId }, c);
 }
 
 export interface AccessTokenClaims {
   subject: string;
   clientId: string;
   scope: string;
+  grantId: string | undefined;
+  issuer: string;
   audience: string[];
   issuedAt: number;
   expiresAt: number;
@@ -61,7 +65,8 @@ export interface AccessTokenClaims {
 }
 
 export interface ServerTokenRules {
-  issuer: string;
+  /** The issuer, or any of them (the default environment answers at the root and under /{envID}/as). */
+  issuer: string | string[];
   /** Any of these audiences; omitted, any audience (resource servers check their own). */
   audience?: string;
   now: number;
@@ -81,6 +86,8 @@ export async function verifyAccessToken(token: string, lookup: KeyLookup, rules:
       subject: p.sub ?? '',
       clientId: p.client_id,
       scope: p.scope,
+      grantId: typeof p.gid === 'string' ? p.gid : undefined,
+      issuer: p.iss ?? '',
       audience: typeof p.aud === 'string' ? [p.aud] : (p.aud ?? []),
       issuedAt: p.iat ?? 0,
       expiresAt: p.exp ?? 0,
@@ -95,23 +102,27 @@ export interface SessionTokenInput {
   issuer: string;
   subject: string;
   audience: string;
+  /** The session's grant: revoking it ends the session at once. */
+  grantId: string;
   lifetimeSeconds: number;
   now: number;
 }
 
 export function signSessionToken(key: SigningKey, c: SessionTokenInput): Promise<string> {
-  return signServerToken(key, SESSION_TOKEN_TYP, {}, c);
+  return signServerToken(key, SESSION_TOKEN_TYP, { gid: c.grantId }, c);
 }
 
 export interface SessionTokenClaims {
   subject: string;
+  grantId: string | undefined;
   expiresAt: number;
 }
 
 export async function verifySessionToken(token: string, lookup: KeyLookup, rules: ServerTokenRules & { audience: string }): Promise<Verified<SessionTokenClaims>> {
   const v = await verifyServerToken(token, SESSION_TOKEN_TYP, lookup, rules);
   if (!v.ok) return v;
-  return { ok: true, claims: { subject: v.claims.sub ?? '', expiresAt: v.claims.exp ?? 0 } };
+  const gid = v.claims.gid;
+  return { ok: true, claims: { subject: v.claims.sub ?? '', grantId: typeof gid === 'string' ? gid : undefined, expiresAt: v.claims.exp ?? 0 } };
 }
 
 // ---- the two server-signed kinds share their mechanics ---------------------------------------

@@ -68,7 +68,7 @@ export class SecretKeys {
   }
 
   /** Keyed hash of a code; `kind` separates domains so a user code never matches a device code. */
-  hashCode(kind: 'device' | 'user' | 'registration' | 'flow', value: string): string {
+  hashCode(kind: 'device' | 'user' | 'registration' | 'flow' | 'refresh', value: string): string {
     return createHmac('sha256', this.#codeKey).update(`${kind}\0${value}`).digest('hex');
   }
 

@@ -32,6 +32,9 @@ export class Metrics implements Telemetry {
   readonly #limited = this.#counter('dcs_rate_limited_total', 'Requests refused by a rate limit, by limit', ['limit']);
   readonly #registration = this.#counter('dcs_registration_codes_total', 'Device registration codes issued and redeemed', ['event']);
   readonly #tokens = this.#counter('dcs_tokens_issued_total', 'Tokens issued by kind (access: device grant; session: Veeam facade)', ['kind']);
+  readonly #refreshes = this.#counter('dcs_refreshes_total', 'Uses of refresh tokens by outcome (ok, invalid_grant, …)', ['outcome']);
+  readonly #reuse = this.#counter('dcs_refresh_reuse_total', 'Rotated-out refresh tokens presented again (the grant was revoked)', []);
+  readonly #revocations = this.#counter('dcs_revocations_total', 'Revocations by kind (grant, refresh_token, access_token)', ['kind']);
 
   #counter<L extends string>(name: string, help: string, labelNames: L[]): Counter<L> {
     return new Counter({ name, help, labelNames, registers: [this.registry] });
@@ -72,6 +75,18 @@ export class Metrics implements Telemetry {
 
   tokenIssued(kind: 'access' | 'session'): void {
     this.#tokens.inc({ kind });
+  }
+
+  refresh(outcome: string): void {
+    this.#refreshes.inc({ outcome });
+  }
+
+  refreshReuse(): void {
+    this.#reuse.inc();
+  }
+
+  revocation(kind: 'grant' | 'refresh_token' | 'access_token'): void {
+    this.#revocations.inc({ kind });
   }
 
   get contentType(): string {

@@ -31,8 +31,24 @@ export interface Client {
   audience: string | null;
   /** Set on clients the server made for itself: `account` is the environment's Veeam account client (SPEC S5). */
   purpose: ClientPurpose | null;
+  refresh: RefreshSettings;
   createdAt: number;
 }
+
+/** Refresh tokens of a client (SPEC S11); the grant type `refresh_token` must be allowed too. */
+export interface RefreshSettings {
+  /** Issue a refresh token with every token, not only when `offline_access` was approved. */
+  always: boolean;
+  /** Rotate on every use. Public clients always rotate, whatever this says. */
+  rotation: boolean;
+  /** A grant unused this long ends. */
+  idleSeconds: number;
+  /** A grant ends this long after its approval, however much it is used. */
+  absoluteSeconds: number;
+}
+
+export const REFRESH_TOKEN_GRANT = 'refresh_token';
+export const DEFAULT_REFRESH: Readonly<RefreshSettings> = { always: false, rotation: true, idleSeconds: 30 * 86_400, absoluteSeconds: 90 * 86_400 };
 
 export type ClientPurpose = 'account';
 
@@ -152,4 +168,34 @@ export interface RegisteredDevice {
   deviceName: string;
   platform: string;
   registeredAt: number;
+}
+
+/** Who approved what for which client (SPEC S11): the family of its refresh tokens. */
+export type GrantKind = 'device' | 'session';
+
+export interface Grant {
+  id: string;
+  envId: string;
+  userId: string;
+  clientId: string;
+  /** `device`: a device-code approval; `session`: a Veeam session signed in with a password. */
+  kind: GrantKind;
+  scope: string;
+  createdAt: number;
+  lastUsedAt: number;
+  idleExpiresAt: number;
+  absoluteExpiresAt: number;
+  revokedAt: number | null;
+}
+
+export interface RefreshTokenRecord {
+  tokenHash: string;
+  grantId: string;
+  /**
+   * Only the newest token of a grant is `active`; those refreshes replaced are `rotated`; one that
+   * a retry within the reuse grace replaced (its answer never arrived) is `superseded`.
+   */
+  status: 'active' | 'rotated' | 'superseded';
+  createdAt: number;
+  rotatedAt: number | null;
 }

@@ -2,8 +2,8 @@
 // PostgreSQL implementation (SPEC S10) can follow; every state change is a single conditional write
 // or one transaction, so the rules hold under concurrency and across processes.
 import type {
-  AdminKey, AppId, Client, DeviceAuthorization, DeviceStatus, Environment, Flow, FlowStatus, RegisteredDevice,
-  RegistrationCode, SigningKeyRecord, User,
+  AdminKey, AppId, Client, DeviceAuthorization, DeviceStatus, Environment, Flow, FlowStatus, Grant, RefreshTokenRecord,
+  RegisteredDevice, RegistrationCode, SigningKeyRecord, User,
 } from '../model/records.ts';
 
 export interface EnvironmentStore {
@@ -140,6 +140,40 @@ export interface RegisteredDeviceStore {
   delete(envId: string, userId: string, deviceId: string): Promise<boolean>;
 }
 
+export interface GrantStore {
+  /** A new grant and, when one is issued, its first refresh token, in one transaction. */
+  create(grant: Grant, refreshTokenHash: string | null): Promise<void>;
+  get(envId: string, id: string): Promise<Grant | undefined>;
+  /** The user's grants that are neither revoked nor expired, newest first. */
+  listLive(envId: string, userId: string, now: number): Promise<Grant[]>;
+  /** Ends the grant (and so every token of it); returns it, or undefined when the environment has no such grant. */
+  revoke(envId: string, id: string, now: number): Promise<Grant | undefined>;
+}
+
+export interface RefreshTokenStore {
+  find(tokenHash: string): Promise<{ token: RefreshTokenRecord; grant: Grant } | undefined>;
+  /**
+   * One transaction: the token, if still active and its grant live, becomes rotated, `nextHash`
+   * the grant's active token, and the grant is marked used. Of concurrent rotations of one token
+   * exactly one succeeds; the others get false.
+   */
+  rotate(tokenHash: string, nextHash: string, now: number, idleExpiresAt: number): Promise<boolean>;
+  /**
+   * The grace for a client that lost the answer to a refresh: every active token of the grant is
+   * superseded (it never arrived, so presenting it later is reuse) and `nextHash` becomes the
+   * active one, in one transaction.
+   */
+  reissue(grantId: string, nextHash: string, now: number, idleExpiresAt: number): Promise<boolean>;
+  /** No rotation (a confidential client that keeps its token): the grant is marked used. */
+  touch(grantId: string, now: number, idleExpiresAt: number): Promise<boolean>;
+}
+
+export interface RevokedAccessTokenStore {
+  /** Remembers a revoked access token until it would have expired. */
+  add(jti: string, envId: string, expiresAt: number): Promise<void>;
+  has(jti: string): Promise<boolean>;
+}
+
 export interface SweepResult {
   deviceAuthorizations: number;
   flows: number;
@@ -148,6 +182,10 @@ export interface SweepResult {
   codeGuesses: number;
   /** Retired signing keys past their retired_until (no token they signed is still valid). */
   signingKeys: number;
+  /** Revoked or expired grants, with their refresh tokens. */
+  grants: number;
+  /** Revoked access tokens past their expiry. */
+  revokedAccessTokens: number;
 }
 
 export interface Store {
@@ -162,6 +200,9 @@ export interface Store {
   readonly appIds: AppIdStore;
   readonly registrationCodes: RegistrationCodeStore;
   readonly registeredDevices: RegisteredDeviceStore;
+  readonly grants: GrantStore;
+  readonly refreshTokens: RefreshTokenStore;
+  readonly revokedAccessTokens: RevokedAccessTokenStore;
 
   /** Confirms the database answers (readiness). */
   ping(): Promise<void>;

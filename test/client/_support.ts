@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import type { TestContext } from 'node:test';
 import type { Clock, Sleep } from '../../src/client/device-login.ts';
-import type { Environment, User } from '../../src/model/records.ts';
+import type { NewClient } from '../../src/core/admin.ts';
+import type { Client, Environment, User } from '../../src/model/records.ts';
 import { build, TestClock, type TestApp } from '../helpers/build.ts';
 import { decide } from '../oauth/_support.ts';
 
@@ -36,6 +37,11 @@ export async function listeningServer(t: TestContext, setup?: (h: TestApp) => vo
   setup?.(h);
   await h.app.listen({ host: '127.0.0.1', port });
   return { h, base };
+}
+
+/** A client that may use refresh tokens (offline_access joins its scopes), polling every second. */
+export async function refreshClient(h: TestApp, o: Partial<NewClient> = {}): Promise<{ client: Client; secret?: string }> {
+  return h.services.admin.createClient({ envId: h.services.defaultEnv.id, name: 'CLI', scope: 'openid profile', refreshTokens: true, pollInterval: 1, ...o });
 }
 
 /**

@@ -48,8 +48,8 @@ test('the build runs without type stripping, as it will inside node_modules', ()
     "const c = await import('./dist/client/index.js'); console.log(Object.keys(c).sort().join(','));"], { cwd: ROOT, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout.trim(), [
-    'DEFAULT_INTERVAL_SECONDS', 'DEVICE_CODE_GRANT_TYPE', 'DeviceLoginError', 'SLOW_DOWN_SECONDS', 'deviceLogin', 'discover',
-    'isDeviceLoginError', 'pollForToken', 'printable', 'startDeviceAuthorization', 'terminalQr',
+    'DEFAULT_INTERVAL_SECONDS', 'DEVICE_CODE_GRANT_TYPE', 'DeviceLoginError', 'REFRESH_TOKEN_GRANT_TYPE', 'SLOW_DOWN_SECONDS', 'deviceLogin',
+    'discover', 'isDeviceLoginError', 'pollForToken', 'printable', 'refreshToken', 'startDeviceAuthorization', 'terminalQr',
   ].join(','));
 });
 
@@ -74,12 +74,14 @@ test('the declarations type-check in a strict consumer that cannot import .ts', 
   const consumer = path.join(dir, 'consumer.ts');
   const entry = path.join(CLIENT_DIST, 'index.js');
   writeFileSync(consumer, [
-    `import { deviceLogin, DeviceLoginError, type DeviceLoginErrorCode, type TokenResponse } from ${JSON.stringify(entry)};`,
+    `import { deviceLogin, DeviceLoginError, refreshToken, type DeviceLoginErrorCode, type TokenResponse } from ${JSON.stringify(entry)};`,
     'const code: DeviceLoginErrorCode = "access_denied";',
     'export async function run(): Promise<TokenResponse | DeviceLoginErrorCode> {',
     '  try {',
-    '    const { token } = await deviceLogin({ issuer: "https://as.example", clientId: "cli", onCode: (p) => { console.log(p.user_code); } });',
-    '    return token;',
+    '    const { token, metadata } = await deviceLogin({ issuer: "https://as.example", clientId: "cli", onCode: (p) => { console.log(p.user_code); } });',
+    '    const again = await refreshToken({ metadata, clientId: "cli", refreshToken: token.refresh_token ?? "", scope: "openid" });',
+    '    const viaIssuer = await refreshToken({ issuer: metadata.issuer, clientId: "cli", refreshToken: again.token.refresh_token ?? "" });',
+    '    return viaIssuer.token;',
     '  } catch (err) {',
     '    if (err instanceof DeviceLoginError) return err.code;',
     '    return code;',

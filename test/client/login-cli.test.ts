@@ -61,7 +61,8 @@ test('login: the token alone on stdout, or with --json one token object; the cod
 
   const body = jsonOf(json);
   assertPlain(json);
-  assert.deepEqual(Object.keys(body).sort(), ['access_token', 'expires_in', 'issuer', 'obtained_at', 'scope', 'token_type']);
+  assert.deepEqual(Object.keys(body).sort(), ['access_token', 'client_id', 'expires_in', 'issuer', 'obtained_at', 'scope', 'token_type']);
+  assert.equal(body.client_id, client.clientId);
   assert.equal(body.token_type, 'Bearer');
   assert.equal(body.scope, 'profile');
   assert.equal(body.expires_in, 3600);
@@ -141,7 +142,8 @@ test('login --out: a 0600 JSON file under umask 000, replaced only when it is a 
   assert.equal(first.stdout, `Saved the access token to ${out} (mode 0600).\n`);
   assert.equal(statSync(out).mode & 0o777, 0o600);
   const saved = JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown>;
-  assert.deepEqual(Object.keys(saved), ['access_token', 'token_type', 'expires_in', 'scope', 'issuer', 'obtained_at']);
+  assert.deepEqual(Object.keys(saved), ['access_token', 'token_type', 'expires_in', 'scope', 'issuer', 'client_id', 'obtained_at']);
+  assert.equal(saved.client_id, client.clientId, 'so that --refresh needs no --client-id');
   assert.match(String(saved.access_token), JWT);
   assert.equal(saved.token_type, 'Bearer');
   assert.equal(saved.expires_in, 3600);

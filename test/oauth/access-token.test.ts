@@ -151,9 +151,12 @@ test('discovery: every well-known location returns the issuer and endpoints of i
     assert.equal(meta.device_authorization_endpoint, `${prefix}/device_authorization`, url);
     assert.equal(meta.token_endpoint, `${prefix}/token`, url);
     assert.equal(meta.jwks_uri, `${prefix}/jwks`, url);
-    assert.deepEqual(meta.grant_types_supported, [DEVICE_CODE_GRANT], url);
+    assert.equal(meta.revocation_endpoint, `${prefix}/revoke`, url);
+    assert.equal(meta.introspection_endpoint, `${prefix}/introspect`, url);
+    assert.deepEqual(meta.grant_types_supported, [DEVICE_CODE_GRANT, 'refresh_token'], url);
     assert.deepEqual(meta.token_endpoint_auth_methods_supported, ['none', 'client_secret_basic', 'client_secret_post'], url);
-    assert.deepEqual(meta.scopes_supported, scopes, url);
+    // offline_access is always offered (SPEC S11), beside the clients' own scopes.
+    assert.deepEqual(meta.scopes_supported, [...scopes, 'offline_access'].sort(), url);
     assert.deepEqual(meta.response_types_supported, [], url);
   }
 });

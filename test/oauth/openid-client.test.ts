@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import {
   allowInsecureRequests, ClientSecretBasic, customFetch, discovery, initiateDeviceAuthorization, pollDeviceAuthorizationGrant,
-  type CustomFetch,
+  refreshTokenGrant, tokenIntrospection, tokenRevocation, type CustomFetch,
 } from 'openid-client';
 import { build, TestClock, type TestApp } from '../helpers/build.ts';
 
@@ -146,4 +146,39 @@ test('openid-client: a denied request surfaces as access_denied', async (t) => {
   const device = await h.services.devices.findPendingByUserCode(h.services.defaultEnv, started.user_code);
   await h.services.devices.decide(device, user, false);
   await assert.rejects(pollDeviceAuthorizationGrant(config, started), { error: 'access_denied' });
+});
+
+test('openid-client: refreshTokenGrant rotates, tokenIntrospection and tokenRevocation work (RFC 6749 §6, 7662, 7009)', async (t) => {
+  const { h, base } = await listeningServer(t);
+  const device = (await h.services.admin.createClient({ envId: h.services.defaultEnv.id, name: 'CLI', refreshTokens: true, pollInterval: 1 })).client;
+  const api = await h.services.admin.createClient({ envId: h.services.defaultEnv.id, name: 'API', confidential: true });
+  const user = await h.user('alice');
+  let userCode = '';
+  const observer = observingFetch(async () => {
+    await h.services.devices.decide(await h.services.devices.findPendingByUserCode(h.services.defaultEnv, userCode), user, true);
+  });
+  const config = await discovery(new URL(base), device.clientId, undefined, undefined, { execute: [insecure], [customFetch]: observer.fetch });
+  assert.equal(config.serverMetadata().revocation_endpoint, `${base}/oauth/revoke`);
+  assert.equal(config.serverMetadata().introspection_endpoint, `${base}/oauth/introspect`);
+  const started = await initiateDeviceAuthorization(config, { scope: 'openid offline_access' });
+  userCode = started.user_code;
+  const first = await pollDeviceAuthorizationGrant(config, started);
+  assert.match(first.refresh_token ?? '', /^rt_/);
+
+  const refreshed = await refreshTokenGrant(config, first.refresh_token ?? '');
+  assert.match(refreshed.refresh_token ?? '', /^rt_/);
+  assert.notEqual(refreshed.refresh_token, first.refresh_token);
+  assert.notEqual(refreshed.access_token, first.access_token);
+
+  // The resource server introspects with its own credentials.
+  const rs = await discovery(new URL(base), api.client.clientId, undefined, ClientSecretBasic(api.secret ?? ''), { execute: [insecure] });
+  const live = await tokenIntrospection(rs, refreshed.access_token);
+  assert.equal(live.active, true);
+  assert.equal(live.client_id, device.clientId);
+  assert.equal(live.sub, user.id);
+
+  // The device signs out: revoking its refresh token ends the grant.
+  await tokenRevocation(config, refreshed.refresh_token ?? '', { token_type_hint: 'refresh_token' });
+  assert.equal((await tokenIntrospection(rs, refreshed.access_token)).active, false);
+  await assert.rejects(refreshTokenGrant(config, refreshed.refresh_token ?? ''), (err: unknown) => err instanceof Error && 'error' in err && err.error === 'invalid_grant');
 });

@@ -268,7 +268,7 @@ test('access_denied when the client lost a granted scope between approval and re
 test('unsupported_grant_type', async (t) => {
   const h = await build(t);
   const client = await h.publicClient();
-  for (const grant of ['authorization_code', 'client_credentials', 'password', 'refresh_token', 'urn:ietf:params:oauth:grant-type:jwt-bearer', 'device_code']) {
+  for (const grant of ['authorization_code', 'client_credentials', 'password', 'Refresh_token', 'urn:ietf:params:oauth:grant-type:jwt-bearer', 'device_code']) {
     const res = await h.form('/oauth/token', { grant_type: grant, client_id: client.clientId, device_code: 'dc_x' });
     assertOAuthError(res, 400, 'unsupported_grant_type');
     assertNoStore(res);

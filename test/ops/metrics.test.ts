@@ -101,3 +101,20 @@ test('with METRICS_TOKEN, /metrics needs that bearer token', async (t) => {
   }
   assert.match(await scrape(h, `Bearer ${token}`), /dcs_http_requests_total/);
 });
+
+test('refreshes by outcome, reuse detections and revocations are counted', async (t) => {
+  const h = await build(t);
+  const client = (await h.services.admin.createClient({ envId: h.services.defaultEnv.id, name: 'CLI', refreshTokens: true })).client;
+  const started = await startAuthorization(h, client, { scope: 'openid offline_access' });
+  await decide(h, started.user_code, await h.user('alice'), true);
+  const first = (await poll(h, started.device_code, client.clientId)).json<{ refresh_token: string }>();
+  const refresh = (token: string) => h.form('/oauth/token', { grant_type: 'refresh_token', refresh_token: token, client_id: client.clientId });
+  const second = (await refresh(first.refresh_token)).json<{ refresh_token: string; access_token: string }>();
+  await refresh(first.refresh_token); // reuse: the grant ends
+  await h.form('/oauth/revoke', { token: second.access_token, client_id: client.clientId });
+  const text = await scrape(h);
+  assert.equal(sample(text, 'dcs_refreshes_total{outcome="ok"}'), 1);
+  assert.equal(sample(text, 'dcs_refreshes_total{outcome="invalid_grant"}'), 1);
+  assert.equal(sample(text, 'dcs_refresh_reuse_total'), 1);
+  assert.equal(sample(text, 'dcs_revocations_total{kind="access_token"}'), 1);
+});

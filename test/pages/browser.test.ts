@@ -62,7 +62,7 @@ async function devicePolls(base: string, device: DeviceAuthorizationBody, client
 }
 
 test('a real browser completes the verification page: type the code, confirm a prefilled code, deny', { timeout: 120_000 }, async (t) => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/ensure-chromium.sh (apt-get install chromium)`);
+  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/ensure-debian-packages.sh (apt-get install chromium)`);
   mkdirSync(ARTIFACTS, { recursive: true });
 
   const port = await freePort();

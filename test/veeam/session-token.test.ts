@@ -15,7 +15,8 @@ test("Veeam's example request gets a session token: fields, types, headers and c
   assert.equal(res.headers['content-type'], 'application/json; charset=utf-8');
   assertNoStore(res);
   const body = res.json<Record<string, unknown>>();
-  assert.deepEqual(Object.keys(body), ['access_token', 'token_type', 'expires_in', '.issued', '.expires']);
+  assert.deepEqual(Object.keys(body), ['access_token', 'token_type', 'refresh_token', 'expires_in', '.issued', '.expires']);
+  assert.match(String(body.refresh_token), /^rt_[A-Za-z0-9_-]{43}$/);
   assert.equal(body.token_type, 'Bearer');
   assert.equal(body.expires_in, 3600);
   assert.equal(body['.issued'], new Date(h.clock.now()).toUTCString());
@@ -116,4 +117,30 @@ test('the token endpoint is rate limited per source address: 429 problem with Re
   assertProblem(res, 429, 'too_many_requests');
   assert.match(String(res.headers['retry-after']), /^\d+$/);
   assert.equal(res.headers['ratelimit-limit'], '2');
+});
+
+test('grant_type=Refresh_token renews a session with rotation; a replay or a sign-out ends it at once', async (t) => {
+  const h = await build(t);
+  await h.user('alice', PASSWORD);
+  const first = (await h.form('/api/oauth2/token', { grant_type: 'Password', Username: 'alice', Password: PASSWORD })).json<{ access_token: string; refresh_token: string }>();
+  const renew = (refreshToken: string) => h.form('/api/oauth2/token', { grant_type: 'Refresh_token', refresh_token: refreshToken });
+  const res = await renew(first.refresh_token);
+  assert.equal(res.statusCode, 200, res.body);
+  const second = res.json<{ access_token: string; refresh_token: string }>();
+  assert.notEqual(second.refresh_token, first.refresh_token);
+  assert.equal(decodeProtectedHeader(second.access_token).typ, 'session+jwt');
+  const getDeviceCode = (token: string) => h.inject({ method: 'GET', url: '/api/v1/accounts/created/getDeviceCode', headers: { authorization: `Bearer ${token}` } });
+  assert.equal((await getDeviceCode(second.access_token)).statusCode, 200);
+  // The old refresh token again: reuse, the whole session ends, its session tokens included.
+  assertProblem(await renew(first.refresh_token), 400, 'invalid_grant');
+  assertProblem(await renew(second.refresh_token), 400, 'invalid_grant');
+  assertProblem(await getDeviceCode(second.access_token), 401, 'invalid_token');
+
+  // A session is a grant: signing it out (grants revoke) ends its token before it expires.
+  const other = (await h.form('/api/oauth2/token', { grant_type: 'password', username: 'alice', password: PASSWORD })).json<{ access_token: string }>();
+  assert.equal((await getDeviceCode(other.access_token)).statusCode, 200);
+  await h.services.grants.revoke(h.services.defaultEnv, String(decodeJwt(other.access_token).gid));
+  assertProblem(await getDeviceCode(other.access_token), 401, 'invalid_token');
+  // A device grant's refresh token is not a session's, and the other way round.
+  assertProblem(await renew('rt_unknown'), 400, 'invalid_grant');
 });

@@ -7,7 +7,7 @@ import { createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, sig
 import type { TestContext } from 'node:test';
 import { test } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
-import { exportJWK, SignJWT, type CryptoKey, type JSONWebKeySet, type JWK, type JWTPayload } from 'jose';
+import { decodeJwt, exportJWK, SignJWT, type CryptoKey, type JSONWebKeySet, type JWK, type JWTPayload } from 'jose';
 import type { Environment, User } from '../../src/model/records.ts';
 import { build, type TestApp } from '../helpers/build.ts';
 import { paddedToken } from '../helpers/jwt.ts';
@@ -59,7 +59,12 @@ async function forge(h: TestApp, user: User, o: ForgeOptions = {}): Promise<stri
   const key = o.key ?? await h.services.keys.activeKey((o.env ?? h.services.defaultEnv).id);
   const iat = nowSeconds(h);
   const { iss, aud } = sessionUrls(o.env);
-  const all: Record<string, unknown> = { iss, sub: user.id, aud, iat, exp: iat + 3600, jti: 'forged-jti-0123456789', ...o.claims };
+  // A session token names its grant; the forge borrows a live one of the user's, so that only
+  // what each test changes differs from a real token.
+  const env = o.env ?? h.services.defaultEnv;
+  const real = await h.services.sessions.start(env, h.services.urls.of(env), user);
+  const gid = decodeJwt(real.accessToken).gid;
+  const all: Record<string, unknown> = { iss, sub: user.id, aud, iat, exp: iat + 3600, jti: 'forged-jti-0123456789', gid, ...o.claims };
   const claims = Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined));
   return new SignJWT(claims).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'session+jwt', ...o.header }).sign(key.privateKey);
 }

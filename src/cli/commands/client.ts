@@ -17,6 +17,11 @@ export const clientCreate: CommandSpec = {
     'poll-interval': { type: 'string', placeholder: 'seconds', description: 'Minimum polling interval, 1-60 (default: 5)' },
     'token-lifetime': { type: 'string', placeholder: 'seconds', description: 'Access token lifetime, 60-86400 (default: 3600)' },
     audience: { type: 'string', placeholder: 'aud', description: 'The aud claim of its access tokens (default: the issuer)' },
+    refresh: { type: 'boolean', description: 'Allow refresh tokens: issued when offline_access is approved (added to its scopes)' },
+    'refresh-always': { type: 'boolean', description: 'With --refresh: a refresh token with every token, offline_access or not' },
+    'no-rotation': { type: 'boolean', description: 'With --refresh --confidential: keep one refresh token (public clients always rotate)' },
+    'refresh-idle': { type: 'string', placeholder: 'seconds', description: 'A grant unused this long ends (default: 30 days)' },
+    'refresh-lifetime': { type: 'string', placeholder: 'seconds', description: 'A grant ends this long after approval (default: 90 days)' },
     env: ENV_FLAG,
     json: JSON_FLAG,
   },
@@ -29,6 +34,11 @@ export const clientCreate: CommandSpec = {
       pollInterval: args.int('poll-interval'),
       tokenLifetime: args.int('token-lifetime'),
       audience: args.string('audience') ?? null,
+      refreshTokens: args.bool('refresh'),
+      refreshAlways: args.bool('refresh-always'),
+      noRotation: args.bool('no-rotation'),
+      refreshIdleSeconds: args.int('refresh-idle'),
+      refreshLifetimeSeconds: args.int('refresh-lifetime'),
     };
     return withEnvironment(args, io, async (services, env) => {
       const { client, secret } = await services.admin.createClient({ envId: env.id, ...input });

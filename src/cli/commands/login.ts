@@ -2,14 +2,19 @@
 // `gh auth login`. It talks HTTP to a server (this one or any RFC 8628 server) and never opens the
 // database. Everything for the person (the URL, the code, the QR code, the spinner) goes to stderr,
 // so stdout carries only the result: the token alone, so `$(…)` captures it, or with --json one object.
-import { closeSync, fchmodSync, fsyncSync, lstatSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+// `login --refresh --out FILE` trades the saved refresh token for new tokens (RFC 6749 §6) and
+// writes them back to the same file: no browser, no code.
+import {
+  closeSync, constants, fchmodSync, fstatSync, fsyncSync, lstatSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync,
+  type Stats,
+} from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { deviceLogin, type DeviceLoginResult, type UserCodePrompt } from '../../client/device-login.ts';
+import { deviceLogin, refreshToken, type DeviceLoginResult, type TokenResponse, type UserCodePrompt } from '../../client/device-login.ts';
 import { DeviceLoginError, type DeviceLoginErrorCode } from '../../client/errors.ts';
 import { terminalQr } from '../../client/qr.ts';
 import { CoreError, type CoreErrorCode } from '../../core/errors.ts';
-import { InputError, JSON_FLAG, type CommandSpec } from '../args.ts';
+import { InputError, JSON_FLAG, PROGRAM, UsageError, type Args, type CommandSpec, type Outcome } from '../args.ts';
 import { warn, type Io } from '../io.ts';
 import { safe } from '../output.ts';
 
@@ -68,15 +73,23 @@ function checkOutTarget(file: string): void {
     }
     throw new InputError(`login: cannot check --out ${safe(file)} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
-  if (!st.isFile()) throw new InputError(`login: refusing to overwrite ${safe(file)}: not a regular file`);
-  if ((st.mode & 0o777) !== 0o600) {
-    throw new InputError(`login: refusing to overwrite ${safe(file)}: its mode is ${(st.mode & 0o777).toString(8).padStart(4, '0')}, not 0600 (remove it or choose another --out)`);
-  }
-  if (typeof process.getuid === 'function' && st.uid !== process.getuid()) throw new InputError(`login: refusing to overwrite ${safe(file)}: owned by another user`);
+  checkTokenFile(file, st, 'overwrite', 'remove it or choose another --out');
 }
 
-/** Writes a new 0600 file beside the target and renames it over: never a moment with the token readable, or half a file. */
-function writeTokenFile(file: string, record: Record<string, unknown>): void {
+/** A token file is a regular file of ours with mode 0600, whether it is to be replaced or read. */
+function checkTokenFile(file: string, st: Stats, verb: 'overwrite' | 'read', fix: string): void {
+  if (!st.isFile()) throw new InputError(`login: refusing to ${verb} ${safe(file)}: not a regular file`);
+  if ((st.mode & 0o777) !== 0o600) {
+    throw new InputError(`login: refusing to ${verb} ${safe(file)}: its mode is ${(st.mode & 0o777).toString(8).padStart(4, '0')}, not 0600 (${fix})`);
+  }
+  if (typeof process.getuid === 'function' && st.uid !== process.getuid()) throw new InputError(`login: refusing to ${verb} ${safe(file)}: owned by another user`);
+}
+
+/**
+ * Writes a new 0600 file beside the target and renames it over: never a moment with the token
+ * readable, or half a file. `lost` is added to a failure's message (after a refresh the old token is spent).
+ */
+function writeTokenFile(file: string, record: Record<string, unknown>, lost = ''): void {
   checkOutTarget(file);
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
   let fd: number | undefined;
@@ -95,9 +108,73 @@ function writeTokenFile(file: string, record: Record<string, unknown>): void {
     } catch {
       // never created, or already renamed
     }
-    throw new InputError(`login: cannot write ${safe(file)} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new InputError(`login: cannot write ${safe(file)} (${(err as NodeJS.ErrnoException).code ?? 'error'})${lost}`);
   }
 }
+
+/** What --out saves and --json prints: the token, where it came from, and for whom. */
+function tokenRecord(token: TokenResponse, issuer: string, clientId: string, obtainedAt: number, scope: string | undefined): Record<string, unknown> & { scope: string | null } {
+  return {
+    access_token: token.access_token,
+    token_type: token.token_type,
+    expires_in: token.expires_in ?? null,
+    // RFC 6749 §5.1: no scope in the answer means the scope asked for.
+    scope: token.scope ?? scope ?? null,
+    issuer,
+    // So that --refresh needs no --client-id.
+    client_id: clientId,
+    obtained_at: new Date(obtainedAt).toISOString(),
+    ...(token.refresh_token === undefined ? {} : { refresh_token: token.refresh_token }),
+  };
+}
+
+/** With --out, the file's path instead of the token (that is the point of --out). */
+function savedOutcome(out: string, record: Record<string, unknown>): Outcome {
+  const summary = { token_type: record.token_type, expires_in: record.expires_in, scope: record.scope, issuer: record.issuer, obtained_at: record.obtained_at, out };
+  return { json: summary, text: [`Saved the access token to ${safe(out)} (mode 0600).`] };
+}
+
+interface SavedToken {
+  issuer: string | undefined;
+  clientId: string | undefined;
+  refreshToken: string | undefined;
+  scope: string | undefined;
+}
+
+/**
+ * The token file of an earlier login, read through one descriptor opened without following a
+ * symlink, so the file checked is the file read. Held to the same rules as a file --out may replace.
+ */
+function readTokenFile(file: string): SavedToken {
+  let text: string;
+  let fd: number | undefined;
+  try {
+    // O_NONBLOCK: a FIFO at the path would otherwise hang the open; it is then refused as not a regular file.
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    checkTokenFile(file, fstatSync(fd), 'read', 'others may have read its tokens: run login again, or chmod 600 it if none could');
+    text = readFileSync(fd, 'utf8');
+  } catch (err) {
+    if (err instanceof InputError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new InputError(`login: no token file ${safe(file)}: sign in first with login --out ${safe(file)}`);
+    if (code === 'ELOOP') throw new InputError(`login: refusing to read ${safe(file)}: not a regular file`);
+    throw new InputError(`login: cannot read ${safe(file)} (${code ?? 'error'})`);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new InputError(`login: ${safe(file)} is not a token file (not a JSON object)`);
+  const saved = parsed as Record<string, unknown>;
+  const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+  return { issuer: str(saved.issuer), clientId: str(saved.client_id), refreshToken: str(saved.refresh_token), scope: str(saved.scope) };
+}
+
+const shellWord = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
@@ -167,73 +244,118 @@ class Screen {
   }
 }
 
+/** Exit 1 and one line: the refresh token is spent, so the way on is a new login, spelled out. */
+function refreshCliError(err: DeviceLoginError, again: string): Error {
+  if (err.code === 'invalid_grant') return new CoreError('invalid_grant', `login: ${err.message}; run login again: ${again}`);
+  return cliError(err);
+}
+
+async function signIn(args: Args, io: Io): Promise<Outcome> {
+  const issuer = args.string('issuer');
+  if (issuer === undefined) throw new UsageError('login: missing --issuer', 'login');
+  const clientId = args.string('client-id');
+  if (clientId === undefined) throw new UsageError('login: missing --client-id', 'login');
+  const secretFile = args.string('client-secret-file');
+  const clientSecret = secretFile === undefined ? undefined : readSecret(secretFile, io);
+  const outArg = args.string('out');
+  const out = outArg === undefined ? undefined : path.resolve(outArg);
+  // Before the person approves anything: a token with nowhere to go would be wasted.
+  if (out !== undefined) checkOutTarget(out);
+  const scope = args.string('scope');
+
+  const screen = new Screen(io.stderr);
+  let result: DeviceLoginResult;
+  try {
+    result = await deviceLogin({
+      issuer,
+      clientId,
+      clientSecret,
+      scope,
+      allowHttp: args.bool('allow-http'),
+      onCode: (prompt) => screen.showCode(prompt),
+      onPoll: (event) => {
+        if (event.outcome === 'slow_down') screen.slowedDown(event.interval);
+      },
+    });
+  } catch (err) {
+    if (err instanceof DeviceLoginError) throw cliError(err);
+    throw err;
+  } finally {
+    screen.stop();
+  }
+
+  const { token, metadata, obtainedAt } = result;
+  const record = tokenRecord(token, metadata.issuer, clientId, obtainedAt, scope);
+  screen.line(`✓ Signed in to ${safe(metadata.issuer)}${record.scope === null ? '' : ` (scope: ${safe(record.scope)})`}.`);
+  if (out === undefined) return { json: record, text: [token.access_token] };
+  writeTokenFile(out, record);
+  return savedOutcome(out, record);
+}
+
+async function refresh(args: Args, io: Io): Promise<Outcome> {
+  const outArg = args.string('out');
+  if (outArg === undefined) throw new UsageError('login: --refresh needs --out <file>, the token file of an earlier login --out', 'login');
+  const out = path.resolve(outArg);
+  const saved = readTokenFile(out);
+  const issuer = saved.issuer ?? args.string('issuer');
+  if (issuer === undefined) throw new InputError(`login: ${safe(out)} names no issuer: pass --issuer`);
+  // The refresh token goes only to the server that issued it.
+  const asked = args.string('issuer');
+  if (asked !== undefined && asked.replace(/\/+$/, '') !== issuer.replace(/\/+$/, '')) {
+    throw new InputError(`login: ${safe(out)} holds a token of ${safe(issuer)}, not of ${safe(asked)}`);
+  }
+  const clientId = args.string('client-id') ?? saved.clientId;
+  if (clientId === undefined) throw new InputError(`login: ${safe(out)} names no client_id (an older token file): pass --client-id`);
+  const scope = args.string('scope');
+  const again = [PROGRAM, 'login', '--issuer', issuer, '--client-id', clientId, ...(saved.scope === undefined ? [] : ['--scope', saved.scope]), '--out', out]
+    .map((w) => safe(shellWord(w))).join(' ');
+  if (saved.refreshToken === undefined) {
+    throw new InputError(`login: ${safe(out)} has no refresh_token (the server sent none; ask for offline_access); run login again: ${again}`);
+  }
+  const secretFile = args.string('client-secret-file');
+  const clientSecret = secretFile === undefined ? undefined : readSecret(secretFile, io);
+
+  let result: DeviceLoginResult;
+  try {
+    result = await refreshToken({ issuer, clientId, clientSecret, refreshToken: saved.refreshToken, scope, allowHttp: args.bool('allow-http') });
+  } catch (err) {
+    if (err instanceof DeviceLoginError) throw refreshCliError(err, again);
+    throw err;
+  }
+  const { token, metadata, obtainedAt } = result;
+  // A refresh answer without a scope has the grant's (RFC 6749 §5.1), which is what was saved unless narrowed.
+  const record = tokenRecord(token, metadata.issuer, clientId, obtainedAt, scope ?? saved.scope);
+  // The file gets the new refresh token: after a rotation the old one is dead, and presenting it would end the grant.
+  writeTokenFile(out, record, `; the old refresh token is spent, run login again: ${again}`);
+  io.stderr.write(`✓ Refreshed the token from ${safe(metadata.issuer)}${record.scope === null ? '' : ` (scope: ${safe(record.scope)})`}.\n`);
+  return savedOutcome(out, record);
+}
+
 export const loginCommand: CommandSpec = {
   path: ['login'],
   summary: 'Sign in from this terminal with the device flow and print the access token.',
   details: [
     'Shows a URL and a one-time code (and a QR code on a terminal) on stderr, waits while you approve',
     'in a browser, then prints the access token alone on stdout. --out saves it instead, as JSON',
-    '{access_token, token_type, expires_in, scope, issuer, obtained_at} with mode 0600; an existing',
-    'file is replaced only if it is a regular 0600 file of yours. The issuer is PUBLIC_URL for the',
-    'default environment, PUBLIC_URL/<envID>/as for another one. Exit 1 when the request is denied,',
-    'the code expires, or the server refuses the client.',
+    '{access_token, token_type, expires_in, scope, issuer, client_id, obtained_at} (+ refresh_token',
+    'when the server sent one) with mode 0600; an existing file is replaced only if it is a regular',
+    '0600 file of yours. The issuer is PUBLIC_URL for the default environment, PUBLIC_URL/<envID>/as',
+    'for another one. Exit 1 when the request is denied, the code expires, or the server refuses the client.',
+    '',
+    '--refresh --out FILE uses the refresh token saved in FILE (with its issuer and client_id) for new',
+    'tokens, no browser needed, and writes them back to FILE: the new refresh token replaces the old',
+    'one, which the server will not take again. A refresh token the server no longer takes (expired,',
+    'revoked, already used) is exit 1: run login again. Run one --refresh per file at a time.',
   ].join('\n'),
   flags: {
-    issuer: { type: 'string', required: true, placeholder: 'url', description: 'The authorization server (its metadata is discovered)' },
-    'client-id': { type: 'string', required: true, placeholder: 'id', description: 'The OAuth client to sign in as' },
-    scope: { type: 'string', placeholder: 's1 s2', description: 'Scopes to ask for (default: the client\'s)' },
+    issuer: { type: 'string', placeholder: 'url', description: 'The authorization server (its metadata is discovered); required unless --refresh' },
+    'client-id': { type: 'string', placeholder: 'id', description: 'The OAuth client to sign in as; required unless --refresh (then it overrides the file\'s)' },
+    scope: { type: 'string', placeholder: 's1 s2', description: 'Scopes to ask for (default: the client\'s; with --refresh: narrower than granted)' },
     'client-secret-file': { type: 'string', placeholder: 'file', description: 'Confidential clients: a file holding the secret (never on the command line)' },
     out: { type: 'string', placeholder: 'file', description: 'Save the token as JSON (mode 0600) instead of printing it' },
+    refresh: { type: 'boolean', description: 'Refresh the token saved in --out with its refresh token instead of signing in' },
     'allow-http': { type: 'boolean', description: 'Allow plain http:// to another machine (the token travels unencrypted)' },
     json: JSON_FLAG,
   },
-  run: async (args, io) => {
-    const issuer = args.string('issuer') ?? '';
-    const secretFile = args.string('client-secret-file');
-    const clientSecret = secretFile === undefined ? undefined : readSecret(secretFile, io);
-    const outArg = args.string('out');
-    const out = outArg === undefined ? undefined : path.resolve(outArg);
-    // Before the person approves anything: a token with nowhere to go would be wasted.
-    if (out !== undefined) checkOutTarget(out);
-    const scope = args.string('scope');
-
-    const screen = new Screen(io.stderr);
-    let result: DeviceLoginResult;
-    try {
-      result = await deviceLogin({
-        issuer,
-        clientId: args.string('client-id') ?? '',
-        clientSecret,
-        scope,
-        allowHttp: args.bool('allow-http'),
-        onCode: (prompt) => screen.showCode(prompt),
-        onPoll: (event) => {
-          if (event.outcome === 'slow_down') screen.slowedDown(event.interval);
-        },
-      });
-    } catch (err) {
-      if (err instanceof DeviceLoginError) throw cliError(err);
-      throw err;
-    } finally {
-      screen.stop();
-    }
-
-    const { token, metadata, obtainedAt } = result;
-    const record = {
-      access_token: token.access_token,
-      token_type: token.token_type,
-      expires_in: token.expires_in ?? null,
-      // RFC 6749 §5.1: no scope in the answer means the scope asked for.
-      scope: token.scope ?? scope ?? null,
-      issuer: metadata.issuer,
-      obtained_at: new Date(obtainedAt).toISOString(),
-      ...(token.refresh_token === undefined ? {} : { refresh_token: token.refresh_token }),
-    };
-    screen.line(`✓ Signed in to ${safe(metadata.issuer)}${record.scope === null ? '' : ` (scope: ${safe(record.scope)})`}.`);
-    if (out === undefined) return { json: record, text: [token.access_token] };
-    writeTokenFile(out, record);
-    // The point of --out is that the token is not printed: the summary names where it went instead.
-    const summary = { token_type: record.token_type, expires_in: record.expires_in, scope: record.scope, issuer: record.issuer, obtained_at: record.obtained_at, out };
-    return { json: summary, text: [`Saved the access token to ${safe(out)} (mode 0600).`] };
-  },
+  run: (args, io) => (args.bool('refresh') ? refresh(args, io) : signIn(args, io)),
 };

@@ -28,11 +28,14 @@ export const sweepCommand: CommandSpec = {
           registration_codes: r.registrationCodes,
           code_guesses: r.codeGuesses,
           signing_keys: r.signingKeys,
+          grants: r.grants,
+          revoked_access_tokens: r.revokedAccessTokens,
         },
         text: [
           `Swept ${plural(r.deviceAuthorizations, 'device authorization', 'device authorizations')}, ${plural(r.flows, 'flow', 'flows')}, `
           + `${plural(r.registrationCodes, 'registration code', 'registration codes')}, ${plural(r.codeGuesses, 'code guess', 'code guesses')}, `
-          + `${plural(r.signingKeys, 'signing key', 'signing keys')}.`,
+          + `${plural(r.signingKeys, 'signing key', 'signing keys')}, ${plural(r.grants, 'ended grant', 'ended grants')}, `
+          + `${plural(r.revokedAccessTokens, 'revoked access token', 'revoked access tokens')}.`,
         ],
       };
     }),

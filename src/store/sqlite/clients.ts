@@ -16,6 +16,12 @@ const toClient = (r: Row): Client => ({
   tokenLifetime: num(r.token_lifetime),
   audience: optStr(r.audience),
   purpose: r.purpose === 'account' ? 'account' : null,
+  refresh: {
+    always: r.refresh_always === 1,
+    rotation: r.refresh_rotation === 1,
+    idleSeconds: num(r.refresh_idle_seconds),
+    absoluteSeconds: num(r.refresh_absolute_seconds),
+  },
   createdAt: num(r.created_at),
 });
 
@@ -29,10 +35,12 @@ export class SqliteClients implements ClientStore {
   create(c: Client): Promise<void> {
     return this.#db.async(() => {
       this.#db.insert(`INSERT INTO clients (env_id, client_id, name, type, secret_hash, grant_types, scopes, code_lifetime,
-        poll_interval, token_lifetime, audience, purpose, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        poll_interval, token_lifetime, audience, purpose, refresh_always, refresh_rotation, refresh_idle_seconds,
+        refresh_absolute_seconds, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       c.purpose === null ? `client ${c.clientId} exists` : `the environment already has its ${c.purpose} client`,
       c.envId, c.clientId, c.name, c.type, c.secretHash, JSON.stringify(c.grantTypes), JSON.stringify(c.scopes),
-      c.codeLifetime, c.pollInterval, c.tokenLifetime, c.audience, c.purpose, c.createdAt);
+      c.codeLifetime, c.pollInterval, c.tokenLifetime, c.audience, c.purpose, c.refresh.always ? 1 : 0, c.refresh.rotation ? 1 : 0,
+      c.refresh.idleSeconds, c.refresh.absoluteSeconds, c.createdAt);
     });
   }
 
@@ -50,9 +58,11 @@ export class SqliteClients implements ClientStore {
 
   update(c: Client): Promise<boolean> {
     return this.#db.async(() => this.#db.run(`UPDATE clients SET name = ?, grant_types = ?, scopes = ?, code_lifetime = ?,
-      poll_interval = ?, token_lifetime = ?, audience = ? WHERE env_id = ? AND client_id = ?`,
+      poll_interval = ?, token_lifetime = ?, audience = ?, refresh_always = ?, refresh_rotation = ?, refresh_idle_seconds = ?,
+      refresh_absolute_seconds = ? WHERE env_id = ? AND client_id = ?`,
     c.name, JSON.stringify(c.grantTypes), JSON.stringify(c.scopes), c.codeLifetime, c.pollInterval, c.tokenLifetime,
-    c.audience, c.envId, c.clientId) === 1);
+    c.audience, c.refresh.always ? 1 : 0, c.refresh.rotation ? 1 : 0, c.refresh.idleSeconds, c.refresh.absoluteSeconds,
+    c.envId, c.clientId) === 1);
   }
 
   delete(envId: string, clientId: string): Promise<boolean> {

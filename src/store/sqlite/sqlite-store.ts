@@ -9,10 +9,13 @@ import { SqliteDb } from './db.ts';
 import { SqliteDeviceAuthorizations } from './device-authorizations.ts';
 import { SqliteEnvironments } from './environments.ts';
 import { SqliteFlows } from './flows.ts';
+import { SqliteGrants } from './grants.ts';
 import { SqliteGuesses } from './guesses.ts';
 import { isMigrated, migrate } from './migrate.ts';
+import { SqliteRefreshTokens } from './refresh-tokens.ts';
 import { SqliteRegisteredDevices } from './registered-devices.ts';
 import { SqliteRegistrationCodes } from './registration-codes.ts';
+import { SqliteRevokedAccessTokens } from './revoked-access-tokens.ts';
 import { SqliteSigningKeys } from './signing-keys.ts';
 import { SqliteUsers } from './users.ts';
 
@@ -45,6 +48,9 @@ export class SqliteStore implements Store {
   readonly appIds: SqliteAppIds;
   readonly registrationCodes: SqliteRegistrationCodes;
   readonly registeredDevices: SqliteRegisteredDevices;
+  readonly grants: SqliteGrants;
+  readonly refreshTokens: SqliteRefreshTokens;
+  readonly revokedAccessTokens: SqliteRevokedAccessTokens;
 
   constructor(opts: SqliteStoreOptions) {
     const db = new SqliteDb(opts.file);
@@ -66,6 +72,9 @@ export class SqliteStore implements Store {
     this.appIds = new SqliteAppIds(db);
     this.registrationCodes = new SqliteRegistrationCodes(db);
     this.registeredDevices = new SqliteRegisteredDevices(db);
+    this.grants = new SqliteGrants(db);
+    this.refreshTokens = new SqliteRefreshTokens(db);
+    this.revokedAccessTokens = new SqliteRevokedAccessTokens(db);
   }
 
   ping(): Promise<void> {
@@ -84,7 +93,10 @@ export class SqliteStore implements Store {
       const registrationCodes = db.run('DELETE FROM registration_codes WHERE expires_at < ?', now);
       const codeGuesses = db.run('DELETE FROM code_guess_failures WHERE at < ?', now - GUESS_RETENTION_MS);
       const signingKeys = db.run(`DELETE FROM signing_keys WHERE status = 'retired' AND retired_until < ?`, now);
-      return { deviceAuthorizations, flows, registrationCodes, codeGuesses, signingKeys };
+      // Ended grants go with their refresh tokens; their access tokens introspect as inactive either way.
+      const grants = db.run('DELETE FROM grants WHERE revoked_at IS NOT NULL OR idle_expires_at < ? OR absolute_expires_at < ?', now, now);
+      const revokedAccessTokens = db.run('DELETE FROM revoked_access_tokens WHERE expires_at < ?', now);
+      return { deviceAuthorizations, flows, registrationCodes, codeGuesses, signingKeys, grants, revokedAccessTokens };
     });
   }
 

@@ -5,6 +5,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { TOKEN_ENDPOINT_AUTH_METHODS } from '../../core/client-auth.ts';
+import { OFFLINE_ACCESS } from '../../core/grants.ts';
 import { CoreError } from '../../core/errors.ts';
 import { requireFormBody, FORM } from '../../http/form.ts';
 import { limitBy, sourceKey } from '../../http/rate-limit.ts';
@@ -12,6 +13,8 @@ import { ownWireFormat } from '../../http/scope.ts';
 import { DEVICE_CODE_GRANT } from '../../model/records.ts';
 import type { Services } from '../../services.ts';
 import { authenticatedCaller } from './caller.ts';
+import { GRANT_TYPES_SUPPORTED, grantHandler } from './grant-types.ts';
+import { tokenStatusRoutes } from './token-status.ts';
 import { resolveContext } from './context.ts';
 import { oauthErrorSender } from './errors.ts';
 import {
@@ -66,7 +69,7 @@ export const oauthPlugin: FastifyPluginAsync<{ services: Services }> = async (ap
     r.post(`${v.prefix}/token`, {
       schema: {
         tags: [v.tag],
-        summary: 'Token request; device_code grant polling (RFC 8628 §3.4)',
+        summary: 'Token request: device_code polling (RFC 8628 §3.4) and refresh_token (RFC 6749 §6)',
         consumes: [FORM],
         ...(v.params ? { params: v.params } : {}),
         body: tokenBody,
@@ -76,18 +79,18 @@ export const oauthPlugin: FastifyPluginAsync<{ services: Services }> = async (ap
       preValidation: requireFormBody,
       handler: async (request, reply) => {
         const body = request.body;
-        if (body.grant_type !== DEVICE_CODE_GRANT) {
-          throw new CoreError('unsupported_grant_type', `grant_type ${body.grant_type.slice(0, 100)} is not supported`);
-        }
-        if (body.device_code === undefined || body.device_code === '') {
+        const handle = grantHandler(body.grant_type);
+        // The grant's own parameters are judged before the client's secret is hashed.
+        if (body.grant_type === DEVICE_CODE_GRANT && (body.device_code ?? '') === '') {
           throw new CoreError('invalid_request', 'missing required parameter: device_code');
         }
         const ctx = await resolveContext(services, request);
         const client = await authenticatedCaller(services, request, reply, ctx.env, body, limits.token);
-        const token = await services.devices.poll(ctx.env, client, body.device_code, ctx.issuer);
-        return { access_token: token.accessToken, token_type: 'Bearer' as const, expires_in: token.expiresIn, scope: token.scope };
+        return handle(services, ctx, client, body);
       },
     });
+
+    tokenStatusRoutes(app, services, { prefix: v.prefix, tag: v.tag, params: v.params !== undefined });
 
     r.get(`${v.prefix}/jwks`, {
       schema: {
@@ -132,9 +135,13 @@ export const oauthPlugin: FastifyPluginAsync<{ services: Services }> = async (ap
           device_authorization_endpoint: ctx.deviceAuthorizationEndpoint,
           token_endpoint: ctx.tokenEndpoint,
           jwks_uri: ctx.jwksUri,
-          grant_types_supported: [DEVICE_CODE_GRANT],
+          revocation_endpoint: ctx.revocationEndpoint,
+          introspection_endpoint: ctx.introspectionEndpoint,
+          grant_types_supported: GRANT_TYPES_SUPPORTED,
           token_endpoint_auth_methods_supported: [...TOKEN_ENDPOINT_AUTH_METHODS],
-          scopes_supported: [...new Set(clients.flatMap((c) => c.scopes))].sort(),
+          revocation_endpoint_auth_methods_supported: [...TOKEN_ENDPOINT_AUTH_METHODS],
+          introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+          scopes_supported: [...new Set([...clients.flatMap((c) => c.scopes), OFFLINE_ACCESS])].sort(),
           response_types_supported: [],
         } satisfies z.input<typeof metadataResponse>;
       },

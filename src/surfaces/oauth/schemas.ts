@@ -31,8 +31,10 @@ export const deviceAuthorizationResponse = z
   .meta({ id: 'DeviceAuthorizationResponse' });
 
 export const tokenBody = z.object({
-  grant_type: formParam.describe('urn:ietf:params:oauth:grant-type:device_code'),
-  device_code: formParam.optional(),
+  grant_type: formParam.describe('urn:ietf:params:oauth:grant-type:device_code or refresh_token'),
+  device_code: formParam.optional().describe('device_code grant'),
+  refresh_token: formParam.optional().describe('refresh_token grant'),
+  scope: formParam.optional().describe('refresh_token grant: narrower than the grant\'s scope, or omitted'),
   client_id: formParam.optional(),
   client_secret: formParam.optional(),
 });
@@ -43,6 +45,7 @@ export const tokenResponse = z
     token_type: z.literal('Bearer'),
     expires_in: z.number().int(),
     scope: z.string(),
+    refresh_token: z.string().optional().describe('rt_…: when the client may use refresh tokens and offline_access was approved (or it always gets one)'),
   })
   .meta({ id: 'TokenResponse' });
 
@@ -52,6 +55,10 @@ export const metadataResponse = z
     device_authorization_endpoint: z.string(),
     token_endpoint: z.string(),
     jwks_uri: z.string(),
+    revocation_endpoint: z.string(),
+    introspection_endpoint: z.string(),
+    revocation_endpoint_auth_methods_supported: z.array(z.string()),
+    introspection_endpoint_auth_methods_supported: z.array(z.string()),
     grant_types_supported: z.array(z.string()),
     token_endpoint_auth_methods_supported: z.array(z.string()),
     scopes_supported: z.array(z.string()),

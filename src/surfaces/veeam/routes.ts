@@ -7,6 +7,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { CoreError } from '../../core/errors.ts';
+import type { IssuedSession } from '../../core/sessions.ts';
 import type { EnvironmentUrls } from '../../core/urls.ts';
 import { bearerGuard } from '../../http/bearer.ts';
 import { environmentFor } from '../../http/environment.ts';
@@ -71,7 +72,7 @@ export const veeamPlugin: FastifyPluginAsync<{ services: Services }> = async (ap
     r.post(`${v.prefix}/oauth2/token`, {
       schema: {
         tags: [v.tag],
-        summary: 'Session token (password grant): grant_type=Password&Username=…&Password=…',
+        summary: 'Session token: grant_type=Password&Username=…&Password=…, or grant_type=Refresh_token&refresh_token=…',
         consumes: [FORM],
         ...params,
         body: sessionTokenBody,
@@ -89,14 +90,21 @@ export const veeamPlugin: FastifyPluginAsync<{ services: Services }> = async (ap
         const body = request.body;
         const grant = body.grant_type?.toLowerCase();
         if (grant === undefined || grant === '') throw new CoreError('invalid_request', 'missing required parameter: grant_type');
-        if (grant !== 'password') throw new CoreError('unsupported_grant_type', `grant_type ${body.grant_type?.slice(0, 100) ?? ''} is not supported`);
-        const username = credential(body.username, body.Username, 'username');
-        const password = credential(body.password, body.Password, 'password');
-        const session = await services.sessions.passwordGrant(env, urls, username, password);
+        let session: IssuedSession;
+        if (grant === 'password') {
+          const username = credential(body.username, body.Username, 'username');
+          const password = credential(body.password, body.Password, 'password');
+          session = await services.sessions.passwordGrant(env, urls, username, password);
+        } else if (grant === 'refresh_token') {
+          session = await services.sessions.refresh(env, urls, credential(body.refresh_token, body.Refresh_token, 'refresh_token'));
+        } else {
+          throw new CoreError('unsupported_grant_type', `grant_type ${body.grant_type?.slice(0, 100) ?? ''} is not supported`);
+        }
         reply.type('application/json; charset=utf-8');
         return {
           access_token: session.accessToken,
           token_type: 'Bearer' as const,
+          refresh_token: session.refreshToken,
           expires_in: session.expiresIn,
           '.issued': new Date(session.issuedAt).toUTCString(),
           '.expires': new Date(session.expiresAt).toUTCString(),

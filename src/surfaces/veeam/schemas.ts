@@ -11,12 +11,15 @@ export const sessionTokenBody = z.object({
   Username: formParam,
   password: formParam,
   Password: formParam,
+  refresh_token: formParam.describe('grant_type=Refresh_token'),
+  Refresh_token: formParam,
 });
 
 export const sessionTokenResponse = z
   .object({
     access_token: z.string().describe('Session JWT (typ session+jwt) for the session API of this environment'),
     token_type: z.literal('Bearer'),
+    refresh_token: z.string().describe('rt_…: renews the session with grant_type=Refresh_token; rotated on every use'),
     expires_in: z.number().int().describe('Seconds; 3600 by default'),
     '.issued': z.string().describe('RFC 1123 date'),
     '.expires': z.string().describe('RFC 1123 date'),

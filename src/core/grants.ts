@@ -1,0 +1,189 @@
+// Grants and refresh tokens (SPEC S11, RFC 6749 §6, RFC 9700 §4.14). A grant is one approval
+// (user + client + scope + environment); every access token carries its id, and its refresh tokens
+// are one family. A refresh token is rotated on every use (public clients always; confidential
+// ones by client setting), and a rotated-out token presented again revokes the whole grant, after
+// an optional grace for a client that lost the answer to its refresh. The user, the client and
+// the environment are re-checked at every refresh.
+//   issue ──▶ active ──refresh (rotate)──▶ rotated ──presented again──▶ grant revoked
+import { randomUUID } from 'node:crypto';
+import { generateRefreshToken, REFRESH_TOKEN_PREFIX } from '../crypto/codes.ts';
+import type { SecretKeys } from '../crypto/secret.ts';
+import type { Clock } from '../model/clock.ts';
+import { REFRESH_TOKEN_GRANT, type Client, type Environment, type Grant, type GrantKind, type User } from '../model/records.ts';
+import type { Store } from '../store/store.ts';
+import { CoreError } from './errors.ts';
+import { parseScopeList } from './scopes.ts';
+import { outcomeOf, type Telemetry } from './telemetry.ts';
+
+export const OFFLINE_ACCESS = 'offline_access';
+
+export interface GrantsDeps {
+  store: Store;
+  clock: Clock;
+  secrets: SecretKeys;
+  telemetry: Telemetry;
+  /** How long a rotated-out token may be presented again without revoking the grant (default 0). */
+  reuseGraceSeconds: number;
+}
+
+export interface OpenedGrant {
+  grant: Grant;
+  /** Issued when the client may have one (see wantsRefreshToken). */
+  refreshToken?: string;
+}
+
+export interface Refreshed {
+  grant: Grant;
+  user: User;
+  /** The scope of the new access token: the grant's, or narrower when asked. */
+  scope: string;
+  /** The token to use next time: a new one after a rotation, else the one presented. */
+  refreshToken: string;
+}
+
+/** A refresh token goes with a token when the client may use the grant and asked for offline access (or always gets one). */
+export function wantsRefreshToken(client: Client, scope: string): boolean {
+  return client.grantTypes.includes(REFRESH_TOKEN_GRANT) && (client.refresh.always || parseScopeList(scope).includes(OFFLINE_ACCESS));
+}
+
+export class Grants {
+  readonly #d: GrantsDeps;
+
+  constructor(deps: GrantsDeps) {
+    this.#d = deps;
+  }
+
+  /**
+   * A new grant for an approval, with its first refresh token when `withRefreshToken`. The grant's
+   * lifetimes are the client's (a session grant uses the same defaults through its client).
+   */
+  async open(client: Client, user: User, scope: string, kind: GrantKind, withRefreshToken: boolean): Promise<OpenedGrant> {
+    const now = this.#d.clock.now();
+    const absoluteExpiresAt = now + client.refresh.absoluteSeconds * 1000;
+    const grant: Grant = {
+      id: randomUUID(),
+      envId: client.envId,
+      userId: user.id,
+      clientId: client.clientId,
+      kind,
+      scope,
+      createdAt: now,
+      lastUsedAt: now,
+      idleExpiresAt: Math.min(now + client.refresh.idleSeconds * 1000, absoluteExpiresAt),
+      absoluteExpiresAt,
+      revokedAt: null,
+    };
+    const refreshToken = withRefreshToken ? generateRefreshToken() : undefined;
+    await this.#d.store.grants.create(grant, refreshToken === undefined ? null : this.#hash(refreshToken));
+    return refreshToken === undefined ? { grant } : { grant, refreshToken };
+  }
+
+  /** `grant_type=refresh_token` (RFC 6749 §6) for an authenticated client; `kind` is what the endpoint issues. */
+  async refresh(env: Environment, client: Client, presented: string, requestedScope: string | undefined, kind: GrantKind): Promise<Refreshed> {
+    try {
+      const result = await this.#refresh(env, client, presented, requestedScope, kind);
+      this.#d.telemetry.refresh('ok');
+      return result;
+    } catch (err) {
+      this.#d.telemetry.refresh(outcomeOf(err));
+      throw err;
+    }
+  }
+
+  async #refresh(env: Environment, client: Client, presented: string, requestedScope: string | undefined, kind: GrantKind): Promise<Refreshed> {
+    const invalid = (why: string) => new CoreError('invalid_grant', why);
+    if (!presented.startsWith(REFRESH_TOKEN_PREFIX) || presented.length > 100) throw invalid('unknown refresh token');
+    const hash = this.#hash(presented);
+    const found = await this.#d.store.refreshTokens.find(hash);
+    // Another client's or environment's token is unknown here: nothing about it is revealed or changed.
+    if (!found || found.grant.envId !== env.id || found.grant.clientId !== client.clientId || found.grant.kind !== kind) {
+      throw invalid('unknown refresh token');
+    }
+    const { token, grant } = found;
+    const now = this.#d.clock.now();
+    if (grant.revokedAt !== null) throw invalid('the grant has been revoked');
+    if (now >= grant.idleExpiresAt || now >= grant.absoluteExpiresAt) throw invalid('the grant has expired');
+    const grace = this.#d.reuseGraceSeconds * 1000;
+    // With no grace (the default) any second presentation is reuse, even in the same millisecond.
+    const inGrace = (rotatedAt: number | null) => grace > 0 && rotatedAt !== null && now - rotatedAt <= grace;
+    // A superseded token was the answer a retry replaced: whoever presents it had it after all.
+    if (token.status === 'superseded' || (token.status === 'rotated' && !inGrace(token.rotatedAt))) throw await this.#reused(grant);
+
+    // Re-checked at every refresh: the approval does not outlive the user or the client's rights.
+    const user = await this.#d.store.users.get(env.id, grant.userId);
+    if (!user || user.disabled) throw invalid('the user is no longer active');
+    if (!client.grantTypes.includes(REFRESH_TOKEN_GRANT)) throw new CoreError('unauthorized_client', 'this client may not use refresh tokens');
+    const granted = parseScopeList(grant.scope);
+    if (granted.some((s) => !client.scopes.includes(s))) throw invalid('the client may no longer use this scope');
+    const scope = narrowed(granted, requestedScope);
+
+    const idleExpiresAt = Math.min(now + client.refresh.idleSeconds * 1000, grant.absoluteExpiresAt);
+    const rotates = client.type === 'public' || client.refresh.rotation;
+    if (!rotates) {
+      if (!(await this.#d.store.refreshTokens.touch(grant.id, now, idleExpiresAt))) throw invalid('the grant has been revoked');
+      return { grant, user, scope, refreshToken: presented };
+    }
+    const next = generateRefreshToken();
+    const nextHash = this.#hash(next);
+    if (token.status === 'rotated') {
+      // Within the grace: the client lost the answer; the token it never received is rotated out.
+      if (!(await this.#d.store.refreshTokens.reissue(grant.id, nextHash, now, idleExpiresAt))) throw invalid('the grant has been revoked');
+    } else if (!(await this.#d.store.refreshTokens.rotate(hash, nextHash, now, idleExpiresAt))) {
+      // A concurrent refresh rotated it first: this presentation is a reuse like any other.
+      const again = await this.#d.store.refreshTokens.find(hash);
+      if (again?.token.status !== 'rotated' || !inGrace(again.token.rotatedAt)) throw await this.#reused(grant);
+      if (!(await this.#d.store.refreshTokens.reissue(grant.id, nextHash, now, idleExpiresAt))) throw invalid('the grant has been revoked');
+    }
+    return { grant, user, scope, refreshToken: next };
+  }
+
+  /** RFC 9700 §4.14.2: a refresh token used twice means it was copied; the whole family ends. */
+  async #reused(grant: Grant): Promise<CoreError> {
+    await this.#d.store.grants.revoke(grant.envId, grant.id, this.#d.clock.now());
+    this.#d.telemetry.refreshReuse();
+    return new CoreError('invalid_grant', 'this refresh token was already used; the grant has been revoked');
+  }
+
+  /** The user's live grants (signed-in devices), newest first. */
+  listLive(env: Environment, userId: string): Promise<Grant[]> {
+    return this.#d.store.grants.listLive(env.id, userId, this.#d.clock.now());
+  }
+
+  /** Ends a grant: its refresh tokens stop working and its access tokens introspect as inactive. */
+  async revoke(env: Environment, grantId: string, userId?: string): Promise<Grant> {
+    const grant = await this.#d.store.grants.get(env.id, grantId);
+    if (!grant || (userId !== undefined && grant.userId !== userId)) throw new CoreError('not_found', `no grant ${grantId}`);
+    const revoked = await this.#d.store.grants.revoke(env.id, grantId, this.#d.clock.now());
+    if (!revoked) throw new CoreError('not_found', `no grant ${grantId}`);
+    this.#d.telemetry.revocation('grant');
+    return revoked;
+  }
+
+  /** A grant that still stands: not revoked, not expired (access tokens of other grants are inactive). */
+  async live(envId: string, grantId: string): Promise<Grant | undefined> {
+    const grant = await this.#d.store.grants.get(envId, grantId);
+    const now = this.#d.clock.now();
+    return grant && grant.revokedAt === null && now < grant.idleExpiresAt && now < grant.absoluteExpiresAt ? grant : undefined;
+  }
+
+  /** The grant of a refresh token, if the token is the live one of a live grant of `envId`. */
+  async liveByRefreshToken(envId: string, presented: string): Promise<Grant | undefined> {
+    if (!presented.startsWith(REFRESH_TOKEN_PREFIX) || presented.length > 100) return undefined;
+    const found = await this.#d.store.refreshTokens.find(this.#hash(presented));
+    if (!found || found.token.status !== 'active' || found.grant.envId !== envId) return undefined;
+    return this.live(envId, found.grant.id);
+  }
+
+  #hash(token: string): string {
+    return this.#d.secrets.hashCode('refresh', token);
+  }
+}
+
+/** RFC 6749 §6: the requested scope may narrow the grant's, never widen it. */
+function narrowed(granted: string[], requested: string | undefined): string {
+  if (requested === undefined || requested.trim() === '') return granted.join(' ');
+  const asked = parseScopeList(requested);
+  const extra = asked.filter((s) => !granted.includes(s));
+  if (extra.length > 0) throw new CoreError('invalid_scope', `scope not granted: ${extra.join(' ').slice(0, 200)}`);
+  return asked.join(' ');
+}

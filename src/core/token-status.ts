@@ -1,0 +1,123 @@
+// Revocation (RFC 7009) and introspection (RFC 7662) of this server's tokens, for an
+// authenticated client. A refresh token ends its grant; an access token is remembered by jti until
+// it expires. An access token is active only while its signature, issuer, lifetime, its grant and
+// its user all still stand, so revoking a grant makes every access token of it inactive at once.
+import { REFRESH_TOKEN_PREFIX } from '../crypto/codes.ts';
+import { verifyAccessToken, type AccessTokenClaims } from '../crypto/jwt.ts';
+import type { Clock } from '../model/clock.ts';
+import type { Client, Environment } from '../model/records.ts';
+import type { Store } from '../store/store.ts';
+import { CoreError } from './errors.ts';
+import type { Grants } from './grants.ts';
+import type { KeyRing } from './key-ring.ts';
+import type { Telemetry } from './telemetry.ts';
+
+/** The longest access-token lifetime a client can be given (Admin.createClient's range). */
+const MAX_ACCESS_TOKEN_SECONDS = 86_400;
+
+export interface TokenStatusDeps {
+  store: Store;
+  clock: Clock;
+  keys: KeyRing;
+  grants: Grants;
+  telemetry: Telemetry;
+  clockToleranceSeconds: number;
+}
+
+export type Introspection =
+  | { active: false }
+  | {
+    active: true;
+    token_type: 'Bearer' | 'refresh_token';
+    client_id: string;
+    scope: string;
+    sub: string;
+    username: string;
+    iat: number;
+    exp: number;
+    iss?: string;
+    aud?: string[];
+    jti?: string;
+  };
+
+export class TokenStatus {
+  readonly #d: TokenStatusDeps;
+
+  constructor(deps: TokenStatusDeps) {
+    this.#d = deps;
+  }
+
+  /**
+   * RFC 7009 §2.2: the answer is the same whether the token was valid, unknown, expired or someone
+   * else's; only the client that holds a token can end it.
+   */
+  async revoke(env: Environment, client: Client, token: string, issuers: string[]): Promise<void> {
+    if (token.startsWith(REFRESH_TOKEN_PREFIX)) {
+      const grant = await this.#d.grants.liveByRefreshToken(env.id, token);
+      if (grant?.clientId === client.clientId) {
+        await this.#d.grants.revoke(env, grant.id);
+        this.#d.telemetry.revocation('refresh_token');
+      }
+      return;
+    }
+    const claims = await this.#verify(env, token, issuers);
+    if (claims?.clientId !== client.clientId) return;
+    await this.#d.store.revokedAccessTokens.add(claims.jti, env.id, claims.expiresAt * 1000);
+    this.#d.telemetry.revocation('access_token');
+  }
+
+  /** RFC 7662 for resource servers: only confidential clients may ask (they authenticate). */
+  async introspect(env: Environment, client: Client, token: string, issuers: string[]): Promise<Introspection> {
+    if (client.type !== 'confidential') throw new CoreError('invalid_client', 'introspection is for confidential clients');
+    return token.startsWith(REFRESH_TOKEN_PREFIX) ? this.#refreshToken(env, token) : this.#accessToken(env, token, issuers);
+  }
+
+  async #refreshToken(env: Environment, token: string): Promise<Introspection> {
+    const grant = await this.#d.grants.liveByRefreshToken(env.id, token);
+    const user = grant && (await this.#d.store.users.get(env.id, grant.userId));
+    if (!grant || !user || user.disabled) return { active: false };
+    return {
+      active: true,
+      token_type: 'refresh_token',
+      client_id: grant.clientId,
+      scope: grant.scope,
+      sub: user.id,
+      username: user.username,
+      iat: Math.floor(grant.createdAt / 1000),
+      exp: Math.floor(Math.min(grant.idleExpiresAt, grant.absoluteExpiresAt) / 1000),
+    };
+  }
+
+  async #accessToken(env: Environment, token: string, issuers: string[]): Promise<Introspection> {
+    const claims = await this.#verify(env, token, issuers);
+    if (!claims) return { active: false };
+    // One indexed lookup each: the grant (by the id the token carries), the denylist, the user.
+    const grant = claims.grantId === undefined ? undefined : await this.#d.grants.live(env.id, claims.grantId);
+    if (!grant || (await this.#d.store.revokedAccessTokens.has(claims.jti))) return { active: false };
+    const user = await this.#d.store.users.get(env.id, claims.subject);
+    if (!user || user.disabled) return { active: false };
+    return {
+      active: true,
+      token_type: 'Bearer',
+      client_id: claims.clientId,
+      scope: claims.scope,
+      sub: claims.subject,
+      username: user.username,
+      iat: claims.issuedAt,
+      exp: claims.expiresAt,
+      iss: claims.issuer,
+      aud: claims.audience,
+      jti: claims.jti,
+    };
+  }
+
+  async #verify(env: Environment, token: string, issuers: string[]): Promise<AccessTokenClaims | undefined> {
+    const v = await verifyAccessToken(token, (kid) => this.#d.keys.verificationKey(env.id, kid), {
+      issuer: issuers,
+      now: this.#d.clock.now(),
+      clockToleranceSeconds: this.#d.clockToleranceSeconds,
+      maxLifetimeSeconds: MAX_ACCESS_TOKEN_SECONDS,
+    });
+    return v.ok ? v.claims : undefined;
+  }
+}

@@ -1,0 +1,54 @@
+// Grants (SPEC S11): one approval each, with the family of its refresh tokens.
+import type { Grant } from '../../model/records.ts';
+import type { GrantStore } from '../store.ts';
+import { num, optNum, str, type Row, type SqliteDb } from './db.ts';
+
+export const toGrant = (r: Row): Grant => ({
+  id: str(r.id),
+  envId: str(r.env_id),
+  userId: str(r.user_id),
+  clientId: str(r.client_id),
+  kind: r.kind === 'session' ? 'session' : 'device',
+  scope: str(r.scope),
+  createdAt: num(r.created_at),
+  lastUsedAt: num(r.last_used_at),
+  idleExpiresAt: num(r.idle_expires_at),
+  absoluteExpiresAt: num(r.absolute_expires_at),
+  revokedAt: optNum(r.revoked_at),
+});
+
+export class SqliteGrants implements GrantStore {
+  readonly #db: SqliteDb;
+
+  constructor(db: SqliteDb) {
+    this.#db = db;
+  }
+
+  create(g: Grant, refreshTokenHash: string | null): Promise<void> {
+    return this.#db.async(() => {
+      this.#db.immediate(() => {
+        this.#db.run(`INSERT INTO grants (id, env_id, user_id, client_id, kind, scope, created_at, last_used_at, idle_expires_at,
+        absolute_expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        g.id, g.envId, g.userId, g.clientId, g.kind, g.scope, g.createdAt, g.lastUsedAt, g.idleExpiresAt, g.absoluteExpiresAt, g.revokedAt);
+        if (refreshTokenHash !== null) {
+          this.#db.run(`INSERT INTO refresh_tokens (token_hash, grant_id, status, created_at, rotated_at) VALUES (?, ?, 'active', ?, NULL)`,
+            refreshTokenHash, g.id, g.createdAt);
+        }
+      });
+    });
+  }
+
+  get(envId: string, id: string): Promise<Grant | undefined> {
+    return this.#db.async(() => this.#db.one(toGrant, 'SELECT * FROM grants WHERE env_id = ? AND id = ?', envId, id));
+  }
+
+  listLive(envId: string, userId: string, now: number): Promise<Grant[]> {
+    return this.#db.async(() => this.#db.all(`SELECT * FROM grants WHERE env_id = ? AND user_id = ? AND revoked_at IS NULL
+      AND idle_expires_at > ? AND absolute_expires_at > ? ORDER BY created_at DESC, id`, envId, userId, now, now).map(toGrant));
+  }
+
+  revoke(envId: string, id: string, now: number): Promise<Grant | undefined> {
+    return this.#db.async(() => this.#db.one(toGrant,
+      'UPDATE grants SET revoked_at = coalesce(revoked_at, ?) WHERE env_id = ? AND id = ? RETURNING *', now, envId, id));
+  }
+}

@@ -1,0 +1,46 @@
+// The token endpoint's grant types, dispatched by table (RFC 6749 §4, §6; RFC 8628 §3.4): each
+// handler gets an authenticated client and answers the token response, or throws a CoreError.
+import type { z } from 'zod';
+import { issueAccessToken } from '../../core/access-tokens.ts';
+import { CoreError } from '../../core/errors.ts';
+import { DEVICE_CODE_GRANT, REFRESH_TOKEN_GRANT, type Client } from '../../model/records.ts';
+import type { Services } from '../../services.ts';
+import type { OAuthContext } from './context.ts';
+import type { tokenBody, tokenResponse } from './schemas.ts';
+
+type TokenBody = z.infer<typeof tokenBody>;
+type TokenResponse = z.input<typeof tokenResponse>;
+type GrantHandler = (services: Services, ctx: OAuthContext, client: Client, body: TokenBody) => Promise<TokenResponse>;
+
+function required(body: TokenBody, name: 'device_code' | 'refresh_token'): string {
+  const value = body[name];
+  if (value === undefined || value === '') throw new CoreError('invalid_request', `missing required parameter: ${name}`);
+  return value;
+}
+
+const handlers: Record<string, GrantHandler> = {
+  [DEVICE_CODE_GRANT]: async (services, ctx, client, body) => {
+    const token = await services.devices.poll(ctx.env, client, required(body, 'device_code'), ctx.issuer);
+    return {
+      access_token: token.accessToken, token_type: 'Bearer', expires_in: token.expiresIn, scope: token.scope,
+      ...(token.refreshToken === undefined ? {} : { refresh_token: token.refreshToken }),
+    };
+  },
+  [REFRESH_TOKEN_GRANT]: async (services, ctx, client, body) => {
+    const r = await services.grants.refresh(ctx.env, client, required(body, 'refresh_token'), body.scope, 'device');
+    const token = await issueAccessToken(services.keys, {
+      env: ctx.env, client, userId: r.user.id, scope: r.scope, issuer: ctx.issuer, grantId: r.grant.id, now: services.clock.now(),
+    });
+    return { access_token: token.accessToken, token_type: 'Bearer', expires_in: token.expiresIn, scope: r.scope, refresh_token: r.refreshToken };
+  },
+};
+
+export const GRANT_TYPES_SUPPORTED = Object.keys(handlers);
+
+/** The handler of a grant type, checked before any client is authenticated. */
+export function grantHandler(grantType: string): GrantHandler {
+  const handler = Object.hasOwn(handlers, grantType) ? handlers[grantType] : undefined;
+  if (!handler) throw new CoreError('unsupported_grant_type', `grant_type ${grantType.slice(0, 100)} is not supported`);
+  return handler;
+}
+

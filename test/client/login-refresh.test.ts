@@ -1,0 +1,184 @@
+// `device-code-server login --refresh --out FILE` as a subprocess against a listening server: the
+// refresh token saved by an earlier `login --out` is traded for new tokens, written back to the same
+// 0600 file (the rotated refresh token replacing the spent one), and a refresh token the server no
+// longer takes is exit 1 with one line telling to run login again.
+import assert from 'node:assert/strict';
+import { chmodSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { jsonOf, runCli, type CliResult } from '../cli/run.ts';
+import { tempDir, type TestApp } from '../helpers/build.ts';
+import { basic } from '../oauth/_support.ts';
+import { decideCodes, JWT, listeningServer, refreshClient } from './_support.ts';
+
+const SCOPE = 'openid profile offline_access';
+
+interface Saved {
+  access_token: string;
+  token_type: string;
+  expires_in: number | null;
+  scope: string | null;
+  issuer: string;
+  client_id?: string;
+  obtained_at: string;
+  refresh_token?: string;
+}
+
+const readSaved = (file: string): Saved => JSON.parse(readFileSync(file, 'utf8')) as Saved;
+
+/** Exit 1, and the last line on stderr is the one error line, without a stack trace. */
+function assertRefused(r: CliResult, pattern: RegExp): void {
+  assert.equal(r.code, 1, `expected exit 1, got ${String(r.code)}; stdout: ${r.stdout}; stderr: ${r.stderr}`);
+  const lines = r.stderr.split('\n').filter((l) => l !== '');
+  assert.equal(lines.filter((l) => l.startsWith('device-code-server: ')).length, 1, r.stderr);
+  const last = lines.at(-1) ?? '';
+  assert.match(last, /^device-code-server: login: /);
+  assert.match(last, pattern);
+  assert.ok(!r.stderr.includes('    at '), `no stack trace: ${r.stderr}`);
+  assert.ok(!/rt_[\w-]{10}/.test(r.stderr + r.stdout), 'no refresh token printed');
+}
+
+/** RFC 7662 through a resource server: asks without presenting the token to the token endpoint (which would count as reuse). */
+async function active(h: TestApp, token: string): Promise<boolean> {
+  const rs = await h.confidentialClient();
+  const res = await h.form('/oauth/introspect', { token }, { authorization: basic(rs.client.clientId, rs.secret) });
+  assert.equal(res.statusCode, 200, res.body);
+  return res.json<{ active: boolean }>().active;
+}
+
+function refreshAtServer(h: TestApp, clientId: string, token: string) {
+  return h.form('/oauth/token', { grant_type: 'refresh_token', refresh_token: token, client_id: clientId });
+}
+
+/** A server that approves every code, a refresh-token client, and a saved login in `dir/token.json`. */
+async function signedIn(t: Parameters<typeof tempDir>[0], dir: string) {
+  let approvals: ReturnType<typeof decideCodes> | undefined;
+  const { h, base } = await listeningServer(t, (app) => { approvals = decideCodes(app, true); });
+  const { client } = await refreshClient(h);
+  const out = path.join(dir, 'token.json');
+  const login = await runCli(dir, ['login', '--issuer', base, '--client-id', client.clientId, '--scope', SCOPE, '--out', out]);
+  assert.equal(login.code, 0, login.stderr);
+  assert.ok(approvals);
+  return { h, base, client, out, approvals };
+}
+
+test('login --refresh: each refresh rotates the saved refresh token (the old one is dead), 0600 under umask 000, --json', async (t) => {
+  const dir = tempDir(t);
+  const previous = process.umask(0);
+  t.after(() => { process.umask(previous); });
+  const { h, base, client, out, approvals } = await signedIn(t, dir);
+
+  const first = readSaved(out);
+  assert.equal(statSync(out).mode & 0o777, 0o600);
+  assert.deepEqual(Object.keys(first), ['access_token', 'token_type', 'expires_in', 'scope', 'issuer', 'client_id', 'obtained_at', 'refresh_token']);
+  assert.equal(first.client_id, client.clientId);
+  assert.equal(first.scope, SCOPE);
+  assert.match(first.refresh_token ?? '', /^rt_/);
+
+  // No --issuer, no --client-id: the file names both.
+  const again = await runCli(dir, ['login', '--refresh', '--out', out]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(again.stdout, `Saved the access token to ${out} (mode 0600).\n`);
+  assert.match(again.stderr, /^✓ Refreshed the token from http:\/\/127\.0\.0\.1:\d+ \(scope: openid profile offline_access\)\.\n$/);
+  assert.equal(statSync(out).mode & 0o777, 0o600, 'still 0600 whatever the umask');
+  const second = readSaved(out);
+  assert.deepEqual(Object.keys(second), Object.keys(first));
+  assert.match(second.access_token, JWT);
+  assert.notEqual(second.access_token, first.access_token);
+  assert.match(second.refresh_token ?? '', /^rt_/);
+  assert.notEqual(second.refresh_token, first.refresh_token, 'rotated');
+  assert.deepEqual([second.issuer, second.client_id, second.scope, second.token_type, second.expires_in], [base, client.clientId, SCOPE, 'Bearer', 3600]);
+  assert.ok(Date.parse(second.obtained_at) >= Date.parse(first.obtained_at));
+  assert.equal(await active(h, first.refresh_token ?? ''), false, 'the old refresh token is dead');
+  assert.equal(await active(h, second.refresh_token ?? ''), true);
+
+  const json = await runCli(dir, ['login', '--refresh', '--out', out, '--json']);
+  const summary = jsonOf(json);
+  assert.deepEqual(Object.keys(summary).sort(), ['expires_in', 'issuer', 'obtained_at', 'out', 'scope', 'token_type']);
+  assert.equal(summary.out, out);
+  assert.equal(summary.issuer, base);
+  const third = readSaved(out);
+  assert.notEqual(third.refresh_token, second.refresh_token, 'rotated again');
+  assert.ok(!json.stdout.includes(third.access_token), 'the token is not printed');
+  assert.equal(await active(h, second.refresh_token ?? ''), false);
+  assert.equal(await active(h, third.refresh_token ?? ''), true);
+  assert.equal(statSync(out).mode & 0o777, 0o600);
+  assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), [], 'no temporary file left behind');
+  assert.equal(approvals.codes.length, 1, 'only the first login asked for a code');
+
+  // The server refuses the first token, takes it for a copy and ends the grant: the file's token dies with it.
+  const replay = await refreshAtServer(h, client.clientId, first.refresh_token ?? '');
+  assert.equal(replay.statusCode, 400);
+  assert.equal(replay.json<{ error: string }>().error, 'invalid_grant');
+  const dead = await runCli(dir, ['login', '--refresh', '--out', out]);
+  assertRefused(dead, /the refresh token is no longer valid: it expired, was revoked or was already used .*; run login again: device-code-server login --issuer http:\/\/127\.0\.0\.1:\d+ --client-id \S+ --scope 'openid profile offline_access' --out \S+token\.json$/);
+  assert.equal(dead.stdout, '');
+  assert.deepEqual(readSaved(out), third, 'a failed refresh leaves the file as it was');
+  const deadJson = await runCli(dir, ['login', '--refresh', '--out', out, '--json']);
+  assert.equal(deadJson.code, 1);
+  const body = JSON.parse(deadJson.stdout) as { error: string; message: string };
+  assert.equal(body.error, 'invalid_grant');
+  assert.match(body.message, /^login: the refresh token is no longer valid.*run login again/);
+});
+
+test('login --refresh after the grant was revoked (RFC 7009): exit 1, run login again; --client-id for older files', async (t) => {
+  const dir = tempDir(t);
+  const { h, client, out } = await signedIn(t, dir);
+  const saved = readSaved(out);
+
+  // A file from before client_id was saved: --client-id supplies it, and the file has it afterwards.
+  const older: Partial<Saved> = { ...saved };
+  delete older.client_id;
+  writeFileSync(out, JSON.stringify(older), { mode: 0o600 });
+  assertRefused(await runCli(dir, ['login', '--refresh', '--out', out]), /token\.json names no client_id \(an older token file\): pass --client-id$/);
+  const withId = await runCli(dir, ['login', '--refresh', '--out', out, '--client-id', client.clientId]);
+  assert.equal(withId.code, 0, withId.stderr);
+  const refreshed = readSaved(out);
+  assert.equal(refreshed.client_id, client.clientId);
+
+  const revoked = await h.form('/oauth/revoke', { token: refreshed.refresh_token ?? '', client_id: client.clientId });
+  assert.equal(revoked.statusCode, 200, revoked.body);
+  const r = await runCli(dir, ['login', '--refresh', '--out', out]);
+  assertRefused(r, /the refresh token is no longer valid.*revoked.*; run login again: device-code-server login /);
+  assert.deepEqual(readSaved(out), refreshed);
+});
+
+test('login --refresh refuses: no --out, no file, a file others may read, a symlink, no refresh token, another issuer, not JSON', async (t) => {
+  const dir = tempDir(t);
+  let approvals: ReturnType<typeof decideCodes> | undefined;
+  const { h, base } = await listeningServer(t, (app) => { approvals = decideCodes(app, true); });
+  const { client } = await refreshClient(h);
+  const plain = path.join(dir, 'plain.json');
+  // Without offline_access the server sends no refresh token.
+  const login = await runCli(dir, ['login', '--issuer', base, '--client-id', client.clientId, '--scope', 'openid', '--out', plain]);
+  assert.equal(login.code, 0, login.stderr);
+  assert.equal(readSaved(plain).refresh_token, undefined);
+
+  const readable = path.join(dir, 'readable.json');
+  writeFileSync(readable, readFileSync(plain));
+  chmodSync(readable, 0o644);
+  const link = path.join(dir, 'link.json');
+  symlinkSync(plain, link);
+  const garbage = path.join(dir, 'garbage.json');
+  writeFileSync(garbage, 'not json', { mode: 0o600 });
+  const missing = path.join(dir, 'missing.json');
+
+  const [noOut, noFile, loose, symlink, noRefresh, otherIssuer, notJson] = await Promise.all([
+    runCli(dir, ['login', '--refresh']),
+    runCli(dir, ['login', '--refresh', '--out', missing]),
+    runCli(dir, ['login', '--refresh', '--out', readable]),
+    runCli(dir, ['login', '--refresh', '--out', link]),
+    runCli(dir, ['login', '--refresh', '--out', plain]),
+    runCli(dir, ['login', '--refresh', '--out', plain, '--issuer', 'http://127.0.0.1:9']),
+    runCli(dir, ['login', '--refresh', '--out', garbage]),
+  ]);
+  assertRefused(noOut, /--refresh needs --out <file>/);
+  assertRefused(noFile, /no token file .*missing\.json: sign in first with login --out /);
+  assertRefused(loose, /refusing to read .*readable\.json: its mode is 0644, not 0600/);
+  assertRefused(symlink, /refusing to read .*link\.json: not a regular file/);
+  assertRefused(noRefresh, /plain\.json has no refresh_token .*offline_access.*run login again: device-code-server login --issuer /);
+  assertRefused(otherIssuer, /plain\.json holds a token of http:\/\/127\.0\.0\.1:\d+, not of http:\/\/127\.0\.0\.1:9$/);
+  assertRefused(notJson, /garbage\.json is not a token file/);
+  assert.equal(approvals?.codes.length, 1, 'no refusal asked for a code');
+  assert.equal(readFileSync(garbage, 'utf8'), 'not json');
+});
