@@ -53,8 +53,7 @@ test('introspection: an access token\'s claims, a refresh token\'s grant; inacti
   h.clock.advance(3601 + 60);
   assert.equal(await active(h, rs, tokens.access_token), false, 'expired, past the clock tolerance');
   assert.equal(await active(h, rs, tokens.refresh_token), true, 'the grant lives longer');
-  for (const junk of ['', 'x', 'rt_unknown', 'eyJhbGciOiJub25lIn0.e30.', tokens.access_token.slice(0, -2)]) {
-    if (junk === '') continue;
+  for (const junk of ['x', 'rt_unknown', 'eyJhbGciOiJub25lIn0.e30.', tokens.access_token.slice(0, -2)]) {
     assert.equal(await active(h, rs, junk), false, junk);
   }
 });
@@ -94,7 +93,9 @@ test('unknown, malformed and other clients\' tokens: always 200, and nothing is 
   const { h, device, rs } = await setup(t);
   const other = (await h.services.admin.createClient({ envId: h.services.defaultEnv.id, name: 'Other', refreshTokens: true })).client;
   const tokens = await login(h, device);
-  for (const token of ['garbage', 'rt_nothing', 'eyJ.eyJ.sig', tokens.access_token.replace(/.$/, 'A')]) {
+  // A tampered signature: its last character changed (to a different one, whatever it was).
+  const tampered = tokens.access_token.slice(0, -1) + (tokens.access_token.endsWith('A') ? 'B' : 'A');
+  for (const token of ['garbage', 'rt_nothing', 'eyJ.eyJ.sig', tampered]) {
     assert.equal((await h.form('/oauth/revoke', { token, client_id: device.clientId })).statusCode, 200, token);
   }
   for (const token of [tokens.access_token, tokens.refresh_token]) {

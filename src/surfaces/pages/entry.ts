@@ -1,6 +1,7 @@
 // GET /device[?user_code=], /{envID}/device[/{clientId}]: the address devices show. It starts a
 // verification flow bound to this browser and redirects (302) to the page that renders it; a custom
-// UI may call it too and read the flowId from Location (SPEC S3, S4).
+// UI may call it too and read the flowId from Location (SPEC S3, S4). `?view=devices` starts one
+// that shows "Your devices" after sign-in instead of the code step (SPEC S11).
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -9,7 +10,10 @@ import { environmentFor } from '../../http/environment.ts';
 import { envIdParam, text } from '../../http/params.ts';
 import type { Services } from '../../services.ts';
 
-const deviceQuery = z.object({ user_code: text(64).optional() });
+const deviceQuery = z.object({
+  user_code: text(64).optional(),
+  view: z.enum(['devices']).optional().describe('`devices`: after sign-in, show "Your devices" instead of the code step'),
+});
 
 export function entryRoutes(app: FastifyInstance, services: Services): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -29,8 +33,8 @@ export function entryRoutes(app: FastifyInstance, services: Services): void {
         // Refusals are the page's HTML error pages (errors.ts).
         produces: ['text/html'],
         response: {
-          302: z.null().describe('Location: {PUBLIC_URL}/{envID}/signon?flowId=…'),
-          400: z.string().describe('HTML: a malformed user_code (over 64 characters, or a NUL byte)'),
+          302: z.null().describe('Location: {PUBLIC_URL}/{envID}/signon?flowId=…[&user_code=…][&view=devices]'),
+          400: z.string().describe('HTML: a malformed user_code (over 64 characters, or a NUL byte) or a view other than devices'),
           ...(s.params ? { 404: z.string().describe(`HTML: no such environment${s.url.endsWith(':clientId') ? ' or application' : ''}`) } : {}),
           429: z.string().describe('HTML: too many requests from this address (Retry-After)'),
         },
@@ -41,7 +45,8 @@ export function entryRoutes(app: FastifyInstance, services: Services): void {
         const secret = ensureBrowserSecret(request, reply, publicUrl);
         const flow = await services.verification.start(env, secret, params.clientId);
         const code = request.query.user_code;
-        const location = `${publicUrl}/${env.id}/signon?flowId=${flow.id}${code ? `&user_code=${encodeURIComponent(code)}` : ''}`;
+        const view = request.query.view === undefined ? '' : `&view=${request.query.view}`;
+        const location = `${publicUrl}/${env.id}/signon?flowId=${flow.id}${code ? `&user_code=${encodeURIComponent(code)}` : ''}${view}`;
         reply.header('cache-control', 'no-store');
         return reply.redirect(location, 302);
       },

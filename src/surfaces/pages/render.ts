@@ -37,7 +37,7 @@ ${content}
 `.value;
 }
 
-function hidden(form: FormContext): SafeHtml {
+export function hidden(form: FormContext): SafeHtml {
   return html`<input type="hidden" name="flowId" value="${form.flowId}">
 <input type="hidden" name="csrf" value="${form.csrf}">`;
 }
@@ -56,15 +56,24 @@ function forApp(appName: string | undefined): SafeHtml {
   return appName === undefined ? html`your device` : html`<strong>${appName}</strong>`;
 }
 
-export function signInPage(o: { form: FormContext; appName?: string; username?: string; userCode?: string; error?: FormError }): string {
+export function signInPage(o: {
+  form: FormContext;
+  appName?: string;
+  username?: string;
+  userCode?: string;
+  /** Signing in to see "Your devices" rather than to connect one (it rides along like the code). */
+  toDevices?: boolean;
+  error?: FormError;
+}): string {
   const focusPassword = o.username !== undefined && o.username !== '';
   return layout('Sign in', html`<h1 id="page-title">Sign in</h1>
-<p>Sign in to connect ${forApp(o.appName)} to your account.</p>
+<p>${o.toDevices === true ? 'Sign in to see the devices connected to your account.' : html`Sign in to connect ${forApp(o.appName)} to your account.`}</p>
 ${alert(o.error)}
 <form method="post" action="signon">
 ${hidden(o.form)}
 <input type="hidden" name="action" value="signin">
 ${o.userCode !== undefined && html`<input type="hidden" name="user_code" value="${o.userCode}">`}
+${o.toDevices === true && html`<input type="hidden" name="view" value="devices">`}
 <div class="field">
 <label for="username">Username</label>
 <input type="text" id="username" name="username" value="${o.username ?? ''}" autocomplete="username" autocapitalize="none" spellcheck="false" required${described(o.error)}${!focusPassword && html` autofocus`}>
@@ -77,7 +86,7 @@ ${o.userCode !== undefined && html`<input type="hidden" name="user_code" value="
 </form>`);
 }
 
-export function codePage(o: { form: FormContext; appName?: string; userCode?: string; error?: FormError }): string {
+export function codePage(o: { form: FormContext; appName?: string; userCode?: string; error?: FormError; more?: SafeHtml }): string {
   const prefilled = o.userCode !== undefined && o.userCode !== '' && o.error === undefined;
   return layout('Enter the code', html`<h1 id="page-title">${prefilled ? 'Confirm the code' : 'Enter the code'}</h1>
 <p>${prefilled
@@ -93,7 +102,8 @@ ${hidden(o.form)}
 <p class="hint" id="code-hint">Upper or lower case, with or without the dash.</p>
 </div>
 <div class="actions"><button type="submit">Continue</button></div>
-</form>`);
+</form>
+${o.more}`);
 }
 
 const SCOPE_TEXT: Record<string, string> = {
@@ -120,6 +130,8 @@ export function consentPage(o: {
   error?: FormError;
   /** False when the code can no longer be approved (expired or used): no buttons, only the message. */
   canDecide?: boolean;
+  /** Below the step, e.g. the "Your devices" link. */
+  more?: SafeHtml;
 }): string {
   const app = o.appName ?? 'This device';
   return layout('Approve this device?', html`<h1 id="page-title">Allow ${app} to access your account?</h1>
@@ -138,34 +150,39 @@ ${hidden(o.form)}
 <button type="submit" name="action" value="approve">Approve</button>
 <button type="submit" name="action" value="deny" class="secondary">Deny</button>
 </div>
-</form>`}`);
+</form>`}
+${o.more}`);
 }
 
-export function donePage(o: { appName?: string }): string {
+export function donePage(o: { appName?: string; more?: SafeHtml }): string {
   return layout('Device connected', html`<h1 id="page-title">Device connected</h1>
 <p class="success" role="status">You're all set — return to your device.</p>
-<p class="muted">${o.appName === undefined ? 'Your device' : html`<strong>${o.appName}</strong>`} can now finish signing in. You can close this page.</p>`);
+<p class="muted">${o.appName === undefined ? 'Your device' : html`<strong>${o.appName}</strong>`} can now finish signing in. You can close this page.</p>
+${o.more}`);
 }
 
 /**
  * A FAILED flow: too many wrong codes, a refusal, or a decision that came too late (the code expired
  * or was answered elsewhere meanwhile; `error` then says which).
  */
-export function failedPage(o: { tooManyCodes: boolean; appName?: string; error?: FormError }): string {
+export function failedPage(o: { tooManyCodes: boolean; appName?: string; error?: FormError; more?: SafeHtml }): string {
   const who = o.appName === undefined ? 'the device' : html`<strong>${o.appName}</strong>`;
   if (o.tooManyCodes) {
     return layout('Too many wrong codes', html`<h1 id="page-title">Too many wrong codes</h1>
 <p class="alert" role="alert">This request failed because the code was entered wrongly too many times.</p>
-<p>Start again on your device to get a new code.</p>`);
+<p>Start again on your device to get a new code.</p>
+${o.more}`);
   }
   if (o.error !== undefined) {
     return layout('Not connected', html`<h1 id="page-title">Not connected</h1>
 <p class="alert" role="alert">${o.error.message}</p>
-<p>${who} was not connected to your account.</p>`);
+<p>${who} was not connected to your account.</p>
+${o.more}`);
   }
   return layout('Request denied', html`<h1 id="page-title">Request denied</h1>
 <p role="status">This request was denied or could not be completed, so ${who} was not connected to your account.</p>
-<p>If that was a mistake, start again on your device.</p>`);
+<p>If that was a mistake, start again on your device.</p>
+${o.more}`);
 }
 
 /** A page with a heading and a message, for errors and dead ends. */

@@ -1,10 +1,12 @@
 // The verification page (SPEC S3): server-rendered HTML over the flow engine, a thin client of the
 // same state machine as the flow API. GET renders the flow's current step; POST acts on it and
 // answers 303 back to the GET (Post/Redirect/Get), or re-renders the same form with a message.
-//   GET  /{envId}/signon?flowId=…[&user_code=…]   (and /signon for the default environment)
-//   POST /{envId}/signon   flowId, csrf, action = signin | code | approve | deny, username/password | user_code
+//   GET  /{envId}/signon?flowId=…[&user_code=…][&view=devices]   (and /signon for the default environment)
+//   POST /{envId}/signon   flowId, csrf, action = signin | code | approve | deny | signout,
+//                          username/password | user_code | grant
+// `view=devices` is "Your devices" (devices.ts) once the flow has a signed-in user.
 import formbody from '@fastify/formbody';
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { CoreError, isCoreError } from '../../core/errors.ts';
@@ -21,31 +23,41 @@ import { csrfToken, csrfValid } from './csrf.ts';
 import { entryRoutes } from './entry.ts';
 import { qrRoutes } from './qr.ts';
 import { forbiddenPage, rawPageError, redirectPage, sendPage, sendPageError } from './errors.ts';
-import { codePage, consentPage, donePage, failedPage, signInPage, type FormContext, type FormError } from './render.ts';
+import { deviceRows, devicesHref, devicesLink, devicesPage } from './devices.ts';
+import { codePage, consentPage, donePage, failedPage, messagePage, signInPage, type FormContext, type FormError } from './render.ts';
+import { html } from './html.ts';
 
 const envParams = z.object({ envId: envIdParam });
-const pageQuery = z.object({ flowId: text(64).optional(), user_code: text(64).optional() });
+const devicesView = z.enum(['devices']).optional();
+const pageQuery = z.object({
+  flowId: text(64).optional(),
+  user_code: text(64).optional(),
+  view: devicesView.describe('`devices`: "Your devices", the signed-in person\'s grants (the sign-in step first when nobody is signed in)'),
+  signedOut: text(64).optional().describe('with view=devices: the grant just signed out, for the confirmation'),
+});
 const pageBody = z.object({
   flowId: text(64).optional(),
   csrf: text(128).optional(),
-  action: z.enum(['signin', 'code', 'approve', 'deny']).optional(),
+  action: z.enum(['signin', 'code', 'approve', 'deny', 'signout']).optional(),
   username: text(256).optional(),
   password: text(1024).optional(),
   user_code: text(64).optional(),
+  view: devicesView.describe('with action=signin: show "Your devices" after signing in'),
+  grant: text(64).optional().describe('with action=signout: the id of the grant to end'),
 });
 
 const page = (what: string) => z.string().describe(`HTML: ${what}`);
 const getResponses = {
-  200: page("the flow's current step: sign-in form, code form, consent screen, done or failed page"),
-  400: page('a malformed query (flowId or user_code over 64 characters, or a NUL byte)'),
+  200: page("the flow's current step: sign-in form, code form, consent screen, done or failed page; with view=devices and a signed-in user, \"Your devices\""),
+  400: page('a malformed query (flowId, user_code or signedOut over 64 characters, a NUL byte, or a view other than devices)'),
   404: page('the link has expired (unknown or expired flow, or another browser); under /{envID}, no such environment'),
   429: page('too many requests from this address (Retry-After)'),
 };
 const postResponses = {
-  303: z.null().describe('Location: the page again (Post/Redirect/Get); also when the flow had already moved on'),
+  303: z.null().describe('Location: the page again (Post/Redirect/Get); also when the flow had already moved on; after a sign-out, "Your devices" with signedOut'),
   400: page('the same form with a message: wrong password, wrong, expired or used code; or the failed page after too many codes'),
   403: page('missing or wrong CSRF token; nothing changed'),
-  404: page('the link has expired (unknown or expired flow, or no cookie); under /{envID}, no such environment'),
+  404: page("the link has expired (unknown or expired flow, or no cookie); under /{envID}, no such environment; a sign-out of a grant that is not the signed-in person's (nothing changed)"),
   413: page('the form sent too much data'),
   415: page('the body is not application/x-www-form-urlencoded'),
   429: page('too many requests or wrong codes from this address; the code form with a message (Retry-After)'),
@@ -85,14 +97,16 @@ function describe(err: CoreError): string | undefined {
 function renderStep(
   view: FlowView,
   form: FormContext,
-  o: { userCode?: string; username?: string; error?: FormError; errorCode?: string } = {},
+  o: { userCode?: string; username?: string; error?: FormError; errorCode?: string; toDevices?: boolean } = {},
 ): string {
   const appName = view.application?.name;
+  // Once someone is signed in, every later step offers "Your devices".
+  const more = view.user === undefined ? undefined : devicesLink(form.flowId);
   switch (view.flow.status) {
     case 'USERNAME_PASSWORD_REQUIRED':
-      return signInPage({ form, appName, username: o.username, userCode: o.userCode, error: o.error });
+      return signInPage({ form, appName, username: o.username, userCode: o.userCode, toDevices: o.toDevices, error: o.error });
     case 'DAG_USER_CODE_REQUIRED':
-      return codePage({ form, appName, userCode: o.userCode, error: o.error });
+      return codePage({ form, appName, userCode: o.userCode, error: o.error, more });
     case 'DAG_CONSENT_REQUIRED':
       return consentPage({
         form,
@@ -102,11 +116,12 @@ function renderStep(
         scopes: view.scopes ?? [],
         error: o.error,
         canDecide: !['user_code_expired', 'user_code_used', 'access_denied'].includes(o.errorCode ?? ''),
+        more,
       });
     case 'COMPLETED':
-      return donePage({ appName });
+      return donePage({ appName, more });
     case 'FAILED':
-      return failedPage({ tooManyCodes: view.flow.failedAttempts >= MAX_CODE_ATTEMPTS, appName, error: o.error });
+      return failedPage({ tooManyCodes: view.flow.failedAttempts >= MAX_CODE_ATTEMPTS, appName, error: o.error, more });
   }
 }
 
@@ -125,8 +140,24 @@ function signonRoutes(app: FastifyInstance, services: Services): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const { publicUrl } = services.config;
   const v = services.verification;
-  const pageUrl = (env: Environment, flowId: string, userCode?: string) =>
-    `${publicUrl}/${env.id}/signon?flowId=${encodeURIComponent(flowId)}${userCode ? `&user_code=${encodeURIComponent(userCode)}` : ''}`;
+  const pageUrl = (env: Environment, flowId: string, o: { userCode?: string; view?: 'devices'; signedOut?: string } = {}) => {
+    const q = new URLSearchParams({ flowId });
+    if (o.userCode) q.set('user_code', o.userCode);
+    if (o.view !== undefined) q.set('view', o.view);
+    if (o.signedOut !== undefined) q.set('signedOut', o.signedOut);
+    return `${publicUrl}/${env.id}/signon?${q.toString()}`;
+  };
+
+  /** "Your devices" for the flow's signed-in user; `signedOut` names a grant of theirs just ended. */
+  const devices = async (env: Environment, view: FlowView & { user: { id: string; username: string } }, form: FormContext, signedOut?: string) => {
+    const rows = await deviceRows(services.store, env, await services.grants.listLive(env, view.user.id));
+    const ended = signedOut === undefined ? undefined : await services.store.grants.get(env.id, signedOut);
+    // Only a grant of this user that has really ended is confirmed; any other id is ignored.
+    const endedName = ended?.userId === view.user.id && ended.revokedAt !== null ? (await deviceRows(services.store, env, [ended]))[0]?.name : undefined;
+    const back = view.flow.status === 'DAG_USER_CODE_REQUIRED' ? 'Connect a device with a code'
+      : view.flow.status === 'DAG_CONSENT_REQUIRED' ? 'Back to approving the device' : 'Back';
+    return devicesPage({ form, username: view.user.username, rows, signedOut: endedName, back });
+  };
 
   for (const url of ['/signon', '/:envId/signon']) {
     const params = url === '/signon' ? {} : { params: envParams };
@@ -148,7 +179,12 @@ function signonRoutes(app: FastifyInstance, services: Services): void {
         if (flowId === undefined || secret === undefined) throw new CoreError('flow_not_found', 'no flow for this browser');
         const flow = await v.load(env, flowId, secret);
         const form = { flowId: flow.id, csrf: csrfToken(services.secrets, flow.id, secret) };
-        return sendPage(reply, 200, renderStep(await v.view(flow), form, { userCode }));
+        const view = await v.view(flow);
+        if (request.query.view === 'devices' && view.user !== undefined) {
+          return sendPage(reply, 200, await devices(env, { ...view, user: view.user }, form, request.query.signedOut));
+        }
+        // Nobody signed in yet: the sign-in step comes first, and carries the wish to see the devices.
+        return sendPage(reply, 200, renderStep(view, form, { userCode, toDevices: request.query.view === 'devices' }));
       },
     });
 
@@ -182,8 +218,11 @@ function signonRoutes(app: FastifyInstance, services: Services): void {
         /** Re-renders the flow's current step (normally the same form) with a message. */
         const again = async (status: number, message: string, errorCode?: string): Promise<FastifyReply> => {
           const view = await v.view(await v.load(env, flowId, secret));
-          return sendPage(reply, status, renderStep(view, form, { userCode, username, error: { message }, errorCode }));
+          const toDevices = body.view === 'devices';
+          return sendPage(reply, status, renderStep(view, form, { userCode, username, error: { message }, errorCode, toDevices }));
         };
+
+        if (body.action === 'signout') return signOut(request.log, reply, env, flowId, secret, body.grant);
 
         /** Runs the action on the engine; a sentence when a field was left empty (no attempt counted). */
         const act = async (): Promise<string | undefined> => {
@@ -200,6 +239,7 @@ function signonRoutes(app: FastifyInstance, services: Services): void {
             case 'deny':
               await v.consent(env, flowId, secret, body.action === 'approve');
               return undefined;
+            case 'signout': // answered by signOut above, before any of these
             case undefined:
               throw new CoreError('invalid_request', 'missing action');
           }
@@ -211,7 +251,7 @@ function signonRoutes(app: FastifyInstance, services: Services): void {
         } catch (err) {
           if (!isCoreError(err)) throw err;
           // Back button, double submit, a second tab: nothing changes; show where the flow is now.
-          if (err.code === 'flow_wrong_state') return redirectPage(reply, pageUrl(env, flowId));
+          if (err.code === 'flow_wrong_state') return redirectPage(reply, pageUrl(env, flowId, { view: body.view }));
           const message = describe(err);
           if (message === undefined) throw err;
           if (err.details.retryAfter !== undefined) reply.header('retry-after', String(err.details.retryAfter));
@@ -219,8 +259,36 @@ function signonRoutes(app: FastifyInstance, services: Services): void {
         }
         if (empty !== undefined) return again(400, empty);
         // The prefilled code rides along from sign-in to the code step; it is shown, never submitted for the user.
-        return redirectPage(reply, pageUrl(env, flowId, body.action === 'signin' ? userCode : undefined));
+        const signedIn = body.action === 'signin';
+        return redirectPage(reply, pageUrl(env, flowId, signedIn ? { userCode, view: body.view } : {}));
       },
     });
+  }
+
+  /**
+   * Sign-out from "Your devices": ends one grant of the flow's signed-in user, then 303 back to the
+   * list. Ending a grant twice is the same as once (a double submit or Back-and-resubmit shows the
+   * list again); a grant that is not this user's is a 404 and nothing changes.
+   */
+  async function signOut(
+    log: FastifyBaseLogger, reply: FastifyReply, env: Environment, flowId: string, secret: string, grantId: string | undefined,
+  ): Promise<FastifyReply> {
+    const flow = await v.load(env, flowId, secret);
+    // No signed-in user: there is no list to act on; the page shows the sign-in step.
+    if (flow.userId === null) return redirectPage(reply, pageUrl(env, flowId, { view: 'devices' }));
+    if (grantId === undefined || grantId === '') throw new CoreError('invalid_request', 'missing grant');
+    try {
+      await services.grants.revoke(env, grantId, flow.userId);
+    } catch (err) {
+      if (!isCoreError(err) || err.code !== 'not_found') throw err;
+      log.info({ flowId }, 'page sign-out refused: not a grant of the signed-in user');
+      return sendPage(reply, 404, messagePage({
+        title: 'Device not found',
+        message: 'That device is not connected to your account, so nothing was changed.',
+        next: html`<p><a href="${devicesHref(flowId)}">Back to your devices</a></p>`,
+      }));
+    }
+    log.info({ flowId, grantId }, 'grant signed out from the page');
+    return redirectPage(reply, pageUrl(env, flowId, { view: 'devices', signedOut: grantId }));
   }
 }

@@ -38,4 +38,12 @@ code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"DejaVu Sans Mono","
 .usercode{margin:0 0 1.25rem;padding:.75rem;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"DejaVu Sans Mono","Liberation Mono",monospace;font-size:2rem;font-weight:700;letter-spacing:.18em;text-indent:.18em;text-align:center;border:2px dashed var(--border);border-radius:.5rem}
 ul.scopes{margin:0 0 1.25rem;padding-left:1.25rem}
 ul.scopes li{margin:.25rem 0}
+ul.grants{list-style:none;margin:0 0 1.25rem;padding:0}
+ul.grants li{padding:1rem 0;border-top:1px solid var(--border)}
+ul.grants li:last-child{border-bottom:1px solid var(--border)}
+ul.grants p{margin:0 0 .5rem;overflow-wrap:anywhere}
+ul.grants form{margin:0}
+ul.grants time{white-space:nowrap}
+ul.grants button{width:auto;min-height:2.75rem;padding:.5rem 1.25rem;font-size:1rem}
+.more{margin-top:1.5rem;color:var(--muted)}
 `.replace(/^\n|\n$/g, ''));
