@@ -71,7 +71,7 @@ export async function openServices(config: Config, opts: OpenOptions = {}): Prom
     const accountFailures = new FixedWindowLimiter(
       { max: config.accountSignIn.maxFailures, windowSeconds: config.accountSignIn.windowSeconds }, clock, config.rateLimit.maxKeys,
       () => { telemetry.rateLimited('account_sign_in'); });
-    const passwords = new PasswordSignIn(store.users, accountFailures, config.passwordCost, () => clock.now());
+    const passwords = new PasswordSignIn(store.users, accountFailures, config.passwordCost, clock);
     const verification = new Verification({ store, clock, secrets, devices, userCode: config.userCode, guesses, passwords, telemetry });
     const urls = new Urls(config.publicUrl, defaultEnv.id);
     const tolerance = config.jwtClockToleranceSeconds;

@@ -7,6 +7,7 @@
 // given back when the password was right. Unknown usernames are counted alike, so the throttle
 // does not reveal which accounts exist either.
 import { decoyHash, hashPassword, isWeakerThan, verifyPassword, type ScryptCost } from '../crypto/passwords.ts';
+import type { Clock } from '../model/clock.ts';
 import type { User } from '../model/records.ts';
 import type { UserStore } from '../store/store.ts';
 import { CoreError } from './errors.ts';
@@ -16,13 +17,13 @@ export class PasswordSignIn {
   readonly #users: UserStore;
   readonly #failures: FixedWindowLimiter;
   readonly #cost: ScryptCost;
-  readonly #now: () => number;
+  readonly #clock: Clock;
 
-  constructor(users: UserStore, failuresPerAccount: FixedWindowLimiter, cost: ScryptCost, now: () => number) {
+  constructor(users: UserStore, failuresPerAccount: FixedWindowLimiter, cost: ScryptCost, clock: Clock) {
     this.#users = users;
     this.#failures = failuresPerAccount;
     this.#cost = cost;
-    this.#now = now;
+    this.#clock = clock;
   }
 
   async signIn(envId: string, username: string, password: string): Promise<User> {
@@ -42,7 +43,7 @@ export class PasswordSignIn {
     this.#failures.refund(account);
     // A hash made with less work than today's cost is replaced now, while the password is at hand.
     if (isWeakerThan(user.passwordHash, this.#cost)) {
-      await this.#users.setPasswordHash(envId, user.id, user.passwordHash, await hashPassword(password, this.#cost), this.#now());
+      await this.#users.setPasswordHash(envId, user.id, user.passwordHash, await hashPassword(password, this.#cost), this.#clock.now());
     }
     return user;
   }

@@ -1,6 +1,7 @@
 // What the engine reports as it works, for metrics (SPEC S8): counts only, never a code, a user or
 // a client id (labels stay few and bounded). The engine calls these; ops decides where they go.
 import { isCoreError } from './errors.ts';
+
 export interface Telemetry {
   deviceAuthorization(): void;
   /** One poll of the token endpoint: `token` when a token was issued, else the error code. */

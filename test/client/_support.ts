@@ -1,27 +1,16 @@
 // Shared steps of the login-client tests: a server listening on the address its PUBLIC_URL names,
 // virtual time for the client and the server together, and approval of the next code the server
 // hands out (for subprocesses, whose output the test cannot read while they run).
-import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import type { TestContext } from 'node:test';
 import type { Clock, Sleep } from '../../src/client/device-login.ts';
 import type { NewClient } from '../../src/core/admin.ts';
 import type { Client, Environment, User } from '../../src/model/records.ts';
 import { build, TestClock, type TestApp } from '../helpers/build.ts';
 import { decide } from '../oauth/_support.ts';
+import { freePort } from '../helpers/net.ts';
 
-/** A port that was free a moment ago: the server's PUBLIC_URL must name it before the server starts. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => { resolve(); }));
-  assert.ok(address !== null && typeof address === 'object');
-  return address.port;
-}
+export { freePort };
+
 
 export interface Listening {
   h: TestApp;

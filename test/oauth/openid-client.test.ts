@@ -2,7 +2,6 @@
 // against a listening server (SPEC S2). The client sleeps between polls by design, so the server
 // runs on a clock that follows wall time.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { test } from 'node:test';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import {
@@ -10,23 +9,12 @@ import {
   refreshTokenGrant, tokenIntrospection, tokenRevocation, type CustomFetch,
 } from 'openid-client';
 import { build, TestClock, type TestApp } from '../helpers/build.ts';
+import { freePort } from '../helpers/net.ts';
 
 // Deprecated only to stand out: plain HTTP to a local test server is exactly its use.
 // eslint-disable-next-line @typescript-eslint/no-deprecated
 const insecure = allowInsecureRequests;
 
-/** A port that was free a moment ago: the server's PUBLIC_URL must name it before the server starts. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => { resolve(); }));
-  assert.ok(address !== null && typeof address === 'object');
-  return address.port;
-}
 
 async function listeningServer(t: Parameters<typeof build>[0]): Promise<{ h: TestApp; base: string }> {
   const port = await freePort();

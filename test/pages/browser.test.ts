@@ -7,7 +7,6 @@
 // Screenshots of every screen go to test-artifacts/.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
@@ -16,23 +15,11 @@ import type { Client } from '../../src/model/records.ts';
 import { build, DEVICE_CODE_GRANT, TestClock } from '../helpers/build.ts';
 import type { DeviceAuthorizationBody } from '../oauth/_support.ts';
 import { CSP, PASSWORD } from './_support.ts';
+import { freePort } from '../helpers/net.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts');
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address !== null && typeof address === 'object') resolve(address.port);
-        else reject(new Error('no port'));
-      });
-    });
-  });
-}
 
 interface PollOutcome {
   status: number;
