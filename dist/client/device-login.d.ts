@@ -1,38 +1,11 @@
 // Generated from src/client by scripts/build-client.ts: do not edit.
+import { type AuthorizationServerMetadata } from "./discovery.js";
+import { type Answer, type ClientCredentials, type Clock, type Sleep, type TransportOptions } from "./transport.js";
 export declare const DEVICE_CODE_GRANT_TYPE = "urn:ietf:params:oauth:grant-type:device_code";
 /** RFC 8628 §3.2: the interval when the server names none. */
 export declare const DEFAULT_INTERVAL_SECONDS = 5;
 /** RFC 8628 §3.5: what every slow_down adds to the interval, for the rest of the login. */
 export declare const SLOW_DOWN_SECONDS = 5;
-export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
-export interface Clock {
-    /** Milliseconds, like Date.now(). */
-    now(): number;
-}
-/** Waits `ms` milliseconds; should reject (or return early) when `signal` aborts. */
-export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
-/** What every request takes. */
-export interface TransportOptions {
-    fetch?: FetchLike;
-    signal?: AbortSignal;
-    /** Per request (default 30 s). */
-    timeoutMs?: number;
-    /**
-     * Allow plain http:// to hosts other than this machine. Off by default: client secrets and tokens
-     * would cross the network unencrypted. Loopback addresses (localhost, 127.0.0.0/8, ::1) are always allowed.
-     */
-    allowHttp?: boolean;
-}
-/** The RFC 8414 fields this client uses. */
-export interface AuthorizationServerMetadata {
-    issuer: string;
-    device_authorization_endpoint: string;
-    token_endpoint: string;
-    jwks_uri?: string;
-    token_endpoint_auth_methods_supported?: string[];
-    grant_types_supported?: string[];
-    scopes_supported?: string[];
-}
 /** RFC 8628 §3.2 response, `interval` defaulted, plus the local deadline. */
 export interface DeviceAuthorization {
     device_code: string;
@@ -63,19 +36,6 @@ export interface PollEvent {
     /** The interval now in force, in seconds (grown by 5 after each slow_down). */
     interval: number;
 }
-export interface ClientCredentials {
-    clientId: string;
-    /** For confidential clients: sent with client_secret_basic, or client_secret_post when that is all the server takes. */
-    clientSecret?: string;
-}
-/**
- * Reads the authorization server metadata of `issuer`: RFC 8414 first
- * (`/.well-known/oauth-authorization-server` inserted before the issuer's path, so this server's
- * per-environment issuers `PUBLIC_URL/{envID}/as` work), then OpenID Connect Discovery
- * (`{issuer}/.well-known/openid-configuration`). The metadata must name the same issuer (a trailing
- * slash aside), else it is refused (RFC 8414 §3.3).
- */
-export declare function discover(issuer: string, opts?: TransportOptions): Promise<AuthorizationServerMetadata>;
 export interface StartOptions extends ClientCredentials, TransportOptions {
     metadata: AuthorizationServerMetadata;
     /** Space-separated; the server's default for the client when omitted. */
@@ -101,6 +61,8 @@ export interface PollOptions extends ClientCredentials, TransportOptions {
  * (`expiresAt`), without a last poll after it.
  */
 export declare function pollForToken(opts: PollOptions): Promise<TokenResponse>;
+/** A 200 token answer (RFC 6749 §5.1) as a TokenResponse; refused when it lacks what a token needs. */
+export declare function tokenFrom(answer: Answer): TokenResponse;
 export interface DeviceLoginOptions extends ClientCredentials, TransportOptions {
     issuer: string;
     scope?: string;
@@ -121,32 +83,3 @@ export interface DeviceLoginResult {
 }
 /** Discovery, device authorization, the person's decision, and the token. */
 export declare function deviceLogin(opts: DeviceLoginOptions): Promise<DeviceLoginResult>;
-export declare const REFRESH_TOKEN_GRANT_TYPE = "refresh_token";
-interface RefreshTokenCommon extends ClientCredentials, TransportOptions {
-    /** The refresh token from the last token response. */
-    refreshToken: string;
-    /** Space-separated; may only narrow what was granted (RFC 6749 §6). The grant's scope when omitted. */
-    scope?: string;
-    clock?: Clock;
-}
-/** Either the issuer (its metadata is discovered) or the metadata itself (no discovery). */
-export type RefreshTokenOptions = RefreshTokenCommon & ({
-    issuer: string;
-    metadata?: AuthorizationServerMetadata;
-} | {
-    metadata: AuthorizationServerMetadata;
-    issuer?: string;
-});
-/** The new token and where it came from; `token.refresh_token` is always set (the one to keep). */
-export type RefreshTokenResult = DeviceLoginResult;
-/**
- * RFC 6749 §6: trades a refresh token for a new access token. A server that rotates refresh tokens
- * (this one always does for public clients) sends a new one and the presented one is dead from then
- * on: keep `token.refresh_token` in its place. When the answer carries none, the presented token
- * stays valid and is returned there. A dead, revoked, reused or expired token is `invalid_grant`.
- *
- * Never retried: with rotation, a request the server handled but whose answer was lost would,
- * repeated, present a rotated-out token, which counts as reuse and revokes the whole grant.
- */
-export declare function refreshToken(opts: RefreshTokenOptions): Promise<RefreshTokenResult>;
-export {};

@@ -1,184 +1,16 @@
 // Generated from src/client by scripts/build-client.ts: do not edit.
-// An OAuth 2.0 device authorization grant client (RFC 8628) for command-line programs: discovery
-// (RFC 8414, then OpenID Connect Discovery), the device authorization request, polling that keeps
-// to the server's pace, and the refresh_token grant (RFC 6749 §6) for later. Only node: built-ins
-// and the global fetch: other packages import the JavaScript build of this directory
-// (dist/client), so nothing here may reach into the server.
-import { setTimeout as delay } from 'node:timers/promises';
-import { DeviceLoginError, printable } from "./errors.js";
+// The OAuth 2.0 device authorization grant (RFC 8628) for command-line programs: the device
+// authorization request, polling that keeps to the server's pace, the token response, and
+// deviceLogin, which runs discovery and both steps in order.
+import { discover } from "./discovery.js";
+import { DeviceLoginError } from "./errors.js";
+import { aborted, checkUrl, oauthFailure, postForm, realClock, realSleep, } from "./transport.js";
 export const DEVICE_CODE_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:device_code';
 /** RFC 8628 §3.2: the interval when the server names none. */
 export const DEFAULT_INTERVAL_SECONDS = 5;
 /** RFC 8628 §3.5: what every slow_down adds to the interval, for the rest of the login. */
 export const SLOW_DOWN_SECONDS = 5;
-const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_MAX_TRANSIENT_FAILURES = 3;
-const realClock = { now: () => Date.now() };
-const realSleep = (ms, signal) => delay(ms, undefined, signal === undefined ? undefined : { signal });
-const LOOPBACK = /^(localhost|[^.]+\.localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
-/** A URL the client may talk to: http(s), no credentials inside, https unless loopback or allowed. */
-function checkUrl(value, what, allowHttp, code = 'invalid_response') {
-    if (typeof value !== 'string' || !URL.canParse(value))
-        throw new DeviceLoginError(code, `${what} is not a URL`);
-    const url = new URL(value);
-    if (url.protocol !== 'https:' && url.protocol !== 'http:')
-        throw new DeviceLoginError(code, `${what} must be an http(s) URL, got ${printable(url.protocol)}`);
-    if (url.username !== '' || url.password !== '')
-        throw new DeviceLoginError(code, `${what} must not contain credentials`);
-    if (url.protocol === 'http:' && !allowHttp && !LOOPBACK.test(url.hostname)) {
-        throw new DeviceLoginError('insecure_url', `${what} ${printable(url.origin)} is plain http to another machine; use https (or allow http explicitly)`);
-    }
-    return url;
-}
-function requestSignal(opts) {
-    const timeout = AbortSignal.timeout(opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-    return opts.signal === undefined ? timeout : AbortSignal.any([opts.signal, timeout]);
-}
-function aborted() {
-    return new DeviceLoginError('aborted', 'the login was cancelled');
-}
-async function send(url, init, opts) {
-    const fetchFn = opts.fetch ?? fetch;
-    let res;
-    let text;
-    try {
-        // OAuth endpoints do not redirect; following one could carry the client's credentials elsewhere.
-        res = await fetchFn(url, { ...init, redirect: 'error', signal: requestSignal(opts) });
-        text = await res.text();
-    }
-    catch (err) {
-        if (opts.signal?.aborted === true)
-            throw aborted();
-        throw new DeviceLoginError('network', `cannot reach ${printable(url)} (${networkReason(err)})`, { cause: err });
-    }
-    let json;
-    try {
-        const parsed = JSON.parse(text);
-        if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed))
-            json = parsed;
-    }
-    catch {
-        json = undefined;
-    }
-    const retry = Number(res.headers.get('retry-after') ?? Number.NaN);
-    return { status: res.status, json, retryAfter: Number.isFinite(retry) && retry >= 0 ? retry : undefined };
-}
-/** ECONNREFUSED, a timeout, a redirect: the gist of why fetch failed, without its stack. */
-function networkReason(err) {
-    if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError'))
-        return 'timed out';
-    const cause = err instanceof Error ? err.cause : undefined;
-    if (typeof cause === 'object' && cause !== null) {
-        if ('code' in cause && typeof cause.code === 'string')
-            return printable(cause.code, 60);
-        if (cause instanceof Error)
-            return printable(cause.message, 100);
-    }
-    return err instanceof Error ? printable(err.message, 100) : 'failed';
-}
-/** RFC 6749 §2.3.1: the client id and secret are form-encoded before they are joined for Basic. */
-const formEncode = (s) => new URLSearchParams([['', s]]).toString().slice(1);
-function postForm(url, params, credentials, metadata, opts) {
-    const headers = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
-    const body = new URLSearchParams(params);
-    if (credentials.clientSecret === undefined) {
-        body.set('client_id', credentials.clientId);
-    }
-    else {
-        // RFC 8414 §2: a server that lists no methods takes client_secret_basic.
-        const methods = metadata.token_endpoint_auth_methods_supported ?? ['client_secret_basic'];
-        if (methods.includes('client_secret_post') && !methods.includes('client_secret_basic')) {
-            body.set('client_id', credentials.clientId);
-            body.set('client_secret', credentials.clientSecret);
-        }
-        else {
-            headers.authorization = `Basic ${Buffer.from(`${formEncode(credentials.clientId)}:${formEncode(credentials.clientSecret)}`).toString('base64')}`;
-        }
-    }
-    return send(url, { method: 'POST', headers, body: body.toString() }, opts);
-}
-const KNOWN_ERRORS = new Set([
-    'access_denied', 'expired_token', 'invalid_client', 'invalid_grant', 'invalid_request', 'invalid_scope',
-    'unauthorized_client', 'unsupported_grant_type', 'server_error', 'temporarily_unavailable',
-]);
-const ERROR_TEXT = {
-    access_denied: 'sign-in was denied',
-    expired_token: 'the code expired before it was approved',
-    invalid_client: 'the server does not accept this client: unknown client id or wrong secret',
-    invalid_scope: 'the server refused the requested scope',
-    unauthorized_client: 'this client may not use the device flow',
-};
-/** An error answer (RFC 6749 §5.2) as a DeviceLoginError; `what` names the request, `texts` overrides the gists. */
-function oauthFailure(answer, what, texts = {}) {
-    const error = answer.json?.error;
-    const description = typeof answer.json?.error_description === 'string' ? printable(answer.json.error_description) : '';
-    if (typeof error !== 'string' || error === '') {
-        const code = answer.status >= 500 ? 'server_error' : 'invalid_response';
-        return new DeviceLoginError(code, `${what} failed: HTTP ${answer.status} without an OAuth error`, { status: answer.status });
-    }
-    const code = KNOWN_ERRORS.has(error) ? error : 'oauth_error';
-    const gist = texts[code] ?? ERROR_TEXT[code] ?? `${what} failed`;
-    const detail = [printable(error, 60), description].filter((s) => s !== '' && s !== code).join(': ');
-    return new DeviceLoginError(code, detail === '' ? gist : `${gist} (${detail})`, { oauthError: error, status: answer.status });
-}
-// --- discovery -------------------------------------------------------------------------------
-const optionalStrings = (v) => Array.isArray(v) && v.every((s) => typeof s === 'string') ? v : undefined;
-/**
- * Reads the authorization server metadata of `issuer`: RFC 8414 first
- * (`/.well-known/oauth-authorization-server` inserted before the issuer's path, so this server's
- * per-environment issuers `PUBLIC_URL/{envID}/as` work), then OpenID Connect Discovery
- * (`{issuer}/.well-known/openid-configuration`). The metadata must name the same issuer (a trailing
- * slash aside), else it is refused (RFC 8414 §3.3).
- */
-export async function discover(issuer, opts = {}) {
-    const allowHttp = opts.allowHttp === true;
-    const url = checkUrl(issuer, 'the issuer', allowHttp, 'discovery_failed');
-    if (url.search !== '' || url.hash !== '')
-        throw new DeviceLoginError('discovery_failed', 'the issuer must not have a query or fragment');
-    const path = url.pathname.replace(/\/+$/, '');
-    const candidates = [
-        `${url.origin}/.well-known/oauth-authorization-server${path}`,
-        `${url.origin}${path}/.well-known/openid-configuration`,
-    ];
-    const misses = [];
-    for (const candidate of candidates) {
-        const answer = await send(candidate, { method: 'GET', headers: { accept: 'application/json' } }, opts);
-        if (answer.status !== 200 || answer.json === undefined) {
-            misses.push(`${candidate}: ${answer.status === 200 ? 'not JSON' : `HTTP ${answer.status}`}`);
-            continue;
-        }
-        return metadataFrom(answer.json, issuer, allowHttp);
-    }
-    throw new DeviceLoginError('discovery_failed', `no authorization server metadata for ${printable(issuer)} (${misses.map((m) => printable(m)).join('; ')})`);
-}
-function metadataFrom(json, requested, allowHttp) {
-    const issuer = json.issuer;
-    const strip = (s) => s.replace(/\/+$/, '');
-    if (typeof issuer !== 'string' || strip(issuer) !== strip(requested)) {
-        const named = typeof issuer === 'string' ? `"${printable(issuer)}"` : 'no issuer';
-        throw new DeviceLoginError('issuer_mismatch', `the metadata at ${printable(requested)} names ${named}: refusing it (RFC 8414 §3.3)`);
-    }
-    if (json.device_authorization_endpoint === undefined) {
-        throw new DeviceLoginError('discovery_failed', `${printable(issuer)} does not offer the device authorization grant (no device_authorization_endpoint)`);
-    }
-    const metadata = {
-        issuer,
-        device_authorization_endpoint: checkUrl(json.device_authorization_endpoint, 'device_authorization_endpoint', allowHttp).href,
-        token_endpoint: checkUrl(json.token_endpoint, 'token_endpoint', allowHttp).href,
-    };
-    if (typeof json.jwks_uri === 'string')
-        metadata.jwks_uri = json.jwks_uri;
-    const methods = optionalStrings(json.token_endpoint_auth_methods_supported);
-    if (methods)
-        metadata.token_endpoint_auth_methods_supported = methods;
-    const grants = optionalStrings(json.grant_types_supported);
-    if (grants)
-        metadata.grant_types_supported = grants;
-    const scopes = optionalStrings(json.scopes_supported);
-    if (scopes)
-        metadata.scopes_supported = scopes;
-    return metadata;
-}
 /** RFC 8628 §3.1: asks for a device code and a user code. */
 export async function startDeviceAuthorization(opts) {
     const clock = opts.clock ?? realClock;
@@ -283,7 +115,8 @@ export async function pollForToken(opts) {
         await opts.onPoll?.({ attempt, outcome, interval });
     }
 }
-function tokenFrom(answer) {
+/** A 200 token answer (RFC 6749 §5.1) as a TokenResponse; refused when it lacks what a token needs. */
+export function tokenFrom(answer) {
     const j = answer.json ?? {};
     if (typeof j.access_token !== 'string' || j.access_token === '' || typeof j.token_type !== 'string') {
         throw new DeviceLoginError('invalid_response', 'the token response has no access_token or token_type');
@@ -315,37 +148,5 @@ export async function deviceLogin(opts) {
         interval: authorization.interval,
     });
     const token = await pollForToken({ ...opts, metadata, authorization, clock });
-    return { token, metadata, obtainedAt: clock.now() };
-}
-// --- refresh ---------------------------------------------------------------------------------
-export const REFRESH_TOKEN_GRANT_TYPE = 'refresh_token';
-const REFRESH_ERROR_TEXT = {
-    invalid_grant: 'the refresh token is no longer valid: it expired, was revoked or was already used',
-    invalid_scope: 'the server refused the requested scope (a refresh may only narrow the scope that was granted)',
-    unauthorized_client: 'this client may not use refresh tokens',
-};
-/**
- * RFC 6749 §6: trades a refresh token for a new access token. A server that rotates refresh tokens
- * (this one always does for public clients) sends a new one and the presented one is dead from then
- * on: keep `token.refresh_token` in its place. When the answer carries none, the presented token
- * stays valid and is returned there. A dead, revoked, reused or expired token is `invalid_grant`.
- *
- * Never retried: with rotation, a request the server handled but whose answer was lost would,
- * repeated, present a rotated-out token, which counts as reuse and revokes the whole grant.
- */
-export async function refreshToken(opts) {
-    const clock = opts.clock ?? realClock;
-    // JavaScript callers pass whatever their token file held.
-    if (typeof opts.refreshToken !== 'string' || opts.refreshToken === '')
-        throw new DeviceLoginError('invalid_request', 'there is no refresh token to present');
-    const metadata = opts.metadata ?? (await discover(opts.issuer ?? '', opts));
-    const params = { grant_type: REFRESH_TOKEN_GRANT_TYPE, refresh_token: opts.refreshToken };
-    if (opts.scope !== undefined && opts.scope.trim() !== '')
-        params.scope = opts.scope;
-    const answer = await postForm(metadata.token_endpoint, params, opts, metadata, opts);
-    if (answer.status !== 200)
-        throw oauthFailure(answer, 'the refresh', REFRESH_ERROR_TEXT);
-    const token = tokenFrom(answer);
-    token.refresh_token ??= opts.refreshToken;
     return { token, metadata, obtainedAt: clock.now() };
 }

@@ -1,4 +1,7 @@
 // Generated from src/client by scripts/build-client.ts: do not edit.
-export { DEFAULT_INTERVAL_SECONDS, DEVICE_CODE_GRANT_TYPE, REFRESH_TOKEN_GRANT_TYPE, SLOW_DOWN_SECONDS, deviceLogin, discover, pollForToken, refreshToken, startDeviceAuthorization, type AuthorizationServerMetadata, type ClientCredentials, type Clock, type DeviceAuthorization, type DeviceLoginOptions, type DeviceLoginResult, type FetchLike, type PollEvent, type PollOptions, type RefreshTokenOptions, type RefreshTokenResult, type Sleep, type StartOptions, type TokenResponse, type TransportOptions, type UserCodePrompt, } from "./device-login.js";
+export { DEFAULT_INTERVAL_SECONDS, DEVICE_CODE_GRANT_TYPE, SLOW_DOWN_SECONDS, deviceLogin, pollForToken, startDeviceAuthorization, type DeviceAuthorization, type DeviceLoginOptions, type DeviceLoginResult, type PollEvent, type PollOptions, type StartOptions, type TokenResponse, type UserCodePrompt, } from "./device-login.js";
+export { discover, type AuthorizationServerMetadata } from "./discovery.js";
+export { REFRESH_TOKEN_GRANT_TYPE, refreshToken, type RefreshTokenOptions, type RefreshTokenResult } from "./refresh.js";
+export type { ClientCredentials, Clock, FetchLike, Sleep, TransportOptions } from "./transport.js";
 export { DeviceLoginError, isDeviceLoginError, printable, type DeviceLoginErrorCode, type DeviceLoginErrorOptions } from "./errors.js";
 export { terminalQr } from "./qr.js";

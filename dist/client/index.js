@@ -3,6 +3,8 @@
 // (RFC 8628), against this server or any other that speaks it, and refresh the token later (RFC 6749
 // §6). Other packages import the checked-in JavaScript build (dist/client, made by
 // scripts/build-client.ts); this repository imports the source.
-export { DEFAULT_INTERVAL_SECONDS, DEVICE_CODE_GRANT_TYPE, REFRESH_TOKEN_GRANT_TYPE, SLOW_DOWN_SECONDS, deviceLogin, discover, pollForToken, refreshToken, startDeviceAuthorization, } from "./device-login.js";
+export { DEFAULT_INTERVAL_SECONDS, DEVICE_CODE_GRANT_TYPE, SLOW_DOWN_SECONDS, deviceLogin, pollForToken, startDeviceAuthorization, } from "./device-login.js";
+export { discover } from "./discovery.js";
+export { REFRESH_TOKEN_GRANT_TYPE, refreshToken } from "./refresh.js";
 export { DeviceLoginError, isDeviceLoginError, printable } from "./errors.js";
 export { terminalQr } from "./qr.js";

@@ -2,7 +2,7 @@
 // virtual time for the client and the server together, and approval of the next code the server
 // hands out (for subprocesses, whose output the test cannot read while they run).
 import type { TestContext } from 'node:test';
-import type { Clock, Sleep } from '../../src/client/device-login.ts';
+import type { Clock, Sleep } from '../../src/client/transport.ts';
 import type { NewClient } from '../../src/core/admin.ts';
 import type { Client, Environment, User } from '../../src/model/records.ts';
 import { build, TestClock, type TestApp } from '../helpers/build.ts';

@@ -104,7 +104,7 @@ test('the declarations type-check in a strict consumer that cannot import .ts', 
     moduleResolution: ts.ModuleResolutionKind.NodeNext,
   });
   const loaded = program.getSourceFiles().map((f) => f.fileName).filter((f) => f.startsWith(CLIENT_DIST)).map((f) => path.basename(f)).sort();
-  assert.deepEqual(loaded, ['device-login.d.ts', 'errors.d.ts', 'index.d.ts', 'qr.d.ts']);
+  assert.deepEqual(loaded, ['device-login.d.ts', 'discovery.d.ts', 'errors.d.ts', 'index.d.ts', 'qr.d.ts', 'refresh.d.ts', 'transport.d.ts']);
   const diagnostics = ts.getPreEmitDiagnostics(program);
   assert.deepEqual(diagnostics.map((d) => `${d.file?.fileName ?? ''}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`), []);
 });

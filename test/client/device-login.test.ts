@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import {
-  deviceLogin, discover, pollForToken, startDeviceAuthorization, type FetchLike, type PollEvent, type UserCodePrompt,
-} from '../../src/client/device-login.ts';
+import { deviceLogin, pollForToken, startDeviceAuthorization, type PollEvent, type UserCodePrompt } from '../../src/client/device-login.ts';
+import { discover } from '../../src/client/discovery.ts';
 import { DeviceLoginError } from '../../src/client/errors.ts';
+import type { FetchLike } from '../../src/client/transport.ts';
 import { build } from '../helpers/build.ts';
 import { decide } from '../oauth/_support.ts';
 import { freePort, listeningServer, virtualTime } from './_support.ts';

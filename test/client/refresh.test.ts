@@ -5,7 +5,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decodeJwt } from 'jose';
-import { deviceLogin, discover, refreshToken, type FetchLike } from '../../src/client/device-login.ts';
+import { deviceLogin } from '../../src/client/device-login.ts';
+import { discover } from '../../src/client/discovery.ts';
+import { refreshToken } from '../../src/client/refresh.ts';
+import type { FetchLike } from '../../src/client/transport.ts';
 import { DeviceLoginError } from '../../src/client/errors.ts';
 import type { TestApp } from '../helpers/build.ts';
 import { decide } from '../oauth/_support.ts';

@@ -4,19 +4,17 @@
 // so stdout carries only the result: the token alone, so `$(…)` captures it, or with --json one object.
 // `login --refresh --out FILE` trades the saved refresh token for new tokens (RFC 6749 §6) and
 // writes them back to the same file: no browser, no code.
-import {
-  closeSync, constants, fchmodSync, fstatSync, fsyncSync, lstatSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync,
-  type Stats,
-} from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { deviceLogin, refreshToken, type DeviceLoginResult, type TokenResponse, type UserCodePrompt } from '../../client/device-login.ts';
+import { deviceLogin, type DeviceLoginResult, type UserCodePrompt } from '../../client/device-login.ts';
 import { DeviceLoginError, type DeviceLoginErrorCode } from '../../client/errors.ts';
 import { terminalQr } from '../../client/qr.ts';
+import { refreshToken } from '../../client/refresh.ts';
 import { CoreError, type CoreErrorCode } from '../../core/errors.ts';
 import { InputError, JSON_FLAG, PROGRAM, UsageError, type Args, type CommandSpec, type Outcome } from '../args.ts';
 import { warn, type Io } from '../io.ts';
 import { safe } from '../output.ts';
+import { checkOutTarget, readTokenFile, savedOutcome, tokenRecord, writeTokenFile } from '../token-file.ts';
 
 /** Failures that the CLI's closed error set names the same way keep their name in --json output. */
 const SAME_CODE: Partial<Record<DeviceLoginErrorCode, CoreErrorCode>> = {
@@ -54,124 +52,6 @@ function readSecret(file: string, io: Io): string {
   const secret = text.replace(/\r?\n$/, '');
   if (secret === '') throw new InputError(`login: --client-secret-file ${safe(file)} is empty`);
   return secret;
-}
-
-/**
- * The token file may replace only what looks like an earlier token file: a regular file of ours with
- * mode 0600. Anything else (a file others may read, a symlink, a directory) is more likely a typo
- * than a token, and is refused before the person is asked to approve anything.
- */
-function checkOutTarget(file: string): void {
-  let st;
-  try {
-    st = lstatSync(file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      const dir = path.dirname(file);
-      if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new InputError(`login: --out directory ${safe(dir)} does not exist`);
-      return;
-    }
-    throw new InputError(`login: cannot check --out ${safe(file)} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
-  checkTokenFile(file, st, 'overwrite', 'remove it or choose another --out');
-}
-
-/** A token file is a regular file of ours with mode 0600, whether it is to be replaced or read. */
-function checkTokenFile(file: string, st: Stats, verb: 'overwrite' | 'read', fix: string): void {
-  if (!st.isFile()) throw new InputError(`login: refusing to ${verb} ${safe(file)}: not a regular file`);
-  if ((st.mode & 0o777) !== 0o600) {
-    throw new InputError(`login: refusing to ${verb} ${safe(file)}: its mode is ${(st.mode & 0o777).toString(8).padStart(4, '0')}, not 0600 (${fix})`);
-  }
-  if (typeof process.getuid === 'function' && st.uid !== process.getuid()) throw new InputError(`login: refusing to ${verb} ${safe(file)}: owned by another user`);
-}
-
-/**
- * Writes a new 0600 file beside the target and renames it over: never a moment with the token
- * readable, or half a file. `lost` is added to a failure's message (after a refresh the old token is spent).
- */
-function writeTokenFile(file: string, record: Record<string, unknown>, lost = ''): void {
-  checkOutTarget(file);
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
-  let fd: number | undefined;
-  try {
-    fd = openSync(tmp, 'wx', 0o600);
-    fchmodSync(fd, 0o600); // whatever the umask
-    writeSync(fd, `${JSON.stringify(record, null, 2)}\n`);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = undefined;
-    renameSync(tmp, file);
-  } catch (err) {
-    if (fd !== undefined) closeSync(fd);
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // never created, or already renamed
-    }
-    throw new InputError(`login: cannot write ${safe(file)} (${(err as NodeJS.ErrnoException).code ?? 'error'})${lost}`);
-  }
-}
-
-/** What --out saves and --json prints: the token, where it came from, and for whom. */
-function tokenRecord(token: TokenResponse, issuer: string, clientId: string, obtainedAt: number, scope: string | undefined): Record<string, unknown> & { scope: string | null } {
-  return {
-    access_token: token.access_token,
-    token_type: token.token_type,
-    expires_in: token.expires_in ?? null,
-    // RFC 6749 §5.1: no scope in the answer means the scope asked for.
-    scope: token.scope ?? scope ?? null,
-    issuer,
-    // So that --refresh needs no --client-id.
-    client_id: clientId,
-    obtained_at: new Date(obtainedAt).toISOString(),
-    ...(token.refresh_token === undefined ? {} : { refresh_token: token.refresh_token }),
-  };
-}
-
-/** With --out, the file's path instead of the token (that is the point of --out). */
-function savedOutcome(out: string, record: Record<string, unknown>): Outcome {
-  const summary = { token_type: record.token_type, expires_in: record.expires_in, scope: record.scope, issuer: record.issuer, obtained_at: record.obtained_at, out };
-  return { json: summary, text: [`Saved the access token to ${safe(out)} (mode 0600).`] };
-}
-
-interface SavedToken {
-  issuer: string | undefined;
-  clientId: string | undefined;
-  refreshToken: string | undefined;
-  scope: string | undefined;
-}
-
-/**
- * The token file of an earlier login, read through one descriptor opened without following a
- * symlink, so the file checked is the file read. Held to the same rules as a file --out may replace.
- */
-function readTokenFile(file: string): SavedToken {
-  let text: string;
-  let fd: number | undefined;
-  try {
-    // O_NONBLOCK: a FIFO at the path would otherwise hang the open; it is then refused as not a regular file.
-    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-    checkTokenFile(file, fstatSync(fd), 'read', 'others may have read its tokens: run login again, or chmod 600 it if none could');
-    text = readFileSync(fd, 'utf8');
-  } catch (err) {
-    if (err instanceof InputError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new InputError(`login: no token file ${safe(file)}: sign in first with login --out ${safe(file)}`);
-    if (code === 'ELOOP') throw new InputError(`login: refusing to read ${safe(file)}: not a regular file`);
-    throw new InputError(`login: cannot read ${safe(file)} (${code ?? 'error'})`);
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = undefined;
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new InputError(`login: ${safe(file)} is not a token file (not a JSON object)`);
-  const saved = parsed as Record<string, unknown>;
-  const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
-  return { issuer: str(saved.issuer), clientId: str(saved.client_id), refreshToken: str(saved.refresh_token), scope: str(saved.scope) };
 }
 
 const shellWord = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);

@@ -1,0 +1,38 @@
+// Generated from src/client by scripts/build-client.ts: do not edit.
+// The refresh_token grant (RFC 6749 §6) of the device-login client: a saved refresh token traded
+// for a new access token (and, with rotation, a new refresh token), never retried.
+import { discover } from "./discovery.js";
+import { tokenFrom } from "./device-login.js";
+import { DeviceLoginError } from "./errors.js";
+import { oauthFailure, postForm, realClock } from "./transport.js";
+export const REFRESH_TOKEN_GRANT_TYPE = 'refresh_token';
+const REFRESH_ERROR_TEXT = {
+    invalid_grant: 'the refresh token is no longer valid: it expired, was revoked or was already used',
+    invalid_scope: 'the server refused the requested scope (a refresh may only narrow the scope that was granted)',
+    unauthorized_client: 'this client may not use refresh tokens',
+};
+/**
+ * RFC 6749 §6: trades a refresh token for a new access token. A server that rotates refresh tokens
+ * (this one always does for public clients) sends a new one and the presented one is dead from then
+ * on: keep `token.refresh_token` in its place. When the answer carries none, the presented token
+ * stays valid and is returned there. A dead, revoked, reused or expired token is `invalid_grant`.
+ *
+ * Never retried: with rotation, a request the server handled but whose answer was lost would,
+ * repeated, present a rotated-out token, which counts as reuse and revokes the whole grant.
+ */
+export async function refreshToken(opts) {
+    const clock = opts.clock ?? realClock;
+    // JavaScript callers pass whatever their token file held.
+    if (typeof opts.refreshToken !== 'string' || opts.refreshToken === '')
+        throw new DeviceLoginError('invalid_request', 'there is no refresh token to present');
+    const metadata = opts.metadata ?? (await discover(opts.issuer ?? '', opts));
+    const params = { grant_type: REFRESH_TOKEN_GRANT_TYPE, refresh_token: opts.refreshToken };
+    if (opts.scope !== undefined && opts.scope.trim() !== '')
+        params.scope = opts.scope;
+    const answer = await postForm(metadata.token_endpoint, params, opts, metadata, opts);
+    if (answer.status !== 200)
+        throw oauthFailure(answer, 'the refresh', REFRESH_ERROR_TEXT);
+    const token = tokenFrom(answer);
+    token.refresh_token ??= opts.refreshToken;
+    return { token, metadata, obtainedAt: clock.now() };
+}
