@@ -33,7 +33,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // The RFC 6749 format answers whatever no front end claims: unknown paths, framework errors.
   const native = oauthErrorSender(config.publicUrl);
   // Filled by the front ends as they register: which prefix answers in which shape.
-  const formats = new WireFormats();
+  const formats = new WireFormats(native);
   const app: FastifyInstance = Fastify({
     logger: opts.logger ?? false,
     bodyLimit: config.bodyLimit,
@@ -47,7 +47,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // A malformed or oversized path is refused before routing: it gets the shape of the front end
     // whose prefix it names, else the server's native format (Fastify would answer in its own).
     frameworkErrors: (error, request, reply) => {
-      void answerError(request, reply, error, formats.find(request.url)?.send ?? native);
+      void answerError(request, reply, error, formats.sender(request.url));
     },
   });
   app.decorate('wireFormats', formats);
@@ -82,8 +82,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     done();
   });
 
-  app.setErrorHandler((error, request, reply) => answerError(request, reply, error, native));
-  app.setNotFoundHandler((request, reply) => answerError(request, reply, notFoundError(request), native));
+  // Fastify picks a prefix's not-found handler (and so its error handler, for the body of a request
+  // to nowhere) by the raw URL, so one with duplicate slashes, which the router ignores
+  // (`///device/x`), lands here: it still gets the shape of the front end whose path it names.
+  app.setErrorHandler((error, request, reply) => answerError(request, reply, error, formats.sender(request.url)));
+  app.setNotFoundHandler((request, reply) => answerError(request, reply, notFoundError(request), formats.sender(request.url)));
 
   // One encapsulated plugin per front end: each owns its routes, parsers and wire format.
   await app.register(oauthPlugin, { services });

@@ -43,6 +43,8 @@ const defaultStatus = {
   unsupported_media_type: 415,
   payload_too_large: 413,
   rate_limited: 429,
+  /** The database cannot grow (a full disk, or a size cap): the write was rolled back; retryAfter says when to try again. */
+  storage_full: 503,
   server_error: 500,
 } as const;
 

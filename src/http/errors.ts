@@ -3,6 +3,9 @@
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { CoreError, isCoreError } from '../core/errors.ts';
 
+/** A full disk is not fixed in a second; a client that comes back this much later may find room. */
+export const STORAGE_FULL_RETRY_SECONDS = 30;
+
 interface ZodLikeIssue {
   path?: readonly PropertyKey[];
   message?: string;
@@ -47,6 +50,11 @@ export function toCoreError(err: unknown): CoreError {
         return new CoreError('invalid_request', 'malformed request');
       case 'FST_ERR_VALIDATION':
         return new CoreError('invalid_request', err.message);
+      // SQLite rolls the statement (or its transaction) back: nothing was written, and a retry
+      // succeeds once there is room again. The store's own errors are not a client's, so this is
+      // the one place they are recognised.
+      case 'SQLITE_FULL':
+        return new CoreError('storage_full', 'the server cannot store anything right now; try again later', { retryAfter: STORAGE_FULL_RETRY_SECONDS });
       default:
         break;
     }

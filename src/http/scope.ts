@@ -25,6 +25,12 @@ export interface WireFormat {
 /** The front ends' claims on the URL space: prefixes (with `:param` segments) and their formats. */
 export class WireFormats {
   readonly #claims: { segments: string[]; format: WireFormat }[] = [];
+  /** The server's native format, for paths no front end claims. */
+  readonly #native: ErrorSender;
+
+  constructor(native: ErrorSender) {
+    this.#native = native;
+  }
 
   claim(prefix: string, format: WireFormat): void {
     this.#claims.push({ segments: prefix.split('/').filter(Boolean), format });
@@ -40,6 +46,11 @@ export class WireFormats {
     }
     return best?.format;
   }
+
+  /** How errors on `url` are answered when no route took it: its longest claim, else natively. */
+  sender(url: string): ErrorSender {
+    return this.find(url)?.send ?? this.#native;
+  }
 }
 
 declare module 'fastify' {
@@ -52,7 +63,8 @@ declare module 'fastify' {
 /** Logs the failure (a 500 with its cause; a refusal briefly), sets Retry-After and Allow, then sends. */
 export function answerError(request: FastifyRequest, reply: FastifyReply, error: unknown, send: ErrorSender): FastifyReply {
   const err = toCoreError(error);
-  if (err.code === 'server_error') request.log.error({ err: error }, 'request failed');
+  // A full disk is the operator's to fix, so it is logged as loudly as a bug.
+  if (err.code === 'server_error' || err.code === 'storage_full') request.log.error({ err: error }, 'request failed');
   else request.log.info({ code: err.code, reason: err.details.logReason }, 'request refused');
   if (err.details.retryAfter !== undefined) reply.header('retry-after', String(err.details.retryAfter));
   if (err.details.allow !== undefined) reply.header('allow', err.details.allow);
@@ -70,11 +82,15 @@ export function notFoundError(request: FastifyRequest): CoreError {
  * end's plugin.
  */
 export async function ownWireFormat(scope: FastifyInstance, send: ErrorSender, prefixes: readonly string[], raw?: RawErrorRenderer): Promise<void> {
-  scope.setErrorHandler((error, request, reply) => answerError(request, reply, error, send));
+  // A request no route took is answered by the longest claim on its path, as before routing: Fastify
+  // would pick a static prefix over a longer one with a parameter (`/api` over `/:envId/as` for
+  // `/api/as/nothing`), and a malformed URL under the same prefix would get another shape.
+  const unrouted = (request: FastifyRequest) => scope.wireFormats.sender(request.url);
+  scope.setErrorHandler((error, request, reply) => answerError(request, reply, error, request.is404 ? unrouted(request) : send));
   for (const prefix of prefixes) {
     scope.wireFormats.claim(prefix, raw === undefined ? { send } : { send, raw });
     await scope.register((child, _opts, done) => {
-      child.setNotFoundHandler((request, reply) => answerError(request, reply, notFoundError(request), send));
+      child.setNotFoundHandler((request, reply) => answerError(request, reply, notFoundError(request), unrouted(request)));
       done();
     }, { prefix });
   }

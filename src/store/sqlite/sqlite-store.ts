@@ -122,6 +122,16 @@ export class SqliteStore implements Store {
     }
   }
 
+  /**
+   * SQLite's max_page_count on this connection: the file may not grow past `pages` pages (never less
+   * than it holds now; 0 only reads the cap). Writes that need room then fail with SQLITE_FULL, as
+   * on a full disk. A lever for tests (test/reliability/full-disk.test.ts); nothing configures it.
+   */
+  maxPageCount(pages: number): number {
+    if (!Number.isSafeInteger(pages) || pages < 0) throw new RangeError(`not a page count: ${pages}`);
+    return this.#db.db.pragma(`max_page_count = ${pages}`, { simple: true }) as number;
+  }
+
   close(): Promise<void> {
     return this.#db.async(() => {
       this.#db.close();

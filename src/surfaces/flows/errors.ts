@@ -41,6 +41,7 @@ const wire: Record<CoreErrorCode, Wire> = {
   unsupported_media_type: ['INVALID_REQUEST', 'The request content type is not supported.'],
   payload_too_large: ['INVALID_REQUEST', 'The request body is too large.'],
   rate_limited: ['REQUEST_LIMITED', 'Too many requests. Try again later.'],
+  storage_full: ['REQUEST_FAILED', 'The request could not be completed right now. Try again later.'],
   server_error: ['UNEXPECTED_ERROR', 'An unexpected error occurred.'],
 };
 

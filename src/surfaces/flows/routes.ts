@@ -116,7 +116,8 @@ export const flowApiPlugin: FastifyPluginAsync<{ services: Services }> = async (
       params: flowParams,
       consumes: [MEDIA.check, MEDIA.verify, MEDIA.consent],
       body: z.union([checkBody, verifyBody, consentBody]),
-      response: { 200: flowResponse, ...errors },
+      // 503: the step could not be stored (a full disk); Retry-After.
+      response: { 200: flowResponse, ...errors, 503: pingError },
     },
     // The media type picks the action, so it is judged before the body's shape.
     preValidation: (request) => {

@@ -41,6 +41,7 @@ const wire: Record<CoreErrorCode, OAuthError | [OAuthError, number]> = {
   unsupported_media_type: 'invalid_request',
   payload_too_large: 'invalid_request',
   rate_limited: 'temporarily_unavailable',
+  storage_full: 'temporarily_unavailable',
   server_error: 'server_error',
 };
 

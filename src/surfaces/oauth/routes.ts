@@ -97,8 +97,11 @@ export const oauthPlugin: FastifyPluginAsync<{ services: Services }> = async (ap
         tags: [v.tag],
         summary: 'JSON Web Key Set of the environment (active and still-valid retired keys)',
         ...(v.params ? { params: v.params } : {}),
-        // 400: an envId that is too long or badly percent-encoded.
-        response: { 200: jwksResponse, ...(v.params ? { 400: oauthErrorResponses[400] } : {}), 404: oauthErrorResponses[404], 429: oauthErrorResponses[429] },
+        // 400: an envId that is too long or badly percent-encoded; 503: an environment's first key could not be stored.
+        response: {
+          200: jwksResponse, ...(v.params ? { 400: oauthErrorResponses[400] } : {}), 404: oauthErrorResponses[404], 429: oauthErrorResponses[429],
+          503: oauthErrorResponses[503],
+        },
       },
       onRequest: limitBy(limits.discovery, sourceKey),
       handler: async (request, reply) => {

@@ -80,4 +80,6 @@ export const oauthErrorResponses = {
   413: oauthError,
   415: oauthError,
   429: oauthError,
+  // temporarily_unavailable with Retry-After: the database cannot store the write (a full disk).
+  503: oauthError,
 } as const;

@@ -40,7 +40,7 @@ function noStore(_request: FastifyRequest, reply: FastifyReply): Promise<void> {
 
 export function tokenStatusRoutes(app: FastifyInstance, services: Services, v: { prefix: string; tag: string; params: boolean }): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const errors = { 400: oauthErrorResponses[400], 401: oauthErrorResponses[401], 404: oauthErrorResponses[404], 413: oauthErrorResponses[413], 415: oauthErrorResponses[415], 429: oauthErrorResponses[429] };
+  const errors = { 400: oauthErrorResponses[400], 401: oauthErrorResponses[401], 404: oauthErrorResponses[404], 413: oauthErrorResponses[413], 415: oauthErrorResponses[415], 429: oauthErrorResponses[429], 503: oauthErrorResponses[503] };
   const present = (token: string | undefined): string => {
     if (token === undefined || token === '') throw new CoreError('invalid_request', 'missing required parameter: token');
     return token;

@@ -61,6 +61,7 @@ const postResponses = {
   413: page('the form sent too much data'),
   415: page('the body is not application/x-www-form-urlencoded'),
   429: page('too many requests or wrong codes from this address; the code form with a message (Retry-After)'),
+  503: page('the step could not be saved (the server is out of storage); nothing changed (Retry-After)'),
 };
 
 const inWords = (wait: number): string =>

@@ -52,6 +52,7 @@ const wire: Record<CoreErrorCode, Wire> = {
   // RSA documents 400 as the answer to a malformed body: a huge one is malformed too.
   payload_too_large: ['The request body is too large.', 400],
   rate_limited: 'Too many requests.',
+  storage_full: 'The service is temporarily unavailable. Try again later.',
   server_error: 'The service has an internal error.',
 };
 

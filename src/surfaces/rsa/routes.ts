@@ -25,6 +25,8 @@ const REDEMPTION_PATH = '/api/v1/devices/registrations';
 const TAG = 'RSA-compatible admin API';
 // 405: other methods on every path, with Allow (methodNotAllowed below); a too-large body is 400, as RSA documents.
 const errors = { 400: rsaError, 403: rsaError, 404: rsaError, 405: rsaError, 415: rsaError, 429: rsaError, 500: rsaError };
+// Routes that write: 503 (with Retry-After) when the database cannot store it.
+const writeErrors = { ...errors, 503: rsaError };
 const userParams = z.object({ userId: idParam('User id') });
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -83,7 +85,7 @@ export const rsaPlugin: FastifyPluginAsync<{ services: Services }> = async (app,
       summary: 'Retrieve a device registration code (seed 002)',
       description: 'Authorization: Bearer <admin JWT>. Body exactly {email, appId} or {username, appId}. A new code replaces the user\'s unused one.',
       body: registrationCodeBody,
-      response: { 200: registrationCodeResponse, ...errors },
+      response: { 200: registrationCodeResponse, ...writeErrors },
     },
     ...adminRoute,
     handler: async (request, reply) => {
@@ -132,7 +134,7 @@ export const rsaPlugin: FastifyPluginAsync<{ services: Services }> = async (app,
       summary: 'Unregister a device (super admins only); a new registration code can then be issued',
       params: userParams.extend({ deviceId: idParam('Device id') }),
       // type null: the 200 has no body at all (OpenAPI: no content), yet the handler may send() nothing.
-      response: { 200: z.void().meta({ type: 'null', description: 'Empty body: the user and the device were found, and the device is gone' }), ...errors },
+      response: { 200: z.void().meta({ type: 'null', description: 'Empty body: the user and the device were found, and the device is gone' }), ...writeErrors },
     },
     ...adminRoute,
     handler: async (request, reply) => {
@@ -148,7 +150,7 @@ export const rsaPlugin: FastifyPluginAsync<{ services: Services }> = async (app,
       tags: ['Device registration'],
       summary: 'Redeem a registration code: the authenticator app registers the user\'s one device',
       body: redemptionBody,
-      response: { 201: device, 400: rsaError, 403: rsaError, 405: rsaError, 409: rsaError, 415: rsaError, 429: rsaError, 500: rsaError },
+      response: { 201: device, 400: rsaError, 403: rsaError, 405: rsaError, 409: rsaError, 415: rsaError, 429: rsaError, 500: rsaError, 503: rsaError },
     },
     onRequest: limitBy(deviceRegistration, sourceKey),
     handler: async (request, reply) => {

@@ -37,6 +37,7 @@ const wire: Record<CoreErrorCode, string | [string, number]> = {
   unsupported_media_type: 'unsupported_media_type',
   payload_too_large: 'payload_too_large',
   rate_limited: 'too_many_requests',
+  storage_full: 'temporarily_unavailable',
   server_error: 'server_error',
 };
 

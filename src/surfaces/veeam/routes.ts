@@ -27,7 +27,8 @@ const variants = [
 ] as const;
 
 const asProblem = { content: { 'application/problem+json': { schema: problem } } };
-const errors = { 400: asProblem, 401: asProblem, 404: asProblem, 405: asProblem, 413: asProblem, 415: asProblem, 429: asProblem };
+// Both routes write (a session grant, a device authorization): 503 when that cannot be stored, with Retry-After.
+const errors = { 400: asProblem, 401: asProblem, 404: asProblem, 405: asProblem, 413: asProblem, 415: asProblem, 429: asProblem, 503: asProblem };
 
 /** ISO 8601 with microseconds and an explicit offset, as ADAL's DateTimeOffset serialises (seed 000). */
 export function isoWithOffset(ms: number): string {
