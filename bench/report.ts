@@ -1,0 +1,257 @@
+// The printed table and bench/RESULTS.md: the latest run in full, then a History section that every
+// run appends one entry to (earlier entries are read back and kept as they are).
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import type { LoadResult } from './load.ts';
+import type { ProfileSummary } from './profile.ts';
+
+export type CeilingId = 'a' | 'b' | 'c';
+
+export interface Row {
+  id: string;
+  label: string;
+  load: LoadResult;
+  /** Which ceiling this scenario is measured against (ceilings themselves: none). */
+  ceiling?: CeilingId;
+  /** Extra throughput unit (the cycle: cycles/s). */
+  unit?: { name: string; perSec: number };
+  note?: string;
+}
+
+export interface GrowthPoint { codes: number; load: LoadResult; seedSeconds: number }
+export interface SizeSample { realSeconds: number; virtualSeconds: number; dbMb: number; walMb: number; rows: number; freePages: number; pages: number }
+export interface SweepRun { warp: number; codeLifetime: number; sweepInterval: number; load: LoadResult; samples: SizeSample[] }
+
+export interface Machine {
+  nproc: number;
+  cpu: string;
+  ramGb: number;
+  node: string;
+  pinned: string;
+  loadBefore: number[];
+  loadAfter: number[];
+}
+
+export interface Report {
+  date: string;
+  command: string;
+  machine: Machine;
+  options: Record<string, string | number | boolean>;
+  ceilings: Record<CeilingId, Row | undefined>;
+  scenarios: Row[];
+  growth: GrowthPoint[];
+  sweep?: SweepRun;
+  profiles: { scenario: string; summary: ProfileSummary }[];
+  wallSeconds: number;
+  problems: string[];
+}
+
+const f0 = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–');
+const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '–');
+const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '–');
+const pct = (n: number) => `${n >= 0 ? '+' : ''}${(n * 100).toFixed(1)} %`;
+
+function ratio(r: Row, rep: Report): { tput?: number; rss?: number } {
+  const c = r.ceiling === undefined ? undefined : rep.ceilings[r.ceiling];
+  if (!c) return {};
+  return { tput: r.load.reqPerSec / c.load.reqPerSec, rss: r.load.peakRssMb / c.load.peakRssMb };
+}
+
+function mixText(mix: Record<string, number>, total: number): string {
+  const entries = Object.entries(mix);
+  if (entries.length === 0) return '–';
+  return entries.map(([k, v]) => `${k}: ${f0(v)} (${((v / Math.max(1, total)) * 100).toFixed(1)} %)`).join('; ');
+}
+
+export function mainTable(rep: Report): string {
+  const head = '| Run | req/s | p50 ms | p99 ms | max ms | peak RSS MB | conn. errors / timeouts | non-2xx | vs ceiling | throughput ratio | RSS ratio |';
+  const sep = '|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|';
+  const lines = [head, sep];
+  const rows = [...Object.values(rep.ceilings).filter((r): r is Row => r !== undefined), ...rep.scenarios];
+  for (const r of rows) {
+    const q = ratio(r, rep);
+    const extra = r.unit ? ` (${f0(r.unit.perSec)} ${r.unit.name})` : '';
+    lines.push(`| ${r.label} | ${f0(r.load.reqPerSec)}${extra} | ${f1(r.load.p50)} | ${f1(r.load.p99)} | ${f0(r.load.max)} | ${f1(r.load.peakRssMb)} | ${r.load.errors} / ${r.load.timeouts} | ${f0(r.load.non2xx)} | ${r.ceiling === undefined ? '' : `(${r.ceiling})`} | ${q.tput === undefined ? '' : f2(q.tput)} | ${q.rss === undefined ? '' : f2(q.rss)} |`);
+  }
+  return lines.join('\n');
+}
+
+function growthTable(rep: Report): string {
+  const lines = ['| Live pending codes | req/s | change vs first | p50 ms | p99 ms | peak RSS MB | answers |', '|---:|---:|---:|---:|---:|---:|---|'];
+  const first = rep.growth[0];
+  for (const g of rep.growth) {
+    const change = first ? g.load.reqPerSec / first.load.reqPerSec - 1 : 0;
+    lines.push(`| ${f0(g.codes)} | ${f0(g.load.reqPerSec)} | ${pct(change)} | ${f1(g.load.p50)} | ${f1(g.load.p99)} | ${f1(g.load.peakRssMb)} | ${mixText(g.load.mix, g.load.responses)} |`);
+  }
+  return lines.join('\n');
+}
+
+function sweepTable(s: SweepRun): string {
+  const lines = ['| real s | virtual time | rows in device_authorizations | db file MB | -wal MB | free pages / pages |', '|---:|---:|---:|---:|---:|---:|'];
+  const every = Math.max(1, Math.round(s.samples.length / 15));
+  s.samples.forEach((x, i) => {
+    if (i % every !== 0 && i !== s.samples.length - 1) return;
+    lines.push(`| ${f0(x.realSeconds)} | ${f1(x.virtualSeconds / 60)} min | ${f0(x.rows)} | ${f1(x.dbMb)} | ${f1(x.walMb)} | ${f0(x.freePages)} / ${f0(x.pages)} |`);
+  });
+  return lines.join('\n');
+}
+
+interface Verdict { target: string; measured: string; met: boolean | undefined }
+
+/** Once the first retention period is over, the file may still grow by this much at most. */
+const SWEEP_BOUND = 0.1;
+
+export function sweepVerdict(s: SweepRun): { plateauFrom: number | undefined; growth: number | undefined } {
+  // Virtual seconds after which the first codes are past their retention and a sweep has run.
+  const settled = s.codeLifetime + 3600 + s.sweepInterval * s.warp;
+  const after = s.samples.filter((x) => x.virtualSeconds >= settled);
+  const a = after[0];
+  const b = after[after.length - 1];
+  if (!a || !b || after.length < 3) return { plateauFrom: undefined, growth: undefined };
+  return { plateauFrom: a.realSeconds, growth: b.dbMb / a.dbMb - 1 };
+}
+
+export function verdicts(rep: Report): Verdict[] {
+  const out: Verdict[] = [];
+  const get = (id: string) => rep.scenarios.find((r) => r.id === id);
+  const polls = get('poll');
+  if (polls) {
+    const q = ratio(polls, rep);
+    out.push({ target: 'Token polls ≥ 0.85× ceiling (b)', measured: `${f2(q.tput ?? NaN)}×`, met: q.tput === undefined ? undefined : q.tput >= 0.85 });
+    out.push({ target: 'Token polls p99 ≤ 15 ms', measured: `${f1(polls.load.p99)} ms`, met: polls.load.p99 <= 15 });
+  }
+  const da = get('device_authorization');
+  if (da) {
+    const q = ratio(da, rep);
+    out.push({ target: 'Device authorization ≥ 1.0× ceiling (c)', measured: `${f2(q.tput ?? NaN)}×`, met: q.tput === undefined ? undefined : q.tput >= 1.0 });
+  }
+  const rss = rep.scenarios.map((r) => ({ r, q: ratio(r, rep).rss })).filter((x) => x.q !== undefined);
+  if (rss.length > 0) {
+    const worst = rss.reduce((a, b) => ((b.q ?? 0) > (a.q ?? 0) ? b : a));
+    const over = rss.filter((x) => (x.q ?? 0) > 1.3).map((x) => x.r.id);
+    out.push({
+      target: 'Peak RSS ≤ 1.3× the bare server\'s in the same scenario',
+      measured: `worst ${f2(worst.q ?? NaN)}× (${worst.r.id}); over: ${over.length === 0 ? 'none' : over.join(', ')}`,
+      met: over.length === 0,
+    });
+  }
+  if (rep.growth.length >= 2) {
+    const first = rep.growth[0];
+    const last = rep.growth[rep.growth.length - 1];
+    if (first && last) {
+      const change = last.load.reqPerSec / first.load.reqPerSec - 1;
+      const p99 = last.load.p99 / first.load.p99 - 1;
+      out.push({ target: `Growth ${f0(first.codes)} → ${f0(last.codes)} codes: throughput within 15 %`, measured: pct(change), met: Math.abs(change) <= 0.15 });
+      out.push({ target: 'Growth: p99 flat (within 15 % of the smallest size\'s)', measured: `${f1(first.load.p99)} → ${f1(last.load.p99)} ms (${pct(p99)})`, met: p99 <= 0.15 });
+    }
+  }
+  if (rep.sweep) {
+    const v = sweepVerdict(rep.sweep);
+    out.push({
+      target: `Database file bounded under constant device authorization (sweeper on): < ${SWEEP_BOUND * 100} % growth after the first retention period`,
+      measured: v.growth === undefined ? 'run too short to reach the retention period' : `${pct(v.growth)} from ${f0(v.plateauFrom ?? 0)} s real to the end`,
+      met: v.growth === undefined ? undefined : v.growth < SWEEP_BOUND,
+    });
+  }
+  return out;
+}
+
+const yesNo = (m: boolean | undefined) => (m === undefined ? 'not measured' : m ? '**met**' : '**not met**');
+
+function profileSection(rep: Report): string {
+  if (rep.profiles.length === 0) return '';
+  const parts = ['## CPU profiles (server, `--profile`)', ''];
+  for (const p of rep.profiles) {
+    const s = p.summary;
+    parts.push(`### ${p.scenario} — ${f0(s.busyMs)} ms busy, ${f0(s.idleMs)} ms idle (\`${s.file}\`)`, '');
+    parts.push('| Self time by package / area | ms | share |', '|---|---:|---:|');
+    for (const a of s.areas) parts.push(`| ${a.name} | ${f0(a.ms)} | ${(a.share * 100).toFixed(1)} % |`);
+    parts.push('', '| Top self-time functions | ms | share |', '|---|---:|---:|');
+    for (const fn of s.functions) parts.push(`| \`${fn.name.replaceAll('|', '\\|')}\` | ${f0(fn.ms)} | ${(fn.share * 100).toFixed(1)} % |`);
+    parts.push('');
+  }
+  return parts.join('\n');
+}
+
+export function latestSection(rep: Report): string {
+  const m = rep.machine;
+  const parts: string[] = [];
+  parts.push(`## Latest run: ${rep.date}`, '');
+  parts.push(`- Command: \`${rep.command}\``);
+  parts.push(`- Machine: ${m.nproc} cores (\`nproc\`), ${m.cpu}, ${f1(m.ramGb)} GB RAM; Node ${m.node}`);
+  parts.push(`- Pinning: ${m.pinned}`);
+  parts.push(`- Load average (1/5/15 min) before: ${m.loadBefore.map(f2).join(' / ')}, after: ${m.loadAfter.map(f2).join(' / ')} — other work shares this machine, so numbers are noisy`);
+  parts.push(`- Options: ${Object.entries(rep.options).map(([k, v]) => `${k}=${String(v)}`).join(', ')}`);
+  parts.push(`- Wall time: ${f0(rep.wallSeconds)} s`);
+  parts.push('');
+  parts.push('### Throughput and latency', '');
+  parts.push('Ceilings: (a) bare Fastify, constant JSON to a form POST; (b) + one SQLite PK SELECT and one UPDATE of a random row among 100k; (c) + one SQLite INSERT. Scenarios are compared with: device authorization → (c), token polls → (b), everything else → (a). The RSS ratio compares the server\'s peak RSS with the ceiling\'s.', '');
+  parts.push(mainTable(rep), '');
+  const notes = [...Object.values(rep.ceilings), ...rep.scenarios].filter((r): r is Row => r?.note !== undefined || r?.load.exhausted !== undefined);
+  if (notes.length > 0) {
+    for (const r of notes) parts.push(`- ${r.label}: ${[r.note, r.load.exhausted === undefined ? undefined : `stopped early after ${f1(r.load.seconds)} s: ${r.load.exhausted}`].filter(Boolean).join('; ')}`);
+    parts.push('');
+  }
+  parts.push('### Answers (every response body classified: status and OAuth/PingOne/RSA error code)', '');
+  for (const r of rep.scenarios) parts.push(`- ${r.label}: ${mixText(r.load.mix, r.load.responses)}`);
+  parts.push('');
+  if (rep.growth.length > 0) {
+    parts.push('### Growth: token polls against more live codes', '', growthTable(rep), '');
+  }
+  if (rep.sweep) {
+    const s = rep.sweep;
+    parts.push('### Database size under constant device authorization (sweeper on)', '');
+    parts.push(`Codes live ${s.codeLifetime} s; expired ones are kept an hour (EXPIRED_RETENTION_MS) and then swept (SWEEP_INTERVAL_SECONDS=${s.sweepInterval}). To see the steady state within the run, the server's clock runs ${s.warp}× faster than the wall clock (bench/time-warp.ts; one real second is ${s.warp} s for the server). Device authorization load meanwhile: ${f0(s.load.reqPerSec)} req/s, p99 ${f1(s.load.p99)} ms, peak RSS ${f1(s.load.peakRssMb)} MB; answers: ${mixText(s.load.mix, s.load.responses)}.`, '');
+    parts.push(sweepTable(s), '');
+    const v = sweepVerdict(s);
+    const last = s.samples[s.samples.length - 1];
+    if (v.growth !== undefined && last) {
+      parts.push(`Once the first codes were past their retention (from ${f0(v.plateauFrom ?? 0)} s real), the sweeper deletes as many rows as arrive: the table holds ~${f0(last.rows)} rows and the file stays at ${f1(last.dbMb)} MB (+${f1(last.walMb)} MB of -wal, which SQLite reuses rather than truncates); deleted pages go to the freelist and are reused. The steady state is the arrival rate × (code lifetime + 1 h of retention): at real time the same ${f0(s.load.reqPerSec)} req/s would hold ~${f0(last.rows * s.warp)} rows, a file of ~${f0(last.dbMb * s.warp)} MB — bounded, but by the hour of retention much more than by the ${s.codeLifetime} s lifetime.`, '');
+    }
+  }
+  parts.push('### Targets (issue 9)', '', '| Target | This run | Verdict |', '|---|---|---|');
+  for (const v of verdicts(rep)) parts.push(`| ${v.target} | ${v.measured} | ${yesNo(v.met)} |`);
+  parts.push('');
+  if (rep.problems.length > 0) {
+    parts.push('### Problems seen in this run', '');
+    for (const p of rep.problems) parts.push(`- ${p}`);
+    parts.push('');
+  }
+  const prof = profileSection(rep);
+  if (prof !== '') parts.push(prof);
+  return parts.join('\n');
+}
+
+function historyEntry(rep: Report): string {
+  const m = rep.machine;
+  const lines = [`### ${rep.date} — \`${rep.command}\``, '',
+    `${m.nproc} cores, ${m.cpu}, Node ${m.node}, load average before ${m.loadBefore.map(f2).join('/')}, after ${m.loadAfter.map(f2).join('/')}`, '',
+    '| Run | req/s | p99 ms | peak RSS MB | ratio to ceiling |', '|---|---:|---:|---:|---:|'];
+  for (const r of [...Object.values(rep.ceilings).filter((x): x is Row => x !== undefined), ...rep.scenarios]) {
+    const q = ratio(r, rep);
+    lines.push(`| ${r.label} | ${f0(r.load.reqPerSec)} | ${f1(r.load.p99)} | ${f1(r.load.peakRssMb)} | ${q.tput === undefined ? '' : f2(q.tput)} |`);
+  }
+  for (const g of rep.growth) lines.push(`| polls, ${f0(g.codes)} live codes | ${f0(g.load.reqPerSec)} | ${f1(g.load.p99)} | ${f1(g.load.peakRssMb)} | |`);
+  lines.push('', `Targets: ${verdicts(rep).map((v) => `${v.target}: ${v.measured} (${v.met === undefined ? 'n/a' : v.met ? 'met' : 'not met'})`).join('; ')}`, '');
+  return lines.join('\n');
+}
+
+const HISTORY = '## History';
+const PREAMBLE = `# Benchmark results
+
+Written by \`npm run bench\` (bench/run.ts; SPEC S9, issue 9). The latest run is below in full; every
+run also appends a short entry to History, which is never rewritten.
+`;
+
+/** Writes the file: preamble, the latest run, then the old History plus this run's entry. */
+export function writeResults(file: string, rep: Report): void {
+  let history = '';
+  if (existsSync(file)) {
+    const old = readFileSync(file, 'utf8');
+    const at = old.indexOf(`\n${HISTORY}\n`);
+    if (at >= 0) history = old.slice(at + HISTORY.length + 2).replace(/^\n+/, '').trimEnd();
+    else if (old.trim() !== '') history = `### Earlier content (the file had no History section)\n\n${old.trim()}`;
+  }
+  const entry = historyEntry(rep);
+  const body = [PREAMBLE, latestSection(rep), HISTORY, '', history === '' ? entry : `${history}\n\n${entry}`].join('\n');
+  writeFileSync(file, `${body.trimEnd()}\n`);
+}

@@ -1,0 +1,409 @@
+// `npm run bench`: the performance benchmark (SPEC S9, issue 9 §1). Not part of `npm test`.
+//
+// One run: three ceilings (bare Fastify; + SQLite SELECT/UPDATE; + SQLite INSERT), then the real
+// server (bin/device-code-server.js serve, a child process on a seeded temporary DATA_DIR) under
+// each scenario, the poll scenario again at growing numbers of live codes, and the database size
+// under constant device authorization with the sweeper on. Servers run on core 0 (taskset), the
+// load generator (autocannon, this process) on core 1. Prints a table and writes bench/RESULTS.md.
+//
+//   node bench/run.ts [--duration 10] [--connections 50] [--warmup 2] [--codes 100000]
+//                     [--growth 10000,100000[,1000000]] [--sweep-duration 60] [--sweep-warp 150]
+//                     [--only ceilings,scenarios,growth,sweep] [--scenarios poll,refresh,…] [--pool-rate 4000]
+//                     [--profile [--profile-scenarios device_authorization,poll]] [--no-write] [--out file]
+//                     [--sqlite-cache-mb 64]   (an experiment: a bigger SQLite page cache in the server)
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import Database from 'better-sqlite3';
+import { loadConfig } from '../src/config.ts';
+import { CEILING_KINDS, type CeilingKind } from './ceiling.ts';
+import { runLoad, type ConnectionRequests, type LoadResult } from './load.ts';
+import { freePort, pinLoadGenerator, spawnNode, TASKSET, waitReady, type Child } from './procs.ts';
+import { summarise } from './profile.ts';
+import { mainTable, verdicts, writeResults, type CeilingId, type GrowthPoint, type Report, type Row, type SizeSample, type SweepRun } from './report.ts';
+import * as S from './scenarios.ts';
+import { browserSecret, Seeder, type PendingCode } from './seed.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const BIN = path.join(ROOT, 'bin', 'device-code-server.js');
+const PROFILES = path.join(ROOT, 'bench', 'profiles');
+const PHASES = ['ceilings', 'scenarios', 'growth', 'sweep'] as const;
+type Phase = (typeof PHASES)[number];
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '50' },
+    warmup: { type: 'string', default: '2' },
+    codes: { type: 'string', default: '100000' },
+    growth: { type: 'string', default: '10000,100000' },
+    'sweep-duration': { type: 'string', default: '60' },
+    'sweep-warp': { type: 'string', default: '150' },
+    /** One-shot items (signed-in flows) are seeded for this many requests per second of run. */
+    'pool-rate': { type: 'string', default: '4000' },
+    only: { type: 'string', default: PHASES.join(',') },
+    /** An experiment: the real server's SQLite page cache in MB (bench/sqlite-cache.ts); 0 = SQLite's default 2 MB. */
+    'sqlite-cache-mb': { type: 'string', default: '0' },
+    /** Which scenarios of the scenarios phase to run (all by default). */
+    scenarios: { type: 'string', default: '' },
+    profile: { type: 'boolean', default: false },
+    /** With --profile: which scenarios' servers run under --cpu-prof. */
+    'profile-scenarios': { type: 'string', default: 'device_authorization,poll' },
+    'no-write': { type: 'boolean', default: false },
+    out: { type: 'string', default: path.join(ROOT, 'bench', 'RESULTS.md') },
+  },
+  strict: true,
+});
+
+function positive(name: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name}: expected a positive number, got ${v}`);
+  return n;
+}
+
+const duration = positive('duration', args.duration);
+const connections = Math.round(positive('connections', args.connections));
+const warmup = Number(args.warmup);
+const liveCodes = Math.round(positive('codes', args.codes));
+const growthSizes = args.growth.split(',').filter(Boolean).map((s) => Math.round(positive('growth', s))).sort((a, b) => a - b);
+const sweepDuration = positive('sweep-duration', args['sweep-duration']);
+const sweepWarp = positive('sweep-warp', args['sweep-warp']);
+const sqliteCacheMb = Number(args['sqlite-cache-mb']);
+const poolRate = positive('pool-rate', args['pool-rate']);
+const phases = new Set(args.only.split(',').map((s) => s.trim()) as Phase[]);
+for (const p of phases) if (!PHASES.includes(p)) throw new Error(`--only: unknown phase ${p} (${PHASES.join(', ')})`);
+
+const log = (msg: string) => { process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`); };
+const problems: string[] = [];
+
+// ---------------------------------------------------------------------------------------------
+// The real server
+
+/** Every rate limit on, at the highest value the config accepts (1,000,000 per 60 s window). */
+const LIMITS: Record<string, string> = Object.fromEntries([
+  'RATE_LIMIT_DEVICE_AUTHORIZATION', 'RATE_LIMIT_TOKEN', 'RATE_LIMIT_DISCOVERY', 'RATE_LIMIT_VERIFICATION', 'RATE_LIMIT_SESSION',
+  'RATE_LIMIT_ADMIN_API', 'RATE_LIMIT_DEVICE_REGISTRATION', 'RATE_LIMIT_CLIENT_AUTH_FAILURES',
+].map((k) => [k, '1000000']));
+
+interface ServerDir { dir: string; port: number; env: Record<string, string> }
+
+async function serverDir(name: string, extra: Record<string, string> = {}): Promise<ServerDir> {
+  const dir = path.join(work, name);
+  mkdirSync(dir, { recursive: true });
+  const port = await freePort();
+  const env: Record<string, string> = {
+    DATA_DIR: dir, HOST: '127.0.0.1', PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, LOG_LEVEL: 'warn',
+    ...LIMITS, CODE_GUESS_BUDGET: '1000', ACCOUNT_SIGN_IN_FAILURES: '1000', PASSWORD_SCRYPT_N: '16384', ...extra,
+  };
+  return { dir, port, env };
+}
+
+async function startServer(sd: ServerDir, opts: { profileName?: string; nodeFlags?: string[]; env?: Record<string, string> } = {}): Promise<Child> {
+  const flags = [...(opts.nodeFlags ?? [])];
+  const extraEnv: Record<string, string> = { ...opts.env };
+  if (sqliteCacheMb > 0) {
+    flags.push('--import', path.join(ROOT, 'bench', 'sqlite-cache.ts'));
+    extraEnv.BENCH_SQLITE_CACHE_MB = String(sqliteCacheMb);
+  }
+  if (opts.profileName !== undefined) {
+    mkdirSync(PROFILES, { recursive: true });
+    flags.push('--cpu-prof', '--cpu-prof-dir', PROFILES, '--cpu-prof-name', `${opts.profileName}.cpuprofile`);
+  }
+  // A clean environment: only what the server is meant to read, plus PATH.
+  const child = spawnNode([BIN, 'serve'], { PATH: process.env.PATH ?? '/usr/bin:/bin', ...sd.env, ...extraEnv }, flags);
+  await waitReady(`http://127.0.0.1:${sd.port}/readyz`, child);
+  return child;
+}
+
+async function stopServer(child: Child, what: string): Promise<void> {
+  const code = await child.stop();
+  if (code !== 0) problems.push(`${what}: the server exited with ${String(code)} on SIGTERM: ${child.stderrTail().slice(-500)}`);
+  const warnings = child.stderrTail().trim();
+  if (warnings !== '') log(`${what}: server stderr: ${warnings.slice(-400)}`);
+}
+
+function load(child: Child, port: number, perConnection: ConnectionRequests, seconds = duration): Promise<LoadResult> {
+  return runLoad({ url: `http://127.0.0.1:${port}`, connections, duration: seconds, warmup, pid: child.pid, perConnection });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Phases
+
+const CEILING_OF: Record<CeilingKind, { id: CeilingId; label: string }> = {
+  constant: { id: 'a', label: '(a) ceiling: bare Fastify, constant JSON' },
+  'select-update': { id: 'b', label: '(b) ceiling: + SQLite PK SELECT + UPDATE (100k rows)' },
+  insert: { id: 'c', label: '(c) ceiling: + SQLite INSERT' },
+};
+
+async function ceilings(): Promise<Record<CeilingId, Row | undefined>> {
+  const out: Record<CeilingId, Row | undefined> = { a: undefined, b: undefined, c: undefined };
+  for (const kind of CEILING_KINDS) {
+    const dir = path.join(work, `ceiling-${kind}`);
+    mkdirSync(dir, { recursive: true });
+    const child = spawnNode([path.join(ROOT, 'bench', 'ceiling.ts'), kind, dir], { PATH: process.env.PATH ?? '' });
+    const { port } = (await child.firstJsonLine) as { port: number };
+    log(`ceiling ${kind} on :${port} (pid ${child.pid})`);
+    const result = await load(child, port, S.ceiling());
+    await child.stop();
+    const { id, label } = CEILING_OF[kind];
+    out[id] = { id: `ceiling_${id}`, label, load: result };
+    log(`  ${Math.round(result.reqPerSec)} req/s, p99 ${result.p99} ms, ${result.peakRssMb.toFixed(1)} MB`);
+  }
+  return out;
+}
+
+interface MainData {
+  sd: ServerDir;
+  envId: string;
+  daClient: string;
+  pollClient: string;
+  pollCodes: PendingCode[];
+  cycleClient: string;
+  cycleFlows: string[];
+  verifyItems: { flowId: string; userCode: string }[];
+  cookie: string;
+  refreshClient: string;
+  refreshChains: string[];
+  sessions: string[];
+  adminJwt: string;
+  rsaUsers: string[];
+}
+
+async function seedMain(): Promise<MainData> {
+  const sd = await serverDir('main');
+  const t0 = performance.now();
+  const seeder = await Seeder.open(loadConfig(sd.env));
+  try {
+    const envId = seeder.env.id;
+    const pool = Math.ceil(poolRate * (duration + warmup));
+    const da = await seeder.client({ name: 'Bench TV' });
+    const pollClient = await seeder.client({ name: 'Bench poller', codeLifetime: 3600 });
+    const verifyClient = await seeder.client({ name: 'Bench verify', codeLifetime: 3600 });
+    const cycleClient = await seeder.client({ name: 'Bench cycle' });
+    const refreshClient = await seeder.client({ name: 'Bench CLI', refreshTokens: true });
+    const [approver] = await seeder.users('approver', 1);
+    if (!approver) throw new Error('no approver');
+    log(`seeding ${liveCodes.toLocaleString()} pending codes to poll`);
+    const pollCodes = await seeder.pendingCodes(pollClient, liveCodes);
+    const cookie = browserSecret();
+    log(`seeding ${pool.toLocaleString()} signed-in flows with as many pending codes (verify), ${pool.toLocaleString()} flows (cycle)`);
+    const verifyCodes = await seeder.pendingCodes(verifyClient, pool);
+    const verifyFlows = await seeder.signedInFlows(approver, cookie, pool);
+    const cycleFlows = await seeder.signedInFlows(approver, cookie, pool);
+    const refreshChains = await seeder.refreshChains(refreshClient, approver, connections * 4);
+    const veeamUsers = await seeder.users('veeam', connections);
+    const sessions = await seeder.sessionTokens(veeamUsers);
+    const rsaUsers = (await seeder.users('rsa', 10_000)).map((u) => u.username);
+    const adminJwt = await seeder.adminJwt();
+    log(`seeded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    return {
+      sd, envId, daClient: da.clientId, pollClient: pollClient.clientId, pollCodes, cycleClient: cycleClient.clientId, cycleFlows,
+      verifyItems: verifyFlows.map((flowId, i) => ({ flowId, userCode: verifyCodes[i]?.userCode ?? '' })),
+      cookie, refreshClient: refreshClient.clientId, refreshChains, sessions, adminJwt, rsaUsers,
+    };
+  } finally {
+    await seeder.close();
+  }
+}
+
+interface ScenarioDef {
+  id: string;
+  label: string;
+  ceiling: CeilingId;
+  make(m: MainData): { requests: ConnectionRequests; after?: (r: LoadResult) => Pick<Row, 'unit' | 'note'> };
+}
+
+const SCENARIOS: ScenarioDef[] = [
+  { id: 'device_authorization', label: 'device authorization (POST /oauth/device_authorization)', ceiling: 'c',
+    make: (m) => ({ requests: S.deviceAuthorization(m.daClient) }) },
+  { id: 'poll', label: 'token polls, pending codes at random', ceiling: 'b',
+    make: (m) => ({ requests: S.poll(m.pollCodes, m.pollClient) }) },
+  { id: 'cycle', label: 'full cycle: authorize → verify → consent → token', ceiling: 'a',
+    make: (m) => ({
+      requests: S.cycle(m.envId, m.cycleClient, new S.Pool(m.cycleFlows), m.cookie),
+      after: (r) => ({ unit: { name: 'cycles/s', perSec: (r.mix['token 200'] ?? 0) / r.seconds }, note: 'req/s counts all four requests of a cycle' }),
+    }) },
+  { id: 'refresh', label: 'refresh_token grant with rotation', ceiling: 'a',
+    make: (m) => ({ requests: S.refresh(m.refreshClient, new S.Pool(m.refreshChains)) }) },
+  { id: 'verify', label: 'flow API verify step (userCode.verify)', ceiling: 'a',
+    make: (m) => ({ requests: S.verify(m.envId, new S.Pool(m.verifyItems), m.cookie) }) },
+  { id: 'veeam', label: 'Veeam GET getDeviceCode (session token)', ceiling: 'a',
+    make: (m) => ({ requests: S.veeam(m.sessions) }) },
+  { id: 'rsa', label: 'RSA POST deviceRegistrationCode (admin JWT, 10k users)', ceiling: 'a',
+    make: (m) => ({ requests: S.rsa(m.adminJwt, m.rsaUsers) }) },
+];
+
+const PROFILED = new Set(args['profile-scenarios'].split(',').map((x) => x.trim()));
+const SELECTED = args.scenarios === '' ? SCENARIOS : SCENARIOS.filter((d) => args.scenarios.split(',').includes(d.id));
+if (SELECTED.length === 0) throw new Error(`--scenarios: none of ${args.scenarios} (${SCENARIOS.map((d) => d.id).join(', ')})`);
+
+async function scenarios(m: MainData): Promise<{ rows: Row[]; profiles: Report['profiles'] }> {
+  const rows: Row[] = [];
+  const profiles: Report['profiles'] = [];
+  for (const def of SELECTED) {
+    // A fresh server process per scenario: its peak RSS is this scenario's, like each ceiling's.
+    const profileName = args.profile && PROFILED.has(def.id) ? `server-${def.id}` : undefined;
+    const child = await startServer(m.sd, profileName === undefined ? {} : { profileName });
+    log(`${def.id} (server pid ${child.pid}${profileName === undefined ? '' : ', profiling'})`);
+    const made = def.make(m);
+    const result = await load(child, m.sd.port, made.requests);
+    await stopServer(child, def.id);
+    const row: Row = { id: def.id, label: def.label, ceiling: def.ceiling, load: result, ...made.after?.(result) };
+    if (profileName !== undefined) {
+      row.note = [row.note, 'profiled with --cpu-prof (slightly slower)'].filter(Boolean).join('; ');
+      const file = path.join(PROFILES, `${profileName}.cpuprofile`);
+      try {
+        profiles.push({ scenario: def.id, summary: summarise(file, result.windowUs) });
+      } catch (err) {
+        problems.push(`${def.id}: no profile at ${file}: ${String(err)}`);
+      }
+    }
+    rows.push(row);
+    log(`  ${Math.round(result.reqPerSec)} req/s, p50 ${result.p50} ms, p90 ${result.p90} ms, p99 ${result.p99} ms, max ${result.max} ms, ${result.peakRssMb.toFixed(1)} MB; ${JSON.stringify(result.mix)}`);
+    if (result.errors > 0) problems.push(`${def.id}: ${result.errors} connection errors (${result.timeouts} timeouts)`);
+  }
+  return { rows, profiles };
+}
+
+async function growth(): Promise<GrowthPoint[]> {
+  const sd = await serverDir('growth');
+  const out: GrowthPoint[] = [];
+  let codes: PendingCode[] = [];
+  let clientId = '';
+  for (const size of growthSizes) {
+    const t0 = performance.now();
+    const seeder = await Seeder.open(loadConfig(sd.env));
+    try {
+      const client = clientId === ''
+        ? await seeder.client({ name: 'Bench poller', codeLifetime: 3600 })
+        : (await seeder.services.store.clients.get(seeder.env.id, clientId));
+      if (!client) throw new Error('growth: the client is gone');
+      clientId = client.clientId;
+      log(`growth: seeding ${(size - codes.length).toLocaleString()} more codes (to ${size.toLocaleString()})`);
+      codes = codes.concat(await seeder.pendingCodes(client, size - codes.length));
+    } finally {
+      await seeder.close();
+    }
+    const seedSeconds = (performance.now() - t0) / 1000;
+    const child = await startServer(sd);
+    const result = await load(child, sd.port, S.poll(codes, clientId));
+    await stopServer(child, `growth ${size}`);
+    log(`  ${size.toLocaleString()} codes: ${Math.round(result.reqPerSec)} req/s, p99 ${result.p99} ms (seeded in ${seedSeconds.toFixed(1)} s)`);
+    out.push({ codes: size, load: result, seedSeconds });
+  }
+  return out;
+}
+
+function fileMb(file: string): number {
+  try {
+    return statSync(file).size / 2 ** 20;
+  } catch {
+    return 0;
+  }
+}
+
+async function sweep(): Promise<SweepRun> {
+  const interval = 1;
+  const lifetime = 5;
+  const sd = await serverDir('sweep', { SWEEP_INTERVAL_SECONDS: String(interval) });
+  const seeder = await Seeder.open(loadConfig(sd.env));
+  let clientId: string;
+  try {
+    clientId = (await seeder.client({ name: 'Bench short-lived', codeLifetime: lifetime })).clientId;
+  } finally {
+    await seeder.close();
+  }
+  const dbFile = path.join(sd.dir, 'device-code-server.db');
+  const child = await startServer(sd, { nodeFlags: ['--import', path.join(ROOT, 'bench', 'time-warp.ts')], env: { BENCH_TIME_WARP: String(sweepWarp) } });
+  log(`sweep: ${sweepDuration} s of device authorization, codes of ${lifetime} s, server clock ×${sweepWarp} (pid ${child.pid})`);
+  const ro = new Database(dbFile, { readonly: true, fileMustExist: true });
+  const samples: SizeSample[] = [];
+  const started = performance.now();
+  const sample = () => {
+    const realSeconds = (performance.now() - started) / 1000;
+    const rows = (ro.prepare('SELECT count(*) AS n FROM device_authorizations').get() as { n: number }).n;
+    const pages = ro.pragma('page_count', { simple: true }) as number;
+    const freePages = ro.pragma('freelist_count', { simple: true }) as number;
+    samples.push({ realSeconds, virtualSeconds: realSeconds * sweepWarp, dbMb: fileMb(dbFile), walMb: fileMb(`${dbFile}-wal`), rows, pages, freePages });
+  };
+  sample();
+  const timer = setInterval(sample, 1000);
+  let result: LoadResult;
+  try {
+    result = await runLoad({ url: `http://127.0.0.1:${sd.port}`, connections, duration: sweepDuration, warmup: 0, pid: child.pid, perConnection: S.deviceAuthorization(clientId) });
+  } finally {
+    clearInterval(timer);
+  }
+  sample();
+  ro.close();
+  await stopServer(child, 'sweep');
+  return { warp: sweepWarp, codeLifetime: lifetime, sweepInterval: interval, load: result, samples };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function machine(): Omit<Report['machine'], 'loadAfter'> {
+  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+  const meminfo = readFileSync('/proc/meminfo', 'utf8');
+  // Before pinning: nproc and availableParallelism count the cores this process may use.
+  const nproc = availableParallelism();
+  const pinned = pinLoadGenerator()
+    ? 'servers on CPU 0 (`taskset -c 0`), load generator on CPU 1 (`taskset -a -p -c 1`)'
+    : 'none (taskset missing or a single core): servers and load generator share the cores';
+  return {
+    nproc,
+    cpu: /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? 'unknown CPU',
+    ramGb: Number(/^MemTotal:\s+(\d+) kB/m.exec(meminfo)?.[1] ?? 0) / 2 ** 20,
+    node: process.version,
+    pinned,
+    loadBefore: loadavg(),
+  };
+}
+
+function commandLine(): string {
+  const argv = process.argv.slice(2);
+  if (process.env.npm_lifecycle_event === 'bench') return `npm run bench${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}`;
+  return ['node bench/run.ts', ...argv].join(' ');
+}
+
+const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+if (major < 22 || (major === 22 && minor < 18)) {
+  process.stderr.write(`bench: needs Node 22.18+ (run it with npm run bench, which uses the pinned Node 24); this is ${process.version}\n`);
+  process.exit(1);
+}
+
+const wallStart = performance.now();
+const date = new Date().toISOString();
+const m0 = machine();
+log(`${m0.nproc} cores, ${m0.cpu}, Node ${m0.node}; ${m0.pinned}; load average ${m0.loadBefore.map((x) => x.toFixed(2)).join(' ')}`);
+if (TASKSET === undefined) problems.push('taskset is not available: servers and load generator were not pinned to separate cores');
+const work = mkdtempSync(path.join(tmpdir(), 'dcs-bench-'));
+const report: Report = {
+  date, command: commandLine(), machine: { ...m0, loadAfter: [] },
+  options: { duration, connections, warmup, codes: liveCodes, growth: growthSizes.join(','), 'sweep-duration': sweepDuration, 'sweep-warp': sweepWarp, 'pool-rate': poolRate, profile: args.profile, ...(sqliteCacheMb > 0 ? { 'sqlite-cache-mb': sqliteCacheMb } : {}) },
+  ceilings: { a: undefined, b: undefined, c: undefined }, scenarios: [], growth: [], profiles: [], wallSeconds: 0, problems,
+};
+try {
+  if (phases.has('ceilings')) report.ceilings = await ceilings();
+  if (phases.has('scenarios')) {
+    const m = await seedMain();
+    const r = await scenarios(m);
+    report.scenarios = r.rows;
+    report.profiles = r.profiles;
+  }
+  if (phases.has('growth')) report.growth = await growth();
+  if (phases.has('sweep')) report.sweep = await sweep();
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+report.machine.loadAfter = loadavg();
+report.wallSeconds = (performance.now() - wallStart) / 1000;
+
+process.stdout.write(`\n${mainTable(report)}\n\n`);
+for (const v of verdicts(report)) process.stdout.write(`${v.met === undefined ? '·' : v.met ? '✓' : '✗'} ${v.target}: ${v.measured}\n`);
+for (const p of problems) process.stdout.write(`! ${p}\n`);
+if (!args['no-write']) {
+  writeResults(args.out, report);
+  log(`wrote ${path.relative(process.cwd(), args.out)}`);
+}

@@ -1,0 +1,172 @@
+// Seeding the server's database before it starts, in this process, on the same DATA_DIR.
+//
+// Clients, grants, session tokens and the admin key go through the engine (openServices). Bulk rows
+// (pending device codes, signed-in flows, users) are built exactly as the engine builds them
+// (DeviceFlow.start, Verification.start + sign-in, Admin.createUser) and written through the
+// store's own repository classes, but on a second connection and in transactions of 5,000: one
+// engine start() is one autocommit (~0.5 ms with the table's four indexes), which would make 1M
+// codes take ~8 minutes; batched it is ~20 s.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createPrivateKey } from 'node:crypto';
+import { SignJWT } from 'jose';
+import type { Config } from '../src/config.ts';
+import { FLOW_IDLE_MS } from '../src/core/verification.ts';
+import { formatUserCode, generateDeviceCode, generateUserCode } from '../src/crypto/codes.ts';
+import { hashPassword } from '../src/crypto/passwords.ts';
+import type { Client, DeviceAuthorization, Environment, Flow, User } from '../src/model/records.ts';
+import { openServices, type Services } from '../src/services.ts';
+import { SqliteDb } from '../src/store/sqlite/db.ts';
+import { SqliteDeviceAuthorizations } from '../src/store/sqlite/device-authorizations.ts';
+import { SqliteFlows } from '../src/store/sqlite/flows.ts';
+import { SqliteUsers } from '../src/store/sqlite/users.ts';
+
+export const RSA_APP_ID = '1f00c62b-a5c0-49d3-9ffb-92314d717187';
+const BATCH = 5000;
+const PASSWORD = 'correct horse battery staple';
+
+export interface PendingCode {
+  deviceCode: string;
+  /** Display form, `XXXX-XXXX`. */
+  userCode: string;
+}
+
+export class Seeder {
+  readonly services: Services;
+  readonly env: Environment;
+  readonly #raw: SqliteDb;
+  readonly #devices: SqliteDeviceAuthorizations;
+  readonly #flows: SqliteFlows;
+  readonly #users: SqliteUsers;
+  /** Canonical user codes handed out by this seeder: no two seeded codes collide (20^8 is only 2.6e10). */
+  readonly #userCodes = new Set<string>();
+  #passwordHash: string | undefined;
+
+  private constructor(services: Services) {
+    this.services = services;
+    this.env = services.defaultEnv;
+    this.#raw = new SqliteDb(services.config.databasePath);
+    this.#devices = new SqliteDeviceAuthorizations(this.#raw);
+    this.#flows = new SqliteFlows(this.#raw);
+    this.#users = new SqliteUsers(this.#raw);
+  }
+
+  static async open(config: Config): Promise<Seeder> {
+    return new Seeder(await openServices(config));
+  }
+
+  async close(): Promise<void> {
+    this.#raw.close();
+    await this.services.close();
+  }
+
+  /** Runs `write` for 0..n-1 in transactions of BATCH rows; `write` returns the repository's promise. */
+  async #batched(n: number, write: (i: number) => Promise<unknown>): Promise<void> {
+    for (let start = 0; start < n; start += BATCH) {
+      const pending: Promise<unknown>[] = [];
+      this.#raw.immediate(() => {
+        for (let i = start; i < Math.min(n, start + BATCH); i++) pending.push(write(i));
+      });
+      // The repositories are synchronous inside: these are settled already; this surfaces any failure.
+      const results = await Promise.all(pending);
+      if (results.some((r) => r !== undefined && r !== 'ok')) throw new Error(`seeding: a write answered ${String(results.find((r) => r !== 'ok'))}`);
+    }
+  }
+
+  client(opts: { name: string; codeLifetime?: number; refreshTokens?: boolean }): Promise<Client> {
+    return this.services.admin.createClient({ envId: this.env.id, ...opts }).then((r) => r.client);
+  }
+
+  /** `n` pending device authorizations of `client`, as DeviceFlow.start makes them. */
+  async pendingCodes(client: Client, n: number): Promise<PendingCode[]> {
+    const secrets = this.services.secrets;
+    const format = this.services.config.userCode;
+    const now = Date.now();
+    const out: PendingCode[] = [];
+    await this.#batched(n, (i) => {
+      let userCode: string;
+      do userCode = generateUserCode(format); while (this.#userCodes.has(userCode));
+      this.#userCodes.add(userCode);
+      const deviceCode = generateDeviceCode();
+      out[i] = { deviceCode, userCode: formatUserCode(userCode) };
+      const record: DeviceAuthorization = {
+        id: randomUUID(), envId: this.env.id, clientId: client.clientId,
+        deviceCodeHash: secrets.hashCode('device', deviceCode), userCodeHash: secrets.hashCode('user', userCode),
+        scope: client.scopes.join(' '), status: 'pending', expiresAt: now + client.codeLifetime * 1000,
+        interval: client.pollInterval, lastPolledAt: null, userId: null, createdAt: now, decidedAt: null,
+      };
+      return this.#devices.insert(record);
+    });
+    return out;
+  }
+
+  /** `n` users sharing one password hash (scrypt once, not n times). */
+  async users(prefix: string, n: number): Promise<User[]> {
+    this.#passwordHash ??= await hashPassword(PASSWORD, this.services.config.passwordCost);
+    const hash = this.#passwordHash;
+    const now = Date.now();
+    const out: User[] = [];
+    await this.#batched(n, (i) => {
+      const username = `${prefix}${String(i).padStart(6, '0')}`;
+      const user: User = {
+        id: randomUUID(), envId: this.env.id, username, email: `${username}@bench.test`,
+        passwordHash: hash, disabled: false, createdAt: now, updatedAt: now,
+      };
+      out[i] = user;
+      return this.#users.create(user);
+    });
+    return out;
+  }
+
+  /**
+   * `n` flows bound to the browser holding `browserSecret`, already past sign-in (status
+   * DAG_USER_CODE_REQUIRED, as Verification.signIn leaves them), for `user`.
+   */
+  async signedInFlows(user: User, browserSecret: string, n: number): Promise<string[]> {
+    const browserHash = this.services.secrets.hashCode('flow', browserSecret);
+    const now = Date.now();
+    const ids: string[] = [];
+    await this.#batched(n, (i) => {
+      const flow: Flow = {
+        id: randomUUID(), envId: this.env.id, clientId: null, status: 'DAG_USER_CODE_REQUIRED', browserHash,
+        userId: user.id, deviceId: null, userCodeEnc: null, failedAttempts: 0, createdAt: now, updatedAt: now,
+        expiresAt: now + FLOW_IDLE_MS,
+      };
+      ids[i] = flow.id;
+      return this.#flows.create(flow);
+    });
+    return ids;
+  }
+
+  /** `n` refresh tokens of fresh grants (the engine's Grants.open), each the head of its own rotation chain. */
+  async refreshChains(client: Client, user: User, n: number): Promise<string[]> {
+    const out: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const opened = await this.services.grants.open(client, user, 'openid offline_access', 'device', true);
+      if (opened.refreshToken === undefined) throw new Error('seeding: no refresh token');
+      out.push(opened.refreshToken);
+    }
+    return out;
+  }
+
+  /** Veeam session tokens (SessionTokens.start, what the password grant ends in), one per user. */
+  async sessionTokens(users: User[]): Promise<string[]> {
+    const urls = this.services.urls.of(this.env);
+    const out: string[] = [];
+    for (const u of users) out.push((await this.services.sessions.start(this.env, urls, u)).accessToken);
+    return out;
+  }
+
+  /** An admin key (helpdesk role) and an admin JWT signed with it, valid for an hour, as RSA clients sign them. */
+  async adminJwt(): Promise<string> {
+    const { file } = await this.services.adminKeys.create(this.env, 'helpdesk_admin', 'benchmark');
+    const iat = Math.floor(Date.now() / 1000);
+    return new SignJWT({ sub: file.accessID, aud: file.adminRestApiUrl, iat, exp: iat + 3600 })
+      .setProtectedHeader({ alg: 'RS256', typ: 'JWT' })
+      .sign(createPrivateKey(file.accessKey));
+  }
+}
+
+/** A browser secret, as GET /device sets it in the dcs_browser cookie. */
+export function browserSecret(): string {
+  return randomBytes(32).toString('base64url');
+}
