@@ -17,7 +17,7 @@ import { Urls } from './core/urls.ts';
 import { Verification } from './core/verification.ts';
 import { loadOrCreateServerSecret, SecretKeys } from './crypto/secret.ts';
 import { Metrics } from './http/metrics.ts';
-import { createLimits, type Limits } from './http/rate-limit.ts';
+import { createLimits, type LimiterFactory, type Limits } from './http/rate-limit.ts';
 import { systemClock, type Clock } from './model/clock.ts';
 import type { Environment } from './model/records.ts';
 import { openStore } from './store/open.ts';
@@ -68,9 +68,9 @@ export async function openServices(config: Config, opts: OpenOptions = {}): Prom
     const guesses = new GuessBudget(store.guesses, clock, config.codeGuessBudget, telemetry);
     const grants = new Grants({ store, clock, secrets, telemetry, reuseGraceSeconds: config.refreshReuseGraceSeconds });
     const devices = new DeviceFlow({ store, clock, secrets, keys, userCode: config.userCode, telemetry, grants });
-    const accountFailures = new FixedWindowLimiter(
-      { max: config.accountSignIn.maxFailures, windowSeconds: config.accountSignIn.windowSeconds }, clock, config.rateLimit.maxKeys,
-      () => { telemetry.rateLimited('account_sign_in'); });
+    const limiter: LimiterFactory = (name, rule) =>
+      new FixedWindowLimiter(rule, clock, config.rateLimit.maxKeys, () => { telemetry.rateLimited(name); });
+    const accountFailures = limiter('account_sign_in', { max: config.accountSignIn.maxFailures, windowSeconds: config.accountSignIn.windowSeconds });
     const passwords = new PasswordSignIn(store.users, accountFailures, config.passwordCost, clock);
     const verification = new Verification({ store, clock, secrets, devices, userCode: config.userCode, guesses, passwords, telemetry });
     const urls = new Urls(config.publicUrl, defaultEnv.id);
@@ -98,7 +98,7 @@ export async function openServices(config: Config, opts: OpenOptions = {}): Prom
       admin,
       defaultEnv,
       urls,
-      limits: createLimits(config, clock, telemetry),
+      limits: createLimits(config, limiter),
       metrics,
       generatedSecretFile: secret.generatedAt,
       close: () => store.close(),
