@@ -1,6 +1,7 @@
 // RFC 8628 device authorizations: the polling hot path. Every transition is one conditional UPDATE.
-import type { DeviceAuthorization, DeviceStatus } from '../../model/records.ts';
+import type { DeviceAuthorization, DeviceStatus, Grant } from '../../model/records.ts';
 import type { DeviceAuthorizationStore, InsertDeviceResult } from '../store.ts';
+import { insertGrant } from './grants.ts';
 import { isUniqueViolation, num, optNum, optStr, str, type Row, type SqliteDb } from './db.ts';
 
 const toDevice = (r: Row): DeviceAuthorization => ({
@@ -68,8 +69,20 @@ export class SqliteDeviceAuthorizations implements DeviceAuthorizationStore {
   }
 
   consume(id: string, now: number): Promise<DeviceAuthorization | undefined> {
-    return this.#db.async(() => this.#db.one(toDevice,
+    return this.#db.async(() => this.#consume(id, now));
+  }
+
+  redeem(id: string, now: number, grant: Grant, refreshTokenHash: string | null): Promise<DeviceAuthorization | undefined> {
+    return this.#db.async(() => this.#db.immediate(() => {
+      const consumed = this.#consume(id, now);
+      if (consumed) insertGrant(this.#db, grant, refreshTokenHash);
+      return consumed;
+    }));
+  }
+
+  #consume(id: string, now: number): DeviceAuthorization | undefined {
+    return this.#db.one(toDevice,
       `UPDATE device_authorizations SET status = 'consumed'
-       WHERE id = ? AND status = 'approved' AND expires_at > ? RETURNING *`, id, now));
+       WHERE id = ? AND status = 'approved' AND expires_at > ? RETURNING *`, id, now);
   }
 }
