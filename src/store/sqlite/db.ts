@@ -71,7 +71,7 @@ export class SqliteDb {
   readonly db: Database.Database;
   readonly #stmts = new Map<string, Database.Statement>();
 
-  constructor(file: string) {
+  constructor(file: string, synchronous: 'normal' | 'full' = 'normal') {
     const onDisk = file !== ':memory:';
     if (onDisk) {
       ensurePrivateDir(path.dirname(file));
@@ -80,7 +80,7 @@ export class SqliteDb {
     this.db = new Database(file);
     try {
       this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = NORMAL');
+      this.db.pragma(synchronous === 'full' ? 'synchronous = FULL' : 'synchronous = NORMAL');
       this.db.pragma('busy_timeout = 5000');
       this.db.pragma('foreign_keys = ON');
       if (onDisk) alignSidecarModes(file);
