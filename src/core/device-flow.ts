@@ -2,8 +2,7 @@
 //   pending ──approve──▶ approved ──poll (consume)──▶ consumed
 //      └─────deny─────▶ denied
 // Expiry is computed from expires_at on every path, never stored as a status.
-import { randomUUID } from 'node:crypto';
-import { formatUserCode, generateDeviceCode, generateUserCode, normalizeUserCode, type UserCodeFormat } from '../crypto/codes.ts';
+import { formatUserCode, generateDeviceCode, generateUserCode, normalizeUserCode, timeOrderedUuid, type UserCodeFormat } from '../crypto/codes.ts';
 import type { SecretKeys } from '../crypto/secret.ts';
 import type { Clock } from '../model/clock.ts';
 import { DEVICE_CODE_GRANT, type Client, type DeviceAuthorization, type Environment, type User } from '../model/records.ts';
@@ -66,7 +65,7 @@ export class DeviceFlow {
     for (let attempt = 0; attempt < USER_CODE_ATTEMPTS; attempt++) {
       const userCode = generateUserCode(this.#d.userCode);
       const record: DeviceAuthorization = {
-        id: randomUUID(),
+        id: timeOrderedUuid(now),
         envId: env.id,
         clientId: client.clientId,
         deviceCodeHash: this.#d.secrets.hashCode('device', deviceCode),

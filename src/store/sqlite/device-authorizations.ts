@@ -27,8 +27,9 @@ export class SqliteDeviceAuthorizations implements DeviceAuthorizationStore {
     this.#db = db;
   }
 
+  // The two hot writes are group-committed (SqliteDb.grouped): one commit per event-loop turn.
   insert(d: DeviceAuthorization): Promise<InsertDeviceResult> {
-    return this.#db.async((): InsertDeviceResult => {
+    return this.#db.grouped((): InsertDeviceResult => {
       try {
         this.#db.run(`INSERT INTO device_authorizations (id, env_id, client_id, device_code_hash, user_code_hash, scope, status,
           expires_at, interval, last_polled_at, user_id, created_at, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -57,7 +58,7 @@ export class SqliteDeviceAuthorizations implements DeviceAuthorizationStore {
   }
 
   recordPoll(id: string, expectedLastPolledAt: number | null, now: number, interval: number): Promise<boolean> {
-    return this.#db.async(() => this.#db.run(
+    return this.#db.grouped(() => this.#db.run(
       'UPDATE device_authorizations SET last_polled_at = ?, interval = ? WHERE id = ? AND last_polled_at IS ?',
       now, interval, id, expectedLastPolledAt) === 1);
   }
