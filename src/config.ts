@@ -39,6 +39,8 @@ const schema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   DATA_DIR: z.string().min(1).default('./data'),
   DATABASE_PATH: z.string().min(1).optional(),
+  // SQLite's synchronous setting in WAL mode: normal survives a crash of the process, full also a power loss.
+  SQLITE_SYNCHRONOUS: z.enum(['normal', 'full']).default('normal'),
   PUBLIC_URL: httpUrl.optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: trustProxy.default(false),
@@ -82,6 +84,8 @@ export type Config = Readonly<{
   host: string;
   dataDir: string;
   databasePath: string;
+  /** SQLite's `synchronous` (README "Durability"). */
+  sqliteSynchronous: 'normal' | 'full';
   publicUrl: string;
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
   trustProxy: boolean | number | string[];
@@ -170,6 +174,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     dataDir,
     databasePath: path.resolve(e.DATABASE_PATH ?? path.join(dataDir, 'device-code-server.db')),
+    sqliteSynchronous: e.SQLITE_SYNCHRONOUS,
     publicUrl: e.PUBLIC_URL ?? `http://${displayHost}:${e.PORT}`,
     logLevel: e.LOG_LEVEL,
     trustProxy: e.TRUST_PROXY,

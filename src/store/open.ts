@@ -6,6 +6,8 @@ import { SqliteStore } from './sqlite/sqlite-store.ts';
 export interface OpenStoreOptions {
   /** The SQLite file. */
   databasePath: string;
+  /** SQLite's synchronous setting (default normal). */
+  synchronous?: 'normal' | 'full';
   /** Now, for the migrations' bookkeeping. */
   now: number;
   /** Apply pending migrations (default true). */
@@ -14,7 +16,7 @@ export interface OpenStoreOptions {
 
 export function openStore(opts: OpenStoreOptions): Promise<Store> {
   try {
-    return Promise.resolve(new SqliteStore({ file: opts.databasePath, now: opts.now, migrate: opts.migrate ?? true }));
+    return Promise.resolve(new SqliteStore({ file: opts.databasePath, now: opts.now, migrate: opts.migrate ?? true, synchronous: opts.synchronous ?? 'normal' }));
   } catch (err) {
     return Promise.reject(err instanceof Error ? err : new Error(String(err)));
   }
