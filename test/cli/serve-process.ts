@@ -26,8 +26,28 @@ export async function startServe(t: TestContext, dir: string, env: Record<string
   let err = '';
   child.stdout.setEncoding('utf8');
   child.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
+  // With a port given, readiness is asked of /healthz, so the log level is free (a long run at info
+  // logs every request); otherwise the port is read from the listening line.
+  const fixed = env.PORT !== undefined && env.PORT !== '0' ? `http://127.0.0.1:${env.PORT}` : undefined;
+  const healthy = async (base: string): Promise<boolean> => {
+    try {
+      const res = await fetch(`${base}/healthz`);
+      await res.arrayBuffer();
+      return res.ok;
+    } catch {
+      return false;
+    }
+  };
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => { reject(new Error(`serve printed no listening line: ${out} ${err}`)); }, 15_000);
+    if (fixed !== undefined) {
+      const ask = (): void => {
+        void healthy(fixed).then((ok) => {
+          if (ok) { clearTimeout(timer); resolve(fixed); } else if (child.exitCode === null) setTimeout(ask, 50);
+        });
+      };
+      ask();
+    }
     child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`serve exited ${String(code)}: ${err}`)); });
     let listening = false;
     child.stdout.on('data', (chunk: string) => {
