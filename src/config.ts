@@ -25,6 +25,9 @@ const httpUrl = z
   .url({ protocol: /^https?$/, error: 'expected an http(s) URL' })
   .transform((u) => u.replace(/\/+$/, ''));
 
+// A PostgreSQL connection URL (SPEC S10). The messages never repeat the value: it may hold a password.
+export const postgresUrl = z.url({ protocol: /^postgres(ql)?$/, error: 'expected a postgres:// or postgresql:// URL' });
+
 const userCodeCharset = z
   .string()
   .regex(/^[A-Z0-9]{10,36}$/, 'expected 10-36 distinct characters from A-Z and 0-9')
@@ -35,6 +38,8 @@ const schema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   DATA_DIR: z.string().min(1).default('./data'),
   DATABASE_PATH: z.string().min(1).optional(),
+  DATABASE_URL: postgresUrl.optional(),
+  DATABASE_POOL_SIZE: int(1, 1000).default(10),
   PUBLIC_URL: httpUrl.optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: trustProxy.default(false),
@@ -76,7 +81,14 @@ export type Config = Readonly<{
   port: number;
   host: string;
   dataDir: string;
+  /** The SQLite file (the store unless databaseUrl is set). */
   databasePath: string;
+  /** PostgreSQL instead of SQLite (SPEC S10): a postgres:// URL. Holds a password: log databaseLabel instead. */
+  databaseUrl: string | undefined;
+  /** Connections each instance's PostgreSQL pool may open. */
+  databasePoolSize: number;
+  /** The database for people and logs: the SQLite path, or the PostgreSQL URL without its password and query. */
+  databaseLabel: string;
   publicUrl: string;
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
   trustProxy: boolean | number | string[];
@@ -130,6 +142,18 @@ function readSecretFile(variable: string, file: string): string {
   }
 }
 
+/**
+ * A PostgreSQL URL fit for logs and output: the password is dropped, and so is the query string
+ * (libpq-style parameters may carry one too, e.g. `?password=`).
+ */
+export function redactDatabaseUrl(url: string): string {
+  const u = new URL(url);
+  u.password = '';
+  u.search = '';
+  u.hash = '';
+  return u.toString();
+}
+
 /** Parses the environment into a frozen Config, or throws ConfigError naming each bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const raw = Object.fromEntries(Object.keys(schema.shape).map((k) => [k, env[k] === '' ? undefined : env[k]]));
@@ -154,12 +178,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('METRICS_TOKEN_FILE: the token must be at least 16 characters');
   }
   const dataDir = path.resolve(e.DATA_DIR);
+  const databasePath = path.resolve(e.DATABASE_PATH ?? path.join(dataDir, 'device-code-server.db'));
   const displayHost = e.HOST === '0.0.0.0' || e.HOST === '::' ? 'localhost' : e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST;
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
     dataDir,
-    databasePath: path.resolve(e.DATABASE_PATH ?? path.join(dataDir, 'device-code-server.db')),
+    databasePath,
+    databaseUrl: e.DATABASE_URL,
+    databasePoolSize: e.DATABASE_POOL_SIZE,
+    databaseLabel: e.DATABASE_URL === undefined ? databasePath : redactDatabaseUrl(e.DATABASE_URL),
     publicUrl: e.PUBLIC_URL ?? `http://${displayHost}:${e.PORT}`,
     logLevel: e.LOG_LEVEL,
     trustProxy: e.TRUST_PROXY,

@@ -86,7 +86,7 @@ export async function runServer(config: Config): Promise<void> {
   const pretty = process.stdout.isTTY;
   const server = await startServer(config, { pretty });
   const log = server.app.log;
-  log.info({ url: server.url, publicUrl: config.publicUrl, database: config.databasePath }, 'device-code-server listening');
+  log.info({ url: server.url, publicUrl: config.publicUrl, database: config.databaseLabel }, 'device-code-server listening');
   closeWithGrace({
     delay: config.shutdownGraceSeconds * 1000,
     logger: { error: (message: unknown) => { log.error({ detail: message }, 'shutdown'); } },

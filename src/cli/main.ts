@@ -65,7 +65,7 @@ function topHelp(): string {
     'app) take --env <id|name>;',
     'commands that print something take --json (exactly one JSON object on stdout).',
     `Run \`${PROGRAM} <command> --help\` for a command's options.`,
-    'The database and secrets come from the environment: DATA_DIR (./data), DATABASE_PATH, SERVER_SECRET_FILE.',
+    'The database and secrets come from the environment: DATA_DIR (./data), DATABASE_PATH or DATABASE_URL, SERVER_SECRET_FILE.',
     '',
     EXIT_STATUS_HELP,
     '',

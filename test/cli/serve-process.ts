@@ -12,6 +12,8 @@ export interface ServeProcess {
   child: ChildProcess;
   /** SIGTERM, and the exit code once it has shut down. */
   stop(): Promise<number | null>;
+  /** Everything it wrote to stdout and stderr so far. */
+  output(): string;
 }
 
 export async function startServe(t: TestContext, dir: string, env: Record<string, string> = {}): Promise<ServeProcess> {
@@ -41,6 +43,7 @@ export async function startServe(t: TestContext, dir: string, env: Record<string
   return {
     url,
     child,
+    output: () => out + err,
     stop: async () => {
       if (child.exitCode !== null) return child.exitCode;
       const exited = once(child, 'exit');
