@@ -8,6 +8,7 @@ import {
 import { adminKeyCreate, adminKeyList, adminKeyRevoke } from './commands/admin-key.ts';
 import { appAdd, appList } from './commands/app.ts';
 import { clientCreate, clientDelete, clientList } from './commands/client.ts';
+import { copyStoreCommand } from './commands/copy-store.ts';
 import { approveCommand, denyCommand } from './commands/decide.ts';
 import { envCreate, envList } from './commands/env.ts';
 import { grantsList, grantsRevoke } from './commands/grants.ts';
@@ -43,6 +44,7 @@ const groups: readonly Group[] = [
   { name: 'keys', summary: 'Rotate and list the token-signing keys of an environment.', commands: [keysRotate, keysList] },
   single(sweepCommand),
   single(backupCommand),
+  single(copyStoreCommand),
 ];
 
 /** Every command, as typed (`client create`, `session-token`, …). */
