@@ -236,6 +236,8 @@ function historyEntry(rep: Report): string {
 }
 
 const HISTORY = '## History';
+/** A hand-kept section (what was changed for speed, with before/after numbers): carried over as it is. */
+const CHANGES = '## Changes';
 const PREAMBLE = `# Benchmark results
 
 Written by \`npm run bench\` (bench/run.ts; SPEC S9, issue 9). The latest run is below in full; every
@@ -245,13 +247,16 @@ run also appends a short entry to History, which is never rewritten.
 /** Writes the file: preamble, the latest run, then the old History plus this run's entry. */
 export function writeResults(file: string, rep: Report): void {
   let history = '';
+  let changes = '';
   if (existsSync(file)) {
     const old = readFileSync(file, 'utf8');
     const at = old.indexOf(`\n${HISTORY}\n`);
     if (at >= 0) history = old.slice(at + HISTORY.length + 2).replace(/^\n+/, '').trimEnd();
     else if (old.trim() !== '') history = `### Earlier content (the file had no History section)\n\n${old.trim()}`;
+    const from = old.indexOf(`\n${CHANGES}`);
+    if (from >= 0) changes = old.slice(from + 1, at > from ? at : undefined).trimEnd();
   }
   const entry = historyEntry(rep);
-  const body = [PREAMBLE, latestSection(rep), HISTORY, '', history === '' ? entry : `${history}\n\n${entry}`].join('\n');
+  const body = [PREAMBLE, latestSection(rep), ...(changes === '' ? [] : [changes, '']), HISTORY, '', history === '' ? entry : `${history}\n\n${entry}`].join('\n');
   writeFileSync(file, `${body.trimEnd()}\n`);
 }

@@ -11,7 +11,7 @@ import { createPrivateKey } from 'node:crypto';
 import { SignJWT } from 'jose';
 import type { Config } from '../src/config.ts';
 import { FLOW_IDLE_MS } from '../src/core/verification.ts';
-import { formatUserCode, generateDeviceCode, generateUserCode } from '../src/crypto/codes.ts';
+import { formatUserCode, generateDeviceCode, generateUserCode, timeOrderedUuid } from '../src/crypto/codes.ts';
 import { hashPassword } from '../src/crypto/passwords.ts';
 import type { Client, DeviceAuthorization, Environment, Flow, User } from '../src/model/records.ts';
 import { openServices, type Services } from '../src/services.ts';
@@ -66,7 +66,7 @@ export class Seeder {
       this.#raw.immediate(() => {
         for (let i = start; i < Math.min(n, start + BATCH); i++) pending.push(write(i));
       });
-      // The repositories are synchronous inside: these are settled already; this surfaces any failure.
+      // Group-committed writes (the device authorizations) commit after this transaction, as one group.
       const results = await Promise.all(pending);
       if (results.some((r) => r !== undefined && r !== 'ok')) throw new Error(`seeding: a write answered ${String(results.find((r) => r !== 'ok'))}`);
     }
@@ -82,20 +82,24 @@ export class Seeder {
     const format = this.services.config.userCode;
     const now = Date.now();
     const out: PendingCode[] = [];
-    await this.#batched(n, (i) => {
+    // A user code can still collide with one already live in the database (at 1M codes among 20^8,
+    // a few do): the engine draws again, and so does this.
+    const insert = async (i: number): Promise<unknown> => {
       let userCode: string;
       do userCode = generateUserCode(format); while (this.#userCodes.has(userCode));
       this.#userCodes.add(userCode);
       const deviceCode = generateDeviceCode();
       out[i] = { deviceCode, userCode: formatUserCode(userCode) };
       const record: DeviceAuthorization = {
-        id: randomUUID(), envId: this.env.id, clientId: client.clientId,
+        id: timeOrderedUuid(now), envId: this.env.id, clientId: client.clientId,
         deviceCodeHash: secrets.hashCode('device', deviceCode), userCodeHash: secrets.hashCode('user', userCode),
         scope: client.scopes.join(' '), status: 'pending', expiresAt: now + client.codeLifetime * 1000,
         interval: client.pollInterval, lastPolledAt: null, userId: null, createdAt: now, decidedAt: null,
       };
-      return this.#devices.insert(record);
-    });
+      const result = await this.#devices.insert(record);
+      return result === 'user_code_taken' ? insert(i) : result;
+    };
+    await this.#batched(n, insert);
     return out;
   }
 

@@ -38,6 +38,8 @@ const schema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   DATA_DIR: z.string().min(1).default('./data'),
   DATABASE_PATH: z.string().min(1).optional(),
+  // SQLite's synchronous setting in WAL mode: normal survives a crash of the process, full also a power loss.
+  SQLITE_SYNCHRONOUS: z.enum(['normal', 'full']).default('normal'),
   DATABASE_URL: postgresUrl.optional(),
   DATABASE_POOL_SIZE: int(1, 1000).default(10),
   PUBLIC_URL: httpUrl.optional(),
@@ -83,6 +85,8 @@ export type Config = Readonly<{
   dataDir: string;
   /** The SQLite file (the store unless databaseUrl is set). */
   databasePath: string;
+  /** SQLite's `synchronous` (README "Durability"). */
+  sqliteSynchronous: 'normal' | 'full';
   /** PostgreSQL instead of SQLite (SPEC S10): a postgres:// URL. Holds a password: log databaseLabel instead. */
   databaseUrl: string | undefined;
   /** Connections each instance's PostgreSQL pool may open. */
@@ -185,6 +189,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     dataDir,
     databasePath,
+    sqliteSynchronous: e.SQLITE_SYNCHRONOUS,
     databaseUrl: e.DATABASE_URL,
     databasePoolSize: e.DATABASE_POOL_SIZE,
     databaseLabel: e.DATABASE_URL === undefined ? databasePath : redactDatabaseUrl(e.DATABASE_URL),

@@ -68,7 +68,15 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       closing ??= (async () => {
         lifecycle.shuttingDown = true;
         clearInterval(sweeper);
-        await app.close();
+        // Fastify closes the keep-alive connections that are idle when closing starts; one that was
+        // waiting for its answer goes idle only after it, and would hold the close open until its
+        // keep-alive timeout. So idle connections are closed again until the server has shut.
+        const idle = setInterval(() => { app.server.closeIdleConnections(); }, 50);
+        try {
+          await app.close();
+        } finally {
+          clearInterval(idle);
+        }
         await services.close();
       })();
       return closing;

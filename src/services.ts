@@ -59,7 +59,8 @@ export async function openServices(config: Config, opts: OpenOptions = {}): Prom
   const secret = loadOrCreateServerSecret(config.serverSecret, config.dataDir);
   const secrets = new SecretKeys(secret.secret);
   const store = await openStore({
-    databasePath: config.databasePath, databaseUrl: config.databaseUrl, poolSize: config.databasePoolSize,
+    databasePath: config.databasePath, synchronous: config.sqliteSynchronous,
+    databaseUrl: config.databaseUrl, poolSize: config.databasePoolSize,
     now: clock.now(), migrate: opts.migrate ?? true,
   });
   try {

@@ -2,8 +2,7 @@
 //   pending ──approve──▶ approved ──poll (consume)──▶ consumed
 //      └─────deny─────▶ denied
 // Expiry is computed from expires_at on every path, never stored as a status.
-import { randomUUID } from 'node:crypto';
-import { formatUserCode, generateDeviceCode, generateUserCode, normalizeUserCode, type UserCodeFormat } from '../crypto/codes.ts';
+import { formatUserCode, generateDeviceCode, generateUserCode, normalizeUserCode, timeOrderedUuid, type UserCodeFormat } from '../crypto/codes.ts';
 import type { SecretKeys } from '../crypto/secret.ts';
 import type { Clock } from '../model/clock.ts';
 import { DEVICE_CODE_GRANT, type Client, type DeviceAuthorization, type Environment, type User } from '../model/records.ts';
@@ -66,7 +65,7 @@ export class DeviceFlow {
     for (let attempt = 0; attempt < USER_CODE_ATTEMPTS; attempt++) {
       const userCode = generateUserCode(this.#d.userCode);
       const record: DeviceAuthorization = {
-        id: randomUUID(),
+        id: timeOrderedUuid(now),
         envId: env.id,
         clientId: client.clientId,
         deviceCodeHash: this.#d.secrets.hashCode('device', deviceCode),
@@ -140,18 +139,23 @@ export class DeviceFlow {
     throw new CoreError('slow_down', 'too many concurrent polls for this device_code');
   }
 
-  /** Consume first, then sign: the conditional UPDATE lets exactly one poll through. */
+  /**
+   * The code is spent and the approval's grant stored in one transaction, then the token is signed:
+   * the conditional UPDATE lets exactly one poll through, and a failed write spends nothing.
+   */
   async #redeem(device: DeviceAuthorization, env: Environment, client: Client, issuer: string, now: number): Promise<IssuedToken> {
-    const consumed = await this.#d.store.devices.consume(device.id, now);
-    if (!consumed) throw new CoreError('invalid_grant', 'the device_code has already been used');
-    // Re-check at the moment of redemption: approval does not outlive the user or the client's scopes.
-    const user = consumed.userId === null ? undefined : await this.#d.store.users.get(env.id, consumed.userId);
-    if (!user || user.disabled) throw new CoreError('access_denied', 'the approving user is no longer active');
-    if (parseScopeList(consumed.scope).some((s) => !client.scopes.includes(s))) {
-      throw new CoreError('access_denied', 'the client may no longer request this scope');
+    // Re-check at redemption: approval does not outlive the user or the client's scopes. A code that
+    // fails the check is spent all the same, so every later poll is refused too.
+    const user = device.userId === null ? undefined : await this.#d.store.users.get(env.id, device.userId);
+    const stillAllowed = user !== undefined && !user.disabled && parseScopeList(device.scope).every((s) => client.scopes.includes(s));
+    if (!stillAllowed) {
+      if (!(await this.#d.store.devices.consume(device.id, now))) throw new CoreError('invalid_grant', 'the device_code has already been used');
+      throw new CoreError('access_denied', user === undefined || user.disabled ? 'the approving user is no longer active' : 'the client may no longer request this scope');
     }
     // Every approval is a grant (the person can see and end it); a refresh token comes with it when asked for.
-    const opened = await this.#d.grants.open(client, user, consumed.scope, 'device', wantsRefreshToken(client, consumed.scope));
+    const opened = this.#d.grants.prepare(client, user, device.scope, 'device', wantsRefreshToken(client, device.scope));
+    const consumed = await this.#d.store.devices.redeem(device.id, now, opened.grant, opened.refreshTokenHash);
+    if (!consumed) throw new CoreError('invalid_grant', 'the device_code has already been used');
     const token = await issueAccessToken(this.#d.keys, { env, client, userId: user.id, scope: consumed.scope, issuer, grantId: opened.grant.id, now });
     return { ...token, scope: consumed.scope, ...(opened.refreshToken === undefined ? {} : { refreshToken: opened.refreshToken }) };
   }

@@ -71,13 +71,27 @@ export interface CoreErrorDetails {
   logReason?: string;
 }
 
+let stackTraceLimit = Error.stackTraceLimit;
+
+/**
+ * The message, with stack capture off for the Error constructor that follows: an expected answer
+ * (a pending poll, a wrong code) is not a bug, and capturing its stack was a measurable share of
+ * every poll (bench/RESULTS.md). Only server_error keeps its stack.
+ */
+function unstacked(code: CoreErrorCode, message: string): string {
+  stackTraceLimit = Error.stackTraceLimit;
+  if (code !== 'server_error') Error.stackTraceLimit = 0;
+  return message;
+}
+
 export class CoreError extends Error {
   override name = 'CoreError';
   readonly code: CoreErrorCode;
   readonly details: CoreErrorDetails;
 
   constructor(code: CoreErrorCode, description?: string, details: CoreErrorDetails = {}) {
-    super(description ?? code);
+    super(unstacked(code, description ?? code));
+    Error.stackTraceLimit = stackTraceLimit;
     this.code = code;
     this.details = details;
   }

@@ -32,6 +32,11 @@ export interface OpenedGrant {
   refreshToken?: string;
 }
 
+export interface PreparedGrant extends OpenedGrant {
+  /** What the store keeps of the refresh token (null when none is issued). */
+  refreshTokenHash: string | null;
+}
+
 export interface Refreshed {
   grant: Grant;
   user: User;
@@ -54,10 +59,12 @@ export class Grants {
   }
 
   /**
-   * A new grant for an approval, with its first refresh token when `withRefreshToken`. The grant's
-   * lifetimes are the client's (a session grant uses the same defaults through its client).
+   * A new grant for an approval, with its first refresh token when `withRefreshToken`, not yet
+   * stored: the caller writes it in the same transaction as what it depends on (the device code
+   * consumed, DeviceAuthorizationStore.redeem). The grant's lifetimes are the client's (a session
+   * grant uses the same defaults through its client).
    */
-  async open(client: Client, user: User, scope: string, kind: GrantKind, withRefreshToken: boolean): Promise<OpenedGrant> {
+  prepare(client: Client, user: User, scope: string, kind: GrantKind, withRefreshToken: boolean): PreparedGrant {
     const now = this.#d.clock.now();
     const absoluteExpiresAt = now + client.refresh.absoluteSeconds * 1000;
     const grant: Grant = {
@@ -73,9 +80,16 @@ export class Grants {
       absoluteExpiresAt,
       revokedAt: null,
     };
-    const refreshToken = withRefreshToken ? generateRefreshToken() : undefined;
-    await this.#d.store.grants.create(grant, refreshToken === undefined ? null : this.#hash(refreshToken));
-    return refreshToken === undefined ? { grant } : { grant, refreshToken };
+    if (!withRefreshToken) return { grant, refreshTokenHash: null };
+    const refreshToken = generateRefreshToken();
+    return { grant, refreshToken, refreshTokenHash: this.#hash(refreshToken) };
+  }
+
+  /** A new grant (see prepare), stored on its own. */
+  async open(client: Client, user: User, scope: string, kind: GrantKind, withRefreshToken: boolean): Promise<OpenedGrant> {
+    const prepared = this.prepare(client, user, scope, kind, withRefreshToken);
+    await this.#d.store.grants.create(prepared.grant, prepared.refreshTokenHash);
+    return prepared;
   }
 
   /** `grant_type=refresh_token` (RFC 6749 §6) for an authenticated client; `kind` is what the endpoint issues. */

@@ -1,6 +1,6 @@
 // The server secret: the root of the code-hash and key-encryption keys. It lives outside the
 // database (a dump of the database alone yields no usable code and no private key).
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, createSecretKey, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, fchmodSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 
@@ -58,13 +58,15 @@ export function loadOrCreateServerSecret(configured: string | undefined, dataDir
 
 /** Purpose-bound keys derived from the server secret (HKDF-SHA-256). */
 export class SecretKeys {
-  readonly #codeKey: Buffer;
-  readonly #encKey: Buffer;
+  // KeyObjects, made once: handing createHmac or a cipher a raw Buffer makes Node build a KeyObject
+  // on every call, which cost a poll ~7x the HMAC itself (bench/RESULTS.md).
+  readonly #codeKey: KeyObject;
+  readonly #encKey: KeyObject;
 
   constructor(secret: string) {
     const ikm = Buffer.from(secret, 'utf8');
-    this.#codeKey = Buffer.from(hkdfSync('sha256', ikm, Buffer.alloc(0), 'device-code-server/code-hmac/v1', 32));
-    this.#encKey = Buffer.from(hkdfSync('sha256', ikm, Buffer.alloc(0), 'device-code-server/key-encryption/v1', 32));
+    this.#codeKey = createSecretKey(Buffer.from(hkdfSync('sha256', ikm, Buffer.alloc(0), 'device-code-server/code-hmac/v1', 32)));
+    this.#encKey = createSecretKey(Buffer.from(hkdfSync('sha256', ikm, Buffer.alloc(0), 'device-code-server/key-encryption/v1', 32)));
   }
 
   /** Keyed hash of a code; `kind` separates domains so a user code never matches a device code. */

@@ -6,6 +6,8 @@ import { SqliteStore } from './sqlite/sqlite-store.ts';
 export interface OpenStoreOptions {
   /** The SQLite file, when there is no databaseUrl. */
   databasePath: string;
+  /** SQLite's synchronous setting (default normal). */
+  synchronous?: 'normal' | 'full';
   /** A postgres:// URL: the PostgreSQL store instead of SQLite. */
   databaseUrl?: string | undefined;
   /** Connections of the PostgreSQL pool (default 10). */
@@ -23,5 +25,5 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
     const { PostgresStore } = await import('./postgres/postgres-store.ts');
     return PostgresStore.open({ url: opts.databaseUrl, poolSize: opts.poolSize ?? 10, now: opts.now, migrate });
   }
-  return new SqliteStore({ file: opts.databasePath, now: opts.now, migrate });
+  return new SqliteStore({ file: opts.databasePath, now: opts.now, migrate, synchronous: opts.synchronous ?? 'normal' });
 }

@@ -58,6 +58,12 @@ export interface DeviceAuthorizationStore {
   decide(id: string, status: Extract<DeviceStatus, 'approved' | 'denied'>, userId: string, now: number): Promise<DeviceAuthorization | undefined>;
   /** approved → consumed, only while approved and unexpired: the single step that lets a token out. */
   consume(id: string, now: number): Promise<DeviceAuthorization | undefined>;
+  /**
+   * consume() and GrantStore.create() of the approval's grant (and its first refresh token) in one
+   * transaction: the code is spent only if the grant is stored, so a failed write (a full disk, a
+   * crash) leaves the approval for the device's next poll. Undefined when the code was not approved.
+   */
+  redeem(id: string, now: number, grant: Grant, refreshTokenHash: string | null): Promise<DeviceAuthorization | undefined>;
 }
 
 export type DecideFlowResult = 'ok' | 'flow_changed' | 'device_unavailable';

@@ -31,10 +31,14 @@ export async function startServe(t: TestContext, dir: string, env: Record<string
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => { reject(new Error(`serve printed no listening line: ${out} ${err}`)); }, 15_000);
     child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`serve exited ${String(code)}: ${err}`)); });
+    let listening = false;
     child.stdout.on('data', (chunk: string) => {
+      // The log is read (a full pipe would stall the server) but kept only until the listening line.
+      if (listening) return;
       out += chunk;
       const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(out);
       if (m?.[1] !== undefined) {
+        listening = true;
         clearTimeout(timer);
         resolve(m[1]);
       }

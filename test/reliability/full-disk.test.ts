@@ -195,13 +195,10 @@ test('a full disk: every write answers 503 + Retry-After in its front end\'s sha
   assertDatabaseIntact(h.config.databasePath);
 });
 
-// Found by this suite, not fixed here (core/device-flow.ts is outside this change): redeeming an
-// approved code consumes it and then opens its grant in a second write. When the disk fills between
-// the two, the device is told to retry (503), but its code is already spent: the retry gets
-// invalid_grant and the person must approve again. One transaction for both would keep the approval.
-test('a poll that meets a full disk keeps its approval: the retry gets the token', {
-  todo: 'DeviceFlow #redeem consumes the code and opens the grant in two writes; a full disk between them loses the approval',
-}, async (t) => {
+// Redeeming an approved code spends it and stores its grant in one transaction
+// (DeviceAuthorizationStore.redeem): when the disk fills, the device is told to retry (503) and its
+// code is still approved, so the retry gets the token and the person need not approve again.
+test('a poll that meets a full disk keeps its approval: the retry gets the token', async (t) => {
   const h = await build(t, { env: { ...UNLIMITED } });
   const store = sqliteStore(h);
   const { client } = await h.services.admin.createClient({ envId: h.services.defaultEnv.id, name: 'TV', scope: 'openid' });

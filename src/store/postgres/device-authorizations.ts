@@ -1,9 +1,10 @@
 // RFC 8628 device authorizations: the polling hot path, as prepared statements. Every transition is
 // one conditional UPDATE; under READ COMMITTED a concurrent one waits for the row and re-checks its
 // WHERE against the committed row, so of racing transitions exactly one applies.
-import type { DeviceAuthorization, DeviceStatus } from '../../model/records.ts';
+import type { DeviceAuthorization, DeviceStatus, Grant } from '../../model/records.ts';
 import type { DeviceAuthorizationStore, InsertDeviceResult } from '../store.ts';
-import { isUniqueViolation, num, optNum, optStr, str, type PgDb, type Row } from './db.ts';
+import { isUniqueViolation, num, optNum, optStr, str, type PgDb, type Queries, type Row } from './db.ts';
+import { insertGrant } from './grants.ts';
 
 const COLUMNS = `id, env_id, client_id, device_code_hash, user_code_hash, scope, status, expires_at, "interval", last_polled_at,
   user_id, created_at, decided_at`;
@@ -88,11 +89,26 @@ export class PgDeviceAuthorizations implements DeviceAuthorizationStore {
   }
 
   consume(id: string, now: number): Promise<DeviceAuthorization | undefined> {
-    return this.#db.one(toDevice, {
-      name: 'device_consume',
-      text: `UPDATE device_authorizations SET status = 'consumed'
-        WHERE id = $1 AND status = 'approved' AND expires_at > $2 RETURNING ${COLUMNS}`,
-      values: [id, now],
+    return consumeOn(this.#db, id, now);
+  }
+
+  redeem(id: string, now: number, grant: Grant, refreshTokenHash: string | null): Promise<DeviceAuthorization | undefined> {
+    // The code is spent only if its grant is stored too: a failed write rolls both back, and the
+    // approval waits for the device's next poll. Of concurrent redeems the first UPDATE holds the
+    // row; the others, once it commits, find it consumed and store nothing.
+    return this.#db.transaction(async (tx) => {
+      const consumed = await consumeOn(tx, id, now);
+      if (consumed) await insertGrant(tx, grant, refreshTokenHash);
+      return consumed;
     });
   }
+}
+
+function consumeOn(q: Queries, id: string, now: number): Promise<DeviceAuthorization | undefined> {
+  return q.one(toDevice, {
+    name: 'device_consume',
+    text: `UPDATE device_authorizations SET status = 'consumed'
+      WHERE id = $1 AND status = 'approved' AND expires_at > $2 RETURNING ${COLUMNS}`,
+    values: [id, now],
+  });
 }

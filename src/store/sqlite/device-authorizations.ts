@@ -1,6 +1,7 @@
 // RFC 8628 device authorizations: the polling hot path. Every transition is one conditional UPDATE.
-import type { DeviceAuthorization, DeviceStatus } from '../../model/records.ts';
+import type { DeviceAuthorization, DeviceStatus, Grant } from '../../model/records.ts';
 import type { DeviceAuthorizationStore, InsertDeviceResult } from '../store.ts';
+import { insertGrant } from './grants.ts';
 import { isUniqueViolation, num, optNum, optStr, str, type Row, type SqliteDb } from './db.ts';
 
 const toDevice = (r: Row): DeviceAuthorization => ({
@@ -26,8 +27,9 @@ export class SqliteDeviceAuthorizations implements DeviceAuthorizationStore {
     this.#db = db;
   }
 
+  // The two hot writes are group-committed (SqliteDb.grouped): one commit per event-loop turn.
   insert(d: DeviceAuthorization): Promise<InsertDeviceResult> {
-    return this.#db.async((): InsertDeviceResult => {
+    return this.#db.grouped((): InsertDeviceResult => {
       try {
         this.#db.run(`INSERT INTO device_authorizations (id, env_id, client_id, device_code_hash, user_code_hash, scope, status,
           expires_at, interval, last_polled_at, user_id, created_at, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -56,7 +58,7 @@ export class SqliteDeviceAuthorizations implements DeviceAuthorizationStore {
   }
 
   recordPoll(id: string, expectedLastPolledAt: number | null, now: number, interval: number): Promise<boolean> {
-    return this.#db.async(() => this.#db.run(
+    return this.#db.grouped(() => this.#db.run(
       'UPDATE device_authorizations SET last_polled_at = ?, interval = ? WHERE id = ? AND last_polled_at IS ?',
       now, interval, id, expectedLastPolledAt) === 1);
   }
@@ -68,8 +70,20 @@ export class SqliteDeviceAuthorizations implements DeviceAuthorizationStore {
   }
 
   consume(id: string, now: number): Promise<DeviceAuthorization | undefined> {
-    return this.#db.async(() => this.#db.one(toDevice,
+    return this.#db.async(() => this.#consume(id, now));
+  }
+
+  redeem(id: string, now: number, grant: Grant, refreshTokenHash: string | null): Promise<DeviceAuthorization | undefined> {
+    return this.#db.async(() => this.#db.immediate(() => {
+      const consumed = this.#consume(id, now);
+      if (consumed) insertGrant(this.#db, grant, refreshTokenHash);
+      return consumed;
+    }));
+  }
+
+  #consume(id: string, now: number): DeviceAuthorization | undefined {
+    return this.#db.one(toDevice,
       `UPDATE device_authorizations SET status = 'consumed'
-       WHERE id = ? AND status = 'approved' AND expires_at > ? RETURNING *`, id, now));
+       WHERE id = ? AND status = 'approved' AND expires_at > ? RETURNING *`, id, now);
   }
 }

@@ -17,6 +17,17 @@ export const toGrant = (r: Row): Grant => ({
   revokedAt: optNum(r.revoked_at),
 });
 
+/** The grant and its first refresh token; the caller holds the transaction. */
+export function insertGrant(db: SqliteDb, g: Grant, refreshTokenHash: string | null): void {
+  db.run(`INSERT INTO grants (id, env_id, user_id, client_id, kind, scope, created_at, last_used_at, idle_expires_at,
+    absolute_expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  g.id, g.envId, g.userId, g.clientId, g.kind, g.scope, g.createdAt, g.lastUsedAt, g.idleExpiresAt, g.absoluteExpiresAt, g.revokedAt);
+  if (refreshTokenHash !== null) {
+    db.run(`INSERT INTO refresh_tokens (token_hash, grant_id, status, created_at, rotated_at) VALUES (?, ?, 'active', ?, NULL)`,
+      refreshTokenHash, g.id, g.createdAt);
+  }
+}
+
 export class SqliteGrants implements GrantStore {
   readonly #db: SqliteDb;
 
@@ -27,13 +38,7 @@ export class SqliteGrants implements GrantStore {
   create(g: Grant, refreshTokenHash: string | null): Promise<void> {
     return this.#db.async(() => {
       this.#db.immediate(() => {
-        this.#db.run(`INSERT INTO grants (id, env_id, user_id, client_id, kind, scope, created_at, last_used_at, idle_expires_at,
-        absolute_expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        g.id, g.envId, g.userId, g.clientId, g.kind, g.scope, g.createdAt, g.lastUsedAt, g.idleExpiresAt, g.absoluteExpiresAt, g.revokedAt);
-        if (refreshTokenHash !== null) {
-          this.#db.run(`INSERT INTO refresh_tokens (token_hash, grant_id, status, created_at, rotated_at) VALUES (?, ?, 'active', ?, NULL)`,
-            refreshTokenHash, g.id, g.createdAt);
-        }
+        insertGrant(this.#db, g, refreshTokenHash);
       });
     });
   }

@@ -31,6 +31,12 @@ export interface SqliteStoreOptions {
   now: number;
   /** Apply pending migrations on open (the server does; `migrate` is the explicit form). */
   migrate?: boolean;
+  /**
+   * SQLite's synchronous setting (default normal). In WAL mode normal loses no commit when the
+   * process dies, only when the machine does (the last commits since a checkpoint); full syncs the
+   * WAL at every commit and survives a power loss too, at the cost of an fsync per write.
+   */
+  synchronous?: 'normal' | 'full';
 }
 
 export class SqliteStore implements Store {
@@ -51,7 +57,7 @@ export class SqliteStore implements Store {
   readonly revokedAccessTokens: SqliteRevokedAccessTokens;
 
   constructor(opts: SqliteStoreOptions) {
-    const db = new SqliteDb(opts.file);
+    const db = new SqliteDb(opts.file, opts.synchronous ?? 'normal');
     this.#db = db;
     try {
       if (opts.migrate ?? true) migrate(db.db, opts.now);
@@ -118,6 +124,12 @@ export class SqliteStore implements Store {
       for (const f of [file, `${file}-journal`]) rmSync(f, { force: true });
       throw err;
     }
+  }
+
+  /** The synchronous setting this connection runs with, as SQLite reports it. */
+  get synchronous(): 'normal' | 'full' | 'other' {
+    const level = this.#db.db.pragma('synchronous', { simple: true });
+    return level === 1 ? 'normal' : level === 2 ? 'full' : 'other';
   }
 
   /**

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import type { DeviceAuthorization } from '../../../src/model/records.ts';
 import type { Store } from '../../../src/store/store.ts';
-import { basics, device, flow, MINUTE, NOW, one, type OpenStores } from './fixtures.ts';
+import { basics, device, flow, grant, hash, MINUTE, NOW, one, type OpenStores } from './fixtures.ts';
 
 async function pendingDevice(store: Store, o: Partial<DeviceAuthorization> = {}) {
   const b = await basics(store);
@@ -70,6 +70,33 @@ export function deviceContract(open: OpenStores): void {
     assert.equal(await store.devices.insert(denied), 'ok');
     assert.ok(await store.devices.decide(denied.id, 'denied', user.id, NOW));
     assert.equal(await store.devices.consume(denied.id, NOW), undefined);
+  });
+
+  test('device authorizations: redeem spends an approved code and stores its grant together, or neither', async (t) => {
+    const store = await one(open, t);
+    const { env, client, user, device: d } = await pendingDevice(store);
+    const g = grant(env.id, user.id, client.clientId);
+    const token = hash();
+    assert.equal(await store.devices.redeem(d.id, NOW, g, token), undefined, 'a pending code is not redeemed');
+    assert.equal(await store.grants.get(env.id, g.id), undefined, '…and opens no grant');
+    const approved = await store.devices.decide(d.id, 'approved', user.id, NOW);
+    assert.ok(approved);
+    // A grant that cannot be stored (its id is taken) leaves the code approved for the next poll.
+    const taken = grant(env.id, user.id, client.clientId);
+    await store.grants.create(taken, null);
+    await assert.rejects(store.devices.redeem(d.id, NOW + 1, { ...g, id: taken.id }, token));
+    assert.equal((await store.devices.get(env.id, d.id))?.status, 'approved', 'the failed write spent nothing');
+    assert.equal(await store.refreshTokens.find(token), undefined);
+    assert.deepEqual(await store.devices.redeem(d.id, NOW + 2, g, token), { ...approved, status: 'consumed' });
+    assert.deepEqual(await store.grants.get(env.id, g.id), g);
+    assert.equal((await store.refreshTokens.find(token))?.token.status, 'active');
+    const again = grant(env.id, user.id, client.clientId);
+    assert.equal(await store.devices.redeem(d.id, NOW + 3, again, null), undefined, 'redeemed once');
+    assert.equal(await store.grants.get(env.id, again.id), undefined);
+    const late = device(env.id, client.clientId);
+    assert.equal(await store.devices.insert(late), 'ok');
+    assert.ok(await store.devices.decide(late.id, 'approved', user.id, NOW));
+    assert.equal(await store.devices.redeem(late.id, late.expiresAt, grant(env.id, user.id, client.clientId), null), undefined, 'not once expired');
   });
 
   test('flows: create and get while unexpired; transition from its state only, keeping what the patch leaves out', async (t) => {

@@ -1,7 +1,8 @@
 // The contract under concurrency: many calls at once, spread over several stores on one database
 // (for PostgreSQL: separate pools, so separate connections really race). Every rule that decides
 // "exactly one" must hold: one token out of an approved code, one decision, one poll per
-// interval, one pending holder of a user code, one device per user, one rotation per token.
+// interval, one pending holder of a user code, one device per user, one rotation per token, one
+// grant per redeemed code.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
@@ -34,6 +35,22 @@ export function raceContract(open: OpenStores): void {
     const consumed = await race(stores, CALLS, (s) => s.devices.consume(d.id, NOW + 1));
     assert.equal(count(consumed, (r) => r !== undefined), 1, 'exactly one consume wins');
     assert.equal((await store.devices.get(env.id, d.id))?.status, 'consumed');
+  });
+
+  test('races: many redeems of one approved code: exactly one spends it, and exactly one grant is stored', async (t) => {
+    const stores = await open(t, STORES);
+    const [store] = stores;
+    assert.ok(store);
+    const { env, client, user } = await basics(store);
+    const d = device(env.id, client.clientId);
+    assert.equal(await store.devices.insert(d), 'ok');
+    assert.ok(await store.devices.decide(d.id, 'approved', user.id, NOW));
+    const grants = Array.from({ length: CALLS }, () => grant(env.id, user.id, client.clientId));
+    const results = await race(stores, CALLS, (s, i) => s.devices.redeem(d.id, NOW + 1, grants[i] ?? grants[0] ?? grant(env.id, user.id, client.clientId), hash()));
+    assert.equal(count(results, (r) => r !== undefined), 1, 'exactly one redeem wins');
+    const stored = await Promise.all(grants.map((g) => store.grants.get(env.id, g.id)));
+    assert.equal(count(stored, (g) => g !== undefined), 1, 'exactly one grant');
+    assert.equal(results.findIndex((r) => r !== undefined), stored.findIndex((g) => g !== undefined), 'the winner\'s');
   });
 
   test('races: concurrent polls with one expected last_polled_at: exactly one compare-and-set succeeds, and it is the one stored', async (t) => {
