@@ -57,7 +57,7 @@ export class PgClients implements ClientStore {
   }
 
   list(envId: string): Promise<Client[]> {
-    return this.#db.all(toClient, { text: `SELECT ${COLUMNS} FROM clients WHERE env_id = $1 ORDER BY created_at, client_id`, values: [envId] });
+    return this.#db.all(toClient, { text: `SELECT ${COLUMNS} FROM clients WHERE env_id = $1 ORDER BY created_at, client_id COLLATE "C"`, values: [envId] });
   }
 
   async update(c: Client): Promise<boolean> {

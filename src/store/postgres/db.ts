@@ -96,7 +96,11 @@ export class PgDb extends Queries {
   #closed = false;
 
   constructor(opts: PgDbOptions) {
-    const pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize, types: typeParsers(), idleTimeoutMillis: 30_000 });
+    // A connection that cannot be had within 10 s (server down, pool exhausted) fails its request
+    // instead of hanging it; idle connections are closed after 30 s.
+    const pool = new pg.Pool({
+      connectionString: opts.url, max: opts.poolSize, types: typeParsers(), idleTimeoutMillis: 30_000, connectionTimeoutMillis: 10_000,
+    });
     super(pool);
     this.pool = pool;
     // An idle connection that the server drops (a restart, a failover) must not crash the process:

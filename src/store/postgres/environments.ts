@@ -36,6 +36,6 @@ export class PgEnvironments implements EnvironmentStore {
   }
 
   list(): Promise<Environment[]> {
-    return this.#db.all(toEnvironment, { text: `SELECT ${COLUMNS} FROM environments ORDER BY created_at, name` });
+    return this.#db.all(toEnvironment, { text: `SELECT ${COLUMNS} FROM environments ORDER BY created_at, name COLLATE "C"` });
   }
 }

@@ -24,7 +24,7 @@ export class PgSigningKeys implements SigningKeyStore {
   }
 
   list(envId: string): Promise<SigningKeyRecord[]> {
-    return this.#db.all(toKey, { text: `SELECT ${COLUMNS} FROM signing_keys WHERE env_id = $1 ORDER BY created_at, kid`, values: [envId] });
+    return this.#db.all(toKey, { text: `SELECT ${COLUMNS} FROM signing_keys WHERE env_id = $1 ORDER BY created_at, kid COLLATE "C"`, values: [envId] });
   }
 
   insert(k: SigningKeyRecord): Promise<void> {

@@ -46,7 +46,7 @@ export class PgUsers implements UserStore {
   }
 
   list(envId: string): Promise<User[]> {
-    return this.#db.all(toUser, { text: `SELECT ${COLUMNS} FROM users WHERE env_id = $1 ORDER BY created_at, username`, values: [envId] });
+    return this.#db.all(toUser, { text: `SELECT ${COLUMNS} FROM users WHERE env_id = $1 ORDER BY created_at, username COLLATE "C"`, values: [envId] });
   }
 
   async setPasswordHash(envId: string, id: string, expected: string, hash: string, now: number): Promise<boolean> {
