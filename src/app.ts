@@ -88,6 +88,19 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.setErrorHandler((error, request, reply) => answerError(request, reply, error, formats.sender(request.url)));
   app.setNotFoundHandler((request, reply) => answerError(request, reply, notFoundError(request), formats.sender(request.url)));
 
+  const redis = services.redis;
+  if (redis) {
+    // An outage is logged when it starts and when it ends, not once per request. Only the message
+    // of Redis's error: ioredis attaches the failed command, arguments and all (AUTH's password).
+    const unsubscribe = redis.onChange((up, err) => {
+      if (up) app.log.info({ redis: redis.address }, 'redis answers: rate limits and the wrong-code budget are shared');
+      else app.log.error({ redis: redis.address, reason: err?.message }, 'redis unreachable: rate limits count per instance, and user and registration codes are refused (503) until it is back');
+    });
+    app.addHook('onClose', (_instance, done) => { unsubscribe(); done(); });
+    // Commands are not queued while the connection is down, so it is made before the first request.
+    app.addHook('onReady', () => redis.connect());
+  }
+
   // One encapsulated plugin per front end: each owns its routes, parsers and wire format.
   await app.register(oauthPlugin, { services });
   await app.register(pagePlugin, { services });

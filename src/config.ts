@@ -28,6 +28,10 @@ const httpUrl = z
 // A PostgreSQL connection URL (SPEC S10). The messages never repeat the value: it may hold a password.
 export const postgresUrl = z.url({ protocol: /^postgres(ql)?$/, error: 'expected a postgres:// or postgresql:// URL' });
 
+// REDIS_URL: redis://[[user]:password@]host[:port][/db] or rediss:// (TLS). The value may hold a
+// password, so no message repeats it.
+const redisUrl = z.url({ protocol: /^rediss?$/, error: 'expected a redis:// or rediss:// URL' });
+
 const userCodeCharset = z
   .string()
   .regex(/^[A-Z0-9]{10,36}$/, 'expected 10-36 distinct characters from A-Z and 0-9')
@@ -73,6 +77,7 @@ const schema = z.object({
   JWT_CLOCK_TOLERANCE_SECONDS: int(0, 300).default(60),
   REFRESH_REUSE_GRACE_SECONDS: int(0, 300).default(0),
   // scrypt's N for passwords: a power of two from 2^14 to 2^18 (OWASP's minimum, 2^17, by default).
+  REDIS_URL: redisUrl.optional(),
   PASSWORD_SCRYPT_N: int(2 ** 14, 2 ** 18).refine((n) => (n & (n - 1)) === 0, 'must be a power of two').default(2 ** 17),
 });
 
@@ -132,6 +137,11 @@ export type Config = Readonly<{
   refreshReuseGraceSeconds: number;
   /** scrypt cost of password hashes (r=8, p=1); weaker stored hashes are upgraded at sign-in. */
   passwordCost: Readonly<{ N: number; r: number; p: number }>;
+  /**
+   * When set, rate-limit counters and the wrong-code budget live in this Redis, shared by every
+   * instance (SPEC S10). It may hold a password: log `redisAddress(url)` instead, never the URL.
+   */
+  redisUrl: string | undefined;
 }>;
 
 export class ConfigError extends Error {
@@ -221,5 +231,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsToken,
     refreshReuseGraceSeconds: e.REFRESH_REUSE_GRACE_SECONDS,
     passwordCost: Object.freeze({ N: e.PASSWORD_SCRYPT_N, r: 8, p: 1 }),
+    redisUrl: e.REDIS_URL,
   });
 }

@@ -19,9 +19,9 @@ export interface ClientCredentials {
  * is; the front end decides whose budget it is.
  */
 export interface CallerBudget {
-  beforeAttempt(): void;
-  beforeSecret(client: Client): void;
-  failed(): void;
+  beforeAttempt(): Promise<void>;
+  beforeSecret(client: Client): Promise<void>;
+  failed(): Promise<void>;
 }
 
 export const TOKEN_ENDPOINT_AUTH_METHODS = ['none', 'client_secret_basic', 'client_secret_post'] as const;
@@ -31,8 +31,8 @@ const REFUSED = 'client authentication failed';
 
 export async function authenticateClient(clients: ClientStore, envId: string, creds: ClientCredentials, budget: CallerBudget): Promise<Client> {
   const usedBasic = creds.basic !== undefined;
-  const fail = (description = REFUSED) => {
-    budget.failed();
+  const fail = async (description = REFUSED) => {
+    await budget.failed();
     return new CoreError('invalid_client', description, { usedBasic });
   };
   if (creds.basic && creds.clientSecret !== undefined) {
@@ -45,19 +45,19 @@ export async function authenticateClient(clients: ClientStore, envId: string, cr
   if (clientId === undefined || clientId === '') throw new CoreError('invalid_client', 'client authentication is required', { usedBasic });
   const secret = creds.basic?.secret ?? creds.clientSecret;
 
-  budget.beforeAttempt();
+  await budget.beforeAttempt();
   const client = await clients.get(envId, clientId);
   if (!client) {
     // Spend the same time as a real secret check so the response time does not reveal client ids.
     if (secret !== undefined) await verifyPassword(secret, await decoyHash(SECRET_COST));
-    throw fail();
+    throw await fail();
   }
   if (client.type === 'public') {
-    if (secret !== undefined && secret !== '') throw fail('this client is public and has no secret');
+    if (secret !== undefined && secret !== '') throw await fail('this client is public and has no secret');
     return client;
   }
-  if (secret === undefined || client.secretHash === null) throw fail('this client must authenticate with its secret');
-  budget.beforeSecret(client);
-  if (!(await verifyPassword(secret, client.secretHash))) throw fail();
+  if (secret === undefined || client.secretHash === null) throw await fail('this client must authenticate with its secret');
+  await budget.beforeSecret(client);
+  if (!(await verifyPassword(secret, client.secretHash))) throw await fail();
   return client;
 }

@@ -45,6 +45,8 @@ const defaultStatus = {
   rate_limited: 429,
   /** The database cannot grow (a full disk, or a size cap): the write was rolled back; retryAfter says when to try again. */
   storage_full: 503,
+  /** The shared store of the wrong-code budget (Redis) cannot answer: codes are refused, not left uncounted; retryAfter says when to try again. */
+  limits_unavailable: 503,
   server_error: 500,
 } as const;
 

@@ -1,5 +1,6 @@
-// Fixed-window counters in bounded memory that a caller cannot flush (SPEC S7). A key's window
-// starts at its first hit. Entries are kept in the order their windows end, so expired ones are
+// Fixed-window counters that a caller cannot flush (SPEC S7), behind one small interface: this
+// process's bounded memory here, Redis (src/redis/) when several instances share the counters.
+// A key's window starts at its first hit. Entries are kept in the order their windows end, so expired ones are
 // reclaimed from the front; a live entry is never evicted. When the table is full of live
 // entries, new keys share one overflow counter under the same rule: inventing keys never buys a
 // fresh budget, it only makes the inventor share one with whoever else is new.
@@ -20,15 +21,31 @@ export interface LimitState {
   resetSeconds: number;
 }
 
+/**
+ * One limit's counters. Asynchronous because shared counters live in another process; the
+ * in-memory limiter answers with settled promises, so a check costs one await.
+ */
+export interface RateLimiter {
+  readonly rule: LimitRule;
+  /** Counts one hit for `key` and says whether it is within the limit. */
+  hit(key: string): Promise<LimitState>;
+  /** Whether one more hit for `key` would be allowed, without counting it (to refuse before costly work). */
+  peek(key: string): Promise<LimitState>;
+  /** Takes back one hit of the current window (an attempt reserved up front that turned out fine). */
+  refund(key: string): Promise<void>;
+}
+
 interface Entry {
   count: number;
   resetAt: number;
 }
 
+const SETTLED = Promise.resolve();
+
 /** Keys one limiter holds at most; beyond that new keys share the overflow counter. */
 export const DEFAULT_CAPACITY = 100_000;
 
-export class FixedWindowLimiter {
+export class FixedWindowLimiter implements RateLimiter {
   readonly rule: LimitRule;
   readonly #clock: Clock;
   readonly #capacity: number;
@@ -45,27 +62,25 @@ export class FixedWindowLimiter {
     this.#onRefused = onRefused;
   }
 
-  /** Counts one hit for `key` and says whether it is within the limit. */
-  hit(key: string): LimitState {
+  hit(key: string): Promise<LimitState> {
     const entry = this.#entry(key, this.#clock.now());
     entry.count++;
-    return this.#state(entry, entry.count <= this.rule.max);
+    return Promise.resolve(this.#state(entry, entry.count <= this.rule.max));
   }
 
-  /** Takes back one hit of the current window (an attempt reserved up front that turned out fine). */
-  refund(key: string): void {
+  refund(key: string): Promise<void> {
     const entry = this.#entries.get(key);
     if (entry && entry.resetAt > this.#clock.now() && entry.count > 0) entry.count--;
+    return SETTLED;
   }
 
-  /** Whether one more hit for `key` would be allowed, without counting it (to refuse before costly work). */
-  peek(key: string): LimitState {
+  peek(key: string): Promise<LimitState> {
     const now = this.#clock.now();
     const live = (e: Entry | undefined) => (e !== undefined && e.resetAt > now ? e : undefined);
     const full = this.#entries.size >= this.#capacity;
     const entry = live(this.#entries.get(key)) ?? (full && !this.#entries.has(key) ? live(this.#overflow) : undefined);
-    if (!entry) return { allowed: true, limit: this.rule.max, remaining: this.rule.max, resetSeconds: this.rule.windowSeconds };
-    return this.#state(entry, entry.count < this.rule.max);
+    if (!entry) return Promise.resolve({ allowed: true, limit: this.rule.max, remaining: this.rule.max, resetSeconds: this.rule.windowSeconds });
+    return Promise.resolve(this.#state(entry, entry.count < this.rule.max));
   }
 
   /** Live keys held (for tests and metrics). */

@@ -11,15 +11,15 @@ import type { Clock } from '../model/clock.ts';
 import type { User } from '../model/records.ts';
 import type { UserStore } from '../store/store.ts';
 import { CoreError } from './errors.ts';
-import type { FixedWindowLimiter } from './limiter.ts';
+import type { RateLimiter } from './limiter.ts';
 
 export class PasswordSignIn {
   readonly #users: UserStore;
-  readonly #failures: FixedWindowLimiter;
+  readonly #failures: RateLimiter;
   readonly #cost: ScryptCost;
   readonly #clock: Clock;
 
-  constructor(users: UserStore, failuresPerAccount: FixedWindowLimiter, cost: ScryptCost, clock: Clock) {
+  constructor(users: UserStore, failuresPerAccount: RateLimiter, cost: ScryptCost, clock: Clock) {
     this.#users = users;
     this.#failures = failuresPerAccount;
     this.#cost = cost;
@@ -29,7 +29,7 @@ export class PasswordSignIn {
   async signIn(envId: string, username: string, password: string): Promise<User> {
     const name = username.normalize('NFKC').trim();
     const account = `${envId}|${name}`;
-    const budget = this.#failures.hit(account);
+    const budget = await this.#failures.hit(account);
     if (!budget.allowed) {
       throw new CoreError('sign_in_throttled', 'too many failed sign-ins for this account; try again later', {
         target: 'password', retryAfter: budget.resetSeconds,
@@ -40,7 +40,7 @@ export class PasswordSignIn {
     if (!user || !ok || user.disabled) {
       throw new CoreError('invalid_credentials', 'the username or password is not correct', { target: 'password' });
     }
-    this.#failures.refund(account);
+    await this.#failures.refund(account);
     // A hash made with less work than today's cost is replaced now, while the password is at hand.
     if (isWeakerThan(user.passwordHash, this.#cost)) {
       await this.#users.setPasswordHash(envId, user.id, user.passwordHash, await hashPassword(password, this.#cost), this.#clock.now());

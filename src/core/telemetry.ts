@@ -12,6 +12,8 @@ export interface Telemetry {
   guessBudgetExhausted(kind: CodeKind): void;
   /** A request refused by the named limit. */
   rateLimited(limit: string): void;
+  /** A check of the named limit that Redis could not answer, counted in this process instead. */
+  rateLimitFallback(limit: string): void;
   registrationCode(event: 'issued' | 'redeemed'): void;
   tokenIssued(kind: 'access' | 'session'): void;
   /** One use of a refresh token: `ok` or the error code. */
@@ -32,6 +34,7 @@ export const noTelemetry: Telemetry = {
   wrongCode: nothing,
   guessBudgetExhausted: nothing,
   rateLimited: nothing,
+  rateLimitFallback: nothing,
   registrationCode: nothing,
   tokenIssued: nothing,
   refresh: nothing,

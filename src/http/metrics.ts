@@ -2,7 +2,7 @@
 // reports through Telemetry (device authorizations, polls and verifications by outcome, wrong
 // codes, budgets spent, rate-limit refusals, registration codes, tokens), and process metrics.
 // Each app has its own registry (tests build many); process metrics are collected once.
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CodeKind, Telemetry } from '../core/telemetry.ts';
 
 let processRegistry: Registry | undefined;
@@ -30,6 +30,7 @@ export class Metrics implements Telemetry {
   readonly #wrongCodes = this.#counter('dcs_wrong_codes_total', 'Wrong user codes and registration codes entered', ['kind']);
   readonly #budgets = this.#counter('dcs_guess_budget_exhausted_total', 'Codes refused because the source spent its wrong-code budget', ['kind']);
   readonly #limited = this.#counter('dcs_rate_limited_total', 'Requests refused by a rate limit, by limit', ['limit']);
+  readonly #fallbacks = this.#counter('dcs_rate_limit_fallbacks_total', 'Rate-limit checks Redis could not answer, counted in this process instead, by limit', ['limit']);
   readonly #registration = this.#counter('dcs_registration_codes_total', 'Device registration codes issued and redeemed', ['event']);
   readonly #tokens = this.#counter('dcs_tokens_issued_total', 'Tokens issued by kind (access: device grant; session: Veeam facade)', ['kind']);
   readonly #refreshes = this.#counter('dcs_refreshes_total', 'Uses of refresh tokens by outcome (ok, invalid_grant, …)', ['outcome']);
@@ -67,6 +68,20 @@ export class Metrics implements Telemetry {
 
   rateLimited(limit: string): void {
     this.#limited.inc({ limit });
+  }
+
+  rateLimitFallback(limit: string): void {
+    this.#fallbacks.inc({ limit });
+  }
+
+  /** With REDIS_URL: dcs_redis_up, 1 while Redis answers, read at each scrape. */
+  watchRedis(up: () => boolean): void {
+    new Gauge({
+      name: 'dcs_redis_up',
+      help: 'Whether Redis (REDIS_URL) answered last: 1 up, 0 down (limits then count per instance; codes are refused)',
+      registers: [this.registry],
+      collect() { this.set(up() ? 1 : 0); },
+    });
   }
 
   registrationCode(event: 'issued' | 'redeemed'): void {

@@ -1,4 +1,5 @@
-// Rate limits per canonical caller (SPEC S7), on the bounded counters of core/limiter.ts. Each
+// Rate limits per canonical caller (SPEC S7), on the counters of core/limiter.ts (this process's
+// memory) or src/redis/ (shared by every instance, when REDIS_URL is set). Each
 // limit is one counter table shared by every route it covers (the root and /{envID}/… paths of
 // an environment, the page and the flow API), keyed by what the caller is, not by how it spelled
 // the request. A refusal is the closed-set `rate_limited` error, which each front end formats in
@@ -7,28 +8,28 @@ import { isIPv6 } from 'node:net';
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import type { Config } from '../config.ts';
 import { CoreError } from '../core/errors.ts';
-import { FixedWindowLimiter, type LimitState } from '../core/limiter.ts';
-import type { Telemetry } from '../core/telemetry.ts';
-import type { Clock } from '../model/clock.ts';
+import type { LimitRule, LimitState, RateLimiter } from '../core/limiter.ts';
 
 /** Every limit of the HTTP front ends, one counter table each. */
 export interface Limits {
-  deviceAuthorization: FixedWindowLimiter;
-  token: FixedWindowLimiter;
+  deviceAuthorization: RateLimiter;
+  token: RateLimiter;
   /** Requests naming an unknown client or failing client authentication, per source, checked before any secret is hashed. */
-  clientAuthFailures: FixedWindowLimiter;
-  discovery: FixedWindowLimiter;
+  clientAuthFailures: RateLimiter;
+  discovery: RateLimiter;
   /** The page and the flow API together, per source. */
-  verification: FixedWindowLimiter;
-  session: FixedWindowLimiter;
-  adminApi: FixedWindowLimiter;
-  deviceRegistration: FixedWindowLimiter;
+  verification: RateLimiter;
+  session: RateLimiter;
+  adminApi: RateLimiter;
+  deviceRegistration: RateLimiter;
 }
 
-export function createLimits(config: Config, clock: Clock, telemetry: Telemetry): Limits {
+/** Makes the limiter called `name` (a metric label and a key namespace) for `rule`. */
+export type LimiterFactory = (name: string, rule: LimitRule) => RateLimiter;
+
+export function createLimits(config: Config, limiter: LimiterFactory): Limits {
   const r = config.rateLimit;
-  const per = (name: string, max: number) =>
-    new FixedWindowLimiter({ max, windowSeconds: r.windowSeconds }, clock, r.maxKeys, () => { telemetry.rateLimited(name); });
+  const per = (name: string, max: number) => limiter(name, { max, windowSeconds: r.windowSeconds });
   return {
     deviceAuthorization: per('device_authorization', r.deviceAuthorization),
     token: per('token', r.token),
@@ -74,34 +75,30 @@ function setHeaders(reply: FastifyReply, state: LimitState): void {
   reply.header('ratelimit-reset', String(state.resetSeconds));
 }
 
-/** Counts one request for `key`; sets the headers; refuses with rate_limited past the limit. */
-export function spend(reply: FastifyReply, limiter: FixedWindowLimiter, key: string): void {
-  const state = limiter.hit(key);
+/** Sets the headers of a counted request; refuses with rate_limited past the limit. */
+function charge(reply: FastifyReply, state: LimitState): void {
   setHeaders(reply, state);
   if (!state.allowed) throw tooMany(state);
 }
 
+/** Counts one request for `key`; sets the headers; refuses with rate_limited past the limit. */
+export async function spend(reply: FastifyReply, limiter: RateLimiter, key: string): Promise<void> {
+  charge(reply, await limiter.hit(key));
+}
+
 /** Refuses with rate_limited when one more hit for `key` would be over the limit, without counting. */
-export function mustHaveBudget(reply: FastifyReply, limiter: FixedWindowLimiter, key: string): void {
-  const state = limiter.peek(key);
-  if (!state.allowed) {
-    setHeaders(reply, state);
-    throw tooMany(state);
-  }
+export async function mustHaveBudget(reply: FastifyReply, limiter: RateLimiter, key: string): Promise<void> {
+  const state = await limiter.peek(key);
+  if (!state.allowed) charge(reply, state);
 }
 
 function tooMany(state: LimitState): CoreError {
   return new CoreError('rate_limited', `too many requests; retry after ${state.resetSeconds} seconds`, { retryAfter: state.resetSeconds });
 }
 
-/** An onRequest hook limiting every request of a route (or a whole plugin) by `key`. */
-export function limitBy(limiter: FixedWindowLimiter, key: (request: FastifyRequest) => string): onRequestAsyncHookHandler {
-  return (request, reply) => {
-    try {
-      spend(reply, limiter, key(request));
-      return Promise.resolve();
-    } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-    }
+/** An onRequest hook limiting every request of a route (or a whole plugin) by `key`: one await per request. */
+export function limitBy(limiter: RateLimiter, key: (request: FastifyRequest) => string): onRequestAsyncHookHandler {
+  return async (request, reply) => {
+    charge(reply, await limiter.hit(key(request)));
   };
 }

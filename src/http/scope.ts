@@ -63,8 +63,8 @@ declare module 'fastify' {
 /** Logs the failure (a 500 with its cause; a refusal briefly), sets Retry-After and Allow, then sends. */
 export function answerError(request: FastifyRequest, reply: FastifyReply, error: unknown, send: ErrorSender): FastifyReply {
   const err = toCoreError(error);
-  // A full disk is the operator's to fix, so it is logged as loudly as a bug.
-  if (err.code === 'server_error' || err.code === 'storage_full') request.log.error({ err: error }, 'request failed');
+  // A full disk or an unreachable Redis is the operator's to fix, so it is logged as loudly as a bug.
+  if (err.code === 'server_error' || err.code === 'storage_full' || err.code === 'limits_unavailable') request.log.error({ err: error }, 'request failed');
   else request.log.info({ code: err.code, reason: err.details.logReason }, 'request refused');
   if (err.details.retryAfter !== undefined) reply.header('retry-after', String(err.details.retryAfter));
   if (err.details.allow !== undefined) reply.header('allow', err.details.allow);

@@ -228,3 +228,11 @@ export interface Store {
 export class StoreConflictError extends Error {
   override name = 'StoreConflictError';
 }
+
+/**
+ * The store that holds a budget cannot answer now (Redis unreachable, timed out or erring): the
+ * budget cannot be checked, and what relies on it must refuse (fail closed) rather than guess.
+ */
+export class StoreUnavailableError extends Error {
+  override name = 'StoreUnavailableError';
+}

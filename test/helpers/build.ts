@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
-import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import type { FastifyInstance, FastifyServerOptions, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import type { Clock } from '../../src/model/clock.ts';
@@ -72,8 +72,10 @@ export interface TestApp {
 export interface BuildOptions {
   env?: Record<string, string>;
   clock?: TestClock;
-  /** Reuse a directory (restart tests). */
+  /** Reuse a directory (restart tests; a second instance on one database). */
   dir?: string;
+  /** Fastify's logger (default: none), to read what the server logs. */
+  logger?: FastifyServerOptions['logger'];
 }
 
 export function encodeForm(body: Record<string, string | string[]>): string {
@@ -106,7 +108,7 @@ export async function build(t: TestContext, opts: BuildOptions = {}): Promise<Te
   const clock = opts.clock ?? new TestClock();
   const config = testConfig(dir, await storeEnv(dir, opts.env));
   const services = await openServices(config, { clock });
-  const app = await buildApp({ services });
+  const app = await buildApp({ services, ...(opts.logger === undefined ? {} : { logger: opts.logger }) });
   let closed = false;
   t.after(async () => {
     if (closed) return;

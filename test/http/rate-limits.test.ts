@@ -24,34 +24,34 @@ function assertLimited(res: LightMyRequestResponse): void {
   assert.equal(res.headers['ratelimit-remaining'], '0');
 }
 
-test('the limiter: windows end on the clock, a refund gives one hit back, peek does not count', () => {
+test('the limiter: windows end on the clock, a refund gives one hit back, peek does not count', async () => {
   const clock = new TestClock();
   const l = new FixedWindowLimiter({ max: 2, windowSeconds: 60 }, clock, 1000);
-  assert.equal(l.hit('a').allowed, true);
-  assert.equal(l.peek('a').allowed, true);
-  assert.equal(l.hit('a').remaining, 0);
-  assert.equal(l.peek('a').allowed, false);
-  assert.equal(l.hit('a').allowed, false);
-  l.refund('a');
-  assert.equal(l.hit('a').allowed, false, 'a refund does not undo a refusal beyond the limit');
+  assert.equal((await l.hit('a')).allowed, true);
+  assert.equal((await l.peek('a')).allowed, true);
+  assert.equal((await l.hit('a')).remaining, 0);
+  assert.equal((await l.peek('a')).allowed, false);
+  assert.equal((await l.hit('a')).allowed, false);
+  await l.refund('a');
+  assert.equal((await l.hit('a')).allowed, false, 'a refund does not undo a refusal beyond the limit');
   clock.advance(60);
-  assert.equal(l.hit('a').allowed, true, 'a new window');
+  assert.equal((await l.hit('a')).allowed, true, 'a new window');
 });
 
-test('inventing keys does not flush an exhausted counter; past capacity new keys share one budget', () => {
+test('inventing keys does not flush an exhausted counter; past capacity new keys share one budget', async () => {
   const clock = new TestClock();
   const l = new FixedWindowLimiter({ max: 2, windowSeconds: 60 }, clock, 1000);
-  l.hit('victim-of-its-own-making');
-  l.hit('victim-of-its-own-making');
-  assert.equal(l.hit('victim-of-its-own-making').allowed, false);
+  await l.hit('victim-of-its-own-making');
+  await l.hit('victim-of-its-own-making');
+  assert.equal((await l.hit('victim-of-its-own-making')).allowed, false);
   let freshAllowed = 0;
-  for (let i = 0; i < 5000; i++) if (l.hit(`invented-${i}`).allowed) freshAllowed++;
-  assert.equal(l.hit('victim-of-its-own-making').allowed, false, 'still exhausted after 5000 invented keys');
+  for (let i = 0; i < 5000; i++) if ((await l.hit(`invented-${i}`)).allowed) freshAllowed++;
+  assert.equal((await l.hit('victim-of-its-own-making')).allowed, false, 'still exhausted after 5000 invented keys');
   assert.ok(l.size <= 1000, `bounded: ${l.size}`);
   // 999 keys got their own budget (one hit each); the other 4001 shared the overflow's two.
   assert.equal(freshAllowed, 999 + 2);
   clock.advance(60);
-  assert.equal(l.hit('victim-of-its-own-making').allowed, true, 'expired entries are reclaimed');
+  assert.equal((await l.hit('victim-of-its-own-making')).allowed, true, 'expired entries are reclaimed');
 });
 
 test('IPv6 sources are grouped by /64; IPv4 and IPv4-mapped addresses are themselves', () => {

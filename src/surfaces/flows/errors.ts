@@ -42,6 +42,7 @@ const wire: Record<CoreErrorCode, Wire> = {
   payload_too_large: ['INVALID_REQUEST', 'The request body is too large.'],
   rate_limited: ['REQUEST_LIMITED', 'Too many requests. Try again later.'],
   storage_full: ['REQUEST_FAILED', 'The request could not be completed right now. Try again later.'],
+  limits_unavailable: ['REQUEST_FAILED', 'The request could not be completed right now. Try again later.'],
   server_error: ['UNEXPECTED_ERROR', 'An unexpected error occurred.'],
 };
 

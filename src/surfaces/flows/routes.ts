@@ -116,7 +116,7 @@ export const flowApiPlugin: FastifyPluginAsync<{ services: Services }> = async (
       params: flowParams,
       consumes: [MEDIA.check, MEDIA.verify, MEDIA.consent],
       body: z.union([checkBody, verifyBody, consentBody]),
-      // 503: the step could not be stored (a full disk); Retry-After.
+      // 503: the step could not be stored (a full disk), or a code not checked (Redis unreachable); Retry-After.
       response: { 200: flowResponse, ...errors, 503: pingError },
     },
     // The media type picks the action, so it is judged before the body's shape.

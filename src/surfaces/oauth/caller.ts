@@ -6,7 +6,7 @@
 // too. Unknown clients and wrong secrets are counted per source, and refused before any hashing.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { authenticateClient } from '../../core/client-auth.ts';
-import type { FixedWindowLimiter } from '../../core/limiter.ts';
+import type { RateLimiter } from '../../core/limiter.ts';
 import { mustHaveBudget, sourceKey, spend } from '../../http/rate-limit.ts';
 import type { Client, Environment } from '../../model/records.ts';
 import type { Services } from '../../services.ts';
@@ -22,16 +22,16 @@ export async function authenticatedCaller(
   reply: FastifyReply,
   env: Environment,
   body: { client_id?: string | undefined; client_secret?: string | undefined },
-  limiter: FixedWindowLimiter,
+  limiter: RateLimiter,
 ): Promise<Client> {
   const source = sourceKey(request);
   const failures = services.limits.clientAuthFailures;
   const client = await authenticateClient(services.store.clients, env.id, clientCredentials(request, body), {
-    beforeAttempt: () => { mustHaveBudget(reply, failures, source); },
+    beforeAttempt: () => mustHaveBudget(reply, failures, source),
     // A spent client is refused before its secret is hashed; peeking does not let others spend it.
-    beforeSecret: (named) => { mustHaveBudget(reply, limiter, callerKey(named, source)); },
-    failed: () => { failures.hit(source); },
+    beforeSecret: (named) => mustHaveBudget(reply, limiter, callerKey(named, source)),
+    failed: async () => { await failures.hit(source); },
   });
-  spend(reply, limiter, callerKey(client, source));
+  await spend(reply, limiter, callerKey(client, source));
   return client;
 }

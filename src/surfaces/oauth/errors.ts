@@ -42,6 +42,7 @@ const wire: Record<CoreErrorCode, OAuthError | [OAuthError, number]> = {
   payload_too_large: 'invalid_request',
   rate_limited: 'temporarily_unavailable',
   storage_full: 'temporarily_unavailable',
+  limits_unavailable: 'temporarily_unavailable',
   server_error: 'server_error',
 };
 

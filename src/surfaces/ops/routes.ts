@@ -41,9 +41,16 @@ export const opsPlugin: FastifyPluginAsync<{ services: Services; lifecycle: Life
   });
 
   r.get('/readyz', {
-    schema: { tags: ['Operations'], summary: 'Readiness: database reachable, migrations applied, keys loaded', response: { 200: status, 503: status } },
+    schema: {
+      tags: ['Operations'],
+      summary: 'Readiness: database reachable, migrations applied, keys loaded (and, with REDIS_URL, whether Redis answers)',
+      description: 'With REDIS_URL, an unreachable Redis is reported (checks.redis false, status degraded) without failing readiness: '
+        + 'every instance shares it, so taking them all out of rotation would only turn a degraded service into none.',
+      response: { 200: status, 503: status },
+    },
     handler: async (_request, reply) => {
-      const checks = { database: false, migrations: false, keys: false, accepting: !lifecycle.shuttingDown };
+      const checks: Record<string, boolean> = { database: false, migrations: false, keys: false, accepting: !lifecycle.shuttingDown };
+      const redis = services.redis === undefined ? undefined : services.redis.ping();
       try {
         await services.store.ping();
         checks.database = true;
@@ -53,8 +60,10 @@ export const opsPlugin: FastifyPluginAsync<{ services: Services; lifecycle: Life
         reply.log.warn({ err }, 'readiness check failed');
       }
       const ok = Object.values(checks).every(Boolean);
+      if (redis !== undefined) checks.redis = await redis;
       reply.header('cache-control', 'no-store');
-      return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not ready', checks });
+      const state = !ok ? 'not ready' : checks.redis === false ? 'degraded' : 'ready';
+      return reply.code(ok ? 200 : 503).send({ status: state, checks });
     },
   });
 

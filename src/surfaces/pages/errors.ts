@@ -59,6 +59,7 @@ const table: Partial<Record<CoreErrorCode, Shown>> = {
   sign_in_throttled: ['Too many sign-in attempts', 'There have been too many failed sign-ins for this account. Wait a while, then try again.'],
   guess_budget_exhausted: ['Too many wrong codes', 'Too many wrong codes have been tried from your network. Wait a while, then try again.'],
   storage_full: ['Please try again later', 'This could not be saved just now, so nothing was changed. Wait a little, then try again.'],
+  limits_unavailable: ['Please try again later', 'Codes cannot be checked just now, so nothing was changed. Wait a few seconds, then try again.'],
   server_error: ['Something went wrong', 'Something went wrong on our side. Please try again in a moment.'],
 };
 

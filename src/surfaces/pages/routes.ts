@@ -61,7 +61,7 @@ const postResponses = {
   413: page('the form sent too much data'),
   415: page('the body is not application/x-www-form-urlencoded'),
   429: page('too many requests or wrong codes from this address; the code form with a message (Retry-After)'),
-  503: page('the step could not be saved (the server is out of storage); nothing changed (Retry-After)'),
+  503: page('the step could not be saved (the server is out of storage), or a code could not be checked (Redis unreachable; the code form with a message); nothing changed (Retry-After)'),
 };
 
 const inWords = (wait: number): string =>
@@ -89,6 +89,8 @@ function describe(err: CoreError): string | undefined {
       return `There have been too many failed sign-ins for this account. Try again in ${inWords(err.details.retryAfter ?? 60)}.`;
     case 'access_denied':
       return 'This account can no longer approve devices.';
+    case 'limits_unavailable':
+      return 'Codes cannot be checked just now, so nothing was changed. Wait a few seconds, then try again.';
     default:
       return undefined;
   }

@@ -53,6 +53,7 @@ const wire: Record<CoreErrorCode, Wire> = {
   payload_too_large: ['The request body is too large.', 400],
   rate_limited: 'Too many requests.',
   storage_full: 'The service is temporarily unavailable. Try again later.',
+  limits_unavailable: 'The service is temporarily unavailable. Try again later.',
   server_error: 'The service has an internal error.',
 };
 

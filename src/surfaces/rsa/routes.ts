@@ -150,6 +150,7 @@ export const rsaPlugin: FastifyPluginAsync<{ services: Services }> = async (app,
       tags: ['Device registration'],
       summary: 'Redeem a registration code: the authenticator app registers the user\'s one device',
       body: redemptionBody,
+      // 503: the device could not be stored, or the code not checked (Redis unreachable); Retry-After.
       response: { 201: device, 400: rsaError, 403: rsaError, 405: rsaError, 409: rsaError, 415: rsaError, 429: rsaError, 500: rsaError, 503: rsaError },
     },
     onRequest: limitBy(deviceRegistration, sourceKey),

@@ -38,6 +38,7 @@ const wire: Record<CoreErrorCode, string | [string, number]> = {
   payload_too_large: 'payload_too_large',
   rate_limited: 'too_many_requests',
   storage_full: 'temporarily_unavailable',
+  limits_unavailable: 'temporarily_unavailable',
   server_error: 'server_error',
 };
 
