@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # The Debian packages the tests drive: Chromium for the browser test (never a downloaded browser),
 # python3-authlib with python3-requests for the authlib interop test (Debian's, for
-# /usr/bin/python3: no pip), and redis-server for the shared rate limits (each test starts its
-# own throwaway server; the package's system service is not used). Installs what is missing, in one apt-get install, when we are allowed
+# /usr/bin/python3: no pip), redis-server for the shared rate limits and PostgreSQL 15 for the
+# PostgreSQL store (the tests start throwaway servers from their binaries; the packages' system
+# services and clusters are not used). Installs what is missing, in one apt-get install, when we are allowed
 # to; otherwise says what to run. Used by `npm test` (pretest) and by .ci/run.
 set -euo pipefail
 CHROMIUM=/usr/bin/chromium
 PYTHON=/usr/bin/python3
 REDIS=/usr/bin/redis-server
+POSTGRES=/usr/lib/postgresql/15/bin/postgres
 NAME=ensure-debian-packages
 
 # Each check asks for what the tests use, not for a dpkg record: a working setup passes as it is.
@@ -16,12 +18,13 @@ missing_packages() {
   "$PYTHON" -c 'import authlib' >/dev/null 2>&1 || echo python3-authlib
   "$PYTHON" -c 'import requests' >/dev/null 2>&1 || echo python3-requests
   [ -x "$REDIS" ] || echo redis-server
+  { [ -x "$POSTGRES" ] && [ -x "${POSTGRES%/*}/initdb" ] && [ -x "${POSTGRES%/*}/pg_ctl" ]; } || echo postgresql
 }
 mapfile -t missing < <(missing_packages)
 if [ "${#missing[@]}" -eq 0 ]; then exit 0; fi
 
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "$NAME: missing ${missing[*]} (for the browser, authlib interop and Redis tests) and apt-get is unavailable; install Chromium at $CHROMIUM, authlib + requests for $PYTHON and redis-server at $REDIS" >&2
+  echo "$NAME: missing ${missing[*]} (for the browser, authlib interop, Redis and PostgreSQL store tests) and apt-get is unavailable; install Chromium at $CHROMIUM, authlib + requests for $PYTHON, redis-server at $REDIS and PostgreSQL 15 at ${POSTGRES%/*}" >&2
   exit 1
 fi
 SUDO=""

@@ -25,6 +25,9 @@ const httpUrl = z
   .url({ protocol: /^https?$/, error: 'expected an http(s) URL' })
   .transform((u) => u.replace(/\/+$/, ''));
 
+// A PostgreSQL connection URL (SPEC S10). The messages never repeat the value: it may hold a password.
+export const postgresUrl = z.url({ protocol: /^postgres(ql)?$/, error: 'expected a postgres:// or postgresql:// URL' });
+
 // REDIS_URL: redis://[[user]:password@]host[:port][/db] or rediss:// (TLS). The value may hold a
 // password, so no message repeats it.
 const redisUrl = z.url({ protocol: /^rediss?$/, error: 'expected a redis:// or rediss:// URL' });
@@ -41,6 +44,8 @@ const schema = z.object({
   DATABASE_PATH: z.string().min(1).optional(),
   // SQLite's synchronous setting in WAL mode: normal survives a crash of the process, full also a power loss.
   SQLITE_SYNCHRONOUS: z.enum(['normal', 'full']).default('normal'),
+  DATABASE_URL: postgresUrl.optional(),
+  DATABASE_POOL_SIZE: int(1, 1000).default(10),
   PUBLIC_URL: httpUrl.optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: trustProxy.default(false),
@@ -83,9 +88,16 @@ export type Config = Readonly<{
   port: number;
   host: string;
   dataDir: string;
+  /** The SQLite file (the store unless databaseUrl is set). */
   databasePath: string;
   /** SQLite's `synchronous` (README "Durability"). */
   sqliteSynchronous: 'normal' | 'full';
+  /** PostgreSQL instead of SQLite (SPEC S10): a postgres:// URL. Holds a password: log databaseLabel instead. */
+  databaseUrl: string | undefined;
+  /** Connections each instance's PostgreSQL pool may open. */
+  databasePoolSize: number;
+  /** The database for people and logs: the SQLite path, or the PostgreSQL URL without its password and query. */
+  databaseLabel: string;
   publicUrl: string;
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
   trustProxy: boolean | number | string[];
@@ -144,6 +156,18 @@ function readSecretFile(variable: string, file: string): string {
   }
 }
 
+/**
+ * A PostgreSQL URL fit for logs and output: the password is dropped, and so is the query string
+ * (libpq-style parameters may carry one too, e.g. `?password=`).
+ */
+export function redactDatabaseUrl(url: string): string {
+  const u = new URL(url);
+  u.password = '';
+  u.search = '';
+  u.hash = '';
+  return u.toString();
+}
+
 /** Parses the environment into a frozen Config, or throws ConfigError naming each bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const raw = Object.fromEntries(Object.keys(schema.shape).map((k) => [k, env[k] === '' ? undefined : env[k]]));
@@ -168,13 +192,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('METRICS_TOKEN_FILE: the token must be at least 16 characters');
   }
   const dataDir = path.resolve(e.DATA_DIR);
+  const databasePath = path.resolve(e.DATABASE_PATH ?? path.join(dataDir, 'device-code-server.db'));
   const displayHost = e.HOST === '0.0.0.0' || e.HOST === '::' ? 'localhost' : e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST;
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
     dataDir,
-    databasePath: path.resolve(e.DATABASE_PATH ?? path.join(dataDir, 'device-code-server.db')),
+    databasePath,
     sqliteSynchronous: e.SQLITE_SYNCHRONOUS,
+    databaseUrl: e.DATABASE_URL,
+    databasePoolSize: e.DATABASE_POOL_SIZE,
+    databaseLabel: e.DATABASE_URL === undefined ? databasePath : redactDatabaseUrl(e.DATABASE_URL),
     publicUrl: e.PUBLIC_URL ?? `http://${displayHost}:${e.PORT}`,
     logLevel: e.LOG_LEVEL,
     trustProxy: e.TRUST_PROXY,

@@ -94,8 +94,8 @@ export async function runServer(config: Config): Promise<void> {
   const pretty = process.stdout.isTTY;
   const server = await startServer(config, { pretty });
   const log = server.app.log;
-  // The Redis address without its credentials (REDIS_URL may hold a password).
-  log.info({ url: server.url, publicUrl: config.publicUrl, database: config.databasePath, redis: server.services.redis?.address }, 'device-code-server listening');
+  // The database and the Redis address without their credentials (both URLs may hold a password).
+  log.info({ url: server.url, publicUrl: config.publicUrl, database: config.databaseLabel, redis: server.services.redis?.address }, 'device-code-server listening');
   closeWithGrace({
     delay: config.shutdownGraceSeconds * 1000,
     logger: { error: (message: unknown) => { log.error({ detail: message }, 'shutdown'); } },

@@ -61,7 +61,11 @@ export async function openServices(config: Config, opts: OpenOptions = {}): Prom
   const clock = opts.clock ?? systemClock;
   const secret = loadOrCreateServerSecret(config.serverSecret, config.dataDir);
   const secrets = new SecretKeys(secret.secret);
-  const store = await openStore({ databasePath: config.databasePath, synchronous: config.sqliteSynchronous, now: clock.now(), migrate: opts.migrate ?? true });
+  const store = await openStore({
+    databasePath: config.databasePath, synchronous: config.sqliteSynchronous,
+    databaseUrl: config.databaseUrl, poolSize: config.databasePoolSize,
+    now: clock.now(), migrate: opts.migrate ?? true,
+  });
   try {
     const keys = new KeyRing(store, secrets, clock);
     const admin = new Admin({ store, clock, keys, passwordCost: config.passwordCost });

@@ -8,6 +8,7 @@ import {
 import { adminKeyCreate, adminKeyList, adminKeyRevoke } from './commands/admin-key.ts';
 import { appAdd, appList } from './commands/app.ts';
 import { clientCreate, clientDelete, clientList } from './commands/client.ts';
+import { copyStoreCommand } from './commands/copy-store.ts';
 import { approveCommand, denyCommand } from './commands/decide.ts';
 import { envCreate, envList } from './commands/env.ts';
 import { grantsList, grantsRevoke } from './commands/grants.ts';
@@ -43,6 +44,7 @@ const groups: readonly Group[] = [
   { name: 'keys', summary: 'Rotate and list the token-signing keys of an environment.', commands: [keysRotate, keysList] },
   single(sweepCommand),
   single(backupCommand),
+  single(copyStoreCommand),
 ];
 
 /** Every command, as typed (`client create`, `session-token`, …). */
@@ -65,7 +67,7 @@ function topHelp(): string {
     'app) take --env <id|name>;',
     'commands that print something take --json (exactly one JSON object on stdout).',
     `Run \`${PROGRAM} <command> --help\` for a command's options.`,
-    'The database and secrets come from the environment: DATA_DIR (./data), DATABASE_PATH, SERVER_SECRET_FILE.',
+    'The database and secrets come from the environment: DATA_DIR (./data), DATABASE_PATH or DATABASE_URL, SERVER_SECRET_FILE.',
     '',
     EXIT_STATUS_HELP,
     '',

@@ -52,8 +52,9 @@ export function toCoreError(err: unknown): CoreError {
         return new CoreError('invalid_request', err.message);
       // SQLite rolls the statement (or its transaction) back: nothing was written, and a retry
       // succeeds once there is room again. The store's own errors are not a client's, so this is
-      // the one place they are recognised.
+      // the one place they are recognised. PostgreSQL's disk_full (SQLSTATE 53100) is the same case.
       case 'SQLITE_FULL':
+      case '53100':
         return new CoreError('storage_full', 'the server cannot store anything right now; try again later', { retryAfter: STORAGE_FULL_RETRY_SECONDS });
       default:
         break;

@@ -1,23 +1,29 @@
-// The one place a Store is chosen and opened: the server, the CLI and the tests all come here, so a
-// second implementation (PostgreSQL, SPEC S10) slots in beside SQLite without touching callers.
+// The one place a Store is chosen and opened: the server, the CLI and the tests all come here.
+// SQLite is the zero-configuration default; a PostgreSQL URL selects the shared store (SPEC S10).
 import type { Store } from './store.ts';
 import { SqliteStore } from './sqlite/sqlite-store.ts';
 
 export interface OpenStoreOptions {
-  /** The SQLite file. */
+  /** The SQLite file, when there is no databaseUrl. */
   databasePath: string;
   /** SQLite's synchronous setting (default normal). */
   synchronous?: 'normal' | 'full';
+  /** A postgres:// URL: the PostgreSQL store instead of SQLite. */
+  databaseUrl?: string | undefined;
+  /** Connections of the PostgreSQL pool (default 10). */
+  poolSize?: number;
   /** Now, for the migrations' bookkeeping. */
   now: number;
   /** Apply pending migrations (default true). */
   migrate?: boolean;
 }
 
-export function openStore(opts: OpenStoreOptions): Promise<Store> {
-  try {
-    return Promise.resolve(new SqliteStore({ file: opts.databasePath, now: opts.now, migrate: opts.migrate ?? true, synchronous: opts.synchronous ?? 'normal' }));
-  } catch (err) {
-    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+export async function openStore(opts: OpenStoreOptions): Promise<Store> {
+  const migrate = opts.migrate ?? true;
+  if (opts.databaseUrl !== undefined) {
+    // Loaded only when asked for: a SQLite deployment never loads pg.
+    const { PostgresStore } = await import('./postgres/postgres-store.ts');
+    return PostgresStore.open({ url: opts.databaseUrl, poolSize: opts.poolSize ?? 10, now: opts.now, migrate });
   }
+  return new SqliteStore({ file: opts.databasePath, now: opts.now, migrate, synchronous: opts.synchronous ?? 'normal' });
 }

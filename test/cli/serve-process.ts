@@ -12,10 +12,12 @@ export interface ServeProcess {
   child: ChildProcess;
   /** SIGTERM, and the exit code once it has shut down. */
   stop(): Promise<number | null>;
+  /** Everything it wrote to stdout and stderr so far. */
+  output(): string;
 }
 
 export async function startServe(t: TestContext, dir: string, env: Record<string, string> = {}): Promise<ServeProcess> {
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !['DATABASE_PATH', 'SERVER_SECRET', 'SERVER_SECRET_FILE'].includes(k)));
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !['DATABASE_PATH', 'DATABASE_URL', 'SERVER_SECRET', 'SERVER_SECRET_FILE'].includes(k)));
   const child = spawn(process.execPath, ['bin/device-code-server.js', 'serve'], {
     cwd: ROOT,
     env: { ...inherited, DATA_DIR: dir, LOG_LEVEL: 'info', PORT: '0', HOST: '127.0.0.1', SWEEP_INTERVAL_SECONDS: '0', PASSWORD_SCRYPT_N: '16384', ...env },
@@ -65,6 +67,7 @@ export async function startServe(t: TestContext, dir: string, env: Record<string
   return {
     url,
     child,
+    output: () => out + err,
     stop: async () => {
       if (child.exitCode !== null) return child.exitCode;
       const exited = once(child, 'exit');

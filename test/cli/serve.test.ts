@@ -10,7 +10,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 for (const args of [['serve'], []]) {
   test(`\`${['device-code-server', ...args].join(' ')}\` serves until SIGTERM, then exits 0`, async (t) => {
     const dir = tempDir(t);
-    const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !['DATABASE_PATH', 'SERVER_SECRET', 'SERVER_SECRET_FILE'].includes(k)));
+    const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !['DATABASE_PATH', 'DATABASE_URL', 'SERVER_SECRET', 'SERVER_SECRET_FILE'].includes(k)));
     const env = { ...inherited, DATA_DIR: dir, LOG_LEVEL: 'info', PORT: '0', HOST: '127.0.0.1', SWEEP_INTERVAL_SECONDS: '0' };
     const child = spawn(process.execPath, ['bin/device-code-server.js', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     t.after(() => child.kill('SIGKILL'));

@@ -1,4 +1,5 @@
-// Builds the real app on a fresh SQLite file in a temporary directory, with an injected clock.
+// Builds the real app on a fresh SQLite file in a temporary directory (or a PostgreSQL database of
+// its own, see DCS_TEST_POSTGRES), with an injected clock.
 // Everything is closed and deleted in t.after, so tests never share state.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -83,10 +84,29 @@ export function encodeForm(body: Record<string, string | string[]>): string {
   return params.toString();
 }
 
+/**
+ * DCS_TEST_POSTGRES, a PostgreSQL superuser's URL (test/store/http-postgres.test.ts sets it): build()
+ * then puts every app on a database of its own on that server instead of a SQLite file. A test that
+ * builds again on the same directory (a restart) finds the same database.
+ */
+const POSTGRES_ADMIN_URL = process.env.DCS_TEST_POSTGRES;
+const databases = new Map<string, string>();
+
+async function storeEnv(dir: string, env: Record<string, string> = {}): Promise<Record<string, string>> {
+  if (POSTGRES_ADMIN_URL === undefined || POSTGRES_ADMIN_URL === '' || env.DATABASE_URL !== undefined) return env;
+  let url = databases.get(dir);
+  if (url === undefined) {
+    const { createDatabase } = await import('./pg-database.ts');
+    url = await createDatabase(POSTGRES_ADMIN_URL);
+    databases.set(dir, url);
+  }
+  return { DATABASE_URL: url, ...env };
+}
+
 export async function build(t: TestContext, opts: BuildOptions = {}): Promise<TestApp> {
   const dir = opts.dir ?? tempDir(t);
   const clock = opts.clock ?? new TestClock();
-  const config = testConfig(dir, opts.env);
+  const config = testConfig(dir, await storeEnv(dir, opts.env));
   const services = await openServices(config, { clock });
   const app = await buildApp({ services, ...(opts.logger === undefined ? {} : { logger: opts.logger }) });
   let closed = false;

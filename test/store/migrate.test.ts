@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { loadConfig } from '../../src/config.ts';
 import { openServices } from '../../src/services.ts';
+import { listMigrations as listDialect, migrationsDir } from '../../src/store/migrations.ts';
 import { listMigrations } from '../../src/store/sqlite/migrate.ts';
 import { runCli } from '../cli/run.ts';
 import { tempDir } from '../helpers/build.ts';
@@ -33,6 +34,11 @@ test('four processes opening one new data directory together: every migration ap
       await services.close();
     }
   }
+});
+
+test('the SQLite and PostgreSQL migrations are numbered alike and named alike, so a version is one schema in both', () => {
+  const names = (dialect: 'sqlite' | 'postgres') => listDialect(migrationsDir(dialect)).map((m) => `${m.version} ${m.name}`);
+  assert.deepEqual(names('postgres'), names('sqlite'));
 });
 
 test('two migration files with one number are refused', () => {

@@ -65,11 +65,15 @@ export const backupCommand: CommandSpec = {
   run: async (args, io) => {
     const file = path.resolve(args.requiredPositional());
     const config = loadConfig();
+    if (config.databaseUrl !== undefined) {
+      throw new InputError(`backup copies the SQLite file, and this configuration uses PostgreSQL (DATABASE_URL=${config.databaseLabel}): `
+        + 'back it up with pg_dump (e.g. pg_dump --format=custom --file=dcs.dump "$DATABASE_URL"), and keep the server secret with it');
+    }
     // Opening a missing database creates one (and a secret): a wrong DATA_DIR would back up nothing.
     if (!existsSync(config.databasePath)) throw new InputError(`no database at ${config.databasePath} (check DATA_DIR or DATABASE_PATH)`);
     return withServices(io, async (services) => {
       const { store } = services;
-      if (store.backup === undefined) throw new InputError('backup is only for the SQLite store; use pg_dump');
+      if (store.backup === undefined) throw new InputError('this store has no online backup; use the database\'s own tools (PostgreSQL: pg_dump)');
       try {
         await store.backup(file);
       } catch (err) {

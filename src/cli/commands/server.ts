@@ -8,7 +8,7 @@ export const serveCommand: CommandSpec = {
   summary: 'Run the HTTP server (the default command) until SIGTERM or SIGINT.',
   details: [
     'Configured by environment variables, e.g. PORT (3000), HOST (127.0.0.1), DATA_DIR (./data),',
-    'DATABASE_PATH, PUBLIC_URL, LOG_LEVEL (info), SERVER_SECRET_FILE, TRUST_PROXY.',
+    'DATABASE_PATH (or DATABASE_URL for PostgreSQL), PUBLIC_URL, LOG_LEVEL (info), SERVER_SECRET_FILE, TRUST_PROXY.',
   ].join('\n'),
   flags: {},
   run: async () => {
@@ -27,7 +27,7 @@ export const migrateCommand: CommandSpec = {
   run: (_args, io) =>
     withServices(io, async (services) => {
       if (!(await services.store.isMigrated())) throw new Error('migrations did not apply');
-      const database = services.config.databasePath;
+      const database = services.config.databaseLabel;
       return { json: { status: 'ok', database }, text: [`Database ${database}: schema is up to date.`] };
     }),
 };

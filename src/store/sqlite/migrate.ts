@@ -1,25 +1,11 @@
-// Numbered SQL migrations (migrations/NNN_name.sql), each applied once in its own transaction.
-import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+// The SQLite migrations (migrations/sqlite/NNN_name.sql), each applied once in its own transaction.
 import type Database from 'better-sqlite3';
+import { listMigrations as listDialect, migrationsDir, type Migration } from '../migrations.ts';
 
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../../../migrations/', import.meta.url));
-
-interface Migration {
-  version: number;
-  name: string;
-  sql: string;
-}
+export const MIGRATIONS_DIR = migrationsDir('sqlite');
 
 export function listMigrations(dir = MIGRATIONS_DIR): Migration[] {
-  const migrations = readdirSync(dir)
-    .map((file) => /^(\d+)_([\w-]+)\.sql$/.exec(file))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => ({ version: Number(m[1]), name: m[2] ?? '', sql: readFileSync(`${dir}/${m[0]}`, 'utf8') }))
-    .sort((a, b) => a.version - b.version);
-  const twice = migrations.find((m, i) => migrations[i + 1]?.version === m.version);
-  if (twice) throw new Error(`two migrations are numbered ${twice.version} in ${dir}`);
-  return migrations;
+  return listDialect(dir);
 }
 
 /**

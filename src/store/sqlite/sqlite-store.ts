@@ -1,6 +1,7 @@
 // The embedded store: one SQLite file in WAL mode, one repository per kind of record. The only
 // module tree that imports better-sqlite3.
 import { closeSync, fchmodSync, openSync, rmSync } from 'node:fs';
+import { EXPIRED_RETENTION_MS, GUESS_RETENTION_MS } from '../retention.ts';
 import type { Store, SweepResult } from '../store.ts';
 import { SqliteAdminKeys } from './admin-keys.ts';
 import { SqliteAppIds } from './app-ids.ts';
@@ -19,10 +20,7 @@ import { SqliteRevokedAccessTokens } from './revoked-access-tokens.ts';
 import { SqliteSigningKeys } from './signing-keys.ts';
 import { SqliteUsers } from './users.ts';
 
-/** Expired authorizations are kept this long so late polls still get `expired_token`, then swept. */
-export const EXPIRED_RETENTION_MS = 60 * 60 * 1000;
-/** Guess failures are kept for the longest budget window there can be (GUESS_WINDOW_SECONDS ≤ 1 day). */
-export const GUESS_RETENTION_MS = 24 * 60 * 60 * 1000;
+export { EXPIRED_RETENTION_MS, GUESS_RETENTION_MS };
 
 /** better-sqlite3 clamps a step's page count to 0…2^31-1 (SQLite's "-1 = all" is not reachable). */
 const ALL_PAGES = 0x7fffffff;

@@ -1,0 +1,47 @@
+-- Staying signed in (SPEC S11): grants (one approval each), their refresh tokens (keyed hashes,
+-- one family per grant), and the access tokens revoked before they expire; the PostgreSQL form of
+-- migrations/sqlite/004_grants.sql.
+
+-- Per-client refresh settings: always issue a refresh token (not only for offline_access), rotate
+-- on every use (public clients always do), idle and absolute lifetimes of a grant.
+ALTER TABLE clients ADD COLUMN refresh_always boolean NOT NULL DEFAULT false;
+ALTER TABLE clients ADD COLUMN refresh_rotation boolean NOT NULL DEFAULT true;
+ALTER TABLE clients ADD COLUMN refresh_idle_seconds integer NOT NULL DEFAULT 2592000 CHECK (refresh_idle_seconds > 0);
+ALTER TABLE clients ADD COLUMN refresh_absolute_seconds integer NOT NULL DEFAULT 7776000 CHECK (refresh_absolute_seconds > 0);
+
+CREATE TABLE grants (
+  id                  text PRIMARY KEY,
+  env_id              text NOT NULL REFERENCES environments(id) ON DELETE CASCADE,
+  user_id             text NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  -- Deleting the client ends its grants.
+  client_id           text NOT NULL REFERENCES clients(client_id) ON DELETE CASCADE,
+  kind                text NOT NULL CHECK (kind IN ('device', 'session')),
+  scope               text NOT NULL,
+  created_at          bigint NOT NULL,
+  last_used_at        bigint NOT NULL,
+  idle_expires_at     bigint NOT NULL,
+  absolute_expires_at bigint NOT NULL,
+  revoked_at          bigint
+);
+CREATE INDEX grants_user ON grants(env_id, user_id, created_at);
+CREATE INDEX grants_expiry ON grants(absolute_expires_at);
+
+-- Every refresh token a grant has had: the live one is 'active', the ones refreshes replaced
+-- 'rotated', and 'superseded' one a retry within the reuse grace replaced (its answer was lost);
+-- kept so that presenting one again is recognised as reuse.
+CREATE TABLE refresh_tokens (
+  token_hash  text PRIMARY KEY,
+  grant_id    text NOT NULL REFERENCES grants(id) ON DELETE CASCADE,
+  status      text NOT NULL CHECK (status IN ('active', 'rotated', 'superseded')),
+  created_at  bigint NOT NULL,
+  rotated_at  bigint
+);
+CREATE INDEX refresh_tokens_grant ON refresh_tokens(grant_id);
+
+-- Access tokens revoked before they expire (RFC 7009), by jti, until they would have expired.
+CREATE TABLE revoked_access_tokens (
+  jti        text PRIMARY KEY,
+  env_id     text NOT NULL REFERENCES environments(id) ON DELETE CASCADE,
+  expires_at bigint NOT NULL
+);
+CREATE INDEX revoked_access_tokens_expiry ON revoked_access_tokens(expires_at);

@@ -1,0 +1,81 @@
+// OAuth clients, including the clients the server makes for itself (the account client).
+import type { Client } from '../../model/records.ts';
+import type { ClientStore } from '../store.ts';
+import { bool, num, optStr, str, type PgDb, type Row } from './db.ts';
+
+// Named columns, never `*`, in prepared statements: a column a later migration adds (by another
+// instance, while this one runs) would otherwise change the result type of a cached plan.
+const COLUMNS = `env_id, client_id, name, type, secret_hash, grant_types, scopes, code_lifetime, poll_interval, token_lifetime,
+  audience, purpose, refresh_always, refresh_rotation, refresh_idle_seconds, refresh_absolute_seconds, created_at`;
+
+const toClient = (r: Row): Client => ({
+  envId: str(r.env_id),
+  clientId: str(r.client_id),
+  name: str(r.name),
+  type: r.type === 'confidential' ? 'confidential' : 'public',
+  secretHash: optStr(r.secret_hash),
+  grantTypes: JSON.parse(str(r.grant_types)) as string[],
+  scopes: JSON.parse(str(r.scopes)) as string[],
+  codeLifetime: num(r.code_lifetime),
+  pollInterval: num(r.poll_interval),
+  tokenLifetime: num(r.token_lifetime),
+  audience: optStr(r.audience),
+  purpose: r.purpose === 'account' ? 'account' : null,
+  refresh: {
+    always: bool(r.refresh_always),
+    rotation: bool(r.refresh_rotation),
+    idleSeconds: num(r.refresh_idle_seconds),
+    absoluteSeconds: num(r.refresh_absolute_seconds),
+  },
+  createdAt: num(r.created_at),
+});
+
+export class PgClients implements ClientStore {
+  readonly #db: PgDb;
+
+  constructor(db: PgDb) {
+    this.#db = db;
+  }
+
+  create(c: Client): Promise<void> {
+    return this.#db.insert({
+      text: `INSERT INTO clients (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+      values: [c.envId, c.clientId, c.name, c.type, c.secretHash, JSON.stringify(c.grantTypes), JSON.stringify(c.scopes),
+        c.codeLifetime, c.pollInterval, c.tokenLifetime, c.audience, c.purpose, c.refresh.always, c.refresh.rotation,
+        c.refresh.idleSeconds, c.refresh.absoluteSeconds, c.createdAt],
+    }, c.purpose === null ? `client ${c.clientId} exists` : `the environment already has its ${c.purpose} client`);
+  }
+
+  get(envId: string, clientId: string): Promise<Client | undefined> {
+    return this.#db.one(toClient, {
+      name: 'client_get', text: `SELECT ${COLUMNS} FROM clients WHERE env_id = $1 AND client_id = $2`, values: [envId, clientId],
+    });
+  }
+
+  getByPurpose(envId: string, purpose: NonNullable<Client['purpose']>): Promise<Client | undefined> {
+    return this.#db.one(toClient, { text: `SELECT ${COLUMNS} FROM clients WHERE env_id = $1 AND purpose = $2`, values: [envId, purpose] });
+  }
+
+  list(envId: string): Promise<Client[]> {
+    return this.#db.all(toClient, { text: `SELECT ${COLUMNS} FROM clients WHERE env_id = $1 ORDER BY created_at, client_id COLLATE "C"`, values: [envId] });
+  }
+
+  async update(c: Client): Promise<boolean> {
+    return await this.#db.run({
+      text: `UPDATE clients SET name = $1, grant_types = $2, scopes = $3, code_lifetime = $4, poll_interval = $5, token_lifetime = $6,
+        audience = $7, refresh_always = $8, refresh_rotation = $9, refresh_idle_seconds = $10, refresh_absolute_seconds = $11
+        WHERE env_id = $12 AND client_id = $13`,
+      values: [c.name, JSON.stringify(c.grantTypes), JSON.stringify(c.scopes), c.codeLifetime, c.pollInterval, c.tokenLifetime,
+        c.audience, c.refresh.always, c.refresh.rotation, c.refresh.idleSeconds, c.refresh.absoluteSeconds, c.envId, c.clientId],
+    }) === 1;
+  }
+
+  delete(envId: string, clientId: string): Promise<boolean> {
+    return this.#db.transaction(async (tx) => {
+      if (await tx.run({ text: 'DELETE FROM clients WHERE env_id = $1 AND client_id = $2', values: [envId, clientId] }) === 0) return false;
+      // Flows pointing at these rows keep only a dangling id; they fail at their next step.
+      await tx.run({ text: 'DELETE FROM device_authorizations WHERE env_id = $1 AND client_id = $2', values: [envId, clientId] });
+      return true;
+    });
+  }
+}

@@ -1,0 +1,162 @@
+// The pg Pool a PostgreSQL store uses, with the helpers every repository shares: named prepared
+// statements for the hot path, row access, UNIQUE violations (SQLSTATE 23505) as
+// StoreConflictError, and transactions on one pooled connection (BEGIN … COMMIT, ROLLBACK on any
+// error, the connection always released).
+import pg from 'pg';
+import { StoreConflictError } from '../store.ts';
+
+export type Row = Record<string, unknown>;
+
+/** A statement: `name` makes it a prepared statement, parsed once per connection (the hot path). */
+export interface Sql {
+  name?: string;
+  text: string;
+  values?: unknown[];
+}
+
+// Column readers: the schema guarantees the types (bigint arrives as a number, see typeParsers).
+export const str = (v: unknown): string => v as string;
+export const num = (v: unknown): number => v as number;
+export const optNum = (v: unknown): number | null => (v === null ? null : (v as number));
+export const optStr = (v: unknown): string | null => (v === null ? null : (v as string));
+export const bool = (v: unknown): boolean => v === true;
+
+/**
+ * bigint (int8: our epoch-millisecond columns, count(*)) as a JS number instead of pg's default
+ * string: every value we store is far below 2^53. Per pool, so pg's global parsers stay untouched.
+ */
+function typeParsers(): pg.TypeOverrides {
+  const types = new pg.TypeOverrides();
+  types.setTypeParser(pg.types.builtins.INT8, (v: string) => Number(v));
+  return types;
+}
+
+/** The SQLSTATE of a PostgreSQL error, if `err` is one. */
+export function sqlState(err: unknown): string | undefined {
+  return err instanceof pg.DatabaseError ? err.code : undefined;
+}
+
+export function isUniqueViolation(err: unknown): err is pg.DatabaseError {
+  return sqlState(err) === '23505';
+}
+
+/** Queries on one connection or on the pool: the same helpers inside and outside a transaction. */
+export class Queries {
+  readonly #on: pg.Pool | pg.PoolClient;
+
+  constructor(on: pg.Pool | pg.PoolClient) {
+    this.#on = on;
+  }
+
+  async rows(sql: Sql): Promise<Row[]> {
+    const r = await this.#on.query<Row>({ ...sql, values: sql.values ?? [] });
+    return r.rows;
+  }
+
+  async get(sql: Sql): Promise<Row | undefined> {
+    return (await this.rows(sql))[0];
+  }
+
+  async one<T>(map: (r: Row) => T, sql: Sql): Promise<T | undefined> {
+    const r = await this.get(sql);
+    return r === undefined ? undefined : map(r);
+  }
+
+  async all<T>(map: (r: Row) => T, sql: Sql): Promise<T[]> {
+    return (await this.rows(sql)).map(map);
+  }
+
+  /** Rows changed by a write. */
+  async run(sql: Sql): Promise<number> {
+    const r = await this.#on.query({ ...sql, values: sql.values ?? [] });
+    return r.rowCount ?? 0;
+  }
+
+  /** An INSERT whose UNIQUE violations become StoreConflictError(conflict). */
+  async insert(sql: Sql, conflict: string): Promise<void> {
+    try {
+      await this.run(sql);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new StoreConflictError(conflict);
+      throw err;
+    }
+  }
+}
+
+const toError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
+
+export interface PgDbOptions {
+  url: string;
+  /** Connections the pool may open (each instance; PostgreSQL's max_connections bounds the sum). */
+  poolSize: number;
+}
+
+export class PgDb extends Queries {
+  readonly pool: pg.Pool;
+  #closed = false;
+
+  constructor(opts: PgDbOptions) {
+    // A connection that cannot be had within 10 s (server down, pool exhausted) fails its request
+    // instead of hanging it; idle connections are closed after 30 s.
+    const pool = new pg.Pool({
+      connectionString: opts.url, max: opts.poolSize, types: typeParsers(), idleTimeoutMillis: 30_000, connectionTimeoutMillis: 10_000,
+    });
+    super(pool);
+    this.pool = pool;
+    // An idle connection that the server drops (a restart, a failover) must not crash the process:
+    // the pool discards it, and the next query opens a new one or reports the failure to its caller.
+    pool.on('error', () => { /* reported to the next caller instead */ });
+  }
+
+  /**
+   * `fn` in one transaction on one connection. Rules that SQLite holds with its single writer lock
+   * hold here by conditional writes and row locks (`SELECT … FOR UPDATE`) inside `fn`.
+   */
+  async transaction<T>(fn: (tx: Queries) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      try {
+        await client.query('BEGIN');
+      } catch (err) {
+        broken = toError(err);
+        throw err;
+      }
+      try {
+        const result = await fn(new Queries(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        try {
+          await client.query('ROLLBACK');
+        } catch (rollbackErr) {
+          // A connection that cannot even roll back is not given back to the pool.
+          broken = toError(rollbackErr);
+        }
+        throw err;
+      }
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.pool.end();
+  }
+}
+
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ECONNRESET']);
+// invalid_authorization_specification, invalid_password, invalid_catalog_name (no such database).
+const REFUSED = new Set(['28000', '28P01', '3D000']);
+
+/** Why a connection could not be made, when that is the failure (a URL to fix, a server to start); else undefined. */
+export function connectionFailure(err: unknown): string | undefined {
+  if (!(err instanceof Error)) return undefined;
+  const code = 'code' in err && typeof err.code === 'string' ? err.code : undefined;
+  if (code !== undefined && (UNREACHABLE.has(code) || REFUSED.has(code))) return err.message;
+  // pg's own words for a server that went away during the handshake.
+  if (/^Connection terminated/.test(err.message)) return err.message;
+  return undefined;
+}

@@ -1,0 +1,114 @@
+// RFC 8628 device authorizations: the polling hot path, as prepared statements. Every transition is
+// one conditional UPDATE; under READ COMMITTED a concurrent one waits for the row and re-checks its
+// WHERE against the committed row, so of racing transitions exactly one applies.
+import type { DeviceAuthorization, DeviceStatus, Grant } from '../../model/records.ts';
+import type { DeviceAuthorizationStore, InsertDeviceResult } from '../store.ts';
+import { isUniqueViolation, num, optNum, optStr, str, type PgDb, type Queries, type Row } from './db.ts';
+import { insertGrant } from './grants.ts';
+
+const COLUMNS = `id, env_id, client_id, device_code_hash, user_code_hash, scope, status, expires_at, "interval", last_polled_at,
+  user_id, created_at, decided_at`;
+
+export const toDevice = (r: Row): DeviceAuthorization => ({
+  id: str(r.id),
+  envId: str(r.env_id),
+  clientId: str(r.client_id),
+  deviceCodeHash: str(r.device_code_hash),
+  userCodeHash: str(r.user_code_hash),
+  scope: str(r.scope),
+  status: str(r.status) as DeviceStatus,
+  expiresAt: num(r.expires_at),
+  interval: num(r.interval),
+  lastPolledAt: optNum(r.last_polled_at),
+  userId: optStr(r.user_id),
+  createdAt: num(r.created_at),
+  decidedAt: optNum(r.decided_at),
+});
+
+export class PgDeviceAuthorizations implements DeviceAuthorizationStore {
+  readonly #db: PgDb;
+
+  constructor(db: PgDb) {
+    this.#db = db;
+  }
+
+  async insert(d: DeviceAuthorization): Promise<InsertDeviceResult> {
+    try {
+      await this.#db.run({
+        name: 'device_insert',
+        text: `INSERT INTO device_authorizations (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+        values: [d.id, d.envId, d.clientId, d.deviceCodeHash, d.userCodeHash, d.scope, d.status, d.expiresAt, d.interval,
+          d.lastPolledAt, d.userId, d.createdAt, d.decidedAt],
+      });
+      return 'ok';
+    } catch (err) {
+      // The partial UNIQUE index over pending user codes decides a collision (the engine retries).
+      if (isUniqueViolation(err) && err.constraint === 'device_live_user_code') return 'user_code_taken';
+      throw err;
+    }
+  }
+
+  get(envId: string, id: string): Promise<DeviceAuthorization | undefined> {
+    return this.#db.one(toDevice, {
+      name: 'device_get', text: `SELECT ${COLUMNS} FROM device_authorizations WHERE env_id = $1 AND id = $2`, values: [envId, id],
+    });
+  }
+
+  getByDeviceCodeHash(hash: string): Promise<DeviceAuthorization | undefined> {
+    return this.#db.one(toDevice, {
+      name: 'device_by_device_code', text: `SELECT ${COLUMNS} FROM device_authorizations WHERE device_code_hash = $1`, values: [hash],
+    });
+  }
+
+  getByUserCodeHash(envId: string, hash: string): Promise<DeviceAuthorization | undefined> {
+    return this.#db.one(toDevice, {
+      name: 'device_by_user_code',
+      text: `SELECT ${COLUMNS} FROM device_authorizations WHERE env_id = $1 AND user_code_hash = $2
+        ORDER BY (status = 'pending') DESC, created_at DESC LIMIT 1`,
+      values: [envId, hash],
+    });
+  }
+
+  async recordPoll(id: string, expectedLastPolledAt: number | null, now: number, interval: number): Promise<boolean> {
+    // IS NOT DISTINCT FROM is SQLite's `IS`: equal, or both NULL (the first poll).
+    return await this.#db.run({
+      name: 'device_record_poll',
+      text: `UPDATE device_authorizations SET last_polled_at = $1, "interval" = $2
+        WHERE id = $3 AND last_polled_at IS NOT DISTINCT FROM $4::bigint`,
+      values: [now, interval, id, expectedLastPolledAt],
+    }) === 1;
+  }
+
+  decide(id: string, status: Extract<DeviceStatus, 'approved' | 'denied'>, userId: string, now: number): Promise<DeviceAuthorization | undefined> {
+    return this.#db.one(toDevice, {
+      name: 'device_decide',
+      text: `UPDATE device_authorizations SET status = $1, user_id = $2, decided_at = $3
+        WHERE id = $4 AND status = 'pending' AND expires_at > $3 RETURNING ${COLUMNS}`,
+      values: [status, userId, now, id],
+    });
+  }
+
+  consume(id: string, now: number): Promise<DeviceAuthorization | undefined> {
+    return consumeOn(this.#db, id, now);
+  }
+
+  redeem(id: string, now: number, grant: Grant, refreshTokenHash: string | null): Promise<DeviceAuthorization | undefined> {
+    // The code is spent only if its grant is stored too: a failed write rolls both back, and the
+    // approval waits for the device's next poll. Of concurrent redeems the first UPDATE holds the
+    // row; the others, once it commits, find it consumed and store nothing.
+    return this.#db.transaction(async (tx) => {
+      const consumed = await consumeOn(tx, id, now);
+      if (consumed) await insertGrant(tx, grant, refreshTokenHash);
+      return consumed;
+    });
+  }
+}
+
+function consumeOn(q: Queries, id: string, now: number): Promise<DeviceAuthorization | undefined> {
+  return q.one(toDevice, {
+    name: 'device_consume',
+    text: `UPDATE device_authorizations SET status = 'consumed'
+      WHERE id = $1 AND status = 'approved' AND expires_at > $2 RETURNING ${COLUMNS}`,
+    values: [id, now],
+  });
+}

@@ -1,0 +1,84 @@
+// Verification flows (SPEC S4). The consent step decides the flow and its device in one transaction.
+import type { Flow, FlowStatus } from '../../model/records.ts';
+import type { DecideFlowResult, FlowPatch, FlowStore } from '../store.ts';
+import { num, optStr, str, type PgDb, type Row } from './db.ts';
+
+const COLUMNS = `id, env_id, client_id, status, browser_hash, user_id, device_id, user_code_enc, failed_attempts, created_at,
+  updated_at, expires_at`;
+
+const toFlow = (r: Row): Flow => ({
+  id: str(r.id),
+  envId: str(r.env_id),
+  clientId: optStr(r.client_id),
+  status: str(r.status) as FlowStatus,
+  browserHash: str(r.browser_hash),
+  userId: optStr(r.user_id),
+  deviceId: optStr(r.device_id),
+  userCodeEnc: optStr(r.user_code_enc),
+  failedAttempts: num(r.failed_attempts),
+  createdAt: num(r.created_at),
+  updatedAt: num(r.updated_at),
+  expiresAt: num(r.expires_at),
+});
+
+export class PgFlows implements FlowStore {
+  readonly #db: PgDb;
+
+  constructor(db: PgDb) {
+    this.#db = db;
+  }
+
+  create(f: Flow): Promise<void> {
+    return this.#db.insert({
+      text: `INSERT INTO flows (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+      values: [f.id, f.envId, f.clientId, f.status, f.browserHash, f.userId, f.deviceId, f.userCodeEnc, f.failedAttempts,
+        f.createdAt, f.updatedAt, f.expiresAt],
+    }, `flow ${f.id} exists`);
+  }
+
+  get(envId: string, id: string, now: number): Promise<Flow | undefined> {
+    return this.#db.one(toFlow, {
+      name: 'flow_get', text: `SELECT ${COLUMNS} FROM flows WHERE env_id = $1 AND id = $2 AND expires_at > $3`, values: [envId, id, now],
+    });
+  }
+
+  transition(id: string, from: FlowStatus, patch: FlowPatch, now: number, expiresAt: number): Promise<Flow | undefined> {
+    return this.#db.one(toFlow, {
+      name: 'flow_transition',
+      text: `UPDATE flows SET status = $1, user_id = coalesce($2, user_id), device_id = coalesce($3, device_id),
+          user_code_enc = coalesce($4, user_code_enc), updated_at = $5, expires_at = $6
+        WHERE id = $7 AND status = $8 AND expires_at > $5 RETURNING ${COLUMNS}`,
+      values: [patch.status, patch.userId ?? null, patch.deviceId ?? null, patch.userCodeEnc ?? null, now, expiresAt, id, from],
+    });
+  }
+
+  recordFailure(id: string, maxAttempts: number, now: number): Promise<Flow | undefined> {
+    return this.#db.one(toFlow, {
+      text: `UPDATE flows SET failed_attempts = failed_attempts + 1, updated_at = $1,
+          status = CASE WHEN failed_attempts + 1 >= $2 THEN 'FAILED' ELSE status END
+        WHERE id = $3 AND status = 'DAG_USER_CODE_REQUIRED' AND expires_at > $1 RETURNING ${COLUMNS}`,
+      values: [now, maxAttempts, id],
+    });
+  }
+
+  decide(flowId: string, accept: boolean, now: number): Promise<DecideFlowResult> {
+    // The flow row is locked by its UPDATE, the device row by its own: a second consent on the
+    // flow, or another flow deciding the device, waits and then finds the row changed.
+    return this.#db.transaction(async (tx): Promise<DecideFlowResult> => {
+      const flow = await tx.one(toFlow, {
+        text: `UPDATE flows SET status = $1, updated_at = $2 WHERE id = $3 AND status = 'DAG_CONSENT_REQUIRED' AND expires_at > $2
+          RETURNING ${COLUMNS}`,
+        values: [accept ? 'COMPLETED' : 'FAILED', now, flowId],
+      });
+      if (!flow?.deviceId || !flow.userId) return 'flow_changed';
+      const decided = await tx.run({
+        text: `UPDATE device_authorizations SET status = $1, user_id = $2, decided_at = $3
+          WHERE id = $4 AND status = 'pending' AND expires_at > $3`,
+        values: [accept ? 'approved' : 'denied', flow.userId, now, flow.deviceId],
+      });
+      if (decided === 1) return 'ok';
+      await tx.run({ text: `UPDATE flows SET status = 'FAILED' WHERE id = $1`, values: [flowId] });
+      return 'device_unavailable';
+    });
+  }
+}

@@ -1,0 +1,72 @@
+// Grants (SPEC S11): one approval each, with the family of its refresh tokens.
+import type { Grant } from '../../model/records.ts';
+import type { GrantStore } from '../store.ts';
+import { num, optNum, str, type PgDb, type Queries, type Row } from './db.ts';
+
+export const GRANT_COLUMNS = `id, env_id, user_id, client_id, kind, scope, created_at, last_used_at, idle_expires_at,
+  absolute_expires_at, revoked_at`;
+
+export const toGrant = (r: Row): Grant => ({
+  id: str(r.id),
+  envId: str(r.env_id),
+  userId: str(r.user_id),
+  clientId: str(r.client_id),
+  kind: r.kind === 'session' ? 'session' : 'device',
+  scope: str(r.scope),
+  createdAt: num(r.created_at),
+  lastUsedAt: num(r.last_used_at),
+  idleExpiresAt: num(r.idle_expires_at),
+  absoluteExpiresAt: num(r.absolute_expires_at),
+  revokedAt: optNum(r.revoked_at),
+});
+
+/** A grant's new active refresh token, inside the caller's transaction. */
+export async function insertRefreshToken(tx: Queries, tokenHash: string, grantId: string, createdAt: number): Promise<void> {
+  await tx.run({
+    name: 'refresh_token_insert',
+    text: `INSERT INTO refresh_tokens (token_hash, grant_id, status, created_at, rotated_at) VALUES ($1, $2, 'active', $3, NULL)`,
+    values: [tokenHash, grantId, createdAt],
+  });
+}
+
+/** The grant and its first refresh token, inside the caller's transaction. */
+export async function insertGrant(tx: Queries, g: Grant, refreshTokenHash: string | null): Promise<void> {
+  await tx.run({
+    name: 'grant_insert',
+    text: `INSERT INTO grants (${GRANT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+    values: [g.id, g.envId, g.userId, g.clientId, g.kind, g.scope, g.createdAt, g.lastUsedAt, g.idleExpiresAt, g.absoluteExpiresAt, g.revokedAt],
+  });
+  if (refreshTokenHash !== null) await insertRefreshToken(tx, refreshTokenHash, g.id, g.createdAt);
+}
+
+export class PgGrants implements GrantStore {
+  readonly #db: PgDb;
+
+  constructor(db: PgDb) {
+    this.#db = db;
+  }
+
+  async create(g: Grant, refreshTokenHash: string | null): Promise<void> {
+    if (refreshTokenHash === null) await insertGrant(this.#db, g, null);
+    else await this.#db.transaction((tx) => insertGrant(tx, g, refreshTokenHash));
+  }
+
+  get(envId: string, id: string): Promise<Grant | undefined> {
+    return this.#db.one(toGrant, { name: 'grant_get', text: `SELECT ${GRANT_COLUMNS} FROM grants WHERE env_id = $1 AND id = $2`, values: [envId, id] });
+  }
+
+  listLive(envId: string, userId: string, now: number): Promise<Grant[]> {
+    return this.#db.all(toGrant, {
+      text: `SELECT ${GRANT_COLUMNS} FROM grants WHERE env_id = $1 AND user_id = $2 AND revoked_at IS NULL
+        AND idle_expires_at > $3 AND absolute_expires_at > $3 ORDER BY created_at DESC, id COLLATE "C"`,
+      values: [envId, userId, now],
+    });
+  }
+
+  revoke(envId: string, id: string, now: number): Promise<Grant | undefined> {
+    return this.#db.one(toGrant, {
+      text: `UPDATE grants SET revoked_at = coalesce(revoked_at, $1) WHERE env_id = $2 AND id = $3 RETURNING ${GRANT_COLUMNS}`,
+      values: [now, envId, id],
+    });
+  }
+}

@@ -1,0 +1,36 @@
+// Registered authenticator devices: at most one per user.
+import type { RegisteredDevice } from '../../model/records.ts';
+import type { RegisteredDeviceStore } from '../store.ts';
+import { num, str, type PgDb, type Row } from './db.ts';
+
+const COLUMNS = 'id, env_id, user_id, app_id, device_name, platform, registered_at';
+
+const toRegisteredDevice = (r: Row): RegisteredDevice => ({
+  id: str(r.id),
+  envId: str(r.env_id),
+  userId: str(r.user_id),
+  appId: str(r.app_id),
+  deviceName: str(r.device_name),
+  platform: str(r.platform),
+  registeredAt: num(r.registered_at),
+});
+
+export class PgRegisteredDevices implements RegisteredDeviceStore {
+  readonly #db: PgDb;
+
+  constructor(db: PgDb) {
+    this.#db = db;
+  }
+
+  listForUser(envId: string, userId: string): Promise<RegisteredDevice[]> {
+    return this.#db.all(toRegisteredDevice, {
+      text: `SELECT ${COLUMNS} FROM registered_devices WHERE env_id = $1 AND user_id = $2 ORDER BY registered_at`, values: [envId, userId],
+    });
+  }
+
+  async delete(envId: string, userId: string, deviceId: string): Promise<boolean> {
+    return await this.#db.run({
+      text: 'DELETE FROM registered_devices WHERE env_id = $1 AND user_id = $2 AND id = $3', values: [envId, userId, deviceId],
+    }) === 1;
+  }
+}

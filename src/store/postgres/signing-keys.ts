@@ -1,0 +1,43 @@
+// The environments' token-signing keys (private halves encrypted by the caller).
+import type { SigningKeyRecord } from '../../model/records.ts';
+import type { SigningKeyStore } from '../store.ts';
+import { num, optNum, str, type PgDb, type Row } from './db.ts';
+
+const COLUMNS = 'kid, env_id, alg, public_jwk, private_jwk_enc, status, created_at, retired_until';
+
+const toKey = (r: Row): SigningKeyRecord => ({
+  kid: str(r.kid),
+  envId: str(r.env_id),
+  alg: r.alg === 'RS256' ? 'RS256' : 'ES256',
+  publicJwk: str(r.public_jwk),
+  privateJwkEnc: str(r.private_jwk_enc),
+  status: r.status === 'retired' ? 'retired' : 'active',
+  createdAt: num(r.created_at),
+  retiredUntil: optNum(r.retired_until),
+});
+
+export class PgSigningKeys implements SigningKeyStore {
+  readonly #db: PgDb;
+
+  constructor(db: PgDb) {
+    this.#db = db;
+  }
+
+  list(envId: string): Promise<SigningKeyRecord[]> {
+    return this.#db.all(toKey, { text: `SELECT ${COLUMNS} FROM signing_keys WHERE env_id = $1 ORDER BY created_at, kid COLLATE "C"`, values: [envId] });
+  }
+
+  insert(k: SigningKeyRecord): Promise<void> {
+    return this.#db.insert({
+      text: `INSERT INTO signing_keys (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      values: [k.kid, k.envId, k.alg, k.publicJwk, k.privateJwkEnc, k.status, k.createdAt, k.retiredUntil],
+    }, `key ${k.kid} exists`);
+  }
+
+  retire(envId: string, keepKid: string, retiredUntil: number): Promise<number> {
+    return this.#db.run({
+      text: `UPDATE signing_keys SET status = 'retired', retired_until = $1 WHERE env_id = $2 AND status = 'active' AND kid <> $3`,
+      values: [retiredUntil, envId, keepKid],
+    });
+  }
+}

@@ -1,0 +1,175 @@
+// The contract under concurrency: many calls at once, spread over several stores on one database
+// (for PostgreSQL: separate pools, so separate connections really race). Every rule that decides
+// "exactly one" must hold: one token out of an approved code, one decision, one poll per
+// interval, one pending holder of a user code, one device per user, one rotation per token, one
+// grant per redeemed code.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { test } from 'node:test';
+import { basics, client as newClient, device, flow, grant, hash, NOW, race, user as newUser, type OpenStores } from './fixtures.ts';
+import { APP, code, phone, statuses } from './grants.ts';
+
+const CALLS = 24;
+const STORES = 3;
+
+const count = <T>(xs: readonly T[], p: (x: T) => boolean): number => xs.filter(p).length;
+
+export function raceContract(open: OpenStores): void {
+  test('races: of many consumes of one approved code exactly one lets a token out; of many decisions exactly one applies', async (t) => {
+    const stores = await open(t, STORES);
+    const [store] = stores;
+    assert.ok(store);
+    const { env, client, user } = await basics(store);
+    const d = device(env.id, client.clientId);
+    assert.equal(await store.devices.insert(d), 'ok');
+    const decided = await race(stores, CALLS, (s, i) => s.devices.decide(d.id, i % 2 === 0 ? 'approved' : 'denied', user.id, NOW));
+    assert.equal(count(decided, (r) => r !== undefined), 1);
+    const winner = decided.find((r) => r !== undefined);
+    if (winner?.status !== 'approved') {
+      // Denied won: race the consumption on a code that is approved.
+      const other = device(env.id, client.clientId);
+      assert.equal(await store.devices.insert(other), 'ok');
+      assert.ok(await store.devices.decide(other.id, 'approved', user.id, NOW));
+      d.id = other.id;
+    }
+    const consumed = await race(stores, CALLS, (s) => s.devices.consume(d.id, NOW + 1));
+    assert.equal(count(consumed, (r) => r !== undefined), 1, 'exactly one consume wins');
+    assert.equal((await store.devices.get(env.id, d.id))?.status, 'consumed');
+  });
+
+  test('races: many redeems of one approved code: exactly one spends it, and exactly one grant is stored', async (t) => {
+    const stores = await open(t, STORES);
+    const [store] = stores;
+    assert.ok(store);
+    const { env, client, user } = await basics(store);
+    const d = device(env.id, client.clientId);
+    assert.equal(await store.devices.insert(d), 'ok');
+    assert.ok(await store.devices.decide(d.id, 'approved', user.id, NOW));
+    const grants = Array.from({ length: CALLS }, () => grant(env.id, user.id, client.clientId));
+    const results = await race(stores, CALLS, (s, i) => s.devices.redeem(d.id, NOW + 1, grants[i] ?? grants[0] ?? grant(env.id, user.id, client.clientId), hash()));
+    assert.equal(count(results, (r) => r !== undefined), 1, 'exactly one redeem wins');
+    const stored = await Promise.all(grants.map((g) => store.grants.get(env.id, g.id)));
+    assert.equal(count(stored, (g) => g !== undefined), 1, 'exactly one grant');
+    assert.equal(results.findIndex((r) => r !== undefined), stored.findIndex((g) => g !== undefined), 'the winner\'s');
+  });
+
+  test('races: concurrent polls with one expected last_polled_at: exactly one compare-and-set succeeds, and it is the one stored', async (t) => {
+    const stores = await open(t, STORES);
+    const [store] = stores;
+    assert.ok(store);
+    const { env, client } = await basics(store);
+    const d = device(env.id, client.clientId);
+    assert.equal(await store.devices.insert(d), 'ok');
+    for (const expected of [null, NOW]) {
+      if (expected !== null) assert.equal(await store.devices.recordPoll(d.id, (await store.devices.get(env.id, d.id))?.lastPolledAt ?? null, NOW, 5), true);
+      const base = expected === null ? NOW - 1000 : NOW + 1000;
+      const polls = await race(stores, CALLS, (s, i) => s.devices.recordPoll(d.id, expected, base + i, 5 + i));
+      assert.equal(count(polls, (ok) => ok), 1, 'exactly one poll recorded');
+      const i = polls.indexOf(true);
+      const after = await store.devices.get(env.id, d.id);
+      assert.deepEqual([after?.lastPolledAt, after?.interval], [base + i, 5 + i]);
+    }
+  });
+
+  test('races: concurrent inserts of one user code: exactly one holds it while pending', async (t) => {
+    const stores = await open(t, STORES);
+    const [store] = stores;
+    assert.ok(store);
+    const { env, client } = await basics(store);
+    const userCodeHash = hash();
+    const results = await race(stores, CALLS, (s) => s.devices.insert(device(env.id, client.clientId, { userCodeHash })));
+    assert.equal(count(results, (r) => r === 'ok'), 1);
+    assert.equal(count(results, (r) => r === 'user_code_taken'), CALLS - 1);
+  });
+
+  test('races: consent decided through many flows at once (two flows, one device): exactly one decides it', async (t) => {
+    const stores = await open(t, STORES);
+    const [store] = stores;
+    assert.ok(store);
+    const { env, client, user } = await basics(store);
+    const d = device(env.id, client.clientId);
+    assert.equal(await store.devices.insert(d), 'ok');
+    const flows = [flow(env.id), flow(env.id)].map((f) => ({ ...f, status: 'DAG_CONSENT_REQUIRED' as const, userId: user.id, deviceId: d.id }));
+    for (const f of flows) await store.flows.create(f);
+    const results = await race(stores, CALLS, (s, i) => s.flows.decide(flows[i % 2]?.id ?? '', i % 3 !== 0, NOW));
+    assert.equal(count(results, (r) => r === 'ok'), 1);
+    assert.notEqual((await store.devices.get(env.id, d.id))?.status, 'pending');
+  });
+
+  test('races: many redemptions of one registration code: exactly one device is registered', async (t) => {
+    const stores = await open(t, STORES);
+    const [store] = stores;
+    assert.ok(store);
+    const { env, user } = await basics(store);
+    const c = code(env.id, user.id);
+    assert.equal(await store.registrationCodes.issue(c), 'ok');
+    const results = await race(stores, CALLS, (s) => s.registrationCodes.redeem(c.codeHash, APP, phone(), NOW));
+    assert.equal(count(results, (r) => r.outcome === 'ok'), 1);
+    assert.equal(count(results, (r) => r.outcome === 'invalid_code'), CALLS - 1);
+    const won = results.find((r) => r.outcome === 'ok');
+    assert.deepEqual(await store.registeredDevices.listForUser(env.id, user.id), won?.outcome === 'ok' ? [won.device] : []);
+  });
+
+  test('races: codes issued and redeemed for one user at once: never more than one device, and every success is it', async (t) => {
+    const stores = await open(t, STORES);
+    const [store] = stores;
+    assert.ok(store);
+    const { env, user } = await basics(store);
+    const results = await race(stores, CALLS, async (s) => {
+      const c = code(env.id, user.id);
+      const issued = await s.registrationCodes.issue(c);
+      return issued === 'ok' ? (await s.registrationCodes.redeem(c.codeHash, APP, phone(), NOW)).outcome : issued;
+    });
+    const devices = await store.registeredDevices.listForUser(env.id, user.id);
+    assert.equal(count(results, (r) => r === 'ok'), devices.length, results.join());
+    assert.ok(devices.length <= 1, `${devices.length} devices for one user`);
+  });
+
+  test('races: many rotations of one refresh token: exactly one succeeds, and the grant has one active token', async (t) => {
+    const stores = await open(t, STORES);
+    const [store] = stores;
+    assert.ok(store);
+    const { env, client, user } = await basics(store);
+    const g = grant(env.id, user.id, client.clientId);
+    const first = hash();
+    await store.grants.create(g, first);
+    const next = Array.from({ length: CALLS }, () => hash());
+    const results = await race(stores, CALLS, (s, i) => s.refreshTokens.rotate(first, next[i] ?? '', NOW + i, NOW + 1000));
+    assert.equal(count(results, (ok) => ok), 1, 'exactly one rotation');
+    const after = await statuses(store, [first, ...next]);
+    assert.equal(after[0], 'rotated');
+    assert.deepEqual(after.slice(1).filter((s) => s !== undefined), ['active'], 'only the winner\'s token exists');
+    assert.equal(after[1 + results.indexOf(true)], 'active');
+  });
+
+  test('races: rotations and reissues of one grant at once leave exactly one active token', async (t) => {
+    const stores = await open(t, STORES);
+    const [store] = stores;
+    assert.ok(store);
+    const { env, client, user } = await basics(store);
+    const g = grant(env.id, user.id, client.clientId);
+    const first = hash();
+    await store.grants.create(g, first);
+    const next = Array.from({ length: CALLS }, () => hash());
+    await race(stores, CALLS, (s, i) => (i % 2 === 0
+      ? s.refreshTokens.rotate(first, next[i] ?? '', NOW + i, NOW + 1000)
+      : s.refreshTokens.reissue(g.id, next[i] ?? '', NOW + i, NOW + 1000)));
+    const all = await statuses(store, [first, ...next]);
+    assert.equal(count(all, (s) => s === 'active'), 1, all.join());
+  });
+
+  test('races: the one account client per environment, and one user per username, under concurrent creates', async (t) => {
+    const stores = await open(t, STORES);
+    const [store] = stores;
+    assert.ok(store);
+    const { env } = await basics(store);
+    const settle = (p: Promise<void>) => p.then(() => 'ok', (err: unknown) => (err instanceof Error ? err.name : 'error'));
+    const accounts = await race(stores, CALLS, (s) => settle(s.clients.create(newClient(env.id, { purpose: 'account' }))));
+    assert.equal(count(accounts, (r) => r === 'ok'), 1);
+    assert.equal(count(accounts, (r) => r === 'StoreConflictError'), CALLS - 1);
+    const username = `same-${randomUUID()}`;
+    const users = await race(stores, CALLS, (s) => settle(s.users.create(newUser(env.id, { username }))));
+    assert.equal(count(users, (r) => r === 'ok'), 1);
+    assert.equal(count(users, (r) => r === 'StoreConflictError'), CALLS - 1);
+  });
+}

@@ -1,0 +1,204 @@
+// The contract for the plain record kinds: environments, clients, users, signing keys, admin keys,
+// app ids, guesses and revoked access tokens. Each is written, read back equal by every lookup the
+// interface offers, and refused where a UNIQUE index says so.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { test } from 'node:test';
+import type { AdminKey, SigningKeyRecord } from '../../../src/model/records.ts';
+import { StoreConflictError } from '../../../src/store/store.ts';
+import { basics, client, device, environment, grant, hash, MINUTE, NOW, one, user, type OpenStores } from './fixtures.ts';
+
+const conflict = (err: unknown): boolean => err instanceof StoreConflictError;
+
+export function recordContract(open: OpenStores): void {
+  test('environments: create, get by id and by name, list in creation order; a taken name conflicts', async (t) => {
+    const store = await one(open, t);
+    const a = environment();
+    const b = environment();
+    await store.environments.create(b);
+    await store.environments.create({ ...a, createdAt: b.createdAt - 1 });
+    assert.deepEqual(await store.environments.get(b.id), b);
+    assert.deepEqual(await store.environments.getByName(b.name), b);
+    assert.equal(await store.environments.get(randomUUID()), undefined);
+    assert.equal(await store.environments.getByName('nope'), undefined);
+    assert.deepEqual((await store.environments.list()).map((e) => e.id), [a.id, b.id]);
+    await assert.rejects(store.environments.create(environment({ name: a.name })), conflict);
+  });
+
+  test('clients: every field round-trips; get, getByPurpose, list; taken ids and a second account client conflict', async (t) => {
+    const store = await one(open, t);
+    const { env, client: pub } = await basics(store);
+    const conf = client(env.id, {
+      type: 'confidential', secretHash: `scrypt$${hash()}`, audience: 'https://api.example.test', grantTypes: ['client_credentials'],
+      scopes: [], codeLifetime: 1, pollInterval: 60, tokenLifetime: 1,
+      refresh: { always: true, rotation: false, idleSeconds: 1, absoluteSeconds: 2 },
+    });
+    await store.clients.create(conf);
+    const account = client(env.id, { purpose: 'account' });
+    await store.clients.create(account);
+    assert.deepEqual(await store.clients.get(env.id, pub.clientId), pub);
+    assert.deepEqual(await store.clients.get(env.id, conf.clientId), conf);
+    assert.deepEqual(await store.clients.getByPurpose(env.id, 'account'), account);
+    assert.deepEqual((await store.clients.list(env.id)).map((c) => c.clientId), [pub.clientId, conf.clientId, account.clientId]);
+    const other = environment();
+    await store.environments.create(other);
+    assert.equal(await store.clients.get(other.id, pub.clientId), undefined, 'a client belongs to one environment');
+    assert.equal(await store.clients.getByPurpose(other.id, 'account'), undefined);
+    assert.deepEqual(await store.clients.list(other.id), []);
+    await assert.rejects(store.clients.create(client(other.id, { clientId: pub.clientId })), conflict);
+    await assert.rejects(store.clients.create(client(env.id, { purpose: 'account' })), conflict);
+    await store.clients.create(client(other.id, { purpose: 'account' }));
+  });
+
+  test('clients: update replaces the settings but not id, type or secret; unknown clients are not updated', async (t) => {
+    const store = await one(open, t);
+    const { env } = await basics(store);
+    const c = client(env.id, { type: 'confidential', secretHash: `scrypt$${hash()}` });
+    await store.clients.create(c);
+    const changed = {
+      ...c, name: 'Kitchen TV', grantTypes: ['refresh_token'], scopes: ['email'], codeLifetime: 3600, pollInterval: 1, tokenLifetime: 60,
+      audience: 'aud', refresh: { always: true, rotation: false, idleSeconds: 10, absoluteSeconds: 20 },
+    };
+    assert.equal(await store.clients.update({ ...changed, type: 'public', secretHash: null }), true);
+    assert.deepEqual(await store.clients.get(env.id, c.clientId), changed);
+    assert.equal(await store.clients.update(client(env.id)), false);
+  });
+
+  test('clients: delete takes the device authorizations and grants with it, once', async (t) => {
+    const store = await one(open, t);
+    const { env, client: c, user: u } = await basics(store);
+    const kept = client(env.id);
+    await store.clients.create(kept);
+    const d = device(env.id, c.clientId);
+    const d2 = device(env.id, kept.clientId);
+    assert.equal(await store.devices.insert(d), 'ok');
+    assert.equal(await store.devices.insert(d2), 'ok');
+    const g = grant(env.id, u.id, c.clientId);
+    const token = hash();
+    await store.grants.create(g, token);
+    assert.equal(await store.clients.delete(env.id, c.clientId), true);
+    assert.equal(await store.clients.get(env.id, c.clientId), undefined);
+    assert.equal(await store.devices.get(env.id, d.id), undefined);
+    assert.equal(await store.grants.get(env.id, g.id), undefined);
+    assert.equal(await store.refreshTokens.find(token), undefined);
+    assert.deepEqual(await store.devices.get(env.id, d2.id), d2, 'other clients keep theirs');
+    assert.equal(await store.clients.delete(env.id, c.clientId), false);
+  });
+
+  test('users: create, get by id, username and email (any case), list; taken usernames and emails conflict per environment', async (t) => {
+    const store = await one(open, t);
+    const env = environment();
+    await store.environments.create(env);
+    const a = user(env.id, { disabled: true });
+    const b = user(env.id);
+    await store.users.create(a);
+    await store.users.create(b);
+    assert.deepEqual(await store.users.get(env.id, a.id), a);
+    assert.deepEqual(await store.users.getByUsername(env.id, b.username), b);
+    assert.deepEqual(await store.users.getByEmail(env.id, b.email.toUpperCase()), b);
+    assert.deepEqual(await store.users.getByEmail(env.id, b.email.toLowerCase()), b);
+    assert.equal(await store.users.getByUsername(env.id, b.username.toUpperCase()), undefined, 'usernames are exact');
+    assert.deepEqual((await store.users.list(env.id)).map((u) => u.id), [a.id, b.id]);
+    await assert.rejects(store.users.create(user(env.id, { username: a.username })), conflict);
+    await assert.rejects(store.users.create(user(env.id, { email: a.email.toLowerCase() })), conflict);
+    const other = environment();
+    await store.environments.create(other);
+    await store.users.create(user(other.id, { username: a.username, email: a.email }));
+    assert.equal(await store.users.get(other.id, a.id), undefined);
+  });
+
+  test('users: setDisabled returns the changed user; setPasswordHash only replaces the expected hash', async (t) => {
+    const store = await one(open, t);
+    const { env, user: u } = await basics(store);
+    assert.deepEqual(await store.users.setDisabled(env.id, u.username, true, NOW + MINUTE), { ...u, disabled: true, updatedAt: NOW + MINUTE });
+    assert.equal((await store.users.setDisabled(env.id, u.username, false, NOW + 2 * MINUTE))?.disabled, false);
+    assert.equal(await store.users.setDisabled(env.id, 'nobody', true, NOW), undefined);
+    assert.equal(await store.users.setPasswordHash(env.id, u.id, 'stale', 'new', NOW), false);
+    assert.equal(await store.users.setPasswordHash(env.id, u.id, u.passwordHash, 'new', NOW + 3 * MINUTE), true);
+    assert.equal(await store.users.setPasswordHash(env.id, u.id, u.passwordHash, 'newer', NOW), false, 'a concurrent change wins');
+    assert.deepEqual(await store.users.get(env.id, u.id), { ...u, passwordHash: 'new', updatedAt: NOW + 3 * MINUTE });
+  });
+
+  test('signing keys: insert and list; retire marks every other active key of the environment; a taken kid conflicts', async (t) => {
+    const store = await one(open, t);
+    const { env } = await basics(store);
+    const other = environment();
+    await store.environments.create(other);
+    const key = (envId: string, createdAt: number, o: Partial<SigningKeyRecord> = {}): SigningKeyRecord => ({
+      kid: randomUUID(), envId, alg: 'ES256', publicJwk: '{"kty":"EC"}', privateJwkEnc: hash(), status: 'active', createdAt, retiredUntil: null, ...o,
+    });
+    const k1 = key(env.id, NOW);
+    const k2 = key(env.id, NOW + 1, { alg: 'RS256' });
+    const k3 = key(env.id, NOW + 2);
+    const old = key(env.id, NOW - 1, { status: 'retired', retiredUntil: NOW + 5 });
+    const elsewhere = key(other.id, NOW);
+    for (const k of [k1, k2, k3, old, elsewhere]) await store.signingKeys.insert(k);
+    assert.deepEqual(await store.signingKeys.list(env.id), [old, k1, k2, k3]);
+    assert.equal(await store.signingKeys.retire(env.id, k3.kid, NOW + MINUTE), 2);
+    assert.deepEqual(await store.signingKeys.list(env.id), [
+      old, { ...k1, status: 'retired', retiredUntil: NOW + MINUTE }, { ...k2, status: 'retired', retiredUntil: NOW + MINUTE }, k3,
+    ]);
+    assert.deepEqual(await store.signingKeys.list(other.id), [elsewhere]);
+    await assert.rejects(store.signingKeys.insert(key(env.id, NOW, { kid: k1.kid })), conflict);
+  });
+
+  test('admin keys: create, get across environments, list; revoke sets revoked_at once; a taken access id conflicts', async (t) => {
+    const store = await one(open, t);
+    const { env } = await basics(store);
+    const key = (createdAt: number, o: Partial<AdminKey> = {}): AdminKey => ({
+      accessId: randomUUID(), envId: env.id, description: 'ops', role: 'super_admin', publicKeyPem: '-----BEGIN PUBLIC KEY-----',
+      createdAt, revokedAt: null, ...o,
+    });
+    const a = key(NOW + 1);
+    const b = key(NOW, { role: 'helpdesk_admin', description: '' });
+    await store.adminKeys.create(a);
+    await store.adminKeys.create(b);
+    assert.deepEqual(await store.adminKeys.get(a.accessId), a);
+    assert.deepEqual(await store.adminKeys.list(env.id), [b, a]);
+    assert.deepEqual(await store.adminKeys.revoke(env.id, a.accessId, NOW + MINUTE), { ...a, revokedAt: NOW + MINUTE });
+    assert.deepEqual(await store.adminKeys.revoke(env.id, a.accessId, NOW + 2 * MINUTE), { ...a, revokedAt: NOW + MINUTE });
+    const other = environment();
+    await store.environments.create(other);
+    assert.equal(await store.adminKeys.revoke(other.id, b.accessId, NOW), undefined);
+    assert.equal((await store.adminKeys.get(b.accessId))?.revokedAt, null);
+    await assert.rejects(store.adminKeys.create(key(NOW, { accessId: a.accessId })), conflict);
+  });
+
+  test('app ids: add, get, list per environment; a known app id conflicts', async (t) => {
+    const store = await one(open, t);
+    const { env } = await basics(store);
+    const a = { envId: env.id, appId: randomUUID(), name: 'Authenticator', createdAt: NOW };
+    const b = { envId: env.id, appId: randomUUID(), name: 'Other', createdAt: NOW - 1 };
+    await store.appIds.add(a);
+    await store.appIds.add(b);
+    assert.deepEqual(await store.appIds.get(env.id, a.appId), a);
+    assert.deepEqual(await store.appIds.list(env.id), [b, a]);
+    const other = environment();
+    await store.environments.create(other);
+    assert.equal(await store.appIds.get(other.id, a.appId), undefined);
+    await store.appIds.add({ ...a, envId: other.id });
+    await assert.rejects(store.appIds.add({ ...a, name: 'again' }), conflict);
+  });
+
+  test('guesses: counted per source after `since`, with the oldest; revoked access tokens: add (twice) and has', async (t) => {
+    const store = await one(open, t);
+    const { env } = await basics(store);
+    assert.deepEqual(await store.guesses.count('192.0.2.1', 0), { count: 0, oldest: null });
+    for (const at of [NOW - 3 * MINUTE, NOW - 2 * MINUTE, NOW - MINUTE]) await store.guesses.record('192.0.2.1', at);
+    await store.guesses.record('192.0.2.2', NOW);
+    assert.deepEqual(await store.guesses.count('192.0.2.1', NOW - 3 * MINUTE), { count: 2, oldest: NOW - 2 * MINUTE });
+    assert.deepEqual(await store.guesses.count('192.0.2.1', 0), { count: 3, oldest: NOW - 3 * MINUTE });
+    assert.deepEqual(await store.guesses.count('192.0.2.2', 0), { count: 1, oldest: NOW });
+    const jti = randomUUID();
+    assert.equal(await store.revokedAccessTokens.has(jti), false);
+    await store.revokedAccessTokens.add(jti, env.id, NOW + MINUTE);
+    await store.revokedAccessTokens.add(jti, env.id, NOW + 2 * MINUTE);
+    assert.equal(await store.revokedAccessTokens.has(jti), true);
+  });
+
+  test('ping answers and the schema is migrated', async (t) => {
+    const store = await one(open, t);
+    await store.ping();
+    assert.equal(await store.isMigrated(), true);
+  });
+}
