@@ -15,6 +15,22 @@ export interface Row {
   /** Extra throughput unit (the cycle: cycles/s). */
   unit?: { name: string; perSec: number };
   note?: string;
+  /** Runs split over several server processes (the postgres phase): each process's share. */
+  processes?: { reqPerSec: number; peakRssMb: number; connections: number }[];
+}
+
+/** The postgres phase: device authorization and token polls with DATABASE_URL, one process and two. */
+export interface PostgresRun {
+  /** Why the phase did not run (PostgreSQL not installed). */
+  skipped?: string;
+  /** How the throwaway PostgreSQL ran (durability settings, pinning). */
+  settings: string;
+  /** DATABASE_POOL_SIZE of each server process. */
+  poolSize: number;
+  /** Pending codes seeded for the polls. */
+  codes: number;
+  seedSeconds: number;
+  rows: Row[];
 }
 
 export interface GrowthPoint { codes: number; load: LoadResult; seedSeconds: number }
@@ -40,6 +56,7 @@ export interface Report {
   scenarios: Row[];
   growth: GrowthPoint[];
   sweep?: SweepRun;
+  postgres?: PostgresRun;
   profiles: { scenario: string; summary: ProfileSummary }[];
   wallSeconds: number;
   problems: string[];
@@ -73,6 +90,48 @@ export function mainTable(rep: Report): string {
     lines.push(`| ${r.label} | ${f0(r.load.reqPerSec)}${extra} | ${f1(r.load.p50)} | ${f1(r.load.p99)} | ${f0(r.load.max)} | ${f1(r.load.peakRssMb)} | ${r.load.errors} / ${r.load.timeouts} | ${f0(r.load.non2xx)} | ${r.ceiling === undefined ? '' : `(${r.ceiling})`} | ${q.tput === undefined ? '' : f2(q.tput)} | ${q.rss === undefined ? '' : f2(q.rss)} |`);
   }
   return lines.join('\n');
+}
+
+/** Device authorization and token polls on SQLite (when the scenarios phase ran) beside PostgreSQL, one process and two. */
+export function postgresTable(rep: Report): string {
+  const pg = rep.postgres;
+  if (!pg) return '';
+  if (pg.skipped !== undefined) return `PostgreSQL phase skipped: ${pg.skipped}`;
+  const head = '| Scenario | Store, server processes | req/s | p50 ms | p99 ms | peak RSS MB (each process) | conn. errors / timeouts | non-2xx | vs ceiling | throughput ratio | RSS ratio (worst process) |';
+  const sep = '|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|';
+  const lines = [head, sep];
+  const line = (scenario: string, store: string, r: Row) => {
+    const q = ratio(r, rep);
+    const each = r.processes !== undefined && r.processes.length > 1;
+    const rps = each ? `${f0(r.load.reqPerSec)} (${r.processes?.map((p) => f0(p.reqPerSec)).join(' + ')})` : f0(r.load.reqPerSec);
+    const rss = each ? (r.processes?.map((p) => f1(p.peakRssMb)).join(' / ') ?? '') : f1(r.load.peakRssMb);
+    lines.push(`| ${scenario} | ${store} | ${rps} | ${f1(r.load.p50)} | ${f1(r.load.p99)} | ${rss} | ${r.load.errors} / ${r.load.timeouts} | ${f0(r.load.non2xx)} | ${r.ceiling === undefined ? '' : `(${r.ceiling})`} | ${q.tput === undefined ? '' : f2(q.tput)} | ${q.rss === undefined ? '' : f2(q.rss)} |`);
+  };
+  for (const id of ['device_authorization', 'poll']) {
+    const scenario = id === 'poll' ? 'token polls' : 'device authorization';
+    const sqlite = rep.scenarios.find((r) => r.id === id);
+    if (sqlite) line(scenario, 'SQLite, 1', sqlite);
+    const one = pg.rows.find((r) => r.id === `pg1_${id}`);
+    if (one) line(scenario, 'PostgreSQL, 1', one);
+    const two = pg.rows.find((r) => r.id === `pg2_${id}`);
+    if (two) line(scenario, 'PostgreSQL, 2 (half the connections each)', two);
+  }
+  return lines.join('\n');
+}
+
+function postgresSection(rep: Report): string {
+  const pg = rep.postgres;
+  if (!pg) return '';
+  const parts = ['### PostgreSQL beside SQLite: device authorization and token polls', ''];
+  if (pg.skipped !== undefined) {
+    parts.push(`Skipped: ${pg.skipped}.`, '');
+    return parts.join('\n');
+  }
+  parts.push(`The same scenarios, durations and connections with \`DATABASE_URL\` on a throwaway ${pg.settings}. Each server process: \`DATABASE_POOL_SIZE=${pg.poolSize}\`, no Redis (each counts its own rate limits, all at the maximum). ${f0(pg.codes)} pending codes seeded for the polls in ${f1(pg.seedSeconds)} s through the Store interfaces (the seeder's own sessions with synchronous_commit=off). Two processes: the same database and SERVER_SECRET, all server processes and PostgreSQL on CPU 0, two autocannon instances in parallel on CPU 1 with half the connections each; req/s is their sum, latencies the worse of the two. With one core for the whole server side, a second process adds no CPU: the two-process rows measure the cost of sharing, not scaling.`, '');
+  parts.push(postgresTable(rep), '');
+  for (const r of pg.rows) parts.push(`- ${r.label}: ${mixText(r.load.mix, r.load.responses)}${r.load.exhausted === undefined ? '' : `; stopped early: ${r.load.exhausted}`}`);
+  parts.push('');
+  return parts.join('\n');
 }
 
 function growthTable(rep: Report): string {
@@ -194,6 +253,8 @@ export function latestSection(rep: Report): string {
   parts.push('### Answers (every response body classified: status and OAuth/PingOne/RSA error code)', '');
   for (const r of rep.scenarios) parts.push(`- ${r.label}: ${mixText(r.load.mix, r.load.responses)}`);
   parts.push('');
+  const pgSection = postgresSection(rep);
+  if (pgSection !== '') parts.push(pgSection);
   if (rep.growth.length > 0) {
     parts.push('### Growth: token polls against more live codes', '', growthTable(rep), '');
   }
@@ -230,6 +291,12 @@ function historyEntry(rep: Report): string {
     const q = ratio(r, rep);
     lines.push(`| ${r.label} | ${f0(r.load.reqPerSec)} | ${f1(r.load.p99)} | ${f1(r.load.peakRssMb)} | ${q.tput === undefined ? '' : f2(q.tput)} |`);
   }
+  for (const r of rep.postgres?.rows ?? []) {
+    const q = ratio(r, rep);
+    const rss = r.processes !== undefined && r.processes.length > 1 ? r.processes.map((p) => f1(p.peakRssMb)).join(' / ') : f1(r.load.peakRssMb);
+    lines.push(`| ${r.label} | ${f0(r.load.reqPerSec)} | ${f1(r.load.p99)} | ${rss} | ${q.tput === undefined ? '' : f2(q.tput)} |`);
+  }
+  if (rep.postgres?.skipped !== undefined) lines.push(`| PostgreSQL phase skipped: ${rep.postgres.skipped} | | | | |`);
   for (const g of rep.growth) lines.push(`| polls, ${f0(g.codes)} live codes | ${f0(g.load.reqPerSec)} | ${f1(g.load.p99)} | ${f1(g.load.peakRssMb)} | |`);
   lines.push('', `Targets: ${verdicts(rep).map((v) => `${v.target}: ${v.measured} (${v.met === undefined ? 'n/a' : v.met ? 'met' : 'not met'})`).join('; ')}`, '');
   return lines.join('\n');

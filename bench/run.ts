@@ -5,30 +5,38 @@
 // each scenario, the poll scenario again at growing numbers of live codes, and the database size
 // under constant device authorization with the sweeper on. Servers run on core 0 (taskset), the
 // load generator (autocannon, this process) on core 1. Prints a table and writes bench/RESULTS.md.
+// The postgres phase runs device authorization and token polls again with DATABASE_URL on a
+// throwaway PostgreSQL (scripts/postgres.ts; durable settings, pinned to the servers' core): one
+// server process, then two on the same database with the load split between them.
 //
 //   node bench/run.ts [--duration 10] [--connections 50] [--warmup 2] [--codes 100000]
 //                     [--growth 10000,100000[,1000000]] [--sweep-duration 60] [--sweep-warp 150]
-//                     [--only ceilings,scenarios,growth,sweep] [--scenarios poll,refresh,…] [--pool-rate 4000]
+//                     [--only ceilings,scenarios,postgres,growth,sweep] [--skip postgres,…] [--scenarios poll,refresh,…]
+//                     [--pool-rate 4000] [--pg-pool-size 10]
 //                     [--profile [--profile-scenarios device_authorization,poll]] [--no-write] [--out file]
 //                     [--sqlite-cache-mb 64]   (an experiment: a bigger SQLite page cache in the server)
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
+import { POSTGRES_BIN, postgresInstalled, startPostgres } from '../scripts/postgres.ts';
 import { loadConfig } from '../src/config.ts';
 import { CEILING_KINDS, type CeilingKind } from './ceiling.ts';
 import { runLoad, type ConnectionRequests, type LoadResult } from './load.ts';
-import { freePort, pinLoadGenerator, spawnNode, TASKSET, waitReady, type Child } from './procs.ts';
+import { freePort, pinLoadGenerator, SERVER_CPU, spawnNode, TASKSET, waitReady, type Child } from './procs.ts';
 import { summarise } from './profile.ts';
-import { mainTable, verdicts, writeResults, type CeilingId, type GrowthPoint, type Report, type Row, type SizeSample, type SweepRun } from './report.ts';
+import {
+  mainTable, postgresTable, verdicts, writeResults, type CeilingId, type GrowthPoint, type PostgresRun, type Report, type Row, type SizeSample, type SweepRun,
+} from './report.ts';
 import * as S from './scenarios.ts';
 import { browserSecret, Seeder, type PendingCode } from './seed.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const BIN = path.join(ROOT, 'bin', 'device-code-server.js');
 const PROFILES = path.join(ROOT, 'bench', 'profiles');
-const PHASES = ['ceilings', 'scenarios', 'growth', 'sweep'] as const;
+const PHASES = ['ceilings', 'scenarios', 'postgres', 'growth', 'sweep'] as const;
 type Phase = (typeof PHASES)[number];
 
 const { values: args } = parseArgs({
@@ -43,6 +51,10 @@ const { values: args } = parseArgs({
     /** One-shot items (signed-in flows) are seeded for this many requests per second of run. */
     'pool-rate': { type: 'string', default: '4000' },
     only: { type: 'string', default: PHASES.join(',') },
+    /** Phases to leave out of --only's (e.g. --skip postgres). */
+    skip: { type: 'string', default: '' },
+    /** DATABASE_POOL_SIZE of each server process in the postgres phase (the server's default is 10). */
+    'pg-pool-size': { type: 'string', default: '10' },
     /** An experiment: the real server's SQLite page cache in MB (bench/sqlite-cache.ts); 0 = SQLite's default 2 MB. */
     'sqlite-cache-mb': { type: 'string', default: '0' },
     /** Which scenarios of the scenarios phase to run (all by default). */
@@ -71,8 +83,14 @@ const sweepDuration = positive('sweep-duration', args['sweep-duration']);
 const sweepWarp = positive('sweep-warp', args['sweep-warp']);
 const sqliteCacheMb = Number(args['sqlite-cache-mb']);
 const poolRate = positive('pool-rate', args['pool-rate']);
-const phases = new Set(args.only.split(',').map((s) => s.trim()) as Phase[]);
-for (const p of phases) if (!PHASES.includes(p)) throw new Error(`--only: unknown phase ${p} (${PHASES.join(', ')})`);
+const pgPoolSize = Math.round(positive('pg-pool-size', args['pg-pool-size']));
+const phaseList = (name: string, v: string): Phase[] => {
+  const list = v.split(',').map((x) => x.trim()).filter(Boolean) as Phase[];
+  for (const p of list) if (!PHASES.includes(p)) throw new Error(`--${name}: unknown phase ${p} (${PHASES.join(', ')})`);
+  return list;
+};
+const skipped = new Set(phaseList('skip', args.skip));
+const phases = new Set(phaseList('only', args.only).filter((p) => !skipped.has(p)));
 
 const log = (msg: string) => { process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`); };
 const problems: string[] = [];
@@ -266,6 +284,95 @@ async function scenarios(m: MainData): Promise<{ rows: Row[]; profiles: Report['
   return { rows, profiles };
 }
 
+/** Sums the runs of parallel load generators (one per server process) into one result: req/s added, latencies the worst. */
+function combined(results: LoadResult[]): LoadResult {
+  const sum = (f: (r: LoadResult) => number) => results.reduce((a, r) => a + f(r), 0);
+  const worst = (f: (r: LoadResult) => number) => Math.max(...results.map(f));
+  const mix: Record<string, number> = {};
+  for (const r of results) for (const [k, v] of Object.entries(r.mix)) mix[k] = (mix[k] ?? 0) + v;
+  const exhausted = results.map((r) => r.exhausted).filter((x) => x !== undefined);
+  const out: LoadResult = {
+    reqPerSec: sum((r) => r.reqPerSec), responses: sum((r) => r.responses), seconds: worst((r) => r.seconds),
+    p50: worst((r) => r.p50), p90: worst((r) => r.p90), p99: worst((r) => r.p99), max: worst((r) => r.max),
+    errors: sum((r) => r.errors), timeouts: sum((r) => r.timeouts), non2xx: sum((r) => r.non2xx), peakRssMb: worst((r) => r.peakRssMb),
+    mix: Object.fromEntries(Object.entries(mix).sort((a, b) => b[1] - a[1])),
+    windowUs: [Math.min(...results.map((r) => r.windowUs[0])), Math.max(...results.map((r) => r.windowUs[1]))],
+  };
+  if (exhausted.length > 0) out.exhausted = exhausted.join('; ');
+  return out;
+}
+
+const PG_SCENARIOS = SCENARIOS.filter((d) => d.id === 'device_authorization' || d.id === 'poll')
+  .filter((d) => args.scenarios === '' || args.scenarios.split(',').includes(d.id));
+
+/**
+ * Device authorization and token polls with DATABASE_URL: a throwaway PostgreSQL (durable: fsync,
+ * synchronous_commit and full_page_writes on), pinned to the servers' core so that the server side
+ * has one core as with SQLite; one server process, then two on the same database, each process its
+ * own DATA_DIR and port and the same SERVER_SECRET, each fed half the connections by its own
+ * autocannon instance (in parallel, in this process). No Redis: each process counts its own rate
+ * limits (all at the config's maximum anyway).
+ */
+async function postgresPhase(): Promise<PostgresRun> {
+  if (!postgresInstalled()) {
+    const why = `no ${POSTGRES_BIN}/postgres (bash scripts/ensure-debian-packages.sh installs PostgreSQL 15)`;
+    log(`postgres: skipped: ${why}`);
+    return { skipped: why, settings: '', poolSize: pgPoolSize, codes: 0, seedSeconds: 0, rows: [] };
+  }
+  const launcher = TASKSET === undefined ? [] : [TASKSET, '-c', SERVER_CPU];
+  const pg = await startPostgres({ durable: true, launcher });
+  try {
+    const settings = `PostgreSQL 15 (${POSTGRES_BIN}), ${pg.settings}, other settings initdb's defaults${launcher.length > 0 ? `; its processes pinned to CPU ${SERVER_CPU} with the servers (\`taskset -c ${SERVER_CPU}\`)` : ''}`;
+    log(`postgres: ${settings}`);
+    const url = await pg.database();
+    const shared = { DATABASE_URL: url, DATABASE_POOL_SIZE: String(pgPoolSize), SERVER_SECRET: randomBytes(32).toString('base64url') };
+    const sds = [await serverDir('pg-1', shared), await serverDir('pg-2', shared)] as const;
+    const t0 = performance.now();
+    // The seeder's own sessions commit without waiting for the WAL flush (synchronous_commit=off,
+    // set per connection): seeding is not measured, and the servers' sessions keep the server's setting.
+    const seedEnv = { ...sds[0].env, DATABASE_URL: `${url}?options=${encodeURIComponent('-c synchronous_commit=off')}`, DATABASE_POOL_SIZE: '16' };
+    const seeder = await Seeder.open(loadConfig(seedEnv));
+    let m: Pick<MainData, 'daClient' | 'pollClient' | 'pollCodes'>;
+    try {
+      const da = await seeder.client({ name: 'Bench TV' });
+      const pollClient = await seeder.client({ name: 'Bench poller', codeLifetime: 3600 });
+      log(`postgres: seeding ${liveCodes.toLocaleString()} pending codes to poll`);
+      m = { daClient: da.clientId, pollClient: pollClient.clientId, pollCodes: await seeder.pendingCodes(pollClient, liveCodes) };
+    } finally {
+      await seeder.close();
+    }
+    const seedSeconds = (performance.now() - t0) / 1000;
+    log(`postgres: seeded in ${seedSeconds.toFixed(1)} s`);
+    const rows: Row[] = [];
+    for (const def of PG_SCENARIOS) {
+      // The SQLite scenarios' MainData has more in it; these two scenarios read only what is here.
+      const made = def.make(m as MainData);
+      for (const n of [1, 2]) {
+        const children: Child[] = [];
+        try {
+          for (const sd of sds.slice(0, n)) children.push(await startServer(sd));
+          log(`postgres ${def.id}, ${n} process${n > 1 ? 'es' : ''} (pids ${children.map((c) => c.pid).join(', ')})`);
+          const split = n === 1 ? [connections] : [Math.ceil(connections / 2), Math.floor(connections / 2)];
+          const results = await Promise.all(children.map((c, i) => runLoad({
+            url: `http://127.0.0.1:${sds[i]?.port ?? 0}`, connections: split[i] ?? 1, duration, warmup, pid: c.pid, perConnection: made.requests,
+          })));
+          const load = combined(results);
+          const label = `${def.label}, PostgreSQL, ${n === 1 ? 'one process' : 'two processes'}`;
+          const row: Row = { id: `pg${n}_${def.id}`, label, ceiling: def.ceiling, load, processes: results.map((r, i) => ({ reqPerSec: r.reqPerSec, peakRssMb: r.peakRssMb, connections: split[i] ?? 0 })) };
+          rows.push(row);
+          log(`  ${Math.round(load.reqPerSec)} req/s${n > 1 ? ` (${results.map((r) => Math.round(r.reqPerSec)).join(' + ')})` : ''}, p50 ${load.p50} ms, p99 ${load.p99} ms, max ${load.max} ms, RSS ${results.map((r) => r.peakRssMb.toFixed(1)).join(' / ')} MB; ${JSON.stringify(load.mix)}`);
+          if (load.errors > 0) problems.push(`${row.id}: ${load.errors} connection errors (${load.timeouts} timeouts)`);
+        } finally {
+          for (const [i, c] of children.entries()) await stopServer(c, `postgres ${def.id} (process ${i + 1} of ${n})`);
+        }
+      }
+    }
+    return { settings, poolSize: pgPoolSize, codes: liveCodes, seedSeconds, rows };
+  } finally {
+    await pg.stop();
+  }
+}
+
 async function growth(): Promise<GrowthPoint[]> {
   const sd = await serverDir('growth');
   const out: GrowthPoint[] = [];
@@ -381,7 +488,7 @@ if (TASKSET === undefined) problems.push('taskset is not available: servers and 
 const work = mkdtempSync(path.join(tmpdir(), 'dcs-bench-'));
 const report: Report = {
   date, command: commandLine(), machine: { ...m0, loadAfter: [] },
-  options: { duration, connections, warmup, codes: liveCodes, growth: growthSizes.join(','), 'sweep-duration': sweepDuration, 'sweep-warp': sweepWarp, 'pool-rate': poolRate, profile: args.profile, ...(sqliteCacheMb > 0 ? { 'sqlite-cache-mb': sqliteCacheMb } : {}) },
+  options: { duration, connections, warmup, codes: liveCodes, growth: growthSizes.join(','), 'sweep-duration': sweepDuration, 'sweep-warp': sweepWarp, 'pool-rate': poolRate, ...(phases.has('postgres') ? { 'pg-pool-size': pgPoolSize } : {}), profile: args.profile, ...(sqliteCacheMb > 0 ? { 'sqlite-cache-mb': sqliteCacheMb } : {}) },
   ceilings: { a: undefined, b: undefined, c: undefined }, scenarios: [], growth: [], profiles: [], wallSeconds: 0, problems,
 };
 try {
@@ -392,6 +499,7 @@ try {
     report.scenarios = r.rows;
     report.profiles = r.profiles;
   }
+  if (phases.has('postgres')) report.postgres = await postgresPhase();
   if (phases.has('growth')) report.growth = await growth();
   if (phases.has('sweep')) report.sweep = await sweep();
 } finally {
@@ -400,7 +508,8 @@ try {
 report.machine.loadAfter = loadavg();
 report.wallSeconds = (performance.now() - wallStart) / 1000;
 
-process.stdout.write(`\n${mainTable(report)}\n\n`);
+if (Object.values(report.ceilings).some((r) => r !== undefined) || report.scenarios.length > 0) process.stdout.write(`\n${mainTable(report)}\n\n`);
+if (report.postgres) process.stdout.write(`\n${postgresTable(report)}\n\n`);
 for (const v of verdicts(report)) process.stdout.write(`${v.met === undefined ? '·' : v.met ? '✓' : '✗'} ${v.target}: ${v.measured}\n`);
 for (const p of problems) process.stdout.write(`! ${p}\n`);
 if (!args['no-write']) {

@@ -6,6 +6,11 @@
 // store's own repository classes, but on a second connection and in transactions of 5,000: one
 // engine start() is one autocommit (~0.5 ms with the table's four indexes), which would make 1M
 // codes take ~8 minutes; batched it is ~20 s.
+//
+// With DATABASE_URL (the PostgreSQL phase) there is no second connection to share: the bulk rows go
+// through the store's own repositories (the Store interfaces the server uses), BATCH writes in
+// flight at a time over the pool's connections, so commits overlap (PostgreSQL group-commits
+// concurrent ones) instead of waiting one by one.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createPrivateKey } from 'node:crypto';
 import { SignJWT } from 'jose';
@@ -15,6 +20,7 @@ import { formatUserCode, generateDeviceCode, generateUserCode, timeOrderedUuid }
 import { hashPassword } from '../src/crypto/passwords.ts';
 import type { Client, DeviceAuthorization, Environment, Flow, User } from '../src/model/records.ts';
 import { openServices, type Services } from '../src/services.ts';
+import type { DeviceAuthorizationStore, FlowStore, UserStore } from '../src/store/store.ts';
 import { SqliteDb } from '../src/store/sqlite/db.ts';
 import { SqliteDeviceAuthorizations } from '../src/store/sqlite/device-authorizations.ts';
 import { SqliteFlows } from '../src/store/sqlite/flows.ts';
@@ -33,10 +39,11 @@ export interface PendingCode {
 export class Seeder {
   readonly services: Services;
   readonly env: Environment;
-  readonly #raw: SqliteDb;
-  readonly #devices: SqliteDeviceAuthorizations;
-  readonly #flows: SqliteFlows;
-  readonly #users: SqliteUsers;
+  /** SQLite only: the second connection the bulk rows are written on. */
+  readonly #raw: SqliteDb | undefined;
+  readonly #devices: DeviceAuthorizationStore;
+  readonly #flows: FlowStore;
+  readonly #users: UserStore;
   /** Canonical user codes handed out by this seeder: no two seeded codes collide (20^8 is only 2.6e10). */
   readonly #userCodes = new Set<string>();
   #passwordHash: string | undefined;
@@ -44,10 +51,18 @@ export class Seeder {
   private constructor(services: Services) {
     this.services = services;
     this.env = services.defaultEnv;
-    this.#raw = new SqliteDb(services.config.databasePath);
-    this.#devices = new SqliteDeviceAuthorizations(this.#raw);
-    this.#flows = new SqliteFlows(this.#raw);
-    this.#users = new SqliteUsers(this.#raw);
+    if (services.config.databaseUrl === undefined) {
+      const raw = new SqliteDb(services.config.databasePath);
+      this.#raw = raw;
+      this.#devices = new SqliteDeviceAuthorizations(raw);
+      this.#flows = new SqliteFlows(raw);
+      this.#users = new SqliteUsers(raw);
+    } else {
+      this.#raw = undefined;
+      this.#devices = services.store.devices;
+      this.#flows = services.store.flows;
+      this.#users = services.store.users;
+    }
   }
 
   static async open(config: Config): Promise<Seeder> {
@@ -55,17 +70,22 @@ export class Seeder {
   }
 
   async close(): Promise<void> {
-    this.#raw.close();
+    this.#raw?.close();
     await this.services.close();
   }
 
-  /** Runs `write` for 0..n-1 in transactions of BATCH rows; `write` returns the repository's promise. */
+  /**
+   * Runs `write` for 0..n-1, BATCH at a time: on SQLite each batch in one transaction, on PostgreSQL
+   * each batch in flight at once over the pool. `write` returns the repository's promise.
+   */
   async #batched(n: number, write: (i: number) => Promise<unknown>): Promise<void> {
     for (let start = 0; start < n; start += BATCH) {
       const pending: Promise<unknown>[] = [];
-      this.#raw.immediate(() => {
+      const batch = () => {
         for (let i = start; i < Math.min(n, start + BATCH); i++) pending.push(write(i));
-      });
+      };
+      if (this.#raw === undefined) batch();
+      else this.#raw.immediate(batch);
       // Group-committed writes (the device authorizations) commit after this transaction, as one group.
       const results = await Promise.all(pending);
       if (results.some((r) => r !== undefined && r !== 'ok')) throw new Error(`seeding: a write answered ${String(results.find((r) => r !== 'ok'))}`);
