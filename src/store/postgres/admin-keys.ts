@@ -1,19 +1,11 @@
 // RSA-style admin API keys: only the public half is stored.
 import type { AdminKey } from '../../model/records.ts';
 import type { AdminKeyStore } from '../store.ts';
-import { num, optNum, str, type PgDb, type Row } from './db.ts';
+import { type PgDb } from './db.ts';
+import { toAdminKey } from '../rows.ts';
 
 const COLUMNS = 'access_id, env_id, description, role, public_key, created_at, revoked_at';
 
-const toAdminKey = (r: Row): AdminKey => ({
-  accessId: str(r.access_id),
-  envId: str(r.env_id),
-  description: str(r.description),
-  role: r.role === 'super_admin' ? 'super_admin' : 'helpdesk_admin',
-  publicKeyPem: str(r.public_key),
-  createdAt: num(r.created_at),
-  revokedAt: optNum(r.revoked_at),
-});
 
 export class PgAdminKeys implements AdminKeyStore {
   readonly #db: PgDb;

@@ -1,16 +1,11 @@
 // Authenticator applications an environment accepts registrations from (beside the built-in one).
 import type { AppId } from '../../model/records.ts';
 import type { AppIdStore } from '../store.ts';
-import { num, str, type PgDb, type Row } from './db.ts';
+import { type PgDb } from './db.ts';
+import { toAppId } from '../rows.ts';
 
 const COLUMNS = 'env_id, app_id, name, created_at';
 
-const toAppId = (r: Row): AppId => ({
-  envId: str(r.env_id),
-  appId: str(r.app_id),
-  name: str(r.name),
-  createdAt: num(r.created_at),
-});
 
 export class PgAppIds implements AppIdStore {
   readonly #db: PgDb;

@@ -1,34 +1,14 @@
 // OAuth clients, including the clients the server makes for itself (the account client).
 import type { Client } from '../../model/records.ts';
 import type { ClientStore } from '../store.ts';
-import { bool, num, optStr, str, type PgDb, type Row } from './db.ts';
+import { type PgDb } from './db.ts';
+import { toClient } from '../rows.ts';
 
 // Named columns, never `*`, in prepared statements: a column a later migration adds (by another
 // instance, while this one runs) would otherwise change the result type of a cached plan.
 const COLUMNS = `env_id, client_id, name, type, secret_hash, grant_types, scopes, code_lifetime, poll_interval, token_lifetime,
   audience, purpose, refresh_always, refresh_rotation, refresh_idle_seconds, refresh_absolute_seconds, created_at`;
 
-const toClient = (r: Row): Client => ({
-  envId: str(r.env_id),
-  clientId: str(r.client_id),
-  name: str(r.name),
-  type: r.type === 'confidential' ? 'confidential' : 'public',
-  secretHash: optStr(r.secret_hash),
-  grantTypes: JSON.parse(str(r.grant_types)) as string[],
-  scopes: JSON.parse(str(r.scopes)) as string[],
-  codeLifetime: num(r.code_lifetime),
-  pollInterval: num(r.poll_interval),
-  tokenLifetime: num(r.token_lifetime),
-  audience: optStr(r.audience),
-  purpose: r.purpose === 'account' ? 'account' : null,
-  refresh: {
-    always: bool(r.refresh_always),
-    rotation: bool(r.refresh_rotation),
-    idleSeconds: num(r.refresh_idle_seconds),
-    absoluteSeconds: num(r.refresh_absolute_seconds),
-  },
-  createdAt: num(r.created_at),
-});
 
 export class PgClients implements ClientStore {
   readonly #db: PgDb;

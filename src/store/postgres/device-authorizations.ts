@@ -3,27 +3,13 @@
 // WHERE against the committed row, so of racing transitions exactly one applies.
 import type { DeviceAuthorization, DeviceStatus, Grant } from '../../model/records.ts';
 import type { DeviceAuthorizationStore, InsertDeviceResult } from '../store.ts';
-import { isUniqueViolation, num, optNum, optStr, str, type PgDb, type Queries, type Row } from './db.ts';
+import { isUniqueViolation, type PgDb, type Queries } from './db.ts';
+import { toDevice } from '../rows.ts';
 import { insertGrant } from './grants.ts';
 
 const COLUMNS = `id, env_id, client_id, device_code_hash, user_code_hash, scope, status, expires_at, "interval", last_polled_at,
   user_id, created_at, decided_at`;
 
-export const toDevice = (r: Row): DeviceAuthorization => ({
-  id: str(r.id),
-  envId: str(r.env_id),
-  clientId: str(r.client_id),
-  deviceCodeHash: str(r.device_code_hash),
-  userCodeHash: str(r.user_code_hash),
-  scope: str(r.scope),
-  status: str(r.status) as DeviceStatus,
-  expiresAt: num(r.expires_at),
-  interval: num(r.interval),
-  lastPolledAt: optNum(r.last_polled_at),
-  userId: optStr(r.user_id),
-  createdAt: num(r.created_at),
-  decidedAt: optNum(r.decided_at),
-});
 
 export class PgDeviceAuthorizations implements DeviceAuthorizationStore {
   readonly #db: PgDb;

@@ -1,17 +1,11 @@
 // Environments (tenants).
 import type { Environment } from '../../model/records.ts';
 import type { EnvironmentStore } from '../store.ts';
-import { bool, num, str, type PgDb, type Row } from './db.ts';
+import { type PgDb } from './db.ts';
+import { toEnvironment } from '../rows.ts';
 
 const COLUMNS = 'id, name, company_id, mfa_licensed, created_at';
 
-const toEnvironment = (r: Row): Environment => ({
-  id: str(r.id),
-  name: str(r.name),
-  companyId: str(r.company_id),
-  mfaLicensed: bool(r.mfa_licensed),
-  createdAt: num(r.created_at),
-});
 
 export class PgEnvironments implements EnvironmentStore {
   readonly #db: PgDb;

@@ -1,25 +1,12 @@
 // Verification flows (SPEC S4). The consent step decides the flow and its device in one transaction.
 import type { Flow, FlowStatus } from '../../model/records.ts';
 import type { DecideFlowResult, FlowPatch, FlowStore } from '../store.ts';
-import { num, optStr, str, type PgDb, type Row } from './db.ts';
+import { type PgDb } from './db.ts';
+import { toFlow } from '../rows.ts';
 
 const COLUMNS = `id, env_id, client_id, status, browser_hash, user_id, device_id, user_code_enc, failed_attempts, created_at,
   updated_at, expires_at`;
 
-const toFlow = (r: Row): Flow => ({
-  id: str(r.id),
-  envId: str(r.env_id),
-  clientId: optStr(r.client_id),
-  status: str(r.status) as FlowStatus,
-  browserHash: str(r.browser_hash),
-  userId: optStr(r.user_id),
-  deviceId: optStr(r.device_id),
-  userCodeEnc: optStr(r.user_code_enc),
-  failedAttempts: num(r.failed_attempts),
-  createdAt: num(r.created_at),
-  updatedAt: num(r.updated_at),
-  expiresAt: num(r.expires_at),
-});
 
 export class PgFlows implements FlowStore {
   readonly #db: PgDb;

@@ -1,24 +1,12 @@
 // Grants (SPEC S11): one approval each, with the family of its refresh tokens.
 import type { Grant } from '../../model/records.ts';
 import type { GrantStore } from '../store.ts';
-import { num, optNum, str, type PgDb, type Queries, type Row } from './db.ts';
+import { type PgDb, type Queries } from './db.ts';
+import { toGrant } from '../rows.ts';
 
 export const GRANT_COLUMNS = `id, env_id, user_id, client_id, kind, scope, created_at, last_used_at, idle_expires_at,
   absolute_expires_at, revoked_at`;
 
-export const toGrant = (r: Row): Grant => ({
-  id: str(r.id),
-  envId: str(r.env_id),
-  userId: str(r.user_id),
-  clientId: str(r.client_id),
-  kind: r.kind === 'session' ? 'session' : 'device',
-  scope: str(r.scope),
-  createdAt: num(r.created_at),
-  lastUsedAt: num(r.last_used_at),
-  idleExpiresAt: num(r.idle_expires_at),
-  absoluteExpiresAt: num(r.absolute_expires_at),
-  revokedAt: optNum(r.revoked_at),
-});
 
 /** A grant's new active refresh token, inside the caller's transaction. */
 export async function insertRefreshToken(tx: Queries, tokenHash: string, grantId: string, createdAt: number): Promise<void> {

@@ -6,7 +6,8 @@
 import type { Grant, RefreshTokenRecord } from '../../model/records.ts';
 import type { RefreshTokenStore } from '../store.ts';
 import { num, optNum, str, type PgDb, type Queries, type Row } from './db.ts';
-import { GRANT_COLUMNS, insertRefreshToken, toGrant } from './grants.ts';
+import { toGrant } from '../rows.ts';
+import { GRANT_COLUMNS, insertRefreshToken } from './grants.ts';
 
 const toToken = (r: Row): RefreshTokenRecord => ({
   tokenHash: str(r.token_hash),

@@ -1,19 +1,11 @@
 // Registered authenticator devices: at most one per user.
 import type { RegisteredDevice } from '../../model/records.ts';
 import type { RegisteredDeviceStore } from '../store.ts';
-import { num, str, type PgDb, type Row } from './db.ts';
+import { type PgDb } from './db.ts';
+import { toRegisteredDevice } from '../rows.ts';
 
 const COLUMNS = 'id, env_id, user_id, app_id, device_name, platform, registered_at';
 
-const toRegisteredDevice = (r: Row): RegisteredDevice => ({
-  id: str(r.id),
-  envId: str(r.env_id),
-  userId: str(r.user_id),
-  appId: str(r.app_id),
-  deviceName: str(r.device_name),
-  platform: str(r.platform),
-  registeredAt: num(r.registered_at),
-});
 
 export class PgRegisteredDevices implements RegisteredDeviceStore {
   readonly #db: PgDb;

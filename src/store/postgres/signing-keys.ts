@@ -1,20 +1,11 @@
 // The environments' token-signing keys (private halves encrypted by the caller).
 import type { SigningKeyRecord } from '../../model/records.ts';
 import type { SigningKeyStore } from '../store.ts';
-import { num, optNum, str, type PgDb, type Row } from './db.ts';
+import { type PgDb } from './db.ts';
+import { toKey } from '../rows.ts';
 
 const COLUMNS = 'kid, env_id, alg, public_jwk, private_jwk_enc, status, created_at, retired_until';
 
-const toKey = (r: Row): SigningKeyRecord => ({
-  kid: str(r.kid),
-  envId: str(r.env_id),
-  alg: r.alg === 'RS256' ? 'RS256' : 'ES256',
-  publicJwk: str(r.public_jwk),
-  privateJwkEnc: str(r.private_jwk_enc),
-  status: r.status === 'retired' ? 'retired' : 'active',
-  createdAt: num(r.created_at),
-  retiredUntil: optNum(r.retired_until),
-});
 
 export class PgSigningKeys implements SigningKeyStore {
   readonly #db: PgDb;

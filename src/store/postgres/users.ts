@@ -1,20 +1,11 @@
 // The people who sign in, approve devices and register authenticators.
 import type { User } from '../../model/records.ts';
 import type { UserStore } from '../store.ts';
-import { bool, num, str, type PgDb, type Row } from './db.ts';
+import { type PgDb } from './db.ts';
+import { toUser } from '../rows.ts';
 
 const COLUMNS = 'id, env_id, username, email, password_hash, disabled, created_at, updated_at';
 
-const toUser = (r: Row): User => ({
-  id: str(r.id),
-  envId: str(r.env_id),
-  username: str(r.username),
-  email: str(r.email),
-  passwordHash: str(r.password_hash),
-  disabled: bool(r.disabled),
-  createdAt: num(r.created_at),
-  updatedAt: num(r.updated_at),
-});
 
 export class PgUsers implements UserStore {
   readonly #db: PgDb;

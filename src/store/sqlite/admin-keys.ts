@@ -1,17 +1,9 @@
 // RSA-style admin API keys: only the public half is stored.
 import type { AdminKey } from '../../model/records.ts';
 import type { AdminKeyStore } from '../store.ts';
-import { num, optNum, str, type Row, type SqliteDb } from './db.ts';
+import { type SqliteDb } from './db.ts';
+import { toAdminKey } from '../rows.ts';
 
-const toAdminKey = (r: Row): AdminKey => ({
-  accessId: str(r.access_id),
-  envId: str(r.env_id),
-  description: str(r.description),
-  role: r.role === 'super_admin' ? 'super_admin' : 'helpdesk_admin',
-  publicKeyPem: str(r.public_key),
-  createdAt: num(r.created_at),
-  revokedAt: optNum(r.revoked_at),
-});
 
 export class SqliteAdminKeys implements AdminKeyStore {
   readonly #db: SqliteDb;

@@ -1,14 +1,9 @@
 // Authenticator applications an environment accepts registrations from (beside the built-in one).
 import type { AppId } from '../../model/records.ts';
 import type { AppIdStore } from '../store.ts';
-import { num, str, type Row, type SqliteDb } from './db.ts';
+import { type SqliteDb } from './db.ts';
+import { toAppId } from '../rows.ts';
 
-const toAppId = (r: Row): AppId => ({
-  envId: str(r.env_id),
-  appId: str(r.app_id),
-  name: str(r.name),
-  createdAt: num(r.created_at),
-});
 
 export class SqliteAppIds implements AppIdStore {
   readonly #db: SqliteDb;

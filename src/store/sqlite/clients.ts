@@ -1,29 +1,9 @@
 // OAuth clients, including the clients the server makes for itself (the account client).
 import type { Client } from '../../model/records.ts';
 import type { ClientStore } from '../store.ts';
-import { num, optStr, str, type Row, type SqliteDb } from './db.ts';
+import { type SqliteDb } from './db.ts';
+import { toClient } from '../rows.ts';
 
-const toClient = (r: Row): Client => ({
-  envId: str(r.env_id),
-  clientId: str(r.client_id),
-  name: str(r.name),
-  type: r.type === 'confidential' ? 'confidential' : 'public',
-  secretHash: optStr(r.secret_hash),
-  grantTypes: JSON.parse(str(r.grant_types)) as string[],
-  scopes: JSON.parse(str(r.scopes)) as string[],
-  codeLifetime: num(r.code_lifetime),
-  pollInterval: num(r.poll_interval),
-  tokenLifetime: num(r.token_lifetime),
-  audience: optStr(r.audience),
-  purpose: r.purpose === 'account' ? 'account' : null,
-  refresh: {
-    always: r.refresh_always === 1,
-    rotation: r.refresh_rotation === 1,
-    idleSeconds: num(r.refresh_idle_seconds),
-    absoluteSeconds: num(r.refresh_absolute_seconds),
-  },
-  createdAt: num(r.created_at),
-});
 
 export class SqliteClients implements ClientStore {
   readonly #db: SqliteDb;

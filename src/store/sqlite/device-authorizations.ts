@@ -2,23 +2,9 @@
 import type { DeviceAuthorization, DeviceStatus, Grant } from '../../model/records.ts';
 import type { DeviceAuthorizationStore, InsertDeviceResult } from '../store.ts';
 import { insertGrant } from './grants.ts';
-import { isUniqueViolation, num, optNum, optStr, str, type Row, type SqliteDb } from './db.ts';
+import { isUniqueViolation, type SqliteDb } from './db.ts';
+import { toDevice } from '../rows.ts';
 
-const toDevice = (r: Row): DeviceAuthorization => ({
-  id: str(r.id),
-  envId: str(r.env_id),
-  clientId: str(r.client_id),
-  deviceCodeHash: str(r.device_code_hash),
-  userCodeHash: str(r.user_code_hash),
-  scope: str(r.scope),
-  status: str(r.status) as DeviceStatus,
-  expiresAt: num(r.expires_at),
-  interval: num(r.interval),
-  lastPolledAt: optNum(r.last_polled_at),
-  userId: optStr(r.user_id),
-  createdAt: num(r.created_at),
-  decidedAt: optNum(r.decided_at),
-});
 
 export class SqliteDeviceAuthorizations implements DeviceAuthorizationStore {
   readonly #db: SqliteDb;

@@ -1,15 +1,9 @@
 // Environments (tenants).
 import type { Environment } from '../../model/records.ts';
 import type { EnvironmentStore } from '../store.ts';
-import { bool, num, str, type Row, type SqliteDb } from './db.ts';
+import { type SqliteDb } from './db.ts';
+import { toEnvironment } from '../rows.ts';
 
-const toEnvironment = (r: Row): Environment => ({
-  id: str(r.id),
-  name: str(r.name),
-  companyId: str(r.company_id),
-  mfaLicensed: bool(r.mfa_licensed),
-  createdAt: num(r.created_at),
-});
 
 export class SqliteEnvironments implements EnvironmentStore {
   readonly #db: SqliteDb;

@@ -1,21 +1,9 @@
 // Grants (SPEC S11): one approval each, with the family of its refresh tokens.
 import type { Grant } from '../../model/records.ts';
 import type { GrantStore } from '../store.ts';
-import { num, optNum, str, type Row, type SqliteDb } from './db.ts';
+import { type SqliteDb } from './db.ts';
+import { toGrant } from '../rows.ts';
 
-export const toGrant = (r: Row): Grant => ({
-  id: str(r.id),
-  envId: str(r.env_id),
-  userId: str(r.user_id),
-  clientId: str(r.client_id),
-  kind: r.kind === 'session' ? 'session' : 'device',
-  scope: str(r.scope),
-  createdAt: num(r.created_at),
-  lastUsedAt: num(r.last_used_at),
-  idleExpiresAt: num(r.idle_expires_at),
-  absoluteExpiresAt: num(r.absolute_expires_at),
-  revokedAt: optNum(r.revoked_at),
-});
 
 /** The grant and its first refresh token; the caller holds the transaction. */
 export function insertGrant(db: SqliteDb, g: Grant, refreshTokenHash: string | null): void {

@@ -4,7 +4,7 @@
 import type { Grant, RefreshTokenRecord } from '../../model/records.ts';
 import type { RefreshTokenStore } from '../store.ts';
 import { num, optNum, str, type Row, type SqliteDb } from './db.ts';
-import { toGrant } from './grants.ts';
+import { toGrant } from '../rows.ts';
 
 const toToken = (r: Row): RefreshTokenRecord => ({
   tokenHash: str(r.token_hash),

@@ -1,17 +1,9 @@
 // Registered authenticator devices: at most one per user.
 import type { RegisteredDevice } from '../../model/records.ts';
 import type { RegisteredDeviceStore } from '../store.ts';
-import { num, str, type Row, type SqliteDb } from './db.ts';
+import { type SqliteDb } from './db.ts';
+import { toRegisteredDevice } from '../rows.ts';
 
-const toRegisteredDevice = (r: Row): RegisteredDevice => ({
-  id: str(r.id),
-  envId: str(r.env_id),
-  userId: str(r.user_id),
-  appId: str(r.app_id),
-  deviceName: str(r.device_name),
-  platform: str(r.platform),
-  registeredAt: num(r.registered_at),
-});
 
 export class SqliteRegisteredDevices implements RegisteredDeviceStore {
   readonly #db: SqliteDb;

@@ -1,18 +1,9 @@
 // The environments' token-signing keys (private halves encrypted by the caller).
 import type { SigningKeyRecord } from '../../model/records.ts';
 import type { SigningKeyStore } from '../store.ts';
-import { num, optNum, str, type Row, type SqliteDb } from './db.ts';
+import { type SqliteDb } from './db.ts';
+import { toKey } from '../rows.ts';
 
-const toKey = (r: Row): SigningKeyRecord => ({
-  kid: str(r.kid),
-  envId: str(r.env_id),
-  alg: r.alg === 'RS256' ? 'RS256' : 'ES256',
-  publicJwk: str(r.public_jwk),
-  privateJwkEnc: str(r.private_jwk_enc),
-  status: r.status === 'retired' ? 'retired' : 'active',
-  createdAt: num(r.created_at),
-  retiredUntil: optNum(r.retired_until),
-});
 
 export class SqliteSigningKeys implements SigningKeyStore {
   readonly #db: SqliteDb;

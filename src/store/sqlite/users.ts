@@ -1,18 +1,9 @@
 // The people who sign in, approve devices and register authenticators.
 import type { User } from '../../model/records.ts';
 import type { UserStore } from '../store.ts';
-import { bool, num, str, type Row, type SqliteDb } from './db.ts';
+import { type SqliteDb } from './db.ts';
+import { toUser } from '../rows.ts';
 
-const toUser = (r: Row): User => ({
-  id: str(r.id),
-  envId: str(r.env_id),
-  username: str(r.username),
-  email: str(r.email),
-  passwordHash: str(r.password_hash),
-  disabled: bool(r.disabled),
-  createdAt: num(r.created_at),
-  updatedAt: num(r.updated_at),
-});
 
 export class SqliteUsers implements UserStore {
   readonly #db: SqliteDb;

@@ -1,0 +1,137 @@
+// Records from rows, for both stores: the columns and their meanings are one schema in two
+// dialects, so a row maps to a record the same way whichever database it came from.
+import type { AdminKey, AppId, Client, DeviceAuthorization, DeviceStatus, Environment, Flow, FlowStatus, Grant, RegisteredDevice, SigningKeyRecord, User } from '../model/records.ts';
+
+export type Row = Record<string, unknown>;
+
+// Column readers: the schemas guarantee the types; these only name them.
+const str = (v: unknown): string => v as string;
+const num = (v: unknown): number => v as number;
+const optNum = (v: unknown): number | null => (v === null ? null : (v as number));
+const optStr = (v: unknown): string | null => (v === null ? null : (v as string));
+/** SQLite keeps booleans as 0/1, PostgreSQL as booleans. */
+const bool = (v: unknown): boolean => v === true || v === 1;
+
+export const toAdminKey = (r: Row): AdminKey => ({
+  accessId: str(r.access_id),
+  envId: str(r.env_id),
+  description: str(r.description),
+  role: r.role === 'super_admin' ? 'super_admin' : 'helpdesk_admin',
+  publicKeyPem: str(r.public_key),
+  createdAt: num(r.created_at),
+  revokedAt: optNum(r.revoked_at),
+});
+
+export const toAppId = (r: Row): AppId => ({
+  envId: str(r.env_id),
+  appId: str(r.app_id),
+  name: str(r.name),
+  createdAt: num(r.created_at),
+});
+
+export const toClient = (r: Row): Client => ({
+  envId: str(r.env_id),
+  clientId: str(r.client_id),
+  name: str(r.name),
+  type: r.type === 'confidential' ? 'confidential' : 'public',
+  secretHash: optStr(r.secret_hash),
+  grantTypes: JSON.parse(str(r.grant_types)) as string[],
+  scopes: JSON.parse(str(r.scopes)) as string[],
+  codeLifetime: num(r.code_lifetime),
+  pollInterval: num(r.poll_interval),
+  tokenLifetime: num(r.token_lifetime),
+  audience: optStr(r.audience),
+  purpose: r.purpose === 'account' ? 'account' : null,
+  refresh: {
+    always: bool(r.refresh_always),
+    rotation: bool(r.refresh_rotation),
+    idleSeconds: num(r.refresh_idle_seconds),
+    absoluteSeconds: num(r.refresh_absolute_seconds),
+  },
+  createdAt: num(r.created_at),
+});
+
+export const toDevice = (r: Row): DeviceAuthorization => ({
+  id: str(r.id),
+  envId: str(r.env_id),
+  clientId: str(r.client_id),
+  deviceCodeHash: str(r.device_code_hash),
+  userCodeHash: str(r.user_code_hash),
+  scope: str(r.scope),
+  status: str(r.status) as DeviceStatus,
+  expiresAt: num(r.expires_at),
+  interval: num(r.interval),
+  lastPolledAt: optNum(r.last_polled_at),
+  userId: optStr(r.user_id),
+  createdAt: num(r.created_at),
+  decidedAt: optNum(r.decided_at),
+});
+
+export const toEnvironment = (r: Row): Environment => ({
+  id: str(r.id),
+  name: str(r.name),
+  companyId: str(r.company_id),
+  mfaLicensed: bool(r.mfa_licensed),
+  createdAt: num(r.created_at),
+});
+
+export const toFlow = (r: Row): Flow => ({
+  id: str(r.id),
+  envId: str(r.env_id),
+  clientId: optStr(r.client_id),
+  status: str(r.status) as FlowStatus,
+  browserHash: str(r.browser_hash),
+  userId: optStr(r.user_id),
+  deviceId: optStr(r.device_id),
+  userCodeEnc: optStr(r.user_code_enc),
+  failedAttempts: num(r.failed_attempts),
+  createdAt: num(r.created_at),
+  updatedAt: num(r.updated_at),
+  expiresAt: num(r.expires_at),
+});
+
+export const toGrant = (r: Row): Grant => ({
+  id: str(r.id),
+  envId: str(r.env_id),
+  userId: str(r.user_id),
+  clientId: str(r.client_id),
+  kind: r.kind === 'session' ? 'session' : 'device',
+  scope: str(r.scope),
+  createdAt: num(r.created_at),
+  lastUsedAt: num(r.last_used_at),
+  idleExpiresAt: num(r.idle_expires_at),
+  absoluteExpiresAt: num(r.absolute_expires_at),
+  revokedAt: optNum(r.revoked_at),
+});
+
+export const toRegisteredDevice = (r: Row): RegisteredDevice => ({
+  id: str(r.id),
+  envId: str(r.env_id),
+  userId: str(r.user_id),
+  appId: str(r.app_id),
+  deviceName: str(r.device_name),
+  platform: str(r.platform),
+  registeredAt: num(r.registered_at),
+});
+
+export const toKey = (r: Row): SigningKeyRecord => ({
+  kid: str(r.kid),
+  envId: str(r.env_id),
+  alg: r.alg === 'RS256' ? 'RS256' : 'ES256',
+  publicJwk: str(r.public_jwk),
+  privateJwkEnc: str(r.private_jwk_enc),
+  status: r.status === 'retired' ? 'retired' : 'active',
+  createdAt: num(r.created_at),
+  retiredUntil: optNum(r.retired_until),
+});
+
+export const toUser = (r: Row): User => ({
+  id: str(r.id),
+  envId: str(r.env_id),
+  username: str(r.username),
+  email: str(r.email),
+  passwordHash: str(r.password_hash),
+  disabled: bool(r.disabled),
+  createdAt: num(r.created_at),
+  updatedAt: num(r.updated_at),
+});
