@@ -1,6 +1,7 @@
 // Per-environment signing keys (so a token of one environment never validates in another), as a
 // cache over the store. Keys are persisted, private halves encrypted with the server secret, so a
-// restart keeps tokens valid; another process's rotation is seen within CACHE_MS.
+// restart keeps tokens valid; another process's rotation is seen within CACHE_MS, and at once by a
+// verification that meets the new kid.
 import type { CryptoKey, JWK } from 'jose';
 import { generateSigningKey, importPrivateKey, importPublicKey, type PublicJwk } from '../crypto/keys.ts';
 import type { SecretKeys } from '../crypto/secret.ts';
@@ -29,6 +30,8 @@ interface EnvKeys {
 
 /** How long a loaded key set is trusted before re-reading (another process may have rotated). */
 const CACHE_MS = 60_000;
+/** How often at most a token naming an unknown kid makes the keys be read again. */
+const UNKNOWN_KID_RELOAD_MS = 1000;
 
 export class KeyRing {
   readonly #store: Store;
@@ -52,7 +55,14 @@ export class KeyRing {
 
   /** The public key a token names by `kid`, if it is one of the environment's live keys. */
   async verificationKey(envId: string, kid: string): Promise<VerificationKey | undefined> {
-    const keys = await this.#load(envId);
+    let keys = await this.#load(envId);
+    // A kid this process has not loaded may be a key another instance (or the CLI) created since:
+    // read the keys again, at most once per UNKNOWN_KID_RELOAD_MS, so invented kids cannot turn
+    // every request into a database read.
+    if (!keys.jwks.keys.some((k) => k.kid === kid) && this.#clock.now() - keys.loadedAt >= UNKNOWN_KID_RELOAD_MS) {
+      this.#cache.delete(envId);
+      keys = await this.#load(envId);
+    }
     let found = keys.verifying.get(kid);
     if (!found) {
       const jwk = keys.jwks.keys.find((k) => k.kid === kid);

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
+import { issueAccessToken } from '../../src/core/access-tokens.ts';
 import type { Client } from '../../src/model/records.ts';
+import { openServices } from '../../src/services.ts';
 import { build, tempDir, TestClock, type TestApp } from '../helpers/build.ts';
 import { decide, poll, startAuthorization, type TokenBody } from '../oauth/_support.ts';
 import { assertFailure, cliJson, runCli, type EnvironmentJson } from './run.ts';
@@ -158,4 +160,25 @@ test('keys rotate and list: bad input is a usage error', async (t) => {
   assert.match(help.stdout, /longest token lifetime/);
   // Nothing was rotated by the failed runs.
   assert.deepEqual((await cliJson<{ keys: KeyJson[] }>(dir, ['keys', 'list'])).keys.map((k) => k.status), ['active']);
+});
+
+test('a key another process rotated in verifies here at once, before this process\'s key cache expires', async (t) => {
+  const clock = new TestClock();
+  const h = await build(t, { clock });
+  // The server's cache holds the first key.
+  assert.equal((await jwks(h)).keys.length, 1);
+  // Another process on the same database (a second instance, or the CLI) rotates and signs with the new key.
+  const other = await openServices(h.config, { clock });
+  t.after(() => other.close());
+  const env = h.services.defaultEnv;
+  const kid = await other.keys.rotate(env.id, 'ES256', 3600);
+  const { client } = await h.services.admin.createClient({ envId: env.id, name: 'TV' });
+  const user = await h.user('alice');
+  const token = await issueAccessToken(other.keys, { env, client, userId: user.id, scope: '', issuer: h.config.publicUrl, grantId: 'g', now: clock.now() });
+  assert.equal(decodeProtectedHeader(token.accessToken).kid, kid);
+  clock.advance(2);
+  const found = await h.services.keys.verificationKey(env.id, kid);
+  assert.ok(found !== undefined, 'the new kid is found without waiting for the cache');
+  // An invented kid is looked up again at most once a second.
+  assert.equal(await h.services.keys.verificationKey(env.id, 'no-such-kid'), undefined);
 });
