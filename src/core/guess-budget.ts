@@ -1,14 +1,17 @@
 // Wrong codes per source address in a sliding window (RFC 8628 §5.1, SPEC S7): kept in the store
 // (SQL, or Redis shared by every instance), so a restart does not reset it, and a correct code does
-// not either. User codes and registration codes draw on the same budget: both are short codes a
+// not either: a right code gives back only its own guess. User codes and registration codes draw on the same budget: both are short codes a
 // guesser could enumerate. It fails closed: when its store cannot answer, no code is checked.
 import type { Clock } from '../model/clock.ts';
 import { StoreUnavailableError, type GuessStore } from '../store/store.ts';
-import { CoreError } from './errors.ts';
+import { CoreError, isCoreError, type CoreErrorCode } from './errors.ts';
 import type { CodeKind, Telemetry } from './telemetry.ts';
 
 /** The input field a wrong code of each kind is reported on. */
 const TARGET: Record<CodeKind, string> = { user_code: 'userCode', registration_code: 'deviceRegistrationCode' };
+
+/** The error that says a code of each kind was wrong: the one outcome that keeps its guess counted. */
+const WRONG: Record<CodeKind, CoreErrorCode> = { user_code: 'invalid_user_code', registration_code: 'invalid_registration_code' };
 
 /** A Redis outage is usually short (a restart, a failover): a client may try again this much later. */
 export const LIMITS_UNAVAILABLE_RETRY_SECONDS = 5;
@@ -42,21 +45,38 @@ export class GuessBudget {
     this.#telemetry = telemetry;
   }
 
-  /** Throws guess_budget_exhausted (with retryAfter) when the source has no wrong guesses left. */
-  async check(source: string, kind: CodeKind): Promise<void> {
+  /**
+   * Runs `attempt` (the check of one code) on one guess of the source's budget. The guess is taken
+   * before the attempt, so concurrent wrong codes cannot all pass one look at the count; it stays
+   * counted when the attempt fails with the kind's wrong-code error, and is given back otherwise.
+   * Throws guess_budget_exhausted (with retryAfter) when the source has no guesses left, and
+   * limits_unavailable when the budget cannot be read or written: a code is never checked uncounted.
+   */
+  async spend<T>(source: string, kind: CodeKind, attempt: () => Promise<T>): Promise<T> {
     const now = this.#clock.now();
     const windowMs = this.#rule.windowSeconds * 1000;
-    const spent = await this.#store.count(source, now - windowMs).catch((err: unknown) => { throw unavailable(err); });
-    if (spent.count >= this.#rule.max) {
-      const retryAfter = Math.max(1, Math.ceil(((spent.oldest ?? now) + windowMs - now) / 1000));
+    const taken = await this.#store.take(source, now, now - windowMs, this.#rule.max).catch((err: unknown) => { throw unavailable(err); });
+    if (!taken.taken) {
+      const retryAfter = Math.max(1, Math.ceil(((taken.oldest ?? now) + windowMs - now) / 1000));
       this.#telemetry.guessBudgetExhausted(kind);
       throw new CoreError('guess_budget_exhausted', 'too many wrong codes from this network; try again later', { target: TARGET[kind], retryAfter });
     }
+    try {
+      const result = await attempt();
+      await this.#giveBack(source, taken.ticket);
+      return result;
+    } catch (err) {
+      if (isCoreError(err) && err.code === WRONG[kind]) this.#telemetry.wrongCode(kind);
+      else await this.#giveBack(source, taken.ticket);
+      throw err;
+    }
   }
 
-  /** Counts one wrong code; when it cannot be counted the answer is limits_unavailable, never an uncounted wrong code. */
-  async record(source: string, kind: CodeKind): Promise<void> {
-    this.#telemetry.wrongCode(kind);
-    await this.#store.record(source, this.#clock.now()).catch((err: unknown) => { throw unavailable(err); });
+  /**
+   * A guess that cannot be given back (the store went away meanwhile) stays counted until it leaves
+   * the window: the budget errs toward counting, and the answer the attempt earned still stands.
+   */
+  async #giveBack(source: string, ticket: string): Promise<void> {
+    await this.#store.giveBack(source, ticket).catch(() => undefined);
   }
 }

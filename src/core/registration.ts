@@ -93,20 +93,22 @@ export class Registration {
    * user codes: nine digits are few enough to be worth guessing.
    */
   async redeem(input: NewDevice, source: string): Promise<RegisteredDevice> {
-    await this.#d.guesses.check(source, 'registration_code');
-    const now = this.#d.clock.now();
-    const result = REGISTRATION_CODE_PATTERN.test(input.code)
-      ? await this.#d.store.registrationCodes.redeem(this.#hash(input.code), input.appId.toLowerCase(), {
-        id: randomUUID(), appId: input.appId.toLowerCase(), deviceName: input.deviceName, platform: input.platform, registeredAt: now,
-      }, now)
-      : { outcome: 'invalid_code' as const };
+    const result = await this.#d.guesses.spend(source, 'registration_code', async () => {
+      const now = this.#d.clock.now();
+      const redeemed = REGISTRATION_CODE_PATTERN.test(input.code)
+        ? await this.#d.store.registrationCodes.redeem(this.#hash(input.code), input.appId.toLowerCase(), {
+          id: randomUUID(), appId: input.appId.toLowerCase(), deviceName: input.deviceName, platform: input.platform, registeredAt: now,
+        }, now)
+        : { outcome: 'invalid_code' as const };
+      if (redeemed.outcome === 'invalid_code') {
+        throw new CoreError('invalid_registration_code', 'the registration code is invalid, expired or already used', { target: 'deviceRegistrationCode' });
+      }
+      return redeemed;
+    });
     switch (result.outcome) {
       case 'ok':
         this.#d.telemetry.registrationCode('redeemed');
         return result.device;
-      case 'invalid_code':
-        await this.#d.guesses.record(source, 'registration_code');
-        throw new CoreError('invalid_registration_code', 'the registration code is invalid, expired or already used', { target: 'deviceRegistrationCode' });
       case 'user_disabled':
         throw new CoreError('registration_refused', 'the user is disabled', { reason: 'user_disabled' });
       case 'device_registered':

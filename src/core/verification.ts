@@ -111,21 +111,21 @@ export class Verification {
 
   async #verifyUserCode(env: Environment, flowId: string, browserSecret: string | undefined, input: string, source: string): Promise<FlowView> {
     const flow = await this.#at(env, flowId, browserSecret, 'DAG_USER_CODE_REQUIRED');
-    await this.#d.guesses.check(source, 'user_code');
     try {
-      const device = await this.#d.devices.findPendingByUserCode(env, input);
-      if (flow.clientId !== null && device.clientId !== flow.clientId) {
-        throw new CoreError('invalid_user_code', 'that code is not valid', { target: 'userCode' });
-      }
-      const canonical = normalizeUserCode(input, this.#d.userCode) ?? input;
-      return await this.#advance(flow, 'DAG_USER_CODE_REQUIRED', {
-        status: 'DAG_CONSENT_REQUIRED',
-        deviceId: device.id,
-        userCodeEnc: this.#d.secrets.encrypt(formatUserCode(canonical)),
+      return await this.#d.guesses.spend(source, 'user_code', async () => {
+        const device = await this.#d.devices.findPendingByUserCode(env, input);
+        if (flow.clientId !== null && device.clientId !== flow.clientId) {
+          throw new CoreError('invalid_user_code', 'that code is not valid', { target: 'userCode' });
+        }
+        const canonical = normalizeUserCode(input, this.#d.userCode) ?? input;
+        return await this.#advance(flow, 'DAG_USER_CODE_REQUIRED', {
+          status: 'DAG_CONSENT_REQUIRED',
+          deviceId: device.id,
+          userCodeEnc: this.#d.secrets.encrypt(formatUserCode(canonical)),
+        });
       });
     } catch (err) {
       if (!isCoreError(err) || err.code !== 'invalid_user_code') throw err;
-      await this.#d.guesses.record(source, 'user_code');
       const counted = await this.#d.store.flows.recordFailure(flow.id, MAX_CODE_ATTEMPTS, this.#d.clock.now());
       if (!counted) throw new CoreError('flow_wrong_state', 'the flow is no longer waiting for a code');
       const failuresRemaining = Math.max(0, MAX_CODE_ATTEMPTS - counted.failedAttempts);

@@ -91,10 +91,24 @@ export interface FlowStore {
   decide(flowId: string, accept: boolean, now: number): Promise<DecideFlowResult>;
 }
 
-/** Wrong codes (user codes, registration codes) per source address, for sliding-window budgets. */
+/** What taking a guess gave: a ticket to give it back with, or, when the budget was spent, its oldest guess. */
+export type GuessTaken = { taken: true; ticket: string } | { taken: false; oldest: number | null };
+
+/**
+ * Guesses at short codes (user codes, registration codes) per source address, for sliding-window
+ * budgets. A guess is taken before its code is checked, so concurrent guesses cannot all pass one
+ * check of the count; a right code gives its guess back, and what stays counted is wrong codes.
+ */
 export interface GuessStore {
+  /** Guesses of the source made after `since`, and the time of the oldest of them. */
   count(source: string, since: number): Promise<{ count: number; oldest: number | null }>;
-  record(source: string, now: number): Promise<void>;
+  /**
+   * Atomically, for every process sharing the store: when the source has made fewer than `max`
+   * guesses after `since`, counts one more at `now` and returns its ticket; otherwise counts nothing.
+   */
+  take(source: string, now: number, since: number, max: number): Promise<GuessTaken>;
+  /** Uncounts a guess that `take` counted (its code was right, or was never checked). */
+  giveBack(source: string, ticket: string): Promise<void>;
 }
 
 export interface SigningKeyStore {

@@ -48,7 +48,7 @@ async function fill(h: TestApp) {
   await startAuthorization(h, client);
   assert.equal((await h.form('/oauth/revoke', { token: first.access_token, client_id: client.clientId })).statusCode, 200);
   assert.equal((await h.inject({ method: 'GET', url: '/device' })).statusCode, 302);
-  await services.store.guesses.record('192.0.2.7', h.clock.now());
+  await services.store.guesses.take('192.0.2.7', h.clock.now(), 0, 10);
   // …and the facades' records: an admin key, an app, a registration code, a registered device.
   await services.adminKeys.create(env, 'super_admin', 'ops');
   await services.registration.addApp(env, 'Authenticator');

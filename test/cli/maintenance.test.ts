@@ -54,12 +54,12 @@ test('sweep removes exactly the expired rows of every kind, once, and prints wha
   await h.services.devices.start(env, client, undefined);
   assert.equal((await h.inject({ method: 'GET', url: '/device' })).statusCode, 302); // a verification flow
   await h.services.registration.issue(env, { username: 'alice' }, RSA_APP_ID);
-  await h.services.store.guesses.record('192.0.2.1', h.clock.now() - 24 * 3600_000);
+  await h.services.store.guesses.take('192.0.2.1', h.clock.now() - 24 * 3600_000, 0, 10);
   await h.services.keys.rotate(env.id, 'ES256', 60); // the first key, retired for a minute only
   // And rows that must stay: a device authorization made now, and a wrong guess of an hour ago.
   h.clock.t = now;
   const live = await h.services.devices.start(env, client, undefined);
-  await h.services.store.guesses.record('192.0.2.2', now - 3600_000);
+  await h.services.store.guesses.take('192.0.2.2', now - 3600_000, 0, 10);
 
   const first = await cliJson<SweepJson>(dir, ['sweep']);
   assert.deepEqual(first, { device_authorizations: 2, flows: 1, registration_codes: 1, code_guesses: 1, signing_keys: 1, grants: 0, revoked_access_tokens: 0 });

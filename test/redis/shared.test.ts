@@ -92,3 +92,17 @@ test('wrong codes entered through A\'s page exhaust the budget on B\'s flow API 
   flowError(await onB.verify(WRONG_CODE), 400, 'INVALID_DATA');
   flowError(await onB.verify(WRONG_CODE), 429, 'REQUEST_LIMITED');
 });
+
+test('wrong codes sent all at once to both instances spend exactly the shared budget: none slips between a look at the count and its guess', async (t) => {
+  const { a, b } = await twoInstances(t, { CODE_GUESS_BUDGET: '3', RATE_LIMIT_DEVICE_REGISTRATION: '1000' });
+  const redeem = (h: TestApp, code: string) => h.inject({
+    method: 'POST', url: REDEEM_PATH, remoteAddress: '192.0.2.77', headers: { 'content-type': 'application/json' },
+    payload: JSON.stringify({ deviceRegistrationCode: code, appId: RSA_APP_ID, deviceName: 'phone', platform: 'iOS' }),
+  });
+  const answers = await Promise.all(Array.from({ length: 16 }, (_, i) => redeem(i % 2 === 0 ? a : b, String(400000000 + i))));
+  assert.deepEqual(answers.map((r) => r.statusCode).sort(), [...Array<number>(3).fill(400), ...Array<number>(13).fill(429)]);
+  for (const r of answers) {
+    if (r.statusCode === 400) assertRsaError(r, 400, 'The device registration code is invalid, expired or already used.');
+    else assertRsaError(r, 429, 'Too many requests.');
+  }
+});

@@ -121,6 +121,22 @@ test('wrong codes draw on the per-source guess budget: then 429 even for the rig
   assert.equal((await redeem(h, code, { remoteAddress: '198.51.100.7' })).statusCode, 201, 'another address has its own budget');
 });
 
+test('wrong codes sent all at once spend exactly the budget: no burst slips past one look at the count', async (t) => {
+  const { h, issue } = await withCode(t, { CODE_GUESS_BUDGET: '3', RATE_LIMIT_DEVICE_REGISTRATION: '1000' });
+  const code = await issue();
+  const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => redeem(h, String(200000000 + i))));
+  assert.equal(answers.filter((r) => r.statusCode === 400).length, 3, 'three wrong codes are checked');
+  assert.equal(answers.filter((r) => r.statusCode === 429).length, 9, 'the rest are refused unchecked');
+  assertRsaError(await redeem(h, code), 429, 'Too many requests.');
+});
+
+test('a right code gives its guess back: a budget of one still allows a wrong code after it', async (t) => {
+  const { h, issue } = await withCode(t, { CODE_GUESS_BUDGET: '1' });
+  assert.equal((await redeem(h, await issue())).statusCode, 201);
+  assertRsaError(await redeem(h, '300000000'), 400, INVALID);
+  assertRsaError(await redeem(h, '300000001'), 429, 'Too many requests.');
+});
+
 test('redemption is rate limited per source address', async (t) => {
   const { h } = await withCode(t, { RATE_LIMIT_DEVICE_REGISTRATION: '2', CODE_GUESS_BUDGET: '100' });
   for (let i = 0; i < 2; i++) assertRsaError(await redeem(h, '123123123'), 400, INVALID);

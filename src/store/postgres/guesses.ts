@@ -1,6 +1,12 @@
-// Wrong codes per source address: the rows behind the sliding-window guess budgets (SPEC S7).
-import type { GuessStore } from '../store.ts';
-import { num, optNum, type PgDb } from './db.ts';
+// Guesses per source address: the rows behind the sliding-window guess budgets (SPEC S7).
+import type { GuessStore, GuessTaken } from '../store.ts';
+import { num, optNum, type PgDb, type Queries } from './db.ts';
+
+/**
+ * The first half of the two-part advisory lock taken per source ("dcsg" in ASCII); the second is
+ * the source's hash. Two-part keys never meet the one-bigint locks of migrations and copy-store.
+ */
+const GUESS_LOCK = 0x6463_7367;
 
 export class PgGuesses implements GuessStore {
   readonly #db: PgDb;
@@ -9,16 +15,39 @@ export class PgGuesses implements GuessStore {
     this.#db = db;
   }
 
-  async count(source: string, since: number): Promise<{ count: number; oldest: number | null }> {
-    const r = await this.#db.get({
-      name: 'guess_count',
-      text: 'SELECT count(*) AS n, min(at) AS oldest FROM code_guess_failures WHERE source = $1 AND at > $2',
-      values: [source, since],
-    });
-    return { count: num(r?.n ?? 0), oldest: optNum(r?.oldest ?? null) };
+  count(source: string, since: number): Promise<{ count: number; oldest: number | null }> {
+    return count(this.#db, source, since);
   }
 
-  async record(source: string, now: number): Promise<void> {
-    await this.#db.run({ name: 'guess_record', text: 'INSERT INTO code_guess_failures (source, at) VALUES ($1, $2)', values: [source, now] });
+  /**
+   * Count and insert under a transaction-scoped advisory lock on the source: under READ COMMITTED
+   * two transactions would each see the other's guess missing, so the lock puts them in a line.
+   */
+  take(source: string, now: number, since: number, max: number): Promise<GuessTaken> {
+    return this.#db.transaction(async (tx): Promise<GuessTaken> => {
+      await tx.run({ name: 'guess_lock', text: 'SELECT pg_advisory_xact_lock($1::int4, hashtext($2))', values: [GUESS_LOCK, source] });
+      const spent = await count(tx, source, since);
+      if (spent.count >= max) return { taken: false, oldest: spent.oldest };
+      await tx.run({ name: 'guess_record', text: 'INSERT INTO code_guess_failures (source, at) VALUES ($1, $2)', values: [source, now] });
+      return { taken: true, ticket: String(now) };
+    });
   }
+
+  /** The ticket is the guess's time: rows of one source and one time are alike, so any one of them goes. */
+  async giveBack(source: string, ticket: string): Promise<void> {
+    await this.#db.run({
+      name: 'guess_give_back',
+      text: 'DELETE FROM code_guess_failures WHERE ctid = (SELECT ctid FROM code_guess_failures WHERE source = $1 AND at = $2 LIMIT 1)',
+      values: [source, Number(ticket)],
+    });
+  }
+}
+
+async function count(q: Queries, source: string, since: number): Promise<{ count: number; oldest: number | null }> {
+  const r = await q.get({
+    name: 'guess_count',
+    text: 'SELECT count(*) AS n, min(at) AS oldest FROM code_guess_failures WHERE source = $1 AND at > $2',
+    values: [source, since],
+  });
+  return { count: num(r?.n ?? 0), oldest: optNum(r?.oldest ?? null) };
 }

@@ -121,7 +121,7 @@ export function grantContract(open: OpenStores): void {
     const stale = user(env.id);
     await store.users.create(stale);
     assert.equal(await store.registrationCodes.issue(code(env.id, stale.id, { expiresAt: NOW - 1 })), 'ok');
-    await store.guesses.record('192.0.2.1', NOW - 24 * hour - 1);
+    await store.guesses.take('192.0.2.1', NOW - 24 * hour - 1, 0, 10);
     await store.signingKeys.insert({
       kid: randomUUID(), envId: env.id, alg: 'ES256', publicJwk: '{}', privateJwkEnc: hash(), status: 'retired', createdAt: NOW - hour, retiredUntil: NOW - 1,
     });
@@ -137,7 +137,7 @@ export function grantContract(open: OpenStores): void {
     await store.flows.create(live);
     const liveCode = code(env.id, u.id);
     assert.equal(await store.registrationCodes.issue(liveCode), 'ok');
-    await store.guesses.record('192.0.2.1', NOW - 24 * hour + 1);
+    await store.guesses.take('192.0.2.1', NOW - 24 * hour + 1, 0, 10);
     const active = {
       kid: randomUUID(), envId: env.id, alg: 'ES256' as const, publicJwk: '{}', privateJwkEnc: hash(), status: 'retired' as const, createdAt: NOW, retiredUntil: NOW + 1,
     };
