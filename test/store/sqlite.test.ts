@@ -1,15 +1,51 @@
 // The store contract on SQLite: a real file in a temp directory per test, and for the races
-// several connections (one SqliteStore each) on that one file.
+// several connections (one SqliteStore each) on that one file. Then the query plan of every
+// statement the contract ran: none may read the whole of a table that grows with traffic.
+import assert from 'node:assert/strict';
 import path from 'node:path';
-import type { TestContext } from 'node:test';
+import { test, type TestContext } from 'node:test';
+import Database from 'better-sqlite3';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { tempDir } from '../helpers/build.ts';
 import { storeContract } from './contract/index.ts';
 import { NOW } from './contract/fixtures.ts';
 
+const ran = new Set<string>();
+
 storeContract((t: TestContext, count = 1) => {
   const file = path.join(tempDir(t), 'store.db');
   const stores = Array.from({ length: count }, () => new SqliteStore({ file, now: NOW }));
-  t.after(async () => { for (const s of stores) await s.close(); });
+  t.after(async () => {
+    for (const s of stores) {
+      for (const sql of s.preparedSql()) ran.add(sql);
+      await s.close();
+    }
+  });
   return Promise.resolve(stores);
+});
+
+/**
+ * Tables whose size is set by configuration rather than traffic (a handful of environments, keys,
+ * app ids): reading all of one is cheap. Every other table grows with devices, users or tokens.
+ */
+const SMALL = new Set(['environments', 'signing_keys', 'app_ids', 'admin_keys', 'schema_migrations']);
+
+test('query plans: no statement of the store scans a table that grows with traffic (each lookup, update and sweep uses an index)', async (t) => {
+  assert.ok(ran.size > 50, `the contract ran the store's statements (${ran.size})`);
+  const file = path.join(tempDir(t), 'plans.db');
+  await new SqliteStore({ file, now: NOW }).close();
+  const db = new Database(file);
+  t.after(() => db.close());
+  const scans: string[] = [];
+  for (const sql of ran) {
+    if (/^\s*(BEGIN|COMMIT|ROLLBACK|PRAGMA|SELECT 1\s*$)/i.test(sql)) continue;
+    // Our SQL has no '?' but its placeholders; NULL for each lets SQLite plan it.
+    const params = Array.from({ length: sql.split('?').length - 1 }, () => null);
+    const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[];
+    for (const { detail } of plan) {
+      const scanned = /^SCAN (\w+)(?! USING (?:COVERING )?INDEX)/.exec(detail)?.[1];
+      if (scanned !== undefined && !SMALL.has(scanned)) scans.push(`${detail}\n    in: ${sql.replace(/\s+/g, ' ').trim()}`);
+    }
+  }
+  assert.deepEqual(scans, []);
 });

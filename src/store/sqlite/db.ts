@@ -115,6 +115,11 @@ export class SqliteDb {
     return s;
   }
 
+  /** The SQL of every statement prepared on this connection so far. */
+  get prepared(): string[] {
+    return [...this.#stmts.keys()];
+  }
+
   get(sql: string, ...params: unknown[]): Row | undefined {
     return this.stmt(sql).get(...params) as Row | undefined;
   }

@@ -29,11 +29,15 @@ export class SqliteRefreshTokens implements RefreshTokenStore {
     });
   }
 
+  /**
+   * The grant check is a correlated EXISTS, a lookup of its primary key: written `grant_id IN
+   * (SELECT id FROM grants WHERE …)` SQLite built the list of every live grant on each rotation.
+   */
   rotate(tokenHash: string, nextHash: string, now: number, idleExpiresAt: number): Promise<boolean> {
     return this.#db.async(() => this.#db.immediate(() => {
       const rotated = this.#db.one(toToken, `UPDATE refresh_tokens SET status = 'rotated', rotated_at = ?
         WHERE token_hash = ? AND status = 'active'
-          AND grant_id IN (SELECT id FROM grants WHERE revoked_at IS NULL) RETURNING *`, now, tokenHash);
+          AND EXISTS (SELECT 1 FROM grants WHERE grants.id = refresh_tokens.grant_id AND revoked_at IS NULL) RETURNING *`, now, tokenHash);
       if (!rotated) return false;
       this.#insertActive(rotated.grantId, nextHash, now, idleExpiresAt);
       return true;
