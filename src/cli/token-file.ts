@@ -7,6 +7,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { TokenResponse } from '../client/device-login.ts';
 import { InputError, type Outcome } from './args.ts';
 import { safe } from './output.ts';
@@ -128,4 +129,73 @@ export function readTokenFile(file: string): SavedToken {
   const saved = parsed as Record<string, unknown>;
   const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
   return { issuer: str(saved.issuer), clientId: str(saved.client_id), refreshToken: str(saved.refresh_token), scope: str(saved.scope) };
+}
+
+/** How long `login --refresh` waits for another one refreshing the same file. */
+const LOCK_WAIT_MS = 30_000;
+const LOCK_RETRY_MS = 50;
+
+/**
+ * Runs `fn` holding `.<file>.lock` beside the token file: created exclusively (O_EXCL), 0600,
+ * holding our pid, removed afterwards. Two `login --refresh` on one file take turns, so the second
+ * reads the token the first saved instead of presenting the one it rotated (which the server
+ * would take for a stolen copy, ending the grant). A lock whose process is gone is taken over;
+ * one held longer than LOCK_WAIT_MS is an error that names it.
+ */
+export async function withTokenFileLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  const lock = path.join(path.dirname(file), `.${path.basename(file)}.lock`);
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    let fd: number | undefined;
+    try {
+      fd = openSync(lock, 'wx', 0o600);
+      writeSync(fd, String(process.pid));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST') throw new InputError(`login: cannot lock ${safe(file)} (${code ?? 'error'})`);
+      if (lockHolderGone(lock)) continue;
+      if (Date.now() >= deadline) {
+        throw new InputError(`login: another login --refresh holds ${safe(lock)}; if none is running, remove it`);
+      }
+      await sleep(LOCK_RETRY_MS);
+      continue;
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+    try {
+      return await fn();
+    } finally {
+      try {
+        unlinkSync(lock);
+      } catch {
+        // already gone: nothing to release
+      }
+    }
+  }
+}
+
+/**
+ * True when the lock named a process that no longer runs, and the lock was removed. A lock without
+ * a pid yet (its holder is between creating and writing it) is still held.
+ */
+function lockHolderGone(lock: string): boolean {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(lock, 'utf8'));
+  } catch {
+    return false; // removed meanwhile: the next try takes it
+  }
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') return false;
+  }
+  try {
+    unlinkSync(lock);
+  } catch {
+    // another waiter took it over first
+  }
+  return true;
 }

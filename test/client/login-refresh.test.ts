@@ -3,6 +3,7 @@
 // 0600 file (the rotated refresh token replacing the spent one), and a refresh token the server no
 // longer takes is exit 1 with one line telling to run login again.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -119,6 +120,26 @@ test('login --refresh: each refresh rotates the saved refresh token (the old one
   const body = JSON.parse(deadJson.stdout) as { error: string; message: string };
   assert.equal(body.error, 'invalid_grant');
   assert.match(body.message, /^login: the refresh token is no longer valid.*run login again/);
+});
+
+test('login --refresh run several times at once on one file: they take turns, every one succeeds and the grant lives on; a dead holder\'s lock is taken over', async (t) => {
+  const dir = tempDir(t);
+  const { h, out } = await signedIn(t, dir);
+  const first = readSaved(out);
+  const runs = await Promise.all(Array.from({ length: 4 }, () => runCli(dir, ['login', '--refresh', '--out', out])));
+  for (const r of runs) assert.equal(r.code, 0, r.stderr);
+  const last = readSaved(out);
+  assert.notEqual(last.refresh_token, first.refresh_token);
+  assert.equal(await active(h, last.refresh_token ?? ''), true, 'no refresh presented a rotated token: the grant was not ended as reused');
+  assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.lock')), [], 'the lock is released');
+
+  // A lock left by a process that has exited (killed mid-refresh) does not block the next refresh.
+  const gone = spawnSync(process.execPath, ['-e', '0']).pid;
+  writeFileSync(path.join(dir, '.token.json.lock'), String(gone), { mode: 0o600 });
+  const after = await runCli(dir, ['login', '--refresh', '--out', out]);
+  assert.equal(after.code, 0, after.stderr);
+  assert.equal(await active(h, readSaved(out).refresh_token ?? ''), true);
+  assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.lock')), []);
 });
 
 test('login --refresh after the grant was revoked (RFC 7009): exit 1, run login again; --client-id for older files', async (t) => {

@@ -14,7 +14,7 @@ import { CoreError, type CoreErrorCode } from '../../core/errors.ts';
 import { InputError, JSON_FLAG, PROGRAM, UsageError, type Args, type CommandSpec, type Outcome } from '../args.ts';
 import { warn, type Io } from '../io.ts';
 import { safe } from '../output.ts';
-import { checkOutTarget, readTokenFile, savedOutcome, tokenRecord, writeTokenFile } from '../token-file.ts';
+import { checkOutTarget, readTokenFile, savedOutcome, tokenRecord, withTokenFileLock, writeTokenFile } from '../token-file.ts';
 
 /** Failures that the CLI's closed error set names the same way keep their name in --json output. */
 const SAME_CODE: Partial<Record<DeviceLoginErrorCode, CoreErrorCode>> = {
@@ -176,6 +176,11 @@ async function refresh(args: Args, io: Io): Promise<Outcome> {
   const outArg = args.string('out');
   if (outArg === undefined) throw new UsageError('login: --refresh needs --out <file>, the token file of an earlier login --out', 'login');
   const out = path.resolve(outArg);
+  // One refresh of a file at a time: the second reads the token the first saved.
+  return withTokenFileLock(out, () => refreshFile(out, args, io));
+}
+
+async function refreshFile(out: string, args: Args, io: Io): Promise<Outcome> {
   const saved = readTokenFile(out);
   const issuer = saved.issuer ?? args.string('issuer');
   if (issuer === undefined) throw new InputError(`login: ${safe(out)} names no issuer: pass --issuer`);
