@@ -2,7 +2,6 @@
 // other, readiness, graceful stop, and the RSS sampler that reads /proc/<pid>/status.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 
 /** Where taskset is, if it is installed and there are at least two cores to split. */
@@ -21,19 +20,6 @@ export function pinLoadGenerator(): boolean {
   if (TASKSET === undefined) return false;
   execFileSync(TASKSET, ['-a', '-p', '-c', LOAD_CPU, String(process.pid)], { stdio: 'ignore' });
   return true;
-}
-
-/** A free TCP port on 127.0.0.1 (the server needs to know its PUBLIC_URL before it starts). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => { resolve(port); });
-    });
-  });
 }
 
 export interface Child {

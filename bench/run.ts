@@ -25,7 +25,8 @@ import { POSTGRES_BIN, postgresInstalled, startPostgres } from '../scripts/postg
 import { loadConfig } from '../src/config.ts';
 import { CEILING_KINDS, type CeilingKind } from './ceiling.ts';
 import { runLoad, type ConnectionRequests, type LoadResult } from './load.ts';
-import { freePort, pinLoadGenerator, SERVER_CPU, spawnNode, TASKSET, waitReady, type Child } from './procs.ts';
+import { freePort } from '../scripts/net.ts';
+import { pinLoadGenerator, SERVER_CPU, spawnNode, TASKSET, waitReady, type Child } from './procs.ts';
 import { summarise } from './profile.ts';
 import {
   mainTable, postgresTable, verdicts, writeResults, type CeilingId, type GrowthPoint, type PostgresRun, type Report, type Row, type SizeSample, type SweepRun,

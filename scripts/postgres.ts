@@ -9,8 +9,8 @@ import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from '../test/helpers/net.ts';
-import { createDatabase } from '../test/helpers/pg-database.ts';
+import pg from 'pg';
+import { freePort } from './net.ts';
 
 const run = promisify(execFile);
 
@@ -146,4 +146,24 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
     stopSync();
     throw err;
   }
+}
+
+let databases = 0;
+
+/**
+ * A new, empty database `dcs_<pid>_<n>` on a running server, created through `adminUrl` (a
+ * superuser's URL on it); returns the new database's URL. Any server will do, not only ours.
+ */
+export async function createDatabase(adminUrl: string): Promise<string> {
+  const name = `dcs_${process.pid}_${++databases}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
 }

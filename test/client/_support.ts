@@ -7,7 +7,7 @@ import type { NewClient } from '../../src/core/admin.ts';
 import type { Client, Environment, User } from '../../src/model/records.ts';
 import { build, TestClock, type TestApp } from '../helpers/build.ts';
 import { decide } from '../oauth/_support.ts';
-import { freePort } from '../helpers/net.ts';
+import { freePort } from '../../scripts/net.ts';
 
 export { freePort };
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../helpers/net.ts';
+import { freePort } from '../../scripts/net.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 // The image's `node` is played by the project's pinned Node 24 (never the system's).

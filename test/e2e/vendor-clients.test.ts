@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
 import { cliJson, runCli } from '../cli/run.ts';
 import { tempDir } from '../helpers/build.ts';
-import { freePort } from '../helpers/net.ts';
+import { freePort } from '../../scripts/net.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PASSWORD = 'correct horse battery';

@@ -96,7 +96,7 @@ async function storeEnv(dir: string, env: Record<string, string> = {}): Promise<
   if (POSTGRES_ADMIN_URL === undefined || POSTGRES_ADMIN_URL === '' || env.DATABASE_URL !== undefined) return env;
   let url = databases.get(dir);
   if (url === undefined) {
-    const { createDatabase } = await import('./pg-database.ts');
+    const { createDatabase } = await import('../../scripts/postgres.ts');
     url = await createDatabase(POSTGRES_ADMIN_URL);
     databases.set(dir, url);
   }

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import type { TestContext } from 'node:test';
 import { tempDir } from './build.ts';
-import { freePort } from './net.ts';
+import { freePort } from '../../scripts/net.ts';
 
 export const REDIS_SERVER = '/usr/bin/redis-server';
 

@@ -9,7 +9,7 @@ import {
   refreshTokenGrant, tokenIntrospection, tokenRevocation, type CustomFetch,
 } from 'openid-client';
 import { build, TestClock, type TestApp } from '../helpers/build.ts';
-import { freePort } from '../helpers/net.ts';
+import { freePort } from '../../scripts/net.ts';
 
 // Deprecated only to stand out: plain HTTP to a local test server is exactly its use.
 // eslint-disable-next-line @typescript-eslint/no-deprecated

@@ -15,7 +15,7 @@ import type { Client } from '../../src/model/records.ts';
 import { build, DEVICE_CODE_GRANT, TestClock } from '../helpers/build.ts';
 import type { DeviceAuthorizationBody } from '../oauth/_support.ts';
 import { CSP, PASSWORD } from './_support.ts';
-import { freePort } from '../helpers/net.ts';
+import { freePort } from '../../scripts/net.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts');

@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { cliJson, runCli } from '../cli/run.ts';
 import { startServe } from '../cli/serve-process.ts';
 import { tempDir } from '../helpers/build.ts';
-import { freePort } from '../helpers/net.ts';
+import { freePort } from '../../scripts/net.ts';
 import { assertDatabaseIntact, UNLIMITED } from '../reliability/_support.ts';
 import { approveThroughFlow, deviceAuthorization, PASSWORD, pollToken, type DeviceCode } from '../reliability/_load.ts';
 
