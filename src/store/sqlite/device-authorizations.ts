@@ -23,7 +23,7 @@ export class SqliteDeviceAuthorizations implements DeviceAuthorizationStore {
         d.lastPolledAt, d.userId, d.createdAt, d.decidedAt);
         return 'ok';
       } catch (err) {
-        if (isUniqueViolation(err) && err.message.includes('user_code_hash')) return 'user_code_taken';
+        if (isUniqueViolation(err) && err.message.includes('device_live_user_code')) return 'user_code_taken';
         throw err;
       }
     });
