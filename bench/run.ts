@@ -15,6 +15,7 @@
 //                     [--pool-rate 4000] [--pg-pool-size 10]
 //                     [--profile [--profile-scenarios device_authorization,poll]] [--no-write] [--out file]
 //                     [--sqlite-cache-mb 64]   (an experiment: a bigger SQLite page cache in the server)
+//                     [--sqlite-mmap-mb 1024]  (an experiment: memory-mapped reads in the server)
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -58,6 +59,7 @@ const { values: args } = parseArgs({
     'pg-pool-size': { type: 'string', default: '10' },
     /** An experiment: the real server's SQLite page cache in MB (bench/sqlite-cache.ts); 0 = SQLite's default 2 MB. */
     'sqlite-cache-mb': { type: 'string', default: '0' },
+    'sqlite-mmap-mb': { type: 'string', default: '0' },
     /** Which scenarios of the scenarios phase to run (all by default). */
     scenarios: { type: 'string', default: '' },
     profile: { type: 'boolean', default: false },
@@ -83,6 +85,7 @@ const growthSizes = args.growth.split(',').filter(Boolean).map((s) => Math.round
 const sweepDuration = positive('sweep-duration', args['sweep-duration']);
 const sweepWarp = positive('sweep-warp', args['sweep-warp']);
 const sqliteCacheMb = Number(args['sqlite-cache-mb']);
+const sqliteMmapMb = Number(args['sqlite-mmap-mb']);
 const poolRate = positive('pool-rate', args['pool-rate']);
 const pgPoolSize = Math.round(positive('pg-pool-size', args['pg-pool-size']));
 const phaseList = (name: string, v: string): Phase[] => {
@@ -121,9 +124,10 @@ async function serverDir(name: string, extra: Record<string, string> = {}): Prom
 async function startServer(sd: ServerDir, opts: { profileName?: string; nodeFlags?: string[]; env?: Record<string, string> } = {}): Promise<Child> {
   const flags = [...(opts.nodeFlags ?? [])];
   const extraEnv: Record<string, string> = { ...opts.env };
-  if (sqliteCacheMb > 0) {
+  if (sqliteCacheMb > 0 || sqliteMmapMb > 0) {
     flags.push('--import', path.join(ROOT, 'bench', 'sqlite-cache.ts'));
     extraEnv.BENCH_SQLITE_CACHE_MB = String(sqliteCacheMb);
+    extraEnv.BENCH_SQLITE_MMAP_MB = String(sqliteMmapMb);
   }
   if (opts.profileName !== undefined) {
     mkdirSync(PROFILES, { recursive: true });
@@ -489,7 +493,7 @@ if (TASKSET === undefined) problems.push('taskset is not available: servers and 
 const work = mkdtempSync(path.join(tmpdir(), 'dcs-bench-'));
 const report: Report = {
   date, command: commandLine(), machine: { ...m0, loadAfter: [] },
-  options: { duration, connections, warmup, codes: liveCodes, growth: growthSizes.join(','), 'sweep-duration': sweepDuration, 'sweep-warp': sweepWarp, 'pool-rate': poolRate, ...(phases.has('postgres') ? { 'pg-pool-size': pgPoolSize } : {}), profile: args.profile, ...(sqliteCacheMb > 0 ? { 'sqlite-cache-mb': sqliteCacheMb } : {}) },
+  options: { duration, connections, warmup, codes: liveCodes, growth: growthSizes.join(','), 'sweep-duration': sweepDuration, 'sweep-warp': sweepWarp, 'pool-rate': poolRate, ...(phases.has('postgres') ? { 'pg-pool-size': pgPoolSize } : {}), profile: args.profile, ...(sqliteCacheMb > 0 ? { 'sqlite-cache-mb': sqliteCacheMb } : {}), ...(sqliteMmapMb > 0 ? { 'sqlite-mmap-mb': sqliteMmapMb } : {}) },
   ceilings: { a: undefined, b: undefined, c: undefined }, scenarios: [], growth: [], profiles: [], wallSeconds: 0, problems,
 };
 try {
