@@ -145,33 +145,41 @@ const LOCK_RETRY_MS = 50;
 export async function withTokenFileLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
   const lock = path.join(path.dirname(file), `.${path.basename(file)}.lock`);
   const deadline = Date.now() + LOCK_WAIT_MS;
-  for (;;) {
-    let fd: number | undefined;
+  while (!takeLock(file, lock)) {
+    if (lockHolderGone(lock)) continue;
+    if (Date.now() >= deadline) throw new InputError(`login: another login --refresh holds ${safe(lock)}; if none is running, remove it`);
+    await sleep(LOCK_RETRY_MS);
+  }
+  try {
+    return await fn();
+  } finally {
     try {
-      fd = openSync(lock, 'wx', 0o600);
-      writeSync(fd, String(process.pid));
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'EEXIST') throw new InputError(`login: cannot lock ${safe(file)} (${code ?? 'error'})`);
-      if (lockHolderGone(lock)) continue;
-      if (Date.now() >= deadline) {
-        throw new InputError(`login: another login --refresh holds ${safe(lock)}; if none is running, remove it`);
-      }
-      await sleep(LOCK_RETRY_MS);
-      continue;
-    } finally {
-      if (fd !== undefined) closeSync(fd);
-    }
-    try {
-      return await fn();
-    } finally {
-      try {
-        unlinkSync(lock);
-      } catch {
-        // already gone: nothing to release
-      }
+      unlinkSync(lock);
+    } catch {
+      // already gone: nothing to release
     }
   }
+}
+
+/** Creates the lock with our pid in it; false when it exists. A lock that cannot be written is not left behind. */
+function takeLock(file: string, lock: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(lock, 'wx', 0o600);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    throw new InputError(`login: cannot lock ${safe(file)} (${code ?? 'error'})`);
+  }
+  try {
+    writeSync(fd, String(process.pid));
+  } catch (err) {
+    unlinkSync(lock);
+    throw new InputError(`login: cannot lock ${safe(file)} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  } finally {
+    closeSync(fd);
+  }
+  return true;
 }
 
 /**

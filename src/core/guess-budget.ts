@@ -1,7 +1,8 @@
 // Wrong codes per source address in a sliding window (RFC 8628 §5.1, SPEC S7): kept in the store
 // (SQL, or Redis shared by every instance), so a restart does not reset it, and a correct code does
-// not either: a right code gives back only its own guess. User codes and registration codes draw on the same budget: both are short codes a
-// guesser could enumerate. It fails closed: when its store cannot answer, no code is checked.
+// not either (it gives back only its own guess). User codes and registration codes draw on the same
+// budget: both are short codes a guesser could enumerate. It fails closed: when its store cannot
+// answer, no code is checked.
 import type { Clock } from '../model/clock.ts';
 import { StoreUnavailableError, type GuessStore } from '../store/store.ts';
 import { CoreError, isCoreError, type CoreErrorCode } from './errors.ts';
