@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   // dist/ is generated from src/client by scripts/build-client.ts (a test holds them together).
-  { ignores: ['node_modules/', 'data/', 'test-artifacts/', 'coverage/', 'dist/'] },
+  { ignores: ['node_modules/', 'data/', 'test-artifacts/', 'coverage/', 'dist/', 'lib/'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

@@ -27,6 +27,7 @@ import { loadConfig } from '../src/config.ts';
 import { CEILING_KINDS, type CeilingKind } from './ceiling.ts';
 import { runLoad, type ConnectionRequests, type LoadResult } from './load.ts';
 import { freePort } from '../scripts/net.ts';
+import { buildImage } from './image.ts';
 import { pinLoadGenerator, SERVER_CPU, spawnNode, TASKSET, waitReady, type Child } from './procs.ts';
 import { summarise } from './profile.ts';
 import {
@@ -36,7 +37,6 @@ import * as S from './scenarios.ts';
 import { browserSecret, Seeder, type PendingCode } from './seed.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const BIN = path.join(ROOT, 'bin', 'device-code-server.js');
 const PROFILES = path.join(ROOT, 'bench', 'profiles');
 const PHASES = ['ceilings', 'scenarios', 'postgres', 'growth', 'sweep'] as const;
 type Phase = (typeof PHASES)[number];
@@ -125,7 +125,7 @@ async function startServer(sd: ServerDir, opts: { profileName?: string; nodeFlag
   const flags = [...(opts.nodeFlags ?? [])];
   const extraEnv: Record<string, string> = { ...opts.env };
   if (sqliteCacheMb > 0 || sqliteMmapMb > 0) {
-    flags.push('--import', path.join(ROOT, 'bench', 'sqlite-cache.ts'));
+    flags.push('--import', image.sqliteCache);
     extraEnv.BENCH_SQLITE_CACHE_MB = String(sqliteCacheMb);
     extraEnv.BENCH_SQLITE_MMAP_MB = String(sqliteMmapMb);
   }
@@ -134,7 +134,7 @@ async function startServer(sd: ServerDir, opts: { profileName?: string; nodeFlag
     flags.push('--cpu-prof', '--cpu-prof-dir', PROFILES, '--cpu-prof-name', `${opts.profileName}.cpuprofile`);
   }
   // A clean environment: only what the server is meant to read, plus PATH.
-  const child = spawnNode([BIN, 'serve'], { PATH: process.env.PATH ?? '/usr/bin:/bin', ...sd.env, ...extraEnv }, flags);
+  const child = spawnNode([image.bin, 'serve'], { PATH: process.env.PATH ?? '/usr/bin:/bin', ...sd.env, ...extraEnv }, flags);
   await waitReady(`http://127.0.0.1:${sd.port}/readyz`, child);
   return child;
 }
@@ -164,7 +164,7 @@ async function ceilings(): Promise<Record<CeilingId, Row | undefined>> {
   for (const kind of CEILING_KINDS) {
     const dir = path.join(work, `ceiling-${kind}`);
     mkdirSync(dir, { recursive: true });
-    const child = spawnNode([path.join(ROOT, 'bench', 'ceiling.ts'), kind, dir], { PATH: process.env.PATH ?? '' });
+    const child = spawnNode([image.ceiling, kind, dir], { PATH: process.env.PATH ?? '' });
     const { port } = (await child.firstJsonLine) as { port: number };
     log(`ceiling ${kind} on :${port} (pid ${child.pid})`);
     const result = await load(child, port, S.ceiling());
@@ -491,6 +491,8 @@ const m0 = machine();
 log(`${m0.nproc} cores, ${m0.cpu}, Node ${m0.node}; ${m0.pinned}; load average ${m0.loadBefore.map((x) => x.toFixed(2)).join(' ')}`);
 if (TASKSET === undefined) problems.push('taskset is not available: servers and load generator were not pinned to separate cores');
 const work = mkdtempSync(path.join(tmpdir(), 'dcs-bench-'));
+// What runs is what the Docker image runs: src/ built to JavaScript (bench/image.ts).
+const image = buildImage(path.join(work, 'image'));
 const report: Report = {
   date, command: commandLine(), machine: { ...m0, loadAfter: [] },
   options: { duration, connections, warmup, codes: liveCodes, growth: growthSizes.join(','), 'sweep-duration': sweepDuration, 'sweep-warp': sweepWarp, 'pool-rate': poolRate, ...(phases.has('postgres') ? { 'pg-pool-size': pgPoolSize } : {}), profile: args.profile, ...(sqliteCacheMb > 0 ? { 'sqlite-cache-mb': sqliteCacheMb } : {}), ...(sqliteMmapMb > 0 ? { 'sqlite-mmap-mb': sqliteMmapMb } : {}) },
