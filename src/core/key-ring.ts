@@ -74,10 +74,14 @@ export class KeyRing {
     return found;
   }
 
-  /** Creates the environment's first key when it has none (start-up and environment creation). */
+  /**
+   * Creates the environment's first key when it has none (start-up and environment creation).
+   * Atomic in the store: instances starting together on one database make one first key.
+   */
   async ensureKey(envId: string, alg: KeyAlg = 'ES256'): Promise<void> {
     const keys = await this.#store.signingKeys.list(envId);
-    if (!keys.some((k) => k.status === 'active')) await this.#create(envId, alg);
+    if (keys.some((k) => k.status === 'active')) return;
+    if (await this.#store.signingKeys.insertFirst(await this.#record(envId, alg))) this.#cache.delete(envId);
   }
 
   /** New active key; old ones stay in the JWKS until every token they signed has expired. */
@@ -89,8 +93,16 @@ export class KeyRing {
   }
 
   async #create(envId: string, alg: KeyAlg): Promise<string> {
+    const record = await this.#record(envId, alg);
+    await this.#store.signingKeys.insert(record);
+    this.#cache.delete(envId);
+    return record.kid;
+  }
+
+  /** A new active key's record, its private half encrypted. */
+  async #record(envId: string, alg: KeyAlg): Promise<SigningKeyRecord> {
     const material = await generateSigningKey(alg);
-    const record: SigningKeyRecord = {
+    return {
       kid: material.kid,
       envId,
       alg,
@@ -100,9 +112,6 @@ export class KeyRing {
       createdAt: this.#clock.now(),
       retiredUntil: null,
     };
-    await this.#store.signingKeys.insert(record);
-    this.#cache.delete(envId);
-    return material.kid;
   }
 
   #load(envId: string): Promise<EnvKeys> {
@@ -124,7 +133,7 @@ export class KeyRing {
   async #read(envId: string, now: number): Promise<EnvKeys> {
     let records = await this.#store.signingKeys.list(envId);
     if (!records.some((k) => k.status === 'active')) {
-      await this.#create(envId, 'ES256');
+      await this.#store.signingKeys.insertFirst(await this.#record(envId, 'ES256'));
       records = await this.#store.signingKeys.list(envId);
     }
     const live = records.filter((k) => k.status === 'active' || (k.retiredUntil ?? 0) > now);

@@ -114,6 +114,11 @@ export interface GuessStore {
 export interface SigningKeyStore {
   list(envId: string): Promise<SigningKeyRecord[]>;
   insert(key: SigningKeyRecord): Promise<void>;
+  /**
+   * Inserts the environment's first active key, atomically for every process sharing the store:
+   * false (nothing written) when the environment already has an active key.
+   */
+  insertFirst(key: SigningKeyRecord): Promise<boolean>;
   /** Marks every active key of the environment but `keepKid` retired until `retiredUntil`. */
   retire(envId: string, keepKid: string, retiredUntil: number): Promise<number>;
 }

@@ -1,10 +1,20 @@
 // The environments' token-signing keys (private halves encrypted by the caller).
 import type { SigningKeyRecord } from '../../model/records.ts';
 import type { SigningKeyStore } from '../store.ts';
-import { type PgDb } from './db.ts';
+import { type PgDb, type Queries } from './db.ts';
 import { toKey } from '../rows.ts';
 
 const COLUMNS = 'kid, env_id, alg, public_jwk, private_jwk_enc, status, created_at, retired_until';
+
+/** The first half of the two-part advisory lock on an environment's first key ("dcsk"); the second is its id's hash. */
+const FIRST_KEY_LOCK = 0x6463_736b;
+
+function insert(q: Queries, k: SigningKeyRecord): Promise<void> {
+  return q.insert({
+    text: `INSERT INTO signing_keys (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    values: [k.kid, k.envId, k.alg, k.publicJwk, k.privateJwkEnc, k.status, k.createdAt, k.retiredUntil],
+  }, `key ${k.kid} exists`);
+}
 
 
 export class PgSigningKeys implements SigningKeyStore {
@@ -19,10 +29,20 @@ export class PgSigningKeys implements SigningKeyStore {
   }
 
   insert(k: SigningKeyRecord): Promise<void> {
-    return this.#db.insert({
-      text: `INSERT INTO signing_keys (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      values: [k.kid, k.envId, k.alg, k.publicJwk, k.privateJwkEnc, k.status, k.createdAt, k.retiredUntil],
-    }, `key ${k.kid} exists`);
+    return insert(this.#db, k);
+  }
+
+  /**
+   * The check and the insert under a transaction-scoped advisory lock on the environment: under
+   * READ COMMITTED two instances starting together would each see no key and each add one.
+   */
+  insertFirst(k: SigningKeyRecord): Promise<boolean> {
+    return this.#db.transaction(async (tx) => {
+      await tx.run({ text: 'SELECT pg_advisory_xact_lock($1::int4, hashtext($2))', values: [FIRST_KEY_LOCK, k.envId] });
+      if (await tx.get({ text: `SELECT 1 FROM signing_keys WHERE env_id = $1 AND status = 'active'`, values: [k.envId] })) return false;
+      await insert(tx, k);
+      return true;
+    });
   }
 
   retire(envId: string, keepKid: string, retiredUntil: number): Promise<number> {

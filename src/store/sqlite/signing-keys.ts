@@ -17,11 +17,22 @@ export class SqliteSigningKeys implements SigningKeyStore {
   }
 
   insert(k: SigningKeyRecord): Promise<void> {
-    return this.#db.async(() => {
-      this.#db.insert(`INSERT INTO signing_keys (kid, env_id, alg, public_jwk, private_jwk_enc, status, created_at, retired_until)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, `key ${k.kid} exists`,
-      k.kid, k.envId, k.alg, k.publicJwk, k.privateJwkEnc, k.status, k.createdAt, k.retiredUntil);
-    });
+    return this.#db.async(() => { this.#insert(k); });
+  }
+
+  /** The check and the insert in one IMMEDIATE transaction: another process cannot add a key between them. */
+  insertFirst(k: SigningKeyRecord): Promise<boolean> {
+    return this.#db.async(() => this.#db.immediate(() => {
+      if (this.#db.get(`SELECT 1 FROM signing_keys WHERE env_id = ? AND status = 'active'`, k.envId)) return false;
+      this.#insert(k);
+      return true;
+    }));
+  }
+
+  #insert(k: SigningKeyRecord): void {
+    this.#db.insert(`INSERT INTO signing_keys (kid, env_id, alg, public_jwk, private_jwk_enc, status, created_at, retired_until)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, `key ${k.kid} exists`,
+    k.kid, k.envId, k.alg, k.publicJwk, k.privateJwkEnc, k.status, k.createdAt, k.retiredUntil);
   }
 
   retire(envId: string, keepKid: string, retiredUntil: number): Promise<number> {

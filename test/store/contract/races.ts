@@ -63,6 +63,20 @@ export function raceContract(open: OpenStores): void {
     assert.deepEqual(await store.guesses.count('192.0.2.50', 0), { count: MAX, oldest: NOW });
   });
 
+  test('races: many first keys for one environment at once (instances starting together): exactly one is inserted', async (t) => {
+    const stores = await open(t, STORES);
+    const [store] = stores;
+    assert.ok(store);
+    const { env } = await basics(store);
+    const keys = Array.from({ length: CALLS }, (_, i) => ({
+      kid: randomUUID(), envId: env.id, alg: 'ES256' as const, publicJwk: '{"kty":"EC"}', privateJwkEnc: hash(), status: 'active' as const, createdAt: NOW + i, retiredUntil: null,
+    }));
+    const inserted = await race(stores, CALLS, (s, i) => s.signingKeys.insertFirst(keys[i] ?? keys[0] ?? assert.fail('no key')));
+    assert.equal(count(inserted, (r) => r), 1, 'exactly one first key');
+    assert.deepEqual((await store.signingKeys.list(env.id)).map((k) => k.kid), [keys[inserted.indexOf(true)]?.kid]);
+    assert.equal(await store.signingKeys.insertFirst({ ...keys[0] ?? assert.fail('no key'), kid: randomUUID() }), false, 'an environment with an active key gets no other first key');
+  });
+
   test('races: concurrent polls with one expected last_polled_at: exactly one compare-and-set succeeds, and it is the one stored', async (t) => {
     const stores = await open(t, STORES);
     const [store] = stores;
