@@ -1,5 +1,5 @@
-// Builds lib/ (plain JavaScript) from src/ for a deployment: `node scripts/build-server.ts [--out DIR]`.
-// Type stripping is how the checkout runs, but it keeps a TypeScript parser in the process: the
+// Builds lib/ (plain JavaScript) from src/ for a deployment:
+// `node scripts/build-server.ts [--out DIR]`. Type stripping is how the checkout runs, but it keeps a TypeScript parser in the process: the
 // server's resident memory was ~30 MB more than the same code as JavaScript (bench/RESULTS.md).
 // The Dockerfile's build stage runs this, and `npm run bench` does into a temporary copy of the
 // image's layout. bin/device-code-server.js runs lib/ when it sits beside it, so never build into

@@ -40,6 +40,19 @@ export function isUniqueViolation(err: unknown): err is pg.DatabaseError {
   return sqlState(err) === '23505';
 }
 
+/**
+ * The first halves of the two-part advisory locks (ASCII tags), one per rule; the second half is
+ * the hash of what the lock is about. Two-part keys never meet the one-bigint locks of migrations
+ * and copy-store.
+ */
+const LOCK_SPACES = {
+  /** A source address's guess budget ("dcsg"). */
+  guesses: 0x6463_7367,
+  /** An environment's first signing key ("dcsk"). */
+  firstKey: 0x6463_736b,
+} as const;
+export type LockSpace = keyof typeof LOCK_SPACES;
+
 /** Queries on one connection or on the pool: the same helpers inside and outside a transaction. */
 export class Queries {
   readonly #on: pg.Pool | pg.PoolClient;
@@ -70,6 +83,15 @@ export class Queries {
   async run(sql: Sql): Promise<number> {
     const r = await this.#on.query({ ...sql, values: sql.values ?? [] });
     return r.rowCount ?? 0;
+  }
+
+  /**
+   * Waits for, then holds until the transaction ends, the advisory lock of `key` in `space`: the
+   * check-then-write rules that READ COMMITTED alone would let two transactions both pass. Only
+   * inside PgDb.transaction (outside one, the lock would end with its own statement).
+   */
+  async lockUntilCommit(space: LockSpace, key: string): Promise<void> {
+    await this.run({ name: 'lock_until_commit', text: 'SELECT pg_advisory_xact_lock($1::int4, hashtext($2))', values: [LOCK_SPACES[space], key] });
   }
 
   /** An INSERT whose UNIQUE violations become StoreConflictError(conflict). */

@@ -2,12 +2,6 @@
 import type { GuessStore, GuessTaken } from '../store.ts';
 import { num, optNum, type PgDb, type Queries } from './db.ts';
 
-/**
- * The first half of the two-part advisory lock taken per source ("dcsg" in ASCII); the second is
- * the source's hash. Two-part keys never meet the one-bigint locks of migrations and copy-store.
- */
-const GUESS_LOCK = 0x6463_7367;
-
 export class PgGuesses implements GuessStore {
   readonly #db: PgDb;
 
@@ -25,7 +19,7 @@ export class PgGuesses implements GuessStore {
    */
   take(source: string, now: number, since: number, max: number): Promise<GuessTaken> {
     return this.#db.transaction(async (tx): Promise<GuessTaken> => {
-      await tx.run({ name: 'guess_lock', text: 'SELECT pg_advisory_xact_lock($1::int4, hashtext($2))', values: [GUESS_LOCK, source] });
+      await tx.lockUntilCommit('guesses', source);
       const spent = await count(tx, source, since);
       if (spent.count >= max) return { taken: false, oldest: spent.oldest };
       await tx.run({ name: 'guess_record', text: 'INSERT INTO code_guess_failures (source, at) VALUES ($1, $2)', values: [source, now] });

@@ -6,9 +6,6 @@ import { toKey } from '../rows.ts';
 
 const COLUMNS = 'kid, env_id, alg, public_jwk, private_jwk_enc, status, created_at, retired_until';
 
-/** The first half of the two-part advisory lock on an environment's first key ("dcsk"); the second is its id's hash. */
-const FIRST_KEY_LOCK = 0x6463_736b;
-
 function insert(q: Queries, k: SigningKeyRecord): Promise<void> {
   return q.insert({
     text: `INSERT INTO signing_keys (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
@@ -38,7 +35,7 @@ export class PgSigningKeys implements SigningKeyStore {
    */
   insertFirst(k: SigningKeyRecord): Promise<boolean> {
     return this.#db.transaction(async (tx) => {
-      await tx.run({ text: 'SELECT pg_advisory_xact_lock($1::int4, hashtext($2))', values: [FIRST_KEY_LOCK, k.envId] });
+      await tx.lockUntilCommit('firstKey', k.envId);
       if (await tx.get({ text: `SELECT 1 FROM signing_keys WHERE env_id = $1 AND status = 'active'`, values: [k.envId] })) return false;
       await insert(tx, k);
       return true;
