@@ -59,7 +59,7 @@ export class Seeder {
       this.#users = new SqliteUsers(raw);
     } else {
       this.#raw = undefined;
-      this.#devices = services.store.devices;
+      this.#devices = services.store.deviceAuthorizations;
       this.#flows = services.store.flows;
       this.#users = services.store.users;
     }

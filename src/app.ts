@@ -7,7 +7,7 @@ import {
 } from 'fastify-type-provider-zod';
 import { nanoid } from 'nanoid';
 import { clientErrorHandler } from './http/client-error.ts';
-import { answerError, notFoundError, WireFormats } from './http/scope.ts';
+import { answerError, notFoundError, WireFormats } from './http/wire-format.ts';
 import type { Services } from './services.ts';
 import { flowApiPlugin } from './surfaces/flows/routes.ts';
 import { oauthErrorSender } from './surfaces/oauth/errors.ts';

@@ -30,9 +30,10 @@ export interface Services {
   store: Store;
   secrets: SecretKeys;
   keys: KeyRing;
-  devices: DeviceFlow;
+  deviceFlow: DeviceFlow;
   grants: Grants;
-  tokens: TokenStatus;
+  /** Introspection (RFC 7662) and revocation (RFC 7009). */
+  tokenStatus: TokenStatus;
   verification: Verification;
   sessions: SessionTokens;
   adminKeys: AdminKeys;
@@ -77,7 +78,7 @@ export async function openServices(config: Config, opts: OpenOptions = {}): Prom
     if (redis) metrics.watchRedis(() => redis.up);
     const guesses = new GuessBudget(shared?.guesses ?? store.guesses, clock, config.codeGuessBudget, telemetry);
     const grants = new Grants({ store, clock, secrets, telemetry, reuseGraceSeconds: config.refreshReuseGraceSeconds });
-    const devices = new DeviceFlow({ store, clock, secrets, keys, userCode: config.userCode, telemetry, grants });
+    const deviceFlow = new DeviceFlow({ store, clock, secrets, keys, userCode: config.userCode, telemetry, grants });
     const limiter: LimiterFactory = (name: string, rule: LimitRule): RateLimiter => {
       const onRefused = () => { telemetry.rateLimited(name); };
       const local = new FixedWindowLimiter(rule, clock, config.rateLimit.maxKeys, onRefused);
@@ -86,7 +87,7 @@ export async function openServices(config: Config, opts: OpenOptions = {}): Prom
     };
     const accountFailures = limiter('account_sign_in', { max: config.accountSignIn.maxFailures, windowSeconds: config.accountSignIn.windowSeconds });
     const passwords = new PasswordSignIn(store.users, accountFailures, config.passwordCost, clock);
-    const verification = new Verification({ store, clock, secrets, devices, userCode: config.userCode, guesses, passwords, telemetry });
+    const verification = new Verification({ store, clock, secrets, deviceFlow, userCode: config.userCode, guesses, passwords, telemetry });
     const urls = new Urls(config.publicUrl, defaultEnv.id);
     const tolerance = config.jwtClockToleranceSeconds;
     const sessions = new SessionTokens({
@@ -94,7 +95,7 @@ export async function openServices(config: Config, opts: OpenOptions = {}): Prom
       lifetimeSeconds: config.sessionTokenLifetimeSeconds, clockToleranceSeconds: tolerance,
     });
     const adminKeys = new AdminKeys({ store, clock, adminApiUrl: urls.adminApi, clockSkewSeconds: tolerance });
-    const tokens = new TokenStatus({ store, clock, keys, grants, telemetry, clockToleranceSeconds: tolerance });
+    const tokenStatus = new TokenStatus({ store, clock, keys, grants, telemetry, clockToleranceSeconds: tolerance });
     const registration = new Registration({ store, clock, secrets, guesses, telemetry, lifetimeSeconds: config.registrationCodeLifetimeSeconds });
     return {
       config,
@@ -102,9 +103,9 @@ export async function openServices(config: Config, opts: OpenOptions = {}): Prom
       store,
       secrets,
       keys,
-      devices,
+      deviceFlow,
       grants,
-      tokens,
+      tokenStatus,
       verification,
       sessions,
       adminKeys,

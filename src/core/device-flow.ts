@@ -79,7 +79,7 @@ export class DeviceFlow {
         createdAt: now,
         decidedAt: null,
       };
-      if ((await this.#d.store.devices.insert(record)) === 'ok') {
+      if ((await this.#d.store.deviceAuthorizations.insert(record)) === 'ok') {
         this.#d.telemetry.deviceAuthorization();
         return {
           deviceCode,
@@ -111,7 +111,7 @@ export class DeviceFlow {
     assertDeviceGrant(client);
     const hash = this.#d.secrets.hashCode('device', deviceCode);
     for (let attempt = 0; attempt < POLL_CAS_ATTEMPTS; attempt++) {
-      const device = await this.#d.store.devices.getByDeviceCodeHash(hash);
+      const device = await this.#d.store.deviceAuthorizations.getByDeviceCodeHash(hash);
       if (!device || device.envId !== env.id || device.clientId !== client.clientId) {
         throw new CoreError('invalid_grant', 'unknown device_code');
       }
@@ -128,7 +128,7 @@ export class DeviceFlow {
           // choice (SPEC S2): a poll sooner than the interval after the previous one slows the device down.
           const tooSoon = device.lastPolledAt !== null && now - device.lastPolledAt < device.interval * 1000;
           const interval = tooSoon ? device.interval + SLOW_DOWN_STEP_SECONDS : device.interval;
-          if (await this.#d.store.devices.recordPoll(device.id, device.lastPolledAt, now, interval)) {
+          if (await this.#d.store.deviceAuthorizations.recordPoll(device.id, device.lastPolledAt, now, interval)) {
             if (tooSoon) throw new CoreError('slow_down', `poll at most every ${interval} seconds`);
             throw new CoreError('authorization_pending', 'the user has not yet approved the request');
           }
@@ -149,12 +149,12 @@ export class DeviceFlow {
     const user = device.userId === null ? undefined : await this.#d.store.users.get(env.id, device.userId);
     const stillAllowed = user !== undefined && !user.disabled && parseScopeList(device.scope).every((s) => client.scopes.includes(s));
     if (!stillAllowed) {
-      if (!(await this.#d.store.devices.consume(device.id, now))) throw new CoreError('invalid_grant', 'the device_code has already been used');
+      if (!(await this.#d.store.deviceAuthorizations.consume(device.id, now))) throw new CoreError('invalid_grant', 'the device_code has already been used');
       throw new CoreError('access_denied', user === undefined || user.disabled ? 'the approving user is no longer active' : 'the client may no longer request this scope');
     }
     // Every approval is a grant (the person can see and end it); a refresh token comes with it when asked for.
     const opened = this.#d.grants.prepare(client, user, device.scope, 'device', wantsRefreshToken(client, device.scope));
-    const consumed = await this.#d.store.devices.redeem(device.id, now, opened.grant, opened.refreshTokenHash);
+    const consumed = await this.#d.store.deviceAuthorizations.redeem(device.id, now, opened.grant, opened.refreshTokenHash);
     if (!consumed) throw new CoreError('invalid_grant', 'the device_code has already been used');
     const token = await issueAccessToken(this.#d.keys, { env, client, userId: user.id, scope: consumed.scope, issuer, grantId: opened.grant.id, now });
     return { ...token, scope: consumed.scope, ...(opened.refreshToken === undefined ? {} : { refreshToken: opened.refreshToken }) };
@@ -167,7 +167,7 @@ export class DeviceFlow {
   async findPendingByUserCode(env: Environment, input: string): Promise<DeviceAuthorization> {
     const canonical = normalizeUserCode(input, this.#d.userCode);
     if (canonical === undefined) throw new CoreError('invalid_user_code', 'that is not a valid code', { target: 'userCode' });
-    const device = await this.#d.store.devices.getByUserCodeHash(env.id, this.#d.secrets.hashCode('user', canonical));
+    const device = await this.#d.store.deviceAuthorizations.getByUserCodeHash(env.id, this.#d.secrets.hashCode('user', canonical));
     if (!device) throw new CoreError('invalid_user_code', 'that code is not valid', { target: 'userCode' });
     if (this.#d.clock.now() >= device.expiresAt) throw new CoreError('user_code_expired', 'that code has expired', { target: 'userCode' });
     if (device.status !== 'pending') throw new CoreError('user_code_used', 'that code has already been used', { target: 'userCode' });
@@ -178,7 +178,7 @@ export class DeviceFlow {
   async decide(device: DeviceAuthorization, user: User, approve: boolean): Promise<DeviceAuthorization> {
     if (user.disabled || user.envId !== device.envId) throw new CoreError('access_denied', 'this user cannot approve devices');
     const now = this.#d.clock.now();
-    const decided = await this.#d.store.devices.decide(device.id, approve ? 'approved' : 'denied', user.id, now);
+    const decided = await this.#d.store.deviceAuthorizations.decide(device.id, approve ? 'approved' : 'denied', user.id, now);
     if (decided) return decided;
     if (now >= device.expiresAt) throw new CoreError('user_code_expired', 'that code has expired', { target: 'userCode' });
     throw new CoreError('user_code_used', 'that code has already been used', { target: 'userCode' });

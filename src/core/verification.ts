@@ -24,7 +24,7 @@ export interface VerificationDeps {
   store: Store;
   clock: Clock;
   secrets: SecretKeys;
-  devices: DeviceFlow;
+  deviceFlow: DeviceFlow;
   userCode: UserCodeFormat;
   guesses: GuessBudget;
   passwords: PasswordSignIn;
@@ -87,7 +87,7 @@ export class Verification {
     const v: FlowView = { flow };
     const user = flow.userId === null ? undefined : await this.#d.store.users.get(flow.envId, flow.userId);
     if (user) v.user = { id: user.id, username: user.username };
-    const device = flow.deviceId === null ? undefined : await this.#d.store.devices.get(flow.envId, flow.deviceId);
+    const device = flow.deviceId === null ? undefined : await this.#d.store.deviceAuthorizations.get(flow.envId, flow.deviceId);
     const clientId = device?.clientId ?? flow.clientId;
     const client = clientId === null ? undefined : await this.#d.store.clients.get(flow.envId, clientId);
     if (client) v.application = { name: client.name };
@@ -113,7 +113,7 @@ export class Verification {
     const flow = await this.#at(env, flowId, browserSecret, 'DAG_USER_CODE_REQUIRED');
     try {
       return await this.#d.guesses.spend(source, 'user_code', async () => {
-        const device = await this.#d.devices.findPendingByUserCode(env, input);
+        const device = await this.#d.deviceFlow.findPendingByUserCode(env, input);
         if (flow.clientId !== null && device.clientId !== flow.clientId) {
           throw new CoreError('invalid_user_code', 'that code is not valid', { target: 'userCode' });
         }
@@ -149,7 +149,7 @@ export class Verification {
     const result = await this.#d.store.flows.decide(flow.id, accept, now);
     if (result === 'flow_changed') throw new CoreError('flow_wrong_state', 'this request was already answered');
     if (result === 'device_unavailable') {
-      const device = flow.deviceId === null ? undefined : await this.#d.store.devices.get(env.id, flow.deviceId);
+      const device = flow.deviceId === null ? undefined : await this.#d.store.deviceAuthorizations.get(env.id, flow.deviceId);
       if (!device || now >= device.expiresAt) throw new CoreError('user_code_expired', 'that code has expired', { target: 'userCode' });
       throw new CoreError('user_code_used', 'that code has already been used', { target: 'userCode' });
     }

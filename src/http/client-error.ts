@@ -4,7 +4,7 @@
 // else in the server's native RFC 6749 format. A HEAD request gets the status and headers only.
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import type { RawError, WireFormats } from './scope.ts';
+import type { RawError, WireFormats } from './wire-format.ts';
 
 function nativeRaw(_status: number, description: string): RawError {
   return { contentType: 'application/json; charset=utf-8', body: JSON.stringify({ error: 'invalid_request', error_description: description }) };

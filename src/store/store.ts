@@ -217,7 +217,7 @@ export interface Store {
   readonly environments: EnvironmentStore;
   readonly clients: ClientStore;
   readonly users: UserStore;
-  readonly devices: DeviceAuthorizationStore;
+  readonly deviceAuthorizations: DeviceAuthorizationStore;
   readonly flows: FlowStore;
   readonly guesses: GuessStore;
   readonly signingKeys: SigningKeyStore;

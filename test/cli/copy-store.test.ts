@@ -97,7 +97,7 @@ async function everything(store: Store, file: string, now: number): Promise<unkn
   })));
   return {
     perEnv,
-    devices: await Promise.all(ids('SELECT env_id, id FROM device_authorizations ORDER BY id').map(([e, id]) => store.devices.get(e ?? '', id ?? ''))),
+    devices: await Promise.all(ids('SELECT env_id, id FROM device_authorizations ORDER BY id').map(([e, id]) => store.deviceAuthorizations.get(e ?? '', id ?? ''))),
     flows: await Promise.all(ids('SELECT env_id, id FROM flows ORDER BY id').map(([e, id]) => store.flows.get(e ?? '', id ?? '', now))),
     grants: await Promise.all(ids('SELECT env_id, id FROM grants ORDER BY id').map(([e, id]) => store.grants.get(e ?? '', id ?? ''))),
     refreshTokens: await Promise.all(ids('SELECT token_hash FROM refresh_tokens ORDER BY token_hash').map(([h]) => store.refreshTokens.find(h ?? ''))),

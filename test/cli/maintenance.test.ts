@@ -50,15 +50,15 @@ test('sweep removes exactly the expired rows of every kind, once, and prints wha
   const env = h.services.defaultEnv;
   const client = await h.publicClient();
   await h.user('alice');
-  await h.services.devices.start(env, client, undefined);
-  await h.services.devices.start(env, client, undefined);
+  await h.services.deviceFlow.start(env, client, undefined);
+  await h.services.deviceFlow.start(env, client, undefined);
   assert.equal((await h.inject({ method: 'GET', url: '/device' })).statusCode, 302); // a verification flow
   await h.services.registration.issue(env, { username: 'alice' }, RSA_APP_ID);
   await h.services.store.guesses.take('192.0.2.1', h.clock.now() - 24 * 3600_000, 0, 10);
   await h.services.keys.rotate(env.id, 'ES256', 60); // the first key, retired for a minute only
   // And rows that must stay: a device authorization made now, and a wrong guess of an hour ago.
   h.clock.t = now;
-  const live = await h.services.devices.start(env, client, undefined);
+  const live = await h.services.deviceFlow.start(env, client, undefined);
   await h.services.store.guesses.take('192.0.2.2', now - 3600_000, 0, 10);
 
   const first = await cliJson<SweepJson>(dir, ['sweep']);
@@ -85,7 +85,7 @@ test('backup while a server process writes: a consistent 0600 copy with every ea
   const filler = await openServices(testConfig(dir));
   try {
     const fillClient = await filler.admin.accountClient(filler.defaultEnv);
-    for (let i = 0; i < 3000; i++) await filler.devices.start(filler.defaultEnv, fillClient, undefined);
+    for (let i = 0; i < 3000; i++) await filler.deviceFlow.start(filler.defaultEnv, fillClient, undefined);
   } finally {
     await filler.close();
   }

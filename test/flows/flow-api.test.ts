@@ -292,7 +292,7 @@ test('two concurrent consents on one code cannot both win', async (t) => {
   const results = await Promise.all([a.post(CONSENT, { accept: true }), b.post(CONSENT, { accept: false })]);
   assert.deepEqual(results.map((r) => r.statusCode).sort(), [200, 400]);
   const winner = results[0].statusCode === 200 ? 'approved' : 'denied';
-  const row = await h.services.store.devices.getByDeviceCodeHash(h.services.secrets.hashCode('device', device.device_code));
+  const row = await h.services.store.deviceAuthorizations.getByDeviceCodeHash(h.services.secrets.hashCode('device', device.device_code));
   assert.equal(row?.status, winner);
 
   // And on one flow: a double submit yields one decision.

@@ -57,8 +57,8 @@ export function poll(
 
 /** Approves or denies through the engine, as the verification page does. */
 export async function decide(h: TestApp, userCode: string, user: User, approve: boolean, env?: Environment): Promise<void> {
-  const device = await h.services.devices.findPendingByUserCode(env ?? h.services.defaultEnv, userCode);
-  await h.services.devices.decide(device, user, approve);
+  const device = await h.services.deviceFlow.findPendingByUserCode(env ?? h.services.defaultEnv, userCode);
+  await h.services.deviceFlow.decide(device, user, approve);
 }
 
 /** Asserts an RFC 6749 §5.2 error: exact status, exact code, JSON, and nothing that looks like a stack trace. */

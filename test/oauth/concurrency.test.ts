@@ -37,7 +37,7 @@ test(`${N} concurrent polls of one approved code: exactly one token, ${N - 1} in
   assert.equal(winner.body.token_type, 'Bearer');
   assert.equal(typeof winner.body.access_token, 'string');
 
-  const stored = await h.services.store.devices.getByDeviceCodeHash(h.services.secrets.hashCode('device', started.device_code));
+  const stored = await h.services.store.deviceAuthorizations.getByDeviceCodeHash(h.services.secrets.hashCode('device', started.device_code));
   assert.equal(stored?.status, 'consumed');
 });
 
@@ -51,7 +51,7 @@ test(`${N} concurrent polls of one pending code: one authorization_pending, the 
   assert.ok(results.every((r) => r.status === 400), JSON.stringify(results.filter((r) => r.status !== 400)));
   assert.equal(results.filter((r) => r.body.error === 'authorization_pending').length, 1);
   assert.equal(results.filter((r) => r.body.error === 'slow_down').length, N - 1);
-  const stored = await h.services.store.devices.getByDeviceCodeHash(h.services.secrets.hashCode('device', started.device_code));
+  const stored = await h.services.store.deviceAuthorizations.getByDeviceCodeHash(h.services.secrets.hashCode('device', started.device_code));
   assert.ok(stored);
   assert.equal(stored.status, 'pending');
   assert.ok(stored.interval > 5, 'the burst slowed the device down');

@@ -49,8 +49,8 @@ test('openid-client: discovery, device authorization, pending, approval, token, 
   const user = await h.user('alice');
   let userCode = '';
   const observer = observingFetch(async () => {
-    const device = await h.services.devices.findPendingByUserCode(h.services.defaultEnv, userCode);
-    await h.services.devices.decide(device, user, true);
+    const device = await h.services.deviceFlow.findPendingByUserCode(h.services.defaultEnv, userCode);
+    await h.services.deviceFlow.decide(device, user, true);
   });
 
   const config = await discovery(new URL(base), client.clientId, undefined, undefined, {
@@ -109,8 +109,8 @@ test('openid-client: RFC 8414 discovery of a per-environment issuer and client_s
 
   const started = await initiateDeviceAuthorization(config, { scope: 'devices:read' });
   assert.equal(started.verification_uri, `${base}/${tenant.id}/device`);
-  const device = await h.services.devices.findPendingByUserCode(tenant, started.user_code);
-  await h.services.devices.decide(device, user, true);
+  const device = await h.services.deviceFlow.findPendingByUserCode(tenant, started.user_code);
+  await h.services.deviceFlow.decide(device, user, true);
 
   const tokens = await pollDeviceAuthorizationGrant(config, started);
   assert.equal(tokens.scope, 'devices:read');
@@ -131,8 +131,8 @@ test('openid-client: a denied request surfaces as access_denied', async (t) => {
   const user = await h.user('bob');
   const config = await discovery(new URL(base), client.clientId, undefined, undefined, { execute: [insecure] });
   const started = await initiateDeviceAuthorization(config, { scope: 'profile' });
-  const device = await h.services.devices.findPendingByUserCode(h.services.defaultEnv, started.user_code);
-  await h.services.devices.decide(device, user, false);
+  const device = await h.services.deviceFlow.findPendingByUserCode(h.services.defaultEnv, started.user_code);
+  await h.services.deviceFlow.decide(device, user, false);
   await assert.rejects(pollDeviceAuthorizationGrant(config, started), { error: 'access_denied' });
 });
 
@@ -143,7 +143,7 @@ test('openid-client: refreshTokenGrant rotates, tokenIntrospection and tokenRevo
   const user = await h.user('alice');
   let userCode = '';
   const observer = observingFetch(async () => {
-    await h.services.devices.decide(await h.services.devices.findPendingByUserCode(h.services.defaultEnv, userCode), user, true);
+    await h.services.deviceFlow.decide(await h.services.deviceFlow.findPendingByUserCode(h.services.defaultEnv, userCode), user, true);
   });
   const config = await discovery(new URL(base), device.clientId, undefined, undefined, { execute: [insecure], [customFetch]: observer.fetch });
   assert.equal(config.serverMetadata().revocation_endpoint, `${base}/oauth/revoke`);

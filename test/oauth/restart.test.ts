@@ -55,7 +55,7 @@ test('a restart keeps slow_down intervals, last poll times, expiry, approvals an
   assert.equal(afterRes.statusCode, 200, afterRes.body);
 
   // The user code still resolves (the server secret survived), and B expires at its original time.
-  const pending = await after.services.devices.findPendingByUserCode(after.services.defaultEnv, b.user_code);
+  const pending = await after.services.deviceFlow.findPendingByUserCode(after.services.defaultEnv, b.user_code);
   assert.equal(pending.expiresAt, t0 + 600_000);
   clock.t = t0 + 599_999;
   assertOAuthError(await poll(after, b.device_code, client.clientId), 400, 'authorization_pending');

@@ -7,7 +7,7 @@ import { build, DEVICE_CODE_GRANT, type TestApp } from '../helpers/build.ts';
 import { assertNoStore, assertOAuthError, basic, decide, poll, startAuthorization, type TokenBody } from './_support.ts';
 
 async function storedDevice(h: TestApp, deviceCode: string) {
-  const device = await h.services.store.devices.getByDeviceCodeHash(h.services.secrets.hashCode('device', deviceCode));
+  const device = await h.services.store.deviceAuthorizations.getByDeviceCodeHash(h.services.secrets.hashCode('device', deviceCode));
   assert.ok(device, 'the authorization is stored');
   return device;
 }
@@ -134,7 +134,7 @@ test('access_denied after deny, and it stays access_denied', async (t) => {
     assertOAuthError(await poll(h, started.device_code, client.clientId), 400, 'access_denied');
   }
   // A denied code cannot be approved afterwards.
-  await assert.rejects(h.services.devices.findPendingByUserCode(h.services.defaultEnv, started.user_code), { code: 'user_code_used' });
+  await assert.rejects(h.services.deviceFlow.findPendingByUserCode(h.services.defaultEnv, started.user_code), { code: 'user_code_used' });
 });
 
 test('expired_token once expires_in has passed: pending, approved and denied codes alike', async (t) => {
@@ -320,8 +320,8 @@ test('a disabled user cannot approve', async (t) => {
   await h.user('carol');
   const disabled = await h.services.admin.setUserDisabled(h.services.defaultEnv.id, 'carol', true);
   const started = await startAuthorization(h, client);
-  const device = await h.services.devices.findPendingByUserCode(h.services.defaultEnv, started.user_code);
-  await assert.rejects(h.services.devices.decide(device, disabled, true), { code: 'access_denied' });
+  const device = await h.services.deviceFlow.findPendingByUserCode(h.services.defaultEnv, started.user_code);
+  await assert.rejects(h.services.deviceFlow.decide(device, disabled, true), { code: 'access_denied' });
   assertOAuthError(await poll(h, started.device_code, client.clientId), 400, 'authorization_pending');
 });
 
@@ -333,7 +333,7 @@ test('the per-environment token endpoint completes a flow', async (t) => {
   const started = await startAuthorization(h, client, { env: tenant });
   assertOAuthError(await poll(h, started.device_code, client.clientId, { env: tenant }), 400, 'authorization_pending');
   // The code is only found in its own environment.
-  await assert.rejects(h.services.devices.findPendingByUserCode(h.services.defaultEnv, started.user_code), { code: 'invalid_user_code' });
+  await assert.rejects(h.services.deviceFlow.findPendingByUserCode(h.services.defaultEnv, started.user_code), { code: 'invalid_user_code' });
   await decide(h, started.user_code, user, true, tenant);
   h.clock.advance(5);
   const res = await poll(h, started.device_code, client.clientId, { env: tenant });

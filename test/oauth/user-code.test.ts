@@ -78,7 +78,7 @@ describe('findPendingByUserCode', () => {
     const display = started.user_code;
     const canonical = display.replace('-', '');
     const env = h.services.defaultEnv;
-    const expected = await h.services.devices.findPendingByUserCode(env, display);
+    const expected = await h.services.deviceFlow.findPendingByUserCode(env, display);
     assert.equal(expected.status, 'pending');
     assert.equal(expected.clientId, client.clientId);
     for (const typed of [
@@ -92,7 +92,7 @@ describe('findPendingByUserCode', () => {
       fullwidth(display),
       new URL(started.verification_uri_complete).searchParams.get('user_code') ?? '',
     ]) {
-      const found = await h.services.devices.findPendingByUserCode(env, typed);
+      const found = await h.services.deviceFlow.findPendingByUserCode(env, typed);
       assert.equal(found.id, expected.id, JSON.stringify(typed));
     }
   });
@@ -114,7 +114,7 @@ describe('findPendingByUserCode', () => {
       '',
       'not a code at all',
     ]) {
-      await assert.rejects(h.services.devices.findPendingByUserCode(env, typed), { name: 'CoreError', code: 'invalid_user_code' }, JSON.stringify(typed));
+      await assert.rejects(h.services.deviceFlow.findPendingByUserCode(env, typed), { name: 'CoreError', code: 'invalid_user_code' }, JSON.stringify(typed));
     }
   });
 
@@ -126,10 +126,10 @@ describe('findPendingByUserCode', () => {
     const approved = await startAuthorization(h, client);
     const expiring = await startAuthorization(h, client);
     await decide(h, approved.user_code, user, true);
-    await assert.rejects(h.services.devices.findPendingByUserCode(env, approved.user_code.toLowerCase()), { code: 'user_code_used' });
+    await assert.rejects(h.services.deviceFlow.findPendingByUserCode(env, approved.user_code.toLowerCase()), { code: 'user_code_used' });
     assert.equal((await poll(h, approved.device_code, client.clientId)).statusCode, 200);
-    await assert.rejects(h.services.devices.findPendingByUserCode(env, approved.user_code), { code: 'user_code_used' });
+    await assert.rejects(h.services.deviceFlow.findPendingByUserCode(env, approved.user_code), { code: 'user_code_used' });
     h.clock.advance(60);
-    await assert.rejects(h.services.devices.findPendingByUserCode(env, expiring.user_code), { code: 'user_code_expired' });
+    await assert.rejects(h.services.deviceFlow.findPendingByUserCode(env, expiring.user_code), { code: 'user_code_expired' });
   });
 });

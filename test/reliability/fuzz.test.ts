@@ -73,7 +73,7 @@ async function endpoints(): Promise<Endpoint[]> {
 type Surface = 'oauth' | 'page' | 'flows' | 'veeam' | 'rsa';
 
 /**
- * The front ends' claims on the URL space (README "What it implements"; http/scope.ts): the longest
+ * The front ends' claims on the URL space (README "What it implements"; http/wire-format.ts): the longest
  * claim a path falls under names the shape of its errors; the rest of the URL space answers in the
  * server's native format, RFC 6749's JSON.
  */

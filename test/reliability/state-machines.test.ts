@@ -108,7 +108,7 @@ async function fixture(t: Parameters<typeof build>[0], codeLifetime: number): Pr
 
 test('device flow: at most one token per code, none after a deny or expiry, the interval never shrinks, terminal states stay', async (t) => {
   const { h, client, alice } = await fixture(t, 120);
-  const { devices: flow, grants, store, secrets, defaultEnv: env, urls } = h.services;
+  const { deviceFlow: flow, grants, store, secrets, defaultEnv: env, urls } = h.services;
   const issuer = urls.of(env, true).issuer;
   const seen = new Map<string, number>();
   const saw = (what: string) => seen.set(what, (seen.get(what) ?? 0) + 1);
@@ -123,7 +123,7 @@ test('device flow: at most one token per code, none after a deny or expiry, the 
     /** Tokens the engine really handed out, per device code (the model's count is its prediction). */
     const issued = new Map<string, number>();
     const stored = async (d: DeviceModel) => {
-      const row = await store.devices.getByDeviceCodeHash(secrets.hashCode('device', d.code));
+      const row = await store.deviceAuthorizations.getByDeviceCodeHash(secrets.hashCode('device', d.code));
       assert.ok(row, 'the device authorization is stored');
       return row;
     };
@@ -301,7 +301,7 @@ const TERMINAL: readonly FlowStatus[] = ['COMPLETED', 'FAILED'];
 
 test('verification flow: every step as the model says; COMPLETED and FAILED never change; a device is decided once', async (t) => {
   const { h, client, alice } = await fixture(t, 1200);
-  const { devices: deviceFlow, verification: v, store, defaultEnv: env } = h.services;
+  const { deviceFlow, verification: v, store, defaultEnv: env } = h.services;
   let run = 0;
   const seen = new Map<string, number>();
   const saw = (what: string) => seen.set(what, (seen.get(what) ?? 0) + 1);
@@ -429,7 +429,7 @@ test('verification flow: every step as the model says; COMPLETED and FAILED neve
         else if (TERMINAL.includes(stored.status)) terminal.set(f.id, stored.status);
       }
       for (const d of devices) {
-        const row = await store.devices.getByDeviceCodeHash(h.services.secrets.hashCode('device', d.code));
+        const row = await store.deviceAuthorizations.getByDeviceCodeHash(h.services.secrets.hashCode('device', d.code));
         assert.equal(row?.status, d.status, 'the stored device is the model\'s');
         // Decided once: the moment of the decision never moves.
         if (decided.has(d.code)) assert.equal(row.decidedAt, decided.get(d.code));

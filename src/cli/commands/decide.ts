@@ -27,7 +27,7 @@ function decideCommand(approve: boolean): CommandSpec {
         const shown = canonical === undefined ? safe(typed) : formatUserCode(canonical);
         let device;
         try {
-          device = await services.devices.findPendingByUserCode(env, typed);
+          device = await services.deviceFlow.findPendingByUserCode(env, typed);
         } catch (err) {
           throw explain(err, shown, env.name);
         }
@@ -36,7 +36,7 @@ function decideCommand(approve: boolean): CommandSpec {
         if (!client) throw new CoreError('not_found', `the client that requested code ${shown} no longer exists`);
         let decided;
         try {
-          decided = await services.devices.decide(device, user, approve);
+          decided = await services.deviceFlow.decide(device, user, approve);
         } catch (err) {
           throw explain(err, shown, env.name);
         }

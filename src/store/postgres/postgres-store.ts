@@ -34,7 +34,7 @@ export class PostgresStore implements Store {
   readonly environments: PgEnvironments;
   readonly clients: PgClients;
   readonly users: PgUsers;
-  readonly devices: PgDeviceAuthorizations;
+  readonly deviceAuthorizations: PgDeviceAuthorizations;
   readonly flows: PgFlows;
   readonly guesses: PgGuesses;
   readonly signingKeys: PgSigningKeys;
@@ -52,7 +52,7 @@ export class PostgresStore implements Store {
     this.environments = new PgEnvironments(db);
     this.clients = new PgClients(db);
     this.users = new PgUsers(db);
-    this.devices = new PgDeviceAuthorizations(db);
+    this.deviceAuthorizations = new PgDeviceAuthorizations(db);
     this.flows = new PgFlows(db);
     this.guesses = new PgGuesses(db);
     this.signingKeys = new PgSigningKeys(db);

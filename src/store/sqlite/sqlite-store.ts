@@ -44,7 +44,7 @@ export class SqliteStore implements Store {
   readonly environments: SqliteEnvironments;
   readonly clients: SqliteClients;
   readonly users: SqliteUsers;
-  readonly devices: SqliteDeviceAuthorizations;
+  readonly deviceAuthorizations: SqliteDeviceAuthorizations;
   readonly flows: SqliteFlows;
   readonly guesses: SqliteGuesses;
   readonly signingKeys: SqliteSigningKeys;
@@ -68,7 +68,7 @@ export class SqliteStore implements Store {
     this.environments = new SqliteEnvironments(db);
     this.clients = new SqliteClients(db);
     this.users = new SqliteUsers(db);
-    this.devices = new SqliteDeviceAuthorizations(db);
+    this.deviceAuthorizations = new SqliteDeviceAuthorizations(db);
     this.flows = new SqliteFlows(db);
     this.guesses = new SqliteGuesses(db);
     this.signingKeys = new SqliteSigningKeys(db);

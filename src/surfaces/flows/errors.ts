@@ -1,6 +1,6 @@
 // PingOne's error envelope for the flow API: {id, code, message, details?[{code, target, message, innerError}]}.
 import type { CoreErrorCode } from '../../core/errors.ts';
-import type { ErrorSender } from '../../http/scope.ts';
+import type { ErrorSender } from '../../http/wire-format.ts';
 
 type Wire = [code: string, message: string, detailCode?: string];
 

@@ -11,7 +11,7 @@ import { environmentFor } from '../../http/environment.ts';
 import { mediaType } from '../../http/form.ts';
 import { envIdParam, idParam, text } from '../../http/params.ts';
 import { limitBy, sourceKey } from '../../http/rate-limit.ts';
-import { ownWireFormat } from '../../http/scope.ts';
+import { ownWireFormat } from '../../http/wire-format.ts';
 import type { Services } from '../../services.ts';
 import { sendFlowError } from './errors.ts';
 

@@ -1,7 +1,7 @@
 // The RFC 6749 §5.2 wire format for every OAuth endpoint: {error, error_description} JSON. Also the
 // server's native format, for paths no front end claims.
 import type { CoreErrorCode } from '../../core/errors.ts';
-import type { ErrorSender } from '../../http/scope.ts';
+import type { ErrorSender } from '../../http/wire-format.ts';
 
 type OAuthError =
   | 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unauthorized_client' | 'unsupported_grant_type'

@@ -20,7 +20,7 @@ function required(body: TokenBody, name: 'device_code' | 'refresh_token'): strin
 
 const handlers: Record<string, GrantHandler> = {
   [DEVICE_CODE_GRANT]: async (services, ctx, client, body) => {
-    const token = await services.devices.poll(ctx.env, client, required(body, 'device_code'), ctx.issuer);
+    const token = await services.deviceFlow.poll(ctx.env, client, required(body, 'device_code'), ctx.issuer);
     return {
       access_token: token.accessToken, token_type: 'Bearer', expires_in: token.expiresIn, scope: token.scope,
       ...(token.refreshToken === undefined ? {} : { refresh_token: token.refreshToken }),

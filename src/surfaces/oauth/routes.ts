@@ -9,7 +9,7 @@ import { OFFLINE_ACCESS } from '../../core/grants.ts';
 import { CoreError } from '../../core/errors.ts';
 import { requireFormBody, FORM } from '../../http/form.ts';
 import { limitBy, sourceKey } from '../../http/rate-limit.ts';
-import { ownWireFormat } from '../../http/scope.ts';
+import { ownWireFormat } from '../../http/wire-format.ts';
 import { DEVICE_CODE_GRANT } from '../../model/records.ts';
 import type { Services } from '../../services.ts';
 import { authenticatedCaller } from './caller.ts';
@@ -54,7 +54,7 @@ export const oauthPlugin: FastifyPluginAsync<{ services: Services }> = async (ap
       handler: async (request, reply) => {
         const ctx = await resolveContext(services, request);
         const client = await authenticatedCaller(services, request, reply, ctx.env, request.body, limits.deviceAuthorization);
-        const started = await services.devices.start(ctx.env, client, request.body.scope);
+        const started = await services.deviceFlow.start(ctx.env, client, request.body.scope);
         return {
           device_code: started.deviceCode,
           user_code: started.userCode,

@@ -61,7 +61,7 @@ export function tokenStatusRoutes(app: FastifyInstance, services: Services, v: {
     handler: async (request, reply) => {
       const ctx = await resolveContext(services, request);
       const client = await authenticatedCaller(services, request, reply, ctx.env, request.body, services.limits.token);
-      await services.tokens.revoke(ctx.env, client, present(request.body.token), services.urls.issuers(ctx.env));
+      await services.tokenStatus.revoke(ctx.env, client, present(request.body.token), services.urls.issuers(ctx.env));
       return reply.code(200).send();
     },
   });
@@ -80,7 +80,7 @@ export function tokenStatusRoutes(app: FastifyInstance, services: Services, v: {
     handler: async (request, reply) => {
       const ctx = await resolveContext(services, request);
       const client = await authenticatedCaller(services, request, reply, ctx.env, request.body, services.limits.token);
-      return services.tokens.introspect(ctx.env, client, present(request.body.token), services.urls.issuers(ctx.env));
+      return services.tokenStatus.introspect(ctx.env, client, present(request.body.token), services.urls.issuers(ctx.env));
     },
   });
 }

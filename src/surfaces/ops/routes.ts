@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { CoreError } from '../../core/errors.ts';
 import { bearerToken } from '../../http/bearer.ts';
 import { limitBy, sourceKey } from '../../http/rate-limit.ts';
-import { ownWireFormat, type ErrorSender } from '../../http/scope.ts';
+import { ownWireFormat, type ErrorSender } from '../../http/wire-format.ts';
 import type { Services } from '../../services.ts';
 
 export interface Lifecycle {

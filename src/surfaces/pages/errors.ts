@@ -2,7 +2,7 @@
 // HTML page in the page's own style, never OAuth JSON and never a stack trace.
 import type { FastifyReply } from 'fastify';
 import type { CoreError, CoreErrorCode } from '../../core/errors.ts';
-import type { ErrorSender, RawError } from '../../http/scope.ts';
+import type { ErrorSender, RawError } from '../../http/wire-format.ts';
 import { html } from './html.ts';
 import { messagePage } from './render.ts';
 

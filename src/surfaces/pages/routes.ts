@@ -4,7 +4,7 @@
 //   GET  /{envId}/signon?flowId=…[&user_code=…][&view=devices]   (and /signon for the default environment)
 //   POST /{envId}/signon   flowId, csrf, action = signin | code | approve | deny | signout,
 //                          username/password | user_code | grant
-// `view=devices` is "Your devices" (devices.ts) once the flow has a signed-in user.
+// `view=devices` is "Your devices" (signed-in-devices.ts) once the flow has a signed-in user.
 import formbody from '@fastify/formbody';
 import type { FastifyBaseLogger, FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -17,13 +17,13 @@ import { environmentFor } from '../../http/environment.ts';
 import { requireFormBody } from '../../http/form.ts';
 import { envIdParam, text } from '../../http/params.ts';
 import { limitBy, sourceKey } from '../../http/rate-limit.ts';
-import { ownWireFormat } from '../../http/scope.ts';
+import { ownWireFormat } from '../../http/wire-format.ts';
 import type { Services } from '../../services.ts';
 import { csrfToken, csrfValid } from './csrf.ts';
 import { entryRoutes } from './entry.ts';
 import { qrRoutes } from './qr.ts';
 import { forbiddenPage, rawPageError, redirectPage, sendPage, sendPageError } from './errors.ts';
-import { deviceRows, devicesHref, devicesLink, devicesPage } from './devices.ts';
+import { deviceRows, devicesHref, devicesLink, devicesPage } from './signed-in-devices.ts';
 import { codePage, consentPage, donePage, failedPage, messagePage, signInPage, type FormContext, type FormError } from './render.ts';
 import { html } from './html.ts';
 

@@ -3,7 +3,7 @@
 // Every authentication failure is a 403, as RSA documents.
 import { STATUS_CODES } from 'node:http';
 import type { CoreError, CoreErrorCode, RegistrationRefusal } from '../../core/errors.ts';
-import type { ErrorSender } from '../../http/scope.ts';
+import type { ErrorSender } from '../../http/wire-format.ts';
 import type { Clock } from '../../model/clock.ts';
 
 export const REGISTRATION_CODE_PATH = '/AdminInterface/restapi/v1/users/deviceRegistrationCode';

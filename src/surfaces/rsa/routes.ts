@@ -12,7 +12,7 @@ import { bearerGuard } from '../../http/bearer.ts';
 import { methodNotAllowed } from '../../http/methods.ts';
 import { idParam } from '../../http/params.ts';
 import { limitBy, sourceKey } from '../../http/rate-limit.ts';
-import { ownWireFormat } from '../../http/scope.ts';
+import { ownWireFormat } from '../../http/wire-format.ts';
 import type { Services } from '../../services.ts';
 import { rsaValidatorCompiler } from './body.ts';
 import { REGISTRATION_CODE_PATH, rsaErrorSender } from './errors.ts';

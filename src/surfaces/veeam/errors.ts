@@ -2,7 +2,7 @@
 // with an `error` member naming the failure in OAuth terms so token clients can branch on it.
 import { STATUS_CODES } from 'node:http';
 import type { CoreErrorCode } from '../../core/errors.ts';
-import type { ErrorSender } from '../../http/scope.ts';
+import type { ErrorSender } from '../../http/wire-format.ts';
 
 /** The `error` member, and the status where OAuth prescribes another than the default. */
 const wire: Record<CoreErrorCode, string | [string, number]> = {

@@ -15,7 +15,7 @@ import { FORM, requireFormBody } from '../../http/form.ts';
 import { methodNotAllowed } from '../../http/methods.ts';
 import { envIdParam } from '../../http/params.ts';
 import { limitBy, sourceKey } from '../../http/rate-limit.ts';
-import { ownWireFormat } from '../../http/scope.ts';
+import { ownWireFormat } from '../../http/wire-format.ts';
 import type { Environment, User } from '../../model/records.ts';
 import type { Services } from '../../services.ts';
 import { veeamErrorSender } from './errors.ts';
@@ -129,7 +129,7 @@ export const veeamPlugin: FastifyPluginAsync<{ services: Services }> = async (ap
       handler: async (request, reply) => {
         const { located: { env, urls } } = guard.principal(request);
         const client = await services.admin.accountClient(env);
-        const started = await services.devices.start(env, client, undefined);
+        const started = await services.deviceFlow.start(env, client, undefined);
         reply.header('cache-control', 'no-store').header('pragma', 'no-cache').type('application/json; charset=utf-8');
         return {
           userCode: started.userCode,

@@ -116,7 +116,7 @@ export function grantContract(open: OpenStores): void {
     const { env, client: c, user: u } = await basics(store);
     const hour = 60 * MINUTE;
     // Gone: expired more than an hour ago, expired flows and codes, old guesses, dead keys, ended grants, old denylist entries.
-    assert.equal(await store.devices.insert(device(env.id, c.clientId, { expiresAt: NOW - hour - 1 })), 'ok');
+    assert.equal(await store.deviceAuthorizations.insert(device(env.id, c.clientId, { expiresAt: NOW - hour - 1 })), 'ok');
     await store.flows.create(flow(env.id, { expiresAt: NOW - 1 }));
     const stale = user(env.id);
     await store.users.create(stale);
@@ -132,7 +132,7 @@ export function grantContract(open: OpenStores): void {
     await store.revokedAccessTokens.add(randomUUID(), env.id, NOW - 1);
     // Kept: the same kinds, still needed.
     const recent = device(env.id, c.clientId, { expiresAt: NOW - hour + 1 });
-    assert.equal(await store.devices.insert(recent), 'ok');
+    assert.equal(await store.deviceAuthorizations.insert(recent), 'ok');
     const live = flow(env.id);
     await store.flows.create(live);
     const liveCode = code(env.id, u.id);
@@ -153,7 +153,7 @@ export function grantContract(open: OpenStores): void {
     assert.deepEqual(await store.sweep(NOW), {
       deviceAuthorizations: 0, flows: 0, registrationCodes: 0, codeGuesses: 0, signingKeys: 0, grants: 0, revokedAccessTokens: 0,
     });
-    assert.deepEqual(await store.devices.get(env.id, recent.id), recent);
+    assert.deepEqual(await store.deviceAuthorizations.get(env.id, recent.id), recent);
     assert.deepEqual(await store.flows.get(env.id, live.id, NOW), live);
     assert.deepEqual(await store.guesses.count('192.0.2.1', 0), { count: 1, oldest: NOW - 24 * hour + 1 });
     assert.deepEqual((await store.signingKeys.list(env.id)).map((k) => k.kid), [active.kid]);

@@ -1,7 +1,7 @@
 // The one store contract (STYLE: "one contract suite in test/store/ that every implementation
 // passes"), as a function of how to open stores: test/store/sqlite.test.ts and
 // test/store/postgres.test.ts run it on their store.
-import { deviceContract } from './devices.ts';
+import { deviceContract } from './device-authorizations.ts';
 import type { OpenStores } from './fixtures.ts';
 import { grantContract } from './grants.ts';
 import { raceContract } from './races.ts';

@@ -21,20 +21,20 @@ export function raceContract(open: OpenStores): void {
     assert.ok(store);
     const { env, client, user } = await basics(store);
     const d = device(env.id, client.clientId);
-    assert.equal(await store.devices.insert(d), 'ok');
-    const decided = await race(stores, CALLS, (s, i) => s.devices.decide(d.id, i % 2 === 0 ? 'approved' : 'denied', user.id, NOW));
+    assert.equal(await store.deviceAuthorizations.insert(d), 'ok');
+    const decided = await race(stores, CALLS, (s, i) => s.deviceAuthorizations.decide(d.id, i % 2 === 0 ? 'approved' : 'denied', user.id, NOW));
     assert.equal(count(decided, (r) => r !== undefined), 1);
     const winner = decided.find((r) => r !== undefined);
     if (winner?.status !== 'approved') {
       // Denied won: race the consumption on a code that is approved.
       const other = device(env.id, client.clientId);
-      assert.equal(await store.devices.insert(other), 'ok');
-      assert.ok(await store.devices.decide(other.id, 'approved', user.id, NOW));
+      assert.equal(await store.deviceAuthorizations.insert(other), 'ok');
+      assert.ok(await store.deviceAuthorizations.decide(other.id, 'approved', user.id, NOW));
       d.id = other.id;
     }
-    const consumed = await race(stores, CALLS, (s) => s.devices.consume(d.id, NOW + 1));
+    const consumed = await race(stores, CALLS, (s) => s.deviceAuthorizations.consume(d.id, NOW + 1));
     assert.equal(count(consumed, (r) => r !== undefined), 1, 'exactly one consume wins');
-    assert.equal((await store.devices.get(env.id, d.id))?.status, 'consumed');
+    assert.equal((await store.deviceAuthorizations.get(env.id, d.id))?.status, 'consumed');
   });
 
   test('races: many redeems of one approved code: exactly one spends it, and exactly one grant is stored', async (t) => {
@@ -43,10 +43,10 @@ export function raceContract(open: OpenStores): void {
     assert.ok(store);
     const { env, client, user } = await basics(store);
     const d = device(env.id, client.clientId);
-    assert.equal(await store.devices.insert(d), 'ok');
-    assert.ok(await store.devices.decide(d.id, 'approved', user.id, NOW));
+    assert.equal(await store.deviceAuthorizations.insert(d), 'ok');
+    assert.ok(await store.deviceAuthorizations.decide(d.id, 'approved', user.id, NOW));
     const grants = Array.from({ length: CALLS }, () => grant(env.id, user.id, client.clientId));
-    const results = await race(stores, CALLS, (s, i) => s.devices.redeem(d.id, NOW + 1, grants[i] ?? grants[0] ?? grant(env.id, user.id, client.clientId), hash()));
+    const results = await race(stores, CALLS, (s, i) => s.deviceAuthorizations.redeem(d.id, NOW + 1, grants[i] ?? grants[0] ?? grant(env.id, user.id, client.clientId), hash()));
     assert.equal(count(results, (r) => r !== undefined), 1, 'exactly one redeem wins');
     const stored = await Promise.all(grants.map((g) => store.grants.get(env.id, g.id)));
     assert.equal(count(stored, (g) => g !== undefined), 1, 'exactly one grant');
@@ -83,14 +83,14 @@ export function raceContract(open: OpenStores): void {
     assert.ok(store);
     const { env, client } = await basics(store);
     const d = device(env.id, client.clientId);
-    assert.equal(await store.devices.insert(d), 'ok');
+    assert.equal(await store.deviceAuthorizations.insert(d), 'ok');
     for (const expected of [null, NOW]) {
-      if (expected !== null) assert.equal(await store.devices.recordPoll(d.id, (await store.devices.get(env.id, d.id))?.lastPolledAt ?? null, NOW, 5), true);
+      if (expected !== null) assert.equal(await store.deviceAuthorizations.recordPoll(d.id, (await store.deviceAuthorizations.get(env.id, d.id))?.lastPolledAt ?? null, NOW, 5), true);
       const base = expected === null ? NOW - 1000 : NOW + 1000;
-      const polls = await race(stores, CALLS, (s, i) => s.devices.recordPoll(d.id, expected, base + i, 5 + i));
+      const polls = await race(stores, CALLS, (s, i) => s.deviceAuthorizations.recordPoll(d.id, expected, base + i, 5 + i));
       assert.equal(count(polls, (ok) => ok), 1, 'exactly one poll recorded');
       const i = polls.indexOf(true);
-      const after = await store.devices.get(env.id, d.id);
+      const after = await store.deviceAuthorizations.get(env.id, d.id);
       assert.deepEqual([after?.lastPolledAt, after?.interval], [base + i, 5 + i]);
     }
   });
@@ -101,7 +101,7 @@ export function raceContract(open: OpenStores): void {
     assert.ok(store);
     const { env, client } = await basics(store);
     const userCodeHash = hash();
-    const results = await race(stores, CALLS, (s) => s.devices.insert(device(env.id, client.clientId, { userCodeHash })));
+    const results = await race(stores, CALLS, (s) => s.deviceAuthorizations.insert(device(env.id, client.clientId, { userCodeHash })));
     assert.equal(count(results, (r) => r === 'ok'), 1);
     assert.equal(count(results, (r) => r === 'user_code_taken'), CALLS - 1);
   });
@@ -112,12 +112,12 @@ export function raceContract(open: OpenStores): void {
     assert.ok(store);
     const { env, client, user } = await basics(store);
     const d = device(env.id, client.clientId);
-    assert.equal(await store.devices.insert(d), 'ok');
+    assert.equal(await store.deviceAuthorizations.insert(d), 'ok');
     const flows = [flow(env.id), flow(env.id)].map((f) => ({ ...f, status: 'DAG_CONSENT_REQUIRED' as const, userId: user.id, deviceId: d.id }));
     for (const f of flows) await store.flows.create(f);
     const results = await race(stores, CALLS, (s, i) => s.flows.decide(flows[i % 2]?.id ?? '', i % 3 !== 0, NOW));
     assert.equal(count(results, (r) => r === 'ok'), 1);
-    assert.notEqual((await store.devices.get(env.id, d.id))?.status, 'pending');
+    assert.notEqual((await store.deviceAuthorizations.get(env.id, d.id))?.status, 'pending');
   });
 
   test('races: many redemptions of one registration code: exactly one device is registered', async (t) => {

@@ -71,17 +71,17 @@ export function recordContract(open: OpenStores): void {
     await store.clients.create(kept);
     const d = device(env.id, c.clientId);
     const d2 = device(env.id, kept.clientId);
-    assert.equal(await store.devices.insert(d), 'ok');
-    assert.equal(await store.devices.insert(d2), 'ok');
+    assert.equal(await store.deviceAuthorizations.insert(d), 'ok');
+    assert.equal(await store.deviceAuthorizations.insert(d2), 'ok');
     const g = grant(env.id, u.id, c.clientId);
     const token = hash();
     await store.grants.create(g, token);
     assert.equal(await store.clients.delete(env.id, c.clientId), true);
     assert.equal(await store.clients.get(env.id, c.clientId), undefined);
-    assert.equal(await store.devices.get(env.id, d.id), undefined);
+    assert.equal(await store.deviceAuthorizations.get(env.id, d.id), undefined);
     assert.equal(await store.grants.get(env.id, g.id), undefined);
     assert.equal(await store.refreshTokens.find(token), undefined);
-    assert.deepEqual(await store.devices.get(env.id, d2.id), d2, 'other clients keep theirs');
+    assert.deepEqual(await store.deviceAuthorizations.get(env.id, d2.id), d2, 'other clients keep theirs');
     assert.equal(await store.clients.delete(env.id, c.clientId), false);
   });
 

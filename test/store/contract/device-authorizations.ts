@@ -10,7 +10,7 @@ import { basics, device, flow, grant, hash, MINUTE, NOW, one, type OpenStores } 
 async function pendingDevice(store: Store, o: Partial<DeviceAuthorization> = {}) {
   const b = await basics(store);
   const d = device(b.env.id, b.client.clientId, o);
-  assert.equal(await store.devices.insert(d), 'ok');
+  assert.equal(await store.deviceAuthorizations.insert(d), 'ok');
   return { ...b, device: d };
 }
 
@@ -18,58 +18,58 @@ export function deviceContract(open: OpenStores): void {
   test('device authorizations: insert, then get by id, by device code and by user code, equal', async (t) => {
     const store = await one(open, t);
     const { env, device: d } = await pendingDevice(store);
-    assert.deepEqual(await store.devices.get(env.id, d.id), d);
-    assert.deepEqual(await store.devices.getByDeviceCodeHash(d.deviceCodeHash), d);
-    assert.deepEqual(await store.devices.getByUserCodeHash(env.id, d.userCodeHash), d);
-    assert.equal(await store.devices.get(randomUUID(), d.id), undefined, 'another environment sees nothing');
-    assert.equal(await store.devices.getByUserCodeHash(randomUUID(), d.userCodeHash), undefined);
-    assert.equal(await store.devices.getByDeviceCodeHash('0'.repeat(64)), undefined);
+    assert.deepEqual(await store.deviceAuthorizations.get(env.id, d.id), d);
+    assert.deepEqual(await store.deviceAuthorizations.getByDeviceCodeHash(d.deviceCodeHash), d);
+    assert.deepEqual(await store.deviceAuthorizations.getByUserCodeHash(env.id, d.userCodeHash), d);
+    assert.equal(await store.deviceAuthorizations.get(randomUUID(), d.id), undefined, 'another environment sees nothing');
+    assert.equal(await store.deviceAuthorizations.getByUserCodeHash(randomUUID(), d.userCodeHash), undefined);
+    assert.equal(await store.deviceAuthorizations.getByDeviceCodeHash('0'.repeat(64)), undefined);
   });
 
   test('device authorizations: a user code is unique among pending ones only; lookup prefers the pending, then the newest', async (t) => {
     const store = await one(open, t);
     const { env, client, device: first } = await pendingDevice(store);
-    assert.equal(await store.devices.insert(device(env.id, client.clientId, { userCodeHash: first.userCodeHash })), 'user_code_taken');
-    assert.ok(await store.devices.decide(first.id, 'denied', randomUUID(), NOW));
+    assert.equal(await store.deviceAuthorizations.insert(device(env.id, client.clientId, { userCodeHash: first.userCodeHash })), 'user_code_taken');
+    assert.ok(await store.deviceAuthorizations.decide(first.id, 'denied', randomUUID(), NOW));
     const second = device(env.id, client.clientId, { userCodeHash: first.userCodeHash, createdAt: first.createdAt - 5 });
-    assert.equal(await store.devices.insert(second), 'ok', 'a decided code no longer holds its user code');
-    assert.equal((await store.devices.getByUserCodeHash(env.id, first.userCodeHash))?.id, second.id, 'the pending one, though older');
-    assert.ok(await store.devices.decide(second.id, 'approved', randomUUID(), NOW));
-    assert.equal((await store.devices.getByUserCodeHash(env.id, first.userCodeHash))?.id, first.id, 'then the newest');
+    assert.equal(await store.deviceAuthorizations.insert(second), 'ok', 'a decided code no longer holds its user code');
+    assert.equal((await store.deviceAuthorizations.getByUserCodeHash(env.id, first.userCodeHash))?.id, second.id, 'the pending one, though older');
+    assert.ok(await store.deviceAuthorizations.decide(second.id, 'approved', randomUUID(), NOW));
+    assert.equal((await store.deviceAuthorizations.getByUserCodeHash(env.id, first.userCodeHash))?.id, first.id, 'then the newest');
   });
 
   test('device authorizations: recordPoll is a compare-and-set on last_polled_at and sets the interval', async (t) => {
     const store = await one(open, t);
     const { env, device: d } = await pendingDevice(store);
-    assert.equal(await store.devices.recordPoll(d.id, NOW, NOW + 1000, 5), false, 'never polled: only null matches');
-    assert.equal(await store.devices.recordPoll(d.id, null, NOW + 1000, 5), true);
-    assert.equal(await store.devices.recordPoll(d.id, null, NOW + 2000, 10), false, 'a concurrent poll won');
-    assert.equal(await store.devices.recordPoll(d.id, NOW + 1000, NOW + 3000, 10), true);
-    assert.deepEqual(await store.devices.get(env.id, d.id), { ...d, lastPolledAt: NOW + 3000, interval: 10 });
-    assert.equal(await store.devices.recordPoll(randomUUID(), null, NOW, 5), false);
+    assert.equal(await store.deviceAuthorizations.recordPoll(d.id, NOW, NOW + 1000, 5), false, 'never polled: only null matches');
+    assert.equal(await store.deviceAuthorizations.recordPoll(d.id, null, NOW + 1000, 5), true);
+    assert.equal(await store.deviceAuthorizations.recordPoll(d.id, null, NOW + 2000, 10), false, 'a concurrent poll won');
+    assert.equal(await store.deviceAuthorizations.recordPoll(d.id, NOW + 1000, NOW + 3000, 10), true);
+    assert.deepEqual(await store.deviceAuthorizations.get(env.id, d.id), { ...d, lastPolledAt: NOW + 3000, interval: 10 });
+    assert.equal(await store.deviceAuthorizations.recordPoll(randomUUID(), null, NOW, 5), false);
   });
 
   test('device authorizations: decide only while pending and unexpired; consume only while approved and unexpired', async (t) => {
     const store = await one(open, t);
     const { env, client, user, device: d } = await pendingDevice(store);
-    assert.equal(await store.devices.consume(d.id, NOW), undefined, 'a pending code lets nothing out');
-    const approved = await store.devices.decide(d.id, 'approved', user.id, NOW + MINUTE);
+    assert.equal(await store.deviceAuthorizations.consume(d.id, NOW), undefined, 'a pending code lets nothing out');
+    const approved = await store.deviceAuthorizations.decide(d.id, 'approved', user.id, NOW + MINUTE);
     assert.deepEqual(approved, { ...d, status: 'approved', userId: user.id, decidedAt: NOW + MINUTE });
-    assert.equal(await store.devices.decide(d.id, 'denied', user.id, NOW + MINUTE), undefined, 'decided once');
-    assert.deepEqual(await store.devices.consume(d.id, NOW + 2 * MINUTE), { ...approved, status: 'consumed' });
-    assert.equal(await store.devices.consume(d.id, NOW + 2 * MINUTE), undefined, 'consumed once');
+    assert.equal(await store.deviceAuthorizations.decide(d.id, 'denied', user.id, NOW + MINUTE), undefined, 'decided once');
+    assert.deepEqual(await store.deviceAuthorizations.consume(d.id, NOW + 2 * MINUTE), { ...approved, status: 'consumed' });
+    assert.equal(await store.deviceAuthorizations.consume(d.id, NOW + 2 * MINUTE), undefined, 'consumed once');
 
     const late = device(env.id, client.clientId);
-    assert.equal(await store.devices.insert(late), 'ok');
-    assert.equal(await store.devices.decide(late.id, 'approved', user.id, late.expiresAt), undefined, 'expired codes are not decided');
+    assert.equal(await store.deviceAuthorizations.insert(late), 'ok');
+    assert.equal(await store.deviceAuthorizations.decide(late.id, 'approved', user.id, late.expiresAt), undefined, 'expired codes are not decided');
     const expiring = device(env.id, client.clientId);
-    assert.equal(await store.devices.insert(expiring), 'ok');
-    assert.ok(await store.devices.decide(expiring.id, 'approved', user.id, NOW));
-    assert.equal(await store.devices.consume(expiring.id, expiring.expiresAt), undefined, 'expired approvals are not consumed');
+    assert.equal(await store.deviceAuthorizations.insert(expiring), 'ok');
+    assert.ok(await store.deviceAuthorizations.decide(expiring.id, 'approved', user.id, NOW));
+    assert.equal(await store.deviceAuthorizations.consume(expiring.id, expiring.expiresAt), undefined, 'expired approvals are not consumed');
     const denied = device(env.id, client.clientId);
-    assert.equal(await store.devices.insert(denied), 'ok');
-    assert.ok(await store.devices.decide(denied.id, 'denied', user.id, NOW));
-    assert.equal(await store.devices.consume(denied.id, NOW), undefined);
+    assert.equal(await store.deviceAuthorizations.insert(denied), 'ok');
+    assert.ok(await store.deviceAuthorizations.decide(denied.id, 'denied', user.id, NOW));
+    assert.equal(await store.deviceAuthorizations.consume(denied.id, NOW), undefined);
   });
 
   test('device authorizations: redeem spends an approved code and stores its grant together, or neither', async (t) => {
@@ -77,26 +77,26 @@ export function deviceContract(open: OpenStores): void {
     const { env, client, user, device: d } = await pendingDevice(store);
     const g = grant(env.id, user.id, client.clientId);
     const token = hash();
-    assert.equal(await store.devices.redeem(d.id, NOW, g, token), undefined, 'a pending code is not redeemed');
+    assert.equal(await store.deviceAuthorizations.redeem(d.id, NOW, g, token), undefined, 'a pending code is not redeemed');
     assert.equal(await store.grants.get(env.id, g.id), undefined, '…and opens no grant');
-    const approved = await store.devices.decide(d.id, 'approved', user.id, NOW);
+    const approved = await store.deviceAuthorizations.decide(d.id, 'approved', user.id, NOW);
     assert.ok(approved);
     // A grant that cannot be stored (its id is taken) leaves the code approved for the next poll.
     const taken = grant(env.id, user.id, client.clientId);
     await store.grants.create(taken, null);
-    await assert.rejects(store.devices.redeem(d.id, NOW + 1, { ...g, id: taken.id }, token));
-    assert.equal((await store.devices.get(env.id, d.id))?.status, 'approved', 'the failed write spent nothing');
+    await assert.rejects(store.deviceAuthorizations.redeem(d.id, NOW + 1, { ...g, id: taken.id }, token));
+    assert.equal((await store.deviceAuthorizations.get(env.id, d.id))?.status, 'approved', 'the failed write spent nothing');
     assert.equal(await store.refreshTokens.find(token), undefined);
-    assert.deepEqual(await store.devices.redeem(d.id, NOW + 2, g, token), { ...approved, status: 'consumed' });
+    assert.deepEqual(await store.deviceAuthorizations.redeem(d.id, NOW + 2, g, token), { ...approved, status: 'consumed' });
     assert.deepEqual(await store.grants.get(env.id, g.id), g);
     assert.equal((await store.refreshTokens.find(token))?.token.status, 'active');
     const again = grant(env.id, user.id, client.clientId);
-    assert.equal(await store.devices.redeem(d.id, NOW + 3, again, null), undefined, 'redeemed once');
+    assert.equal(await store.deviceAuthorizations.redeem(d.id, NOW + 3, again, null), undefined, 'redeemed once');
     assert.equal(await store.grants.get(env.id, again.id), undefined);
     const late = device(env.id, client.clientId);
-    assert.equal(await store.devices.insert(late), 'ok');
-    assert.ok(await store.devices.decide(late.id, 'approved', user.id, NOW));
-    assert.equal(await store.devices.redeem(late.id, late.expiresAt, grant(env.id, user.id, client.clientId), null), undefined, 'not once expired');
+    assert.equal(await store.deviceAuthorizations.insert(late), 'ok');
+    assert.ok(await store.deviceAuthorizations.decide(late.id, 'approved', user.id, NOW));
+    assert.equal(await store.deviceAuthorizations.redeem(late.id, late.expiresAt, grant(env.id, user.id, client.clientId), null), undefined, 'not once expired');
   });
 
   test('flows: create and get while unexpired; transition from its state only, keeping what the patch leaves out', async (t) => {
@@ -140,7 +140,7 @@ export function deviceContract(open: OpenStores): void {
     await store.flows.create(accept);
     assert.equal(await store.flows.decide(accept.id, true, NOW + 1), 'ok');
     assert.equal((await store.flows.get(env.id, accept.id, NOW + 1))?.status, 'COMPLETED');
-    assert.deepEqual(await store.devices.get(env.id, d.id), { ...d, status: 'approved', userId: user.id, decidedAt: NOW + 1 });
+    assert.deepEqual(await store.deviceAuthorizations.get(env.id, d.id), { ...d, status: 'approved', userId: user.id, decidedAt: NOW + 1 });
     assert.equal(await store.flows.decide(accept.id, true, NOW + 2), 'flow_changed', 'decided once');
 
     const again = consent(d.id);
@@ -149,19 +149,19 @@ export function deviceContract(open: OpenStores): void {
     assert.equal((await store.flows.get(env.id, again.id, NOW + 3))?.status, 'FAILED');
 
     const d2 = device(env.id, client.clientId);
-    assert.equal(await store.devices.insert(d2), 'ok');
+    assert.equal(await store.deviceAuthorizations.insert(d2), 'ok');
     const refuse = consent(d2.id);
     await store.flows.create(refuse);
     assert.equal(await store.flows.decide(refuse.id, false, NOW + 4), 'ok');
     assert.equal((await store.flows.get(env.id, refuse.id, NOW + 4))?.status, 'FAILED');
-    assert.equal((await store.devices.get(env.id, d2.id))?.status, 'denied');
+    assert.equal((await store.deviceAuthorizations.get(env.id, d2.id))?.status, 'denied');
 
     const d3 = device(env.id, client.clientId, { expiresAt: NOW + 5 });
-    assert.equal(await store.devices.insert(d3), 'ok');
+    assert.equal(await store.deviceAuthorizations.insert(d3), 'ok');
     const late = consent(d3.id);
     await store.flows.create(late);
     assert.equal(await store.flows.decide(late.id, true, NOW + 5), 'device_unavailable', 'the device expired');
-    assert.equal((await store.devices.get(env.id, d3.id))?.status, 'pending');
+    assert.equal((await store.deviceAuthorizations.get(env.id, d3.id))?.status, 'pending');
     const noDevice = consent(null);
     await store.flows.create(noDevice);
     assert.equal(await store.flows.decide(noDevice.id, true, NOW), 'flow_changed');
