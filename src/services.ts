@@ -69,7 +69,7 @@ export async function openServices(config: Config, opts: OpenOptions = {}): Prom
   });
   try {
     const keys = new KeyRing(store, secrets, clock);
-    const admin = new Admin({ store, clock, keys, passwordCost: config.passwordCost });
+    const admin = new Admin({ store, clock, keys, secrets, passwordCost: config.passwordCost });
     const defaultEnv = await admin.ensureDefaultEnvironment();
     const metrics = new Metrics();
     const telemetry: Telemetry = metrics;

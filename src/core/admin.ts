@@ -1,6 +1,7 @@
 // Administration of environments, clients and users: shared by the CLI and, later, the admin API.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { hashPassword, SECRET_COST, type ScryptCost } from '../crypto/passwords.ts';
+import { hashPassword, type ScryptCost } from '../crypto/passwords.ts';
+import type { SecretKeys } from '../crypto/secret.ts';
 import type { Clock } from '../model/clock.ts';
 import { DEFAULT_REFRESH, DEVICE_CODE_GRANT, REFRESH_TOKEN_GRANT, type Client, type Environment, type User } from '../model/records.ts';
 import { StoreConflictError, type Store } from '../store/store.ts';
@@ -19,6 +20,8 @@ export interface AdminDeps {
   store: Store;
   clock: Clock;
   keys: KeyRing;
+  /** Hashes generated client secrets. */
+  secrets: SecretKeys;
   /** scrypt cost of new password hashes. */
   passwordCost: ScryptCost;
 }
@@ -134,7 +137,7 @@ export class Admin {
       clientId: randomUUID(),
       name,
       type: secret === undefined ? 'public' : 'confidential',
-      secretHash: secret === undefined ? null : await hashPassword(secret, SECRET_COST),
+      secretHash: secret === undefined ? null : this.#d.secrets.hashClientSecret(secret),
       grantTypes: refreshTokens ? [DEVICE_CODE_GRANT, REFRESH_TOKEN_GRANT] : [DEVICE_CODE_GRANT],
       scopes,
       codeLifetime: inRange('code lifetime', input.codeLifetime ?? 600, 1, 3600),

@@ -1,5 +1,12 @@
 // Client authentication (RFC 6749 §2.3.1): none, client_secret_basic, client_secret_post.
-import { decoyHash, SECRET_COST, verifyPassword } from '../crypto/passwords.ts';
+//
+// Secrets the server generated are stored as keyed hashes (SecretKeys.hashClientSecret) and checked
+// in constant time: as cheap per poll as a public client's lookup. Clients created before that
+// still hold a scrypt hash; it is checked once and replaced by the keyed hash at the first
+// success. An unknown client with a secret is checked against a decoy of the same kind, so neither
+// the answer nor its time says which client ids exist.
+import { verifyPassword } from '../crypto/passwords.ts';
+import { CLIENT_SECRET_PREFIX, type SecretKeys } from '../crypto/secret.ts';
 import type { Client } from '../model/records.ts';
 import type { ClientStore } from '../store/store.ts';
 import { CoreError } from './errors.ts';
@@ -13,15 +20,26 @@ export interface ClientCredentials {
 }
 
 /**
- * The caller's budgets (SPEC S7), consulted before any secret is hashed: `beforeAttempt` throws
- * when the source has failed too often, `beforeSecret` when the named client has spent its own
- * budget; `failed` counts an unknown client or a wrong secret. The engine decides what a failure
- * is; the front end decides whose budget it is.
+ * The caller's budget of failed authentications (per source) and the named client's request
+ * budget, as the front end keys them. A request that presents a secret `take`s one failure before
+ * the secret is checked and `giveBack`s it when the secret was right, so a concurrent burst cannot
+ * all pass one look at the count (each take is one atomic step of the counter); a request without
+ * a secret costs no hashing, so it only `check`s and, when it fails, counts the failure (`failed`).
+ * Each throws rate_limited when the budget is spent. The engine decides what a failure is; the
+ * front end decides whose budget it is.
  */
 export interface CallerBudget {
-  beforeAttempt(): Promise<void>;
-  beforeSecret(client: Client): Promise<void>;
+  take(): Promise<void>;
+  giveBack(): Promise<void>;
+  check(): Promise<void>;
   failed(): Promise<void>;
+  /** Refuses a client that has spent its own request budget, before its secret is checked. */
+  beforeSecret(client: Client): Promise<void>;
+}
+
+export interface ClientAuthDeps {
+  clients: ClientStore;
+  secrets: SecretKeys;
 }
 
 export const TOKEN_ENDPOINT_AUTH_METHODS = ['none', 'client_secret_basic', 'client_secret_post'] as const;
@@ -29,12 +47,11 @@ export const TOKEN_ENDPOINT_AUTH_METHODS = ['none', 'client_secret_basic', 'clie
 /** One answer for an unknown client and a wrong secret, so neither reveals which client ids exist. */
 const REFUSED = 'client authentication failed';
 
-export async function authenticateClient(clients: ClientStore, envId: string, creds: ClientCredentials, budget: CallerBudget): Promise<Client> {
+/** Compared against when the client is unknown: a well-formed keyed hash that no secret matches. */
+const DECOY = CLIENT_SECRET_PREFIX + Buffer.alloc(32).toString('base64url');
+
+export async function authenticateClient(deps: ClientAuthDeps, envId: string, creds: ClientCredentials, budget: CallerBudget): Promise<Client> {
   const usedBasic = creds.basic !== undefined;
-  const fail = async (description = REFUSED) => {
-    await budget.failed();
-    return new CoreError('invalid_client', description, { usedBasic });
-  };
   if (creds.basic && creds.clientSecret !== undefined) {
     throw new CoreError('invalid_request', 'use one client authentication method, not two');
   }
@@ -44,20 +61,47 @@ export async function authenticateClient(clients: ClientStore, envId: string, cr
   const clientId = creds.basic?.clientId ?? creds.clientId;
   if (clientId === undefined || clientId === '') throw new CoreError('invalid_client', 'client authentication is required', { usedBasic });
   const secret = creds.basic?.secret ?? creds.clientSecret;
+  // Only a non-empty secret is ever hashed: that is the work the budget is taken for.
+  const reserved = secret !== undefined && secret !== '';
 
-  await budget.beforeAttempt();
-  const client = await clients.get(envId, clientId);
+  if (reserved) await budget.take();
+  else await budget.check();
+  let authenticated = false;
+  try {
+    const client = await verify(deps, envId, clientId, secret, usedBasic, budget);
+    authenticated = true;
+    return client;
+  } catch (err) {
+    if (!reserved && err instanceof CoreError && err.code === 'invalid_client') await budget.failed();
+    throw err;
+  } finally {
+    if (authenticated && reserved) await budget.giveBack();
+  }
+}
+
+async function verify(deps: ClientAuthDeps, envId: string, clientId: string, secret: string | undefined, usedBasic: boolean, budget: CallerBudget): Promise<Client> {
+  const refused = (description = REFUSED) => new CoreError('invalid_client', description, { usedBasic });
+  const client = await deps.clients.get(envId, clientId);
   if (!client) {
-    // Spend the same time as a real secret check so the response time does not reveal client ids.
-    if (secret !== undefined) await verifyPassword(secret, await decoyHash(SECRET_COST));
-    throw await fail();
+    if (secret !== undefined && secret !== '') deps.secrets.matchesClientSecret(secret, DECOY);
+    throw refused();
   }
   if (client.type === 'public') {
-    if (secret !== undefined && secret !== '') throw await fail('this client is public and has no secret');
+    if (secret !== undefined && secret !== '') throw refused('this client is public and has no secret');
     return client;
   }
-  if (secret === undefined || client.secretHash === null) throw await fail('this client must authenticate with its secret');
+  const stored = client.secretHash;
+  if (secret === undefined || stored === null) throw refused('this client must authenticate with its secret');
+  if (secret === '') throw refused();
   await budget.beforeSecret(client);
-  if (!(await verifyPassword(secret, client.secretHash))) throw await fail();
-  return client;
+  if (stored.startsWith(CLIENT_SECRET_PREFIX)) {
+    if (!deps.secrets.matchesClientSecret(secret, stored)) throw refused();
+    return client;
+  }
+  // A hash from before keyed hashes (scrypt): checked this once, then replaced. Only a change from
+  // this very hash is written, so a concurrent rewrite (or a secret changed meanwhile) wins.
+  if (!(await verifyPassword(secret, stored))) throw refused();
+  const rehashed = deps.secrets.hashClientSecret(secret);
+  await deps.clients.setSecretHash(envId, clientId, stored, rehashed);
+  return { ...client, secretHash: rehashed };
 }

@@ -29,6 +29,12 @@ export interface RateLimiter {
   readonly rule: LimitRule;
   /** Counts one hit for `key` and says whether it is within the limit. */
   hit(key: string): Promise<LimitState>;
+  /**
+   * Counts one hit for `key` only if it is within the limit, in one atomic step: a budget taken
+   * before costly work (and given back with `refund` when the work went well). Refusals are not
+   * counted, so they cannot outlast what the successes give back.
+   */
+  take(key: string): Promise<LimitState>;
   /** Whether one more hit for `key` would be allowed, without counting it (to refuse before costly work). */
   peek(key: string): Promise<LimitState>;
   /** Takes back one hit of the current window (an attempt reserved up front that turned out fine). */
@@ -66,6 +72,13 @@ export class FixedWindowLimiter implements RateLimiter {
     const entry = this.#entry(key, this.#clock.now());
     entry.count++;
     return Promise.resolve(this.#state(entry, entry.count <= this.rule.max));
+  }
+
+  take(key: string): Promise<LimitState> {
+    const entry = this.#entry(key, this.#clock.now());
+    const allowed = entry.count < this.rule.max;
+    if (allowed) entry.count++;
+    return Promise.resolve(this.#state(entry, allowed));
   }
 
   refund(key: string): Promise<void> {

@@ -3,8 +3,8 @@
 // does not reveal which usernames exist; every refusal is the same `invalid_credentials`. Wrong
 // passwords are counted per account, whatever the source (SPEC S7): past the limit the account is
 // refused before any hashing until the window ends, so a flood spends no CPU on it. Each attempt
-// is counted before its hash is checked (concurrent guesses cannot all slip past the count) and
-// given back when the password was right. Unknown usernames are counted alike, so the throttle
+// is taken from the budget before its hash is checked, in one atomic step (concurrent guesses
+// cannot all slip past the count), and given back when the password was right. Unknown usernames are counted alike, so the throttle
 // does not reveal which accounts exist either.
 import { decoyHash, hashPassword, isWeakerThan, verifyPassword, type ScryptCost } from '../crypto/passwords.ts';
 import type { Clock } from '../model/clock.ts';
@@ -29,7 +29,7 @@ export class PasswordSignIn {
   async signIn(envId: string, username: string, password: string): Promise<User> {
     const name = username.normalize('NFKC').trim();
     const account = `${envId}|${name}`;
-    const budget = await this.#failures.hit(account);
+    const budget = await this.#failures.take(account);
     if (!budget.allowed) {
       throw new CoreError('sign_in_throttled', 'too many failed sign-ins for this account; try again later', {
         target: 'password', retryAfter: budget.resetSeconds,

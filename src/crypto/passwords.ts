@@ -1,4 +1,5 @@
-// scrypt password (and client secret) hashes from node:crypto, compared in constant time. Hashes
+// scrypt password hashes from node:crypto, compared in constant time (and the scrypt hashes client
+// secrets had before keyed hashes, core/client-auth.ts, until each is rewritten). Hashes
 // are self-describing (`scrypt$N$r$p$salt$hash`), so the cost can grow and older hashes be
 // recognised and upgraded.
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
@@ -11,12 +12,6 @@ export interface ScryptCost {
 
 /** OWASP's minimum for scrypt (Password Storage Cheat Sheet): N=2^17, r=8, p=1. The default for passwords. */
 export const OWASP_MINIMUM: ScryptCost = { N: 2 ** 17, r: 8, p: 1 };
-/**
- * Client secrets are 256 random bits: no amount of hashing cost changes what a guesser faces, and
- * confidential clients authenticate on every poll, so they keep a lighter cost.
- */
-export const SECRET_COST: ScryptCost = { N: 2 ** 14, r: 8, p: 1 };
-
 const KEYLEN = 32;
 
 function scryptAsync(password: string, salt: Buffer, keylen: number, cost: ScryptCost): Promise<Buffer> {

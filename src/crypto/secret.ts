@@ -1,10 +1,13 @@
 // The server secret: the root of the code-hash and key-encryption keys. It lives outside the
 // database (a dump of the database alone yields no usable code and no private key).
-import { createCipheriv, createDecipheriv, createHmac, createSecretKey, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, createSecretKey, hkdfSync, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, fchmodSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 
 export const SECRET_FILE_NAME = 'server-secret';
+
+/** How a client secret's keyed hash is stored (SecretKeys.hashClientSecret). */
+export const CLIENT_SECRET_PREFIX = 'hmac-sha256$';
 
 export interface SecretSource {
   secret: string;
@@ -62,16 +65,44 @@ export class SecretKeys {
   // on every call, which cost a poll ~7x the HMAC itself (bench/RESULTS.md).
   readonly #codeKey: KeyObject;
   readonly #encKey: KeyObject;
+  readonly #clientSecretKey: KeyObject;
 
   constructor(secret: string) {
     const ikm = Buffer.from(secret, 'utf8');
-    this.#codeKey = createSecretKey(Buffer.from(hkdfSync('sha256', ikm, Buffer.alloc(0), 'device-code-server/code-hmac/v1', 32)));
-    this.#encKey = createSecretKey(Buffer.from(hkdfSync('sha256', ikm, Buffer.alloc(0), 'device-code-server/key-encryption/v1', 32)));
+    const derive = (info: string) => createSecretKey(Buffer.from(hkdfSync('sha256', ikm, Buffer.alloc(0), info, 32)));
+    this.#codeKey = derive('device-code-server/code-hmac/v1');
+    this.#encKey = derive('device-code-server/key-encryption/v1');
+    this.#clientSecretKey = derive('device-code-server/client-secret/v1');
   }
 
   /** Keyed hash of a code; `kind` separates domains so a user code never matches a device code. */
   hashCode(kind: 'device' | 'user' | 'registration' | 'flow' | 'refresh', value: string): string {
     return createHmac('sha256', this.#codeKey).update(`${kind}\0${value}`).digest('hex');
+  }
+
+  /**
+   * The stored form of a client secret the server generated: `hmac-sha256$<base64url>`. A secret
+   * of 256 random bits cannot be guessed whatever the hash costs, so a keyed hash, cheap enough for
+   * every poll of a confidential client, protects it as well as a password KDF would; the key lives
+   * outside the database, so a dump of it alone does not let anyone test guesses either.
+   */
+  hashClientSecret(secret: string): string {
+    return CLIENT_SECRET_PREFIX + this.#clientSecretDigest(secret).toString('base64url');
+  }
+
+  /**
+   * Whether `secret` is the one `stored` was made from (a hashClientSecret value), in constant
+   * time. Anything else stored is no match, after the same work, so that a caller can check
+   * against a decoy and take as long as a real check.
+   */
+  matchesClientSecret(secret: string, stored: string): boolean {
+    const actual = this.#clientSecretDigest(secret);
+    const expected = stored.startsWith(CLIENT_SECRET_PREFIX) ? Buffer.from(stored.slice(CLIENT_SECRET_PREFIX.length), 'base64url') : Buffer.alloc(0);
+    return expected.length === actual.length && timingSafeEqual(actual, expected);
+  }
+
+  #clientSecretDigest(secret: string): Buffer {
+    return createHmac('sha256', this.#clientSecretKey).update(secret, 'utf8').digest();
   }
 
   encrypt(plaintext: string): string {

@@ -86,6 +86,16 @@ export async function spend(reply: FastifyReply, limiter: RateLimiter, key: stri
   charge(reply, await limiter.hit(key));
 }
 
+/**
+ * Takes one hit of a budget for `key` before costly work, refusing with rate_limited (and the
+ * headers) when it was already spent; the work gives it back (`limiter.refund`) when it went well.
+ * The answer's headers stay the request limit's: a budget of failures is not the caller's rate.
+ */
+export async function reserve(reply: FastifyReply, limiter: RateLimiter, key: string): Promise<void> {
+  const state = await limiter.take(key);
+  if (!state.allowed) charge(reply, state);
+}
+
 /** Refuses with rate_limited when one more hit for `key` would be over the limit, without counting. */
 export async function mustHaveBudget(reply: FastifyReply, limiter: RateLimiter, key: string): Promise<void> {
   const state = await limiter.peek(key);

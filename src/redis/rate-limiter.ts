@@ -23,6 +23,19 @@ end
 return {count, ttl}
 `);
 
+// KEYS[1] the counter; ARGV[1] the window in ms, ARGV[2] the limit. Counts one hit only while the
+// count is below the limit. Returns {count, ms left, 1 when taken else 0}.
+const TAKE = new Script(`
+local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+local ttl = redis.call('PTTL', KEYS[1])
+if count >= tonumber(ARGV[2]) and ttl > 0 then return {count, ttl, 0} end
+if ttl <= 0 then
+  redis.call('SET', KEYS[1], 1, 'PX', ARGV[1])
+  return {1, tonumber(ARGV[1]), 1}
+end
+return {redis.call('INCR', KEYS[1]), ttl, 1}
+`);
+
 // KEYS[1] the counter. Returns {count, ms left}; {0, -2} when there is no live window.
 const PEEK = new Script(`
 local count = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -76,6 +89,18 @@ export class RedisRateLimiter implements RateLimiter {
     }
     const [count, ttl] = counts(reply);
     return this.#state(count, ttl, count <= this.rule.max);
+  }
+
+  async take(key: string): Promise<LimitState> {
+    let reply: unknown;
+    try {
+      reply = await this.#redis.run(TAKE, [redisKey(this.#namespace, key)], [this.#windowMs, this.rule.max]);
+    } catch {
+      this.#o.onFallback();
+      return this.#o.fallback.take(key);
+    }
+    const [count, ttl] = counts(reply);
+    return this.#state(count, ttl, Array.isArray(reply) && reply[2] === 1);
   }
 
   async peek(key: string): Promise<LimitState> {

@@ -23,6 +23,8 @@ export interface ClientStore {
   list(envId: string): Promise<Client[]>;
   /** Replaces the client's settings (name, grants, scopes, lifetimes, audience); its id, type and secret stay. */
   update(client: Client): Promise<boolean>;
+  /** Replaces the client's secret hash if it is still `from` (a stored hash rewritten in a new form); false otherwise. */
+  setSecretHash(envId: string, clientId: string, from: string, to: string): Promise<boolean>;
   /** Deletes the client and, in the same transaction, its device authorizations: none can be redeemed after. */
   delete(envId: string, clientId: string): Promise<boolean>;
 }

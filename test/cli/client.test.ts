@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadConfig } from '../../src/config.ts';
-import { verifyPassword } from '../../src/crypto/passwords.ts';
 import { openServices } from '../../src/services.ts';
 import { tempDir } from '../helpers/build.ts';
 import { assertFailure, cliJson, runCli, type ClientJson } from './run.ts';
@@ -34,7 +33,8 @@ test('client create --confidential --json: the secret is printed once, works, an
   try {
     const stored = await services.store.clients.get(services.defaultEnv.id, c.client_id);
     assert.ok(stored?.secretHash);
-    assert.equal(await verifyPassword(c.client_secret ?? '', stored.secretHash), true);
+    assert.match(stored.secretHash, /^hmac-sha256\$[\w-]{43}$/, 'a keyed hash');
+    assert.equal(services.secrets.matchesClientSecret(c.client_secret ?? '', stored.secretHash), true);
     assert.equal(stored.secretHash.includes(c.client_secret ?? ''), false);
   } finally {
     await services.close();

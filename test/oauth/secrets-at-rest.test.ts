@@ -1,5 +1,5 @@
 // A copy of the database yields no usable code or credential (SPEC S1): device codes and user codes
-// are stored only as keyed hashes, passwords and client secrets only as scrypt hashes. Checked on
+// are stored only as keyed hashes, passwords only as scrypt hashes, client secrets as keyed hashes. Checked on
 // the raw bytes of the database and its WAL, and on every row of every table.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';

@@ -63,6 +63,24 @@ test('hit, peek and refund answer as the in-memory limiter does, and the counter
   assert.deepEqual(await one.client.keys('dcs:*'), ['dcs:rl:test:k:k'], 'a refund of a missing counter creates none');
 });
 
+test('take counts only within the limit, in one step: a concurrent burst on two connections takes exactly the budget', async (t) => {
+  const server = await startRedis(t);
+  const [one, two] = [await connection(t, server.url), await connection(t, server.url)];
+  const rule = { max: 5, windowSeconds: 60 };
+  const memory = new FixedWindowLimiter(rule, new TestClock(), 1000);
+  const a = redisLimiter(one, 'take', rule);
+  const b = redisLimiter(two, 'take', rule);
+  const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? a : b).take('burst')));
+  assert.equal(answers.filter((s) => s.allowed).length, 5);
+  for (let i = 0; i < 40; i++) await memory.take('burst');
+  // Refusals were not counted: one refund makes room for exactly one more, as in memory.
+  await a.refund('burst');
+  await memory.refund('burst');
+  assert.deepEqual(await b.take('burst'), await memory.take('burst'));
+  assert.deepEqual(await a.take('burst'), await memory.take('burst'));
+  assert.equal((await a.peek('burst')).remaining, 0);
+});
+
 test('a window ends on Redis\'s clock; the answer says how long is left', async (t) => {
   const server = await startRedis(t);
   const l = redisLimiter(await connection(t, server.url), 'window', { max: 1, windowSeconds: 1 });

@@ -38,7 +38,7 @@ test('a rate limit spent on instance A is refused on B, with Retry-After and Rat
 });
 
 test('a confidential client is one caller on every instance, however it sends its credentials', async (t) => {
-  // A window long enough for three scrypt-checked client authentications on a loaded machine.
+  // A window long enough for three client authentications on a loaded machine.
   const { a, b } = await twoInstances(t, { RATE_LIMIT_TOKEN: '2', RATE_LIMIT_WINDOW_SECONDS: '60' });
   const { client, secret } = await a.confidentialClient();
   const poll = { grant_type: DEVICE_CODE_GRANT, device_code: 'dc_unknown' };

@@ -50,6 +50,12 @@ export class PgClients implements ClientStore {
     }) === 1;
   }
 
+  async setSecretHash(envId: string, clientId: string, from: string, to: string): Promise<boolean> {
+    return await this.#db.run({
+      text: 'UPDATE clients SET secret_hash = $1 WHERE env_id = $2 AND client_id = $3 AND secret_hash = $4', values: [to, envId, clientId, from],
+    }) === 1;
+  }
+
   delete(envId: string, clientId: string): Promise<boolean> {
     return this.#db.transaction(async (tx) => {
       if (await tx.run({ text: 'DELETE FROM clients WHERE env_id = $1 AND client_id = $2', values: [envId, clientId] }) === 0) return false;

@@ -45,6 +45,12 @@ export class SqliteClients implements ClientStore {
     c.envId, c.clientId) === 1);
   }
 
+  setSecretHash(envId: string, clientId: string, from: string, to: string): Promise<boolean> {
+    return this.#db.async(() => this.#db.run(
+      'UPDATE clients SET secret_hash = ? WHERE env_id = ? AND client_id = ? AND secret_hash = ?', to, envId, clientId, from,
+    ) === 1);
+  }
+
   delete(envId: string, clientId: string): Promise<boolean> {
     return this.#db.async(() => this.#db.immediate(() => {
       if (this.#db.run('DELETE FROM clients WHERE env_id = ? AND client_id = ?', envId, clientId) === 0) return false;

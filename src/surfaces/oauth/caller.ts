@@ -3,11 +3,12 @@
 // percent-encoding), so every spelling is the same caller; the key holds the environment, not the
 // path, so the root and /{envID}/as/… share one budget. Confidential clients are one caller
 // wherever they call from; public clients share their id with every device, so the source counts
-// too. Unknown clients and wrong secrets are counted per source, and refused before any hashing.
+// too. Unknown clients and wrong secrets are counted per source, and refused before any hashing:
+// a request with a secret takes its failure up front and gives it back on success.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { authenticateClient } from '../../core/client-auth.ts';
 import type { RateLimiter } from '../../core/limiter.ts';
-import { mustHaveBudget, sourceKey, spend } from '../../http/rate-limit.ts';
+import { mustHaveBudget, reserve, sourceKey, spend } from '../../http/rate-limit.ts';
 import type { Client, Environment } from '../../model/records.ts';
 import type { Services } from '../../services.ts';
 import { clientCredentials } from './credentials.ts';
@@ -26,11 +27,13 @@ export async function authenticatedCaller(
 ): Promise<Client> {
   const source = sourceKey(request);
   const failures = services.limits.clientAuthFailures;
-  const client = await authenticateClient(services.store.clients, env.id, clientCredentials(request, body), {
-    beforeAttempt: () => mustHaveBudget(reply, failures, source),
-    // A spent client is refused before its secret is hashed; peeking does not let others spend it.
-    beforeSecret: (named) => mustHaveBudget(reply, limiter, callerKey(named, source)),
+  const client = await authenticateClient({ clients: services.store.clients, secrets: services.secrets }, env.id, clientCredentials(request, body), {
+    take: () => reserve(reply, failures, source),
+    giveBack: () => failures.refund(source),
+    check: () => mustHaveBudget(reply, failures, source),
     failed: async () => { await failures.hit(source); },
+    // A spent client is refused before its secret is checked; peeking does not let others spend it.
+    beforeSecret: (named) => mustHaveBudget(reply, limiter, callerKey(named, source)),
   });
   await spend(reply, limiter, callerKey(client, source));
   return client;
