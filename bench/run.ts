@@ -182,6 +182,7 @@ interface MainData {
   daClient: string;
   pollClient: string;
   pollCodes: PendingCode[];
+  confidentialPoller: { clientId: string; secret: string; codes: PendingCode[] };
   cycleClient: string;
   cycleFlows: string[];
   verifyItems: { flowId: string; userCode: string }[];
@@ -209,6 +210,8 @@ async function seedMain(): Promise<MainData> {
     if (!approver) throw new Error('no approver');
     log(`seeding ${liveCodes.toLocaleString()} pending codes to poll`);
     const pollCodes = await seeder.pendingCodes(pollClient, liveCodes);
+    const backend = await seeder.confidentialClient({ name: 'Bench confidential poller', codeLifetime: 3600 });
+    const confidentialCodes = await seeder.pendingCodes(backend.client, liveCodes);
     const cookie = browserSecret();
     log(`seeding ${pool.toLocaleString()} signed-in flows with as many pending codes (verify), ${pool.toLocaleString()} flows (cycle)`);
     const verifyCodes = await seeder.pendingCodes(verifyClient, pool);
@@ -221,7 +224,8 @@ async function seedMain(): Promise<MainData> {
     const adminJwt = await seeder.adminJwt();
     log(`seeded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     return {
-      sd, envId, daClient: da.clientId, pollClient: pollClient.clientId, pollCodes, cycleClient: cycleClient.clientId, cycleFlows,
+      sd, envId, daClient: da.clientId, pollClient: pollClient.clientId, pollCodes,
+      confidentialPoller: { clientId: backend.client.clientId, secret: backend.secret, codes: confidentialCodes }, cycleClient: cycleClient.clientId, cycleFlows,
       verifyItems: verifyFlows.map((flowId, i) => ({ flowId, userCode: verifyCodes[i]?.userCode ?? '' })),
       cookie, refreshClient: refreshClient.clientId, refreshChains, sessions, adminJwt, rsaUsers,
     };
@@ -242,6 +246,8 @@ const SCENARIOS: ScenarioDef[] = [
     make: (m) => ({ requests: S.deviceAuthorization(m.daClient) }) },
   { id: 'poll', label: 'token polls, pending codes at random', ceiling: 'b',
     make: (m) => ({ requests: S.poll(m.pollCodes, m.pollClient) }) },
+  { id: 'poll_confidential', label: 'token polls by a confidential client (client_secret_basic)', ceiling: 'b',
+    make: (m) => ({ requests: S.poll(m.confidentialPoller.codes, m.confidentialPoller.clientId, m.confidentialPoller.secret) }) },
   { id: 'cycle', label: 'full cycle: authorize → verify → consent → token', ceiling: 'a',
     make: (m) => ({
       requests: S.cycle(m.envId, m.cycleClient, new S.Pool(m.cycleFlows), m.cookie),

@@ -41,11 +41,16 @@ export function deviceAuthorization(clientId: string): ConnectionRequests {
   return () => [{ method: 'POST', path: '/oauth/device_authorization', headers: FORM, body }];
 }
 
-/** Token polls of pending codes, a code chosen at random from all of them for every request. */
-export function poll(codes: PendingCode[], clientId: string): ConnectionRequests {
-  const prefix = `grant_type=${enc(DEVICE_CODE_GRANT)}&client_id=${enc(clientId)}&device_code=`;
+/**
+ * Token polls of pending codes, a code chosen at random from all of them for every request; with
+ * `secret`, as a confidential client authenticating with client_secret_basic on every poll.
+ */
+export function poll(codes: PendingCode[], clientId: string, secret?: string): ConnectionRequests {
+  const prefix = secret === undefined ? `grant_type=${enc(DEVICE_CODE_GRANT)}&client_id=${enc(clientId)}&device_code=` : `grant_type=${enc(DEVICE_CODE_GRANT)}&device_code=`;
+  const headers = secret === undefined ? FORM
+    : { ...FORM, authorization: `Basic ${Buffer.from(`${enc(clientId)}:${enc(secret)}`).toString('base64')}` };
   return () => [{
-    method: 'POST', path: '/oauth/token', headers: FORM,
+    method: 'POST', path: '/oauth/token', headers,
     setupRequest: (req) => {
       const code = codes[Math.floor(Math.random() * codes.length)];
       return { ...req, body: prefix + (code?.deviceCode ?? '') };

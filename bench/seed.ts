@@ -96,6 +96,13 @@ export class Seeder {
     return this.services.admin.createClient({ envId: this.env.id, ...opts }).then((r) => r.client);
   }
 
+  /** A confidential client and its secret, as `client create --confidential` makes them. */
+  async confidentialClient(opts: { name: string; codeLifetime?: number }): Promise<{ client: Client; secret: string }> {
+    const r = await this.services.admin.createClient({ envId: this.env.id, confidential: true, ...opts });
+    if (r.secret === undefined) throw new Error('no secret');
+    return { client: r.client, secret: r.secret };
+  }
+
   /** `n` pending device authorizations of `client`, as DeviceFlow.start makes them. */
   async pendingCodes(client: Client, n: number): Promise<PendingCode[]> {
     const secrets = this.services.secrets;
