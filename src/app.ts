@@ -7,6 +7,8 @@ import {
 } from 'fastify-type-provider-zod';
 import { nanoid } from 'nanoid';
 import { clientErrorHandler } from './http/client-error.ts';
+import { decorateEnvironment } from './http/environment.ts';
+import { registerRateLimits } from './http/rate-limit.ts';
 import { answerError, notFoundError, WireFormats } from './http/wire-format.ts';
 import type { Services } from './services.ts';
 import { flowApiPlugin } from './surfaces/flows/routes.ts';
@@ -51,6 +53,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     },
   });
   app.decorate('wireFormats', formats);
+  decorateEnvironment(app);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
@@ -100,6 +103,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // Commands are not queued while the connection is down, so it is made before the first request.
     app.addHook('onReady', () => redis.connect());
   }
+
+  // Routes opt in with config.rateLimit (http/rate-limit.ts); refusals reach each front end's error handler.
+  await registerRateLimits(app);
 
   // One encapsulated plugin per front end: each owns its routes, parsers and wire format.
   await app.register(oauthPlugin, { services });

@@ -1,8 +1,8 @@
 // Bearer credentials (RFC 6750 §2.1) for the facades: the token comes from the Authorization header
-// only (a token in the query string is refused, SPEC S7). Authentication runs first, in onRequest,
-// so the rate limit can key on the authenticated subject; a failed authentication is limited per
-// source address instead and reported when the handler asks for the principal.
-import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+// only (a token in the query string is refused). Authentication runs as a route hook before the
+// route's rate limit, so the limit can key on the authenticated subject; a failed authentication
+// is limited per source address instead and reported when the handler asks for the principal.
+import type { FastifyRequest } from 'fastify';
 import { CoreError } from '../core/errors.ts';
 import { MAX_TOKEN_LENGTH } from '../crypto/jwt.ts';
 import { sourceKey } from './rate-limit.ts';
@@ -23,8 +23,8 @@ export function bearerToken(request: FastifyRequest): string {
 }
 
 export interface BearerGuard<P> {
-  /** Route onRequest hook: authenticates and remembers the outcome. */
-  onRequest: onRequestAsyncHookHandler;
+  /** Route hook (onRequest or preHandler): authenticates and remembers the outcome. */
+  authenticate: (request: FastifyRequest) => Promise<void>;
   /** Rate-limit key: the authenticated subject, or the source address when authentication failed. */
   rateLimitKey: (request: FastifyRequest) => string;
   /** The authenticated principal, or the authentication error. */
@@ -34,7 +34,7 @@ export interface BearerGuard<P> {
 export function bearerGuard<P>(authenticate: (token: string, request: FastifyRequest) => Promise<P>, subjectOf: (principal: P) => string): BearerGuard<P> {
   const outcomes = new WeakMap<FastifyRequest, { principal: P } | { error: Error }>();
   return {
-    onRequest: async (request) => {
+    authenticate: async (request) => {
       try {
         outcomes.set(request, { principal: await authenticate(bearerToken(request), request) });
       } catch (error) {

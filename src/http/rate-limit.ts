@@ -1,11 +1,23 @@
-// Rate limits per canonical caller (SPEC S7), on the counters of core/limiter.ts (this process's
-// memory) or src/redis/ (shared by every instance, when REDIS_URL is set). Each
-// limit is one counter table shared by every route it covers (the root and /{envID}/… paths of
-// an environment, the page and the flow API), keyed by what the caller is, not by how it spelled
-// the request. A refusal is the closed-set `rate_limited` error, which each front end formats in
-// its own shape; every answer of a limited route carries RateLimit-* headers, 429s Retry-After.
+// Rate limits per canonical caller, on the counters of core/limiter.ts (this process's memory) or
+// src/redis/ (shared by every instance, when REDIS_URL is set).
+//
+// Request-rate limits go through @fastify/rate-limit, registered once by buildApp: a route names its
+// limit in `config.rateLimit` (`limitBy`), with a `keyGenerator` that returns what the caller is
+// (the source address, the bearer subject, the authenticated client), at `onRequest`, or at
+// `preHandler` where the caller is only known after the body is parsed. The plugin's store is a
+// thin adapter over our counters (`LimiterStore`): bounded, unflushable, shared through Redis.
+// Each limit is one counter table shared by every route it covers (the root and /{envID}/… paths
+// of an environment, the page and the flow API), keyed by what the caller is, not by how it
+// spelled the request. A refusal is the closed-set `rate_limited` error, which each front end's
+// error handler renders in its own shape; every answer of a limited route carries RateLimit-*
+// headers, 429s Retry-After.
+//
+// The budgets that are taken before costly work and given back when it went well (failed client
+// authentications, wrong passwords per account, wrong codes) are engine code, not request rates:
+// `reserve` and `mustHaveBudget` below refuse in the same shape.
 import { isIPv6 } from 'node:net';
-import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import rateLimitPlugin, { type FastifyRateLimitStore, type RateLimitOptions } from '@fastify/rate-limit';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.ts';
 import { CoreError } from '../core/errors.ts';
 import type { LimitRule, LimitState, RateLimiter } from '../core/limiter.ts';
@@ -75,15 +87,14 @@ function setHeaders(reply: FastifyReply, state: LimitState): void {
   reply.header('ratelimit-reset', String(state.resetSeconds));
 }
 
-/** Sets the headers of a counted request; refuses with rate_limited past the limit. */
-function charge(reply: FastifyReply, state: LimitState): void {
-  setHeaders(reply, state);
-  if (!state.allowed) throw tooMany(state);
+function tooMany(resetSeconds: number): CoreError {
+  return new CoreError('rate_limited', `too many requests; retry after ${resetSeconds} seconds`, { retryAfter: resetSeconds });
 }
 
-/** Counts one request for `key`; sets the headers; refuses with rate_limited past the limit. */
-export async function spend(reply: FastifyReply, limiter: RateLimiter, key: string): Promise<void> {
-  charge(reply, await limiter.hit(key));
+/** Refuses with rate_limited, with the headers of the spent budget. */
+function refuse(reply: FastifyReply, state: LimitState): never {
+  setHeaders(reply, state);
+  throw tooMany(state.resetSeconds);
 }
 
 /**
@@ -93,22 +104,62 @@ export async function spend(reply: FastifyReply, limiter: RateLimiter, key: stri
  */
 export async function reserve(reply: FastifyReply, limiter: RateLimiter, key: string): Promise<void> {
   const state = await limiter.take(key);
-  if (!state.allowed) charge(reply, state);
+  if (!state.allowed) refuse(reply, state);
 }
 
 /** Refuses with rate_limited when one more hit for `key` would be over the limit, without counting. */
 export async function mustHaveBudget(reply: FastifyReply, limiter: RateLimiter, key: string): Promise<void> {
   const state = await limiter.peek(key);
-  if (!state.allowed) charge(reply, state);
+  if (!state.allowed) refuse(reply, state);
 }
 
-function tooMany(state: LimitState): CoreError {
-  return new CoreError('rate_limited', `too many requests; retry after ${state.resetSeconds} seconds`, { retryAfter: state.resetSeconds });
+/** A route's request limit as @fastify/rate-limit route config; the store reads `limiter`. */
+export type RouteLimit = RateLimitOptions & { limiter: RateLimiter };
+
+/**
+ * `config.rateLimit` for a route limited by `limiter`, per `key(request)`: at `onRequest` by
+ * default; at `preHandler` when the key is only known after the body is parsed (its hooks run
+ * after the route's own preHandlers, so an authenticated caller is known by then).
+ */
+export function limitBy(limiter: RateLimiter, key: (request: FastifyRequest) => string, hook: 'onRequest' | 'preHandler' = 'onRequest'): RouteLimit {
+  return { limiter, keyGenerator: key, hook, max: limiter.rule.max, timeWindow: limiter.rule.windowSeconds * 1000 };
 }
 
-/** An onRequest hook limiting every request of a route (or a whole plugin) by `key`: one await per request. */
-export function limitBy(limiter: RateLimiter, key: (request: FastifyRequest) => string): onRequestAsyncHookHandler {
-  return async (request, reply) => {
-    charge(reply, await limiter.hit(key(request)));
-  };
+/** @fastify/rate-limit's store over one of our limiters (each route's child gets its limit's). */
+class LimiterStore implements FastifyRateLimitStore {
+  readonly #limiter: RateLimiter | undefined;
+
+  constructor(options: object) {
+    this.#limiter = 'limiter' in options ? options.limiter as RateLimiter : undefined;
+  }
+
+  child(routeOptions: object): FastifyRateLimitStore {
+    return new LimiterStore(routeOptions);
+  }
+
+  incr(key: string, callback: (error: Error | null, result?: { current: number; ttl: number }) => void): void {
+    const limiter = this.#limiter;
+    if (limiter === undefined) {
+      callback(new Error('a rate-limited route must name its limiter (limitBy)'));
+      return;
+    }
+    limiter.hit(key).then((state) => {
+      // The plugin derives remaining (max - current) and refusal (current > max) from the count.
+      callback(null, { current: state.allowed ? state.limit - state.remaining : state.limit + 1, ttl: state.resetSeconds * 1000 });
+    }, (err: unknown) => { callback(err instanceof Error ? err : new Error(String(err))); });
+  }
+}
+
+/**
+ * Registers @fastify/rate-limit on the app (once, in buildApp): only routes that name a limit are
+ * limited; headers as the RateLimit header fields draft names them; a refusal is the closed-set
+ * rate_limited error, which the error handler of the route's front end renders in its shape.
+ */
+export async function registerRateLimits(app: FastifyInstance): Promise<void> {
+  await app.register(rateLimitPlugin, {
+    global: false,
+    enableDraftSpec: true,
+    store: LimiterStore,
+    errorResponseBuilder: (_request, context) => tooMany(Math.max(1, Math.ceil(context.ttl / 1000))),
+  });
 }

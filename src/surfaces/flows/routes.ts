@@ -7,7 +7,7 @@ import { CoreError } from '../../core/errors.ts';
 import type { FlowStatus } from '../../model/records.ts';
 import type { FlowView } from '../../core/verification.ts';
 import { browserSecret } from '../../http/browser.ts';
-import { environmentFor } from '../../http/environment.ts';
+import { resolveEnvironment } from '../../http/environment.ts';
 import { mediaType } from '../../http/form.ts';
 import { envIdParam, idParam, text } from '../../http/params.ts';
 import { limitBy, sourceKey } from '../../http/rate-limit.ts';
@@ -82,8 +82,9 @@ function formatFlow(v: FlowView, selfHref: string): z.input<typeof flowResponse>
 
 export const flowApiPlugin: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
   await ownWireFormat(app, sendFlowError, ['/:envId/flows']);
-  // The page's budget: one per source across the page and the flow API together (SPEC S7).
-  app.addHook('onRequest', limitBy(services.limits.verification, sourceKey));
+  // The page's budget: one per source across the page and the flow API together, unknown paths included.
+  app.addHook('onRequest', app.rateLimit(limitBy(services.limits.verification, sourceKey)));
+  app.addHook('preHandler', resolveEnvironment(services));
   const r = app.withTypeProvider<ZodTypeProvider>();
   const { publicUrl } = services.config;
 
@@ -97,8 +98,7 @@ export const flowApiPlugin: FastifyPluginAsync<{ services: Services }> = async (
   r.get('/:envId/flows/:flowId', {
     schema: { tags: ['Verification flow'], summary: 'Read a flow', params: flowParams, response: { 200: flowResponse, ...errors } },
     handler: async (request, reply) => {
-      const env = await environmentFor(services, request.params.envId);
-      const flow = await services.verification.load(env, request.params.flowId, browserSecret(request));
+      const flow = await services.verification.load(request.env, request.params.flowId, browserSecret(request));
       reply.header('cache-control', 'no-store');
       return formatFlow(await services.verification.view(flow), selfHref(request.params));
     },
@@ -128,7 +128,7 @@ export const flowApiPlugin: FastifyPluginAsync<{ services: Services }> = async (
       return Promise.resolve();
     },
     handler: async (request, reply) => {
-      const env = await environmentFor(services, request.params.envId);
+      const env = request.env;
       const secret = browserSecret(request);
       const flowId = request.params.flowId;
       const v = services.verification;

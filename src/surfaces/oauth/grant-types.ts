@@ -3,14 +3,19 @@
 import type { z } from 'zod';
 import { issueAccessToken } from '../../core/access-tokens.ts';
 import { CoreError } from '../../core/errors.ts';
-import { DEVICE_CODE_GRANT, REFRESH_TOKEN_GRANT, type Client } from '../../model/records.ts';
+import { DEVICE_CODE_GRANT, REFRESH_TOKEN_GRANT, type Client, type Environment } from '../../model/records.ts';
 import type { Services } from '../../services.ts';
-import type { OAuthContext } from './context.ts';
 import type { tokenBody, tokenResponse } from './schemas.ts';
 
 type TokenBody = z.infer<typeof tokenBody>;
 type TokenResponse = z.input<typeof tokenResponse>;
-type GrantHandler = (services: Services, ctx: OAuthContext, client: Client, body: TokenBody) => Promise<TokenResponse>;
+/** Where the request landed: the environment, and the issuer it was addressed as. */
+export interface GrantContext {
+  env: Environment;
+  issuer: string;
+}
+
+type GrantHandler = (services: Services, ctx: GrantContext, client: Client, body: TokenBody) => Promise<TokenResponse>;
 
 function required(body: TokenBody, name: 'device_code' | 'refresh_token'): string {
   const value = body[name];

@@ -8,14 +8,14 @@ import { TOKEN_ENDPOINT_AUTH_METHODS } from '../../core/client-auth.ts';
 import { OFFLINE_ACCESS } from '../../core/grants.ts';
 import { CoreError } from '../../core/errors.ts';
 import { requireFormBody, FORM } from '../../http/form.ts';
+import { resolveEnvironment } from '../../http/environment.ts';
 import { limitBy, sourceKey } from '../../http/rate-limit.ts';
 import { ownWireFormat } from '../../http/wire-format.ts';
 import { DEVICE_CODE_GRANT } from '../../model/records.ts';
 import type { Services } from '../../services.ts';
-import { authenticatedCaller } from './caller.ts';
+import { authenticateCaller, callerLimit, callerOf, decorateCaller } from './caller.ts';
 import { GRANT_TYPES_SUPPORTED, grantHandler } from './grant-types.ts';
 import { tokenStatusRoutes } from './token-status.ts';
-import { resolveContext } from './context.ts';
 import { oauthErrorSender } from './errors.ts';
 import {
   deviceAuthorizationBody, deviceAuthorizationResponse, envParams, jwksResponse, metadataResponse,
@@ -36,8 +36,12 @@ const variants = [
 export const oauthPlugin: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
   await ownWireFormat(app, oauthErrorSender(services.config.publicUrl), ['/oauth', '/:envId/as', '/.well-known']);
   await app.register(formbody, { bodyLimit: services.config.bodyLimit });
+  app.addHook('preHandler', resolveEnvironment(services));
+  decorateCaller(app);
   const r = app.withTypeProvider<ZodTypeProvider>();
   const limits = services.limits;
+  const authenticateForDeviceAuthorization = authenticateCaller(services, limits.deviceAuthorization);
+  const authenticateForToken = authenticateCaller(services, limits.token);
 
   for (const v of variants) {
     r.post(`${v.prefix}/device_authorization`, {
@@ -51,15 +55,16 @@ export const oauthPlugin: FastifyPluginAsync<{ services: Services }> = async (ap
       },
       onRequest: noStore,
       preValidation: requireFormBody,
-      handler: async (request, reply) => {
-        const ctx = await resolveContext(services, request);
-        const client = await authenticatedCaller(services, request, reply, ctx.env, request.body, limits.deviceAuthorization);
-        const started = await services.deviceFlow.start(ctx.env, client, request.body.scope);
+      preHandler: authenticateForDeviceAuthorization,
+      config: { rateLimit: callerLimit(limits.deviceAuthorization) },
+      handler: async (request) => {
+        const started = await services.deviceFlow.start(request.env, callerOf(request), request.body.scope);
+        const { verificationUri } = request.envUrls;
         return {
           device_code: started.deviceCode,
           user_code: started.userCode,
-          verification_uri: ctx.verificationUri,
-          verification_uri_complete: `${ctx.verificationUri}?user_code=${encodeURIComponent(started.userCode)}`,
+          verification_uri: verificationUri,
+          verification_uri_complete: `${verificationUri}?user_code=${encodeURIComponent(started.userCode)}`,
           expires_in: started.expiresIn,
           interval: started.interval,
         };
@@ -77,20 +82,30 @@ export const oauthPlugin: FastifyPluginAsync<{ services: Services }> = async (ap
       },
       onRequest: noStore,
       preValidation: requireFormBody,
-      handler: async (request, reply) => {
+      preHandler: [
+        // The grant's own parameters are judged before the client's secret is checked.
+        (request, _reply, done) => {
+          const body = request.body;
+          try {
+            grantHandler(body.grant_type);
+            if (body.grant_type === DEVICE_CODE_GRANT && (body.device_code ?? '') === '') {
+              throw new CoreError('invalid_request', 'missing required parameter: device_code');
+            }
+            done();
+          } catch (err) {
+            done(err as Error);
+          }
+        },
+        authenticateForToken,
+      ],
+      config: { rateLimit: callerLimit(limits.token) },
+      handler: async (request) => {
         const body = request.body;
-        const handle = grantHandler(body.grant_type);
-        // The grant's own parameters are judged before the client's secret is hashed.
-        if (body.grant_type === DEVICE_CODE_GRANT && (body.device_code ?? '') === '') {
-          throw new CoreError('invalid_request', 'missing required parameter: device_code');
-        }
-        const ctx = await resolveContext(services, request);
-        const client = await authenticatedCaller(services, request, reply, ctx.env, body, limits.token);
-        return handle(services, ctx, client, body);
+        return grantHandler(body.grant_type)(services, { env: request.env, issuer: request.envUrls.issuer }, callerOf(request), body);
       },
     });
 
-    tokenStatusRoutes(app, services, { prefix: v.prefix, tag: v.tag, params: v.params !== undefined });
+    tokenStatusRoutes(app, services, { prefix: v.prefix, tag: v.tag, params: v.params !== undefined, authenticate: authenticateForToken });
 
     r.get(`${v.prefix}/jwks`, {
       schema: {
@@ -103,11 +118,10 @@ export const oauthPlugin: FastifyPluginAsync<{ services: Services }> = async (ap
           503: oauthErrorResponses[503],
         },
       },
-      onRequest: limitBy(limits.discovery, sourceKey),
+      config: { rateLimit: limitBy(limits.discovery, sourceKey) },
       handler: async (request, reply) => {
-        const ctx = await resolveContext(services, request);
         reply.header('cache-control', 'public, max-age=60');
-        return services.keys.jwks(ctx.env.id);
+        return services.keys.jwks(request.env.id);
       },
     });
   }
@@ -128,10 +142,10 @@ export const oauthPlugin: FastifyPluginAsync<{ services: Services }> = async (ap
         ...(m.params ? { params: envParams } : {}),
         response: { 200: metadataResponse, ...(m.params ? { 400: oauthErrorResponses[400] } : {}), 404: oauthErrorResponses[404], 429: oauthErrorResponses[429] },
       },
-      onRequest: limitBy(limits.discovery, sourceKey),
+      config: { rateLimit: limitBy(limits.discovery, sourceKey) },
       handler: async (request, reply) => {
-        const ctx = await resolveContext(services, request);
-        const clients = await services.store.clients.list(ctx.env.id);
+        const ctx = request.envUrls;
+        const clients = await services.store.clients.list(request.env.id);
         reply.header('cache-control', 'public, max-age=60');
         return {
           issuer: ctx.issuer,

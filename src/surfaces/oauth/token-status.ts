@@ -1,13 +1,12 @@
 // RFC 7009 revocation and RFC 7662 introspection, at /oauth/revoke and /oauth/introspect (and per
 // environment under /{envID}/as/). Clients authenticate as at the token endpoint, on its budget.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { CoreError } from '../../core/errors.ts';
 import { FORM, requireFormBody } from '../../http/form.ts';
 import type { Services } from '../../services.ts';
-import { authenticatedCaller } from './caller.ts';
-import { resolveContext } from './context.ts';
+import { callerLimit, callerOf } from './caller.ts';
 import { envParams, formParam, oauthErrorResponses } from './schemas.ts';
 
 const tokenStatusBody = z.object({
@@ -38,7 +37,10 @@ function noStore(_request: FastifyRequest, reply: FastifyReply): Promise<void> {
   return Promise.resolve();
 }
 
-export function tokenStatusRoutes(app: FastifyInstance, services: Services, v: { prefix: string; tag: string; params: boolean }): void {
+/** `authenticate`: the token endpoint's caller hook: revocation and introspection share its request limit. */
+export function tokenStatusRoutes(
+  app: FastifyInstance, services: Services, v: { prefix: string; tag: string; params: boolean; authenticate: preHandlerAsyncHookHandler },
+): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const errors = { 400: oauthErrorResponses[400], 401: oauthErrorResponses[401], 404: oauthErrorResponses[404], 413: oauthErrorResponses[413], 415: oauthErrorResponses[415], 429: oauthErrorResponses[429], 503: oauthErrorResponses[503] };
   const present = (token: string | undefined): string => {
@@ -58,10 +60,11 @@ export function tokenStatusRoutes(app: FastifyInstance, services: Services, v: {
     },
     onRequest: noStore,
     preValidation: requireFormBody,
+    preHandler: v.authenticate,
+    config: { rateLimit: callerLimit(services.limits.token) },
     handler: async (request, reply) => {
-      const ctx = await resolveContext(services, request);
-      const client = await authenticatedCaller(services, request, reply, ctx.env, request.body, services.limits.token);
-      await services.tokenStatus.revoke(ctx.env, client, present(request.body.token), services.urls.issuers(ctx.env));
+      const env = request.env;
+      await services.tokenStatus.revoke(env, callerOf(request), present(request.body.token), services.urls.issuers(env));
       return reply.code(200).send();
     },
   });
@@ -77,10 +80,11 @@ export function tokenStatusRoutes(app: FastifyInstance, services: Services, v: {
     },
     onRequest: noStore,
     preValidation: requireFormBody,
-    handler: async (request, reply) => {
-      const ctx = await resolveContext(services, request);
-      const client = await authenticatedCaller(services, request, reply, ctx.env, request.body, services.limits.token);
-      return services.tokenStatus.introspect(ctx.env, client, present(request.body.token), services.urls.issuers(ctx.env));
+    preHandler: v.authenticate,
+    config: { rateLimit: callerLimit(services.limits.token) },
+    handler: async (request) => {
+      const env = request.env;
+      return services.tokenStatus.introspect(env, callerOf(request), present(request.body.token), services.urls.issuers(env));
     },
   });
 }

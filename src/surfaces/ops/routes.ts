@@ -74,7 +74,7 @@ export const opsPlugin: FastifyPluginAsync<{ services: Services; lifecycle: Life
       summary: 'This OpenAPI document (YAML)',
       response: { 200: { content: { 'application/yaml': { schema: z.string().describe('openapi.yaml') } } }, 429: nativeError },
     },
-    onRequest: limitBy(services.limits.discovery, sourceKey),
+    config: { rateLimit: limitBy(services.limits.discovery, sourceKey) },
     handler: async (_request, reply) => {
       const yaml = await readFile(OPENAPI_FILE, 'utf8');
       return reply.type('application/yaml; charset=utf-8').send(yaml);
@@ -93,7 +93,7 @@ export const opsPlugin: FastifyPluginAsync<{ services: Services; lifecycle: Life
         429: nativeError,
       },
     },
-    onRequest: limitBy(services.limits.discovery, sourceKey),
+    config: { rateLimit: limitBy(services.limits.discovery, sourceKey) },
     handler: async (request, reply) => {
       const expected = services.config.metricsToken;
       if (expected !== undefined && !sameToken(bearerToken(request), expected)) {

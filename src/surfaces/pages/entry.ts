@@ -6,7 +6,6 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ensureBrowserSecret } from '../../http/browser.ts';
-import { environmentFor } from '../../http/environment.ts';
 import { envIdParam, text } from '../../http/params.ts';
 import type { Services } from '../../services.ts';
 
@@ -41,10 +40,9 @@ export function entryRoutes(app: FastifyInstance, services: Services): void {
         },
       },
       handler: async (request, reply) => {
-        const params = request.params as { envId?: string; clientId?: string };
-        const env = await environmentFor(services, params.envId);
+        const env = request.env;
         const secret = ensureBrowserSecret(request, reply, publicUrl);
-        const flow = await services.verification.start(env, secret, params.clientId);
+        const flow = await services.verification.start(env, secret, (request.params as { clientId?: string }).clientId);
         const code = request.query.user_code;
         const view = request.query.view === undefined ? '' : `&view=${request.query.view}`;
         const location = `${publicUrl}/${env.id}/signon?flowId=${flow.id}${code ? `&user_code=${encodeURIComponent(code)}` : ''}${view}`;

@@ -10,7 +10,6 @@ import { z } from 'zod';
 import { CoreError } from '../../core/errors.ts';
 import { formatUserCode, normalizeUserCode } from '../../crypto/codes.ts';
 import { bindBrowserCookie } from '../../http/browser.ts';
-import { environmentFor } from '../../http/environment.ts';
 import { envIdParam, text } from '../../http/params.ts';
 import type { Services } from '../../services.ts';
 
@@ -50,11 +49,9 @@ export function qrRoutes(app: FastifyInstance, services: Services): void {
         },
       },
       handler: async (request, reply) => {
-        const envId = (request.params as { envId?: string }).envId;
-        const env = await environmentFor(services, envId);
         const canonical = normalizeUserCode(request.query.user_code, services.config.userCode);
         if (canonical === undefined) throw new CoreError('invalid_request', 'user_code is not a user code', { target: 'user_code' });
-        const uri = `${services.urls.of(env, envId === undefined).verificationUri}?user_code=${encodeURIComponent(formatUserCode(canonical))}`;
+        const uri = `${request.envUrls.verificationUri}?user_code=${encodeURIComponent(formatUserCode(canonical))}`;
         // Level M survives a smudged or glare-struck screen; the margin is the 4-module quiet zone scanners need.
         const svg = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 4 });
         return reply

@@ -13,7 +13,7 @@ import { CoreError, isCoreError } from '../../core/errors.ts';
 import type { Environment } from '../../model/records.ts';
 import { MAX_CODE_ATTEMPTS, type FlowView } from '../../core/verification.ts';
 import { browserSecret } from '../../http/browser.ts';
-import { environmentFor } from '../../http/environment.ts';
+import { resolveEnvironment } from '../../http/environment.ts';
 import { requireFormBody } from '../../http/form.ts';
 import { envIdParam, text } from '../../http/params.ts';
 import { limitBy, sourceKey } from '../../http/rate-limit.ts';
@@ -131,8 +131,9 @@ function renderStep(
 /** The verification page for people: /device starts a flow, /signon renders and drives it. */
 export const pagePlugin: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
   await ownWireFormat(app, sendPageError, ['/device', '/signon', '/:envId/device', '/:envId/signon'], rawPageError);
-  // One budget per source across the page and the flow API together (SPEC S7).
-  app.addHook('onRequest', limitBy(services.limits.verification, sourceKey));
+  // One budget per source across the page and the flow API together, unknown paths included.
+  app.addHook('onRequest', app.rateLimit(limitBy(services.limits.verification, sourceKey)));
+  app.addHook('preHandler', resolveEnvironment(services));
   await app.register(formbody, { bodyLimit: services.config.bodyLimit });
   qrRoutes(app, services);
   entryRoutes(app, services);
@@ -164,7 +165,6 @@ function signonRoutes(app: FastifyInstance, services: Services): void {
 
   for (const url of ['/signon', '/:envId/signon']) {
     const params = url === '/signon' ? {} : { params: envParams };
-    const envOf = (p: unknown) => (p as { envId?: string }).envId;
 
     r.get(url, {
       schema: {
@@ -176,7 +176,7 @@ function signonRoutes(app: FastifyInstance, services: Services): void {
         response: getResponses,
       },
       handler: async (request, reply) => {
-        const env = await environmentFor(services, envOf(request.params));
+        const env = request.env;
         const { flowId, user_code: userCode } = request.query;
         const secret = browserSecret(request);
         if (flowId === undefined || secret === undefined) throw new CoreError('flow_not_found', 'no flow for this browser');
@@ -203,7 +203,7 @@ function signonRoutes(app: FastifyInstance, services: Services): void {
       },
       preValidation: requireFormBody,
       handler: async (request, reply) => {
-        const env = await environmentFor(services, envOf(request.params));
+        const env = request.env;
         const body = request.body;
         const flowId = body.flowId;
         if (flowId === undefined || flowId === '') throw new CoreError('invalid_request', 'missing flowId');

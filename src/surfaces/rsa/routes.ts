@@ -70,7 +70,8 @@ export const rsaPlugin: FastifyPluginAsync<{ services: Services }> = async (app,
   const { adminApi, deviceRegistration } = services.limits;
 
   const guard = bearerGuard<{ admin: AdminPrincipal }>(async (token) => ({ admin: await services.adminKeys.authenticate(token) }), (p) => p.admin.accessId);
-  const adminRoute = { onRequest: [guard.onRequest, limitBy(adminApi, guard.rateLimitKey)] };
+  // The guard authenticates first (a route hook), so the limit counts the admin key, or the source of a failure.
+  const adminRoute = { onRequest: guard.authenticate, config: { rateLimit: limitBy(adminApi, guard.rateLimitKey) } };
   /** The admin and the environment their key belongs to. */
   const who = async (request: Parameters<typeof guard.principal>[0]) => {
     const { admin } = guard.principal(request);
@@ -153,7 +154,7 @@ export const rsaPlugin: FastifyPluginAsync<{ services: Services }> = async (app,
       // 503: the device could not be stored, or the code not checked (Redis unreachable); Retry-After.
       response: { 201: device, 400: rsaError, 403: rsaError, 405: rsaError, 409: rsaError, 415: rsaError, 429: rsaError, 500: rsaError, 503: rsaError },
     },
-    onRequest: limitBy(deviceRegistration, sourceKey),
+    config: { rateLimit: limitBy(deviceRegistration, sourceKey) },
     handler: async (request, reply) => {
       const body = request.body as { deviceRegistrationCode: string; appId: string; deviceName: string; platform: string };
       const registered = await services.registration.redeem({

@@ -3,20 +3,19 @@
 // answers in ADAL's DeviceCodeResult shape. The device code then polls the standard token endpoint.
 // Served at /api/… for the default environment and at /{envID}/api/… for every environment.
 import formbody from '@fastify/formbody';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { CoreError } from '../../core/errors.ts';
 import type { IssuedSession } from '../../core/sessions.ts';
-import type { EnvironmentUrls } from '../../core/urls.ts';
 import { bearerGuard } from '../../http/bearer.ts';
-import { environmentFor } from '../../http/environment.ts';
+import { resolveEnvironment } from '../../http/environment.ts';
 import { FORM, requireFormBody } from '../../http/form.ts';
 import { methodNotAllowed } from '../../http/methods.ts';
 import { envIdParam } from '../../http/params.ts';
 import { limitBy, sourceKey } from '../../http/rate-limit.ts';
 import { ownWireFormat } from '../../http/wire-format.ts';
-import type { Environment, User } from '../../model/records.ts';
+import type { User } from '../../model/records.ts';
 import type { Services } from '../../services.ts';
 import { veeamErrorSender } from './errors.ts';
 import { deviceCodeResponse, problem, sessionTokenBody, sessionTokenResponse } from './schemas.ts';
@@ -35,17 +34,6 @@ export function isoWithOffset(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000+00:00');
 }
 
-interface Located {
-  env: Environment;
-  urls: EnvironmentUrls;
-}
-
-async function locate(services: Services, request: FastifyRequest): Promise<Located> {
-  const envId = (request.params as { envId?: string } | undefined)?.envId;
-  const env = await environmentFor(services, envId);
-  return { env, urls: services.urls.of(env, envId === undefined) };
-}
-
 /** One of Veeam's two spellings; both at once must agree. */
 function credential(lower: string | undefined, upper: string | undefined, name: string): string {
   if (lower !== undefined && upper !== undefined && lower !== upper) {
@@ -60,12 +48,11 @@ export const veeamPlugin: FastifyPluginAsync<{ services: Services }> = async (ap
   await ownWireFormat(app, veeamErrorSender(services.config.publicUrl), variants.map((v) => v.prefix));
   await app.register(formbody, { bodyLimit: services.config.bodyLimit });
   const r = app.withTypeProvider<ZodTypeProvider>();
+  app.addHook('preHandler', resolveEnvironment(services));
   const limit = services.limits.session;
 
-  const guard = bearerGuard<{ located: Located; user: User }>(async (token, request) => {
-    const located = await locate(services, request);
-    return { located, user: await services.sessions.authenticate(located.env, located.urls, token) };
-  }, (p) => p.user.id);
+  // Session tokens are per environment, so the guard runs once the environment is known.
+  const guard = bearerGuard<User>((token, request) => services.sessions.authenticate(request.env, request.envUrls, token), (user) => user.id);
 
   for (const v of variants) {
     const params = v.params ? { params: v.params } : {};
@@ -79,15 +66,13 @@ export const veeamPlugin: FastifyPluginAsync<{ services: Services }> = async (ap
         body: sessionTokenBody,
         response: { 200: sessionTokenResponse, ...errors },
       },
-      onRequest: [
-        async (_request, reply) => {
-          reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
-        },
-        limitBy(limit, sourceKey),
-      ],
+      onRequest: async (_request, reply) => {
+        reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+      },
+      config: { rateLimit: limitBy(limit, sourceKey) },
       preValidation: requireFormBody,
       handler: async (request, reply) => {
-        const { env, urls } = await locate(services, request);
+        const { env, envUrls: urls } = request;
         const body = request.body;
         const grant = body.grant_type?.toLowerCase();
         if (grant === undefined || grant === '') throw new CoreError('invalid_request', 'missing required parameter: grant_type');
@@ -125,9 +110,11 @@ export const veeamPlugin: FastifyPluginAsync<{ services: Services }> = async (ap
 
       // Every call starts a device authorization, so HEAD is not an alias of GET here.
       exposeHeadRoute: false,
-      onRequest: [guard.onRequest, limitBy(limit, guard.rateLimitKey)],
+      preHandler: guard.authenticate,
+      config: { rateLimit: limitBy(limit, guard.rateLimitKey, 'preHandler') },
       handler: async (request, reply) => {
-        const { located: { env, urls } } = guard.principal(request);
+        guard.principal(request);
+        const { env, envUrls: urls } = request;
         const client = await services.admin.accountClient(env);
         const started = await services.deviceFlow.start(env, client, undefined);
         reply.header('cache-control', 'no-store').header('pragma', 'no-cache').type('application/json; charset=utf-8');
