@@ -2,15 +2,18 @@
 // dialects, so a row maps to a record the same way whichever database it came from.
 import type { AdminKey, AppId, Client, DeviceAuthorization, DeviceStatus, Environment, Flow, FlowStatus, Grant, RegisteredDevice, SigningKeyRecord, User } from '../model/records.ts';
 
+/** A row as either driver returns it: column name to value. */
 export type Row = Record<string, unknown>;
 
-// Column readers: the schemas guarantee the types; these only name them.
-const str = (v: unknown): string => v as string;
-const num = (v: unknown): number => v as number;
-const optNum = (v: unknown): number | null => (v === null ? null : (v as number));
-const optStr = (v: unknown): string | null => (v === null ? null : (v as string));
+// Column readers, the only ones the stores use: the schemas guarantee the types (SQLite's STRICT
+// tables; PostgreSQL's bigint arrives as a number, see postgres/db.ts typeParsers), so these only
+// name them.
+export const str = (v: unknown): string => v as string;
+export const num = (v: unknown): number => v as number;
+export const optNum = (v: unknown): number | null => (v === null ? null : (v as number));
+export const optStr = (v: unknown): string | null => (v === null ? null : (v as string));
 /** SQLite keeps booleans as 0/1, PostgreSQL as booleans. */
-const bool = (v: unknown): boolean => v === true || v === 1;
+export const bool = (v: unknown): boolean => v === true || v === 1;
 
 export const toAdminKey = (r: Row): AdminKey => ({
   accessId: str(r.access_id),

@@ -1,6 +1,7 @@
 // Guesses per source address: the rows behind the sliding-window guess budgets (SPEC S7).
 import type { GuessStore, GuessTaken } from '../store.ts';
-import { num, optNum, type PgDb, type Queries } from './db.ts';
+import { num, optNum } from '../rows.ts';
+import type { PgDb, Queries } from './db.ts';
 
 export class PgGuesses implements GuessStore {
   readonly #db: PgDb;

@@ -5,8 +5,8 @@
 // the same order for free.
 import type { Grant, RefreshTokenRecord } from '../../model/records.ts';
 import type { RefreshTokenStore } from '../store.ts';
-import { num, optNum, str, type PgDb, type Queries, type Row } from './db.ts';
-import { toGrant } from '../rows.ts';
+import { num, optNum, str, toGrant, type Row } from '../rows.ts';
+import type { PgDb, Queries } from './db.ts';
 import { GRANT_COLUMNS, insertRefreshToken } from './grants.ts';
 
 const toToken = (r: Row): RefreshTokenRecord => ({

@@ -4,7 +4,8 @@
 // one-device rule is still the UNIQUE index on registered_devices(user_id).
 import type { RegisteredDevice, RegistrationCode } from '../../model/records.ts';
 import type { IssueRegistrationResult, RedeemResult, RegistrationCodeStore } from '../store.ts';
-import { bool, isUniqueViolation, str, type PgDb, type Queries } from './db.ts';
+import { bool, str } from '../rows.ts';
+import { isUniqueViolation, type PgDb, type Queries } from './db.ts';
 
 /** Locks the user's row for the rest of the transaction; false when there is no such user. */
 async function lockUser(tx: Queries, userId: string): Promise<{ disabled: boolean } | undefined> {

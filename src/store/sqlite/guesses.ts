@@ -1,6 +1,7 @@
 // Guesses per source address: the rows behind the sliding-window guess budgets (SPEC S7).
 import type { GuessStore, GuessTaken } from '../store.ts';
-import { num, optNum, type SqliteDb } from './db.ts';
+import { num, optNum } from '../rows.ts';
+import type { SqliteDb } from './db.ts';
 
 export class SqliteGuesses implements GuessStore {
   readonly #db: SqliteDb;

@@ -3,8 +3,8 @@
 // finds it rotated (and is treated as reuse by the engine).
 import type { Grant, RefreshTokenRecord } from '../../model/records.ts';
 import type { RefreshTokenStore } from '../store.ts';
-import { num, optNum, str, type Row, type SqliteDb } from './db.ts';
-import { toGrant } from '../rows.ts';
+import { num, optNum, str, toGrant, type Row } from '../rows.ts';
+import type { SqliteDb } from './db.ts';
 
 const toToken = (r: Row): RefreshTokenRecord => ({
   tokenHash: str(r.token_hash),

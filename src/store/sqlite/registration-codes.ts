@@ -2,7 +2,8 @@
 // one-device rule is the UNIQUE index on registered_devices(user_id).
 import type { RegisteredDevice, RegistrationCode } from '../../model/records.ts';
 import type { IssueRegistrationResult, RedeemResult, RegistrationCodeStore } from '../store.ts';
-import { isUniqueViolation, num, str, type Row, type SqliteDb } from './db.ts';
+import { bool, num, str, type Row } from '../rows.ts';
+import { isUniqueViolation, type SqliteDb } from './db.ts';
 
 const toCode = (r: Row): RegistrationCode => ({
   userId: str(r.user_id),
@@ -43,7 +44,7 @@ export class SqliteRegistrationCodes implements RegistrationCodeStore {
       const row = this.#db.get(`SELECT c.*, u.disabled FROM registration_codes c JOIN users u ON u.id = c.user_id
         WHERE c.code_hash = ? AND c.app_id = ? AND c.expires_at > ?`, codeHash, appId, now);
       if (!row) return { outcome: 'invalid_code' };
-      if (row.disabled === 1) return { outcome: 'user_disabled' };
+      if (bool(row.disabled)) return { outcome: 'user_disabled' };
       const code = toCode(row);
       this.#db.run('DELETE FROM registration_codes WHERE user_id = ?', code.userId);
       try {
