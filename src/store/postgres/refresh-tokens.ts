@@ -5,17 +5,9 @@
 // the same order for free.
 import type { Grant, RefreshTokenRecord } from '../../model/records.ts';
 import type { RefreshTokenStore } from '../store.ts';
-import { num, optNum, str, toGrant, type Row } from '../rows.ts';
+import { str, toRefreshTokenAndGrant } from '../rows.ts';
 import type { PgDb, Queries } from './db.ts';
 import { GRANT_COLUMNS, insertRefreshToken } from './grants.ts';
-
-const toToken = (r: Row): RefreshTokenRecord => ({
-  tokenHash: str(r.token_hash),
-  grantId: str(r.grant_id),
-  status: r.token_status === 'rotated' || r.token_status === 'superseded' ? r.token_status : 'active',
-  createdAt: num(r.token_created_at),
-  rotatedAt: optNum(r.rotated_at),
-});
 
 const GRANT_OF = GRANT_COLUMNS.split(',').map((c) => `g.${c.trim()}`).join(', ');
 
@@ -26,14 +18,13 @@ export class PgRefreshTokens implements RefreshTokenStore {
     this.#db = db;
   }
 
-  async find(tokenHash: string): Promise<{ token: RefreshTokenRecord; grant: Grant } | undefined> {
-    const r = await this.#db.get({
+  find(tokenHash: string): Promise<{ token: RefreshTokenRecord; grant: Grant } | undefined> {
+    return this.#db.one(toRefreshTokenAndGrant, {
       name: 'refresh_token_find',
       text: `SELECT t.token_hash, t.grant_id, t.status AS token_status, t.created_at AS token_created_at, t.rotated_at, ${GRANT_OF}
         FROM refresh_tokens t JOIN grants g ON g.id = t.grant_id WHERE t.token_hash = $1`,
       values: [tokenHash],
     });
-    return r === undefined ? undefined : { token: toToken(r), grant: toGrant(r) };
   }
 
   rotate(tokenHash: string, nextHash: string, now: number, idleExpiresAt: number): Promise<boolean> {

@@ -2,17 +2,8 @@
 // one-device rule is the UNIQUE index on registered_devices(user_id).
 import type { RegisteredDevice, RegistrationCode } from '../../model/records.ts';
 import type { IssueRegistrationResult, RedeemResult, RegistrationCodeStore } from '../store.ts';
-import { bool, num, str, type Row } from '../rows.ts';
+import { bool, toRegistrationCode } from '../rows.ts';
 import { isUniqueViolation, type SqliteDb } from './db.ts';
-
-const toCode = (r: Row): RegistrationCode => ({
-  userId: str(r.user_id),
-  envId: str(r.env_id),
-  codeHash: str(r.code_hash),
-  appId: str(r.app_id),
-  expiresAt: num(r.expires_at),
-  createdAt: num(r.created_at),
-});
 
 export class SqliteRegistrationCodes implements RegistrationCodeStore {
   readonly #db: SqliteDb;
@@ -45,7 +36,7 @@ export class SqliteRegistrationCodes implements RegistrationCodeStore {
         WHERE c.code_hash = ? AND c.app_id = ? AND c.expires_at > ?`, codeHash, appId, now);
       if (!row) return { outcome: 'invalid_code' };
       if (bool(row.disabled)) return { outcome: 'user_disabled' };
-      const code = toCode(row);
+      const code = toRegistrationCode(row);
       this.#db.run('DELETE FROM registration_codes WHERE user_id = ?', code.userId);
       try {
         this.#db.run(`INSERT INTO registered_devices (id, env_id, user_id, app_id, device_name, platform, registered_at)
