@@ -1,6 +1,6 @@
-// Refresh tokens (SPEC S11), stored as keyed hashes. Rotation is one transaction whose first
-// statement is a conditional UPDATE: of two refreshes with one token, one rotates it, the other
-// finds it rotated (and is treated as reuse by the engine).
+// Refresh tokens (RFC 6749 §6, rotated as RFC 9700 §4.14 asks), stored as keyed hashes. Rotation
+// is one transaction whose first statement is a conditional UPDATE: of two refreshes with one
+// token, one rotates it, the other finds it rotated (and is treated as reuse by the engine).
 import type { Grant, RefreshTokenRecord } from '../../model/records.ts';
 import type { RefreshTokenStore } from '../store.ts';
 import { str, toRefreshTokenAndGrant } from '../rows.ts';
