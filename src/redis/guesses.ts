@@ -1,8 +1,9 @@
-// Guesses at codes per source address in Redis (SPEC S7, S10): one sorted set per source, scored
-// by the time of each guess, so every instance draws on one sliding window. Times come from the
-// caller's clock, as in the SQL stores, so the budget reads the same whichever store holds it; the
-// key expires a window after its last guess. Any failure is StoreUnavailableError: the
-// budget then fails closed (core/guess-budget.ts).
+// Guesses at codes per source address in Redis (the budget of RFC 8628 §5.1, shared by several
+// instances as docs/architecture.md describes): one sorted set per source, scored by the time of
+// each guess, so every instance draws on one sliding window. Times come from the caller's clock,
+// as in the SQL stores, so the budget reads the same whichever store holds it (the store contract,
+// test/store/contract/guesses.ts, holds all three to it); the key expires a window after its last
+// guess. Any failure is StoreUnavailableError: the budget then fails closed (core/guess-budget.ts).
 import { randomUUID } from 'node:crypto';
 import { StoreUnavailableError, type GuessStore, type GuessTaken } from '../store/store.ts';
 import { redisKey, Script, type RedisConnection } from './connection.ts';

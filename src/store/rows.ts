@@ -1,16 +1,22 @@
 // Records from rows, for both stores: the columns and their meanings are one schema in two
 // dialects, so a row maps to a record the same way whichever database it came from.
-import type { AdminKey, AppId, Client, DeviceAuthorization, DeviceStatus, Environment, Flow, FlowStatus, Grant, RegisteredDevice, SigningKeyRecord, User } from '../model/records.ts';
+import type {
+  AdminKey, AppId, Client, DeviceAuthorization, DeviceStatus, Environment, Flow, FlowStatus, Grant, RefreshTokenRecord, RegisteredDevice,
+  RegistrationCode, SigningKeyRecord, User,
+} from '../model/records.ts';
 
+/** A row as either driver returns it: column name to value. */
 export type Row = Record<string, unknown>;
 
-// Column readers: the schemas guarantee the types; these only name them.
-const str = (v: unknown): string => v as string;
-const num = (v: unknown): number => v as number;
-const optNum = (v: unknown): number | null => (v === null ? null : (v as number));
-const optStr = (v: unknown): string | null => (v === null ? null : (v as string));
+// Column readers, the only ones the stores use: the schemas guarantee the types (SQLite's STRICT
+// tables; PostgreSQL's bigint arrives as a number, see postgres/db.ts typeParsers), so these only
+// name them.
+export const str = (v: unknown): string => v as string;
+export const num = (v: unknown): number => v as number;
+export const optNum = (v: unknown): number | null => (v === null ? null : (v as number));
+export const optStr = (v: unknown): string | null => (v === null ? null : (v as string));
 /** SQLite keeps booleans as 0/1, PostgreSQL as booleans. */
-const bool = (v: unknown): boolean => v === true || v === 1;
+export const bool = (v: unknown): boolean => v === true || v === 1;
 
 export const toAdminKey = (r: Row): AdminKey => ({
   accessId: str(r.access_id),
@@ -102,6 +108,37 @@ export const toGrant = (r: Row): Grant => ({
   idleExpiresAt: num(r.idle_expires_at),
   absoluteExpiresAt: num(r.absolute_expires_at),
   revokedAt: optNum(r.revoked_at),
+});
+
+/** A guess budget's count query (`count(*) AS n, min(at) AS oldest`); no row reads as no guesses. */
+export const toGuessCount = (r: Row | undefined): { count: number; oldest: number | null } => ({
+  count: num(r?.n ?? 0),
+  oldest: optNum(r?.oldest ?? null),
+});
+
+/**
+ * A refresh token joined to its grant, as RefreshTokenStore.find reads it in one statement: the
+ * grant's columns as toGrant reads them, and the token's own, with status and created_at aliased
+ * token_status and token_created_at (grants has a created_at too).
+ */
+export const toRefreshTokenAndGrant = (r: Row): { token: RefreshTokenRecord; grant: Grant } => ({
+  token: {
+    tokenHash: str(r.token_hash),
+    grantId: str(r.grant_id),
+    status: r.token_status === 'rotated' || r.token_status === 'superseded' ? r.token_status : 'active',
+    createdAt: num(r.token_created_at),
+    rotatedAt: optNum(r.rotated_at),
+  },
+  grant: toGrant(r),
+});
+
+export const toRegistrationCode = (r: Row): RegistrationCode => ({
+  userId: str(r.user_id),
+  envId: str(r.env_id),
+  codeHash: str(r.code_hash),
+  appId: str(r.app_id),
+  expiresAt: num(r.expires_at),
+  createdAt: num(r.created_at),
 });
 
 export const toRegisteredDevice = (r: Row): RegisteredDevice => ({

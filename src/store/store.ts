@@ -1,6 +1,9 @@
-// The storage contract: one small repository per kind of record. Signatures are async so that a
-// PostgreSQL implementation (SPEC S10) can follow; every state change is a single conditional write
-// or one transaction, so the rules hold under concurrency and across processes.
+// The storage contract: one small repository per kind of record, implemented on SQLite
+// (store/sqlite), on PostgreSQL for several instances (store/postgres, docs/architecture.md) and,
+// for the guess budget alone, on Redis (redis/guesses.ts). Signatures are async because PostgreSQL
+// and Redis answer over the network (SQLite's synchronous answers are wrapped); every state change
+// is a single conditional write or one transaction, so the rules hold under concurrency and across
+// processes. test/store/contract/ holds every implementation to them.
 import type {
   AdminKey, AppId, Client, DeviceAuthorization, DeviceStatus, Environment, Flow, FlowStatus, Grant, RefreshTokenRecord,
   RegisteredDevice, RegistrationCode, SigningKeyRecord, User,

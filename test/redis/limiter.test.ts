@@ -1,14 +1,12 @@
-// The Redis limiter and guess store on their own (SPEC S7, S10): the same answers as the in-memory
-// limiter for the same hits, windows that end on Redis's clock, keys that stay short and cannot be
-// flushed, and a sliding window of wrong codes.
+// The Redis limiter on its own: the same answers as the in-memory limiter for the same hits,
+// windows that end on Redis's clock, keys that stay short and cannot be flushed, and a fallback to
+// this process while Redis is down. The guess store in Redis has its own file (guesses.test.ts).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config.ts';
 import { FixedWindowLimiter, type LimitRule, type RateLimiter } from '../../src/core/limiter.ts';
 import { RedisConnection, redisAddress } from '../../src/redis/connection.ts';
-import { RedisGuessStore } from '../../src/redis/guesses.ts';
 import { RedisRateLimiter } from '../../src/redis/rate-limiter.ts';
-import { StoreUnavailableError } from '../../src/store/store.ts';
 import { TestClock, tempDir } from '../helpers/build.ts';
 import { startRedis } from '../helpers/redis.ts';
 import { sleep } from './_support.ts';
@@ -115,41 +113,6 @@ test('invented keys cannot flush an exhausted counter; long keys are hashed to a
   assert.equal(keys.length, 2);
   for (const key of keys) assert.ok(key.length < 80, key);
   for (const key of await redis.client.keys('dcs:*')) assert.ok(await redis.client.pttl(key) > 0, `${key} expires`);
-});
-
-test('the guess store: a sliding window per source on the caller\'s clock, taken atomically, given back by ticket; an outage is StoreUnavailableError', async (t) => {
-  const server = await startRedis(t);
-  const redis = await connection(t, server.url);
-  const guesses = new RedisGuessStore(redis, 600);
-  const t0 = Date.UTC(2026, 0, 1);
-  const take = (source: string, at: number, max = 10) => guesses.take(source, at, at - 600_000, max);
-  assert.deepEqual(await guesses.count('192.0.2.1', t0 - 600_000), { count: 0, oldest: null });
-  const first = await take('192.0.2.1', t0);
-  assert.ok(first.taken);
-  assert.ok((await take('192.0.2.1', t0)).taken);
-  assert.ok((await take('192.0.2.1', t0 + 1000)).taken);
-  assert.ok((await take('192.0.2.2', t0)).taken);
-  assert.deepEqual(await guesses.count('192.0.2.1', t0 - 1), { count: 3, oldest: t0 });
-  assert.deepEqual(await guesses.count('192.0.2.1', t0), { count: 1, oldest: t0 + 1000 }, 'only what is newer than `since`');
-  assert.deepEqual(await guesses.count('192.0.2.2', t0 - 1), { count: 1, oldest: t0 }, 'each source has its own');
-  assert.deepEqual(await guesses.count('192.0.2.3', t0), { count: 0, oldest: null });
-  assert.deepEqual(await take('192.0.2.1', t0 + 2000, 3), { taken: false, oldest: t0 }, 'a spent budget counts nothing more and names its oldest guess');
-  assert.equal(await redis.client.zcard('dcs:guess:k:192.0.2.1'), 3);
-  await guesses.giveBack('192.0.2.1', first.ticket);
-  assert.deepEqual(await guesses.count('192.0.2.1', t0 - 1), { count: 2, oldest: t0 }, 'given back: that guess only, not its twin of the same instant');
-  const ttl = await redis.client.pttl('dcs:guess:k:192.0.2.1');
-  assert.ok(ttl > 590_000 && ttl <= 600_000, `the set expires a window after its last guess: ${ttl}`);
-  // A guess a window later drops those that left the window: the set stays as small as the budget.
-  assert.ok((await take('192.0.2.2', t0 + 600_000)).taken);
-  assert.equal(await redis.client.zcard('dcs:guess:k:192.0.2.2'), 1);
-  // Many at once (one script each): exactly the budget is taken.
-  const burst = await Promise.all(Array.from({ length: 20 }, () => take('192.0.2.4', t0, 5)));
-  assert.equal(burst.filter((r) => r.taken).length, 5);
-
-  await server.stop();
-  await assert.rejects(guesses.count('192.0.2.1', t0), StoreUnavailableError);
-  await assert.rejects(take('192.0.2.1', t0), StoreUnavailableError);
-  await assert.rejects(guesses.giveBack('192.0.2.1', 'x'), StoreUnavailableError);
 });
 
 test('while Redis is down, the limiter counts in this process and says so', async (t) => {

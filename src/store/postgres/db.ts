@@ -3,9 +3,8 @@
 // StoreConflictError, and transactions on one pooled connection (BEGIN … COMMIT, ROLLBACK on any
 // error, the connection always released).
 import pg from 'pg';
+import type { Row } from '../rows.ts';
 import { StoreConflictError } from '../store.ts';
-
-export type Row = Record<string, unknown>;
 
 /** A statement: `name` makes it a prepared statement, parsed once per connection (the hot path). */
 export interface Sql {
@@ -13,13 +12,6 @@ export interface Sql {
   text: string;
   values?: unknown[];
 }
-
-// Column readers: the schema guarantees the types (bigint arrives as a number, see typeParsers).
-export const str = (v: unknown): string => v as string;
-export const num = (v: unknown): number => v as number;
-export const optNum = (v: unknown): number | null => (v === null ? null : (v as number));
-export const optStr = (v: unknown): string | null => (v === null ? null : (v as string));
-export const bool = (v: unknown): boolean => v === true;
 
 /**
  * bigint (int8: our epoch-millisecond columns, count(*)) as a JS number instead of pg's default

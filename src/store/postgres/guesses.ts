@@ -1,6 +1,7 @@
-// Guesses per source address: the rows behind the sliding-window guess budgets (SPEC S7).
+// Guesses per source address: the rows behind the sliding-window budget of wrong codes (RFC 8628 §5.1).
 import type { GuessStore, GuessTaken } from '../store.ts';
-import { num, optNum, type PgDb, type Queries } from './db.ts';
+import { toGuessCount } from '../rows.ts';
+import type { PgDb, Queries } from './db.ts';
 
 export class PgGuesses implements GuessStore {
   readonly #db: PgDb;
@@ -43,5 +44,5 @@ async function count(q: Queries, source: string, since: number): Promise<{ count
     text: 'SELECT count(*) AS n, min(at) AS oldest FROM code_guess_failures WHERE source = $1 AND at > $2',
     values: [source, since],
   });
-  return { count: num(r?.n ?? 0), oldest: optNum(r?.oldest ?? null) };
+  return toGuessCount(r);
 }

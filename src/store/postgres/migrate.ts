@@ -4,7 +4,8 @@
 // own transaction with its bookkeeping row, so a failed one leaves nothing half done.
 import type pg from 'pg';
 import { listMigrations, migrationsDir } from '../migrations.ts';
-import { num, type PgDb } from './db.ts';
+import { num } from '../rows.ts';
+import type { PgDb } from './db.ts';
 
 export const MIGRATIONS_DIR = migrationsDir('postgres');
 

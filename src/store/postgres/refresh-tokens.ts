@@ -1,21 +1,13 @@
-// Refresh tokens (SPEC S11), stored as keyed hashes. Rotation and reissue are one transaction each
-// that first locks the grant's row: every change to one grant's token family is serialised, so
-// of concurrent rotations of one token exactly one succeeds (the others, once they hold the lock,
-// find it rotated), and a grant never ends up with two active tokens. SQLite's single writer gives
-// the same order for free.
+// Refresh tokens (RFC 6749 §6, rotated as RFC 9700 §4.14 asks), stored as keyed hashes. Rotation
+// and reissue are one transaction each that first locks the grant's row: every change to one
+// grant's token family is serialised, so of concurrent rotations of one token exactly one
+// succeeds (the others, once they hold the lock, find it rotated), and a grant never ends up with
+// two active tokens. SQLite's single writer gives the same order for free.
 import type { Grant, RefreshTokenRecord } from '../../model/records.ts';
 import type { RefreshTokenStore } from '../store.ts';
-import { num, optNum, str, type PgDb, type Queries, type Row } from './db.ts';
-import { toGrant } from '../rows.ts';
+import { str, toRefreshTokenAndGrant } from '../rows.ts';
+import type { PgDb, Queries } from './db.ts';
 import { GRANT_COLUMNS, insertRefreshToken } from './grants.ts';
-
-const toToken = (r: Row): RefreshTokenRecord => ({
-  tokenHash: str(r.token_hash),
-  grantId: str(r.grant_id),
-  status: r.token_status === 'rotated' || r.token_status === 'superseded' ? r.token_status : 'active',
-  createdAt: num(r.token_created_at),
-  rotatedAt: optNum(r.rotated_at),
-});
 
 const GRANT_OF = GRANT_COLUMNS.split(',').map((c) => `g.${c.trim()}`).join(', ');
 
@@ -26,14 +18,13 @@ export class PgRefreshTokens implements RefreshTokenStore {
     this.#db = db;
   }
 
-  async find(tokenHash: string): Promise<{ token: RefreshTokenRecord; grant: Grant } | undefined> {
-    const r = await this.#db.get({
+  find(tokenHash: string): Promise<{ token: RefreshTokenRecord; grant: Grant } | undefined> {
+    return this.#db.one(toRefreshTokenAndGrant, {
       name: 'refresh_token_find',
       text: `SELECT t.token_hash, t.grant_id, t.status AS token_status, t.created_at AS token_created_at, t.rotated_at, ${GRANT_OF}
         FROM refresh_tokens t JOIN grants g ON g.id = t.grant_id WHERE t.token_hash = $1`,
       values: [tokenHash],
     });
-    return r === undefined ? undefined : { token: toToken(r), grant: toGrant(r) };
   }
 
   rotate(tokenHash: string, nextHash: string, now: number, idleExpiresAt: number): Promise<boolean> {

@@ -4,19 +4,11 @@
 import { chmodSync, closeSync, fchmodSync, mkdirSync, openSync, statSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import type { Row } from '../rows.ts';
 import { StoreConflictError } from '../store.ts';
-
-export type Row = Record<string, unknown>;
 
 /** Pages of WAL after which a commit checkpoints (4 KiB pages: ~40 MB). */
 export const WAL_AUTOCHECKPOINT_PAGES = 10_000;
-
-// Column readers: the schema (STRICT tables) guarantees the types; these only name them.
-export const str = (v: unknown): string => v as string;
-export const num = (v: unknown): number => v as number;
-export const optNum = (v: unknown): number | null => (v === null ? null : (v as number));
-export const optStr = (v: unknown): string | null => (v === null ? null : (v as string));
-export const bool = (v: unknown): boolean => v === 1;
 
 export function isUniqueViolation(err: unknown): err is Error {
   const code = err instanceof Error && 'code' in err ? err.code : undefined;

@@ -1,6 +1,7 @@
-// Guesses per source address: the rows behind the sliding-window guess budgets (SPEC S7).
+// Guesses per source address: the rows behind the sliding-window budget of wrong codes (RFC 8628 §5.1).
 import type { GuessStore, GuessTaken } from '../store.ts';
-import { num, optNum, type SqliteDb } from './db.ts';
+import { toGuessCount } from '../rows.ts';
+import type { SqliteDb } from './db.ts';
 
 export class SqliteGuesses implements GuessStore {
   readonly #db: SqliteDb;
@@ -33,6 +34,6 @@ export class SqliteGuesses implements GuessStore {
 
   #count(source: string, since: number): { count: number; oldest: number | null } {
     const r = this.#db.get('SELECT count(*) AS n, min(at) AS oldest FROM code_guess_failures WHERE source = ? AND at > ?', source, since);
-    return { count: num(r?.n ?? 0), oldest: optNum(r?.oldest ?? null) };
+    return toGuessCount(r);
   }
 }

@@ -1,18 +1,10 @@
-// Refresh tokens (SPEC S11), stored as keyed hashes. Rotation is one transaction whose first
-// statement is a conditional UPDATE: of two refreshes with one token, one rotates it, the other
-// finds it rotated (and is treated as reuse by the engine).
+// Refresh tokens (RFC 6749 §6, rotated as RFC 9700 §4.14 asks), stored as keyed hashes. Rotation
+// is one transaction whose first statement is a conditional UPDATE: of two refreshes with one
+// token, one rotates it, the other finds it rotated (and is treated as reuse by the engine).
 import type { Grant, RefreshTokenRecord } from '../../model/records.ts';
 import type { RefreshTokenStore } from '../store.ts';
-import { num, optNum, str, type Row, type SqliteDb } from './db.ts';
-import { toGrant } from '../rows.ts';
-
-const toToken = (r: Row): RefreshTokenRecord => ({
-  tokenHash: str(r.token_hash),
-  grantId: str(r.grant_id),
-  status: r.status === 'rotated' || r.status === 'superseded' ? r.status : 'active',
-  createdAt: num(r.created_at),
-  rotatedAt: optNum(r.rotated_at),
-});
+import { str, toRefreshTokenAndGrant } from '../rows.ts';
+import type { SqliteDb } from './db.ts';
 
 export class SqliteRefreshTokens implements RefreshTokenStore {
   readonly #db: SqliteDb;
@@ -22,11 +14,9 @@ export class SqliteRefreshTokens implements RefreshTokenStore {
   }
 
   find(tokenHash: string): Promise<{ token: RefreshTokenRecord; grant: Grant } | undefined> {
-    return this.#db.async(() => {
-      const token = this.#db.one(toToken, 'SELECT * FROM refresh_tokens WHERE token_hash = ?', tokenHash);
-      const grant = token && this.#db.one(toGrant, 'SELECT * FROM grants WHERE id = ?', token.grantId);
-      return token && grant ? { token, grant } : undefined;
-    });
+    return this.#db.async(() => this.#db.one(toRefreshTokenAndGrant, `SELECT t.token_hash, t.grant_id, t.status AS token_status,
+      t.created_at AS token_created_at, t.rotated_at, g.* FROM refresh_tokens t JOIN grants g ON g.id = t.grant_id WHERE t.token_hash = ?`,
+    tokenHash));
   }
 
   /**
@@ -35,11 +25,11 @@ export class SqliteRefreshTokens implements RefreshTokenStore {
    */
   rotate(tokenHash: string, nextHash: string, now: number, idleExpiresAt: number): Promise<boolean> {
     return this.#db.async(() => this.#db.immediate(() => {
-      const rotated = this.#db.one(toToken, `UPDATE refresh_tokens SET status = 'rotated', rotated_at = ?
+      const rotated = this.#db.get(`UPDATE refresh_tokens SET status = 'rotated', rotated_at = ?
         WHERE token_hash = ? AND status = 'active'
-          AND EXISTS (SELECT 1 FROM grants WHERE grants.id = refresh_tokens.grant_id AND revoked_at IS NULL) RETURNING *`, now, tokenHash);
+          AND EXISTS (SELECT 1 FROM grants WHERE grants.id = refresh_tokens.grant_id AND revoked_at IS NULL) RETURNING grant_id`, now, tokenHash);
       if (!rotated) return false;
-      this.#insertActive(rotated.grantId, nextHash, now, idleExpiresAt);
+      this.#insertActive(str(rotated.grant_id), nextHash, now, idleExpiresAt);
       return true;
     }));
   }

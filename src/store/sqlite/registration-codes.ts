@@ -1,17 +1,10 @@
-// One-time device registration codes (SPEC S6). Issue and redeem are one transaction each; the
-// one-device rule is the UNIQUE index on registered_devices(user_id).
+// One-time device registration codes (the RSA-compatible facade, docs/vendors.md). Issue and
+// redeem are one transaction each; the one-device rule is the UNIQUE index on
+// registered_devices(user_id).
 import type { RegisteredDevice, RegistrationCode } from '../../model/records.ts';
 import type { IssueRegistrationResult, RedeemResult, RegistrationCodeStore } from '../store.ts';
-import { isUniqueViolation, num, str, type Row, type SqliteDb } from './db.ts';
-
-const toCode = (r: Row): RegistrationCode => ({
-  userId: str(r.user_id),
-  envId: str(r.env_id),
-  codeHash: str(r.code_hash),
-  appId: str(r.app_id),
-  expiresAt: num(r.expires_at),
-  createdAt: num(r.created_at),
-});
+import { bool, toRegistrationCode } from '../rows.ts';
+import { isUniqueViolation, type SqliteDb } from './db.ts';
 
 export class SqliteRegistrationCodes implements RegistrationCodeStore {
   readonly #db: SqliteDb;
@@ -43,8 +36,8 @@ export class SqliteRegistrationCodes implements RegistrationCodeStore {
       const row = this.#db.get(`SELECT c.*, u.disabled FROM registration_codes c JOIN users u ON u.id = c.user_id
         WHERE c.code_hash = ? AND c.app_id = ? AND c.expires_at > ?`, codeHash, appId, now);
       if (!row) return { outcome: 'invalid_code' };
-      if (row.disabled === 1) return { outcome: 'user_disabled' };
-      const code = toCode(row);
+      if (bool(row.disabled)) return { outcome: 'user_disabled' };
+      const code = toRegistrationCode(row);
       this.#db.run('DELETE FROM registration_codes WHERE user_id = ?', code.userId);
       try {
         this.#db.run(`INSERT INTO registered_devices (id, env_id, user_id, app_id, device_name, platform, registered_at)

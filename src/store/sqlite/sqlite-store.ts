@@ -1,5 +1,6 @@
 // The embedded store: one SQLite file in WAL mode, one repository per kind of record. The only
-// module tree that imports better-sqlite3.
+// module tree that imports better-sqlite3, but for copy-store's reader of a SQLite file
+// (postgres/copy-from-sqlite.ts, loaded only by that command).
 import { closeSync, fchmodSync, openSync, rmSync } from 'node:fs';
 import { EXPIRED_RETENTION_MS, GUESS_RETENTION_MS } from '../retention.ts';
 import type { Store, SweepResult } from '../store.ts';

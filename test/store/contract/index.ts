@@ -1,9 +1,10 @@
-// The one store contract (STYLE: "one contract suite in test/store/ that every implementation
-// passes"), as a function of how to open stores: test/store/sqlite.test.ts and
-// test/store/postgres.test.ts run it on their store.
+// The one store contract, which every implementation passes, as a function of how to open stores:
+// test/store/sqlite.test.ts and test/store/postgres.test.ts run it on their store. Its guess-store
+// part is a function of guess stores alone, so test/redis/guesses.test.ts runs it on Redis too.
 import { deviceContract } from './device-authorizations.ts';
 import type { OpenStores } from './fixtures.ts';
 import { grantContract } from './grants.ts';
+import { guessContract } from './guesses.ts';
 import { raceContract } from './races.ts';
 import { recordContract } from './records.ts';
 
@@ -13,5 +14,6 @@ export function storeContract(open: OpenStores): void {
   recordContract(open);
   deviceContract(open);
   grantContract(open);
+  guessContract(async (t, count) => (await open(t, count)).map((s) => s.guesses));
   raceContract(open);
 }

@@ -53,16 +53,6 @@ export function raceContract(open: OpenStores): void {
     assert.equal(results.findIndex((r) => r !== undefined), stored.findIndex((g) => g !== undefined), 'the winner\'s');
   });
 
-  test('races: many guesses from one source at once: exactly the budget is taken, however the connections interleave', async (t) => {
-    const stores = await open(t, STORES);
-    const [store] = stores;
-    assert.ok(store);
-    const MAX = 5;
-    const taken = await race(stores, CALLS, (s) => s.guesses.take('192.0.2.50', NOW, NOW - 60_000, MAX));
-    assert.equal(count(taken, (r) => r.taken), MAX, 'exactly max guesses are taken');
-    assert.deepEqual(await store.guesses.count('192.0.2.50', 0), { count: MAX, oldest: NOW });
-  });
-
   test('races: many first keys for one environment at once (instances starting together): exactly one is inserted', async (t) => {
     const stores = await open(t, STORES);
     const [store] = stores;

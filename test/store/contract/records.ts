@@ -1,5 +1,5 @@
 // The contract for the plain record kinds: environments, clients, users, signing keys, admin keys,
-// app ids, guesses and revoked access tokens. Each is written, read back equal by every lookup the
+// app ids and revoked access tokens. Each is written, read back equal by every lookup the
 // interface offers, and refused where a UNIQUE index says so.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -180,33 +180,9 @@ export function recordContract(open: OpenStores): void {
     await assert.rejects(store.appIds.add({ ...a, name: 'again' }), conflict);
   });
 
-  test('guesses: taken while fewer than max after `since`, counted per source with the oldest, given back by ticket; revoked access tokens: add (twice) and has', async (t) => {
+  test('revoked access tokens: add (twice) and has', async (t) => {
     const store = await one(open, t);
     const { env } = await basics(store);
-    const since = NOW - 10 * MINUTE;
-    assert.deepEqual(await store.guesses.count('192.0.2.1', 0), { count: 0, oldest: null });
-    const tickets: string[] = [];
-    for (const at of [NOW - 3 * MINUTE, NOW - 2 * MINUTE, NOW - MINUTE]) {
-      const taken = await store.guesses.take('192.0.2.1', at, since, 3);
-      assert.ok(taken.taken, `guess at ${at} is taken`);
-      tickets.push(taken.ticket);
-    }
-    assert.deepEqual(await store.guesses.take('192.0.2.1', NOW, since, 3), { taken: false, oldest: NOW - 3 * MINUTE }, 'the window holds max: nothing more is counted');
-    assert.ok((await store.guesses.take('192.0.2.2', NOW, since, 3)).taken, 'each source has its own budget');
-    assert.deepEqual(await store.guesses.count('192.0.2.1', NOW - 3 * MINUTE), { count: 2, oldest: NOW - 2 * MINUTE }, 'only what is newer than `since`');
-    assert.deepEqual(await store.guesses.count('192.0.2.1', 0), { count: 3, oldest: NOW - 3 * MINUTE });
-    assert.deepEqual(await store.guesses.count('192.0.2.2', 0), { count: 1, oldest: NOW });
-    assert.ok((await store.guesses.take('192.0.2.1', NOW, NOW - 2 * MINUTE - 1, 3)).taken, 'a guess that left the window no longer counts against it');
-    await store.guesses.giveBack('192.0.2.1', tickets[1] ?? '');
-    assert.deepEqual(await store.guesses.count('192.0.2.1', 0), { count: 3, oldest: NOW - 3 * MINUTE }, 'given back: that one guess, and no other');
-    assert.deepEqual(await store.guesses.count('192.0.2.1', NOW - 2 * MINUTE - 1), { count: 2, oldest: NOW - MINUTE });
-    // Two guesses at one instant: giving one back leaves the other.
-    const twins = [await store.guesses.take('192.0.2.3', NOW, since, 3), await store.guesses.take('192.0.2.3', NOW, since, 3)];
-    assert.ok(twins[0]?.taken && twins[1]?.taken);
-    await store.guesses.giveBack('192.0.2.3', twins[0].ticket);
-    assert.deepEqual(await store.guesses.count('192.0.2.3', 0), { count: 1, oldest: NOW });
-    await store.guesses.giveBack('192.0.2.3', twins[1].ticket);
-    assert.deepEqual(await store.guesses.count('192.0.2.3', 0), { count: 0, oldest: null });
     const jti = randomUUID();
     assert.equal(await store.revokedAccessTokens.has(jti), false);
     await store.revokedAccessTokens.add(jti, env.id, NOW + MINUTE);
