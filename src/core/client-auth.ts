@@ -13,7 +13,7 @@ export interface ClientCredentials {
 }
 
 /**
- * The caller's budgets (SPEC S7), consulted before any secret is hashed: `beforeAttempt` throws
+ * The caller's budgets (docs/architecture.md), consulted before any secret is hashed: `beforeAttempt` throws
  * when the source has failed too often, `beforeSecret` when the named client has spent its own
  * budget; `failed` counts an unknown client or a wrong secret. The engine decides what a failure
  * is; the front end decides whose budget it is.

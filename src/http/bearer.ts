@@ -1,5 +1,5 @@
 // Bearer credentials (RFC 6750 §2.1) for the facades: the token comes from the Authorization header
-// only (a token in the query string is refused, SPEC S7). Authentication runs first, in onRequest,
+// only (a token in the query string is refused, RFC 6750 §2.3). Authentication runs first, in onRequest,
 // so the rate limit can key on the authenticated subject; a failed authentication is limited per
 // source address instead and reported when the handler asks for the principal.
 import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';

@@ -1,4 +1,4 @@
-// Rate limits per canonical caller (SPEC S7), on the counters of core/limiter.ts (this process's
+// Rate limits per canonical caller (docs/architecture.md), on the counters of core/limiter.ts (this process's
 // memory) or src/redis/ (shared by every instance, when REDIS_URL is set). Each
 // limit is one counter table shared by every route it covers (the root and /{envID}/… paths of
 // an environment, the page and the flow API), keyed by what the caller is, not by how it spelled
