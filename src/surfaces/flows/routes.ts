@@ -1,4 +1,4 @@
-// The PingOne-compatible flow API (SPEC S4, seed 001): read a flow, act on it by media type. Flows
+// The PingOne-compatible flow API (docs/vendors.md): read a flow, act on it by media type. Flows
 // start at the page's /device entry point (surfaces/pages/entry.ts), for the page and custom UIs alike.
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -82,7 +82,7 @@ function formatFlow(v: FlowView, selfHref: string): z.input<typeof flowResponse>
 
 export const flowApiPlugin: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
   await ownWireFormat(app, sendFlowError, ['/:envId/flows']);
-  // The page's budget: one per source across the page and the flow API together (SPEC S7).
+  // The page's budget: one per source across the page and the flow API together (README "Rate limits").
   app.addHook('onRequest', limitBy(services.limits.verification, sourceKey));
   const r = app.withTypeProvider<ZodTypeProvider>();
   const { publicUrl } = services.config;

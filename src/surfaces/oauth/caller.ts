@@ -1,4 +1,4 @@
-// The canonical caller of an OAuth request and its budgets (SPEC S7). The client is identified
+// The canonical caller of an OAuth request and its budgets (docs/architecture.md). The client is identified
 // after its credentials are decoded, however they were sent (form body, Basic in any spelling or
 // percent-encoding), so every spelling is the same caller; the key holds the environment, not the
 // path, so the root and /{envID}/as/… share one budget. Confidential clients are one caller

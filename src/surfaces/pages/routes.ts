@@ -1,4 +1,4 @@
-// The verification page (SPEC S3): server-rendered HTML over the flow engine, a thin client of the
+// The verification page (RFC 8628 §3.3): server-rendered HTML over the flow engine, a thin client of the
 // same state machine as the flow API. GET renders the flow's current step; POST acts on it and
 // answers 303 back to the GET (Post/Redirect/Get), or re-renders the same form with a message.
 //   GET  /{envId}/signon?flowId=…[&user_code=…][&view=devices]   (and /signon for the default environment)
@@ -131,7 +131,7 @@ function renderStep(
 /** The verification page for people: /device starts a flow, /signon renders and drives it. */
 export const pagePlugin: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
   await ownWireFormat(app, sendPageError, ['/device', '/signon', '/:envId/device', '/:envId/signon'], rawPageError);
-  // One budget per source across the page and the flow API together (SPEC S7).
+  // One budget per source across the page and the flow API together (README "Rate limits").
   app.addHook('onRequest', limitBy(services.limits.verification, sourceKey));
   await app.register(formbody, { bodyLimit: services.config.bodyLimit });
   qrRoutes(app, services);
