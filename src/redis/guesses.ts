@@ -1,4 +1,4 @@
-// Guesses at codes per source address in Redis (SPEC S7, S10): one sorted set per source, scored
+// Guesses at codes per source address in Redis (RFC 8628 §5.1): one sorted set per source, scored
 // by the time of each guess, so every instance draws on one sliding window. Times come from the
 // caller's clock, as in the SQL stores, so the budget reads the same whichever store holds it; the
 // key expires a window after its last guess. Any failure is StoreUnavailableError: the

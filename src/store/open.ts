@@ -1,5 +1,5 @@
 // The one place a Store is chosen and opened: the server, the CLI and the tests all come here.
-// SQLite is the zero-configuration default; a PostgreSQL URL selects the shared store (SPEC S10).
+// SQLite is the zero-configuration default; a PostgreSQL URL selects the store several instances share.
 import type { Store } from './store.ts';
 import { SqliteStore } from './sqlite/sqlite-store.ts';
 

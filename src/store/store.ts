@@ -1,6 +1,7 @@
-// The storage contract: one small repository per kind of record. Signatures are async so that a
-// PostgreSQL implementation (SPEC S10) can follow; every state change is a single conditional write
-// or one transaction, so the rules hold under concurrency and across processes.
+// The storage contract: one small repository per kind of record, implemented by sqlite/ and
+// postgres/ (both run test/store/contract/). Signatures are async because PostgreSQL's are; every
+// state change is a single conditional write or one transaction, so the rules hold under
+// concurrency and across processes (docs/architecture.md).
 import type {
   AdminKey, AppId, Client, DeviceAuthorization, DeviceStatus, Environment, Flow, FlowStatus, Grant, RefreshTokenRecord,
   RegisteredDevice, RegistrationCode, SigningKeyRecord, User,

@@ -1,4 +1,4 @@
-// `copy-store` (SPEC S10): every row of every table of a SQLite database into a new, empty
+// `copy-store` (README "Command line"): every row of every table of a SQLite database into a new, empty
 // PostgreSQL one, in one PostgreSQL transaction, so a deployment moves from one machine to several
 // without losing clients, users, keys or live grants. Rows are copied as they are stored: codes
 // stay keyed hashes and private keys stay encrypted (the server secret is not needed here, but

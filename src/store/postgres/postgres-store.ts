@@ -1,4 +1,4 @@
-// The shared store for several instances (SPEC S10): one PostgreSQL database through a pg Pool,
+// The shared store for several instances (README "Scaling out"): one PostgreSQL database through a pg Pool,
 // one repository per kind of record, hand-written SQL. The only module tree that imports pg.
 import { EXPIRED_RETENTION_MS, GUESS_RETENTION_MS } from '../retention.ts';
 import type { Store, SweepResult } from '../store.ts';

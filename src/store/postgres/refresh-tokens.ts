@@ -1,4 +1,4 @@
-// Refresh tokens (SPEC S11), stored as keyed hashes. Rotation and reissue are one transaction each
+// Refresh tokens (RFC 6749 §6), stored as keyed hashes. Rotation and reissue are one transaction each
 // that first locks the grant's row: every change to one grant's token family is serialised, so
 // of concurrent rotations of one token exactly one succeeds (the others, once they hold the lock,
 // find it rotated), and a grant never ends up with two active tokens. SQLite's single writer gives

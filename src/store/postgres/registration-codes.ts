@@ -1,4 +1,4 @@
-// One-time device registration codes (SPEC S6). Issue and redeem are one transaction each, and both
+// One-time device registration codes (the RSA facade). Issue and redeem are one transaction each, and both
 // first lock the user's row (FOR NO KEY UPDATE: it serialises them per user, yet leaves foreign-key
 // checks of other writers alone), which is what SQLite's single writer gives for free. The
 // one-device rule is still the UNIQUE index on registered_devices(user_id).

@@ -1,4 +1,4 @@
-// Verification flows (SPEC S4). The consent step decides the flow and its device in one transaction.
+// Verification flows (docs/protocol.md). The consent step decides the flow and its device in one transaction.
 import type { Flow, FlowStatus } from '../../model/records.ts';
 import type { DecideFlowResult, FlowPatch, FlowStore } from '../store.ts';
 import { type SqliteDb } from './db.ts';

@@ -1,4 +1,4 @@
-// Grants (SPEC S11): one approval each, with the family of its refresh tokens.
+// Grants (RFC 9700 §4.14): one approval each, with the family of its refresh tokens.
 import type { Grant } from '../../model/records.ts';
 import type { GrantStore } from '../store.ts';
 import { type SqliteDb } from './db.ts';

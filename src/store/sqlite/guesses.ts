@@ -1,4 +1,4 @@
-// Guesses per source address: the rows behind the sliding-window guess budgets (SPEC S7).
+// Guesses per source address: the rows behind the sliding-window guess budgets (RFC 8628 §5.1).
 import type { GuessStore, GuessTaken } from '../store.ts';
 import { num, optNum, type SqliteDb } from './db.ts';
 

@@ -1,4 +1,4 @@
-// Refresh tokens (SPEC S11), stored as keyed hashes. Rotation is one transaction whose first
+// Refresh tokens (RFC 6749 §6), stored as keyed hashes. Rotation is one transaction whose first
 // statement is a conditional UPDATE: of two refreshes with one token, one rotates it, the other
 // finds it rotated (and is treated as reuse by the engine).
 import type { Grant, RefreshTokenRecord } from '../../model/records.ts';

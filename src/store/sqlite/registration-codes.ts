@@ -1,4 +1,4 @@
-// One-time device registration codes (SPEC S6). Issue and redeem are one transaction each; the
+// One-time device registration codes (the RSA facade). Issue and redeem are one transaction each; the
 // one-device rule is the UNIQUE index on registered_devices(user_id).
 import type { RegisteredDevice, RegistrationCode } from '../../model/records.ts';
 import type { IssueRegistrationResult, RedeemResult, RegistrationCodeStore } from '../store.ts';
