@@ -1,4 +1,4 @@
-// The Redis limiter and guess store on their own (SPEC S7, S10): the same answers as the in-memory
+// The Redis limiter and guess store on their own: the same answers as the in-memory
 // limiter for the same hits, windows that end on Redis's clock, keys that stay short and cannot be
 // flushed, and a sliding window of wrong codes.
 import assert from 'node:assert/strict';

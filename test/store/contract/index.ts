@@ -1,6 +1,6 @@
-// The one store contract (STYLE: "one contract suite in test/store/ that every implementation
-// passes"), as a function of how to open stores: test/store/sqlite.test.ts and
-// test/store/postgres.test.ts run it on their store.
+// The one store contract, which every implementation of src/store/store.ts passes (so the engine
+// never depends on which database it runs on; docs/architecture.md), as a function of how to open
+// stores: test/store/sqlite.test.ts and test/store/postgres.test.ts run it on their store.
 import { deviceContract } from './device-authorizations.ts';
 import type { OpenStores } from './fixtures.ts';
 import { grantContract } from './grants.ts';
