@@ -1,4 +1,4 @@
-# device-code-server (SPEC S8). CI has no Docker engine: `npm run lint` checks this file and
+# device-code-server (README "Running in Docker"). CI has no Docker engine: `npm run lint` checks this file and
 # test/docker/runtime.test.ts reproduces the runtime stage from it, so keep both in mind when
 # changing it.
 

@@ -307,7 +307,7 @@ const HISTORY = '## History';
 const CHANGES = '## Changes';
 const PREAMBLE = `# Benchmark results
 
-Written by \`npm run bench\` (bench/run.ts; SPEC S9, issue 9). The latest run is below in full; every
+Written by \`npm run bench\` (bench/run.ts; issue 9). The latest run is below in full; every
 run also appends a short entry to History, which is never rewritten.
 `;
 

@@ -1,4 +1,4 @@
-// `npm run bench`: the performance benchmark (SPEC S9, issue 9 §1). Not part of `npm test`.
+// `npm run bench`: the performance benchmark (issue 9 §1). Not part of `npm test`.
 //
 // One run: three ceilings (bare Fastify; + SQLite SELECT/UPDATE; + SQLite INSERT), then the real
 // server (bin/device-code-server.js serve, a child process on a seeded temporary DATA_DIR) under

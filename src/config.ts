@@ -1,5 +1,5 @@
-// The one place that reads process.env (STYLE principle 8). Every variable is parsed once by a
-// zod schema; a bad value stops the start with a message naming the variable.
+// The one place that reads process.env (nothing else may: docs/architecture.md). Every variable is
+// parsed once by a zod schema; a bad value stops the start with a message naming the variable.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
@@ -25,7 +25,8 @@ const httpUrl = z
   .url({ protocol: /^https?$/, error: 'expected an http(s) URL' })
   .transform((u) => u.replace(/\/+$/, ''));
 
-// A PostgreSQL connection URL (SPEC S10). The messages never repeat the value: it may hold a password.
+// A PostgreSQL connection URL, for several instances on one database. The messages never repeat
+// the value: it may hold a password.
 export const postgresUrl = z.url({ protocol: /^postgres(ql)?$/, error: 'expected a postgres:// or postgresql:// URL' });
 
 // REDIS_URL: redis://[[user]:password@]host[:port][/db] or rediss:// (TLS). The value may hold a
@@ -92,7 +93,7 @@ export type Config = Readonly<{
   databasePath: string;
   /** SQLite's `synchronous` (README "Durability"). */
   sqliteSynchronous: 'normal' | 'full';
-  /** PostgreSQL instead of SQLite (SPEC S10): a postgres:// URL. Holds a password: log databaseLabel instead. */
+  /** PostgreSQL instead of SQLite (for several instances): a postgres:// URL. Holds a password: log databaseLabel instead. */
   databaseUrl: string | undefined;
   /** Connections each instance's PostgreSQL pool may open. */
   databasePoolSize: number;
@@ -120,26 +121,27 @@ export type Config = Readonly<{
     maxKeys: number;
     windowSeconds: number;
   }>;
-  /** Wrong passwords per account (username) in a window, whatever the source (SPEC S7). */
+  /** Wrong passwords per account (username) in a window, whatever the source. */
   accountSignIn: Readonly<{ maxFailures: number; windowSeconds: number }>;
   shutdownGraceSeconds: number;
-  /** Wrong user codes a source address may make per sliding window (SPEC S7). */
+  /** Wrong user codes a source address may make per sliding window (RFC 8628 §5.1). */
   codeGuessBudget: Readonly<{ max: number; windowSeconds: number }>;
-  /** Lifetime of Veeam-style session tokens (SPEC S5). */
+  /** Lifetime of Veeam-style session tokens (docs/vendors.md). */
   sessionTokenLifetimeSeconds: number;
-  /** Lifetime of RSA-style device registration codes (SPEC S6). */
+  /** Lifetime of RSA-style device registration codes (docs/vendors.md). */
   registrationCodeLifetimeSeconds: number;
-  /** Clock skew allowed when verifying JWTs (SPEC S7; RSA admin tokens: ±60 s). */
+  /** Clock skew allowed when verifying JWTs (RSA documents ±60 s for its admin tokens). */
   jwtClockToleranceSeconds: number;
   /** When set, GET /metrics requires `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
-  /** A rotated-out refresh token presented again within this many seconds is a retry, not a theft (SPEC S11). */
+  /** A rotated-out refresh token presented again within this many seconds is a retry, not a theft (RFC 9700 §4.14.2). */
   refreshReuseGraceSeconds: number;
   /** scrypt cost of password hashes (r=8, p=1); weaker stored hashes are upgraded at sign-in. */
   passwordCost: Readonly<{ N: number; r: number; p: number }>;
   /**
    * When set, rate-limit counters and the wrong-code budget live in this Redis, shared by every
-   * instance (SPEC S10). It may hold a password: log `redisAddress(url)` instead, never the URL.
+   * instance (README, "Shared limits"). It may hold a password: log `redisAddress(url)` instead,
+   * never the URL.
    */
   redisUrl: string | undefined;
 }>;

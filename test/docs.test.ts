@@ -1,8 +1,11 @@
-// The README promises what the code does: every configuration variable and every command is
-// documented, and every endpoint path the README names exists in openapi.yaml (and so in the routes).
+// The README and docs/ promise what the code does: every configuration variable and every command
+// is documented, every endpoint path the README names exists in openapi.yaml (and so in the
+// routes), every file they point at exists, and no comment cites a document outside the repository.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { COMMANDS } from '../src/cli/main.ts';
 import { CONFIG_VARIABLES } from '../src/config.ts';
 import { OPENAPI_FILE } from '../src/surfaces/ops/routes.ts';
@@ -37,4 +40,51 @@ test('every endpoint path the README names is in openapi.yaml', () => {
     .filter((p) => p !== '');
   assert.ok(named.length > 15, 'the README names endpoints');
   for (const p of named) assert.ok(paths.has(shape(p)), `the README names ${p}, which openapi.yaml does not document`);
+});
+
+// docs/ explains the code; these keep it true and keep the code pointing at it rather than elsewhere.
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const DOCS = readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`);
+
+/** The repository's files under `dir` (relative to the root), recursively. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(path.join(ROOT, dir), { recursive: true, encoding: 'utf8' })
+    .map((f) => path.join(dir, f))
+    .filter((f) => statSync(path.join(ROOT, f)).isFile());
+}
+
+test('the README links every document in docs/', () => {
+  assert.ok(DOCS.length >= 3, 'docs/ holds the architecture, protocol and vendor documents');
+  for (const doc of DOCS.filter((d) => d !== 'docs/README.md')) assert.ok(README.includes(`](${doc})`), `the README does not link ${doc}`);
+});
+
+test('every repository path docs/ and the README link or name exists', () => {
+  for (const file of ['README.md', ...DOCS]) {
+    // Fenced blocks hold diagrams and shell sessions, not references.
+    const text = readFileSync(path.join(ROOT, file), 'utf8').replace(/^```[\s\S]*?^```/gm, '');
+    const linked = [...text.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1] ?? '')
+      .filter((href) => !/^(https?:|mailto:|#)/.test(href))
+      .map((href) => path.join(path.dirname(file), href.split('#')[0] ?? ''));
+    const named = [...text.matchAll(/`((?:src|test|bench|scripts|migrations|docs|bin|dist|docker)\/[^`\s]*)`/g)].map((m) => m[1] ?? '')
+      .filter((p) => !/[*…{]/.test(p));
+    assert.ok(linked.length + named.length > 0 || file === 'docs/README.md', `${file} points at no file`);
+    for (const p of [...linked, ...named]) assert.ok(existsSync(path.join(ROOT, p)), `${file} points at ${p}, which does not exist`);
+  }
+});
+
+// The documents the project was first specified in live outside the repository; a comment citing
+// them sends the reader nowhere, so citations name an RFC section or a file in docs/ instead.
+const OUTSIDE_CITATIONS = [/SPEC\s+S\d/, /ST[Y]LE/, /[Ss]eeds?[ /_]\d{3}/, /shared\/(?:seeds|research)\b/];
+
+test('no file cites a document outside the repository', () => {
+  const files = ['src', 'test', 'bench', 'scripts', 'migrations', 'docs', 'bin', 'dist'].flatMap(filesUnder)
+    .concat(['README.md', 'openapi.yaml', 'Dockerfile', 'docker-compose.yml']);
+  assert.ok(files.length > 100, 'the scan found the repository');
+  for (const file of files) {
+    const lines = readFileSync(path.join(ROOT, file), 'utf8').split('\n');
+    lines.forEach((line, i) => {
+      const cited = OUTSIDE_CITATIONS.find((re) => re.test(line));
+      assert.equal(cited, undefined, `${file}:${i + 1} cites a document outside the repository: ${line.trim()}`);
+    });
+  }
 });

@@ -2,7 +2,7 @@
 -- registration codes and registered devices; the PostgreSQL form of
 -- migrations/sqlite/003_vendor_facades.sql. Times are epoch milliseconds; codes only as HMACs.
 
--- A client the server made for itself; at most one account client per environment (SPEC S5).
+-- A client the server made for itself; at most one account client per environment (the Veeam facade).
 ALTER TABLE clients ADD COLUMN purpose text CHECK (purpose IN ('account'));
 CREATE UNIQUE INDEX clients_env_purpose ON clients(env_id, purpose) WHERE purpose IS NOT NULL;
 

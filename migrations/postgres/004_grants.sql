@@ -1,4 +1,4 @@
--- Staying signed in (SPEC S11): grants (one approval each), their refresh tokens (keyed hashes,
+-- Staying signed in (RFC 6749 §6, RFC 9700 §4.14): grants (one approval each), their refresh tokens (keyed hashes,
 -- one family per grant), and the access tokens revoked before they expire; the PostgreSQL form of
 -- migrations/sqlite/004_grants.sql.
 

@@ -1,4 +1,4 @@
--- Verification flows (SPEC S4) and the per-source budget of wrong user codes (SPEC S7).
+-- Verification flows (docs/protocol.md) and the per-source budget of wrong user codes (RFC 8628 §5.1).
 
 CREATE TABLE flows (
   id               TEXT PRIMARY KEY,

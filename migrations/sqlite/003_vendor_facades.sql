@@ -1,7 +1,7 @@
 -- The Veeam account client and the RSA records: admin API keys, known app ids, one-time device
 -- registration codes and registered devices. Times are epoch milliseconds; codes only as HMACs.
 
--- A client the server made for itself; at most one account client per environment (SPEC S5).
+-- A client the server made for itself; at most one account client per environment (the Veeam facade).
 ALTER TABLE clients ADD COLUMN purpose TEXT CHECK (purpose IN ('account'));
 CREATE UNIQUE INDEX clients_env_purpose ON clients(env_id, purpose) WHERE purpose IS NOT NULL;
 

@@ -1,4 +1,4 @@
--- Staying signed in (SPEC S11): grants (one approval each), their refresh tokens (keyed hashes,
+-- Staying signed in (RFC 6749 §6, RFC 9700 §4.14): grants (one approval each), their refresh tokens (keyed hashes,
 -- one family per grant), and the access tokens revoked before they expire.
 
 -- Per-client refresh settings: always issue a refresh token (not only for offline_access), rotate

@@ -1,7 +1,7 @@
-// RSA-style admin API keys (SPEC S6): the server makes an RSA key pair, stores the public half and
-// hands the private half to the admin once, in a key file shaped like RSA's. Admins then sign their
-// own short-lived JWTs; each request's token is checked against the key its `sub` names, and a
-// revoked key is refused from the next request on (nothing is cached past the store).
+// RSA-style admin API keys (docs/vendors.md): the server makes an RSA key pair, stores the public
+// half and hands the private half to the admin once, in a key file shaped like RSA's. Admins then
+// sign their own short-lived JWTs; each request's token is checked against the key its `sub` names,
+// and a revoked key is refused from the next request on (nothing is cached past the store).
 import { createPublicKey, randomUUID, type KeyObject } from 'node:crypto';
 import { generateRsaKeyPair } from '../crypto/keys.ts';
 import { verifyAdminToken } from '../crypto/jwt.ts';
@@ -110,7 +110,7 @@ export class AdminKeys {
   }
 }
 
-/** Both roles issue codes and look users up; only super admins delete devices (SPEC S6). */
+/** Both roles issue codes and look users up; only super admins delete devices (as RSA's roles). */
 export function requireSuperAdmin(principal: AdminPrincipal): void {
   if (principal.role !== 'super_admin') throw new CoreError('forbidden', 'only a super admin may do this');
 }

@@ -1,4 +1,5 @@
-// Administration of environments, clients and users: shared by the CLI and, later, the admin API.
+// Administration of environments, clients and users: the CLI's, plus the default environment made
+// at start and the account client the Veeam facade makes on first use.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { hashPassword, type ScryptCost } from '../crypto/passwords.ts';
 import type { SecretKeys } from '../crypto/secret.ts';
@@ -12,7 +13,7 @@ import { isValidScopeToken, parseScopeList } from './scopes.ts';
 
 export const DEFAULT_ENVIRONMENT_NAME = 'default';
 export const DEFAULT_CLIENT_SCOPES = ['openid', 'profile', 'email'];
-/** The display name of the environment's account client (SPEC S5), shown on the consent screen. */
+/** The display name of the environment's account client (docs/vendors.md), shown on the consent screen. */
 export const ACCOUNT_CLIENT_NAME = 'Account sign-in';
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -35,7 +36,7 @@ export interface NewClient {
   pollInterval?: number;
   tokenLifetime?: number;
   audience?: string | null;
-  /** Allow the refresh_token grant (SPEC S11); offline_access joins the client's scopes. */
+  /** Allow the refresh_token grant (RFC 6749 §6); offline_access joins the client's scopes. */
   refreshTokens?: boolean;
   /** With refreshTokens: issue one with every token, not only for offline_access. */
   refreshAlways?: boolean;
@@ -69,7 +70,7 @@ export class Admin {
     this.#d = deps;
   }
 
-  /** `mfaLicensed: false` makes the environment refuse RSA registration codes (SPEC S6 licence rule). */
+  /** `mfaLicensed: false` makes the environment refuse RSA registration codes (RSA's licence refusal). */
   async createEnvironment(name: string, opts: { mfaLicensed?: boolean } = {}): Promise<Environment> {
     if (!/^[\w.-]{1,64}$/.test(name) || UUID.test(name)) {
       throw new CoreError('invalid_request', 'environment name: 1-64 letters, digits, dots, dashes or underscores, not a UUID');
@@ -162,7 +163,7 @@ export class Admin {
   }
 
   /**
-   * The environment's account client (SPEC S5): a public device client created on first use and
+   * The environment's account client (docs/vendors.md): a public device client created on first use and
    * listed like any other. Two first uses at once create one client (a UNIQUE index decides).
    */
   async accountClient(env: Environment): Promise<Client> {

@@ -45,7 +45,7 @@ export interface IssuedToken {
   accessToken: string;
   expiresIn: number;
   scope: string;
-  /** When the client may have one (SPEC S11). */
+  /** When the client may have one (see wantsRefreshToken). */
   refreshToken?: string;
 }
 
@@ -125,7 +125,8 @@ export class DeviceFlow {
         case 'approved':
           return this.#redeem(device, env, client, issuer, now);
         case 'pending': {
-          // choice (SPEC S2): a poll sooner than the interval after the previous one slows the device down.
+          // Our choice (docs/protocol.md): a poll sooner than the interval after the previous one
+          // slows the device down.
           const tooSoon = device.lastPolledAt !== null && now - device.lastPolledAt < device.interval * 1000;
           const interval = tooSoon ? device.interval + SLOW_DOWN_STEP_SECONDS : device.interval;
           if (await this.#d.store.deviceAuthorizations.recordPoll(device.id, device.lastPolledAt, now, interval)) {

@@ -34,7 +34,7 @@ const defaultStatus = {
   guess_budget_exhausted: 429,
   flow_not_found: 404,
   flow_wrong_state: 400,
-  // device registration (SPEC S6)
+  // device registration (the RSA facade)
   registration_refused: 403,
   invalid_registration_code: 400,
   // transport: raised at the HTTP edge, formatted by the same per-surface mappers
@@ -52,7 +52,7 @@ const defaultStatus = {
 
 export type CoreErrorCode = keyof typeof defaultStatus;
 
-/** Why a registration code was not issued (SPEC S6; RSA documents one message for each). */
+/** Why a registration code was not issued (RSA documents one message for each, docs/vendors.md). */
 export type RegistrationRefusal = 'not_licensed' | 'user_not_found' | 'user_disabled' | 'device_registered';
 
 export interface CoreErrorDetails {

@@ -1,9 +1,9 @@
-// Grants and refresh tokens (SPEC S11, RFC 6749 §6, RFC 9700 §4.14). A grant is one approval
-// (user + client + scope + environment); every access token carries its id, and its refresh tokens
-// are one family. A refresh token is rotated on every use (public clients always; confidential
-// ones by client setting), and a rotated-out token presented again revokes the whole grant, after
-// an optional grace for a client that lost the answer to its refresh. The user, the client and
-// the environment are re-checked at every refresh.
+// Grants and refresh tokens (RFC 6749 §6, RFC 9700 §4.14; docs/protocol.md). A grant is one
+// approval (user + client + scope + environment); every access token carries its id, and its
+// refresh tokens are one family. A refresh token is rotated on every use (public clients always;
+// confidential ones by client setting), and a rotated-out token presented again revokes the whole
+// grant, after an optional grace for a client that lost the answer to its refresh. The user, the
+// client and the environment are re-checked at every refresh.
 //   issue ──▶ active ──refresh (rotate)──▶ rotated ──presented again──▶ grant revoked
 import { randomUUID } from 'node:crypto';
 import { generateRefreshToken, REFRESH_TOKEN_PREFIX } from '../crypto/codes.ts';

@@ -1,4 +1,4 @@
-// Wrong codes per source address in a sliding window (RFC 8628 §5.1, SPEC S7): kept in the store
+// Wrong codes per source address in a sliding window (RFC 8628 §5.1, docs/protocol.md): kept in the store
 // (SQL, or Redis shared by every instance), so a restart does not reset it, and a correct code does
 // not either (it gives back only its own guess). User codes and registration codes draw on the same
 // budget: both are short codes a guesser could enumerate. It fails closed: when its store cannot

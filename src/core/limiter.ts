@@ -1,4 +1,4 @@
-// Fixed-window counters that a caller cannot flush (SPEC S7), behind one small interface: this
+// Fixed-window counters that a caller cannot flush (docs/architecture.md), behind one small interface: this
 // process's bounded memory here, Redis (src/redis/) when several instances share the counters.
 // A key's window starts at its first hit. Entries are kept in the order their windows end, so expired ones are
 // reclaimed from the front; a live entry is never evicted. When the table is full of live

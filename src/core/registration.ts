@@ -1,6 +1,6 @@
-// RSA-style device registration (SPEC S6): an admin gets a one-time 9-digit code for a user; the
-// user's authenticator app redeems it once to register the user's one device. Codes are stored
-// only as keyed hashes; one live code per user; the one-device rule is a UNIQUE index.
+// RSA-style device registration (docs/vendors.md): an admin gets a one-time 9-digit code for a
+// user; the user's authenticator app redeems it once to register the user's one device. Codes are
+// stored only as keyed hashes; one live code per user; the one-device rule is a UNIQUE index.
 import { randomInt, randomUUID } from 'node:crypto';
 import type { SecretKeys } from '../crypto/secret.ts';
 import type { Clock } from '../model/clock.ts';
@@ -11,7 +11,7 @@ import { CoreError } from './errors.ts';
 import type { GuessBudget } from './guess-budget.ts';
 import type { Telemetry } from './telemetry.ts';
 
-/** RSA Authenticator for iOS and Android: known in every environment (seed 002). */
+/** RSA Authenticator for iOS and Android: known in every environment (the appId RSA documents). */
 export const RSA_AUTHENTICATOR: Readonly<Pick<AppId, 'appId' | 'name'>> = {
   appId: '1f00c62b-a5c0-49d3-9ffb-92314d717187',
   name: 'RSA Authenticator (iOS and Android)',
@@ -61,7 +61,7 @@ export class Registration {
     return 'email' in who ? this.#d.store.users.getByEmail(env.id, who.email) : this.#d.store.users.getByUsername(env.id, who.username);
   }
 
-  /** A new code for the user, replacing any code they hold; refused as RSA documents (SPEC S6). */
+  /** A new code for the user, replacing any code they hold; refused as RSA documents (docs/vendors.md). */
   async issue(env: Environment, who: UserRef, requestedAppId: string): Promise<IssuedRegistrationCode> {
     const appId = requestedAppId.toLowerCase();
     if (!(await this.isKnownApp(env.id, appId))) throw new CoreError('invalid_request', 'unknown appId', { target: 'appId' });

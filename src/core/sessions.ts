@@ -1,6 +1,7 @@
-// Session tokens for the Veeam-compatible API (SPEC S5): a person signs in with a password (or an
-// admin mints one with the CLI) and gets a JWT of kind `session+jwt`, signed by the environment's
-// key, whose audience is that environment's session API. Nothing else is accepted as a session.
+// Session tokens for the Veeam-compatible API (docs/vendors.md): a person signs in with a password
+// (or an admin mints one with the CLI) and gets a JWT of kind `session+jwt`, signed by the
+// environment's key, whose audience is that environment's session API. Nothing else is accepted as
+// a session.
 import { signSessionToken, verifySessionToken } from '../crypto/jwt.ts';
 import type { Clock } from '../model/clock.ts';
 import type { Client, Environment, User } from '../model/records.ts';
@@ -57,7 +58,7 @@ export class SessionTokens {
     return this.#sign(env, urls, user, opened.grant.id, opened.refreshToken ?? '');
   }
 
-  /** grant_type=Refresh_token: the session's refresh token, rotated, for a new session token (SPEC S11 rules). */
+  /** grant_type=Refresh_token: the session's refresh token, rotated, for a new session token (Grants.refresh's rules). */
   async refresh(env: Environment, urls: SessionUrls, refreshToken: string): Promise<IssuedSession> {
     // No account client yet means no session was ever started here: nothing to renew, nothing created.
     const client = await this.#d.store.clients.getByPurpose(env.id, 'account');

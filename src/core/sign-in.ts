@@ -1,7 +1,7 @@
 // Password sign-in, the one implementation behind the verification page, the flow API and the
 // Veeam password grant. Unknown users cost a real scrypt check too, so the time an answer takes
 // does not reveal which usernames exist; every refusal is the same `invalid_credentials`. Wrong
-// passwords are counted per account, whatever the source (SPEC S7): past the limit the account is
+// passwords are counted per account, whatever the source (docs/protocol.md): past the limit the account is
 // refused before any hashing until the window ends, so a flood spends no CPU on it. Each attempt
 // is taken from the budget before its hash is checked, in one atomic step (concurrent guesses
 // cannot all slip past the count), and given back when the password was right. Unknown usernames are counted alike, so the throttle

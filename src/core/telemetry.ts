@@ -1,5 +1,6 @@
-// What the engine reports as it works, for metrics (SPEC S8): counts only, never a code, a user or
-// a client id (labels stay few and bounded). The engine calls these; ops decides where they go.
+// What the engine reports as it works, for metrics (README "Operations"): counts only, never a
+// code, a user or a client id (labels stay few and bounded). The engine calls these; ops decides
+// where they go.
 import { isCoreError } from './errors.ts';
 
 export interface Telemetry {

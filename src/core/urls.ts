@@ -1,4 +1,4 @@
-// Where each environment's endpoints live (SPEC S2, S5, S6): the default environment at the root,
+// Where each environment's endpoints live (docs/protocol.md): the default environment at the root,
 // every environment under /{envID}/. Surfaces, tokens and the CLI all derive URLs here.
 import type { Environment } from '../model/records.ts';
 

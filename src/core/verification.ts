@@ -17,7 +17,7 @@ import type { PasswordSignIn } from './sign-in.ts';
 import { outcomeOf, type Telemetry } from './telemetry.ts';
 
 export const FLOW_IDLE_MS = 15 * 60 * 1000;
-/** SPEC S7: the fifth wrong code fails the flow. */
+/** The fifth wrong code fails the flow (RFC 8628 §5.1; the number is ours). */
 export const MAX_CODE_ATTEMPTS = 5;
 
 export interface VerificationDeps {

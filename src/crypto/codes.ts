@@ -9,7 +9,7 @@ export function generateDeviceCode(): string {
   return DEVICE_CODE_PREFIX + randomBytes(32).toString('base64url');
 }
 
-/** A refresh token (SPEC S11): 256 random bits, base64url, `rt_` in front. */
+/** A refresh token (RFC 6749 §6): 256 random bits, base64url, `rt_` in front. */
 export function generateRefreshToken(): string {
   return REFRESH_TOKEN_PREFIX + randomBytes(32).toString('base64url');
 }

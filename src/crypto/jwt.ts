@@ -1,8 +1,8 @@
-// JWTs of every kind, signed and verified side by side (SPEC S7). Each kind has its own `typ`,
-// algorithm allow-list, issuer, audience and lifetime rule, so no kind can stand in for another:
+// JWTs of every kind, signed and verified side by side. Each kind has its own `typ`, algorithm
+// allow-list, issuer, audience and lifetime rule, so none can stand in for another (RFC 8725 §3.12):
 //   device access token  typ at+jwt (RFC 9068), ES256|RS256, signed by the environment's key
 //   session token        typ session+jwt (Veeam facade), ES256|RS256, signed by the environment's key
-//   admin-key token      typ JWT, RS256 only, signed by an RSA admin API key the admin holds (SPEC S6)
+//   admin-key token      typ JWT, RS256 only, signed by an RSA admin API key the admin holds (docs/vendors.md)
 // Verification returns a result instead of throwing; the reason is for logs, never for the caller.
 import { compactVerify, decodeProtectedHeader, jwtVerify, SignJWT, type CryptoKey, type JWTPayload, type KeyObject } from 'jose';
 import { nanoid } from 'nanoid';
@@ -42,7 +42,7 @@ export interface AccessTokenInput {
   audience: string;
   clientId: string;
   scope: string;
-  /** The grant the token belongs to (SPEC S11): revoking the grant makes the token inactive. */
+  /** The grant the token belongs to: revoking the grant makes the token inactive. */
   grantId: string;
   lifetimeSeconds: number;
   now: number;
@@ -192,7 +192,7 @@ export interface AdminTokenClaims {
 export type AdminKeyLookup = (accessId: string) => Promise<KeyObject | undefined>;
 
 /**
- * RSA's rules (SPEC S6): header exactly {alg: RS256, typ: JWT}; `sub` names the key; `aud` is the
+ * RSA's rules (docs/vendors.md): header exactly {alg: RS256, typ: JWT}; `sub` names the key; `aud` is the
  * admin API; `iat` and `exp` may be numbers or numeric strings (RSA's own sample uses strings).
  */
 export async function verifyAdminToken(token: string, lookup: AdminKeyLookup, rules: AdminTokenRules): Promise<Verified<AdminTokenClaims>> {

@@ -40,7 +40,7 @@ export interface RsaKeyPair {
   publicKey: KeyObject;
 }
 
-/** An RSA key pair for an admin API key (SPEC S6). */
+/** An RSA key pair for an admin API key (the RSA facade, docs/vendors.md). */
 export async function generateRsaKeyPair(modulusLength = 2048): Promise<RsaKeyPair> {
   const { publicKey, privateKey } = await promisify(generateNodeKeyPair)('rsa', { modulusLength });
   return {

@@ -1,5 +1,5 @@
 // Bearer credentials (RFC 6750 §2.1) for the facades: the token comes from the Authorization header
-// only (a token in the query string is refused). Authentication runs as a route hook before the
+// only (a token in the query string is refused, RFC 6750 §2.3). Authentication runs as a route hook before the
 // route's rate limit, so the limit can key on the authenticated subject; a failed authentication
 // is limited per source address instead and reported when the handler asks for the principal.
 import type { FastifyRequest } from 'fastify';

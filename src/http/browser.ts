@@ -1,4 +1,4 @@
-// The browser binding of verification flows (SPEC S4): a random secret in an HttpOnly cookie. A
+// The browser binding of verification flows (docs/protocol.md): a random secret in an HttpOnly cookie. A
 // flow stores only its HMAC, so whoever lacks the cookie cannot drive the flow.
 //
 // Served over https (PUBLIC_URL says so), the cookie is `__Host-dcs_browser`: browsers accept that

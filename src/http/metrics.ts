@@ -1,4 +1,4 @@
-// Prometheus metrics (SPEC S8): HTTP requests by route and status with latency, what the engine
+// Prometheus metrics (README "Operations"): HTTP requests by route and status with latency, what the engine
 // reports through Telemetry (device authorizations, polls and verifications by outcome, wrong
 // codes, budgets spent, rate-limit refusals, registration codes, tokens), and process metrics.
 // Each app has its own registry (tests build many); process metrics are collected once.

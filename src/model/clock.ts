@@ -1,4 +1,4 @@
-// Time is injected so expiry and slow_down are tested without sleeping (STYLE principle 7).
+// Time is injected so expiry and slow_down are tested without sleeping (docs/architecture.md).
 export interface Clock {
   /** Epoch milliseconds. */
   now(): number;

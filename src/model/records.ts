@@ -29,13 +29,13 @@ export interface Client {
   tokenLifetime: number;
   /** `aud` of issued access tokens; the environment's issuer when null. */
   audience: string | null;
-  /** Set on clients the server made for itself: `account` is the environment's Veeam account client (SPEC S5). */
+  /** Set on clients the server made for itself: `account` is the environment's Veeam account client (docs/vendors.md). */
   purpose: ClientPurpose | null;
   refresh: RefreshSettings;
   createdAt: number;
 }
 
-/** Refresh tokens of a client (SPEC S11); the grant type `refresh_token` must be allowed too. */
+/** Refresh tokens of a client (docs/protocol.md); the grant type `refresh_token` must be allowed too. */
 export interface RefreshSettings {
   /** Issue a refresh token with every token, not only when `offline_access` was approved. */
   always: boolean;
@@ -97,7 +97,7 @@ export interface SigningKeyRecord {
   retiredUntil: number | null;
 }
 
-/** Verification flow states (PingOne flow API, SPEC S4). COMPLETED and FAILED are terminal. */
+/** Verification flow states (the page and the PingOne flow API, docs/vendors.md). COMPLETED and FAILED are terminal. */
 export const FLOW_STATUSES = [
   'USERNAME_PASSWORD_REQUIRED',
   'DAG_USER_CODE_REQUIRED',
@@ -125,7 +125,7 @@ export interface Flow {
   expiresAt: number;
 }
 
-/** RSA Cloud Administration roles (SPEC S6): both issue codes and look users up; only super admins delete devices. */
+/** RSA Cloud Administration roles (docs/vendors.md): both issue codes and look users up; only super admins delete devices. */
 export const ADMIN_ROLES = ['super_admin', 'helpdesk_admin'] as const;
 export type AdminRole = (typeof ADMIN_ROLES)[number];
 
@@ -170,7 +170,7 @@ export interface RegisteredDevice {
   registeredAt: number;
 }
 
-/** Who approved what for which client (SPEC S11): the family of its refresh tokens. */
+/** Who approved what for which client (RFC 9700 §4.14): the family of its refresh tokens. */
 export type GrantKind = 'device' | 'session';
 
 export interface Grant {

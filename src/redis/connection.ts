@@ -1,4 +1,4 @@
-// The one Redis connection of a process (REDIS_URL, SPEC S10): rate-limit counters and the
+// The one Redis connection of a process (REDIS_URL, README "Shared limits"): rate-limit counters and the
 // wrong-code budget, shared by every instance. A dead Redis must answer fast rather than hold
 // requests: connects and commands time out after REDIS_TIMEOUT_MS, nothing is queued while the
 // connection is down and nothing is retried, so each caller decides at once what an outage means

@@ -1,4 +1,4 @@
-// `copy-store --from <sqlite> --to <postgres>` (SPEC S10, issue 10 §5): a deployment filled through
+// `copy-store --from <sqlite> --to <postgres>` (issue 10 §5): a deployment filled through
 // the engine and HTTP on SQLite is copied by the real binary; through the store interfaces every
 // record reads back equal from PostgreSQL, and the app on PostgreSQL carries on with the copied
 // state (a pending approval polls to a token, a refresh token refreshes).

@@ -1,4 +1,4 @@
-// `client create --refresh` and `grants list|revoke` (SPEC S11): a support desk signs a TV out.
+// `client create --refresh` and `grants list|revoke`: a support desk signs a TV out.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { build, DEVICE_CODE_GRANT, tempDir, TestClock } from '../helpers/build.ts';

@@ -1,4 +1,4 @@
-// Graceful shutdown of a real `serve` process under load (SPEC S8): on SIGTERM every request that
+// Graceful shutdown of a real `serve` process under load (README "Operations"): on SIGTERM every request that
 // was answered is true afterwards, nothing is answered with a broken body, new requests are
 // refused (503 or no connection), the database closes cleanly and the process exits 0.
 import assert from 'node:assert/strict';

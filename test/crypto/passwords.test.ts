@@ -1,4 +1,4 @@
-// Password hashes (SPEC S1, issue "Ready for production" §3): OWASP's scrypt minimum by default,
+// Password hashes (issue "Ready for production" §3): OWASP's scrypt minimum by default,
 // and hashes of older, weaker parameters upgraded at the next successful sign-in.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

@@ -1,4 +1,4 @@
-// Several instances behind one address (issue 10 §4, SPEC S10): two `serve` processes on one
+// Several instances behind one address (issue 10 §4, README "Scaling out"): two `serve` processes on one
 // PostgreSQL and one Redis, each with its own data directory and nothing shared but the stores and
 // the configuration README "Scaling out" says must be equal. A device authorized through A is
 // approved through the flow API with its steps spread over A and B, its polls alternate between

@@ -1,4 +1,4 @@
-// The PingOne-compatible flow API (SPEC S4) over HTTP, against a real SQLite file.
+// The PingOne-compatible flow API (docs/vendors.md) over HTTP, against a real SQLite file.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
@@ -22,8 +22,8 @@ interface PingError {
   details?: { code: string; target?: string; message: string; innerError?: { failuresRemaining: number } }[];
 }
 
-/** The seed's request body, byte for byte (seeds/001: `{\n "userCode": "{{userCode}}"\n}`). */
-const seedVerifyBody = (userCode: string) => `{\n "userCode": "${userCode}"\n}`;
+/** PingOne's documented verify request body, byte for byte (`{\n "userCode": "{{userCode}}"\n}`). */
+const documentedVerifyBody = (userCode: string) => `{\n "userCode": "${userCode}"\n}`;
 
 async function startDevice(h: TestApp, clientId: string) {
   const res = await h.form('/oauth/device_authorization', { client_id: clientId });
@@ -71,7 +71,7 @@ function pingError(res: LightMyRequestResponse, status: number, code: string): P
 const poll = (h: TestApp, clientId: string, deviceCode: string) =>
   h.form('/oauth/token', { grant_type: DEVICE_CODE_GRANT, device_code: deviceCode, client_id: clientId });
 
-test('the whole flow with the seed request: sign in → verify code → consent → COMPLETED, and the device gets its token', async (t) => {
+test('the whole flow with PingOne\'s documented request: sign in → verify code → consent → COMPLETED, and the device gets its token', async (t) => {
   const h = await build(t);
   const client = await h.publicClient({ scope: 'openid profile' });
   await h.user('alice');
@@ -88,7 +88,7 @@ test('the whole flow with the seed request: sign in → verify code → consent 
   assert.equal(initial.headers['cache-control'], 'no-store');
 
   await signIn(flow);
-  const verified = await flow.post(VERIFY, seedVerifyBody(device.user_code));
+  const verified = await flow.post(VERIFY, documentedVerifyBody(device.user_code));
   assert.equal(verified.statusCode, 200, verified.body);
   const consent = verified.json<FlowBody>();
   assert.equal(consent.status, 'DAG_CONSENT_REQUIRED');
@@ -230,14 +230,14 @@ test('wrong codes count down failuresRemaining; the fifth fails the flow', async
   await signIn(flow);
   const wrong = device.user_code === 'BBBB-BBBB' ? 'CCCC-CCCC' : 'BBBB-BBBB';
   for (let remaining = 4; remaining >= 1; remaining--) {
-    const err = pingError(await flow.post(VERIFY, seedVerifyBody(wrong)), 400, 'INVALID_DATA');
+    const err = pingError(await flow.post(VERIFY, documentedVerifyBody(wrong)), 400, 'INVALID_DATA');
     assert.deepEqual(err.details?.[0], { code: 'INVALID_VALUE', target: 'userCode', message: 'that code is not valid', innerError: { failuresRemaining: remaining } });
   }
-  const fifth = pingError(await flow.post(VERIFY, seedVerifyBody(wrong)), 400, 'INVALID_DATA');
+  const fifth = pingError(await flow.post(VERIFY, documentedVerifyBody(wrong)), 400, 'INVALID_DATA');
   assert.equal(fifth.details?.[0]?.innerError?.failuresRemaining, 0);
   assert.equal((await flow.get()).json<FlowBody>().status, 'FAILED');
   // Even the right code cannot revive a failed flow.
-  pingError(await flow.post(VERIFY, seedVerifyBody(device.user_code)), 400, 'INVALID_REQUEST');
+  pingError(await flow.post(VERIFY, documentedVerifyBody(device.user_code)), 400, 'INVALID_REQUEST');
 });
 
 test('expired and already-used codes get their own messages and do not count as guesses', async (t) => {

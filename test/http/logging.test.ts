@@ -1,4 +1,4 @@
-// The log of a whole day's work holds no secret (SPEC S8): a device login through the page with a
+// The log of a whole day's work holds no secret (README "Operations"): a device login through the page with a
 // confidential client, a Veeam session and device code, an RSA admin JWT, a registration code and
 // its redemption, and requests that put codes in the query string under percent-encoded names.
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Rate limits as an attacker tries them (SPEC S7): every escape below must fail to buy a fresh
+// Rate limits as an attacker tries them (README "Rate limits"): every escape below must fail to buy a fresh
 // budget. The limiter's clock is the app's, so windows end when the test says.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

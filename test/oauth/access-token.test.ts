@@ -1,5 +1,5 @@
 // The access token (RFC 9068 JWT) checked with jose against the published JWKS, environment
-// isolation of tokens, and discovery metadata (RFC 8414, OpenID Connect Discovery) — SPEC S2.
+// isolation of tokens, and discovery metadata (RFC 8414, OpenID Connect Discovery).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
@@ -155,7 +155,7 @@ test('discovery: every well-known location returns the issuer and endpoints of i
     assert.equal(meta.introspection_endpoint, `${prefix}/introspect`, url);
     assert.deepEqual(meta.grant_types_supported, [DEVICE_CODE_GRANT, 'refresh_token'], url);
     assert.deepEqual(meta.token_endpoint_auth_methods_supported, ['none', 'client_secret_basic', 'client_secret_post'], url);
-    // offline_access is always offered (SPEC S11), beside the clients' own scopes.
+    // offline_access is always offered, beside the clients' own scopes.
     assert.deepEqual(meta.scopes_supported, [...scopes, 'offline_access'].sort(), url);
     assert.deepEqual(meta.response_types_supported, [], url);
   }

@@ -1,4 +1,4 @@
-// Hostile and malformed requests (SPEC S2, S7): each one is a 4xx with an RFC 6749 §5.2 JSON body,
+// Hostile and malformed requests to the OAuth endpoints: each one is a 4xx with an RFC 6749 §5.2 JSON body,
 // never a 500, never a stack trace, never Fastify's own error format.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

@@ -1,4 +1,4 @@
-// Concurrent polls over real sockets (SPEC S2): the code is consumed atomically before a token is
+// Concurrent polls over real sockets (docs/architecture.md, "Consume before sign"): the code is consumed atomically before a token is
 // signed, so exactly one of many simultaneous polls gets the token.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

@@ -1,4 +1,4 @@
-// RFC 8628 §3.1-3.2: the device authorization endpoint, at the root and per environment (SPEC S2).
+// RFC 8628 §3.1-3.2: the device authorization endpoint, at the root and per environment.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { build } from '../helpers/build.ts';

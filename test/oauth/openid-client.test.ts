@@ -1,5 +1,5 @@
 // A real, unmodified third-party client (openid-client v6 on oauth4webapi) completes device logins
-// against a listening server (SPEC S2). The client sleeps between polls by design, so the server
+// against a listening server. The client sleeps between polls by design, so the server
 // runs on a clock that follows wall time.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

@@ -1,4 +1,4 @@
-// Refresh tokens (SPEC S11, RFC 6749 §6, RFC 9700 §4.14): rotation, reuse detection ending the
+// Refresh tokens (RFC 6749 §6, RFC 9700 §4.14): rotation, reuse detection ending the
 // grant, the grace window, narrowing, idle and absolute expiry, and the re-checks at every use.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

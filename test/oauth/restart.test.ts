@@ -1,4 +1,4 @@
-// State survives a restart on the same data directory (SPEC S1, S2): pending codes keep their
+// State survives a restart on the same data directory: pending codes keep their
 // interval, last poll time and expiry; approved codes stay redeemable; the signing key and the
 // server secret stay, so earlier tokens still verify and typed user codes still resolve.
 import assert from 'node:assert/strict';

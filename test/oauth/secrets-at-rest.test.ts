@@ -1,4 +1,4 @@
-// A copy of the database yields no usable code or credential (SPEC S1): device codes and user codes
+// A copy of the database yields no usable code or credential: device codes and user codes
 // are stored only as keyed hashes, passwords only as scrypt hashes, client secrets as keyed hashes. Checked on
 // the raw bytes of the database and its WAL, and on every row of every table.
 import assert from 'node:assert/strict';

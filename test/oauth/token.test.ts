@@ -1,4 +1,4 @@
-// RFC 8628 §3.4-3.5 and RFC 6749 §5: every outcome of the token endpoint (SPEC S2). Time moves
+// RFC 8628 §3.4-3.5 and RFC 6749 §5: every outcome of the token endpoint (docs/protocol.md). Time moves
 // only through the TestClock.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';

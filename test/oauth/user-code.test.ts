@@ -1,4 +1,4 @@
-// User codes as people type them (SPEC S2, RFC 8628 §6.1): case, spaces, any dash and NFKC folding
+// User codes as people type them (RFC 8628 §6.1, docs/protocol.md): case, spaces, any dash and NFKC folding
 // are forgiven; a wrong, longer or vowel-bearing code is not.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';

@@ -1,4 +1,4 @@
-// GET /metrics (SPEC S8): Prometheus text with requests by route and status, latency, and what the
+// GET /metrics (README "Operations"): Prometheus text with requests by route and status, latency, and what the
 // engine did, counted by outcome; optionally behind a bearer token.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

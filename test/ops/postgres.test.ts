@@ -1,4 +1,4 @@
-// Operating on PostgreSQL (SPEC S10): DATABASE_URL selects it for the server and the CLI alike, its
+// Operating on PostgreSQL: DATABASE_URL selects it for the server and the CLI alike, its
 // password never reaches a log line or an answer, `backup` points to pg_dump, a bad URL stops the
 // start naming the variable, and PostgreSQL's disk_full is the same 503 as SQLite's full disk.
 import assert from 'node:assert/strict';

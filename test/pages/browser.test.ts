@@ -1,4 +1,4 @@
-// SPEC S3 in a real browser: Debian's Chromium (driven by playwright-core, never a downloaded
+// The verification page in a real browser: Debian's Chromium (driven by playwright-core, never a downloaded
 // browser) against a listening server, while a device polls the token endpoint in the background
 // the way RFC 8628 §3.4-3.5 says (respecting `interval`, slowing down on slow_down).
 //   (a) /device, sign in (a wrong password first), type the code by hand, approve → token

@@ -1,4 +1,4 @@
-// SPEC S3/S7 on the page: wrong, expired and used codes re-render the form with a clear message;
+// Wrong codes on the page (RFC 8628 §5.1): wrong, expired and used codes re-render the form with a clear message;
 // five wrong codes fail the flow; the per-source guessing budget answers 429 with Retry-After.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

@@ -1,4 +1,4 @@
-// SPEC S4: served over https, the browser binding is a __Host- cookie (Secure, Path=/, no Domain),
+// The browser binding (docs/protocol.md): served over https, the browser binding is a __Host- cookie (Secure, Path=/, no Domain),
 // which no sibling subdomain or plain-http page can plant; only the current mode's name is read.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

@@ -1,4 +1,4 @@
-// SPEC S3: the QR code of verification_uri_complete for device screens, as an SVG that can hold
+// RFC 8628 §3.3.1: the QR code of verification_uri_complete for device screens, as an SVG that can hold
 // nothing but drawing, for any well-formed code (codes are not looked up).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

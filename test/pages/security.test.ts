@@ -1,4 +1,4 @@
-// SPEC S3/S4 on the page: CSRF tokens, the browser binding, terminal states that Back-button and
+// The page's defences (docs/protocol.md): CSRF tokens, the browser binding, terminal states that Back-button and
 // double submits cannot change, and the headers and shape of every answer (HTML, never JSON).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

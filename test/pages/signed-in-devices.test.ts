@@ -1,4 +1,4 @@
-// SPEC S11 on the page: "Your devices", the signed-in person's grants with a Sign-out for each, on
+// "Your devices" on the page: the signed-in person's grants with a Sign-out for each, on
 // the browser-bound flow (no session of its own): only the flow's own user's grants, CSRF, PRG,
 // double submits and Back, escaping, the direct entry /device?view=devices, the page's headers.
 import assert from 'node:assert/strict';

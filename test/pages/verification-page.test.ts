@@ -1,4 +1,4 @@
-// SPEC S3: the verification page end to end through Fastify inject: sign in, enter or confirm the
+// RFC 8628 §3.3: the verification page end to end through Fastify inject: sign in, enter or confirm the
 // code, consent, done; and the device's view of each outcome on the token endpoint.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

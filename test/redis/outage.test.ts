@@ -1,4 +1,4 @@
-// Redis stopped mid-test (SPEC S10; README "Rate limits"): the guess budget fails closed, a 503
+// Redis stopped mid-test (README "Shared limits"): the guess budget fails closed, a 503
 // with Retry-After in each surface's shape, and answers at once; the plain limits fail open to
 // per-instance counters, so sign-ins and device logins go on; readiness and metrics say so, the
 // log says it once and never shows the password; everything recovers when Redis is back.

@@ -1,4 +1,4 @@
-// Two instances on one Redis share every budget (SPEC S10): what a caller spends on A is spent on
+// Two instances on one Redis share every budget (README "Shared limits"): what a caller spends on A is spent on
 // B, with the same 429 (Retry-After, RateLimit-*) in each surface's shape; wrong codes entered
 // through A's page count on B's flow API and RSA redemption; windows end for both.
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// The CLI and the server writing one database at once (issue 9 §3, SPEC S8: "the CLI reads the same
+// The CLI and the server writing one database at once (issue 9 §3; README: "the CLI reads the same
 // variables, so DATA_DIR=… device-code-server client create … acts on the server's database"). A
 // `serve` process under a write load (device codes, polls, approvals through the flow API,
 // refreshes) while commands that write run back to back beside it: no one may see SQLITE_BUSY or

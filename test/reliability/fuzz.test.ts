@@ -1,4 +1,4 @@
-// HTTP fuzzing of every operation openapi.yaml documents (issue 9 §3, SPEC S7): fast-check sends
+// HTTP fuzzing of every operation openapi.yaml documents (issue 9 §3): fast-check sends
 // each one random requests — another method now and then, path parameters filled with random and
 // oversized strings, odd path suffixes, random query strings, random and oversized headers and
 // credentials, bodies of random media types, built from the operation's own field names or from

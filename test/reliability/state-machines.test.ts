@@ -1,6 +1,6 @@
 // Property tests of the two state machines (issue 9 §3), driven through the engine with the test
 // clock: fast-check generates sequences of creates, polls, decisions, refreshes, flow steps and
-// clock jumps, and a small model of RFC 8628 §3.5 and SPEC S4/S11 predicts every answer. Beside the
+// clock jumps, and a small model of RFC 8628 §3.5 and docs/protocol.md predicts every answer. Beside the
 // model, the invariants are asserted on their own: one token per device code at most, none after a
 // deny or after expiry, an interval that never shrinks, terminal states that never change, no
 // refresh with a rotated-out token, and a grant that ends on reuse.

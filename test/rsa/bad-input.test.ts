@@ -1,4 +1,4 @@
-// Hostile and malformed requests to the RSA facade (SPEC S6, S7): each one gets RSA's error body
+// Hostile and malformed requests to the RSA facade (docs/vendors.md): each one gets RSA's error body
 // {timestamp, status, error, message, path} with the exact status and message, never a 500, never
 // a stack trace, and none of them changes a single row of the database.
 import assert from 'node:assert/strict';

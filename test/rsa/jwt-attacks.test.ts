@@ -1,4 +1,4 @@
-// Attacks on the RSA admin API's bearer JWTs (SPEC S6, S7): every forged, confused, stale or
+// Attacks on the RSA admin API's bearer JWTs (docs/vendors.md, RFC 8725): every forged, confused, stale or
 // misplaced token is a 403 in RSA's error body, and no registration code is written for it.
 // Each test first shows the same request with a good token is a 200, so a refusal means the
 // attack was caught, not that the probe was broken.

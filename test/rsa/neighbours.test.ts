@@ -1,4 +1,4 @@
-// RSA's neighbouring admin endpoints (SPEC S6): users/lookup, a user's devices, deleting a device;
+// RSA's neighbouring admin endpoints (docs/vendors.md): users/lookup, a user's devices, deleting a device;
 // the roles (both issue codes and look up; only super admins delete) and environment isolation.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

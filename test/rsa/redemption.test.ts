@@ -1,4 +1,4 @@
-// Redemption of registration codes by the authenticator app (SPEC S6): one device per user, held by
+// Redemption of registration codes by the authenticator app (docs/vendors.md): one device per user, held by
 // a UNIQUE index, and wrong codes drawing on the per-source guess budget.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

@@ -1,9 +1,9 @@
-// RSA's deviceRegistrationCode (SPEC S6, seed 002): every documented answer with its exact message.
+// RSA's deviceRegistrationCode (docs/vendors.md): every documented answer with its exact message.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { generateRegistrationCode } from '../../src/core/registration.ts';
 import { build, type TestApp } from '../helpers/build.ts';
-import { RSA_ERROR, RSA_PATH, RSA_REQUEST_EMAIL, RSA_REQUEST_USERNAME, RSA_RESPONSE, sameShape } from '../fixtures/seeds.ts';
+import { RSA_ERROR, RSA_PATH, RSA_REQUEST_EMAIL, RSA_REQUEST_USERNAME, RSA_RESPONSE, sameShape } from '../fixtures/vendor-examples.ts';
 import { adminJwt, adminKeyFile, assertRsaError, CODE_PATH, databaseDigest, REDEEM_PATH, RSA_APP_ID, rsaRequest, sqlRows } from './_support.ts';
 
 interface CodeBody {
@@ -24,10 +24,10 @@ const issue = (h: TestApp, jwt: string, body: unknown) => rsaRequest(h, 'POST', 
 const redeem = (h: TestApp, code: string) =>
   rsaRequest(h, 'POST', REDEEM_PATH, undefined, { deviceRegistrationCode: code, appId: RSA_APP_ID, deviceName: 'Pixel', platform: 'Android' });
 
-test('the seed requests, replayed byte for byte: 200 with the seed response\'s fields, in its order', async (t) => {
+test('RSA\'s documented requests, replayed byte for byte: 200 with its example response\'s fields, in its order', async (t) => {
   const { h, jwt } = await setup(t);
   await h.services.admin.createUser({ envId: h.services.defaultEnv.id, username: 'usersusername', email: 'user.one@mycompany.com', password: 'correct horse battery' });
-  // The seed shows only these two headers: no Content-Type.
+  // RSA's example shows only these two headers: no Content-Type.
   const headers = { accept: 'application/json', authorization: `Bearer ${jwt}` };
   const byEmail = await h.inject({ method: 'POST', url: RSA_PATH, headers, payload: RSA_REQUEST_EMAIL });
   assert.equal(byEmail.statusCode, 200, byEmail.body);
@@ -83,7 +83,7 @@ test('403: not licensed, user not found (by email and by username), disabled, al
   const code = (await issue(h, jwt, { email: 'alice@example.test', appId: RSA_APP_ID })).json<CodeBody>().deviceRegistrationCode;
   assert.equal((await redeem(h, code)).statusCode, 201);
   const registered = assertRsaError(await issue(h, jwt, { email: 'alice@example.test', appId: RSA_APP_ID }), 403, 'User already has a registered device.');
-  // The seed's own error example, field for field (values aside).
+  // RSA's own error example, field for field (values aside).
   assert.equal(sameShape(registered as unknown as Record<string, unknown>, RSA_ERROR), undefined);
   assert.equal(registered.path, RSA_ERROR.path);
 

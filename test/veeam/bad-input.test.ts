@@ -1,4 +1,4 @@
-// Hostile and malformed requests to the Veeam facade (SPEC S5, S7): each one is a 4xx RFC 7807
+// Hostile and malformed requests to the Veeam facade (docs/vendors.md): each one is a 4xx RFC 7807
 // problem with the exact `error` member, never a 500, never a stack trace; refused sign-ins
 // change nothing in the database.
 import assert from 'node:assert/strict';
@@ -90,7 +90,7 @@ test('token endpoint: hostile requests are 4xx problems with the exact error, an
     { name: '__proto__[grant_type]', send: form(`__proto__%5Bgrant_type%5D=Password&Username=alice&Password=${enc(PASSWORD)}`), status: 400, error: 'invalid_request' },
     { name: 'client_credentials', send: form(pairs(['grant_type', 'client_credentials'], ['Username', 'alice'], ['Password', PASSWORD])), status: 400, error: 'unsupported_grant_type' },
     { name: 'authorization_code', send: form(pairs(['grant_type', 'authorization_code'], ['code', 'x'], ['Username', 'alice'], ['Password', PASSWORD])), status: 400, error: 'unsupported_grant_type' },
-    // Veeam's Refresh_token grant renews a session (SPEC S11): an unknown token is invalid_grant.
+    // Veeam's Refresh_token grant renews a session: an unknown token is invalid_grant.
     { name: 'refresh_token', send: form(pairs(['grant_type', 'refresh_token'], ['refresh_token', 'x'])), status: 400, error: 'invalid_grant' },
     { name: 'the device_code grant', send: form(pairs(['grant_type', 'urn:ietf:params:oauth:grant-type:device_code'], ['device_code', 'x'])), status: 400, error: 'unsupported_grant_type' },
     { name: 'Password with a trailing space', send: form(pairs(['grant_type', 'Password '], ['Username', 'alice'], ['Password', PASSWORD])), status: 400, error: 'unsupported_grant_type' },
@@ -170,7 +170,7 @@ test('getDeviceCode: malformed or foreign bearer credentials are 401 invalid_tok
     // An RSA admin JWT is not a session token.
     ['an RSA admin JWT', `Bearer ${adminToken}`],
     ['quotes and semicolons', 'Bearer "\'; DROP TABLE users; --'],
-    // RFC 6750 §2.3 tokens in the URL are refused even beside a valid header (SPEC S7).
+    // RFC 6750 §2.3 tokens in the URL are refused even beside a valid header.
     ['a valid token plus access_token in the query', `Bearer ${token}`, `${DEVICE_CODE}?access_token=${token}`],
   ];
   for (const [name, authorization, url] of refused) {

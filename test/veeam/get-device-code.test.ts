@@ -1,10 +1,10 @@
-// Veeam's getDeviceCode (SPEC S5, seed 000): a device authorization for the environment's account
+// Veeam's getDeviceCode (docs/vendors.md): a device authorization for the environment's account
 // client, in ADAL's DeviceCodeResult shape; the device code then polls the standard token endpoint.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { DEVICE_CODE_GRANT, build, type TestApp } from '../helpers/build.ts';
-import { sameShape, VEEAM_REQUEST, VEEAM_RESPONSE } from '../fixtures/seeds.ts';
+import { sameShape, VEEAM_REQUEST, VEEAM_RESPONSE } from '../fixtures/vendor-examples.ts';
 import { sqlRows } from '../rsa/_support.ts';
 import { assertNoStore, assertOAuthError, decide, poll } from '../oauth/_support.ts';
 import { apiPrefix, assertInvalidToken, assertProblem, getDeviceCode, PASSWORD, sessionToken, type DeviceCodeBody } from './_support.ts';
@@ -14,10 +14,10 @@ async function signedIn(h: TestApp): Promise<string> {
   return sessionToken(h, 'alice');
 }
 
-test('the seed request, replayed: 200 with exactly the seed\'s eight fields, types and headers', async (t) => {
+test('Veeam\'s documented request, replayed: 200 with exactly its example\'s eight fields, types and headers', async (t) => {
   const h = await build(t);
   const token = await signedIn(h);
-  // The request as seed 000 shows it: the method, the path and the Authorization header, nothing else.
+  // The request as Veeam's documentation shows it: the method, the path and the Authorization header, nothing else.
   const res = await h.inject({ method: VEEAM_REQUEST.method, url: VEEAM_REQUEST.path, headers: { [VEEAM_REQUEST.headers[0]]: `Bearer ${token}` } });
   assert.equal(res.statusCode, 200, res.body);
   assert.equal(res.headers['content-type'], 'application/json; charset=utf-8');
@@ -29,7 +29,7 @@ test('the seed request, replayed: 200 with exactly the seed\'s eight fields, typ
   assert.match(body.userCode, /^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/);
   assert.match(body.deviceCode, /^dc_[A-Za-z0-9_-]{43}$/);
   assert.equal(body.verificationUrl, 'http://issuer.test/device');
-  // Absolute, with microseconds and an offset, as the seed's example: the code's own expiry.
+  // Absolute, with microseconds and an offset, as Veeam's example: the code's own expiry.
   assert.match(body.expiresOn, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}\+00:00$/);
   assert.equal(Date.parse(body.expiresOn), h.clock.now() + 600_000);
   assert.equal(body.message, `To sign in, use a web browser to open the page ${body.verificationUrl} and enter the code ${body.userCode} to authenticate.`);

@@ -1,4 +1,4 @@
-// The Veeam password grant (SPEC S5; Veeam's obtaining_token): a session token for the session API.
+// The Veeam password grant (docs/vendors.md): a session token for the session API.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decodeJwt, decodeProtectedHeader } from 'jose';

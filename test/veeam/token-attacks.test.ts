@@ -1,4 +1,4 @@
-// Attacks on the Veeam facade's bearer session tokens (SPEC S5, S7): every forged, confused,
+// Attacks on the Veeam facade's bearer session tokens (RFC 8725, RFC 6750): every forged, confused,
 // stale or misplaced token at getDeviceCode is a 401 invalid_token with a Bearer challenge, and
 // no device authorization is started for it. Each test first shows a good token is a 200 on the
 // same request, so a refusal means the attack was caught, not that the probe was broken.

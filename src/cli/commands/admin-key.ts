@@ -1,6 +1,6 @@
-// `admin-key create|list|revoke`: RSA-style admin API keys (SPEC S6). The key file carries the only
-// copy of the private key; it is written 0600 and never overwritten, and the server keeps only the
-// public half.
+// `admin-key create|list|revoke`: RSA-style admin API keys (docs/vendors.md). The key file carries
+// the only copy of the private key; it is written 0600 and never overwritten, and the server keeps
+// only the public half.
 import { closeSync, fchmodSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { ADMIN_ROLES, type AdminKey } from '../../model/records.ts';

@@ -1,5 +1,5 @@
 // `copy-store --from <sqlite file> --to <postgres url>`: moves a deployment from one machine to
-// several (SPEC S10). Every row of every table, codes still hashed, in one PostgreSQL transaction;
+// several. Every row of every table, codes still hashed, in one PostgreSQL transaction;
 // a target that already holds records is refused, so nothing is ever merged or overwritten.
 import { existsSync } from 'node:fs';
 import path from 'node:path';

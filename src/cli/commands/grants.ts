@@ -1,5 +1,5 @@
 // `grants list --user <u>` and `grants revoke <id>`: the devices and sessions a person is signed in
-// on (SPEC S11), for a support desk to see and end ("sign the TV out").
+// on (docs/protocol.md), for a support desk to see and end ("sign the TV out").
 import type { Grant } from '../../model/records.ts';
 import { ENV_FLAG, JSON_FLAG, type CommandSpec } from '../args.ts';
 import { safe, table } from '../output.ts';

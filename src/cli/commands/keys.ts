@@ -1,4 +1,4 @@
-// `keys rotate|list`: the environments' token-signing keys (SPEC S8). A rotation makes a new active
+// `keys rotate|list`: the environments' token-signing keys. A rotation makes a new active
 // key at once; the old one stays in the JWKS until no token it can have signed is still valid.
 import type { KeyAlg, SigningKeyRecord } from '../../model/records.ts';
 import type { Services } from '../../services.ts';

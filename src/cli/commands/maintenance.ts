@@ -1,4 +1,4 @@
-// `sweep` and `backup <file>`: data care for operators (SPEC S8). Both are safe next to a running
+// `sweep` and `backup <file>`: data care for operators. Both are safe next to a running
 // server: the sweep is the server's own periodic one, run once; the backup is SQLite's online copy.
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';

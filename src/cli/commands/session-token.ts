@@ -1,5 +1,5 @@
 // `session-token --user <username>`: a session JWT for the Veeam-compatible API, for scripts that
-// act as a user without their password (SPEC S8). Prints the token alone, so `$(…)` captures it.
+// act as a user without their password. Prints the token alone, so `$(…)` captures it.
 import { ENV_FLAG, JSON_FLAG, type CommandSpec } from '../args.ts';
 import { withEnvironment } from '../session.ts';
 

@@ -1,4 +1,4 @@
-// The PingOne-compatible flow API (SPEC S4, seed 001): read a flow, act on it by media type. Flows
+// The PingOne-compatible flow API (docs/vendors.md): read a flow, act on it by media type. Flows
 // start at the page's /device entry point (surfaces/pages/entry.ts), for the page and custom UIs alike.
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';

@@ -1,7 +1,7 @@
 // GET /device[?user_code=], /{envID}/device[/{clientId}]: the address devices show. It starts a
 // verification flow bound to this browser and redirects (302) to the page that renders it; a custom
-// UI may call it too and read the flowId from Location (SPEC S3, S4). `?view=devices` starts one
-// that shows "Your devices" after sign-in instead of the code step (SPEC S11).
+// UI may call it too and read the flowId from Location (docs/vendors.md). `?view=devices` starts one
+// that shows "Your devices" after sign-in instead of the code step.
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';

@@ -1,5 +1,5 @@
 // GET /device/qr.svg?user_code=…, /{envID}/device/qr.svg?user_code=…: the environment's
-// verification_uri_complete as an SVG QR code, for device screens that cannot draw one (SPEC S3).
+// verification_uri_complete as an SVG QR code, for device screens that cannot draw one (RFC 8628 §3.3.1).
 // The code is not looked up: any well-formed code gets its QR code, so the answer says nothing
 // about which codes exist. It is normalised to its display form (XXXX-XXXX) first; text that
 // cannot be a code is a 400 page rather than a QR code that leads nowhere.

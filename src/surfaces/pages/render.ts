@@ -1,7 +1,7 @@
 // The verification page's HTML: one layout and one template per step of the flow. Plain HTML forms,
 // no JavaScript; every interpolated value goes through `html` (escaped).
 import { html, type SafeHtml } from './html.ts';
-import { STYLE } from './style.ts';
+import { PAGE_CSS } from './style.ts';
 
 /** What every form on the page carries: the flow and its CSRF token. */
 export interface FormContext {
@@ -25,7 +25,7 @@ export function layout(title: string, content: SafeHtml): string {
 <meta name="referrer" content="no-referrer">
 <meta name="robots" content="noindex, nofollow">
 <title>${title} · Connect a device</title>
-<style>${STYLE}</style>
+<style>${PAGE_CSS}</style>
 </head>
 <body>
 <main aria-labelledby="page-title">

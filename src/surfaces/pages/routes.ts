@@ -1,4 +1,4 @@
-// The verification page (SPEC S3): server-rendered HTML over the flow engine, a thin client of the
+// The verification page (RFC 8628 §3.3): server-rendered HTML over the flow engine, a thin client of the
 // same state machine as the flow API. GET renders the flow's current step; POST acts on it and
 // answers 303 back to the GET (Post/Redirect/Get), or re-renders the same form with a message.
 //   GET  /{envId}/signon?flowId=…[&user_code=…][&view=devices]   (and /signon for the default environment)

@@ -1,6 +1,7 @@
-// "Your devices" (SPEC S11): the signed-in person's live grants on the verification page, each with
-// a Sign-out form. There is no session of its own: the view belongs to a flow that has a signed-in
-// user (the browser-bound flow is the proof of sign-in), and lists only that user's grants.
+// "Your devices" (README "Staying signed in"): the signed-in person's live grants on the
+// verification page, each with a Sign-out form. There is no session of its own: the view belongs to
+// a flow that has a signed-in user (the browser-bound flow is the proof of sign-in), and lists only
+// that user's grants.
 //   GET  /{envId}/signon?flowId=…&view=devices[&signedOut=<grantId>]
 //   POST /{envId}/signon   flowId, csrf, action=signout, grant=<grantId>  → 303 to the view
 import type { Environment, Grant } from '../../model/records.ts';

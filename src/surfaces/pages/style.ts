@@ -2,7 +2,7 @@
 // A centred card, the system font, big tap targets, visible focus, light and dark colour schemes.
 import { SafeHtml } from './html.ts';
 
-export const STYLE = new SafeHtml(`
+export const PAGE_CSS = new SafeHtml(`
 :root{color-scheme:light dark;--bg:#eef1f5;--card:#fff;--text:#111827;--muted:#4b5563;--border:#c9ced6;--accent:#1d4ed8;--accent-hover:#1e40af;--on-accent:#fff;--danger:#b91c1c;--danger-bg:#fef2f2;--warn:#b45309;--warn-bg:#fffbeb;--ok:#047857;--ok-bg:#ecfdf5;--focus:#f59e0b}
 @media (prefers-color-scheme:dark){:root{--bg:#0f172a;--card:#1e293b;--text:#f1f5f9;--muted:#cbd5e1;--border:#475569;--accent:#93c5fd;--accent-hover:#bfdbfe;--on-accent:#0f172a;--danger:#fca5a5;--danger-bg:#3f1d1d;--warn:#fcd34d;--warn-bg:#3a2e10;--ok:#6ee7b7;--ok-bg:#0f2e25}}
 *{box-sizing:border-box}

@@ -1,6 +1,6 @@
-// RSA's body rules (SPEC S6): a JSON object with exactly the expected number of properties, each
-// one known and well-formed, answered with RSA's messages ("Incorrect number of properties in the
-// request body.", "Invalid property specified: <name>."). One definition per body serves as the
+// RSA's body rules (docs/vendors.md): a JSON object with exactly the expected number of properties,
+// each one known and well-formed, answered with RSA's messages ("Incorrect number of properties in
+// the request body.", "Invalid property specified: <name>."). One definition per body serves as the
 // OpenAPI schema and as the validator this front end installs for its routes.
 import type { FastifySchemaCompiler } from 'fastify';
 import { validatorCompiler } from 'fastify-type-provider-zod';

@@ -1,4 +1,4 @@
-// The RSA facade's wire format (SPEC S6, seed 002): Spring Boot's error body
+// The RSA facade's wire format (docs/vendors.md): Spring Boot's error body
 // {timestamp (epoch ms), status, error (reason phrase), message, path}, with RSA's own messages.
 // Every authentication failure is a 403, as RSA documents.
 import { STATUS_CODES } from 'node:http';

@@ -1,4 +1,4 @@
-// The RSA-compatible facade (SPEC S6, seed 002): admins holding an admin API key sign short-lived
+// The RSA-compatible facade (docs/vendors.md): admins holding an admin API key sign short-lived
 // JWTs and ask for one-time device registration codes, look users up, list and delete their
 // devices; the authenticator app redeems a code to register the user's one device.
 import type { FastifyPluginAsync } from 'fastify';
@@ -83,7 +83,7 @@ export const rsaPlugin: FastifyPluginAsync<{ services: Services }> = async (app,
   r.post(REGISTRATION_CODE_PATH, {
     schema: {
       tags: [TAG],
-      summary: 'Retrieve a device registration code (seed 002)',
+      summary: 'Retrieve a device registration code (RSA deviceRegistrationCode)',
       description: 'Authorization: Bearer <admin JWT>. Body exactly {email, appId} or {username, appId}. A new code replaces the user\'s unused one.',
       body: registrationCodeBody,
       response: { 200: registrationCodeResponse, ...writeErrors },

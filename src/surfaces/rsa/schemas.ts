@@ -1,4 +1,5 @@
-// Request and response schemas of the RSA facade (seed 002 and RSA's neighbouring endpoints).
+// Request and response schemas of the RSA facade (deviceRegistrationCode and its neighbouring
+// endpoints; docs/vendors.md).
 import { z } from 'zod';
 import { text } from '../../http/params.ts';
 import { rsaBody } from './body.ts';

@@ -1,4 +1,4 @@
-// The Veeam-compatible facade (SPEC S5, seed 000): a password grant for session tokens, and
+// The Veeam-compatible facade (docs/vendors.md): a password grant for session tokens, and
 // getDeviceCode, which starts a device authorization for the environment's account client and
 // answers in ADAL's DeviceCodeResult shape. The device code then polls the standard token endpoint.
 // Served at /api/… for the default environment and at /{envID}/api/… for every environment.
@@ -29,7 +29,7 @@ const asProblem = { content: { 'application/problem+json': { schema: problem } }
 // Both routes write (a session grant, a device authorization): 503 when that cannot be stored, with Retry-After.
 const errors = { 400: asProblem, 401: asProblem, 404: asProblem, 405: asProblem, 413: asProblem, 415: asProblem, 429: asProblem, 503: asProblem };
 
-/** ISO 8601 with microseconds and an explicit offset, as ADAL's DateTimeOffset serialises (seed 000). */
+/** ISO 8601 with microseconds and an explicit offset, as ADAL's DateTimeOffset serialises (Veeam's example). */
 export function isoWithOffset(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000+00:00');
 }
@@ -102,7 +102,7 @@ export const veeamPlugin: FastifyPluginAsync<{ services: Services }> = async (ap
     r.get(`${v.prefix}/v1/accounts/created/getDeviceCode`, {
       schema: {
         tags: [v.tag],
-        summary: 'Start a device authorization for the environment\'s account client (seed 000)',
+        summary: 'Start a device authorization for the environment\'s account client (Veeam getDeviceCode)',
         description: 'Authorization: Bearer <session token>. The device code polls the standard token endpoint with client_id = clientId.',
         ...params,
         response: { 200: deviceCodeResponse, ...errors },

@@ -1,4 +1,5 @@
-// Request and response schemas of the Veeam facade (seed 000; Veeam's obtaining_token).
+// Request and response schemas of the Veeam facade (getDeviceCode and Veeam's password grant;
+// docs/vendors.md).
 import { z } from 'zod';
 import { text } from '../../http/params.ts';
 
@@ -26,7 +27,7 @@ export const sessionTokenResponse = z
   })
   .meta({ id: 'VeeamSessionToken' });
 
-/** Exactly the eight fields of seed 000, in its order. */
+/** Exactly the eight fields of Veeam's getDeviceCode (ADAL's DeviceCodeResult), in its order. */
 export const deviceCodeResponse = z
   .object({
     userCode: z.string().describe('Shown to the person, e.g. WDJB-MJHT'),
