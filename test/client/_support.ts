@@ -73,8 +73,13 @@ export function decideCodes(h: TestApp, approve: boolean, env?: Environment): { 
         pending.add(body.user_code);
       }
     } else if (url.endsWith('/token') && payload.includes('"authorization_pending"')) {
+      // Answers whose writes were group-committed together (SqliteDb.grouped) run this hook
+      // interleaved: each code is claimed (deleted) before the first await, and a code another
+      // answer's hook claimed meanwhile is skipped. Deciding it twice threw user_code_used here,
+      // which Fastify sent in place of authorization_pending: a login that failed with "that code
+      // has already been used" when two polls landed in one event-loop turn on a busy machine.
       for (const code of [...pending]) {
-        pending.delete(code);
+        if (!pending.delete(code)) continue;
         await decide(h, code, await user, approve, env);
       }
     }

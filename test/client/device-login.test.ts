@@ -11,7 +11,7 @@ import { DeviceLoginError } from '../../src/client/errors.ts';
 import type { FetchLike } from '../../src/client/transport.ts';
 import { build } from '../helpers/build.ts';
 import { decide } from '../oauth/_support.ts';
-import { freePort, listeningServer, virtualTime } from './_support.ts';
+import { decideCodes, freePort, listeningServer, virtualTime } from './_support.ts';
 
 /** fetch that records the URLs it was asked for. */
 function recordingFetch(inner: FetchLike = (url, init) => fetch(url, init)): { fetch: FetchLike; urls: string[] } {
@@ -74,6 +74,44 @@ test('deviceLogin: discovery, the code, pending, approval, a token that verifies
   });
   assert.equal(payload.sub, user.id);
   assert.equal(payload.client_id, client.clientId);
+});
+
+test('two logins whose pending answers go out in one event-loop turn are each approved once, and both get a token', async (t) => {
+  // On a busy machine two polls can be group-committed together (SqliteDb.grouped), and their
+  // answers' onSend hooks then run interleaved. Here the server holds the first /token answers
+  // until both logins have polled, then lets them go at once: the same interleaving, every time.
+  let release = (): void => undefined;
+  const together = new Promise<void>((resolve) => { release = resolve; });
+  let held = 0;
+  let approvals: ReturnType<typeof decideCodes> | undefined;
+  const { h, base } = await listeningServer(t, (app) => {
+    // Registered before decideCodes's hook, so both answers reach it together.
+    app.app.addHook('onSend', async (request, _reply, payload) => {
+      if (!(request.url.split('?')[0] ?? '').endsWith('/token')) return payload;
+      if (++held === 2) release();
+      await together;
+      return payload;
+    });
+    approvals = decideCodes(app, true);
+  });
+  assert.ok(approvals);
+  const client = await h.publicClient({ pollInterval: 1 });
+  const time = virtualTime(h);
+  const metadata = await discover(base);
+  const events: PollEvent[][] = [[], []];
+  const results = await Promise.allSettled(events.map((seen) => deviceLogin({
+    issuer: base, metadata, clientId: client.clientId, clock: time.clock, sleep: time.sleep, onPoll: (e) => { seen.push(e); },
+  })));
+
+  for (const r of results) assert.equal(r.status, 'fulfilled', r.status === 'rejected' ? String(r.reason) : '');
+  assert.deepEqual(events.map((seen) => seen.map((e) => e.outcome)), [['authorization_pending'], ['authorization_pending']]);
+  assert.equal(approvals.codes.length, 2);
+  const user = await approvals.user;
+  for (const r of results) {
+    assert.ok(r.status === 'fulfilled');
+    const { payload } = await jwtVerify(r.value.token.access_token, createRemoteJWKSet(new URL(`${base}/oauth/jwks`)), { issuer: base, audience: base });
+    assert.equal(payload.sub, user.id);
+  }
 });
 
 test('slow_down: the interval grows by 5 s and stays grown, and the server accepts the slower polls', async (t) => {
