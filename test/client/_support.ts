@@ -88,6 +88,22 @@ export function decideCodes(h: TestApp, approve: boolean, env?: Environment): { 
   return { user, codes };
 }
 
+/**
+ * A token answer lost on the way: the first 200 from the token endpoint (the code already redeemed,
+ * the token issued) is not sent; its connection is destroyed instead, as a network failure would.
+ * Install before listening. `statuses` lists the status of every token answer the server made.
+ */
+export function loseFirstToken(h: TestApp): { statuses: number[] } {
+  const statuses: number[] = [];
+  h.app.addHook('onSend', async (request, reply, payload) => {
+    if (!(request.url.split('?')[0] ?? '').endsWith('/token')) return payload;
+    statuses.push(reply.statusCode);
+    if (reply.statusCode === 200 && statuses.filter((s) => s === 200).length === 1) request.raw.socket.destroy();
+    return payload;
+  });
+  return { statuses };
+}
+
 // eslint-disable-next-line no-control-regex
 export const CONTROL_CHARS = /[\u0000-\u0008\u000b-\u001f\u007f]/;
 export const JWT = /^[\w-]+\.[\w-]+\.[\w-]+$/;

@@ -11,7 +11,7 @@ import { DeviceLoginError } from '../../src/client/errors.ts';
 import type { FetchLike } from '../../src/client/transport.ts';
 import { build } from '../helpers/build.ts';
 import { decide } from '../oauth/_support.ts';
-import { decideCodes, freePort, listeningServer, virtualTime } from './_support.ts';
+import { decideCodes, freePort, listeningServer, loseFirstToken, virtualTime } from './_support.ts';
 
 /** fetch that records the URLs it was asked for. */
 function recordingFetch(inner: FetchLike = (url, init) => fetch(url, init)): { fetch: FetchLike; urls: string[] } {
@@ -112,6 +112,54 @@ test('two logins whose pending answers go out in one event-loop turn are each ap
     const { payload } = await jwtVerify(r.value.token.access_token, createRemoteJWKSet(new URL(`${base}/oauth/jwks`)), { issuer: base, audience: base });
     assert.equal(payload.sub, user.id);
   }
+});
+
+test('a poll whose answer was lost redeemed the code: the retry meets invalid_grant, and the error says the answer was lost', async (t) => {
+  let lost: ReturnType<typeof loseFirstToken> | undefined;
+  const { h, base } = await listeningServer(t, (app) => { lost = loseFirstToken(app); });
+  assert.ok(lost);
+  const client = await h.publicClient({ pollInterval: 1 });
+  const user = await h.user('lee');
+  const time = virtualTime(h);
+  const events: PollEvent[] = [];
+  let userCode = '';
+  await assert.rejects(
+    deviceLogin({
+      issuer: base, clientId: client.clientId, clock: time.clock, sleep: time.sleep,
+      onCode: (prompt) => { userCode = prompt.user_code; },
+      onPoll: async (event) => {
+        events.push(event);
+        if (events.length === 1) await decide(h, userCode, user, true);
+      },
+    }),
+    (err: unknown) => {
+      assert.ok(err instanceof DeviceLoginError);
+      assert.equal(err.code, 'invalid_grant');
+      assert.equal(err.oauthError, 'invalid_grant');
+      assert.equal(err.message, 'the answer to a poll was lost (the connection failed), and the server will not take the code again; '
+        + 'start the login again (the device_code has already been used)');
+      return true;
+    },
+  );
+  assert.deepEqual(events.map((e) => e.outcome), ['authorization_pending', 'retry']);
+  // One copy of each poll reached the server: fetch did not replay the POST on its own.
+  assert.deepEqual(lost.statuses, [400, 200, 400]);
+});
+
+test('invalid_grant is named a lost answer only when a poll since the last pending answer failed without one', async () => {
+  const authorization = { device_code: 'dc', user_code: 'U', verification_uri: 'https://as.example/device', verification_uri_complete: undefined, expires_in: 600, interval: 1, expiresAt: Number.MAX_SAFE_INTEGER };
+  const poll = (answers: (Response | Error)[]) => pollForToken({
+    metadata: FAKE_METADATA, clientId: 'tv', authorization, sleep: () => Promise.resolve(),
+    fetch: () => {
+      const next = answers.shift() ?? json(500, {});
+      return next instanceof Error ? Promise.reject(next) : Promise.resolve(next);
+    },
+  });
+  const used = (): Response => json(400, { error: 'invalid_grant', error_description: 'the device_code has already been used' });
+  const reset = new TypeError('fetch failed', { cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }) });
+  await assert.rejects(poll([reset, json(503, {}), used()]), { code: 'invalid_grant', message: /^the answer to a poll was lost .*; start the login again \(the device_code has already been used\)$/ });
+  await assert.rejects(poll([reset, json(400, { error: 'authorization_pending' }), used()]), { code: 'invalid_grant', message: 'the token request failed (the device_code has already been used)' });
+  await assert.rejects(poll([used()]), { code: 'invalid_grant', message: 'the token request failed (the device_code has already been used)' });
 });
 
 test('slow_down: the interval grows by 5 s and stays grown, and the server accepts the slower polls', async (t) => {

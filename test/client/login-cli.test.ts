@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { jsonOf, runCli, type CliResult } from '../cli/run.ts';
 import { tempDir } from '../helpers/build.ts';
-import { CONTROL_CHARS, decideCodes, freePort, JWT, listeningServer } from './_support.ts';
+import { CONTROL_CHARS, decideCodes, freePort, JWT, listeningServer, loseFirstToken } from './_support.ts';
 
 const login = (issuer: string, clientId: string, ...more: string[]) => ['login', '--issuer', issuer, '--client-id', clientId, ...more];
 
@@ -112,6 +112,24 @@ test('login: denial and expiry are one clear line on stderr and exit 1 (with --j
   assert.equal(unknown.code, 1);
   assert.equal((JSON.parse(unknown.stdout) as { error: string }).error, 'invalid_client');
   assertRefused(unknown, /does not accept this client/);
+});
+
+test('login: a token answer lost on the way is said plainly, not as a code someone else used', async (t) => {
+  const dir = tempDir(t);
+  let lost: ReturnType<typeof loseFirstToken> | undefined;
+  const { h, base } = await listeningServer(t, (app) => {
+    decideCodes(app, true);
+    lost = loseFirstToken(app);
+  });
+  const client = await h.publicClient({ pollInterval: 1 });
+  const r = await runCli(dir, login(base, client.clientId, '--json'));
+  assertRefused(r, /login: the answer to a poll was lost .*; start the login again \(the device_code has already been used\)$/);
+  assert.deepEqual(JSON.parse(r.stdout), {
+    error: 'invalid_grant',
+    message: 'login: the answer to a poll was lost (the connection failed), and the server will not take the code again; '
+      + 'start the login again (the device_code has already been used)',
+  });
+  assert.deepEqual(lost?.statuses, [400, 200, 400], 'pending, the lost token, the retry refused');
 });
 
 test('login --out: a 0600 JSON file under umask 000, replaced only when it is a 0600 file already', async (t) => {
