@@ -58,7 +58,9 @@ export interface PollOptions extends ClientCredentials, TransportOptions {
  * RFC 8628 §3.4–3.5: polls the token endpoint every `interval` seconds (the first poll after one
  * interval) until the person decides. `slow_down` adds 5 s to the interval for good. Stops with a
  * DeviceLoginError on access_denied, expired_token, any other error, and on the local deadline
- * (`expiresAt`), without a last poll after it.
+ * (`expiresAt`), without a last poll after it. A poll that failed at the network level may still
+ * have reached the server: when the next answer is invalid_grant, that poll most likely redeemed
+ * the code and its answer (the token) was lost, and the error says so.
  */
 export declare function pollForToken(opts: PollOptions): Promise<TokenResponse>;
 /** A 200 token answer (RFC 6749 §5.1) as a TokenResponse; refused when it lacks what a token needs. */

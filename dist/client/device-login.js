@@ -11,6 +11,7 @@ export const DEFAULT_INTERVAL_SECONDS = 5;
 /** RFC 8628 §3.5: what every slow_down adds to the interval, for the rest of the login. */
 export const SLOW_DOWN_SECONDS = 5;
 const DEFAULT_MAX_TRANSIENT_FAILURES = 3;
+const LOST_ANSWER = 'the answer to a poll was lost (the connection failed), and the server will not take the code again; start the login again';
 /** RFC 8628 §3.1: asks for a device code and a user code. */
 export async function startDeviceAuthorization(opts) {
     const clock = opts.clock ?? realClock;
@@ -52,7 +53,9 @@ export async function startDeviceAuthorization(opts) {
  * RFC 8628 §3.4–3.5: polls the token endpoint every `interval` seconds (the first poll after one
  * interval) until the person decides. `slow_down` adds 5 s to the interval for good. Stops with a
  * DeviceLoginError on access_denied, expired_token, any other error, and on the local deadline
- * (`expiresAt`), without a last poll after it.
+ * (`expiresAt`), without a last poll after it. A poll that failed at the network level may still
+ * have reached the server: when the next answer is invalid_grant, that poll most likely redeemed
+ * the code and its answer (the token) was lost, and the error says so.
  */
 export async function pollForToken(opts) {
     const clock = opts.clock ?? realClock;
@@ -62,6 +65,8 @@ export async function pollForToken(opts) {
     let interval = authorization.interval;
     let wait = interval;
     let transient = 0;
+    // Since the last answer about a pending code, a poll failed without an answer: it may have been the one that redeemed the code.
+    let answerLost = false;
     for (let attempt = 1;; attempt++) {
         const remaining = authorization.expiresAt - clock.now();
         if (remaining > 0) {
@@ -86,6 +91,7 @@ export async function pollForToken(opts) {
         catch (err) {
             if (!(err instanceof DeviceLoginError && err.code === 'network' && ++transient <= maxTransient))
                 throw err;
+            answerLost = true;
             wait = interval;
             await opts.onPoll?.({ attempt, outcome: 'retry', interval });
             continue;
@@ -98,19 +104,22 @@ export async function pollForToken(opts) {
             outcome = 'authorization_pending';
             wait = interval;
             transient = 0;
+            answerLost = false;
         }
         else if (error === 'slow_down') {
             interval += SLOW_DOWN_SECONDS;
             outcome = 'slow_down';
             wait = interval;
             transient = 0;
+            answerLost = false;
         }
         else if ((answer.status >= 500 || answer.status === 429 || error === 'temporarily_unavailable') && ++transient <= maxTransient) {
             outcome = 'retry';
             wait = Math.max(interval, answer.retryAfter ?? 0);
         }
         else {
-            throw oauthFailure(answer, 'the token request');
+            // The server redeems a code once: after a lost answer, its "already used" reads as if someone else had used the code.
+            throw oauthFailure(answer, 'the token request', answerLost ? { invalid_grant: LOST_ANSWER } : {});
         }
         await opts.onPoll?.({ attempt, outcome, interval });
     }

@@ -73,14 +73,35 @@ export function decideCodes(h: TestApp, approve: boolean, env?: Environment): { 
         pending.add(body.user_code);
       }
     } else if (url.endsWith('/token') && payload.includes('"authorization_pending"')) {
+      // Answers whose writes were group-committed together (SqliteDb.grouped) run this hook
+      // interleaved: each code is claimed (deleted) before the first await, and a code another
+      // answer's hook claimed meanwhile is skipped. Deciding it twice threw user_code_used here,
+      // which Fastify sent in place of authorization_pending: a login that failed with "that code
+      // has already been used" when two polls landed in one event-loop turn on a busy machine.
       for (const code of [...pending]) {
-        pending.delete(code);
+        if (!pending.delete(code)) continue;
         await decide(h, code, await user, approve, env);
       }
     }
     return payload;
   });
   return { user, codes };
+}
+
+/**
+ * A token answer lost on the way: the first 200 from the token endpoint (the code already redeemed,
+ * the token issued) is not sent; its connection is destroyed instead, as a network failure would.
+ * Install before listening. `statuses` lists the status of every token answer the server made.
+ */
+export function loseFirstToken(h: TestApp): { statuses: number[] } {
+  const statuses: number[] = [];
+  h.app.addHook('onSend', async (request, reply, payload) => {
+    if (!(request.url.split('?')[0] ?? '').endsWith('/token')) return payload;
+    statuses.push(reply.statusCode);
+    if (reply.statusCode === 200 && statuses.filter((s) => s === 200).length === 1) request.raw.socket.destroy();
+    return payload;
+  });
+  return { statuses };
 }
 
 // eslint-disable-next-line no-control-regex

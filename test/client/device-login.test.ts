@@ -11,7 +11,7 @@ import { DeviceLoginError } from '../../src/client/errors.ts';
 import type { FetchLike } from '../../src/client/transport.ts';
 import { build } from '../helpers/build.ts';
 import { decide } from '../oauth/_support.ts';
-import { freePort, listeningServer, virtualTime } from './_support.ts';
+import { decideCodes, freePort, listeningServer, loseFirstToken, virtualTime } from './_support.ts';
 
 /** fetch that records the URLs it was asked for. */
 function recordingFetch(inner: FetchLike = (url, init) => fetch(url, init)): { fetch: FetchLike; urls: string[] } {
@@ -74,6 +74,92 @@ test('deviceLogin: discovery, the code, pending, approval, a token that verifies
   });
   assert.equal(payload.sub, user.id);
   assert.equal(payload.client_id, client.clientId);
+});
+
+test('two logins whose pending answers go out in one event-loop turn are each approved once, and both get a token', async (t) => {
+  // On a busy machine two polls can be group-committed together (SqliteDb.grouped), and their
+  // answers' onSend hooks then run interleaved. Here the server holds the first /token answers
+  // until both logins have polled, then lets them go at once: the same interleaving, every time.
+  let release = (): void => undefined;
+  const together = new Promise<void>((resolve) => { release = resolve; });
+  let held = 0;
+  let approvals: ReturnType<typeof decideCodes> | undefined;
+  const { h, base } = await listeningServer(t, (app) => {
+    // Registered before decideCodes's hook, so both answers reach it together.
+    app.app.addHook('onSend', async (request, _reply, payload) => {
+      if (!(request.url.split('?')[0] ?? '').endsWith('/token')) return payload;
+      if (++held === 2) release();
+      await together;
+      return payload;
+    });
+    approvals = decideCodes(app, true);
+  });
+  assert.ok(approvals);
+  const client = await h.publicClient({ pollInterval: 1 });
+  const time = virtualTime(h);
+  const metadata = await discover(base);
+  const events: PollEvent[][] = [[], []];
+  const results = await Promise.allSettled(events.map((seen) => deviceLogin({
+    issuer: base, metadata, clientId: client.clientId, clock: time.clock, sleep: time.sleep, onPoll: (e) => { seen.push(e); },
+  })));
+
+  for (const r of results) assert.equal(r.status, 'fulfilled', r.status === 'rejected' ? String(r.reason) : '');
+  assert.deepEqual(events.map((seen) => seen.map((e) => e.outcome)), [['authorization_pending'], ['authorization_pending']]);
+  assert.equal(approvals.codes.length, 2);
+  const user = await approvals.user;
+  for (const r of results) {
+    assert.ok(r.status === 'fulfilled');
+    const { payload } = await jwtVerify(r.value.token.access_token, createRemoteJWKSet(new URL(`${base}/oauth/jwks`)), { issuer: base, audience: base });
+    assert.equal(payload.sub, user.id);
+  }
+});
+
+test('a poll whose answer was lost redeemed the code: the retry meets invalid_grant, and the error says the answer was lost', async (t) => {
+  let lost: ReturnType<typeof loseFirstToken> | undefined;
+  const { h, base } = await listeningServer(t, (app) => { lost = loseFirstToken(app); });
+  assert.ok(lost);
+  const client = await h.publicClient({ pollInterval: 1 });
+  const user = await h.user('lee');
+  const time = virtualTime(h);
+  const events: PollEvent[] = [];
+  let userCode = '';
+  await assert.rejects(
+    deviceLogin({
+      issuer: base, clientId: client.clientId, clock: time.clock, sleep: time.sleep,
+      onCode: (prompt) => { userCode = prompt.user_code; },
+      onPoll: async (event) => {
+        events.push(event);
+        if (events.length === 1) await decide(h, userCode, user, true);
+      },
+    }),
+    (err: unknown) => {
+      assert.ok(err instanceof DeviceLoginError);
+      assert.equal(err.code, 'invalid_grant');
+      assert.equal(err.oauthError, 'invalid_grant');
+      assert.equal(err.message, 'the answer to a poll was lost (the connection failed), and the server will not take the code again; '
+        + 'start the login again (the device_code has already been used)');
+      return true;
+    },
+  );
+  assert.deepEqual(events.map((e) => e.outcome), ['authorization_pending', 'retry']);
+  // One copy of each poll reached the server: fetch did not replay the POST on its own.
+  assert.deepEqual(lost.statuses, [400, 200, 400]);
+});
+
+test('invalid_grant is named a lost answer only when a poll since the last pending answer failed without one', async () => {
+  const authorization = { device_code: 'dc', user_code: 'U', verification_uri: 'https://as.example/device', verification_uri_complete: undefined, expires_in: 600, interval: 1, expiresAt: Number.MAX_SAFE_INTEGER };
+  const poll = (answers: (Response | Error)[]) => pollForToken({
+    metadata: FAKE_METADATA, clientId: 'tv', authorization, sleep: () => Promise.resolve(),
+    fetch: () => {
+      const next = answers.shift() ?? json(500, {});
+      return next instanceof Error ? Promise.reject(next) : Promise.resolve(next);
+    },
+  });
+  const used = (): Response => json(400, { error: 'invalid_grant', error_description: 'the device_code has already been used' });
+  const reset = new TypeError('fetch failed', { cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }) });
+  await assert.rejects(poll([reset, json(503, {}), used()]), { code: 'invalid_grant', message: /^the answer to a poll was lost .*; start the login again \(the device_code has already been used\)$/ });
+  await assert.rejects(poll([reset, json(400, { error: 'authorization_pending' }), used()]), { code: 'invalid_grant', message: 'the token request failed (the device_code has already been used)' });
+  await assert.rejects(poll([used()]), { code: 'invalid_grant', message: 'the token request failed (the device_code has already been used)' });
 });
 
 test('slow_down: the interval grows by 5 s and stays grown, and the server accepts the slower polls', async (t) => {

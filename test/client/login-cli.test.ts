@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { jsonOf, runCli, type CliResult } from '../cli/run.ts';
 import { tempDir } from '../helpers/build.ts';
-import { CONTROL_CHARS, decideCodes, freePort, JWT, listeningServer } from './_support.ts';
+import { CONTROL_CHARS, decideCodes, freePort, JWT, listeningServer, loseFirstToken } from './_support.ts';
 
 const login = (issuer: string, clientId: string, ...more: string[]) => ['login', '--issuer', issuer, '--client-id', clientId, ...more];
 
@@ -42,6 +42,7 @@ test('login: the token alone on stdout, or with --json one token object; the cod
   const secretFile = path.join(dir, 'secret');
   writeFileSync(secretFile, `${secret}\n`, { mode: 0o600 });
 
+  const started = Date.now();
   const [text, json, confidential] = await Promise.all([
     runCli(dir, login(base, client.clientId)),
     runCli(dir, login(base, client.clientId, '--scope', 'profile', '--json')),
@@ -67,7 +68,9 @@ test('login: the token alone on stdout, or with --json one token object; the cod
   assert.equal(body.scope, 'profile');
   assert.equal(body.expires_in, 3600);
   assert.equal(body.issuer, base);
-  assert.ok(Math.abs(Date.parse(String(body.obtained_at)) - Date.now()) < 30_000);
+  // When the token arrived, bounded by the test's own steps rather than by how fast a busy machine runs.
+  const obtainedAt = Date.parse(String(body.obtained_at));
+  assert.ok(started <= obtainedAt && obtainedAt <= Date.now(), String(body.obtained_at));
   assert.match(String(body.access_token), JWT);
   const { payload } = await jwtVerify(String(body.access_token), createRemoteJWKSet(new URL(`${base}/oauth/jwks`)), { issuer: base, audience: base });
   assert.equal(payload.sub, user.id);
@@ -109,6 +112,24 @@ test('login: denial and expiry are one clear line on stderr and exit 1 (with --j
   assert.equal(unknown.code, 1);
   assert.equal((JSON.parse(unknown.stdout) as { error: string }).error, 'invalid_client');
   assertRefused(unknown, /does not accept this client/);
+});
+
+test('login: a token answer lost on the way is said plainly, not as a code someone else used', async (t) => {
+  const dir = tempDir(t);
+  let lost: ReturnType<typeof loseFirstToken> | undefined;
+  const { h, base } = await listeningServer(t, (app) => {
+    decideCodes(app, true);
+    lost = loseFirstToken(app);
+  });
+  const client = await h.publicClient({ pollInterval: 1 });
+  const r = await runCli(dir, login(base, client.clientId, '--json'));
+  assertRefused(r, /login: the answer to a poll was lost .*; start the login again \(the device_code has already been used\)$/);
+  assert.deepEqual(JSON.parse(r.stdout), {
+    error: 'invalid_grant',
+    message: 'login: the answer to a poll was lost (the connection failed), and the server will not take the code again; '
+      + 'start the login again (the device_code has already been used)',
+  });
+  assert.deepEqual(lost?.statuses, [400, 200, 400], 'pending, the lost token, the retry refused');
 });
 
 test('login --out: a 0600 JSON file under umask 000, replaced only when it is a 0600 file already', async (t) => {
