@@ -6,6 +6,7 @@ import {
   jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler,
 } from 'fastify-type-provider-zod';
 import { nanoid } from 'nanoid';
+import { browserFacing } from './http/browser.ts';
 import { clientErrorHandler } from './http/client-error.ts';
 import { decorateEnvironment } from './http/environment.ts';
 import { registerRateLimits } from './http/rate-limit.ts';
@@ -109,8 +110,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   // One encapsulated plugin per front end: each owns its routes, parsers and wire format.
   await app.register(oauthPlugin, { services });
-  await app.register(pagePlugin, { services });
-  await app.register(flowApiPlugin, { services });
+  // The page and the flow API share the browser-binding cookie (http/browser.ts).
+  await app.register(browserFacing(config.publicUrl, async (scope) => {
+    await scope.register(pagePlugin, { services });
+    await scope.register(flowApiPlugin, { services });
+  }));
   await app.register(veeamPlugin, { services });
   await app.register(rsaPlugin, { services });
   await app.register(opsPlugin, { services, lifecycle, sendError: native });

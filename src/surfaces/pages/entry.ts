@@ -41,7 +41,7 @@ export function entryRoutes(app: FastifyInstance, services: Services): void {
       },
       handler: async (request, reply) => {
         const env = request.env;
-        const secret = ensureBrowserSecret(request, reply, publicUrl);
+        const secret = ensureBrowserSecret(request, reply);
         const flow = await services.verification.start(env, secret, (request.params as { clientId?: string }).clientId);
         const code = request.query.user_code;
         const view = request.query.view === undefined ? '' : `&view=${request.query.view}`;

@@ -9,7 +9,6 @@ import QRCode from 'qrcode';
 import { z } from 'zod';
 import { CoreError } from '../../core/errors.ts';
 import { formatUserCode, normalizeUserCode } from '../../crypto/codes.ts';
-import { bindBrowserCookie } from '../../http/browser.ts';
 import { envIdParam, text } from '../../http/params.ts';
 import type { Services } from '../../services.ts';
 
@@ -23,9 +22,6 @@ const html = (what: string) => z.string().describe(`HTML: ${what}`);
 
 /** The QR routes of the page plugin; they answer errors as the page does (HTML). */
 export function qrRoutes(app: FastifyInstance, services: Services): void {
-  // The page plugin is where the browser cookie is read and set, so this is where the app learns
-  // its name (__Host- under https), for the flow API too (see http/browser.ts).
-  bindBrowserCookie(app, services.config.publicUrl);
   const r = app.withTypeProvider<ZodTypeProvider>();
   const variants = [
     { url: QR_PATH, params: undefined },
