@@ -42,32 +42,85 @@ export function forbiddenPage(): string {
   });
 }
 
-type Shown = [title: string, message: string, status?: number];
+const inWords = (wait: number): string =>
+  wait < 60 ? `${wait} ${wait === 1 ? 'second' : 'seconds'}` : `about ${Math.ceil(wait / 60)} minutes`;
 
-const GENERIC: Shown = ['Something is not right', 'That request could not be understood. Go back and try again.'];
+/**
+ * How the page shows an error: a title and a sentence. `form: true` marks the errors of a person's
+ * own input (a wrong password or code, a throttle): the step they were on is shown again with the
+ * sentence above the form; any other error gets a page of its own. `status` overrides the code's own.
+ */
+interface Shown {
+  title: string;
+  message: (err: CoreError) => string;
+  form?: true;
+  status?: number;
+}
 
-const table: Partial<Record<CoreErrorCode, Shown>> = {
-  route_not_found: ['Page not found', 'There is no page at this address.'],
-  not_found: ['Page not found', 'That application or page does not exist.'],
-  flow_not_found: ['This link has expired', 'This sign-in page has expired or was opened in a different browser.'],
-  payload_too_large: ['Too much data', 'The form sent too much data. Go back and try again.'],
-  unsupported_media_type: ['Something is not right', 'The form was sent in a format this page does not accept. Go back and try again.'],
-  rate_limited: ['Too many requests', 'There have been too many requests from your network. Wait a little, then try again.'],
-  access_denied: ['Not allowed', 'This account cannot approve devices.'],
-  flow_wrong_state: ['Already answered', 'This request has already been answered. Start again on your device if you need to.', 409],
-  too_many_attempts: ['Too many wrong codes', 'The code was entered wrongly too many times. Start again on your device.'],
-  sign_in_throttled: ['Too many sign-in attempts', 'There have been too many failed sign-ins for this account. Wait a while, then try again.'],
-  guess_budget_exhausted: ['Too many wrong codes', 'Too many wrong codes have been tried from your network. Wait a while, then try again.'],
-  storage_full: ['Please try again later', 'This could not be saved just now, so nothing was changed. Wait a little, then try again.'],
-  limits_unavailable: ['Please try again later', 'Codes cannot be checked just now, so nothing was changed. Wait a few seconds, then try again.'],
-  server_error: ['Something went wrong', 'Something went wrong on our side. Please try again in a moment.'],
+const say = (text: string) => (): string => text;
+const wait = (then: string) => (err: CoreError): string => `${then} Try again in ${inWords(err.details.retryAfter ?? 60)}.`;
+const NOT_UNDERSTOOD = 'That request could not be understood. Go back and try again.';
+const notUnderstood: Shown = { title: 'Something is not right', message: say(NOT_UNDERSTOOD) };
+
+/** Every error the engine can raise, as the page shows it (the compiler holds the table complete). */
+const shown: Record<CoreErrorCode, Shown> = {
+  invalid_request: notUnderstood,
+  // OAuth client and token errors never arise from the page's own steps.
+  invalid_client: notUnderstood,
+  invalid_grant: notUnderstood,
+  unauthorized_client: notUnderstood,
+  unsupported_grant_type: notUnderstood,
+  invalid_scope: notUnderstood,
+  authorization_pending: notUnderstood,
+  slow_down: notUnderstood,
+  expired_token: notUnderstood,
+  invalid_token: notUnderstood,
+  forbidden: { title: 'Not allowed', message: say('You cannot do that here.') },
+  access_denied: { title: 'Not allowed', message: say('This account can no longer approve devices.'), form: true },
+  not_found: { title: 'Page not found', message: say('That application or page does not exist.') },
+  conflict: notUnderstood,
+  invalid_credentials: { title: 'Sign-in failed', message: say('That username or password is not correct.'), form: true },
+  sign_in_throttled: { title: 'Too many sign-in attempts', message: wait('There have been too many failed sign-ins for this account.'), form: true },
+  invalid_user_code: {
+    title: 'That code is not right',
+    message: (err) => {
+      const left = err.details.failuresRemaining;
+      const attempts = left === undefined ? '' : ` You have ${left} ${left === 1 ? 'attempt' : 'attempts'} left.`;
+      return `That code is not right. Check the code on your device and try again.${attempts}`;
+    },
+    form: true,
+  },
+  user_code_expired: { title: 'That code has expired', message: say('That code has expired. Start again on your device to get a new code.'), form: true },
+  user_code_used: { title: 'That code was used', message: say('That code has already been used. Start again on your device to get a new code.'), form: true },
+  too_many_attempts: { title: 'Too many wrong codes', message: say('The code was entered wrongly too many times.'), form: true },
+  guess_budget_exhausted: { title: 'Too many wrong codes', message: wait('Too many wrong codes have been tried from your network.'), form: true },
+  flow_not_found: { title: 'This link has expired', message: say('This sign-in page has expired or was opened in a different browser.') },
+  flow_wrong_state: { title: 'Already answered', message: say('This request has already been answered. Start again on your device if you need to.'), status: 409 },
+  registration_refused: notUnderstood,
+  invalid_registration_code: notUnderstood,
+  route_not_found: { title: 'Page not found', message: say('There is no page at this address.') },
+  method_not_allowed: notUnderstood,
+  unsupported_media_type: { title: 'Something is not right', message: say('The form was sent in a format this page does not accept. Go back and try again.') },
+  payload_too_large: { title: 'Too much data', message: say('The form sent too much data. Go back and try again.') },
+  rate_limited: { title: 'Too many requests', message: say('There have been too many requests from your network. Wait a little, then try again.') },
+  storage_full: { title: 'Please try again later', message: say('This could not be saved just now, so nothing was changed. Wait a little, then try again.') },
+  limits_unavailable: {
+    title: 'Please try again later', message: say('Codes cannot be checked just now, so nothing was changed. Wait a few seconds, then try again.'), form: true,
+  },
+  server_error: { title: 'Something went wrong', message: say('Something went wrong on our side. Please try again in a moment.') },
 };
+
+/** The sentence above the form for an error of the person's own input; undefined for any other error. */
+export function formMessage(err: CoreError): string | undefined {
+  const s = shown[err.code];
+  return s.form === true ? s.message(err) : undefined;
+}
 
 /** Errors that reach the error handler (routing, body parsing, rate limits, bugs) as an HTML page. */
 export const sendPageError: ErrorSender = (_request, reply, err: CoreError) => {
-  const [title, message, status] = table[err.code] ?? GENERIC;
   if (err.code === 'flow_not_found') return sendPage(reply, err.status, expiredLinkPage());
-  return sendPage(reply, status ?? err.status, messagePage({ title, message }));
+  const s = shown[err.code];
+  return sendPage(reply, s.status ?? err.status, messagePage({ title: s.title, message: s.message(err) }));
 };
 
 /** The page's answer to a request the HTTP parser refused (no Fastify reply exists yet). */
@@ -76,7 +129,7 @@ export function rawPageError(status: number): RawError {
     ? ['Something is not right', 'Your browser sent more than this page accepts. Close other tabs of this site or clear its cookies, then try again.']
     : status === 408
       ? ['Something is not right', 'The request took too long to arrive. Check your connection and try again.']
-      : GENERIC;
+      : ['Something is not right', NOT_UNDERSTOOD];
   return {
     contentType: 'text/html; charset=utf-8',
     body: messagePage({ title, message }),

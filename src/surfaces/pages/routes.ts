@@ -22,7 +22,7 @@ import type { Services } from '../../services.ts';
 import { csrfToken, csrfValid } from './csrf.ts';
 import { entryRoutes } from './entry.ts';
 import { qrRoutes } from './qr.ts';
-import { forbiddenPage, rawPageError, redirectPage, sendPage, sendPageError } from './errors.ts';
+import { forbiddenPage, formMessage, rawPageError, redirectPage, sendPage, sendPageError } from './errors.ts';
 import { deviceRows, devicesHref, devicesLink, devicesPage } from './signed-in-devices.ts';
 import { codePage, consentPage, donePage, failedPage, messagePage, signInPage, type FormContext, type FormError } from './render.ts';
 import { html } from './html.ts';
@@ -63,38 +63,6 @@ const postResponses = {
   429: page('too many requests or wrong codes from this address; the code form with a message (Retry-After)'),
   503: page('the step could not be saved (the server is out of storage), or a code could not be checked (Redis unreachable; the code form with a message); nothing changed (Retry-After)'),
 };
-
-const inWords = (wait: number): string =>
-  wait < 60 ? `${wait} ${wait === 1 ? 'second' : 'seconds'}` : `about ${Math.ceil(wait / 60)} minutes`;
-
-/** A form error as the person sees it: the sentence above the form (the status is the error's own). */
-function describe(err: CoreError): string | undefined {
-  switch (err.code) {
-    case 'invalid_credentials':
-      return 'That username or password is not correct.';
-    case 'invalid_user_code': {
-      const left = err.details.failuresRemaining;
-      const attempts = left === undefined ? '' : ` You have ${left} ${left === 1 ? 'attempt' : 'attempts'} left.`;
-      return `That code is not right. Check the code on your device and try again.${attempts}`;
-    }
-    case 'user_code_expired':
-      return 'That code has expired. Start again on your device to get a new code.';
-    case 'user_code_used':
-      return 'That code has already been used. Start again on your device to get a new code.';
-    case 'too_many_attempts':
-      return 'The code was entered wrongly too many times.';
-    case 'guess_budget_exhausted':
-      return `Too many wrong codes have been tried from your network. Try again in ${inWords(err.details.retryAfter ?? 60)}.`;
-    case 'sign_in_throttled':
-      return `There have been too many failed sign-ins for this account. Try again in ${inWords(err.details.retryAfter ?? 60)}.`;
-    case 'access_denied':
-      return 'This account can no longer approve devices.';
-    case 'limits_unavailable':
-      return 'Codes cannot be checked just now, so nothing was changed. Wait a few seconds, then try again.';
-    default:
-      return undefined;
-  }
-}
 
 /** The page for the flow's current step, optionally with a message about the last submission. */
 function renderStep(
@@ -255,7 +223,7 @@ function signonRoutes(app: FastifyInstance, services: Services): void {
           if (!isCoreError(err)) throw err;
           // Back button, double submit, a second tab: nothing changes; show where the flow is now.
           if (err.code === 'flow_wrong_state') return redirectPage(reply, pageUrl(env, flowId, { view: body.view }));
-          const message = describe(err);
+          const message = formMessage(err);
           if (message === undefined) throw err;
           if (err.details.retryAfter !== undefined) reply.header('retry-after', String(err.details.retryAfter));
           return again(err.status, message, err.code);
