@@ -163,13 +163,17 @@ export class Grants {
     return this.#d.store.grants.listLive(env.id, userId, this.#d.clock.now());
   }
 
-  /** Ends a grant: its refresh tokens stop working and its access tokens introspect as inactive. */
-  async revoke(env: Environment, grantId: string, userId?: string): Promise<Grant> {
+  /**
+   * Ends a grant: its refresh tokens stop working and its access tokens introspect as inactive.
+   * `userId`: only a grant of this user; `by`: what ended it, for the metric (a refresh token
+   * revoked at the revocation endpoint, or the grant itself from the page or the CLI).
+   */
+  async revoke(env: Environment, grantId: string, o: { userId?: string; by?: 'grant' | 'refresh_token' } = {}): Promise<Grant> {
     const grant = await this.#d.store.grants.get(env.id, grantId);
-    if (!grant || (userId !== undefined && grant.userId !== userId)) throw new CoreError('not_found', `no grant ${grantId}`);
+    if (!grant || (o.userId !== undefined && grant.userId !== o.userId)) throw new CoreError('not_found', `no grant ${grantId}`);
     const revoked = await this.#d.store.grants.revoke(env.id, grantId, this.#d.clock.now());
     if (!revoked) throw new CoreError('not_found', `no grant ${grantId}`);
-    this.#d.telemetry.revocation('grant');
+    this.#d.telemetry.revocation(o.by ?? 'grant');
     return revoked;
   }
 
@@ -180,11 +184,15 @@ export class Grants {
     return grant && grant.revokedAt === null && now < grant.idleExpiresAt && now < grant.absoluteExpiresAt ? grant : undefined;
   }
 
-  /** The grant of a refresh token, if the token is the live one of a live grant of `envId`. */
-  async liveByRefreshToken(envId: string, presented: string): Promise<Grant | undefined> {
+  /**
+   * The live grant of `envId` a refresh token belongs to: only while it is the grant's live token,
+   * or (`anyIssued`) any token the grant ever issued, a rotated-out one included, which ends the
+   * grant when revoked as when it is reused (RFC 9700 §4.14.2).
+   */
+  async liveByRefreshToken(envId: string, presented: string, o: { anyIssued?: boolean } = {}): Promise<Grant | undefined> {
     if (!presented.startsWith(REFRESH_TOKEN_PREFIX) || presented.length > 100) return undefined;
     const found = await this.#d.store.refreshTokens.find(this.#hash(presented));
-    if (!found || found.token.status !== 'active' || found.grant.envId !== envId) return undefined;
+    if (!found || (found.token.status !== 'active' && o.anyIssued !== true) || found.grant.envId !== envId) return undefined;
     return this.live(envId, found.grant.id);
   }
 

@@ -40,6 +40,11 @@ export type Introspection =
     jti?: string;
   };
 
+/** A grant ended by someone else meanwhile: revocation answers 200 all the same (RFC 7009 §2.2). */
+function alreadyEnded(err: unknown): void {
+  if (!(err instanceof CoreError && err.code === 'not_found')) throw err;
+}
+
 export class TokenStatus {
   readonly #d: TokenStatusDeps;
 
@@ -53,11 +58,9 @@ export class TokenStatus {
    */
   async revoke(env: Environment, client: Client, token: string, issuers: string[]): Promise<void> {
     if (token.startsWith(REFRESH_TOKEN_PREFIX)) {
-      const grant = await this.#d.grants.liveByRefreshToken(env.id, token);
-      if (grant?.clientId === client.clientId) {
-        await this.#d.grants.revoke(env, grant.id);
-        this.#d.telemetry.revocation('refresh_token');
-      }
+      // A rotated-out token of the client's own grant ends it too, as its reuse at the token endpoint would.
+      const grant = await this.#d.grants.liveByRefreshToken(env.id, token, { anyIssued: true });
+      if (grant?.clientId === client.clientId) await this.#d.grants.revoke(env, grant.id, { by: 'refresh_token' }).catch(alreadyEnded);
       return;
     }
     const claims = await this.#verify(env, token, issuers);

@@ -17,7 +17,7 @@ export interface Client {
   clientId: string;
   name: string;
   type: ClientType;
-  /** scrypt hash of the secret; null for public clients. */
+  /** Keyed hash of the secret (`hmac-sha256$…`, or an older `scrypt$…` until rewritten); null for public clients. */
   secretHash: string | null;
   grantTypes: string[];
   scopes: string[];

@@ -67,7 +67,7 @@ test('deviceLogin: discovery, the code, pending, approval, a token that verifies
   assert.equal(result.token.token_type, 'Bearer');
   assert.equal(result.token.scope, 'profile email');
   assert.equal(result.token.expires_in, 3600);
-  assert.ok(Math.abs(result.obtainedAt - Date.now()) < 5000);
+  assert.ok(result.obtainedAt >= started && result.obtainedAt <= Date.now(), 'obtained during this login');
   assert.ok(result.metadata.jwks_uri !== undefined);
   const { payload } = await jwtVerify(result.token.access_token, createRemoteJWKSet(new URL(result.metadata.jwks_uri)), {
     issuer: base, audience: base, typ: 'at+jwt',
@@ -248,8 +248,9 @@ test('expired_token: a short-lived code that nobody approves ends the login when
   const client = await h.publicClient({ codeLifetime: 2, pollInterval: 1 });
   const started = Date.now();
   await assert.rejects(deviceLogin({ issuer: base, clientId: client.clientId }), { name: 'DeviceLoginError', code: 'expired_token' });
+  // Not before the code's lifetime; no upper bound: a loaded machine may poll late, never too early.
   const elapsed = Date.now() - started;
-  assert.ok(elapsed >= 1900 && elapsed < 4000, `stopped after ${elapsed} ms`);
+  assert.ok(elapsed >= 1900, `stopped after ${elapsed} ms`);
 });
 
 test('the local deadline stops polling even when the server never says expired_token', async () => {

@@ -79,6 +79,22 @@ test('revoking a refresh token ends its grant: refresh fails and its access toke
   assertOAuthError(await h.form('/oauth/token', { grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: device.clientId }), 400, 'invalid_grant');
 });
 
+test('revoking a rotated-out refresh token ends the grant, as its reuse would; the revocation is counted once', async (t) => {
+  const { h, device, rs } = await setup(t);
+  const tokens = await login(h, device);
+  const refreshed = (await h.form('/oauth/token', { grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: device.clientId })).json<Tokens>();
+  assert.equal(await active(h, rs, refreshed.refresh_token), true);
+  const res = await h.form('/oauth/revoke', { token: tokens.refresh_token, client_id: device.clientId });
+  assert.equal(res.statusCode, 200, res.body);
+  assert.equal(await active(h, rs, refreshed.refresh_token), false, 'the whole grant ended');
+  assert.equal(await active(h, rs, refreshed.access_token), false);
+  // Revoking it again (the grant is gone) is still 200 and counts nothing more.
+  assert.equal((await h.form('/oauth/revoke', { token: refreshed.refresh_token, client_id: device.clientId })).statusCode, 200);
+  const metrics = await h.services.metrics.render();
+  assert.match(metrics, /dcs_revocations_total\{kind="refresh_token"\} 1\n/);
+  assert.doesNotMatch(metrics, /dcs_revocations_total\{kind="grant"\} [1-9]/);
+});
+
 test('revoking an access token denylists it until it expires; its grant and other tokens live on', async (t) => {
   const { h, device, rs } = await setup(t);
   const tokens = await login(h, device);

@@ -249,7 +249,7 @@ function signonRoutes(app: FastifyInstance, services: Services): void {
     if (flow.userId === null) return redirectPage(reply, pageUrl(env, flowId, { view: 'devices' }));
     if (grantId === undefined || grantId === '') throw new CoreError('invalid_request', 'missing grant');
     try {
-      await services.grants.revoke(env, grantId, flow.userId);
+      await services.grants.revoke(env, grantId, { userId: flow.userId });
     } catch (err) {
       if (!isCoreError(err) || err.code !== 'not_found') throw err;
       log.info({ flowId }, 'page sign-out refused: not a grant of the signed-in user');

@@ -64,6 +64,18 @@ export function recordContract(open: OpenStores): void {
     assert.equal(await store.clients.update(client(env.id)), false);
   });
 
+  test('clients: setSecretHash replaces the secret hash only while it is still the one read', async (t) => {
+    const store = await one(open, t);
+    const { env } = await basics(store);
+    const old = `scrypt$${hash()}`;
+    const c = client(env.id, { type: 'confidential', secretHash: old });
+    await store.clients.create(c);
+    assert.equal(await store.clients.setSecretHash(env.id, c.clientId, old, 'hmac-sha256$new'), true);
+    assert.equal(await store.clients.setSecretHash(env.id, c.clientId, old, 'hmac-sha256$stale'), false, 'a second rewrite from the old hash changes nothing');
+    assert.deepEqual(await store.clients.get(env.id, c.clientId), { ...c, secretHash: 'hmac-sha256$new' });
+    assert.equal(await store.clients.setSecretHash(env.id, 'no-such-client', old, 'x'), false);
+  });
+
   test('clients: delete takes the device authorizations and grants with it, once', async (t) => {
     const store = await one(open, t);
     const { env, client: c, user: u } = await basics(store);
