@@ -140,7 +140,7 @@ export class Seeder {
       const username = `${prefix}${String(i).padStart(6, '0')}`;
       const user: User = {
         id: randomUUID(), envId: this.env.id, username, email: `${username}@bench.test`,
-        passwordHash: hash, disabled: false, createdAt: now, updatedAt: now,
+        passwordHash: hash, disabled: false, name: null, givenName: null, familyName: null, emailVerified: false, createdAt: now, updatedAt: now,
       };
       out[i] = user;
       return this.#users.create(user);

@@ -210,6 +210,10 @@ export class Admin {
       email,
       passwordHash: await hashPassword(input.password, this.#d.passwordCost),
       disabled: false,
+      name: null,
+      givenName: null,
+      familyName: null,
+      emailVerified: false,
       createdAt: now,
       updatedAt: now,
     };

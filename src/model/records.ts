@@ -59,7 +59,14 @@ export interface User {
   email: string;
   passwordHash: string;
   disabled: boolean;
+  /** OpenID Connect profile attributes (OpenID Connect Core 1.0 §5.1): `name`, `given_name`, `family_name`; null when unset. */
+  name: string | null;
+  givenName: string | null;
+  familyName: string | null;
+  /** `email_verified`: someone vouched that `email` reaches this person. A new address starts unverified. */
+  emailVerified: boolean;
   createdAt: number;
+  /** Changes on every write of the user; OIDC's `updated_at` claim is read from it. */
   updatedAt: number;
 }
 

@@ -169,6 +169,10 @@ export const toUser = (r: Row): User => ({
   email: str(r.email),
   passwordHash: str(r.password_hash),
   disabled: bool(r.disabled),
+  name: optStr(r.name),
+  givenName: optStr(r.given_name),
+  familyName: optStr(r.family_name),
+  emailVerified: bool(r.email_verified),
   createdAt: num(r.created_at),
   updatedAt: num(r.updated_at),
 });

@@ -43,6 +43,24 @@ export interface UserStore {
   setDisabled(envId: string, username: string, disabled: boolean, now: number): Promise<User | undefined>;
   /** Replaces the hash only if it is still `expected` (a concurrent change wins). */
   setPasswordHash(envId: string, id: string, expected: string, hash: string, now: number): Promise<boolean>;
+  /**
+   * Writes the fields the patch has (a name set to null is cleared) and `updated_at = now`, in one
+   * statement; returns the updated user, undefined when there is none. An `email` that differs from
+   * the stored one while the patch has no `emailVerified` makes the email unverified: nobody has
+   * vouched for the new address (decided in the same statement, so a concurrent change cannot slip
+   * between the look and the write). Throws StoreConflictError when the email (case-insensitive)
+   * is another user's in the environment.
+   */
+  updateProfile(envId: string, id: string, patch: UserProfilePatch, now: number): Promise<User | undefined>;
+}
+
+/** The profile fields UserStore.updateProfile writes; an absent field stays as it is. */
+export interface UserProfilePatch {
+  name?: string | null;
+  givenName?: string | null;
+  familyName?: string | null;
+  email?: string;
+  emailVerified?: boolean;
 }
 
 export type InsertDeviceResult = 'ok' | 'user_code_taken';

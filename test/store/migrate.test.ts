@@ -8,9 +8,11 @@ import Database from 'better-sqlite3';
 import { loadConfig } from '../../src/config.ts';
 import { openServices } from '../../src/services.ts';
 import { listMigrations as listDialect, migrationsDir } from '../../src/store/migrations.ts';
-import { listMigrations } from '../../src/store/sqlite/migrate.ts';
+import { listMigrations, migrate } from '../../src/store/sqlite/migrate.ts';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { runCli } from '../cli/run.ts';
 import { tempDir } from '../helpers/build.ts';
+import { migrationsAfter, migrationsUpTo } from '../helpers/migrations.ts';
 
 test('four processes opening one new data directory together: every migration applied once, one secret', async (t) => {
   for (let round = 0; round < 3; round++) {
@@ -45,3 +47,31 @@ test('two migration files with one number are refused', () => {
   assert.throws(() => listMigrations(path.join(import.meta.dirname, '..', 'fixtures', 'duplicate-migrations')), /two migrations are numbered 1/);
 });
 
+
+test('a SQLite database at 006 upgraded through 007 keeps its users, with no names and an unverified email', async (t) => {
+  const NOW = Date.UTC(2026, 0, 1);
+  const file = path.join(tempDir(t), 'at-006.db');
+  const envId = '0b9f5a5e-6a43-4cf5-9a34-0f5d7f3c1a01';
+  const userId = '5c2d1d9e-2f59-4a4f-8f0e-7b1c6f0f2b02';
+  const db = new Database(file);
+  try {
+    assert.deepEqual(migrate(db, NOW, migrationsUpTo(t, 'sqlite', 6)), [1, 2, 3, 4, 5, 6]);
+    db.prepare('INSERT INTO environments (id, name, company_id, created_at) VALUES (?, ?, ?, ?)').run(envId, 'default', envId, NOW);
+    db.prepare(`INSERT INTO users (id, env_id, username, email, password_hash, disabled, created_at, updated_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(userId, envId, 'alice', 'Alice@Example.test', 'scrypt$x', 1, NOW, NOW + 1);
+    const upgraded = migrate(db, NOW + 2);
+    assert.ok(upgraded.includes(7));
+    assert.deepEqual(upgraded, migrationsAfter('sqlite', 6));
+  } finally {
+    db.close();
+  }
+  const store = new SqliteStore({ file, now: NOW + 3 });
+  t.after(() => store.close());
+  const alice = {
+    id: userId, envId, username: 'alice', email: 'Alice@Example.test', passwordHash: 'scrypt$x', disabled: true,
+    name: null, givenName: null, familyName: null, emailVerified: false, createdAt: NOW, updatedAt: NOW + 1,
+  };
+  assert.deepEqual(await store.users.get(envId, userId), alice);
+  assert.deepEqual(await store.users.updateProfile(envId, userId, { name: 'Alice Liddell', emailVerified: true }, NOW + 4),
+    { ...alice, name: 'Alice Liddell', emailVerified: true, updatedAt: NOW + 4 });
+});

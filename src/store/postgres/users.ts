@@ -1,10 +1,26 @@
 // The people who sign in, approve devices and register authenticators.
 import type { User } from '../../model/records.ts';
-import type { UserStore } from '../store.ts';
-import { type PgDb } from './db.ts';
+import { StoreConflictError, type UserProfilePatch, type UserStore } from '../store.ts';
+import { isUniqueViolation, type PgDb } from './db.ts';
 import { toUser } from '../rows.ts';
 
-const COLUMNS = 'id, env_id, username, email, password_hash, disabled, created_at, updated_at';
+const COLUMNS = 'id, env_id, username, email, password_hash, disabled, name, given_name, family_name, email_verified, created_at, updated_at';
+
+/**
+ * One statement whatever the patch holds, as in SQLite (store/sqlite/users.ts): each name has a
+ * "given" flag, and email_verified is decided against the stored email in the same statement (the
+ * right of SET reads the row's old values). `$8 <> email` is NULL, so false, when no email is given.
+ */
+const UPDATE_PROFILE = `UPDATE users SET
+  name = CASE WHEN $1::boolean THEN $2::text ELSE name END,
+  given_name = CASE WHEN $3::boolean THEN $4::text ELSE given_name END,
+  family_name = CASE WHEN $5::boolean THEN $6::text ELSE family_name END,
+  email_verified = CASE WHEN $7::boolean IS NOT NULL THEN $7::boolean WHEN $8::text <> email THEN false ELSE email_verified END,
+  email = coalesce($8::text, email),
+  updated_at = $9
+  WHERE env_id = $10 AND id = $11 RETURNING ${COLUMNS}`;
+
+const given = (v: string | null | undefined): [boolean, string | null] => (v === undefined ? [false, null] : [true, v]);
 
 
 export class PgUsers implements UserStore {
@@ -16,8 +32,9 @@ export class PgUsers implements UserStore {
 
   create(u: User): Promise<void> {
     return this.#db.insert({
-      text: `INSERT INTO users (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      values: [u.id, u.envId, u.username, u.email, u.passwordHash, u.disabled, u.createdAt, u.updatedAt],
+      text: `INSERT INTO users (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+      values: [u.id, u.envId, u.username, u.email, u.passwordHash, u.disabled, u.name, u.givenName, u.familyName, u.emailVerified,
+        u.createdAt, u.updatedAt],
     }, 'username or email already in use');
   }
 
@@ -52,5 +69,18 @@ export class PgUsers implements UserStore {
       text: `UPDATE users SET disabled = $1, updated_at = $2 WHERE env_id = $3 AND username = $4 RETURNING ${COLUMNS}`,
       values: [disabled, now, envId, username],
     });
+  }
+
+  async updateProfile(envId: string, id: string, patch: UserProfilePatch, now: number): Promise<User | undefined> {
+    try {
+      return await this.#db.one(toUser, {
+        text: UPDATE_PROFILE,
+        values: [...given(patch.name), ...given(patch.givenName), ...given(patch.familyName), patch.emailVerified ?? null, patch.email ?? null,
+          now, envId, id],
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new StoreConflictError('email already in use');
+      throw err;
+    }
   }
 }

@@ -1,9 +1,24 @@
 // The people who sign in, approve devices and register authenticators.
 import type { User } from '../../model/records.ts';
-import type { UserStore } from '../store.ts';
-import { type SqliteDb } from './db.ts';
+import { StoreConflictError, type UserProfilePatch, type UserStore } from '../store.ts';
+import { isUniqueViolation, type SqliteDb } from './db.ts';
 import { toUser } from '../rows.ts';
 
+/**
+ * One statement whatever the patch holds: each name has a "given" flag (0 keeps the stored value),
+ * and email_verified is decided against the stored email in the same statement (SQLite reads the
+ * row's old values on the right of SET). `? <> email` is NULL, so false, when no email is given.
+ */
+const UPDATE_PROFILE = `UPDATE users SET
+  name = CASE WHEN ? THEN ? ELSE name END,
+  given_name = CASE WHEN ? THEN ? ELSE given_name END,
+  family_name = CASE WHEN ? THEN ? ELSE family_name END,
+  email_verified = CASE WHEN ? IS NOT NULL THEN ? WHEN ? <> email THEN 0 ELSE email_verified END,
+  email = coalesce(?, email),
+  updated_at = ?
+  WHERE env_id = ? AND id = ? RETURNING *`;
+
+const given = (v: string | null | undefined): [number, string | null] => (v === undefined ? [0, null] : [1, v]);
 
 export class SqliteUsers implements UserStore {
   readonly #db: SqliteDb;
@@ -14,9 +29,10 @@ export class SqliteUsers implements UserStore {
 
   create(u: User): Promise<void> {
     return this.#db.async(() => {
-      this.#db.insert(`INSERT INTO users (id, env_id, username, email, password_hash, disabled, created_at, updated_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, 'username or email already in use',
-      u.id, u.envId, u.username, u.email, u.passwordHash, u.disabled ? 1 : 0, u.createdAt, u.updatedAt);
+      this.#db.insert(`INSERT INTO users (id, env_id, username, email, password_hash, disabled, name, given_name, family_name,
+        email_verified, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, 'username or email already in use',
+      u.id, u.envId, u.username, u.email, u.passwordHash, u.disabled ? 1 : 0, u.name, u.givenName, u.familyName, u.emailVerified ? 1 : 0,
+      u.createdAt, u.updatedAt);
     });
   }
 
@@ -47,5 +63,19 @@ export class SqliteUsers implements UserStore {
     return this.#db.async(() => this.#db.one(toUser,
       'UPDATE users SET disabled = ?, updated_at = ? WHERE env_id = ? AND username = ? RETURNING *',
       disabled ? 1 : 0, now, envId, username));
+  }
+
+  updateProfile(envId: string, id: string, patch: UserProfilePatch, now: number): Promise<User | undefined> {
+    const verified = patch.emailVerified === undefined ? null : patch.emailVerified ? 1 : 0;
+    const email = patch.email ?? null;
+    return this.#db.async(() => {
+      try {
+        return this.#db.one(toUser, UPDATE_PROFILE, ...given(patch.name), ...given(patch.givenName), ...given(patch.familyName),
+          verified, verified, email, email, now, envId, id);
+      } catch (err) {
+        if (isUniqueViolation(err)) throw new StoreConflictError('email already in use');
+        throw err;
+      }
+    });
   }
 }

@@ -47,7 +47,7 @@ export function user(envId: string, o: Partial<User> = {}): User {
   const i = next();
   return {
     id: randomUUID(), envId, username: `user${i}`, email: `User${i}@Example.test`, passwordHash: `scrypt$${hash()}`,
-    disabled: false, createdAt: NOW + i, updatedAt: NOW + i, ...o,
+    disabled: false, name: null, givenName: null, familyName: null, emailVerified: false, createdAt: NOW + i, updatedAt: NOW + i, ...o,
   };
 }
 

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
-import type { AdminKey, SigningKeyRecord } from '../../../src/model/records.ts';
+import type { AdminKey, SigningKeyRecord, User } from '../../../src/model/records.ts';
 import { StoreConflictError } from '../../../src/store/store.ts';
 import { basics, client, device, environment, grant, hash, MINUTE, NOW, one, user, type OpenStores } from './fixtures.ts';
 
@@ -101,7 +101,8 @@ export function recordContract(open: OpenStores): void {
     const store = await one(open, t);
     const env = environment();
     await store.environments.create(env);
-    const a = user(env.id, { disabled: true });
+    // Profile attributes round-trip as given, non-BMP characters included; b has none (null, unverified).
+    const a = user(env.id, { disabled: true, name: 'Alice Liddell 𝒜', givenName: 'Alice', familyName: 'Liddell', emailVerified: true });
     const b = user(env.id);
     await store.users.create(a);
     await store.users.create(b);
@@ -129,6 +130,58 @@ export function recordContract(open: OpenStores): void {
     assert.equal(await store.users.setPasswordHash(env.id, u.id, u.passwordHash, 'new', NOW + 3 * MINUTE), true);
     assert.equal(await store.users.setPasswordHash(env.id, u.id, u.passwordHash, 'newer', NOW), false, 'a concurrent change wins');
     assert.deepEqual(await store.users.get(env.id, u.id), { ...u, passwordHash: 'new', updatedAt: NOW + 3 * MINUTE });
+  });
+
+  test('users: updateProfile writes the given fields and updated_at, clears names set to null, returns the user; unknown users are undefined', async (t) => {
+    const store = await one(open, t);
+    const { env, user: u } = await basics(store);
+    let expected: User = { ...u, name: 'Alice Liddell', updatedAt: NOW + MINUTE };
+    assert.deepEqual(await store.users.updateProfile(env.id, u.id, { name: 'Alice Liddell' }, NOW + MINUTE), expected);
+    expected = { ...expected, givenName: 'Alice', familyName: 'Liddell', emailVerified: true, updatedAt: NOW + 2 * MINUTE };
+    assert.deepEqual(await store.users.updateProfile(env.id, u.id, { givenName: 'Alice', familyName: 'Liddell', emailVerified: true }, NOW + 2 * MINUTE),
+      expected, 'the name given before stays');
+    expected = { ...expected, name: null, familyName: null, updatedAt: NOW + 3 * MINUTE };
+    assert.deepEqual(await store.users.updateProfile(env.id, u.id, { name: null, familyName: null }, NOW + 3 * MINUTE), expected);
+    expected = { ...expected, updatedAt: NOW + 4 * MINUTE };
+    assert.deepEqual(await store.users.updateProfile(env.id, u.id, {}, NOW + 4 * MINUTE), expected, 'an empty patch still moves updated_at');
+    assert.deepEqual(await store.users.get(env.id, u.id), expected);
+    assert.deepEqual(await store.users.getByUsername(env.id, u.username), expected);
+
+    assert.equal(await store.users.updateProfile(env.id, 'no-such-id', { name: 'X' }, NOW), undefined);
+    const other = environment();
+    await store.environments.create(other);
+    assert.equal(await store.users.updateProfile(other.id, u.id, { name: 'X' }, NOW), undefined, 'another environment\'s user is not found');
+    assert.deepEqual(await store.users.get(env.id, u.id), expected, 'neither touched the user');
+  });
+
+  test('users: updateProfile of the email: a new address is unverified unless the patch says so; the old one is free; a taken one conflicts', async (t) => {
+    const store = await one(open, t);
+    const { env, user: u } = await basics(store);
+    const verified = await store.users.updateProfile(env.id, u.id, { emailVerified: true }, NOW + MINUTE);
+    assert.equal(verified?.emailVerified, true);
+    assert.equal((await store.users.updateProfile(env.id, u.id, { email: u.email }, NOW + 2 * MINUTE))?.emailVerified, true,
+      'the same address stays verified');
+    // Any other string is another address, a change of case included (RFC 5321 §2.4: a local part may be case-sensitive).
+    const recased = await store.users.updateProfile(env.id, u.id, { email: u.email.toLowerCase() }, NOW + 3 * MINUTE);
+    assert.deepEqual(recased, { ...u, email: u.email.toLowerCase(), emailVerified: false, updatedAt: NOW + 3 * MINUTE });
+    const moved = await store.users.updateProfile(env.id, u.id, { email: 'alice@new.example.test', emailVerified: true }, NOW + 4 * MINUTE);
+    assert.deepEqual(moved, { ...u, email: 'alice@new.example.test', emailVerified: true, updatedAt: NOW + 4 * MINUTE });
+    const unverified = await store.users.updateProfile(env.id, u.id, { email: 'alice@newer.example.test' }, NOW + 5 * MINUTE);
+    assert.deepEqual(unverified, { ...u, email: 'alice@newer.example.test', emailVerified: false, updatedAt: NOW + 5 * MINUTE });
+    assert.deepEqual(await store.users.getByEmail(env.id, 'ALICE@NEWER.example.test'), unverified);
+    assert.equal(await store.users.getByEmail(env.id, u.email), undefined);
+    await store.users.create(user(env.id, { email: u.email }));
+
+    const b = user(env.id);
+    await store.users.create(b);
+    await assert.rejects(store.users.updateProfile(env.id, u.id, { email: b.email.toUpperCase(), name: 'Taken' }, NOW + 6 * MINUTE), conflict);
+    assert.deepEqual(await store.users.get(env.id, u.id), unverified, 'a refused update changes nothing');
+    const elsewhere = environment();
+    await store.environments.create(elsewhere);
+    const c = user(elsewhere.id);
+    await store.users.create(c);
+    assert.equal((await store.users.updateProfile(elsewhere.id, c.id, { email: b.email }, NOW + 7 * MINUTE))?.email, b.email,
+      'emails are unique per environment');
   });
 
   test('signing keys: insert and list; retire marks every other active key of the environment; a taken kid conflicts', async (t) => {
