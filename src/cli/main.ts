@@ -17,7 +17,7 @@ import { keysList, keysRotate } from './commands/keys.ts';
 import { backupCommand, sweepCommand } from './commands/maintenance.ts';
 import { migrateCommand, serveCommand } from './commands/server.ts';
 import { sessionTokenCommand } from './commands/session-token.ts';
-import { userCreate, userDisable, userEnable, userList } from './commands/user.ts';
+import { userCreate, userDisable, userEnable, userList, userUpdate } from './commands/user.ts';
 import { processIo, type Io } from './io.ts';
 
 interface Group {
@@ -33,7 +33,7 @@ const groups: readonly Group[] = [
   single(migrateCommand),
   { name: 'env', summary: 'Create and list environments.', commands: [envCreate, envList] },
   { name: 'client', summary: 'Create, list and delete OAuth clients.', commands: [clientCreate, clientList, clientDelete] },
-  { name: 'user', summary: 'Create, disable, enable and list users.', commands: [userCreate, userDisable, userEnable, userList] },
+  { name: 'user', summary: 'Create, update, disable, enable and list users.', commands: [userCreate, userUpdate, userDisable, userEnable, userList] },
   single(approveCommand),
   single(denyCommand),
   single(sessionTokenCommand),

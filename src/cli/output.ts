@@ -37,6 +37,11 @@ export function userJson(user: User): Record<string, unknown> {
     environment_id: user.envId,
     username: user.username,
     email: user.email,
+    // The OpenID Connect claims of the same names (OpenID Connect Core 1.0 §5.1).
+    name: user.name,
+    given_name: user.givenName,
+    family_name: user.familyName,
+    email_verified: user.emailVerified,
     disabled: user.disabled,
     created_at: iso(user.createdAt),
     updated_at: iso(user.updatedAt),

@@ -5,7 +5,7 @@ import { hashPassword, type ScryptCost } from '../crypto/passwords.ts';
 import type { SecretKeys } from '../crypto/secret.ts';
 import type { Clock } from '../model/clock.ts';
 import { DEFAULT_REFRESH, DEVICE_CODE_GRANT, REFRESH_TOKEN_GRANT, type Client, type Environment, type User } from '../model/records.ts';
-import { StoreConflictError, type Store } from '../store/store.ts';
+import { StoreConflictError, type Store, type UserProfilePatch } from '../store/store.ts';
 import { CoreError } from './errors.ts';
 import type { KeyRing } from './key-ring.ts';
 import { OFFLINE_ACCESS } from './grants.ts';
@@ -51,10 +51,47 @@ export interface NewUser {
   username: string;
   email: string;
   password: string;
+  /**
+   * OpenID Connect profile attributes (OpenID Connect Core 1.0 §5.1), null when not given. A full
+   * name is never split into given and family names: how a name divides is not knowable from it.
+   */
+  name?: string | null;
+  givenName?: string | null;
+  familyName?: string | null;
+  /** Someone vouched that the address reaches this person (`email_verified`); false when not given. */
+  emailVerified?: boolean;
 }
+
+/** What Admin.updateUser changes: an absent field stays as it is, a name set to null is cleared. */
+export type UserUpdate = UserProfilePatch;
 
 const usernamePattern = /^[\p{L}\p{N}._@+-]{1,128}$/u;
 const emailPattern = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
+/** Longest name, given name or family name, in characters (code points). */
+export const PROFILE_NAME_MAX = 200;
+const controlCharacter = /\p{Cc}/u;
+/** 1-200 code points (the `u` flag counts a character outside the BMP once). */
+const profileNameLength = new RegExp(`^.{1,${PROFILE_NAME_MAX}}$`, 'su');
+
+function validEmail(input: string): string {
+  const email = input.trim();
+  if (!emailPattern.test(email)) throw new CoreError('invalid_request', 'email is not an email address', { target: 'email' });
+  return email;
+}
+
+/**
+ * A profile name as stored: trimmed, 1-200 characters, no control characters (names end up in ID
+ * tokens, UserInfo answers and terminals). Undefined (leave as is) and null (clear) pass through.
+ */
+function profileName(label: string, target: string, input: string | null | undefined): string | null | undefined {
+  if (input === undefined || input === null) return input;
+  if (controlCharacter.test(input)) throw new CoreError('invalid_request', `${label} must not contain control characters`, { target });
+  const name = input.trim();
+  if (!profileNameLength.test(name)) {
+    throw new CoreError('invalid_request', `${label} must be 1-${PROFILE_NAME_MAX} characters`, { target });
+  }
+  return name;
+}
 
 function inRange(name: string, value: number, min: number, max: number): number {
   if (!Number.isInteger(value) || value < min || value > max) {
@@ -198,9 +235,11 @@ export class Admin {
 
   async createUser(input: NewUser): Promise<User> {
     const username = input.username.normalize('NFKC').trim();
-    const email = input.email.trim();
     if (!usernamePattern.test(username)) throw new CoreError('invalid_request', 'username: 1-128 letters, digits or . _ @ + -');
-    if (!emailPattern.test(email)) throw new CoreError('invalid_request', 'email is not an email address');
+    const email = validEmail(input.email);
+    const name = profileName('name', 'name', input.name) ?? null;
+    const givenName = profileName('given name', 'given_name', input.givenName) ?? null;
+    const familyName = profileName('family name', 'family_name', input.familyName) ?? null;
     if (input.password.length < 8 || input.password.length > 1024) throw new CoreError('invalid_request', 'password must be 8-1024 characters');
     const now = this.#d.clock.now();
     const user: User = {
@@ -210,10 +249,10 @@ export class Admin {
       email,
       passwordHash: await hashPassword(input.password, this.#d.passwordCost),
       disabled: false,
-      name: null,
-      givenName: null,
-      familyName: null,
-      emailVerified: false,
+      name,
+      givenName,
+      familyName,
+      emailVerified: input.emailVerified === true,
       createdAt: now,
       updatedAt: now,
     };
@@ -224,6 +263,34 @@ export class Admin {
       throw err;
     }
     return user;
+  }
+
+  /**
+   * Changes a user's profile; `updated_at` moves whatever changed. A new email without
+   * `emailVerified` is unverified (UserStore.updateProfile): nobody has vouched for that address.
+   */
+  async updateUser(envId: string, username: string, patch: UserUpdate): Promise<User> {
+    const name = profileName('name', 'name', patch.name);
+    const givenName = profileName('given name', 'given_name', patch.givenName);
+    const familyName = profileName('family name', 'family_name', patch.familyName);
+    const clean: UserProfilePatch = {
+      ...(name === undefined ? {} : { name }),
+      ...(givenName === undefined ? {} : { givenName }),
+      ...(familyName === undefined ? {} : { familyName }),
+      ...(patch.email === undefined ? {} : { email: validEmail(patch.email) }),
+      ...(patch.emailVerified === undefined ? {} : { emailVerified: patch.emailVerified }),
+    };
+    if (Object.keys(clean).length === 0) throw new CoreError('invalid_request', 'nothing to change');
+    const user = await this.#d.store.users.getByUsername(envId, username);
+    let updated: User | undefined;
+    try {
+      updated = user && await this.#d.store.users.updateProfile(envId, user.id, clean, this.#d.clock.now());
+    } catch (err) {
+      if (err instanceof StoreConflictError) throw new CoreError('conflict', 'email already in use', { target: 'email' });
+      throw err;
+    }
+    if (!updated) throw new CoreError('not_found', `no user ${username}`);
+    return updated;
   }
 
   async setUserDisabled(envId: string, username: string, disabled: boolean): Promise<User> {

@@ -89,7 +89,13 @@ export interface UserJson {
   environment_id: string;
   username: string;
   email: string;
+  name: string | null;
+  given_name: string | null;
+  family_name: string | null;
+  email_verified: boolean;
   disabled: boolean;
+  created_at: string;
+  updated_at: string;
 }
 
 export interface EnvironmentJson {
