@@ -15,6 +15,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createPrivateKey } from 'node:crypto';
 import { SignJWT } from 'jose';
 import type { Config } from '../src/config.ts';
+import { passwordSignIn } from '../src/core/identity.ts';
 import { FLOW_IDLE_MS } from '../src/core/verification.ts';
 import { formatUserCode, generateDeviceCode, generateUserCode, timeOrderedUuid } from '../src/crypto/codes.ts';
 import { hashPassword } from '../src/crypto/passwords.ts';
@@ -121,7 +122,7 @@ export class Seeder {
         id: timeOrderedUuid(now), envId: this.env.id, clientId: client.clientId,
         deviceCodeHash: secrets.hashCode('device', deviceCode), userCodeHash: secrets.hashCode('user', userCode),
         scope: client.scopes.join(' '), status: 'pending', expiresAt: now + client.codeLifetime * 1000,
-        interval: client.pollInterval, lastPolledAt: null, userId: null, createdAt: now, decidedAt: null,
+        interval: client.pollInterval, lastPolledAt: null, userId: null, createdAt: now, decidedAt: null, authentication: null,
       };
       const result = await this.#devices.insert(record);
       return result === 'user_code_taken' ? insert(i) : result;
@@ -159,7 +160,7 @@ export class Seeder {
     await this.#batched(n, (i) => {
       const flow: Flow = {
         id: randomUUID(), envId: this.env.id, clientId: null, status: 'DAG_USER_CODE_REQUIRED', browserHash,
-        userId: user.id, deviceId: null, userCodeEnc: null, failedAttempts: 0, createdAt: now, updatedAt: now,
+        userId: user.id, deviceId: null, userCodeEnc: null, authentication: passwordSignIn(now), failedAttempts: 0, createdAt: now, updatedAt: now,
         expiresAt: now + FLOW_IDLE_MS,
       };
       ids[i] = flow.id;
@@ -172,7 +173,7 @@ export class Seeder {
   async refreshChains(client: Client, user: User, n: number): Promise<string[]> {
     const out: string[] = [];
     for (let i = 0; i < n; i++) {
-      const opened = await this.services.grants.open(client, user, 'openid offline_access', 'device', true);
+      const opened = await this.services.grants.open(client, user, 'openid offline_access', 'device', true, passwordSignIn(Date.now()));
       if (opened.refreshToken === undefined) throw new Error('seeding: no refresh token');
       out.push(opened.refreshToken);
     }

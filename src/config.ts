@@ -70,6 +70,7 @@ const schema = z.object({
   RATE_LIMIT_ADMIN_API: int(1, 1_000_000).default(120),
   RATE_LIMIT_DEVICE_REGISTRATION: int(1, 1_000_000).default(30),
   RATE_LIMIT_CLIENT_AUTH_FAILURES: int(1, 1_000_000).default(20),
+  RATE_LIMIT_USERINFO: int(1, 1_000_000).default(600),
   RATE_LIMIT_MAX_KEYS: int(1000, 10_000_000).default(100_000),
   ACCOUNT_SIGN_IN_FAILURES: int(1, 1000).default(10),
   ACCOUNT_SIGN_IN_WINDOW_SECONDS: int(60, 86_400).default(900),
@@ -117,6 +118,8 @@ export type Config = Readonly<{
     deviceRegistration: number;
     /** Unknown clients and failed client authentications, per source address, before any hashing. */
     clientAuthFailures: number;
+    /** UserInfo, per token subject (a failed authentication per source address). */
+    userInfo: number;
     /** Keys one limit holds; past it, new callers share one budget. */
     maxKeys: number;
     windowSeconds: number;
@@ -221,6 +224,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       adminApi: e.RATE_LIMIT_ADMIN_API,
       deviceRegistration: e.RATE_LIMIT_DEVICE_REGISTRATION,
       clientAuthFailures: e.RATE_LIMIT_CLIENT_AUTH_FAILURES,
+      userInfo: e.RATE_LIMIT_USERINFO,
       maxKeys: e.RATE_LIMIT_MAX_KEYS,
       windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS,
     }),

@@ -5,9 +5,9 @@
 import { formatUserCode, generateDeviceCode, generateUserCode, normalizeUserCode, timeOrderedUuid, type UserCodeFormat } from '../crypto/codes.ts';
 import type { SecretKeys } from '../crypto/secret.ts';
 import type { Clock } from '../model/clock.ts';
-import { DEVICE_CODE_GRANT, type Client, type DeviceAuthorization, type Environment, type User } from '../model/records.ts';
+import { DEVICE_CODE_GRANT, type Authentication, type Client, type DeviceAuthorization, type Environment, type User } from '../model/records.ts';
 import type { Store } from '../store/store.ts';
-import { issueAccessToken } from './access-tokens.ts';
+import { issueGrantTokens } from './access-tokens.ts';
 import { CoreError } from './errors.ts';
 import { wantsRefreshToken, type Grants } from './grants.ts';
 import type { KeyRing } from './key-ring.ts';
@@ -47,6 +47,8 @@ export interface IssuedToken {
   scope: string;
   /** When the client may have one (see wantsRefreshToken). */
   refreshToken?: string;
+  /** When the approved scope holds `openid` (OpenID Connect Core §3.1.3.3). */
+  idToken?: string;
 }
 
 export class DeviceFlow {
@@ -78,6 +80,7 @@ export class DeviceFlow {
         userId: null,
         createdAt: now,
         decidedAt: null,
+        authentication: null,
       };
       if ((await this.#d.store.deviceAuthorizations.insert(record)) === 'ok') {
         this.#d.telemetry.deviceAuthorization();
@@ -99,7 +102,6 @@ export class DeviceFlow {
     try {
       const token = await this.#poll(env, client, deviceCode, issuer);
       this.#d.telemetry.poll('token');
-      this.#d.telemetry.tokenIssued('access');
       return token;
     } catch (err) {
       this.#d.telemetry.poll(outcomeOf(err));
@@ -154,11 +156,11 @@ export class DeviceFlow {
       throw new CoreError('access_denied', user === undefined || user.disabled ? 'the approving user is no longer active' : 'the client may no longer request this scope');
     }
     // Every approval is a grant (the person can see and end it); a refresh token comes with it when asked for.
-    const opened = this.#d.grants.prepare(client, user, device.scope, 'device', wantsRefreshToken(client, device.scope));
+    const opened = this.#d.grants.prepare(client, user, device.scope, 'device', wantsRefreshToken(client, device.scope), device.authentication);
     const consumed = await this.#d.store.deviceAuthorizations.redeem(device.id, now, opened.grant, opened.refreshTokenHash);
     if (!consumed) throw new CoreError('invalid_grant', 'the device_code has already been used');
-    const token = await issueAccessToken(this.#d.keys, { env, client, userId: user.id, scope: consumed.scope, issuer, grantId: opened.grant.id, now });
-    return { ...token, scope: consumed.scope, ...(opened.refreshToken === undefined ? {} : { refreshToken: opened.refreshToken }) };
+    const tokens = await issueGrantTokens(this.#d, { env, client, user, grant: opened.grant, scope: consumed.scope, issuer, now });
+    return { ...tokens, scope: consumed.scope, ...(opened.refreshToken === undefined ? {} : { refreshToken: opened.refreshToken }) };
   }
 
   /**
@@ -175,11 +177,16 @@ export class DeviceFlow {
     return device;
   }
 
-  /** Approves or denies a pending authorization on behalf of a signed-in, enabled user. */
-  async decide(device: DeviceAuthorization, user: User, approve: boolean): Promise<DeviceAuthorization> {
+  /**
+   * Approves or denies a pending authorization on behalf of an enabled user, who signed in as
+   * `authentication` says (the CLI's approval on a user's behalf: at the moment of approval, by no
+   * method of theirs).
+   */
+  async decide(device: DeviceAuthorization, user: User, approve: boolean, authentication?: Authentication): Promise<DeviceAuthorization> {
     if (user.disabled || user.envId !== device.envId) throw new CoreError('access_denied', 'this user cannot approve devices');
     const now = this.#d.clock.now();
-    const decided = await this.#d.store.deviceAuthorizations.decide(device.id, approve ? 'approved' : 'denied', user.id, now);
+    const signedIn = authentication ?? { time: now, amr: [], acr: null };
+    const decided = await this.#d.store.deviceAuthorizations.decide(device.id, approve ? 'approved' : 'denied', user.id, signedIn, now);
     if (decided) return decided;
     if (now >= device.expiresAt) throw new CoreError('user_code_expired', 'that code has expired', { target: 'userCode' });
     throw new CoreError('user_code_used', 'that code has already been used', { target: 'userCode' });

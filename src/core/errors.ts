@@ -17,6 +17,8 @@ const defaultStatus = {
   expired_token: 400,
   // bearer credentials (RFC 6750) and what they may do
   invalid_token: 401,
+  /** RFC 6750 §3.1: the token is valid but was not granted the scope this resource needs (requiredScope). */
+  insufficient_scope: 403,
   forbidden: 403,
   // resources and administration
   not_found: 404,
@@ -68,6 +70,10 @@ export interface CoreErrorDetails {
   usedBasic?: boolean;
   /** The methods a path does answer (405). */
   allow?: string;
+  /** The scope a bearer-protected resource needs (insufficient_scope). */
+  requiredScope?: string;
+  /** The error concerns a bearer-token request (RFC 6750 §3): the answer carries a Bearer challenge. */
+  bearer?: boolean;
   reason?: RegistrationRefusal;
   /** Why a credential was refused, for the log only: never sent to the caller. */
   logReason?: string;

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { generateRefreshToken, REFRESH_TOKEN_PREFIX } from '../crypto/codes.ts';
 import type { SecretKeys } from '../crypto/secret.ts';
 import type { Clock } from '../model/clock.ts';
-import { REFRESH_TOKEN_GRANT, type Client, type Environment, type Grant, type GrantKind, type User } from '../model/records.ts';
+import { REFRESH_TOKEN_GRANT, type Authentication, type Client, type Environment, type Grant, type GrantKind, type User } from '../model/records.ts';
 import type { Store } from '../store/store.ts';
 import { CoreError } from './errors.ts';
 import { parseScopeList } from './scopes.ts';
@@ -64,7 +64,7 @@ export class Grants {
    * consumed, DeviceAuthorizationStore.redeem). The grant's lifetimes are the client's (a session
    * grant uses the same defaults through its client).
    */
-  prepare(client: Client, user: User, scope: string, kind: GrantKind, withRefreshToken: boolean): PreparedGrant {
+  prepare(client: Client, user: User, scope: string, kind: GrantKind, withRefreshToken: boolean, authentication: Authentication | null): PreparedGrant {
     const now = this.#d.clock.now();
     const absoluteExpiresAt = now + client.refresh.absoluteSeconds * 1000;
     const grant: Grant = {
@@ -79,6 +79,7 @@ export class Grants {
       idleExpiresAt: Math.min(now + client.refresh.idleSeconds * 1000, absoluteExpiresAt),
       absoluteExpiresAt,
       revokedAt: null,
+      authentication,
     };
     if (!withRefreshToken) return { grant, refreshTokenHash: null };
     const refreshToken = generateRefreshToken();
@@ -86,8 +87,8 @@ export class Grants {
   }
 
   /** A new grant (see prepare), stored on its own. */
-  async open(client: Client, user: User, scope: string, kind: GrantKind, withRefreshToken: boolean): Promise<OpenedGrant> {
-    const prepared = this.prepare(client, user, scope, kind, withRefreshToken);
+  async open(client: Client, user: User, scope: string, kind: GrantKind, withRefreshToken: boolean, authentication: Authentication | null): Promise<OpenedGrant> {
+    const prepared = this.prepare(client, user, scope, kind, withRefreshToken, authentication);
     await this.#d.store.grants.create(prepared.grant, prepared.refreshTokenHash);
     return prepared;
   }

@@ -8,6 +8,7 @@ import type { Client, Environment, User } from '../model/records.ts';
 import type { Store } from '../store/store.ts';
 import { CoreError } from './errors.ts';
 import type { Grants } from './grants.ts';
+import { passwordSignIn } from './identity.ts';
 import type { KeyRing } from './key-ring.ts';
 import type { PasswordSignIn } from './sign-in.ts';
 import type { Telemetry } from './telemetry.ts';
@@ -54,7 +55,7 @@ export class SessionTokens {
   /** A new session for the user: a grant of its own (listed and revocable like a device's) and its first token. */
   async start(env: Environment, urls: SessionUrls, user: User): Promise<IssuedSession> {
     if (user.disabled || user.envId !== env.id) throw new CoreError('invalid_credentials', 'this user cannot sign in');
-    const opened = await this.#d.grants.open(await this.#d.accountClient(env), user, '', 'session', true);
+    const opened = await this.#d.grants.open(await this.#d.accountClient(env), user, '', 'session', true, passwordSignIn(this.#d.clock.now()));
     return this.#sign(env, urls, user, opened.grant.id, opened.refreshToken ?? '');
   }
 

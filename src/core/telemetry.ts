@@ -16,12 +16,14 @@ export interface Telemetry {
   /** A check of the named limit that Redis could not answer, counted in this process instead. */
   rateLimitFallback(limit: string): void;
   registrationCode(event: 'issued' | 'redeemed'): void;
-  tokenIssued(kind: 'access' | 'session'): void;
+  tokenIssued(kind: 'access' | 'session' | 'id'): void;
   /** One use of a refresh token: `ok` or the error code. */
   refresh(outcome: string): void;
   /** A rotated-out refresh token presented again: its grant was revoked. */
   refreshReuse(): void;
   revocation(kind: 'grant' | 'refresh_token' | 'access_token'): void;
+  /** One UserInfo request: `ok` or the error code. */
+  userInfo(outcome: string): void;
 }
 
 export type CodeKind = 'user_code' | 'registration_code';
@@ -41,6 +43,7 @@ export const noTelemetry: Telemetry = {
   refresh: nothing,
   refreshReuse: nothing,
   revocation: nothing,
+  userInfo: nothing,
 };
 
 /** The outcome label of a failure: the closed-set code, or `error` for anything else. */

@@ -3,14 +3,15 @@
 // it expires. An access token is active only while its signature, issuer, lifetime, its grant and
 // its user all still stand, so revoking a grant makes every access token of it inactive at once.
 import { REFRESH_TOKEN_PREFIX } from '../crypto/codes.ts';
-import { verifyAccessToken, type AccessTokenClaims } from '../crypto/jwt.ts';
+import { verifyAccessToken, type AccessTokenClaims, type Verified } from '../crypto/jwt.ts';
 import type { Clock } from '../model/clock.ts';
-import type { Client, Environment } from '../model/records.ts';
+import type { Client, Environment, User } from '../model/records.ts';
 import type { Store } from '../store/store.ts';
 import { CoreError } from './errors.ts';
 import type { Grants } from './grants.ts';
+import { hasOpenId, OPENID, userClaims, type UserClaims } from './identity.ts';
 import type { KeyRing } from './key-ring.ts';
-import type { Telemetry } from './telemetry.ts';
+import { outcomeOf, type Telemetry } from './telemetry.ts';
 
 /** The longest access-token lifetime a client can be given (Admin.createClient's range). */
 const MAX_ACCESS_TOKEN_SECONDS = 86_400;
@@ -63,7 +64,8 @@ export class TokenStatus {
       if (grant?.clientId === client.clientId) await this.#d.grants.revoke(env, grant.id, { by: 'refresh_token' }).catch(alreadyEnded);
       return;
     }
-    const claims = await this.#verify(env, token, issuers);
+    const v = await this.#verify(env, token, issuers);
+    const claims = v.ok ? v.claims : undefined;
     if (claims?.clientId !== client.clientId) return;
     await this.#d.store.revokedAccessTokens.add(claims.jti, env.id, claims.expiresAt * 1000);
     this.#d.telemetry.revocation('access_token');
@@ -92,13 +94,9 @@ export class TokenStatus {
   }
 
   async #accessToken(env: Environment, token: string, issuers: string[]): Promise<Introspection> {
-    const claims = await this.#verify(env, token, issuers);
-    if (!claims) return { active: false };
-    // One indexed lookup each: the grant (by the id the token carries), the denylist, the user.
-    const grant = claims.grantId === undefined ? undefined : await this.#d.grants.live(env.id, claims.grantId);
-    if (!grant || (await this.#d.store.revokedAccessTokens.has(claims.jti))) return { active: false };
-    const user = await this.#d.store.users.get(env.id, claims.subject);
-    if (!user || user.disabled) return { active: false };
+    const active = await this.#active(env, token, issuers);
+    if (typeof active === 'string') return { active: false };
+    const { claims, user } = active;
     return {
       active: true,
       token_type: 'Bearer',
@@ -114,13 +112,49 @@ export class TokenStatus {
     };
   }
 
-  async #verify(env: Environment, token: string, issuers: string[]): Promise<AccessTokenClaims | undefined> {
-    const v = await verifyAccessToken(token, (kid) => this.#d.keys.verificationKey(env.id, kid), {
+  /**
+   * UserInfo (OpenID Connect Core §5.3): the claims of the person an active access token speaks
+   * for, as its scope releases them; the token must have been granted `openid`. Anything inactive
+   * (expired, revoked, its grant ended, its user disabled, another environment's, not an access
+   * token at all) is invalid_token, as introspection would call it inactive.
+   */
+  async userInfo(env: Environment, token: string, issuers: string[]): Promise<UserClaims> {
+    try {
+      const active = await this.#active(env, token, issuers);
+      if (typeof active === 'string') throw new CoreError('invalid_token', 'the access token is not active', { logReason: active });
+      if (!hasOpenId(active.claims.scope)) {
+        throw new CoreError('insufficient_scope', 'the access token was not granted the openid scope', { requiredScope: OPENID });
+      }
+      const claims = userClaims(active.user, active.claims.scope);
+      this.#d.telemetry.userInfo('ok');
+      return claims;
+    } catch (err) {
+      this.#d.telemetry.userInfo(outcomeOf(err));
+      throw err;
+    }
+  }
+
+  /** An access token's claims and user while it is active; otherwise why not (for logs). */
+  async #active(env: Environment, token: string, issuers: string[]): Promise<{ claims: AccessTokenClaims; user: User } | string> {
+    const v = await this.#verify(env, token, issuers);
+    if (!v.ok) return v.reason;
+    const claims = v.claims;
+    // One indexed lookup each: the grant (by the id the token carries), the denylist, the user.
+    const grant = claims.grantId === undefined ? undefined : await this.#d.grants.live(env.id, claims.grantId);
+    if (!grant) return 'grant ended';
+    if (await this.#d.store.revokedAccessTokens.has(claims.jti)) return 'revoked';
+    const user = await this.#d.store.users.get(env.id, claims.subject);
+    if (!user || user.disabled) return 'user disabled or gone';
+    return { claims, user };
+  }
+
+  /** The signature, issuer and lifetime of an access token of this environment. */
+  #verify(env: Environment, token: string, issuers: string[]): Promise<Verified<AccessTokenClaims>> {
+    return verifyAccessToken(token, (kid) => this.#d.keys.verificationKey(env.id, kid), {
       issuer: issuers,
       now: this.#d.clock.now(),
       clockToleranceSeconds: this.#d.clockToleranceSeconds,
       maxLifetimeSeconds: MAX_ACCESS_TOKEN_SECONDS,
     });
-    return v.ok ? v.claims : undefined;
   }
 }

@@ -10,6 +10,7 @@ export interface EnvironmentUrls {
   jwksUri: string;
   revocationEndpoint: string;
   introspectionEndpoint: string;
+  userinfoEndpoint: string;
   verificationUri: string;
   /** Base of the Veeam-compatible API, the audience of its session tokens. */
   sessionApi: string;
@@ -46,6 +47,7 @@ export class Urls {
         jwksUri: `${base}/oauth/jwks`,
         revocationEndpoint: `${base}/oauth/revoke`,
         introspectionEndpoint: `${base}/oauth/introspect`,
+        userinfoEndpoint: `${base}/oauth/userinfo`,
         verificationUri: `${base}/device`,
         sessionApi: `${base}/api`,
       };
@@ -58,6 +60,7 @@ export class Urls {
       jwksUri: `${issuer}/jwks`,
       revocationEndpoint: `${issuer}/revoke`,
       introspectionEndpoint: `${issuer}/introspect`,
+      userinfoEndpoint: `${issuer}/userinfo`,
       verificationUri: `${base}/${env.id}/device`,
       sessionApi: `${base}/${env.id}/api`,
     };

@@ -12,6 +12,7 @@ import type { FlowPatch, Store } from '../store/store.ts';
 import type { DeviceFlow } from './device-flow.ts';
 import { CoreError, isCoreError } from './errors.ts';
 import type { GuessBudget } from './guess-budget.ts';
+import { passwordSignIn } from './identity.ts';
 import { parseScopeList } from './scopes.ts';
 import type { PasswordSignIn } from './sign-in.ts';
 import { outcomeOf, type Telemetry } from './telemetry.ts';
@@ -34,7 +35,8 @@ export interface VerificationDeps {
 /** What a front end shows for a flow. */
 export interface FlowView {
   flow: Flow;
-  user?: { id: string; username: string };
+  /** The signed-in person; `name` when their profile has one. */
+  user?: { id: string; username: string; name?: string };
   application?: { name: string };
   scopes?: string[];
   /** The verified code in display form (consent screen). */
@@ -63,6 +65,7 @@ export class Verification {
       userId: null,
       deviceId: null,
       userCodeEnc: null,
+      authentication: null,
       failedAttempts: 0,
       createdAt: now,
       updatedAt: now,
@@ -86,7 +89,7 @@ export class Verification {
   async view(flow: Flow): Promise<FlowView> {
     const v: FlowView = { flow };
     const user = flow.userId === null ? undefined : await this.#d.store.users.get(flow.envId, flow.userId);
-    if (user) v.user = { id: user.id, username: user.username };
+    if (user) v.user = { id: user.id, username: user.username, ...(user.name === null ? {} : { name: user.name }) };
     const device = flow.deviceId === null ? undefined : await this.#d.store.deviceAuthorizations.get(flow.envId, flow.deviceId);
     const clientId = device?.clientId ?? flow.clientId;
     const client = clientId === null ? undefined : await this.#d.store.clients.get(flow.envId, clientId);
@@ -100,7 +103,9 @@ export class Verification {
     return this.#observed('sign_in', async () => {
       const flow = await this.#at(env, flowId, browserSecret, 'USERNAME_PASSWORD_REQUIRED');
       const user = await this.#d.passwords.signIn(env.id, username, password);
-      return this.#advance(flow, 'USERNAME_PASSWORD_REQUIRED', { status: 'DAG_USER_CODE_REQUIRED', userId: user.id });
+      return this.#advance(flow, 'USERNAME_PASSWORD_REQUIRED', {
+        status: 'DAG_USER_CODE_REQUIRED', userId: user.id, authentication: passwordSignIn(this.#d.clock.now()),
+      });
     });
   }
 

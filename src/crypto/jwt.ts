@@ -3,18 +3,23 @@
 //   device access token  typ at+jwt (RFC 9068), ES256|RS256, signed by the environment's key
 //   session token        typ session+jwt (Veeam facade), ES256|RS256, signed by the environment's key
 //   admin-key token      typ JWT, RS256 only, signed by an RSA admin API key the admin holds (docs/vendors.md)
+//   ID token             typ JWT (OpenID Connect Core §2), ES256|RS256, signed by the environment's key; only
+//                        ever signed here, never accepted: relying parties verify it, and no endpoint
+//                        takes it as a credential (its typ is no access or session token's; its kid
+//                        header is refused by the admin-key rules)
 // Verification returns a result instead of throwing; the reason is for logs, never for the caller.
 import { compactVerify, decodeProtectedHeader, jwtVerify, SignJWT, type CryptoKey, type JWTPayload, type KeyObject } from 'jose';
 import { nanoid } from 'nanoid';
-import type { KeyAlg } from '../model/records.ts';
+import type { Authentication, KeyAlg } from '../model/records.ts';
+import { KEY_ALGS } from './keys.ts';
 
 export const ACCESS_TOKEN_TYP = 'at+jwt';
 export const SESSION_TOKEN_TYP = 'session+jwt';
 export const ADMIN_TOKEN_TYP = 'JWT';
+export const ID_TOKEN_TYP = 'JWT';
 
 /** Longer than any token this server signs or RSA clients send; refused before any parsing. */
 export const MAX_TOKEN_LENGTH = 8192;
-const SERVER_ALGS: readonly KeyAlg[] = ['ES256', 'RS256'];
 /** Header parameters we accept; jwk, jku, x5u, x5c, crit and the rest are refused outright. */
 const SERVER_HEADER = new Set(['alg', 'typ', 'kid']);
 const ADMIN_HEADER = new Set(['alg', 'typ']);
@@ -96,6 +101,42 @@ export async function verifyAccessToken(token: string, lookup: KeyLookup, rules:
   };
 }
 
+// ---- ID tokens (OpenID Connect) ---------------------------------------------------------------
+
+export interface IdTokenInput {
+  issuer: string;
+  /** The audience and the authorized party (`aud`, `azp`). */
+  clientId: string;
+  authentication: Authentication;
+  /** `sid`: the grant the token belongs to. */
+  sessionId: string;
+  /** `sub` and the scope's claims (core/identity.ts). */
+  claims: Record<string, string | number | boolean> & { sub: string };
+  lifetimeSeconds: number;
+  now: number;
+}
+
+export function signIdToken(key: SigningKey, c: IdTokenInput): Promise<string> {
+  const iat = seconds(c.now);
+  const { sub, ...claims } = c.claims;
+  const a = c.authentication;
+  return new SignJWT({
+    ...claims,
+    azp: c.clientId,
+    auth_time: seconds(a.time),
+    ...(a.acr === null ? {} : { acr: a.acr }),
+    ...(a.amr.length === 0 ? {} : { amr: a.amr }),
+    sid: c.sessionId,
+  })
+    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: ID_TOKEN_TYP })
+    .setIssuer(c.issuer)
+    .setSubject(sub)
+    .setAudience(c.clientId)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + c.lifetimeSeconds)
+    .sign(key.privateKey);
+}
+
 // ---- session tokens (Veeam facade) -------------------------------------------------------------
 
 export interface SessionTokenInput {
@@ -145,7 +186,7 @@ async function verifyServerToken(token: string, typ: string, lookup: KeyLookup, 
   if (!header.ok) return header;
   const { alg, kid } = header.claims;
   if (header.claims.typ !== typ) return fail(`typ is not ${typ}`);
-  if (!SERVER_ALGS.includes(alg as KeyAlg)) return fail(`alg ${alg} is not allowed`);
+  if (!KEY_ALGS.includes(alg as KeyAlg)) return fail(`alg ${alg} is not allowed`);
   if (typeof kid !== 'string' || kid.length === 0 || kid.length > 128) return fail('kid missing');
   const key = await lookup(kid);
   if (!key) return fail('unknown kid');

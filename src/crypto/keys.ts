@@ -7,6 +7,9 @@ import type { KeyAlg } from '../model/records.ts';
 
 export type PublicJwk = JWK & { kty: string; kid: string };
 
+/** Every algorithm a signing key may have (ES256 by default); tokens of either verify anywhere. */
+export const KEY_ALGS: readonly KeyAlg[] = ['ES256', 'RS256'];
+
 export interface SigningKeyMaterial {
   kid: string;
   alg: KeyAlg;

@@ -31,12 +31,17 @@ export interface BearerGuard<P> {
   principal: (request: FastifyRequest) => P;
 }
 
-export function bearerGuard<P>(authenticate: (token: string, request: FastifyRequest) => Promise<P>, subjectOf: (principal: P) => string): BearerGuard<P> {
+/** `tokenOf` finds the token (the Authorization header by default) or throws why there is none. */
+export function bearerGuard<P>(
+  authenticate: (token: string, request: FastifyRequest) => Promise<P>,
+  subjectOf: (principal: P) => string,
+  tokenOf: (request: FastifyRequest) => string = bearerToken,
+): BearerGuard<P> {
   const outcomes = new WeakMap<FastifyRequest, { principal: P } | { error: Error }>();
   return {
     authenticate: async (request) => {
       try {
-        outcomes.set(request, { principal: await authenticate(bearerToken(request), request) });
+        outcomes.set(request, { principal: await authenticate(tokenOf(request), request) });
       } catch (error) {
         outcomes.set(request, { error: error instanceof Error ? error : new Error(String(error)) });
       }

@@ -14,8 +14,19 @@ export function requireFormBody(request: FastifyRequest): Promise<void> {
   if (type === undefined || request.body === undefined || request.body === null) {
     return Promise.reject(new CoreError('invalid_request', `expected a ${FORM} body`));
   }
+  return formBody(request, type);
+}
+
+/** A form body if there is one: a request may also come without any (a POST carrying only a header). */
+export function optionalFormBody(request: FastifyRequest): Promise<void> {
+  const type = mediaType(request);
+  if (request.body === undefined || request.body === null) return Promise.resolve();
+  return formBody(request, type);
+}
+
+function formBody(request: FastifyRequest, type: string | undefined): Promise<void> {
   if (type !== FORM) return Promise.reject(new CoreError('unsupported_media_type', `content type must be ${FORM}`));
-  for (const [name, value] of Object.entries(request.body)) {
+  for (const [name, value] of Object.entries(request.body as object)) {
     if (Array.isArray(value)) return Promise.reject(new CoreError('invalid_request', `parameter ${name} is repeated`));
   }
   return Promise.resolve();

@@ -32,10 +32,11 @@ export class Metrics implements Telemetry {
   readonly #limited = this.#counter('dcs_rate_limited_total', 'Requests refused by a rate limit, by limit', ['limit']);
   readonly #fallbacks = this.#counter('dcs_rate_limit_fallbacks_total', 'Rate-limit checks Redis could not answer, counted in this process instead, by limit', ['limit']);
   readonly #registration = this.#counter('dcs_registration_codes_total', 'Device registration codes issued and redeemed', ['event']);
-  readonly #tokens = this.#counter('dcs_tokens_issued_total', 'Tokens issued by kind (access: device grant; session: Veeam facade)', ['kind']);
+  readonly #tokens = this.#counter('dcs_tokens_issued_total', 'Tokens issued by kind (access: device grant and refresh; id: OpenID Connect ID token; session: Veeam facade)', ['kind']);
   readonly #refreshes = this.#counter('dcs_refreshes_total', 'Uses of refresh tokens by outcome (ok, invalid_grant, …)', ['outcome']);
   readonly #reuse = this.#counter('dcs_refresh_reuse_total', 'Rotated-out refresh tokens presented again (the grant was revoked)', []);
   readonly #revocations = this.#counter('dcs_revocations_total', 'Revocations by kind (grant, refresh_token, access_token)', ['kind']);
+  readonly #userInfo = this.#counter('dcs_userinfo_total', 'UserInfo answers by outcome (ok, invalid_token, insufficient_scope, …)', ['outcome']);
 
   #counter<L extends string>(name: string, help: string, labelNames: L[]): Counter<L> {
     return new Counter({ name, help, labelNames, registers: [this.registry] });
@@ -88,7 +89,7 @@ export class Metrics implements Telemetry {
     this.#registration.inc({ event });
   }
 
-  tokenIssued(kind: 'access' | 'session'): void {
+  tokenIssued(kind: 'access' | 'session' | 'id'): void {
     this.#tokens.inc({ kind });
   }
 
@@ -102,6 +103,10 @@ export class Metrics implements Telemetry {
 
   revocation(kind: 'grant' | 'refresh_token' | 'access_token'): void {
     this.#revocations.inc({ kind });
+  }
+
+  userInfo(outcome: string): void {
+    this.#userInfo.inc({ outcome });
   }
 
   get contentType(): string {

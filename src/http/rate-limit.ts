@@ -34,6 +34,7 @@ export interface Limits {
   session: RateLimiter;
   adminApi: RateLimiter;
   deviceRegistration: RateLimiter;
+  userInfo: RateLimiter;
 }
 
 /** Makes the limiter called `name` (a metric label and a key namespace) for `rule`. */
@@ -51,6 +52,7 @@ export function createLimits(config: Config, limiter: LimiterFactory): Limits {
     session: per('session', r.session),
     adminApi: per('admin_api', r.adminApi),
     deviceRegistration: per('device_registration', r.deviceRegistration),
+    userInfo: per('userinfo', r.userInfo),
   };
 }
 

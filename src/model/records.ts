@@ -70,6 +70,18 @@ export interface User {
   updatedAt: number;
 }
 
+/**
+ * How the person who approved signed in (OpenID Connect Core §2): when (`auth_time`), by which
+ * methods (`amr`, RFC 8176 values such as `pwd`) and at which level (`acr`). Recorded at sign-in,
+ * carried to the device authorization the person approves and to its grant, so every ID token of
+ * the grant says the same.
+ */
+export interface Authentication {
+  time: number;
+  amr: string[];
+  acr: string | null;
+}
+
 export type DeviceStatus = 'pending' | 'approved' | 'denied' | 'consumed';
 
 export interface DeviceAuthorization {
@@ -87,6 +99,8 @@ export interface DeviceAuthorization {
   userId: string | null;
   createdAt: number;
   decidedAt: number | null;
+  /** How the approver signed in; set with the approval. */
+  authentication: Authentication | null;
 }
 
 export type KeyAlg = 'ES256' | 'RS256';
@@ -126,6 +140,8 @@ export interface Flow {
   deviceId: string | null;
   /** The verified user code (display form), encrypted with the server secret. */
   userCodeEnc: string | null;
+  /** How the signed-in user signed in; set with userId. */
+  authentication: Authentication | null;
   failedAttempts: number;
   createdAt: number;
   updatedAt: number;
@@ -193,6 +209,8 @@ export interface Grant {
   idleExpiresAt: number;
   absoluteExpiresAt: number;
   revokedAt: number | null;
+  /** How the person signed in to approve (null for grants from before it was recorded). */
+  authentication: Authentication | null;
 }
 
 export interface RefreshTokenRecord {

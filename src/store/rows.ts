@@ -1,7 +1,7 @@
 // Records from rows, for both stores: the columns and their meanings are one schema in two
 // dialects, so a row maps to a record the same way whichever database it came from.
 import type {
-  AdminKey, AppId, Client, DeviceAuthorization, DeviceStatus, Environment, Flow, FlowStatus, Grant, RefreshTokenRecord, RegisteredDevice,
+  AdminKey, AppId, Authentication, Client, DeviceAuthorization, DeviceStatus, Environment, Flow, FlowStatus, Grant, RefreshTokenRecord, RegisteredDevice,
   RegistrationCode, SigningKeyRecord, User,
 } from '../model/records.ts';
 
@@ -57,6 +57,26 @@ export const toClient = (r: Row): Client => ({
   createdAt: num(r.created_at),
 });
 
+/** The auth_time, auth_amr (a JSON array) and auth_acr columns of flows, device authorizations and grants. */
+const toAuthentication = (r: Row): Authentication | null => (r.auth_time === null || r.auth_time === undefined ? null : {
+  time: num(r.auth_time),
+  amr: JSON.parse(optStr(r.auth_amr) ?? '[]') as string[],
+  acr: optStr(r.auth_acr),
+});
+
+/** The three columns of an Authentication, in that order, for an INSERT or UPDATE. */
+export function authenticationColumns(a: Authentication | null): [number | null, string | null, string | null] {
+  return a === null ? [null, null, null] : [a.time, JSON.stringify(a.amr), a.acr];
+}
+
+/**
+ * The parameters of a conditional write of the three columns: time, amr, then the "is set" marker
+ * and acr (the statement keeps the old acr when the marker is null, for acr itself may be null).
+ */
+export function authPatch(a: Authentication | undefined): [number | null, string | null, number | null, string | null] {
+  return a === undefined ? [null, null, null, null] : [a.time, JSON.stringify(a.amr), a.time, a.acr];
+}
+
 export const toDevice = (r: Row): DeviceAuthorization => ({
   id: str(r.id),
   envId: str(r.env_id),
@@ -71,6 +91,7 @@ export const toDevice = (r: Row): DeviceAuthorization => ({
   userId: optStr(r.user_id),
   createdAt: num(r.created_at),
   decidedAt: optNum(r.decided_at),
+  authentication: toAuthentication(r),
 });
 
 export const toEnvironment = (r: Row): Environment => ({
@@ -90,6 +111,7 @@ export const toFlow = (r: Row): Flow => ({
   userId: optStr(r.user_id),
   deviceId: optStr(r.device_id),
   userCodeEnc: optStr(r.user_code_enc),
+  authentication: toAuthentication(r),
   failedAttempts: num(r.failed_attempts),
   createdAt: num(r.created_at),
   updatedAt: num(r.updated_at),
@@ -108,6 +130,7 @@ export const toGrant = (r: Row): Grant => ({
   idleExpiresAt: num(r.idle_expires_at),
   absoluteExpiresAt: num(r.absolute_expires_at),
   revokedAt: optNum(r.revoked_at),
+  authentication: toAuthentication(r),
 });
 
 /** A guess budget's count query (`count(*) AS n, min(at) AS oldest`); no row reads as no guesses. */

@@ -5,7 +5,7 @@
 // is a single conditional write or one transaction, so the rules hold under concurrency and across
 // processes. test/store/contract/ holds every implementation to them.
 import type {
-  AdminKey, AppId, Client, DeviceAuthorization, DeviceStatus, Environment, Flow, FlowStatus, Grant, RefreshTokenRecord,
+  AdminKey, AppId, Authentication, Client, DeviceAuthorization, DeviceStatus, Environment, Flow, FlowStatus, Grant, RefreshTokenRecord,
   RegisteredDevice, RegistrationCode, SigningKeyRecord, User,
 } from '../model/records.ts';
 
@@ -78,7 +78,9 @@ export interface DeviceAuthorizationStore {
    */
   recordPoll(id: string, expectedLastPolledAt: number | null, now: number, interval: number): Promise<boolean>;
   /** pending → approved|denied, only while pending and unexpired. Returns the updated row or undefined. */
-  decide(id: string, status: Extract<DeviceStatus, 'approved' | 'denied'>, userId: string, now: number): Promise<DeviceAuthorization | undefined>;
+  decide(
+    id: string, status: Extract<DeviceStatus, 'approved' | 'denied'>, userId: string, authentication: Authentication | null, now: number,
+  ): Promise<DeviceAuthorization | undefined>;
   /** approved → consumed, only while approved and unexpired: the single step that lets a token out. */
   consume(id: string, now: number): Promise<DeviceAuthorization | undefined>;
   /**
@@ -94,6 +96,8 @@ export type DecideFlowResult = 'ok' | 'flow_changed' | 'device_unavailable';
 export interface FlowPatch {
   status: FlowStatus;
   userId?: string;
+  /** With userId: how the user signed in. */
+  authentication?: Authentication;
   deviceId?: string;
   userCodeEnc?: string;
 }

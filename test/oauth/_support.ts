@@ -86,3 +86,31 @@ export function basic(clientId: string, secret: string): string {
   const enc = (s: string) => encodeURIComponent(s).replace(/%20/g, '+');
   return `Basic ${Buffer.from(`${enc(clientId)}:${enc(secret)}`).toString('base64')}`;
 }
+
+const FLOW_MEDIA = {
+  check: 'application/vnd.pingidentity.usernamePassword.check+json',
+  verify: 'application/vnd.pingidentity.deviceAuthGrant.userCode.verify+json',
+  consent: 'application/vnd.pingidentity.deviceAuthGrant.consent+json',
+};
+
+/**
+ * A person approves through the flow API as a custom UI would: a flow bound to a cookie, then the
+ * password sign-in, the code and consent. `between` runs after the sign-in (to move the clock).
+ */
+export async function approveAsPerson(
+  h: TestApp, userCode: string, username: string, password: string, o: { env?: Environment; between?: () => void } = {},
+): Promise<void> {
+  const envId = (o.env ?? h.services.defaultEnv).id;
+  const start = await h.inject({ method: 'GET', url: `/${envId}/device` });
+  assert.equal(start.statusCode, 302, start.body);
+  const flowId = new URL(String(start.headers.location)).searchParams.get('flowId') ?? '';
+  const cookie = String(start.headers['set-cookie']).split(';')[0] ?? '';
+  const step = async (type: string, body: object) => {
+    const res = await h.inject({ method: 'POST', url: `/${envId}/flows/${flowId}`, headers: { 'content-type': type, cookie }, payload: JSON.stringify(body) });
+    assert.equal(res.statusCode, 200, res.body);
+  };
+  await step(FLOW_MEDIA.check, { username, password });
+  o.between?.();
+  await step(FLOW_MEDIA.verify, { userCode });
+  await step(FLOW_MEDIA.consent, { accept: true });
+}

@@ -155,8 +155,9 @@ test('discovery: every well-known location returns the issuer and endpoints of i
     assert.equal(meta.introspection_endpoint, `${prefix}/introspect`, url);
     assert.deepEqual(meta.grant_types_supported, [DEVICE_CODE_GRANT, 'refresh_token'], url);
     assert.deepEqual(meta.token_endpoint_auth_methods_supported, ['none', 'client_secret_basic', 'client_secret_post'], url);
-    // offline_access is always offered, beside the clients' own scopes.
-    assert.deepEqual(meta.scopes_supported, [...scopes, 'offline_access'].sort(), url);
+    // offline_access is always offered, beside the clients' own scopes; an OpenID Provider offers openid.
+    const openid = url.endsWith('openid-configuration') ? ['openid'] : [];
+    assert.deepEqual(meta.scopes_supported, [...new Set([...scopes, 'offline_access', ...openid])].sort(), url);
     assert.deepEqual(meta.response_types_supported, [], url);
   }
 });

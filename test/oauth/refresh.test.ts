@@ -72,7 +72,8 @@ test('every refresh rotates the token; the access token and its scope are new; n
   assert.equal(res.statusCode, 200, res.body);
   assertNoStore(res);
   const second = res.json<WithRefresh>();
-  assert.deepEqual(Object.keys(second).sort(), ['access_token', 'expires_in', 'refresh_token', 'scope', 'token_type']);
+  // The grant holds openid: a fresh ID token comes with every refresh (OpenID Connect Core §12.2).
+  assert.deepEqual(Object.keys(second).sort(), ['access_token', 'expires_in', 'id_token', 'refresh_token', 'scope', 'token_type']);
   assert.notEqual(second.refresh_token, first.refresh_token);
   assert.notEqual(second.access_token, first.access_token);
   assert.equal(second.scope, first.scope);

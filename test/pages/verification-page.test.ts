@@ -69,7 +69,7 @@ test('verification_uri_complete: sign in (wrong password first), prefilled code 
   assert.match(body, /<h1 id="page-title">Allow Test TV to access your account\?<\/h1>/);
   assert.match(body, /Signed in as <strong>alice<\/strong>/);
   assert.ok(body.includes(`<p class="label">Code on your device</p>\n<p class="usercode">${device.user_code}</p>`));
-  for (const sentence of ['Confirm who you are', 'See your basic profile', 'See your email address', 'Stay signed in and keep access']) {
+  for (const sentence of ['Confirm who you are', 'See your name and username', 'See your email address and whether it is verified', 'Stay signed in and keep access']) {
     assert.ok(body.includes(sentence), sentence);
   }
   assert.ok(body.includes('Only continue if you started this on a device you own.'));

@@ -1,6 +1,7 @@
 // `keys rotate|list`: the environments' token-signing keys. A rotation makes a new active
 // key at once; the old one stays in the JWKS until no token it can have signed is still valid.
-import type { KeyAlg, SigningKeyRecord } from '../../model/records.ts';
+import { KEY_ALGS } from '../../crypto/keys.ts';
+import type { SigningKeyRecord } from '../../model/records.ts';
 import type { Services } from '../../services.ts';
 import { ENV_FLAG, JSON_FLAG, UsageError, type CommandSpec } from '../args.ts';
 import { safe, table } from '../output.ts';
@@ -12,7 +13,6 @@ import { withEnvironment } from '../session.ts';
  */
 export const KEY_CACHE_SECONDS = 60;
 
-const ALGS: readonly KeyAlg[] = ['ES256', 'RS256'];
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -49,14 +49,14 @@ export const keysRotate: CommandSpec = {
     'key cache) + JWT_CLOCK_TOLERANCE_SECONDS. Then it leaves the JWKS, and `sweep` deletes it.',
   ].join('\n'),
   flags: {
-    alg: { type: 'string', placeholder: ALGS.join('|'), description: 'Algorithm of the new key (default ES256)' },
+    alg: { type: 'string', placeholder: KEY_ALGS.join('|'), description: 'Algorithm of the new key (default ES256)' },
     env: ENV_FLAG,
     json: JSON_FLAG,
   },
   run: async (args, io) => {
     const raw = args.string('alg') ?? 'ES256';
-    const alg = ALGS.find((a) => a === raw);
-    if (alg === undefined) throw new UsageError(`${args.command}: --alg must be ${ALGS.join(' or ')}, got "${raw}"`, args.command);
+    const alg = KEY_ALGS.find((a) => a === raw);
+    if (alg === undefined) throw new UsageError(`${args.command}: --alg must be ${KEY_ALGS.join(' or ')}, got "${raw}"`, args.command);
     return withEnvironment(args, io, async (services, env) => {
       const retention = await retentionSeconds(services, env.id);
       const before = await services.store.signingKeys.list(env.id);

@@ -1,14 +1,16 @@
 // RFC 8628 device authorizations: the polling hot path, as prepared statements. Every transition is
 // one conditional UPDATE; under READ COMMITTED a concurrent one waits for the row and re-checks its
 // WHERE against the committed row, so of racing transitions exactly one applies.
-import type { DeviceAuthorization, DeviceStatus, Grant } from '../../model/records.ts';
+import type { Authentication, DeviceAuthorization, DeviceStatus, Grant } from '../../model/records.ts';
 import type { DeviceAuthorizationStore, InsertDeviceResult } from '../store.ts';
 import { isUniqueViolation, type PgDb, type Queries } from './db.ts';
-import { toDevice } from '../rows.ts';
+import { authenticationColumns, toDevice } from '../rows.ts';
 import { insertGrant } from './grants.ts';
 
-const COLUMNS = `id, env_id, client_id, device_code_hash, user_code_hash, scope, status, expires_at, "interval", last_polled_at,
+/** What a new device authorization is inserted with; how its approver signed in comes with the approval. */
+const INSERTED = `id, env_id, client_id, device_code_hash, user_code_hash, scope, status, expires_at, "interval", last_polled_at,
   user_id, created_at, decided_at`;
+const COLUMNS = `${INSERTED}, auth_time, auth_amr, auth_acr`;
 
 
 export class PgDeviceAuthorizations implements DeviceAuthorizationStore {
@@ -22,7 +24,7 @@ export class PgDeviceAuthorizations implements DeviceAuthorizationStore {
     try {
       await this.#db.run({
         name: 'device_insert',
-        text: `INSERT INTO device_authorizations (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+        text: `INSERT INTO device_authorizations (${INSERTED}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
         values: [d.id, d.envId, d.clientId, d.deviceCodeHash, d.userCodeHash, d.scope, d.status, d.expiresAt, d.interval,
           d.lastPolledAt, d.userId, d.createdAt, d.decidedAt],
       });
@@ -65,12 +67,14 @@ export class PgDeviceAuthorizations implements DeviceAuthorizationStore {
     }) === 1;
   }
 
-  decide(id: string, status: Extract<DeviceStatus, 'approved' | 'denied'>, userId: string, now: number): Promise<DeviceAuthorization | undefined> {
+  decide(
+    id: string, status: Extract<DeviceStatus, 'approved' | 'denied'>, userId: string, authentication: Authentication | null, now: number,
+  ): Promise<DeviceAuthorization | undefined> {
     return this.#db.one(toDevice, {
       name: 'device_decide',
-      text: `UPDATE device_authorizations SET status = $1, user_id = $2, decided_at = $3
+      text: `UPDATE device_authorizations SET status = $1, user_id = $2, decided_at = $3, auth_time = $5, auth_amr = $6, auth_acr = $7
         WHERE id = $4 AND status = 'pending' AND expires_at > $3 RETURNING ${COLUMNS}`,
-      values: [status, userId, now, id],
+      values: [status, userId, now, id, ...authenticationColumns(authentication)],
     });
   }
 

@@ -3,10 +3,10 @@
 import type { Flow, FlowStatus } from '../../model/records.ts';
 import type { DecideFlowResult, FlowPatch, FlowStore } from '../store.ts';
 import { type PgDb } from './db.ts';
-import { toFlow } from '../rows.ts';
+import { authenticationColumns, authPatch, toFlow } from '../rows.ts';
 
 const COLUMNS = `id, env_id, client_id, status, browser_hash, user_id, device_id, user_code_enc, failed_attempts, created_at,
-  updated_at, expires_at`;
+  updated_at, expires_at, auth_time, auth_amr, auth_acr`;
 
 
 export class PgFlows implements FlowStore {
@@ -18,9 +18,9 @@ export class PgFlows implements FlowStore {
 
   create(f: Flow): Promise<void> {
     return this.#db.insert({
-      text: `INSERT INTO flows (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+      text: `INSERT INTO flows (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
       values: [f.id, f.envId, f.clientId, f.status, f.browserHash, f.userId, f.deviceId, f.userCodeEnc, f.failedAttempts,
-        f.createdAt, f.updatedAt, f.expiresAt],
+        f.createdAt, f.updatedAt, f.expiresAt, ...authenticationColumns(f.authentication)],
     }, `flow ${f.id} exists`);
   }
 
@@ -34,9 +34,12 @@ export class PgFlows implements FlowStore {
     return this.#db.one(toFlow, {
       name: 'flow_transition',
       text: `UPDATE flows SET status = $1, user_id = coalesce($2, user_id), device_id = coalesce($3, device_id),
-          user_code_enc = coalesce($4, user_code_enc), updated_at = $5, expires_at = $6
+          user_code_enc = coalesce($4, user_code_enc), updated_at = $5, expires_at = $6,
+          auth_time = coalesce($9::bigint, auth_time), auth_amr = coalesce($10::text, auth_amr),
+          auth_acr = CASE WHEN $11::bigint IS NULL THEN auth_acr ELSE $12::text END
         WHERE id = $7 AND status = $8 AND expires_at > $5 RETURNING ${COLUMNS}`,
-      values: [patch.status, patch.userId ?? null, patch.deviceId ?? null, patch.userCodeEnc ?? null, now, expiresAt, id, from],
+      values: [patch.status, patch.userId ?? null, patch.deviceId ?? null, patch.userCodeEnc ?? null, now, expiresAt, id, from,
+        ...authPatch(patch.authentication)],
     });
   }
 
@@ -60,9 +63,9 @@ export class PgFlows implements FlowStore {
       });
       if (!flow?.deviceId || !flow.userId) return 'flow_changed';
       const decided = await tx.run({
-        text: `UPDATE device_authorizations SET status = $1, user_id = $2, decided_at = $3
+        text: `UPDATE device_authorizations SET status = $1, user_id = $2, decided_at = $3, auth_time = $5, auth_amr = $6, auth_acr = $7
           WHERE id = $4 AND status = 'pending' AND expires_at > $3`,
-        values: [accept ? 'approved' : 'denied', flow.userId, now, flow.deviceId],
+        values: [accept ? 'approved' : 'denied', flow.userId, now, flow.deviceId, ...authenticationColumns(flow.authentication)],
       });
       if (decided === 1) return 'ok';
       await tx.run({ text: `UPDATE flows SET status = 'FAILED' WHERE id = $1`, values: [flowId] });

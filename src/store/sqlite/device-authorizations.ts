@@ -1,9 +1,9 @@
 // RFC 8628 device authorizations: the polling hot path. Every transition is one conditional UPDATE.
-import type { DeviceAuthorization, DeviceStatus, Grant } from '../../model/records.ts';
+import type { Authentication, DeviceAuthorization, DeviceStatus, Grant } from '../../model/records.ts';
 import type { DeviceAuthorizationStore, InsertDeviceResult } from '../store.ts';
 import { insertGrant } from './grants.ts';
 import { isUniqueViolation, type SqliteDb } from './db.ts';
-import { toDevice } from '../rows.ts';
+import { authenticationColumns, toDevice } from '../rows.ts';
 
 
 export class SqliteDeviceAuthorizations implements DeviceAuthorizationStore {
@@ -49,10 +49,12 @@ export class SqliteDeviceAuthorizations implements DeviceAuthorizationStore {
       now, interval, id, expectedLastPolledAt) === 1);
   }
 
-  decide(id: string, status: Extract<DeviceStatus, 'approved' | 'denied'>, userId: string, now: number): Promise<DeviceAuthorization | undefined> {
+  decide(
+    id: string, status: Extract<DeviceStatus, 'approved' | 'denied'>, userId: string, authentication: Authentication | null, now: number,
+  ): Promise<DeviceAuthorization | undefined> {
     return this.#db.async(() => this.#db.one(toDevice,
-      `UPDATE device_authorizations SET status = ?, user_id = ?, decided_at = ?
-       WHERE id = ? AND status = 'pending' AND expires_at > ? RETURNING *`, status, userId, now, id, now));
+      `UPDATE device_authorizations SET status = ?, user_id = ?, decided_at = ?, auth_time = ?, auth_amr = ?, auth_acr = ?
+       WHERE id = ? AND status = 'pending' AND expires_at > ? RETURNING *`, status, userId, now, ...authenticationColumns(authentication), id, now));
   }
 
   consume(id: string, now: number): Promise<DeviceAuthorization | undefined> {

@@ -3,7 +3,7 @@
 import type { Flow, FlowStatus } from '../../model/records.ts';
 import type { DecideFlowResult, FlowPatch, FlowStore } from '../store.ts';
 import { type SqliteDb } from './db.ts';
-import { toFlow } from '../rows.ts';
+import { authenticationColumns, authPatch, toFlow } from '../rows.ts';
 
 
 export class SqliteFlows implements FlowStore {
@@ -29,9 +29,11 @@ export class SqliteFlows implements FlowStore {
   transition(id: string, from: FlowStatus, patch: FlowPatch, now: number, expiresAt: number): Promise<Flow | undefined> {
     return this.#db.async(() => this.#db.one(toFlow,
       `UPDATE flows SET status = ?, user_id = coalesce(?, user_id), device_id = coalesce(?, device_id),
-         user_code_enc = coalesce(?, user_code_enc), updated_at = ?, expires_at = ?
+         user_code_enc = coalesce(?, user_code_enc), updated_at = ?, expires_at = ?,
+         auth_time = coalesce(?, auth_time), auth_amr = coalesce(?, auth_amr), auth_acr = CASE WHEN ? IS NULL THEN auth_acr ELSE ? END
        WHERE id = ? AND status = ? AND expires_at > ? RETURNING *`,
-      patch.status, patch.userId ?? null, patch.deviceId ?? null, patch.userCodeEnc ?? null, now, expiresAt, id, from, now));
+      patch.status, patch.userId ?? null, patch.deviceId ?? null, patch.userCodeEnc ?? null, now, expiresAt,
+      ...authPatch(patch.authentication), id, from, now));
   }
 
   recordFailure(id: string, maxAttempts: number, now: number): Promise<Flow | undefined> {
@@ -48,8 +50,9 @@ export class SqliteFlows implements FlowStore {
         `UPDATE flows SET status = ?, updated_at = ? WHERE id = ? AND status = 'DAG_CONSENT_REQUIRED' AND expires_at > ? RETURNING *`,
         accept ? 'COMPLETED' : 'FAILED', now, flowId, now);
       if (!flow?.deviceId || !flow.userId) return 'flow_changed';
-      const decided = this.#db.run(`UPDATE device_authorizations SET status = ?, user_id = ?, decided_at = ?
-        WHERE id = ? AND status = 'pending' AND expires_at > ?`, accept ? 'approved' : 'denied', flow.userId, now, flow.deviceId, now);
+      const decided = this.#db.run(`UPDATE device_authorizations SET status = ?, user_id = ?, decided_at = ?, auth_time = ?, auth_amr = ?,
+        auth_acr = ? WHERE id = ? AND status = 'pending' AND expires_at > ?`,
+      accept ? 'approved' : 'denied', flow.userId, now, ...authenticationColumns(flow.authentication), flow.deviceId, now);
       if (decided === 1) return 'ok';
       this.#db.run(`UPDATE flows SET status = 'FAILED' WHERE id = ?`, flowId);
       return 'device_unavailable';

@@ -23,6 +23,7 @@ const wire: Record<CoreErrorCode, Wire> = {
   expired_token: invalid,
   invalid_token: denied,
   forbidden: denied,
+  insufficient_scope: denied,
   not_found: notFound,
   conflict: invalid,
   invalid_credentials: invalidValue,

@@ -41,7 +41,7 @@ export const flowResponse = z
     createdAt: z.string(),
     expiresAt: z.string(),
     _embedded: z.object({
-      user: z.object({ id: z.string(), username: z.string() }).optional(),
+      user: z.object({ id: z.string(), username: z.string(), name: z.string().optional() }).optional(),
       application: z.object({ name: z.string() }).optional(),
       scopes: z.array(z.string()).optional(),
     }),

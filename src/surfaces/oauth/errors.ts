@@ -6,7 +6,7 @@ import type { ErrorSender } from '../../http/wire-format.ts';
 type OAuthError =
   | 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unauthorized_client' | 'unsupported_grant_type'
   | 'invalid_scope' | 'authorization_pending' | 'slow_down' | 'access_denied' | 'expired_token' | 'invalid_token'
-  | 'temporarily_unavailable' | 'server_error';
+  | 'insufficient_scope' | 'temporarily_unavailable' | 'server_error';
 
 /** The error code on the wire, and the status where RFC 6749/8628 prescribe another than the default. */
 const wire: Record<CoreErrorCode, OAuthError | [OAuthError, number]> = {
@@ -22,6 +22,7 @@ const wire: Record<CoreErrorCode, OAuthError | [OAuthError, number]> = {
   access_denied: ['access_denied', 400],
   expired_token: 'expired_token',
   invalid_token: 'invalid_token',
+  insufficient_scope: 'insufficient_scope',
   forbidden: 'access_denied',
   not_found: 'invalid_request',
   conflict: 'invalid_request',
@@ -55,8 +56,11 @@ export function oauthErrorSender(realm: string): ErrorSender {
       // RFC 6749 §5.2: a failed Basic authentication answers 401 with a challenge for that scheme.
       reply.header('www-authenticate', `Basic realm="${realm}", charset="UTF-8"`);
     }
-    // RFC 6750 §3: a bearer-protected resource names the scheme and the error.
-    if (err.code === 'invalid_token') reply.header('www-authenticate', `Bearer realm="${realm}", error="invalid_token"`);
+    // RFC 6750 §3: a bearer-protected resource names the scheme and the error (and the scope it needs).
+    if (err.code === 'invalid_token' || err.code === 'insufficient_scope' || err.details.bearer === true) {
+      const scope = err.details.requiredScope === undefined ? '' : `, scope="${err.details.requiredScope}"`;
+      reply.header('www-authenticate', `Bearer realm="${realm}", error="${error}"${scope}`);
+    }
     return reply.code(status).type('application/json; charset=utf-8').send({ error, error_description: err.message });
   };
 }

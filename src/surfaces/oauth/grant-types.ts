@@ -1,7 +1,7 @@
 // The token endpoint's grant types, dispatched by table (RFC 6749 §4, §6; RFC 8628 §3.4): each
 // handler gets an authenticated client and answers the token response, or throws a CoreError.
 import type { z } from 'zod';
-import { issueAccessToken } from '../../core/access-tokens.ts';
+import { issueGrantTokens } from '../../core/access-tokens.ts';
 import { CoreError } from '../../core/errors.ts';
 import { DEVICE_CODE_GRANT, REFRESH_TOKEN_GRANT, type Client, type Environment } from '../../model/records.ts';
 import type { Services } from '../../services.ts';
@@ -29,14 +29,18 @@ const handlers: Record<string, GrantHandler> = {
     return {
       access_token: token.accessToken, token_type: 'Bearer', expires_in: token.expiresIn, scope: token.scope,
       ...(token.refreshToken === undefined ? {} : { refresh_token: token.refreshToken }),
+      ...(token.idToken === undefined ? {} : { id_token: token.idToken }),
     };
   },
   [REFRESH_TOKEN_GRANT]: async (services, ctx, client, body) => {
     const r = await services.grants.refresh(ctx.env, client, required(body, 'refresh_token'), body.scope, 'device');
-    const token = await issueAccessToken(services.keys, {
-      env: ctx.env, client, userId: r.user.id, scope: r.scope, issuer: ctx.issuer, grantId: r.grant.id, now: services.clock.now(),
+    const token = await issueGrantTokens({ keys: services.keys, telemetry: services.metrics }, {
+      env: ctx.env, client, user: r.user, grant: r.grant, scope: r.scope, issuer: ctx.issuer, now: services.clock.now(),
     });
-    return { access_token: token.accessToken, token_type: 'Bearer', expires_in: token.expiresIn, scope: r.scope, refresh_token: r.refreshToken };
+    return {
+      access_token: token.accessToken, token_type: 'Bearer', expires_in: token.expiresIn, scope: r.scope, refresh_token: r.refreshToken,
+      ...(token.idToken === undefined ? {} : { id_token: token.idToken }),
+    };
   },
 };
 

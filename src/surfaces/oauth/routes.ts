@@ -7,6 +7,8 @@ import { z } from 'zod';
 import { TOKEN_ENDPOINT_AUTH_METHODS } from '../../core/client-auth.ts';
 import { OFFLINE_ACCESS } from '../../core/grants.ts';
 import { CoreError } from '../../core/errors.ts';
+import { ACR_VALUES_SUPPORTED, CLAIMS_SUPPORTED, OPENID } from '../../core/identity.ts';
+import { KEY_ALGS } from '../../crypto/keys.ts';
 import { requireFormBody, FORM } from '../../http/form.ts';
 import { resolveEnvironment } from '../../http/environment.ts';
 import { limitBy, sourceKey } from '../../http/rate-limit.ts';
@@ -16,10 +18,11 @@ import type { Services } from '../../services.ts';
 import { authenticateCaller, callerLimit, callerOf, decorateCaller } from './caller.ts';
 import { GRANT_TYPES_SUPPORTED, grantHandler } from './grant-types.ts';
 import { tokenStatusRoutes } from './token-status.ts';
+import { userInfoRoutes } from './userinfo.ts';
 import { oauthErrorSender } from './errors.ts';
 import {
   deviceAuthorizationBody, deviceAuthorizationResponse, envParams, jwksResponse, metadataResponse,
-  oauthErrorResponses, tokenBody, tokenResponse,
+  oauthErrorResponses, openIdConfigurationResponse, tokenBody, tokenResponse,
 } from './schemas.ts';
 
 /** RFC 6749 §5.1: token and device responses must not be cached, errors included. */
@@ -106,6 +109,7 @@ export const oauthPlugin: FastifyPluginAsync<{ services: Services }> = async (ap
     });
 
     tokenStatusRoutes(app, services, { prefix: v.prefix, tag: v.tag, params: v.params !== undefined, authenticate: authenticateForToken });
+    userInfoRoutes(app, services, { prefix: v.prefix, tag: v.tag, params: v.params !== undefined });
 
     r.get(`${v.prefix}/jwks`, {
       schema: {
@@ -126,28 +130,32 @@ export const oauthPlugin: FastifyPluginAsync<{ services: Services }> = async (ap
     });
   }
 
-  // Discovery (RFC 8414 and OpenID Connect Discovery), in every place clients look for it.
+  // Discovery (RFC 8414 and OpenID Connect Discovery), in every place clients look for it. The
+  // OpenID Connect document is the RFC 8414 one and what an OpenID Provider must say besides.
   const metadataPaths = [
-    { url: '/.well-known/oauth-authorization-server', params: false },
-    { url: '/.well-known/openid-configuration', params: false },
-    { url: '/:envId/as/.well-known/oauth-authorization-server', params: true },
-    { url: '/:envId/as/.well-known/openid-configuration', params: true },
-    { url: '/.well-known/oauth-authorization-server/:envId/as', params: true },
+    { url: '/.well-known/oauth-authorization-server', params: false, openid: false },
+    { url: '/.well-known/openid-configuration', params: false, openid: true },
+    { url: '/:envId/as/.well-known/oauth-authorization-server', params: true, openid: false },
+    { url: '/:envId/as/.well-known/openid-configuration', params: true, openid: true },
+    { url: '/.well-known/oauth-authorization-server/:envId/as', params: true, openid: false },
   ];
   for (const m of metadataPaths) {
     r.get(m.url, {
       schema: {
         tags: ['Discovery'],
-        summary: 'Authorization server metadata',
+        summary: m.openid ? 'OpenID Provider configuration (OpenID Connect Discovery 1.0)' : 'Authorization server metadata (RFC 8414)',
         ...(m.params ? { params: envParams } : {}),
-        response: { 200: metadataResponse, ...(m.params ? { 400: oauthErrorResponses[400] } : {}), 404: oauthErrorResponses[404], 429: oauthErrorResponses[429] },
+        response: {
+          200: m.openid ? openIdConfigurationResponse : metadataResponse,
+          ...(m.params ? { 400: oauthErrorResponses[400] } : {}), 404: oauthErrorResponses[404], 429: oauthErrorResponses[429],
+        },
       },
       config: { rateLimit: limitBy(limits.discovery, sourceKey) },
       handler: async (request, reply) => {
         const ctx = request.envUrls;
         const clients = await services.store.clients.list(request.env.id);
         reply.header('cache-control', 'public, max-age=60');
-        return {
+        const metadata = {
           issuer: ctx.issuer,
           device_authorization_endpoint: ctx.deviceAuthorizationEndpoint,
           token_endpoint: ctx.tokenEndpoint,
@@ -161,6 +169,21 @@ export const oauthPlugin: FastifyPluginAsync<{ services: Services }> = async (ap
           scopes_supported: [...new Set([...clients.flatMap((c) => c.scopes), OFFLINE_ACCESS])].sort(),
           response_types_supported: [],
         } satisfies z.input<typeof metadataResponse>;
+        if (!m.openid) return metadata;
+        return {
+          ...metadata,
+          // An OpenID Provider serves openid (OpenID Connect Core §3.1.2.1), whichever clients exist.
+          scopes_supported: [...new Set([...metadata.scopes_supported, OPENID])].sort(),
+          userinfo_endpoint: ctx.userinfoEndpoint,
+          subject_types_supported: ['public' as const],
+          id_token_signing_alg_values_supported: [...KEY_ALGS],
+          claims_supported: CLAIMS_SUPPORTED,
+          acr_values_supported: ACR_VALUES_SUPPORTED,
+          // The device flow has no authorization request to carry these (RFC 8628 §3.1).
+          claims_parameter_supported: false,
+          request_parameter_supported: false,
+          request_uri_parameter_supported: false,
+        } satisfies z.input<typeof openIdConfigurationResponse>;
       },
     });
   }

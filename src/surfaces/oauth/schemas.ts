@@ -46,6 +46,7 @@ export const tokenResponse = z
     expires_in: z.number().int(),
     scope: z.string(),
     refresh_token: z.string().optional().describe('rt_…: when the client may use refresh tokens and offline_access was approved (or it always gets one)'),
+    id_token: z.string().optional().describe('OpenID Connect ID token (typ JWT): when the scope holds openid; names the person who approved, with the claims of the approved scopes'),
   })
   .meta({ id: 'TokenResponse' });
 
@@ -67,6 +68,20 @@ export const metadataResponse = z
   })
   .meta({ id: 'AuthorizationServerMetadata' });
 
+/** OpenID Connect Discovery 1.0 §3: the RFC 8414 metadata and what an OpenID Provider must say besides. */
+export const openIdConfigurationResponse = metadataResponse
+  .extend({
+    userinfo_endpoint: z.string(),
+    subject_types_supported: z.array(z.enum(['public'])),
+    id_token_signing_alg_values_supported: z.array(z.string()),
+    claims_supported: z.array(z.string()),
+    acr_values_supported: z.array(z.string()),
+    claims_parameter_supported: z.boolean(),
+    request_parameter_supported: z.boolean(),
+    request_uri_parameter_supported: z.boolean(),
+  })
+  .meta({ id: 'OpenIdConfiguration' });
+
 export const jwksResponse = z
   .object({ keys: z.array(z.looseObject({ kty: z.string(), kid: z.string().optional() })) })
   .meta({ id: 'JSONWebKeySet' });
@@ -76,6 +91,8 @@ export const envParams = z.object({ envId: envIdParam });
 export const oauthErrorResponses = {
   400: oauthError,
   401: oauthError,
+  // insufficient_scope (RFC 6750 §3.1), at UserInfo.
+  403: oauthError,
   404: oauthError,
   413: oauthError,
   415: oauthError,

@@ -75,6 +75,7 @@ const shown: Record<CoreErrorCode, Shown> = {
   slow_down: notUnderstood,
   expired_token: notUnderstood,
   invalid_token: notUnderstood,
+  insufficient_scope: notUnderstood,
   forbidden: { title: 'Not allowed', message: say('You cannot do that here.') },
   access_denied: { title: 'Not allowed', message: say('This account can no longer approve devices.'), form: true },
   not_found: { title: 'Page not found', message: say('That application or page does not exist.') },

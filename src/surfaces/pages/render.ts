@@ -107,9 +107,10 @@ ${o.more}`);
 }
 
 const SCOPE_TEXT: Record<string, string> = {
+  // What the ID token and UserInfo release for each scope (core/identity.ts), and no more.
   openid: 'Confirm who you are, using your account ID',
-  profile: 'See your basic profile, such as your name and username',
-  email: 'See your email address',
+  profile: 'See your name and username',
+  email: 'See your email address and whether it is verified',
   offline_access: 'Stay signed in and keep access when you are not using it',
 };
 

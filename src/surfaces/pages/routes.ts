@@ -82,7 +82,7 @@ function renderStep(
       return consentPage({
         form,
         appName,
-        username: view.user?.username,
+        username: view.user === undefined ? undefined : view.user.name ?? view.user.username,
         userCode: view.userCode,
         scopes: view.scopes ?? [],
         error: o.error,

@@ -33,6 +33,7 @@ const wire: Record<CoreErrorCode, Wire> = {
   expired_token: 'Bad request.',
   invalid_token: ['Authentication failed: the JWT is missing, malformed, expired, or not signed by a valid admin API key.', 403],
   forbidden: 'Not authorized to perform the request.',
+  insufficient_scope: 'Not authorized to perform the request.',
   not_found: (e) => e.message,
   conflict: 'User already has a registered device.',
   invalid_credentials: 'Not authorized to perform the request.',

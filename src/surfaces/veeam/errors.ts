@@ -18,6 +18,7 @@ const wire: Record<CoreErrorCode, string | [string, number]> = {
   expired_token: 'expired_token',
   invalid_token: 'invalid_token',
   forbidden: 'insufficient_scope',
+  insufficient_scope: 'insufficient_scope',
   not_found: 'not_found',
   conflict: 'conflict',
   // RFC 6749 §5.2: wrong resource-owner credentials are invalid_grant.

@@ -30,11 +30,11 @@ export function deviceContract(open: OpenStores): void {
     const store = await one(open, t);
     const { env, client, device: first } = await pendingDevice(store);
     assert.equal(await store.deviceAuthorizations.insert(device(env.id, client.clientId, { userCodeHash: first.userCodeHash })), 'user_code_taken');
-    assert.ok(await store.deviceAuthorizations.decide(first.id, 'denied', randomUUID(), NOW));
+    assert.ok(await store.deviceAuthorizations.decide(first.id, 'denied', randomUUID(), null, NOW));
     const second = device(env.id, client.clientId, { userCodeHash: first.userCodeHash, createdAt: first.createdAt - 5 });
     assert.equal(await store.deviceAuthorizations.insert(second), 'ok', 'a decided code no longer holds its user code');
     assert.equal((await store.deviceAuthorizations.getByUserCodeHash(env.id, first.userCodeHash))?.id, second.id, 'the pending one, though older');
-    assert.ok(await store.deviceAuthorizations.decide(second.id, 'approved', randomUUID(), NOW));
+    assert.ok(await store.deviceAuthorizations.decide(second.id, 'approved', randomUUID(), null, NOW));
     assert.equal((await store.deviceAuthorizations.getByUserCodeHash(env.id, first.userCodeHash))?.id, first.id, 'then the newest');
   });
 
@@ -53,22 +53,22 @@ export function deviceContract(open: OpenStores): void {
     const store = await one(open, t);
     const { env, client, user, device: d } = await pendingDevice(store);
     assert.equal(await store.deviceAuthorizations.consume(d.id, NOW), undefined, 'a pending code lets nothing out');
-    const approved = await store.deviceAuthorizations.decide(d.id, 'approved', user.id, NOW + MINUTE);
+    const approved = await store.deviceAuthorizations.decide(d.id, 'approved', user.id, null, NOW + MINUTE);
     assert.deepEqual(approved, { ...d, status: 'approved', userId: user.id, decidedAt: NOW + MINUTE });
-    assert.equal(await store.deviceAuthorizations.decide(d.id, 'denied', user.id, NOW + MINUTE), undefined, 'decided once');
+    assert.equal(await store.deviceAuthorizations.decide(d.id, 'denied', user.id, null, NOW + MINUTE), undefined, 'decided once');
     assert.deepEqual(await store.deviceAuthorizations.consume(d.id, NOW + 2 * MINUTE), { ...approved, status: 'consumed' });
     assert.equal(await store.deviceAuthorizations.consume(d.id, NOW + 2 * MINUTE), undefined, 'consumed once');
 
     const late = device(env.id, client.clientId);
     assert.equal(await store.deviceAuthorizations.insert(late), 'ok');
-    assert.equal(await store.deviceAuthorizations.decide(late.id, 'approved', user.id, late.expiresAt), undefined, 'expired codes are not decided');
+    assert.equal(await store.deviceAuthorizations.decide(late.id, 'approved', user.id, null, late.expiresAt), undefined, 'expired codes are not decided');
     const expiring = device(env.id, client.clientId);
     assert.equal(await store.deviceAuthorizations.insert(expiring), 'ok');
-    assert.ok(await store.deviceAuthorizations.decide(expiring.id, 'approved', user.id, NOW));
+    assert.ok(await store.deviceAuthorizations.decide(expiring.id, 'approved', user.id, null, NOW));
     assert.equal(await store.deviceAuthorizations.consume(expiring.id, expiring.expiresAt), undefined, 'expired approvals are not consumed');
     const denied = device(env.id, client.clientId);
     assert.equal(await store.deviceAuthorizations.insert(denied), 'ok');
-    assert.ok(await store.deviceAuthorizations.decide(denied.id, 'denied', user.id, NOW));
+    assert.ok(await store.deviceAuthorizations.decide(denied.id, 'denied', user.id, null, NOW));
     assert.equal(await store.deviceAuthorizations.consume(denied.id, NOW), undefined);
   });
 
@@ -79,7 +79,7 @@ export function deviceContract(open: OpenStores): void {
     const token = hash();
     assert.equal(await store.deviceAuthorizations.redeem(d.id, NOW, g, token), undefined, 'a pending code is not redeemed');
     assert.equal(await store.grants.get(env.id, g.id), undefined, '…and opens no grant');
-    const approved = await store.deviceAuthorizations.decide(d.id, 'approved', user.id, NOW);
+    const approved = await store.deviceAuthorizations.decide(d.id, 'approved', user.id, null, NOW);
     assert.ok(approved);
     // A grant that cannot be stored (its id is taken) leaves the code approved for the next poll.
     const taken = grant(env.id, user.id, client.clientId);
@@ -95,7 +95,7 @@ export function deviceContract(open: OpenStores): void {
     assert.equal(await store.grants.get(env.id, again.id), undefined);
     const late = device(env.id, client.clientId);
     assert.equal(await store.deviceAuthorizations.insert(late), 'ok');
-    assert.ok(await store.deviceAuthorizations.decide(late.id, 'approved', user.id, NOW));
+    assert.ok(await store.deviceAuthorizations.decide(late.id, 'approved', user.id, null, NOW));
     assert.equal(await store.deviceAuthorizations.redeem(late.id, late.expiresAt, grant(env.id, user.id, client.clientId), null), undefined, 'not once expired');
   });
 

@@ -55,7 +55,7 @@ export function device(envId: string, clientId: string, o: Partial<DeviceAuthori
   const i = next();
   return {
     id: randomUUID(), envId, clientId, deviceCodeHash: hash(), userCodeHash: hash(), scope: 'openid profile', status: 'pending',
-    expiresAt: NOW + 10 * MINUTE, interval: 5, lastPolledAt: null, userId: null, createdAt: NOW + i, decidedAt: null, ...o,
+    expiresAt: NOW + 10 * MINUTE, interval: 5, lastPolledAt: null, userId: null, createdAt: NOW + i, decidedAt: null, authentication: null, ...o,
   };
 }
 
@@ -63,7 +63,7 @@ export function flow(envId: string, o: Partial<Flow> = {}): Flow {
   const i = next();
   return {
     id: randomUUID(), envId, clientId: null, status: 'USERNAME_PASSWORD_REQUIRED', browserHash: hash(), userId: null, deviceId: null,
-    userCodeEnc: null, failedAttempts: 0, createdAt: NOW + i, updatedAt: NOW + i, expiresAt: NOW + 15 * MINUTE, ...o,
+    userCodeEnc: null, authentication: null, failedAttempts: 0, createdAt: NOW + i, updatedAt: NOW + i, expiresAt: NOW + 15 * MINUTE, ...o,
   };
 }
 
@@ -71,7 +71,7 @@ export function grant(envId: string, userId: string, clientId: string, o: Partia
   const i = next();
   return {
     id: randomUUID(), envId, userId, clientId, kind: 'device', scope: 'openid offline_access', createdAt: NOW + i, lastUsedAt: NOW + i,
-    idleExpiresAt: NOW + 30 * 86_400_000, absoluteExpiresAt: NOW + 90 * 86_400_000, revokedAt: null, ...o,
+    idleExpiresAt: NOW + 30 * 86_400_000, absoluteExpiresAt: NOW + 90 * 86_400_000, revokedAt: null, authentication: null, ...o,
   };
 }
 

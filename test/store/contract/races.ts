@@ -22,14 +22,14 @@ export function raceContract(open: OpenStores): void {
     const { env, client, user } = await basics(store);
     const d = device(env.id, client.clientId);
     assert.equal(await store.deviceAuthorizations.insert(d), 'ok');
-    const decided = await race(stores, CALLS, (s, i) => s.deviceAuthorizations.decide(d.id, i % 2 === 0 ? 'approved' : 'denied', user.id, NOW));
+    const decided = await race(stores, CALLS, (s, i) => s.deviceAuthorizations.decide(d.id, i % 2 === 0 ? 'approved' : 'denied', user.id, null, NOW));
     assert.equal(count(decided, (r) => r !== undefined), 1);
     const winner = decided.find((r) => r !== undefined);
     if (winner?.status !== 'approved') {
       // Denied won: race the consumption on a code that is approved.
       const other = device(env.id, client.clientId);
       assert.equal(await store.deviceAuthorizations.insert(other), 'ok');
-      assert.ok(await store.deviceAuthorizations.decide(other.id, 'approved', user.id, NOW));
+      assert.ok(await store.deviceAuthorizations.decide(other.id, 'approved', user.id, null, NOW));
       d.id = other.id;
     }
     const consumed = await race(stores, CALLS, (s) => s.deviceAuthorizations.consume(d.id, NOW + 1));
@@ -44,7 +44,7 @@ export function raceContract(open: OpenStores): void {
     const { env, client, user } = await basics(store);
     const d = device(env.id, client.clientId);
     assert.equal(await store.deviceAuthorizations.insert(d), 'ok');
-    assert.ok(await store.deviceAuthorizations.decide(d.id, 'approved', user.id, NOW));
+    assert.ok(await store.deviceAuthorizations.decide(d.id, 'approved', user.id, null, NOW));
     const grants = Array.from({ length: CALLS }, () => grant(env.id, user.id, client.clientId));
     const results = await race(stores, CALLS, (s, i) => s.deviceAuthorizations.redeem(d.id, NOW + 1, grants[i] ?? grants[0] ?? grant(env.id, user.id, client.clientId), hash()));
     assert.equal(count(results, (r) => r !== undefined), 1, 'exactly one redeem wins');
