@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
+import type { User } from '../../src/model/records.ts';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.ts';
 import { TABLES } from '../../src/store/postgres/copy-from-sqlite.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
@@ -34,6 +35,8 @@ async function fill(h: TestApp) {
   const { client } = await services.admin.createClient({ envId: env.id, name: 'TV', scope: 'openid profile', refreshTokens: true });
   await h.confidentialClient({ envId: other.id });
   const alice = await h.user('alice');
+  // Profile attributes (migration 007): alice has every one, bob none (null names, unverified email).
+  await services.admin.updateUser(env.id, 'alice', { name: 'Alice Liddell', givenName: 'Alice', familyName: 'Liddell', emailVerified: true });
   await h.user('bob', undefined, other.id);
   // A grant with its refresh token (rotated once, so the family has history)…
   const login = await startAuthorization(h, client, { scope: 'openid offline_access' });
@@ -124,6 +127,9 @@ test('copy-store copies every record of every table into PostgreSQL, equal throu
   const postgres = await PostgresStore.open({ url, poolSize: 2, now });
   try {
     assert.deepEqual(await everything(postgres, file, now), await everything(sqlite, file, now));
+    const profile = (u: User | undefined) => u && [u.name, u.givenName, u.familyName, u.emailVerified];
+    assert.deepEqual(profile(await postgres.users.getByUsername(filled.env.id, 'alice')), ['Alice Liddell', 'Alice', 'Liddell', true]);
+    assert.deepEqual(profile(await postgres.users.getByUsername(filled.other.id, 'bob')), [null, null, null, false]);
     // Registration codes have no read: the copied one redeems on PostgreSQL, and only there.
     const aliceCode = rows(file, `SELECT code_hash FROM registration_codes`)[0]?.code_hash;
     const redeemed = await postgres.registrationCodes.redeem(String(aliceCode), RSA_APP_ID, {
