@@ -143,7 +143,8 @@ function issuerKeys(jwksUri: string, opts: TransportOptions): JWTVerifyGetKey {
   const fetchFn = opts.fetch ?? fetch;
   let status: number | undefined;
   const keys = createRemoteJWKSet(new URL(jwksUri), {
-    timeoutDuration: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    // jose takes whole milliseconds only, and throws a TypeError otherwise.
+    timeoutDuration: Math.max(0, Math.round(opts.timeoutMs ?? DEFAULT_TIMEOUT_MS)),
     [customFetch]: async (url, init) => {
       const signal = opts.signal === undefined ? init.signal : AbortSignal.any([init.signal, opts.signal]);
       try {
