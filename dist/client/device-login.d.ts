@@ -1,5 +1,6 @@
 // Generated from src/client by scripts/build-client.ts: do not edit.
 import { type AuthorizationServerMetadata } from "./discovery.js";
+import { type IdTokenClaims, type ValidateIdTokenOptions } from "./id-token.js";
 import { type Answer, type ClientCredentials, type Clock, type Sleep, type TransportOptions } from "./transport.js";
 export declare const DEVICE_CODE_GRANT_TYPE = "urn:ietf:params:oauth:grant-type:device_code";
 /** RFC 8628 §3.2: the interval when the server names none. */
@@ -60,9 +61,13 @@ export interface PollOptions extends ClientCredentials, TransportOptions {
  * DeviceLoginError on access_denied, expired_token, any other error, and on the local deadline
  * (`expiresAt`), without a last poll after it. A poll that failed at the network level may still
  * have reached the server: when the next answer is invalid_grant, that poll most likely redeemed
- * the code and its answer (the token) was lost, and the error says so.
+ * the code and its answer (the token) was lost, and the error says so. An ID token in the answer
+ * is validated (validateIdToken) before the token is returned: `invalid_id_token` when it fails;
+ * deviceLogin also returns its claims.
  */
 export declare function pollForToken(opts: PollOptions): Promise<TokenResponse>;
+/** The validated claims of the token's ID token; undefined when it has none (no openid scope, or an OAuth-only server). */
+export declare function idTokenClaimsOf(token: TokenResponse, opts: ValidateIdTokenOptions): Promise<IdTokenClaims | undefined>;
 /** A 200 token answer (RFC 6749 §5.1) as a TokenResponse; refused when it lacks what a token needs. */
 export declare function tokenFrom(answer: Answer): TokenResponse;
 export interface DeviceLoginOptions extends ClientCredentials, TransportOptions {
@@ -82,6 +87,11 @@ export interface DeviceLoginResult {
     metadata: AuthorizationServerMetadata;
     /** Clock time (ms) the token arrived; `expires_in` counts from here. */
     obtainedAt: number;
+    /**
+     * Who signed in: the claims of `token.id_token`, validated (validateIdToken). Undefined when the
+     * answer had no ID token (the scope did not hold `openid`, or the server is OAuth only).
+     */
+    idTokenClaims?: IdTokenClaims;
 }
 /** Discovery, device authorization, the person's decision, and the token. */
 export declare function deviceLogin(opts: DeviceLoginOptions): Promise<DeviceLoginResult>;

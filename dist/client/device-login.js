@@ -1,9 +1,11 @@
 // Generated from src/client by scripts/build-client.ts: do not edit.
 // The OAuth 2.0 device authorization grant (RFC 8628) for command-line programs: the device
-// authorization request, polling that keeps to the server's pace, the token response, and
-// deviceLogin, which runs discovery and both steps in order.
+// authorization request, polling that keeps to the server's pace, the token response (its ID
+// token validated, OpenID Connect Core §3.1.3.7), and deviceLogin, which runs discovery and both
+// steps in order.
 import { discover } from "./discovery.js";
 import { DeviceLoginError } from "./errors.js";
+import { validateIdToken } from "./id-token.js";
 import { aborted, checkUrl, oauthFailure, postForm, realClock, realSleep, } from "./transport.js";
 export const DEVICE_CODE_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:device_code';
 /** RFC 8628 §3.2: the interval when the server names none. */
@@ -55,9 +57,24 @@ export async function startDeviceAuthorization(opts) {
  * DeviceLoginError on access_denied, expired_token, any other error, and on the local deadline
  * (`expiresAt`), without a last poll after it. A poll that failed at the network level may still
  * have reached the server: when the next answer is invalid_grant, that poll most likely redeemed
- * the code and its answer (the token) was lost, and the error says so.
+ * the code and its answer (the token) was lost, and the error says so. An ID token in the answer
+ * is validated (validateIdToken) before the token is returned: `invalid_id_token` when it fails;
+ * deviceLogin also returns its claims.
  */
 export async function pollForToken(opts) {
+    return (await pollForValidatedToken(opts)).token;
+}
+async function pollForValidatedToken(opts) {
+    const clock = opts.clock ?? realClock;
+    const token = await pollUntilDecided(opts);
+    const obtainedAt = clock.now();
+    return { token, obtainedAt, idTokenClaims: await idTokenClaimsOf(token, { ...opts, clock }) };
+}
+/** The validated claims of the token's ID token; undefined when it has none (no openid scope, or an OAuth-only server). */
+export async function idTokenClaimsOf(token, opts) {
+    return token.id_token === undefined ? undefined : validateIdToken(token.id_token, opts);
+}
+async function pollUntilDecided(opts) {
     const clock = opts.clock ?? realClock;
     const sleep = opts.sleep ?? realSleep;
     const { authorization, metadata } = opts;
@@ -156,6 +173,6 @@ export async function deviceLogin(opts) {
         expires_in: authorization.expires_in,
         interval: authorization.interval,
     });
-    const token = await pollForToken({ ...opts, metadata, authorization, clock });
-    return { token, metadata, obtainedAt: clock.now() };
+    const { token, obtainedAt, idTokenClaims } = await pollForValidatedToken({ ...opts, metadata, authorization, clock });
+    return idTokenClaims === undefined ? { token, metadata, obtainedAt } : { token, metadata, obtainedAt, idTokenClaims };
 }

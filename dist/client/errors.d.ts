@@ -10,6 +10,8 @@ export type DeviceLoginErrorCode = 'access_denied' | 'expired_token' | 'invalid_
  | 'insecure_url'
 /** The server answered something that is not what the protocol prescribes. */
  | 'invalid_response'
+/** The token response carried an ID token that failed validation (OpenID Connect Core §3.1.3.7): a bad signature, another issuer or audience, expired… */
+ | 'invalid_id_token'
 /** The server could not be reached, or did not answer in time. */
  | 'network'
 /** The caller's AbortSignal fired. */

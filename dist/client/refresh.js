@@ -2,7 +2,7 @@
 // The refresh_token grant (RFC 6749 §6) of the device-login client: a saved refresh token traded
 // for a new access token (and, with rotation, a new refresh token), never retried.
 import { discover } from "./discovery.js";
-import { tokenFrom } from "./device-login.js";
+import { idTokenClaimsOf, tokenFrom } from "./device-login.js";
 import { DeviceLoginError } from "./errors.js";
 import { oauthFailure, postForm, realClock } from "./transport.js";
 export const REFRESH_TOKEN_GRANT_TYPE = 'refresh_token';
@@ -16,6 +16,9 @@ const REFRESH_ERROR_TEXT = {
  * (this one always does for public clients) sends a new one and the presented one is dead from then
  * on: keep `token.refresh_token` in its place. When the answer carries none, the presented token
  * stays valid and is returned there. A dead, revoked, reused or expired token is `invalid_grant`.
+ * A new ID token is validated as a login's is, and must name `expectedSubject` when given
+ * (OpenID Connect Core §12.2); the answer may also carry none. When it fails (`invalid_id_token`)
+ * the refresh token presented may already be spent.
  *
  * Never retried: with rotation, a request the server handled but whose answer was lost would,
  * repeated, present a rotated-out token, which counts as reuse and revokes the whole grant.
@@ -34,5 +37,7 @@ export async function refreshToken(opts) {
         throw oauthFailure(answer, 'the refresh', REFRESH_ERROR_TEXT);
     const token = tokenFrom(answer);
     token.refresh_token ??= opts.refreshToken;
-    return { token, metadata, obtainedAt: clock.now() };
+    const obtainedAt = clock.now();
+    const idTokenClaims = await idTokenClaimsOf(token, { ...opts, metadata, clock });
+    return idTokenClaims === undefined ? { token, metadata, obtainedAt } : { token, metadata, obtainedAt, idTokenClaims };
 }

@@ -1,6 +1,7 @@
 // Generated from src/client by scripts/build-client.ts: do not edit.
 import type { AuthorizationServerMetadata } from "./discovery.js";
 import { DeviceLoginError, type DeviceLoginErrorCode } from "./errors.js";
+export declare const DEFAULT_TIMEOUT_MS = 30000;
 export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
 export interface Clock {
     /** Milliseconds, like Date.now(). */
@@ -49,6 +50,8 @@ export interface CheckedUrl {
 export declare function checkUrl(value: unknown, what: string, allowHttp: boolean, code?: DeviceLoginErrorCode): CheckedUrl;
 export declare function aborted(): DeviceLoginError;
 export declare function send(url: string, init: RequestInit, opts: TransportOptions): Promise<Answer>;
+/** ECONNREFUSED, a timeout, a redirect: the gist of why fetch failed, without its stack. */
+export declare function networkReason(err: unknown): string;
 export declare function postForm(url: string, params: Record<string, string>, credentials: ClientCredentials, metadata: AuthorizationServerMetadata, opts: TransportOptions): Promise<Answer>;
 /** An error answer (RFC 6749 §5.2) as a DeviceLoginError; `what` names the request, `texts` overrides the gists. */
 export declare function oauthFailure(answer: Answer, what: string, texts?: Partial<Record<DeviceLoginErrorCode, string>>): DeviceLoginError;

@@ -6,7 +6,7 @@
 // build of this directory (dist/client), so nothing here may reach into the server.
 import { setTimeout as delay } from 'node:timers/promises';
 import { DeviceLoginError, printable } from "./errors.js";
-const DEFAULT_TIMEOUT_MS = 30_000;
+export const DEFAULT_TIMEOUT_MS = 30_000;
 export const realClock = { now: () => Date.now() };
 export const realSleep = (ms, signal) => delay(ms, undefined, signal === undefined ? undefined : { signal });
 const LOOPBACK = /^(localhost|[^.]+\.localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
@@ -58,7 +58,7 @@ export async function send(url, init, opts) {
     return { status: res.status, json, retryAfter: Number.isFinite(retry) && retry >= 0 ? retry : undefined };
 }
 /** ECONNREFUSED, a timeout, a redirect: the gist of why fetch failed, without its stack. */
-function networkReason(err) {
+export function networkReason(err) {
     if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError'))
         return 'timed out';
     const cause = err instanceof Error ? err.cause : undefined;

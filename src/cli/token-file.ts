@@ -68,8 +68,14 @@ export function writeTokenFile(file: string, record: Record<string, unknown>, lo
   }
 }
 
-/** What --out saves and --json prints: the token, where it came from, and for whom. */
-export function tokenRecord(token: TokenResponse, issuer: string, clientId: string, obtainedAt: number, scope: string | undefined): Record<string, unknown> & { scope: string | null } {
+/**
+ * What --out saves and --json prints: the token, where it came from, and for whom. `idToken` is the
+ * (validated) ID token to keep when the answer carried none: a refresh may leave it out (OpenID
+ * Connect Core §12.2), and the next refresh still compares its sub.
+ */
+export function tokenRecord(
+  token: TokenResponse, issuer: string, clientId: string, obtainedAt: number, scope: string | undefined, idToken = token.id_token,
+): Record<string, unknown> & { scope: string | null } {
   return {
     access_token: token.access_token,
     token_type: token.token_type,
@@ -81,6 +87,7 @@ export function tokenRecord(token: TokenResponse, issuer: string, clientId: stri
     client_id: clientId,
     obtained_at: new Date(obtainedAt).toISOString(),
     ...(token.refresh_token === undefined ? {} : { refresh_token: token.refresh_token }),
+    ...(idToken === undefined ? {} : { id_token: idToken }),
   };
 }
 
@@ -96,6 +103,8 @@ export interface SavedToken {
   clientId: string | undefined;
   refreshToken: string | undefined;
   scope: string | undefined;
+  /** The ID token of the sign-in (or of the last refresh that sent one). */
+  idToken: string | undefined;
 }
 
 /**
@@ -128,7 +137,9 @@ export function readTokenFile(file: string): SavedToken {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new InputError(`login: ${safe(file)} is not a token file (not a JSON object)`);
   const saved = parsed as Record<string, unknown>;
   const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
-  return { issuer: str(saved.issuer), clientId: str(saved.client_id), refreshToken: str(saved.refresh_token), scope: str(saved.scope) };
+  return {
+    issuer: str(saved.issuer), clientId: str(saved.client_id), refreshToken: str(saved.refresh_token), scope: str(saved.scope), idToken: str(saved.id_token),
+  };
 }
 
 /** How long `login --refresh` waits for another one refreshing the same file. */

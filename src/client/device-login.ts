@@ -1,8 +1,10 @@
 // The OAuth 2.0 device authorization grant (RFC 8628) for command-line programs: the device
-// authorization request, polling that keeps to the server's pace, the token response, and
-// deviceLogin, which runs discovery and both steps in order.
+// authorization request, polling that keeps to the server's pace, the token response (its ID
+// token validated, OpenID Connect Core §3.1.3.7), and deviceLogin, which runs discovery and both
+// steps in order.
 import { discover, type AuthorizationServerMetadata } from './discovery.ts';
 import { DeviceLoginError } from './errors.ts';
+import { validateIdToken, type IdTokenClaims, type ValidateIdTokenOptions } from './id-token.ts';
 import {
   aborted, checkUrl, oauthFailure, postForm, realClock, realSleep,
   type Answer, type ClientCredentials, type Clock, type Sleep, type TransportOptions,
@@ -107,9 +109,35 @@ export interface PollOptions extends ClientCredentials, TransportOptions {
  * DeviceLoginError on access_denied, expired_token, any other error, and on the local deadline
  * (`expiresAt`), without a last poll after it. A poll that failed at the network level may still
  * have reached the server: when the next answer is invalid_grant, that poll most likely redeemed
- * the code and its answer (the token) was lost, and the error says so.
+ * the code and its answer (the token) was lost, and the error says so. An ID token in the answer
+ * is validated (validateIdToken) before the token is returned: `invalid_id_token` when it fails;
+ * deviceLogin also returns its claims.
  */
 export async function pollForToken(opts: PollOptions): Promise<TokenResponse> {
+  return (await pollForValidatedToken(opts)).token;
+}
+
+/** A token answer whose ID token, if it has one, passed validateIdToken. */
+interface ValidatedToken {
+  token: TokenResponse;
+  idTokenClaims: IdTokenClaims | undefined;
+  /** Clock time (ms) the answer arrived. */
+  obtainedAt: number;
+}
+
+async function pollForValidatedToken(opts: PollOptions): Promise<ValidatedToken> {
+  const clock = opts.clock ?? realClock;
+  const token = await pollUntilDecided(opts);
+  const obtainedAt = clock.now();
+  return { token, obtainedAt, idTokenClaims: await idTokenClaimsOf(token, { ...opts, clock }) };
+}
+
+/** The validated claims of the token's ID token; undefined when it has none (no openid scope, or an OAuth-only server). */
+export async function idTokenClaimsOf(token: TokenResponse, opts: ValidateIdTokenOptions): Promise<IdTokenClaims | undefined> {
+  return token.id_token === undefined ? undefined : validateIdToken(token.id_token, opts);
+}
+
+async function pollUntilDecided(opts: PollOptions): Promise<TokenResponse> {
   const clock = opts.clock ?? realClock;
   const sleep = opts.sleep ?? realSleep;
   const { authorization, metadata } = opts;
@@ -202,6 +230,11 @@ export interface DeviceLoginResult {
   metadata: AuthorizationServerMetadata;
   /** Clock time (ms) the token arrived; `expires_in` counts from here. */
   obtainedAt: number;
+  /**
+   * Who signed in: the claims of `token.id_token`, validated (validateIdToken). Undefined when the
+   * answer had no ID token (the scope did not hold `openid`, or the server is OAuth only).
+   */
+  idTokenClaims?: IdTokenClaims;
 }
 
 /** Discovery, device authorization, the person's decision, and the token. */
@@ -216,6 +249,6 @@ export async function deviceLogin(opts: DeviceLoginOptions): Promise<DeviceLogin
     expires_in: authorization.expires_in,
     interval: authorization.interval,
   });
-  const token = await pollForToken({ ...opts, metadata, authorization, clock });
-  return { token, metadata, obtainedAt: clock.now() };
+  const { token, obtainedAt, idTokenClaims } = await pollForValidatedToken({ ...opts, metadata, authorization, clock });
+  return idTokenClaims === undefined ? { token, metadata, obtainedAt } : { token, metadata, obtainedAt, idTokenClaims };
 }

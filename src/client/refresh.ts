@@ -1,7 +1,7 @@
 // The refresh_token grant (RFC 6749 §6) of the device-login client: a saved refresh token traded
 // for a new access token (and, with rotation, a new refresh token), never retried.
 import { discover, type AuthorizationServerMetadata } from './discovery.ts';
-import { tokenFrom, type DeviceLoginResult } from './device-login.ts';
+import { idTokenClaimsOf, tokenFrom, type DeviceLoginResult } from './device-login.ts';
 import { DeviceLoginError, type DeviceLoginErrorCode } from './errors.ts';
 import { oauthFailure, postForm, realClock, type ClientCredentials, type Clock, type TransportOptions } from './transport.ts';
 
@@ -12,6 +12,11 @@ interface RefreshTokenCommon extends ClientCredentials, TransportOptions {
   refreshToken: string;
   /** Space-separated; may only narrow what was granted (RFC 6749 §6). The grant's scope when omitted. */
   scope?: string;
+  /**
+   * The `sub` of the ID token the login gave (its `idTokenClaims.sub`): a new ID token must name
+   * the same person (OpenID Connect Core §12.2), else the refresh fails with `invalid_id_token`.
+   */
+  expectedSubject?: string;
   clock?: Clock;
 }
 
@@ -21,7 +26,10 @@ export type RefreshTokenOptions = RefreshTokenCommon & (
   | { metadata: AuthorizationServerMetadata; issuer?: string }
 );
 
-/** The new token and where it came from; `token.refresh_token` is always set (the one to keep). */
+/**
+ * The new token and where it came from; `token.refresh_token` is always set (the one to keep), and
+ * `idTokenClaims` too when the answer carried an ID token (validated like a login's).
+ */
 export type RefreshTokenResult = DeviceLoginResult;
 
 const REFRESH_ERROR_TEXT: Partial<Record<DeviceLoginErrorCode, string>> = {
@@ -35,6 +43,9 @@ const REFRESH_ERROR_TEXT: Partial<Record<DeviceLoginErrorCode, string>> = {
  * (this one always does for public clients) sends a new one and the presented one is dead from then
  * on: keep `token.refresh_token` in its place. When the answer carries none, the presented token
  * stays valid and is returned there. A dead, revoked, reused or expired token is `invalid_grant`.
+ * A new ID token is validated as a login's is, and must name `expectedSubject` when given
+ * (OpenID Connect Core §12.2); the answer may also carry none. When it fails (`invalid_id_token`)
+ * the refresh token presented may already be spent.
  *
  * Never retried: with rotation, a request the server handled but whose answer was lost would,
  * repeated, present a rotated-out token, which counts as reuse and revokes the whole grant.
@@ -50,5 +61,7 @@ export async function refreshToken(opts: RefreshTokenOptions): Promise<RefreshTo
   if (answer.status !== 200) throw oauthFailure(answer, 'the refresh', REFRESH_ERROR_TEXT);
   const token = tokenFrom(answer);
   token.refresh_token ??= opts.refreshToken;
-  return { token, metadata, obtainedAt: clock.now() };
+  const obtainedAt = clock.now();
+  const idTokenClaims = await idTokenClaimsOf(token, { ...opts, metadata, clock });
+  return idTokenClaims === undefined ? { token, metadata, obtainedAt } : { token, metadata, obtainedAt, idTokenClaims };
 }

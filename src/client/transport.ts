@@ -7,7 +7,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { AuthorizationServerMetadata } from './discovery.ts';
 import { DeviceLoginError, printable, type DeviceLoginErrorCode } from './errors.ts';
 
-const DEFAULT_TIMEOUT_MS = 30_000;
+export const DEFAULT_TIMEOUT_MS = 30_000;
 
 export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
 
@@ -108,7 +108,7 @@ export async function send(url: string, init: RequestInit, opts: TransportOption
 }
 
 /** ECONNREFUSED, a timeout, a redirect: the gist of why fetch failed, without its stack. */
-function networkReason(err: unknown): string {
+export function networkReason(err: unknown): string {
   if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) return 'timed out';
   const cause = err instanceof Error ? err.cause : undefined;
   if (typeof cause === 'object' && cause !== null) {

@@ -1,7 +1,10 @@
 // Shared steps of the login-client tests: a server listening on the address its PUBLIC_URL names,
 // virtual time for the client and the server together, and approval of the next code the server
 // hands out (for subprocesses, whose output the test cannot read while they run).
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { TestContext } from 'node:test';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 import type { Clock, Sleep } from '../../src/client/transport.ts';
 import type { NewClient } from '../../src/core/admin.ts';
 import type { Client, Environment, User } from '../../src/model/records.ts';
@@ -10,7 +13,6 @@ import { decide } from '../oauth/_support.ts';
 import { freePort } from '../../scripts/net.ts';
 
 export { freePort };
-
 
 export interface Listening {
   h: TestApp;
@@ -107,3 +109,101 @@ export function loseFirstToken(h: TestApp): { statuses: number[] } {
 // eslint-disable-next-line no-control-regex
 export const CONTROL_CHARS = /[\u0000-\u0008\u000b-\u001f\u007f]/;
 export const JWT = /^[\w-]+\.[\w-]+\.[\w-]+$/;
+
+/** How fakeIssuer signs an ID token; by default with its published key, as ES256 with typ JWT. */
+export interface SignOptions {
+  /** A Uint8Array is an HMAC secret. */
+  key?: CryptoKey | Uint8Array;
+  kid?: string;
+  alg?: string;
+  /** null: no typ header at all. */
+  typ?: string | null;
+}
+
+export interface FakeIssuer {
+  /** http://127.0.0.1:<port>, its issuer. */
+  base: string;
+  clientId: string;
+  /** The claims of a valid ID token for `clientId`, issued now (wall time), living an hour. */
+  claims(): JWTPayload;
+  sign(claims: JWTPayload, o?: SignOptions): Promise<string>;
+  /** The id_token of the next token answers (device code or refresh); none when undefined. */
+  idToken: string | undefined;
+  /** The status /jwks answers with (200 by default). */
+  jwksStatus: number;
+  /** Leave jwks_uri out of the metadata. */
+  noJwksUri: boolean;
+  /** Every request, as "METHOD /path". */
+  requests: string[];
+}
+
+/**
+ * A small OpenID provider on 127.0.0.1 whose every answer the test writes: RFC 8414 metadata, a
+ * JWKS of one ES256 key (kid "k1"), a device authorization that is approved at once (interval 1,
+ * the first poll gets the token), and token answers carrying `idToken`. It lets a test hand the
+ * client ID tokens that are wrong in one way each, signed with jose, which the real server never
+ * issues.
+ */
+export async function fakeIssuer(t: TestContext): Promise<FakeIssuer> {
+  const { publicKey, privateKey } = await generateKeyPair('ES256');
+  const jwk: JWK = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', fake.base);
+    fake.requests.push(`${req.method ?? ''} ${url.pathname}`);
+    req.resume();
+    const send = (status: number, body: unknown): void => {
+      res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(JSON.stringify(body));
+    };
+    req.on('end', () => {
+      if (req.method === 'GET' && url.pathname === '/.well-known/oauth-authorization-server') {
+        send(200, {
+          issuer: fake.base,
+          device_authorization_endpoint: `${fake.base}/device_authorization`,
+          token_endpoint: `${fake.base}/token`,
+          ...(fake.noJwksUri ? {} : { jwks_uri: `${fake.base}/jwks` }),
+          grant_types_supported: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'],
+          token_endpoint_auth_methods_supported: ['none'],
+        });
+      } else if (req.method === 'GET' && url.pathname === '/jwks') {
+        send(fake.jwksStatus, fake.jwksStatus === 200 ? { keys: [jwk] } : { error: 'not_found' });
+      } else if (req.method === 'POST' && url.pathname === '/device_authorization') {
+        send(200, { device_code: 'dc-fake', user_code: 'BCDF-GHJK', verification_uri: `${fake.base}/device`, expires_in: 600, interval: 1 });
+      } else if (req.method === 'POST' && url.pathname === '/token') {
+        send(200, {
+          access_token: 'at-fake', token_type: 'Bearer', expires_in: 3600, scope: 'openid profile offline_access', refresh_token: 'rt_fake',
+          ...(fake.idToken === undefined ? {} : { id_token: fake.idToken }),
+        });
+      } else {
+        send(404, { error: 'invalid_request' });
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => {
+    server.closeAllConnections();
+    server.close(() => { resolve(); });
+  }));
+  const fake: FakeIssuer = {
+    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    clientId: 'cli',
+    claims: () => {
+      const now = Math.floor(Date.now() / 1000);
+      return {
+        iss: fake.base, sub: 'user-1', aud: fake.clientId, azp: fake.clientId, iat: now, exp: now + 3600, auth_time: now,
+        preferred_username: 'robin', name: 'Robin Hood', email: 'robin@example.test', email_verified: true,
+      };
+    },
+    sign: (claims, o = {}) => {
+      const typ = o.typ === undefined ? 'JWT' : o.typ;
+      return new SignJWT(claims)
+        .setProtectedHeader({ alg: o.alg ?? 'ES256', kid: o.kid ?? 'k1', ...(typ === null ? {} : { typ }) })
+        .sign(o.key ?? privateKey);
+    },
+    idToken: undefined,
+    jwksStatus: 200,
+    noJwksUri: false,
+    requests: [],
+  };
+  return fake;
+}

@@ -1,6 +1,7 @@
 // The checked-in JavaScript build of the client (dist/client) is what other packages import as
 // `device-code-server/client`: it must be exactly what scripts/build-client.ts makes of the source,
-// run without type stripping, type-check in a strict consumer, and depend on nothing of the server.
+// run without type stripping, type-check in a strict consumer, and depend on nothing of the server
+// (only on packages of its own dependencies: jose and qrcode).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -28,7 +29,7 @@ function specifiers(text: string): string[] {
   return [...text.matchAll(/(?:^|\s)(?:import|export)\b[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]/gm)].map((m) => m[1] ?? m[2] ?? '');
 }
 
-test('the client imports only node: built-ins, qrcode and its own files, never the server', () => {
+test('the client imports only node: built-ins, jose, qrcode and its own files, never the server', () => {
   const files = [
     ...readdirSync(CLIENT_SRC).map((f) => path.join(CLIENT_SRC, f)),
     ...readdirSync(CLIENT_DIST).map((f) => path.join(CLIENT_DIST, f)),
@@ -37,7 +38,7 @@ test('the client imports only node: built-ins, qrcode and its own files, never t
     const specs = specifiers(readFileSync(file, 'utf8'));
     for (const spec of specs) {
       const own = /^\.\/[\w-]+\.(ts|js)$/.test(spec);
-      assert.ok(spec.startsWith('node:') || spec === 'qrcode' || own, `${path.relative(ROOT, file)} imports ${spec}`);
+      assert.ok(spec.startsWith('node:') || spec === 'qrcode' || spec === 'jose' || own, `${path.relative(ROOT, file)} imports ${spec}`);
       if (file.startsWith(CLIENT_DIST)) assert.ok(!spec.endsWith('.ts'), `${path.relative(ROOT, file)} imports ${spec}: the build must import .js`);
     }
   }
@@ -48,8 +49,9 @@ test('the build runs without type stripping, as it will inside node_modules', ()
     "const c = await import('./dist/client/index.js'); console.log(Object.keys(c).sort().join(','));"], { cwd: ROOT, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout.trim(), [
-    'DEFAULT_INTERVAL_SECONDS', 'DEVICE_CODE_GRANT_TYPE', 'DeviceLoginError', 'REFRESH_TOKEN_GRANT_TYPE', 'SLOW_DOWN_SECONDS', 'deviceLogin',
-    'discover', 'isDeviceLoginError', 'pollForToken', 'printable', 'refreshToken', 'startDeviceAuthorization', 'terminalQr',
+    'DEFAULT_INTERVAL_SECONDS', 'DEVICE_CODE_GRANT_TYPE', 'DeviceLoginError', 'ID_TOKEN_CLOCK_TOLERANCE_SECONDS', 'REFRESH_TOKEN_GRANT_TYPE',
+    'SLOW_DOWN_SECONDS', 'deviceLogin', 'discover', 'isDeviceLoginError', 'pollForToken', 'printable', 'refreshToken', 'startDeviceAuthorization',
+    'terminalQr', 'validateIdToken',
   ].join(','));
 });
 
@@ -66,6 +68,9 @@ test('the built library completes a login against the server', async (t) => {
     onPoll: () => decide(h, userCode, user, true),
   });
   assert.equal(result.token.token_type, 'Bearer');
+  // The client's default scope holds openid: the build validated the ID token with jose.
+  assert.equal(result.idTokenClaims?.sub, user.id);
+  assert.equal(result.idTokenClaims.preferred_username, 'dana');
   assert.match(await client.terminalQr('https://as.example/device'), /[▀▄█]/);
 });
 
@@ -74,12 +79,15 @@ test('the declarations type-check in a strict consumer that cannot import .ts', 
   const consumer = path.join(dir, 'consumer.ts');
   const entry = path.join(CLIENT_DIST, 'index.js');
   writeFileSync(consumer, [
-    `import { deviceLogin, DeviceLoginError, refreshToken, type DeviceLoginErrorCode, type TokenResponse } from ${JSON.stringify(entry)};`,
-    'const code: DeviceLoginErrorCode = "access_denied";',
+    `import { deviceLogin, DeviceLoginError, refreshToken, type DeviceLoginErrorCode, type IdTokenClaims, type TokenResponse } from ${JSON.stringify(entry)};`,
+    'const code: DeviceLoginErrorCode = "invalid_id_token";',
     'export async function run(): Promise<TokenResponse | DeviceLoginErrorCode> {',
     '  try {',
-    '    const { token, metadata } = await deviceLogin({ issuer: "https://as.example", clientId: "cli", onCode: (p) => { console.log(p.user_code); } });',
-    '    const again = await refreshToken({ metadata, clientId: "cli", refreshToken: token.refresh_token ?? "", scope: "openid" });',
+    '    const { token, metadata, idTokenClaims } = await deviceLogin({ issuer: "https://as.example", clientId: "cli", onCode: (p) => { console.log(p.user_code); } });',
+    '    const who: IdTokenClaims | undefined = idTokenClaims;',
+    '    const name: string | undefined = who?.preferred_username ?? who?.name;',
+    '    console.log(name, who?.email_verified === true);',
+    '    const again = await refreshToken({ metadata, clientId: "cli", refreshToken: token.refresh_token ?? "", scope: "openid", expectedSubject: who?.sub });',
     '    const viaIssuer = await refreshToken({ issuer: metadata.issuer, clientId: "cli", refreshToken: again.token.refresh_token ?? "" });',
     '    return viaIssuer.token;',
     '  } catch (err) {',
@@ -104,7 +112,7 @@ test('the declarations type-check in a strict consumer that cannot import .ts', 
     moduleResolution: ts.ModuleResolutionKind.NodeNext,
   });
   const loaded = program.getSourceFiles().map((f) => f.fileName).filter((f) => f.startsWith(CLIENT_DIST)).map((f) => path.basename(f)).sort();
-  assert.deepEqual(loaded, ['device-login.d.ts', 'discovery.d.ts', 'errors.d.ts', 'index.d.ts', 'qr.d.ts', 'refresh.d.ts', 'transport.d.ts']);
+  assert.deepEqual(loaded, ['device-login.d.ts', 'discovery.d.ts', 'errors.d.ts', 'id-token.d.ts', 'index.d.ts', 'qr.d.ts', 'refresh.d.ts', 'transport.d.ts']);
   const diagnostics = ts.getPreEmitDiagnostics(program);
   assert.deepEqual(diagnostics.map((d) => `${d.file?.fileName ?? ''}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`), []);
 });

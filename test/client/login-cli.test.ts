@@ -1,14 +1,15 @@
 // `device-code-server login` as a subprocess against a listening server. The server approves or
 // denies each code itself once the CLI has polled (decideCodes), since the test cannot read the
 // subprocess's output while it runs. Not a terminal here: no QR code, no spinner, no escape codes.
+// An ID token that fails validation comes from a small provider on 127.0.0.1 (fakeIssuer).
 import assert from 'node:assert/strict';
 import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { createRemoteJWKSet, generateKeyPair, jwtVerify } from 'jose';
 import { jsonOf, runCli, type CliResult } from '../cli/run.ts';
 import { tempDir } from '../helpers/build.ts';
-import { CONTROL_CHARS, decideCodes, freePort, JWT, listeningServer, loseFirstToken } from './_support.ts';
+import { CONTROL_CHARS, decideCodes, fakeIssuer, freePort, JWT, listeningServer, loseFirstToken } from './_support.ts';
 
 const login = (issuer: string, clientId: string, ...more: string[]) => ['login', '--issuer', issuer, '--client-id', clientId, ...more];
 
@@ -43,9 +44,11 @@ test('login: the token alone on stdout, or with --json one token object; the cod
   writeFileSync(secretFile, `${secret}\n`, { mode: 0o600 });
 
   const started = Date.now();
-  const [text, json, confidential] = await Promise.all([
+  const [text, json, oidc, subjectOnly, confidential] = await Promise.all([
     runCli(dir, login(base, client.clientId)),
     runCli(dir, login(base, client.clientId, '--scope', 'profile', '--json')),
+    runCli(dir, login(base, client.clientId, '--scope', 'openid profile email', '--json')),
+    runCli(dir, login(base, client.clientId, '--scope', 'openid')),
     runCli(dir, login(base, backend.clientId, '--client-secret-file', secretFile, '--json')),
   ]);
   const user = await approvals.user;
@@ -58,11 +61,17 @@ test('login: the token alone on stdout, or with --json one token object; the cod
   assert.ok(text.stderr.includes(`Open ${base}/device in a browser`), text.stderr);
   assert.ok(text.stderr.includes(`${base}/device?user_code=${code}`), text.stderr);
   assert.match(text.stderr, /Waiting for approval/);
-  assert.match(text.stderr, /Signed in to /);
+  // The client's default scope holds openid: the validated ID token names who approved.
+  assert.ok(text.stderr.includes(`\n✓ Signed in to ${base} as approver (scope: openid profile email).\n`), text.stderr);
+  // With openid alone there is no username or name: the subject id.
+  assert.equal(subjectOnly.code, 0, subjectOnly.stderr);
+  assert.ok(subjectOnly.stderr.includes(`\n✓ Signed in to ${base} as ${user.id} (scope: openid).\n`), subjectOnly.stderr);
 
   const body = jsonOf(json);
   assertPlain(json);
+  // No openid, no ID token: the object and the line on stderr are as they were before OpenID Connect.
   assert.deepEqual(Object.keys(body).sort(), ['access_token', 'client_id', 'expires_in', 'issuer', 'obtained_at', 'scope', 'token_type']);
+  assert.ok(json.stderr.includes(`\n✓ Signed in to ${base} (scope: profile).\n`), json.stderr);
   assert.equal(body.client_id, client.clientId);
   assert.equal(body.token_type, 'Bearer');
   assert.equal(body.scope, 'profile');
@@ -75,6 +84,14 @@ test('login: the token alone on stdout, or with --json one token object; the cod
   const { payload } = await jwtVerify(String(body.access_token), createRemoteJWKSet(new URL(`${base}/oauth/jwks`)), { issuer: base, audience: base });
   assert.equal(payload.sub, user.id);
   assert.ok(approvals.codes.some((c) => json.stderr.includes(c)), 'the code is on stderr with --json too');
+
+  // With openid, the object has the ID token too: the server's, naming the person.
+  const withId = jsonOf(oidc);
+  assert.deepEqual(Object.keys(withId).sort(), ['access_token', 'client_id', 'expires_in', 'id_token', 'issuer', 'obtained_at', 'scope', 'token_type']);
+  assert.equal(withId.scope, 'openid profile email');
+  const claims = (await jwtVerify(String(withId.id_token), createRemoteJWKSet(new URL(`${base}/oauth/jwks`)), { issuer: base, audience: client.clientId, typ: 'JWT' })).payload;
+  assert.deepEqual([claims.sub, claims.azp, claims.preferred_username, claims.email], [user.id, client.clientId, 'approver', 'approver@example.test']);
+  assert.ok(oidc.stderr.includes(`✓ Signed in to ${base} as approver (scope: openid profile email).`), oidc.stderr);
 
   const conf = jsonOf(confidential);
   assert.equal(conf.scope, 'profile');
@@ -205,4 +222,35 @@ test('login: usage mistakes, an unreachable server and plain http to another mac
   });
   assertRefused(insecure, /plain http to another machine.*\(insecure_url\)/);
   assertRefused(noSecret, /cannot read --client-secret-file .*nope \(ENOENT\)/);
+});
+
+test('login: an ID token that fails validation is one line naming what failed, exit 1, and nothing is saved', async (t) => {
+  const dir = tempDir(t);
+  const fake = await fakeIssuer(t);
+  const args = login(fake.base, fake.clientId);
+
+  // The provider's valid ID token signs the person in, by their username.
+  fake.idToken = await fake.sign(fake.claims());
+  const ok = await runCli(dir, args);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal(ok.stdout, 'at-fake\n');
+  assert.ok(ok.stderr.includes(`\n✓ Signed in to ${fake.base} as robin (scope: openid profile offline_access).\n`), ok.stderr);
+
+  // The same answer, but the ID token is meant for another client.
+  fake.idToken = await fake.sign({ ...fake.claims(), aud: 'other-client', azp: 'other-client' });
+  const out = path.join(dir, 'token.json');
+  const [text, json, saved] = await Promise.all([runCli(dir, args), runCli(dir, [...args, '--json']), runCli(dir, [...args, '--out', out])]);
+  const message = 'login: the ID token is meant for "other-client", not for this client "cli" (aud) (invalid_id_token)';
+  assertRefused(text, /^device-code-server: login: the ID token is meant for "other-client", not for this client "cli" \(aud\) \(invalid_id_token\)$/);
+  assert.equal(text.stdout, '', 'no token printed');
+  assertPlain(text);
+  assert.equal(json.code, 1);
+  assert.deepEqual(JSON.parse(json.stdout), { error: 'input', message });
+  assertRefused(saved, /\(aud\) \(invalid_id_token\)$/);
+  assert.deepEqual(readdirSync(dir), [], 'no token file, and no temporary file');
+
+  // Signed by a key the provider does not publish: said as plainly.
+  const { privateKey } = await generateKeyPair('ES256');
+  fake.idToken = await fake.sign(fake.claims(), { key: privateKey, kid: 'k2' });
+  assertRefused(await runCli(dir, args), /: the ID token is signed with a key that http:\/\/127\.0\.0\.1:\d+\/jwks does not publish \(invalid_id_token\)$/);
 });

@@ -1,12 +1,14 @@
 // `device-code-server login --refresh --out FILE` as a subprocess against a listening server: the
 // refresh token saved by an earlier `login --out` is traded for new tokens, written back to the same
 // 0600 file (the rotated refresh token replacing the spent one), and a refresh token the server no
-// longer takes is exit 1 with one line telling to run login again.
+// longer takes is exit 1 with one line telling to run login again. The ID token is saved too, and a
+// refreshed one must name the same person (OpenID Connect Core §12.2).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { jsonOf, runCli, type CliResult } from '../cli/run.ts';
 import { tempDir, type TestApp } from '../helpers/build.ts';
 import { basic } from '../oauth/_support.ts';
@@ -23,6 +25,7 @@ interface Saved {
   client_id?: string;
   obtained_at: string;
   refresh_token?: string;
+  id_token?: string;
 }
 
 const readSaved = (file: string): Saved => JSON.parse(readFileSync(file, 'utf8')) as Saved;
@@ -59,6 +62,7 @@ async function signedIn(t: Parameters<typeof tempDir>[0], dir: string) {
   const out = path.join(dir, 'token.json');
   const login = await runCli(dir, ['login', '--issuer', base, '--client-id', client.clientId, '--scope', SCOPE, '--out', out]);
   assert.equal(login.code, 0, login.stderr);
+  assert.match(login.stderr, /✓ Signed in to http:\/\/127\.0\.0\.1:\d+ as approver \(scope: openid profile offline_access\)\.\n/);
   assert.ok(approvals);
   return { h, base, client, out, approvals };
 }
@@ -71,16 +75,20 @@ test('login --refresh: each refresh rotates the saved refresh token (the old one
 
   const first = readSaved(out);
   assert.equal(statSync(out).mode & 0o777, 0o600);
-  assert.deepEqual(Object.keys(first), ['access_token', 'token_type', 'expires_in', 'scope', 'issuer', 'client_id', 'obtained_at', 'refresh_token']);
+  assert.deepEqual(Object.keys(first), ['access_token', 'token_type', 'expires_in', 'scope', 'issuer', 'client_id', 'obtained_at', 'refresh_token', 'id_token']);
   assert.equal(first.client_id, client.clientId);
   assert.equal(first.scope, SCOPE);
   assert.match(first.refresh_token ?? '', /^rt_/);
+  const jwks = createRemoteJWKSet(new URL(`${base}/oauth/jwks`));
+  const user = await approvals.user;
+  const idToken = (await jwtVerify(first.id_token ?? '', jwks, { issuer: base, audience: client.clientId, typ: 'JWT' })).payload;
+  assert.deepEqual([idToken.sub, idToken.preferred_username], [user.id, 'approver']);
 
   // No --issuer, no --client-id: the file names both.
   const again = await runCli(dir, ['login', '--refresh', '--out', out]);
   assert.equal(again.code, 0, again.stderr);
   assert.equal(again.stdout, `Saved the access token to ${out} (mode 0600).\n`);
-  assert.match(again.stderr, /^✓ Refreshed the token from http:\/\/127\.0\.0\.1:\d+ \(scope: openid profile offline_access\)\.\n$/);
+  assert.match(again.stderr, /^✓ Refreshed the token from http:\/\/127\.0\.0\.1:\d+ as approver \(scope: openid profile offline_access\)\.\n$/);
   assert.equal(statSync(out).mode & 0o777, 0o600, 'still 0600 whatever the umask');
   const second = readSaved(out);
   assert.deepEqual(Object.keys(second), Object.keys(first));
@@ -88,6 +96,9 @@ test('login --refresh: each refresh rotates the saved refresh token (the old one
   assert.notEqual(second.access_token, first.access_token);
   assert.match(second.refresh_token ?? '', /^rt_/);
   assert.notEqual(second.refresh_token, first.refresh_token, 'rotated');
+  assert.notEqual(second.id_token, first.id_token, 'a fresh ID token');
+  const renewed = (await jwtVerify(second.id_token ?? '', jwks, { issuer: base, audience: client.clientId, typ: 'JWT' })).payload;
+  assert.deepEqual([renewed.sub, renewed.auth_time, renewed.sid], [idToken.sub, idToken.auth_time, idToken.sid]);
   assert.deepEqual([second.issuer, second.client_id, second.scope, second.token_type, second.expires_in], [base, client.clientId, SCOPE, 'Bearer', 3600]);
   assert.ok(Date.parse(second.obtained_at) >= Date.parse(first.obtained_at));
   assert.equal(await active(h, first.refresh_token ?? ''), false, 'the old refresh token is dead');
@@ -162,6 +173,38 @@ test('login --refresh after the grant was revoked (RFC 7009): exit 1, run login 
   const r = await runCli(dir, ['login', '--refresh', '--out', out]);
   assertRefused(r, /the refresh token is no longer valid.*revoked.*; run login again: device-code-server login /);
   assert.deepEqual(readSaved(out), refreshed);
+});
+
+/** A JWT with these claims and no valid signature: what a token file holds is only read, never trusted as proof. */
+const unsignedJwt = (claims: object): string =>
+  [{ alg: 'ES256', typ: 'JWT' }, claims].map((part) => Buffer.from(JSON.stringify(part)).toString('base64url')).join('.') + '.c2ln';
+
+test('login --refresh holds the new ID token to the saved one\'s subject; an answer without one keeps the saved one', async (t) => {
+  const dir = tempDir(t);
+  const { h, out } = await signedIn(t, dir);
+  const saved = readSaved(out);
+  const sub = String(decodeJwt(saved.id_token ?? '').sub);
+
+  // Narrowed to no openid, the refresh answer carries no ID token (OpenID Connect Core §12.2): the saved one stays.
+  const narrowed = await runCli(dir, ['login', '--refresh', '--out', out, '--scope', 'profile offline_access']);
+  assert.equal(narrowed.code, 0, narrowed.stderr);
+  assert.match(narrowed.stderr, /^✓ Refreshed the token from \S+ \(scope: profile offline_access\)\.\n$/, 'no ID token, so no name');
+  const kept = readSaved(out);
+  assert.notEqual(kept.refresh_token, saved.refresh_token);
+  assert.equal(kept.id_token, saved.id_token);
+
+  // An id_token the file cannot have come from a login is refused before the refresh token is presented.
+  writeFileSync(out, JSON.stringify({ ...kept, id_token: 'garbage' }));
+  assertRefused(await runCli(dir, ['login', '--refresh', '--out', out]), /token\.json holds an id_token without a subject/);
+  assert.equal(await active(h, kept.refresh_token ?? ''), true, 'the refresh token was not presented');
+
+  // The server's new ID token names the person who signed in, not the one this file now claims.
+  const forged = { ...kept, id_token: unsignedJwt({ sub: 'someone-else' }) };
+  writeFileSync(out, JSON.stringify(forged));
+  const r = await runCli(dir, ['login', '--refresh', '--out', out]);
+  assertRefused(r, new RegExp(`: the ID token names another person \\(sub "${sub}"\\) than the sign-in it renews \\(sub "someone-else"\\) \\(invalid_id_token\\); `
+    + 'the file is unchanged, but its refresh token may be spent: run login again: device-code-server login --issuer '));
+  assert.deepEqual(readSaved(out), forged, 'the file is left as it was');
 });
 
 test('login --refresh refuses: no --out, no file, a file others may read, a symlink, no refresh token, another issuer, not JSON', async (t) => {

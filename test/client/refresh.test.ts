@@ -64,11 +64,15 @@ test('refreshToken: a new access token and a new refresh token each time; the ro
   assert.notEqual(second.token.refresh_token, first.token.refresh_token, 'rotated');
   assert.equal(decodeJwt(second.token.access_token).gid, decodeJwt(first.token.access_token).gid, 'the same grant');
 
-  // With the metadata at hand there is no discovery: one POST to the token endpoint.
+  // The new ID token names the same person (OpenID Connect Core §12.2).
+  assert.equal(second.idTokenClaims?.sub, first.idTokenClaims?.sub);
+
+  // With the metadata at hand there is no discovery: one POST to the token endpoint, then the
+  // issuer's keys for the new ID token, through the same fetch.
   const urls: string[] = [];
   const recording: FetchLike = (url, init) => { urls.push(`${init.method ?? 'GET'} ${url}`); return fetch(url, init); };
   const third = await refreshToken({ metadata: second.metadata, clientId: client.clientId, refreshToken: second.token.refresh_token ?? '', fetch: recording });
-  assert.deepEqual(urls, [`POST ${base}/oauth/token`]);
+  assert.deepEqual(urls, [`POST ${base}/oauth/token`, `GET ${base}/oauth/jwks`]);
   assert.notEqual(third.token.refresh_token, second.token.refresh_token);
 
   // The first token again: the server takes it for a copy and revokes the grant…

@@ -1,21 +1,25 @@
 // Interop with Python authlib (Debian's python3-authlib, for /usr/bin/python3): a device login
-// polled by authlib's OAuth2Session at the server's interval, approved here through the engine once
-// it is pending, then authlib's refresh_token() against the listening server. The rotated-out
-// refresh token must then be refused. scripts/ensure-debian-packages.sh installs the packages
-// (npm test's pretest, .ci/run); a machine without them fails here, by name, instead of skipping.
+// polled by authlib's OAuth2Session at the server's interval, approved here by a person signing in
+// through the flow API once it is pending, then authlib's refresh_token() against the listening
+// server. authlib verifies each ID token against the JWKS and validates its claims (OpenID Connect
+// Core §3.1.3.7, authlib.oidc.core.CodeIDToken) and fetches UserInfo; the test checks that what
+// Python reports is what jose verifies and names the person. The rotated-out refresh token must
+// then be refused. scripts/ensure-debian-packages.sh installs the packages (npm test's pretest,
+// .ci/run); a machine without them fails here, by name, instead of skipping.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import { listeningServer, refreshClient, JWT } from '../client/_support.ts';
 import type { TestApp } from '../helpers/build.ts';
-import { basic, decide } from '../oauth/_support.ts';
+import { approveAsPerson, basic } from '../oauth/_support.ts';
 
 const PYTHON = '/usr/bin/python3';
 const SCRIPT = fileURLToPath(new URL('authlib_client.py', import.meta.url));
-const SCOPE = 'openid profile offline_access';
+const SCOPE = 'openid profile email offline_access';
+const PASSWORD = 'correct horse battery';
 
 interface PyToken {
   access_token: string;
@@ -23,12 +27,19 @@ interface PyToken {
   expires_in: number | null;
   scope: string | null;
   refresh_token: string | null;
+  id_token: string | null;
+}
+
+/** An ID token as authlib verified it: its JOSE header and its validated claims. */
+interface PyIdToken {
+  header: Record<string, unknown>;
+  claims: JWTPayload;
 }
 
 type Step =
   | { step: 'user_code'; user_code: string; verification_uri: string; interval: number }
-  | { step: 'token'; token: PyToken; polls: { at: number; outcome: string }[] }
-  | { step: 'refreshed'; token: PyToken };
+  | { step: 'token'; token: PyToken; polls: { at: number; outcome: string }[]; id_token: PyIdToken; userinfo: Record<string, unknown> }
+  | { step: 'refreshed'; token: PyToken; id_token: PyIdToken };
 
 function requireAuthlib(): void {
   const r = spawnSync(PYTHON, ['-c', 'import requests; import authlib; from authlib.integrations.requests_client import OAuth2Session; print(authlib.__version__)'], { encoding: 'utf8' });
@@ -48,13 +59,16 @@ function firstPending(h: TestApp): Promise<void> {
   });
 }
 
-test('Python authlib: device login polled at the interval, then refresh_token() rotates the refresh token', { timeout: 60_000 }, async (t) => {
+test('Python authlib: device login polled at the interval, its ID token verified and UserInfo fetched, then refresh_token() rotates the refresh token and renews the ID token', { timeout: 60_000 }, async (t) => {
   requireAuthlib();
   let pending: Promise<void> | undefined;
   const { h, base } = await listeningServer(t, (app) => { pending = firstPending(app); });
   assert.ok(pending);
-  const { client } = await refreshClient(h);
-  const user = await h.user('pat');
+  const { client } = await refreshClient(h, { scope: 'openid profile email' });
+  const user = await h.services.admin.createUser({
+    envId: h.services.defaultEnv.id, username: 'pat', email: 'pat@example.test', password: PASSWORD,
+    name: 'Pat Garrett', givenName: 'Pat', familyName: 'Garrett', emailVerified: true,
+  });
 
   const child = spawn(PYTHON, [SCRIPT, base, client.clientId, SCOPE], { stdio: ['ignore', 'pipe', 'pipe'] });
   const killer = setTimeout(() => { child.kill('SIGKILL'); }, 45_000);
@@ -74,7 +88,7 @@ test('Python authlib: device login polled at the interval, then refresh_token() 
     if (step.step === 'user_code') {
       const code = step.user_code;
       // Approve once authlib has been told to wait, so the pending answer is part of the test.
-      approvals.push(pending.then(() => decide(h, code, user, true)));
+      approvals.push(pending.then(() => approveAsPerson(h, code, 'pat', PASSWORD)));
     }
   }
   const code = await exited;
@@ -102,6 +116,25 @@ test('Python authlib: device login polled at the interval, then refresh_token() 
   const { payload } = await jwtVerify(got.token.access_token, jwks, { issuer: base, audience: base });
   assert.equal(payload.sub, user.id);
 
+  // The ID token authlib verified and validated is the server's, as jose verifies it, and names pat:
+  // who she is, how she signed in, to which client.
+  assert.ok(got.token.id_token !== null);
+  const idToken = await jwtVerify(got.token.id_token, jwks, { issuer: base, audience: client.clientId, typ: 'JWT' });
+  assert.deepEqual(got.id_token.claims, idToken.payload, 'Python reports the claims jose verifies');
+  assert.deepEqual(got.id_token.header, idToken.protectedHeader);
+  const claims = got.id_token.claims;
+  assert.deepEqual([claims.iss, claims.sub, claims.aud, claims.azp, claims.sid], [base, user.id, client.clientId, client.clientId, payload.gid]);
+  assert.deepEqual([claims.amr, claims.acr], [['pwd'], '1']);
+  assert.deepEqual(
+    [claims.name, claims.given_name, claims.family_name, claims.preferred_username, claims.email, claims.email_verified],
+    ['Pat Garrett', 'Pat', 'Garrett', 'pat', 'pat@example.test', true],
+  );
+  // UserInfo, fetched by authlib with the access token, names the same person with the same claims.
+  assert.deepEqual(got.userinfo, {
+    sub: user.id, name: 'Pat Garrett', given_name: 'Pat', family_name: 'Garrett', preferred_username: 'pat',
+    updated_at: claims.updated_at, email: 'pat@example.test', email_verified: true,
+  });
+
   // After authlib's refresh: a new access token and a new refresh token.
   assert.match(refreshed.token.access_token, JWT);
   assert.notEqual(refreshed.token.access_token, got.token.access_token);
@@ -111,6 +144,11 @@ test('Python authlib: device login polled at the interval, then refresh_token() 
   const after = await jwtVerify(refreshed.token.access_token, jwks, { issuer: base, audience: base });
   assert.equal(after.payload.sub, user.id);
   assert.equal(after.payload.gid, payload.gid, 'the same grant');
+  // …and a new ID token, validated by authlib, for the same person and sign-in (OpenID Connect Core §12.2).
+  assert.ok(refreshed.token.id_token !== null && refreshed.token.id_token !== got.token.id_token);
+  const renewed = await jwtVerify(refreshed.token.id_token, jwks, { issuer: base, audience: client.clientId, typ: 'JWT' });
+  assert.deepEqual(refreshed.id_token.claims, renewed.payload);
+  assert.deepEqual([renewed.payload.sub, renewed.payload.auth_time, renewed.payload.sid], [user.id, claims.auth_time, claims.sid]);
 
   // The old refresh token is dead: inactive to introspection, and refused by the token endpoint.
   const rs = await h.confidentialClient();

@@ -1,15 +1,17 @@
 // A real, unmodified third-party client (openid-client v6 on oauth4webapi) completes device logins
-// against a listening server. The client sleeps between polls by design, so the server
-// runs on a clock that follows wall time.
+// against a listening server, as an OpenID Connect relying party too: the ID token validated
+// (its signature as well, with enableNonRepudiationChecks) and UserInfo fetched. The client sleeps
+// between polls by design, so the server runs on a clock that follows wall time.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import {
-  allowInsecureRequests, ClientSecretBasic, customFetch, discovery, initiateDeviceAuthorization, pollDeviceAuthorizationGrant,
-  refreshTokenGrant, tokenIntrospection, tokenRevocation, type CustomFetch,
+  allowInsecureRequests, ClientSecretBasic, customFetch, discovery, enableNonRepudiationChecks, fetchUserInfo, initiateDeviceAuthorization,
+  pollDeviceAuthorizationGrant, refreshTokenGrant, tokenIntrospection, tokenRevocation, type CustomFetch,
 } from 'openid-client';
 import { build, TestClock, type TestApp } from '../helpers/build.ts';
 import { freePort } from '../../scripts/net.ts';
+import { approveAsPerson } from './_support.ts';
 
 // Deprecated only to stand out: plain HTTP to a local test server is exactly its use.
 // eslint-disable-next-line @typescript-eslint/no-deprecated
@@ -169,4 +171,67 @@ test('openid-client: refreshTokenGrant rotates, tokenIntrospection and tokenRevo
   await tokenRevocation(config, refreshed.refresh_token ?? '', { token_type_hint: 'refresh_token' });
   assert.equal((await tokenIntrospection(rs, refreshed.access_token)).active, false);
   await assert.rejects(refreshTokenGrant(config, refreshed.refresh_token ?? ''), (err: unknown) => err instanceof Error && 'error' in err && err.error === 'invalid_grant');
+});
+
+test('openid-client as a relying party: the ID token, its signature checked, and UserInfo name the same person', async (t) => {
+  const { h, base } = await listeningServer(t);
+  const client = await h.publicClient({ pollInterval: 1, scope: 'openid profile email' });
+  const password = 'correct horse battery';
+  const user = await h.services.admin.createUser({
+    envId: h.services.defaultEnv.id, username: 'alice', email: 'alice@example.test', password,
+    name: 'Alice Liddell', givenName: 'Alice', familyName: 'Liddell', emailVerified: true,
+  });
+  let userCode = '';
+  // alice signs in with her password on the flow API once the device is waiting: amr pwd.
+  const observer = observingFetch(() => approveAsPerson(h, userCode, 'alice', password));
+  // On the way back, the token answer's ID token may be replaced (see the end).
+  const tampering: { with?: (idToken: string) => string } = {};
+  const fetchThrough: CustomFetch = async (url, options) => {
+    const res = await observer.fetch(url, options);
+    if (tampering.with === undefined || res.status !== 200 || !new URL(url).pathname.endsWith('/token')) return res;
+    const body = (await res.json()) as Record<string, unknown>;
+    body.id_token = tampering.with(String(body.id_token));
+    return new Response(JSON.stringify(body), { status: 200, headers: res.headers });
+  };
+
+  // OpenID Connect Discovery (openid-client's default), and signatures checked, not only claims.
+  const config = await discovery(new URL(base), client.clientId, undefined, undefined, {
+    execute: [insecure, enableNonRepudiationChecks],
+    [customFetch]: fetchThrough,
+  });
+  assert.equal(config.serverMetadata().userinfo_endpoint, `${base}/oauth/userinfo`);
+  const started = await initiateDeviceAuthorization(config, { scope: 'openid profile email' });
+  userCode = started.user_code;
+  const tokens = await pollDeviceAuthorizationGrant(config, started);
+  assert.equal(observer.tokenErrors[0], 'authorization_pending');
+
+  // claims(): the ID token as openid-client validated it (iss, aud, azp, exp, iat, and the signature).
+  const claims = tokens.claims();
+  assert.ok(claims !== undefined, 'an ID token');
+  assert.deepEqual([claims.iss, claims.sub, claims.aud, claims.azp], [base, user.id, client.clientId, client.clientId]);
+  assert.deepEqual([claims.amr, claims.acr, typeof claims.auth_time, claims.nonce], [['pwd'], '1', 'number', undefined]);
+  assert.deepEqual(
+    [claims.name, claims.given_name, claims.family_name, claims.preferred_username, claims.email, claims.email_verified],
+    ['Alice Liddell', 'Alice', 'Liddell', 'alice', 'alice@example.test', true],
+  );
+
+  // UserInfo with the access token, held by openid-client to the ID token's subject (OpenID Connect Core §5.3.4).
+  const info = await fetchUserInfo(config, tokens.access_token, claims.sub);
+  assert.deepEqual(info, {
+    sub: user.id, name: 'Alice Liddell', given_name: 'Alice', family_name: 'Liddell', preferred_username: 'alice',
+    updated_at: claims.updated_at, email: 'alice@example.test', email_verified: true,
+  });
+  await assert.rejects(fetchUserInfo(config, tokens.access_token, 'someone-else'), (err: unknown) =>
+    err instanceof Error && err.cause instanceof Error && err.cause.message === 'unexpected "response" body "sub" property value');
+
+  // The signature check is real: a changed claim under the server's signature fails the next login.
+  tampering.with = (idToken) => {
+    const [header = '', payload = '', signature = ''] = idToken.split('.');
+    const changed = { ...(JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as object), name: 'Mallory' };
+    return [header, Buffer.from(JSON.stringify(changed)).toString('base64url'), signature].join('.');
+  };
+  const again = await initiateDeviceAuthorization(config, { scope: 'openid profile' });
+  await approveAsPerson(h, again.user_code, 'alice', password);
+  await assert.rejects(pollDeviceAuthorizationGrant(config, again), (err: unknown) =>
+    err instanceof Error && err.cause instanceof Error && err.cause.message === 'JWT signature verification failed');
 });

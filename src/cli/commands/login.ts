@@ -3,11 +3,14 @@
 // database. Everything for the person (the URL, the code, the QR code, the spinner) goes to stderr,
 // so stdout carries only the result: the token alone, so `$(…)` captures it, or with --json one object.
 // `login --refresh --out FILE` trades the saved refresh token for new tokens (RFC 6749 §6) and
-// writes them back to the same file: no browser, no code.
+// writes them back to the same file: no browser, no code. An ID token in either answer is
+// validated by the client library (OpenID Connect Core §3.1.3.7) and names who signed in.
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { decodeJwt } from 'jose';
 import { deviceLogin, type DeviceLoginResult, type UserCodePrompt } from '../../client/device-login.ts';
 import { DeviceLoginError, type DeviceLoginErrorCode } from '../../client/errors.ts';
+import type { IdTokenClaims } from '../../client/id-token.ts';
 import { terminalQr } from '../../client/qr.ts';
 import { refreshToken } from '../../client/refresh.ts';
 import { CoreError, type CoreErrorCode } from '../../core/errors.ts';
@@ -127,7 +130,28 @@ class Screen {
 /** Exit 1 and one line: the refresh token is spent, so the way on is a new login, spelled out. */
 function refreshCliError(err: DeviceLoginError, again: string): Error {
   if (err.code === 'invalid_grant') return new CoreError('invalid_grant', `login: ${err.message}; run login again: ${again}`);
+  // The server answered, so it has most likely rotated the refresh token the file still holds.
+  if (err.code === 'invalid_id_token') return new InputError(`login: ${err.message} (invalid_id_token); the file is unchanged, but its refresh token may be spent: run login again: ${again}`);
   return cliError(err);
+}
+
+/** " as alice": whom the ID token names, by the name a person knows (OpenID Connect Core §5.1), else the subject id. */
+function asWhom(claims: IdTokenClaims | undefined): string {
+  if (claims === undefined) return '';
+  const name = [claims.preferred_username, claims.name].find((n) => n !== undefined && n.trim() !== '') ?? claims.sub;
+  return ` as ${safe(name)}`;
+}
+
+/** The sub of the ID token a token file keeps, which a refreshed ID token must repeat (OpenID Connect Core §12.2). */
+function savedSubject(file: string, idToken: string | undefined): string | undefined {
+  if (idToken === undefined) return undefined;
+  try {
+    const { sub } = decodeJwt(idToken);
+    if (typeof sub === 'string' && sub !== '') return sub;
+  } catch {
+    // not a JWT: refused below
+  }
+  throw new InputError(`login: ${safe(file)} holds an id_token without a subject (not the file a login wrote?)`);
 }
 
 async function signIn(args: Args, io: Io): Promise<Outcome> {
@@ -166,7 +190,7 @@ async function signIn(args: Args, io: Io): Promise<Outcome> {
 
   const { token, metadata, obtainedAt } = result;
   const record = tokenRecord(token, metadata.issuer, clientId, obtainedAt, scope);
-  screen.line(`✓ Signed in to ${safe(metadata.issuer)}${record.scope === null ? '' : ` (scope: ${safe(record.scope)})`}.`);
+  screen.line(`✓ Signed in to ${safe(metadata.issuer)}${asWhom(result.idTokenClaims)}${record.scope === null ? '' : ` (scope: ${safe(record.scope)})`}.`);
   if (out === undefined) return { json: record, text: [token.access_token] };
   writeTokenFile(out, record);
   return savedOutcome(out, record);
@@ -199,20 +223,21 @@ async function refreshFile(out: string, args: Args, io: Io): Promise<Outcome> {
   }
   const secretFile = args.string('client-secret-file');
   const clientSecret = secretFile === undefined ? undefined : readSecret(secretFile, io);
+  const expectedSubject = savedSubject(out, saved.idToken);
 
   let result: DeviceLoginResult;
   try {
-    result = await refreshToken({ issuer, clientId, clientSecret, refreshToken: saved.refreshToken, scope, allowHttp: args.bool('allow-http') });
+    result = await refreshToken({ issuer, clientId, clientSecret, refreshToken: saved.refreshToken, scope, expectedSubject, allowHttp: args.bool('allow-http') });
   } catch (err) {
     if (err instanceof DeviceLoginError) throw refreshCliError(err, again);
     throw err;
   }
   const { token, metadata, obtainedAt } = result;
   // A refresh answer without a scope has the grant's (RFC 6749 §5.1), which is what was saved unless narrowed.
-  const record = tokenRecord(token, metadata.issuer, clientId, obtainedAt, scope ?? saved.scope);
+  const record = tokenRecord(token, metadata.issuer, clientId, obtainedAt, scope ?? saved.scope, token.id_token ?? saved.idToken);
   // The file gets the new refresh token: after a rotation the old one is dead, and presenting it would end the grant.
   writeTokenFile(out, record, `; the old refresh token is spent, run login again: ${again}`);
-  io.stderr.write(`✓ Refreshed the token from ${safe(metadata.issuer)}${record.scope === null ? '' : ` (scope: ${safe(record.scope)})`}.\n`);
+  io.stderr.write(`✓ Refreshed the token from ${safe(metadata.issuer)}${asWhom(result.idTokenClaims)}${record.scope === null ? '' : ` (scope: ${safe(record.scope)})`}.\n`);
   return savedOutcome(out, record);
 }
 
@@ -223,14 +248,18 @@ export const loginCommand: CommandSpec = {
     'Shows a URL and a one-time code (and a QR code on a terminal) on stderr, waits while you approve',
     'in a browser, then prints the access token alone on stdout. --out saves it instead, as JSON',
     '{access_token, token_type, expires_in, scope, issuer, client_id, obtained_at} (+ refresh_token',
-    'when the server sent one) with mode 0600; an existing file is replaced only if it is a regular',
-    '0600 file of yours. The issuer is PUBLIC_URL for the default environment, PUBLIC_URL/<envID>/as',
-    'for another one. Exit 1 when the request is denied, the code expires, or the server refuses the client.',
+    'and id_token when the server sent them) with mode 0600; an existing file is replaced only if it',
+    'is a regular 0600 file of yours. The issuer is PUBLIC_URL for the default environment,',
+    'PUBLIC_URL/<envID>/as for another one. Exit 1 when the request is denied, the code expires, or',
+    'the server refuses the client. With the scope openid, the ID token is checked (signature by the',
+    'issuer\'s keys, issuer, audience, expiry; exit 1 when it fails) and "Signed in to <issuer> as',
+    '<username>" on stderr names who approved.',
     '',
     '--refresh --out FILE uses the refresh token saved in FILE (with its issuer and client_id) for new',
     'tokens, no browser needed, and writes them back to FILE: the new refresh token replaces the old',
     'one, which the server will not take again. A refresh token the server no longer takes (expired,',
-    'revoked, already used) is exit 1: run login again. Run one --refresh per file at a time.',
+    'revoked, already used) is exit 1: run login again. Run one --refresh per file at a time. A new',
+    'ID token must name the same person (sub) as the saved one.',
   ].join('\n'),
   flags: {
     issuer: { type: 'string', placeholder: 'url', description: 'The authorization server (its metadata is discovered); required unless --refresh' },
