@@ -82,6 +82,49 @@ export interface Authentication {
   acr: string | null;
 }
 
+/**
+ * Where a request came from, as the server saw it (RFC 8628 §5.4: the context that lets a person
+ * tell their own request from a phisher's): the source address (the socket's, or the client
+ * address under TRUST_PROXY), the shortened User-Agent, and the address's country (ISO 3166-1
+ * alpha-2) and network (autonomous system number and name) from the offline IP database. Every
+ * field is null when unknown.
+ */
+export interface RequestContext {
+  address: string | null;
+  userAgent: string | null;
+  country: string | null;
+  asn: number | null;
+  network: string | null;
+}
+
+/** The stable names of audit events (README "Audit trail"); documented, never renamed. */
+export const AUDIT_EVENT_TYPES = [
+  'device.requested', 'device.code_rejected', 'device.approved', 'device.denied', 'device.reported',
+  'token.issued', 'token.refreshed', 'token.reuse_detected', 'grant.revoked',
+  'signin.succeeded', 'signin.failed', 'signin.federated',
+  'admin.changed', 'key.rotated', 'registration.issued', 'registration.redeemed', 'limit.exhausted',
+] as const;
+export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
+
+/**
+ * One security event, append-only: written in the same transaction as the change it describes.
+ * `actor` and `subject` are typed references (`user:<id>`, `client:<id>`, `device:<id>`,
+ * `grant:<id>`, `admin-key:<accessId>`, `cli`, `system`); `details` never holds a secret, a code or
+ * a token.
+ */
+export interface AuditEvent {
+  /** UUIDv7: ordered by time. */
+  id: string;
+  at: number;
+  envId: string;
+  type: AuditEventType;
+  actor: string | null;
+  subject: string | null;
+  source: RequestContext | null;
+  outcome: 'success' | 'failure';
+  details: Record<string, unknown>;
+}
+
 export type DeviceStatus = 'pending' | 'approved' | 'denied' | 'consumed';
 
 export interface DeviceAuthorization {
