@@ -3,6 +3,7 @@
 import type { Config } from './config.ts';
 import { Admin } from './core/admin.ts';
 import { AdminKeys } from './core/admin-keys.ts';
+import { AuditTrail } from './core/audit.ts';
 import { DeviceFlow } from './core/device-flow.ts';
 import { Grants } from './core/grants.ts';
 import { GuessBudget } from './core/guess-budget.ts';
@@ -31,6 +32,8 @@ export interface Services {
   secrets: SecretKeys;
   keys: KeyRing;
   deviceFlow: DeviceFlow;
+  /** The audit trail: events made here are stored with the change they describe (core/audit.ts). */
+  audit: AuditTrail;
   grants: Grants;
   /** Introspection (RFC 7662) and revocation (RFC 7009). */
   tokenStatus: TokenStatus;
@@ -65,20 +68,22 @@ export async function openServices(config: Config, opts: OpenOptions = {}): Prom
   const store = await openStore({
     databasePath: config.databasePath, synchronous: config.sqliteSynchronous,
     databaseUrl: config.databaseUrl, poolSize: config.databasePoolSize,
-    now: clock.now(), migrate: opts.migrate ?? true,
+    now: clock.now(), migrate: opts.migrate ?? true, auditOutbox: config.auditWebhook !== undefined,
   });
   try {
-    const keys = new KeyRing(store, secrets, clock);
-    const admin = new Admin({ store, clock, keys, secrets, passwordCost: config.passwordCost });
-    const defaultEnv = await admin.ensureDefaultEnvironment();
     const metrics = new Metrics();
     const telemetry: Telemetry = metrics;
+    const audit = new AuditTrail({ store, clock, telemetry });
+    if (config.auditWebhook !== undefined) metrics.watchAuditOutbox(() => store.auditOutbox.pending());
+    const keys = new KeyRing(store, secrets, clock);
+    const admin = new Admin({ store, clock, keys, secrets, passwordCost: config.passwordCost, audit });
+    const defaultEnv = await admin.ensureDefaultEnvironment();
     const shared = config.redisUrl === undefined ? undefined : (await import('./redis/open.ts')).openRedis(config.redisUrl, config.codeGuessBudget.windowSeconds);
     const redis = shared?.connection;
     if (redis) metrics.watchRedis(() => redis.up);
     const guesses = new GuessBudget(shared?.guesses ?? store.guesses, clock, config.codeGuessBudget, telemetry);
-    const grants = new Grants({ store, clock, secrets, telemetry, reuseGraceSeconds: config.refreshReuseGraceSeconds });
-    const deviceFlow = new DeviceFlow({ store, clock, secrets, keys, userCode: config.userCode, telemetry, grants });
+    const grants = new Grants({ store, clock, secrets, telemetry, reuseGraceSeconds: config.refreshReuseGraceSeconds, audit });
+    const deviceFlow = new DeviceFlow({ store, clock, secrets, keys, userCode: config.userCode, telemetry, grants, audit });
     const limiter: LimiterFactory = (name: string, rule: LimitRule): RateLimiter => {
       const onRefused = () => { telemetry.rateLimited(name); };
       const local = new FixedWindowLimiter(rule, clock, config.rateLimit.maxKeys, onRefused);
@@ -86,17 +91,17 @@ export async function openServices(config: Config, opts: OpenOptions = {}): Prom
       return shared ? shared.limiter(name, rule, { fallback: local, onRefused, onFallback: () => { telemetry.rateLimitFallback(name); } }) : local;
     };
     const accountFailures = limiter('account_sign_in', { max: config.accountSignIn.maxFailures, windowSeconds: config.accountSignIn.windowSeconds });
-    const passwords = new PasswordSignIn(store.users, accountFailures, config.passwordCost, clock);
-    const verification = new Verification({ store, clock, secrets, deviceFlow, userCode: config.userCode, guesses, passwords, telemetry });
+    const passwords = new PasswordSignIn(store.users, accountFailures, config.passwordCost, clock, audit);
+    const verification = new Verification({ store, clock, secrets, deviceFlow, userCode: config.userCode, guesses, passwords, telemetry, audit });
     const urls = new Urls(config.publicUrl, defaultEnv.id);
     const tolerance = config.jwtClockToleranceSeconds;
     const sessions = new SessionTokens({
-      store, clock, keys, passwords, grants, accountClient: (env) => admin.accountClient(env), telemetry,
+      store, clock, keys, passwords, grants, accountClient: (env) => admin.accountClient(env), telemetry, audit,
       lifetimeSeconds: config.sessionTokenLifetimeSeconds, clockToleranceSeconds: tolerance,
     });
-    const adminKeys = new AdminKeys({ store, clock, adminApiUrl: urls.adminApi, clockSkewSeconds: tolerance });
+    const adminKeys = new AdminKeys({ store, clock, adminApiUrl: urls.adminApi, clockSkewSeconds: tolerance, audit });
     const tokenStatus = new TokenStatus({ store, clock, keys, grants, telemetry, clockToleranceSeconds: tolerance });
-    const registration = new Registration({ store, clock, secrets, guesses, telemetry, lifetimeSeconds: config.registrationCodeLifetimeSeconds });
+    const registration = new Registration({ store, clock, secrets, guesses, telemetry, audit, lifetimeSeconds: config.registrationCodeLifetimeSeconds });
     return {
       config,
       clock,
@@ -104,6 +109,7 @@ export async function openServices(config: Config, opts: OpenOptions = {}): Prom
       secrets,
       keys,
       deviceFlow,
+      audit,
       grants,
       tokenStatus,
       verification,

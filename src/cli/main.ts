@@ -7,6 +7,7 @@ import {
 } from './args.ts';
 import { adminKeyCreate, adminKeyList, adminKeyRevoke } from './commands/admin-key.ts';
 import { appAdd, appList } from './commands/app.ts';
+import { auditList } from './commands/audit.ts';
 import { clientCreate, clientDelete, clientList } from './commands/client.ts';
 import { copyStoreCommand } from './commands/copy-store.ts';
 import { approveCommand, denyCommand } from './commands/decide.ts';
@@ -42,6 +43,7 @@ const groups: readonly Group[] = [
   { name: 'app', summary: 'Add and list the authenticator apps devices register with.', commands: [appAdd, appList] },
   { name: 'grants', summary: 'List and end the devices and sessions a user is signed in on.', commands: [grantsList, grantsRevoke] },
   { name: 'keys', summary: 'Rotate and list the token-signing keys of an environment.', commands: [keysRotate, keysList] },
+  { name: 'audit', summary: 'Read the audit trail of an environment.', commands: [auditList] },
   single(sweepCommand),
   single(backupCommand),
   single(copyStoreCommand),

@@ -6,6 +6,7 @@ import type { SecretKeys } from '../crypto/secret.ts';
 import type { Clock } from '../model/clock.ts';
 import { DEFAULT_REFRESH, DEVICE_CODE_GRANT, REFRESH_TOKEN_GRANT, type Client, type Environment, type User } from '../model/records.ts';
 import { StoreConflictError, type Store, type UserProfilePatch } from '../store/store.ts';
+import { ref, type AuditTrail } from './audit.ts';
 import { CoreError } from './errors.ts';
 import type { KeyRing } from './key-ring.ts';
 import { OFFLINE_ACCESS } from './grants.ts';
@@ -23,6 +24,8 @@ export interface AdminDeps {
   keys: KeyRing;
   /** Hashes generated client secrets. */
   secrets: SecretKeys;
+  /** Every change made here is an `admin.changed` event, recorded right after it (the command line is its actor). */
+  audit: AuditTrail;
   /** scrypt cost of new password hashes. */
   passwordCost: ScryptCost;
 }
@@ -122,7 +125,13 @@ export class Admin {
       throw err;
     }
     await this.#d.keys.ensureKey(env.id);
+    await this.#changed(env.id, ref.environment(env.id), 'environment.created', { name, mfa_licensed: env.mfaLicensed });
     return env;
+  }
+
+  /** Records an operator's change; `details` names what changed, never a secret. */
+  #changed(envId: string, subject: string, action: string, details: Record<string, unknown> = {}): Promise<void> {
+    return this.#d.audit.record(this.#d.audit.event({ envId, type: 'admin.changed', actor: ref.cli, subject, details: { action, ...details } }));
   }
 
   /** The `default` environment, created on first start. */
@@ -187,6 +196,7 @@ export class Admin {
       createdAt: this.#d.clock.now(),
     };
     await this.#d.store.clients.create(client);
+    await this.#changed(client.envId, ref.client(client.clientId), 'client.created', { name: client.name, type: client.type, scope: client.scopes.join(' ') });
     return secret === undefined ? { client } : { client, secret };
   }
 
@@ -197,6 +207,7 @@ export class Admin {
   /** Deletes the client and ends its device authorizations: none of its codes can be approved or redeemed after. */
   async deleteClient(envId: string, clientId: string): Promise<void> {
     if (!(await this.#d.store.clients.delete(envId, clientId))) throw new CoreError('not_found', `no client ${clientId}`);
+    await this.#changed(envId, ref.client(clientId), 'client.deleted');
   }
 
   /**
@@ -262,6 +273,7 @@ export class Admin {
       if (err instanceof StoreConflictError) throw new CoreError('conflict', 'username or email already in use');
       throw err;
     }
+    await this.#changed(user.envId, ref.user(user.id), 'user.created', { username: user.username });
     return user;
   }
 
@@ -290,12 +302,14 @@ export class Admin {
       throw err;
     }
     if (!updated) throw new CoreError('not_found', `no user ${username}`);
+    await this.#changed(envId, ref.user(updated.id), 'user.updated', { username, fields: Object.keys(clean) });
     return updated;
   }
 
   async setUserDisabled(envId: string, username: string, disabled: boolean): Promise<User> {
     const user = await this.#d.store.users.setDisabled(envId, username, disabled, this.#d.clock.now());
     if (!user) throw new CoreError('not_found', `no user ${username}`);
+    await this.#changed(envId, ref.user(user.id), disabled ? 'user.disabled' : 'user.enabled', { username });
     return user;
   }
 

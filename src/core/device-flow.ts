@@ -8,8 +8,10 @@ import type { Clock } from '../model/clock.ts';
 import { DEVICE_CODE_GRANT, type Authentication, type Client, type DeviceAuthorization, type Environment, type User } from '../model/records.ts';
 import type { Store } from '../store/store.ts';
 import { issueGrantTokens } from './access-tokens.ts';
+import { ref, type AuditTrail } from './audit.ts';
 import { CoreError } from './errors.ts';
 import { wantsRefreshToken, type Grants } from './grants.ts';
+import { hasOpenId } from './identity.ts';
 import type { KeyRing } from './key-ring.ts';
 import { parseScopeList, resolveScope } from './scopes.ts';
 import { outcomeOf, type Telemetry } from './telemetry.ts';
@@ -29,6 +31,7 @@ export interface DeviceFlowDeps {
   userCode: UserCodeFormat;
   telemetry: Telemetry;
   grants: Grants;
+  audit: AuditTrail;
 }
 
 export interface StartedAuthorization {
@@ -82,7 +85,10 @@ export class DeviceFlow {
         decidedAt: null,
         authentication: null,
       };
-      if ((await this.#d.store.deviceAuthorizations.insert(record)) === 'ok') {
+      const requested = (d: DeviceAuthorization) => [this.#d.audit.event({
+        envId: d.envId, type: 'device.requested', actor: ref.client(d.clientId), subject: ref.device(d.id), details: { client_id: d.clientId, scope: d.scope },
+      })];
+      if ((await this.#d.store.deviceAuthorizations.insert(record, requested)) === 'ok') {
         this.#d.telemetry.deviceAuthorization();
         return {
           deviceCode,
@@ -157,7 +163,11 @@ export class DeviceFlow {
     }
     // Every approval is a grant (the person can see and end it); a refresh token comes with it when asked for.
     const opened = this.#d.grants.prepare(client, user, device.scope, 'device', wantsRefreshToken(client, device.scope), device.authentication);
-    const consumed = await this.#d.store.deviceAuthorizations.redeem(device.id, now, opened.grant, opened.refreshTokenHash);
+    const withOpenId = hasOpenId(device.scope);
+    const consumed = await this.#d.store.deviceAuthorizations.redeem(device.id, now, opened.grant, opened.refreshTokenHash, (d) => [this.#d.audit.event({
+      envId: d.envId, type: 'token.issued', actor: ref.client(d.clientId), subject: ref.grant(opened.grant.id),
+      details: { user_id: user.id, device: d.id, scope: d.scope, id_token: withOpenId, refresh_token: opened.refreshToken !== undefined },
+    })]);
     if (!consumed) throw new CoreError('invalid_grant', 'the device_code has already been used');
     const tokens = await issueGrantTokens(this.#d, { env, client, user, grant: opened.grant, scope: consumed.scope, issuer, now });
     return { ...tokens, scope: consumed.scope, ...(opened.refreshToken === undefined ? {} : { refreshToken: opened.refreshToken }) };
@@ -186,7 +196,12 @@ export class DeviceFlow {
     if (user.disabled || user.envId !== device.envId) throw new CoreError('access_denied', 'this user cannot approve devices');
     const now = this.#d.clock.now();
     const signedIn = authentication ?? { time: now, amr: [], acr: null };
-    const decided = await this.#d.store.deviceAuthorizations.decide(device.id, approve ? 'approved' : 'denied', user.id, signedIn, now);
+    const decided = await this.#d.store.deviceAuthorizations.decide(device.id, approve ? 'approved' : 'denied', user.id, signedIn, now, (d) => [
+      this.#d.audit.event({
+        envId: d.envId, type: approve ? 'device.approved' : 'device.denied', actor: ref.cli, subject: ref.device(d.id),
+        details: { user_id: user.id, client_id: d.clientId, scope: d.scope, via: 'cli' },
+      }),
+    ]);
     if (decided) return decided;
     if (now >= device.expiresAt) throw new CoreError('user_code_expired', 'that code has expired', { target: 'userCode' });
     throw new CoreError('user_code_used', 'that code has already been used', { target: 'userCode' });

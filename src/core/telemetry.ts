@@ -24,6 +24,10 @@ export interface Telemetry {
   revocation(kind: 'grant' | 'refresh_token' | 'access_token'): void;
   /** One UserInfo request: `ok` or the error code. */
   userInfo(outcome: string): void;
+  /** An audit event made (by its stable type name). */
+  auditEvent(type: string): void;
+  /** One delivery attempt of the audit webhook: `delivered` or `failed`; `events` it carried. */
+  auditWebhook(outcome: 'delivered' | 'failed', events: number): void;
 }
 
 export type CodeKind = 'user_code' | 'registration_code';
@@ -44,6 +48,8 @@ export const noTelemetry: Telemetry = {
   refreshReuse: nothing,
   revocation: nothing,
   userInfo: nothing,
+  auditEvent: nothing,
+  auditWebhook: nothing,
 };
 
 /** The outcome label of a failure: the closed-set code, or `error` for anything else. */

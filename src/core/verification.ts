@@ -8,7 +8,8 @@ import { formatUserCode, normalizeUserCode, type UserCodeFormat } from '../crypt
 import type { SecretKeys } from '../crypto/secret.ts';
 import type { Clock } from '../model/clock.ts';
 import type { Environment, Flow, FlowStatus } from '../model/records.ts';
-import type { FlowPatch, Store } from '../store/store.ts';
+import type { AuditOf, FlowPatch, Store } from '../store/store.ts';
+import { ref, type AuditTrail } from './audit.ts';
 import type { DeviceFlow } from './device-flow.ts';
 import { CoreError, isCoreError } from './errors.ts';
 import type { GuessBudget } from './guess-budget.ts';
@@ -30,6 +31,7 @@ export interface VerificationDeps {
   guesses: GuessBudget;
   passwords: PasswordSignIn;
   telemetry: Telemetry;
+  audit: AuditTrail;
 }
 
 /** What a front end shows for a flow. */
@@ -105,7 +107,9 @@ export class Verification {
       const user = await this.#d.passwords.signIn(env.id, username, password);
       return this.#advance(flow, 'USERNAME_PASSWORD_REQUIRED', {
         status: 'DAG_USER_CODE_REQUIRED', userId: user.id, authentication: passwordSignIn(this.#d.clock.now()),
-      });
+      }, (f) => [this.#d.audit.event({
+        envId: f.envId, type: 'signin.succeeded', actor: ref.user(user.id), subject: ref.flow(f.id), details: { username: user.username, method: 'password' },
+      })]);
     });
   }
 
@@ -131,7 +135,10 @@ export class Verification {
       });
     } catch (err) {
       if (!isCoreError(err) || err.code !== 'invalid_user_code') throw err;
-      const counted = await this.#d.store.flows.recordFailure(flow.id, MAX_CODE_ATTEMPTS, this.#d.clock.now());
+      const counted = await this.#d.store.flows.recordFailure(flow.id, MAX_CODE_ATTEMPTS, this.#d.clock.now(), (f) => [this.#d.audit.event({
+        envId: f.envId, type: 'device.code_rejected', actor: f.userId === null ? null : ref.user(f.userId), subject: ref.flow(f.id), outcome: 'failure',
+        details: { failed_attempts: f.failedAttempts, flow_failed: f.status === 'FAILED' },
+      })]);
       if (!counted) throw new CoreError('flow_wrong_state', 'the flow is no longer waiting for a code');
       const failuresRemaining = Math.max(0, MAX_CODE_ATTEMPTS - counted.failedAttempts);
       if (counted.status === 'FAILED') {
@@ -151,7 +158,10 @@ export class Verification {
     const user = flow.userId === null ? undefined : await this.#d.store.users.get(env.id, flow.userId);
     if (!user || user.disabled) throw new CoreError('access_denied', 'this account can no longer approve devices');
     const now = this.#d.clock.now();
-    const result = await this.#d.store.flows.decide(flow.id, accept, now);
+    const result = await this.#d.store.flows.decide(flow.id, accept, now, (f) => [this.#d.audit.event({
+      envId: f.envId, type: accept ? 'device.approved' : 'device.denied', actor: ref.user(user.id),
+      subject: f.deviceId === null ? ref.flow(f.id) : ref.device(f.deviceId), details: { flow: f.id, username: user.username },
+    })]);
     if (result === 'flow_changed') throw new CoreError('flow_wrong_state', 'this request was already answered');
     if (result === 'device_unavailable') {
       const device = flow.deviceId === null ? undefined : await this.#d.store.deviceAuthorizations.get(env.id, flow.deviceId);
@@ -179,9 +189,9 @@ export class Verification {
     return flow;
   }
 
-  async #advance(flow: Flow, from: FlowStatus, patch: FlowPatch): Promise<FlowView> {
+  async #advance(flow: Flow, from: FlowStatus, patch: FlowPatch, audit?: AuditOf<Flow>): Promise<FlowView> {
     const now = this.#d.clock.now();
-    const next = await this.#d.store.flows.transition(flow.id, from, patch, now, now + FLOW_IDLE_MS);
+    const next = await this.#d.store.flows.transition(flow.id, from, patch, now, now + FLOW_IDLE_MS, audit);
     if (!next) throw new CoreError('flow_wrong_state', 'the flow changed meanwhile');
     return this.view(next);
   }

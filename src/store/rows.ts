@@ -1,7 +1,7 @@
 // Records from rows, for both stores: the columns and their meanings are one schema in two
 // dialects, so a row maps to a record the same way whichever database it came from.
 import type {
-  AdminKey, AppId, Authentication, Client, DeviceAuthorization, DeviceStatus, Environment, Flow, FlowStatus, Grant, RefreshTokenRecord, RegisteredDevice,
+  AdminKey, AppId, AuditEvent, AuditEventType, Authentication, RequestContext, Client, DeviceAuthorization, DeviceStatus, Environment, Flow, FlowStatus, Grant, RefreshTokenRecord, RegisteredDevice,
   RegistrationCode, SigningKeyRecord, User,
 } from '../model/records.ts';
 
@@ -27,6 +27,23 @@ export const toAdminKey = (r: Row): AdminKey => ({
   createdAt: num(r.created_at),
   revokedAt: optNum(r.revoked_at),
 });
+
+export const toAuditEvent = (r: Row): AuditEvent => ({
+  id: str(r.id),
+  at: num(r.at),
+  envId: str(r.env_id),
+  type: str(r.type) as AuditEventType,
+  actor: optStr(r.actor),
+  subject: optStr(r.subject),
+  source: r.source === null ? null : JSON.parse(str(r.source)) as RequestContext,
+  outcome: r.outcome === 'failure' ? 'failure' : 'success',
+  details: JSON.parse(str(r.details)) as Record<string, unknown>,
+});
+
+/** An event's columns in the order of INSERT INTO audit_events (id, env_id, at, type, actor, subject, source, outcome, details). */
+export function auditEventColumns(e: AuditEvent): [string, string, number, string, string | null, string | null, string | null, string, string] {
+  return [e.id, e.envId, e.at, e.type, e.actor, e.subject, e.source === null ? null : JSON.stringify(e.source), e.outcome, JSON.stringify(e.details)];
+}
 
 export const toAppId = (r: Row): AppId => ({
   envId: str(r.env_id),

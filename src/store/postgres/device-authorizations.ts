@@ -2,7 +2,8 @@
 // one conditional UPDATE; under READ COMMITTED a concurrent one waits for the row and re-checks its
 // WHERE against the committed row, so of racing transitions exactly one applies.
 import type { Authentication, DeviceAuthorization, DeviceStatus, Grant } from '../../model/records.ts';
-import type { DeviceAuthorizationStore, InsertDeviceResult } from '../store.ts';
+import type { AuditOf, DeviceAuthorizationStore, InsertDeviceResult } from '../store.ts';
+import { appendAudit, audited } from './audit.ts';
 import { isUniqueViolation, type PgDb, type Queries } from './db.ts';
 import { authenticationColumns, toDevice } from '../rows.ts';
 import { insertGrant } from './grants.ts';
@@ -20,14 +21,17 @@ export class PgDeviceAuthorizations implements DeviceAuthorizationStore {
     this.#db = db;
   }
 
-  async insert(d: DeviceAuthorization): Promise<InsertDeviceResult> {
+  async insert(d: DeviceAuthorization, audit?: AuditOf<DeviceAuthorization>): Promise<InsertDeviceResult> {
     try {
-      await this.#db.run({
-        name: 'device_insert',
-        text: `INSERT INTO device_authorizations (${INSERTED}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-        values: [d.id, d.envId, d.clientId, d.deviceCodeHash, d.userCodeHash, d.scope, d.status, d.expiresAt, d.interval,
-          d.lastPolledAt, d.userId, d.createdAt, d.decidedAt],
-      });
+      await audited(this.#db, async (q) => {
+        await q.run({
+          name: 'device_insert',
+          text: `INSERT INTO device_authorizations (${INSERTED}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+          values: [d.id, d.envId, d.clientId, d.deviceCodeHash, d.userCodeHash, d.scope, d.status, d.expiresAt, d.interval,
+            d.lastPolledAt, d.userId, d.createdAt, d.decidedAt],
+        });
+        return d;
+      }, audit);
       return 'ok';
     } catch (err) {
       // The partial UNIQUE index over pending user codes decides a collision (the engine retries).
@@ -69,26 +73,30 @@ export class PgDeviceAuthorizations implements DeviceAuthorizationStore {
 
   decide(
     id: string, status: Extract<DeviceStatus, 'approved' | 'denied'>, userId: string, authentication: Authentication | null, now: number,
+    audit?: AuditOf<DeviceAuthorization>,
   ): Promise<DeviceAuthorization | undefined> {
-    return this.#db.one(toDevice, {
+    return audited(this.#db, (q) => q.one(toDevice, {
       name: 'device_decide',
       text: `UPDATE device_authorizations SET status = $1, user_id = $2, decided_at = $3, auth_time = $5, auth_amr = $6, auth_acr = $7
         WHERE id = $4 AND status = 'pending' AND expires_at > $3 RETURNING ${COLUMNS}`,
       values: [status, userId, now, id, ...authenticationColumns(authentication)],
-    });
+    }), audit);
   }
 
   consume(id: string, now: number): Promise<DeviceAuthorization | undefined> {
     return consumeOn(this.#db, id, now);
   }
 
-  redeem(id: string, now: number, grant: Grant, refreshTokenHash: string | null): Promise<DeviceAuthorization | undefined> {
+  redeem(id: string, now: number, grant: Grant, refreshTokenHash: string | null, audit?: AuditOf<DeviceAuthorization>): Promise<DeviceAuthorization | undefined> {
     // The code is spent only if its grant is stored too: a failed write rolls both back, and the
     // approval waits for the device's next poll. Of concurrent redeems the first UPDATE holds the
     // row; the others, once it commits, find it consumed and store nothing.
     return this.#db.transaction(async (tx) => {
       const consumed = await consumeOn(tx, id, now);
-      if (consumed) await insertGrant(tx, grant, refreshTokenHash);
+      if (consumed) {
+        await insertGrant(tx, grant, refreshTokenHash);
+        if (audit) await appendAudit(tx, audit(consumed), this.#db.auditOutbox);
+      }
       return consumed;
     });
   }
