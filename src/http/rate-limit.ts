@@ -42,7 +42,7 @@ export type LimiterFactory = (name: string, rule: LimitRule) => RateLimiter;
 
 export function createLimits(config: Config, limiter: LimiterFactory): Limits {
   const r = config.rateLimit;
-  const per = (name: string, max: number) => limiter(name, { max, windowSeconds: r.windowSeconds });
+  const per = (name: string, max: number) => limiter(name, { max, windowSeconds: r.windowSeconds, name });
   return {
     deviceAuthorization: per('device_authorization', r.deviceAuthorization),
     token: per('token', r.token),
@@ -124,7 +124,19 @@ export type RouteLimit = RateLimitOptions & { limiter: RateLimiter };
  * after the route's own preHandlers, so an authenticated caller is known by then).
  */
 export function limitBy(limiter: RateLimiter, key: (request: FastifyRequest) => string, hook: 'onRequest' | 'preHandler' = 'onRequest'): RouteLimit {
-  return { limiter, keyGenerator: key, hook, max: limiter.rule.max, timeWindow: limiter.rule.windowSeconds * 1000 };
+  return {
+    limiter, keyGenerator: key, hook, max: limiter.rule.max, timeWindow: limiter.rule.windowSeconds * 1000,
+    onExceeded: (request, caller) => { request.server.rateLimited(request, limiter, caller); },
+  };
+}
+
+/** Hears of every refusal of a request limit (the audit trail's limit.exhausted, sampled there). */
+export type RateLimitedListener = (request: FastifyRequest, limiter: RateLimiter, caller: string) => void;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    rateLimited: RateLimitedListener;
+  }
 }
 
 /** @fastify/rate-limit's store over one of our limiters (each route's child gets its limit's). */
@@ -157,7 +169,8 @@ class LimiterStore implements FastifyRateLimitStore {
  * limited; headers as the RateLimit header fields draft names them; a refusal is the closed-set
  * rate_limited error, which the error handler of the route's front end renders in its shape.
  */
-export async function registerRateLimits(app: FastifyInstance): Promise<void> {
+export async function registerRateLimits(app: FastifyInstance, onLimited: RateLimitedListener = () => undefined): Promise<void> {
+  app.decorate('rateLimited', onLimited);
   await app.register(rateLimitPlugin, {
     global: false,
     enableDraftSpec: true,
