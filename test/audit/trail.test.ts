@@ -83,15 +83,17 @@ test('a denial, a wrong code and a failed sign-in are recorded once each, as fai
   assert.equal((await step('application/vnd.pingidentity.usernamePassword.check+json', { username: 'bob', password: PASSWORD })).statusCode, 200);
   assert.equal((await step('application/vnd.pingidentity.deviceAuthGrant.userCode.verify+json', { userCode: 'BCDF-GHJK' })).statusCode, 400);
 
-  const failed = await events(h, ['signin.failed']);
-  assert.equal(failed.length, 1);
-  assert.equal(failed[0].outcome, 'failure');
-  assert.deepEqual(failed[0].details, { username: 'bob', reason: 'wrong_password', method: 'password' });
-  const rejected = await events(h, ['device.code_rejected']);
-  assert.equal(rejected.length, 1);
-  assert.equal(rejected[0].actor, `user:${user.id}`);
-  assert.equal(rejected[0].subject, `flow:${flowId}`);
-  assert.equal(rejected[0].details.failed_attempts, 1);
+  const [failed, ...moreFailed] = await events(h, ['signin.failed']);
+  assert.ok(failed);
+  assert.equal(moreFailed.length, 0);
+  assert.equal(failed.outcome, 'failure');
+  assert.deepEqual(failed.details, { username: 'bob', reason: 'wrong_password', method: 'password' });
+  const [rejected, ...moreRejected] = await events(h, ['device.code_rejected']);
+  assert.ok(rejected);
+  assert.equal(moreRejected.length, 0);
+  assert.equal(rejected.actor, `user:${user.id}`);
+  assert.equal(rejected.subject, `flow:${flowId}`);
+  assert.equal(rejected.details.failed_attempts, 1);
   assert.equal(JSON.stringify(await events(h)).includes('BCDFGHJK'), false, 'the wrong code itself is not kept');
 });
 
@@ -123,8 +125,8 @@ test('refresh, reuse and revocation: token.refreshed, then token.reuse_detected 
   assert.equal((await h.form('/oauth/revoke', { token: live.refresh_token, client_id: client.clientId })).statusCode, 200);
   const revoked = await events(h, ['grant.revoked']);
   assert.equal(revoked.length, 1);
-  assert.equal(revoked[0].actor, `client:${client.clientId}`);
-  assert.equal(revoked[0].details.via, 'revocation_endpoint');
+  assert.equal(revoked.at(0)?.actor, `client:${client.clientId}`);
+  assert.equal(revoked.at(0)?.details.via, 'revocation_endpoint');
 });
 
 test('operator changes are admin.changed with the command line as actor; key rotation is key.rotated', async (t) => {
