@@ -62,11 +62,13 @@ export class PgAudit implements AuditStore, AuditOutboxStore {
   }
 
   async deliverNext(now: number, max: number, deliver: (batch: OutboxBatch) => Promise<boolean>, retryAt: (attempts: number) => number): Promise<boolean> {
-    // The environments whose oldest row is due, most overdue first.
+    // The environments whose oldest row is due, most overdue first: one index probe per
+    // environment, not a read of the whole outbox, which grows for as long as the receiver is down.
     const due = await this.#db.rows({
       name: 'audit_outbox_due',
-      text: `SELECT env_id FROM (SELECT DISTINCT ON (env_id) env_id, seq, next_attempt_at FROM audit_outbox ORDER BY env_id, seq) heads
-        WHERE next_attempt_at <= $1 ORDER BY next_attempt_at, seq LIMIT 16`,
+      text: `SELECT e.id AS env_id FROM environments e
+        CROSS JOIN LATERAL (SELECT seq, next_attempt_at FROM audit_outbox WHERE env_id = e.id ORDER BY seq LIMIT 1) head
+        WHERE head.next_attempt_at <= $1 ORDER BY head.next_attempt_at, head.seq LIMIT 16`,
       values: [now],
     });
     for (const row of due) {
