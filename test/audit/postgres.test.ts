@@ -9,6 +9,7 @@ import { AuditWebhook, retryDelayMs, WEBHOOK_BATCH } from '../../src/audit/webho
 import { noTelemetry } from '../../src/core/telemetry.ts';
 import { timeOrderedUuid } from '../../src/crypto/codes.ts';
 import type { AuditEvent, Environment } from '../../src/model/records.ts';
+import { appendAudit } from '../../src/store/postgres/audit.ts';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.ts';
 import { TestClock } from '../helpers/build.ts';
 import { postgresDatabase } from '../helpers/postgres.ts';
@@ -116,4 +117,50 @@ test('two instances drain one outbox at once: every event delivered exactly once
   for (const [env, events] of byEnvironment(written)) {
     assert.deepEqual(got.get(env)?.map((e) => e.id), events.map((e) => e.id), `environment ${env}: in order`);
   }
+});
+
+test('an event whose write commits after a later event\'s is still delivered first: the deliverer waits for writes in flight', async (t) => {
+  const [a, b] = await instances(t, 2);
+  assert.ok(a && b);
+  const env = environment();
+  await a.environments.create(env);
+  const first = event(env, NOW + 1, 1);
+  const second = event(env, NOW + 2, 2);
+  // A write on instance a has its event and outbox row but has not committed yet (its numbers in
+  // the outbox come first); a later write on instance b commits meanwhile.
+  let commit: (() => void) | undefined;
+  const gate = new Promise<void>((resolve) => { commit = resolve; });
+  let appended: (() => void) | undefined;
+  const rowsWritten = new Promise<void>((resolve) => { appended = resolve; });
+  const slow = a.db.transaction(async (tx) => {
+    await appendAudit(tx, [first], true);
+    appended?.();
+    await gate;
+  });
+  await rowsWritten;
+  await b.audit.append([second]);
+
+  const receiver = await startReceiver(t);
+  const clock = new TestClock(NOW);
+  const hook = deliverer(t, b, clock, receiver, 'b');
+  const draining = hook.drain();
+  // The write commits once the deliverer is waiting for it (a lock it cannot have yet), or once the
+  // deliverer is done, had it not waited.
+  let done = false;
+  const waiting = (async () => {
+    while (!done) {
+      const r = await b.db.get({ text: "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted" });
+      if (Number(r?.n) > 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  })();
+  await Promise.race([draining, waiting]);
+  done = true;
+  commit?.();
+  await slow;
+  await draining;
+  await waiting;
+  await hook.drain();
+  assert.equal(await b.auditOutbox.pending(), 0);
+  assert.deepEqual(receiver.delivered().map((e) => e.id), [first.id, second.id], 'in the order the outbox numbered them');
 });
