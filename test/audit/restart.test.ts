@@ -97,3 +97,20 @@ test('SIGKILL while the receiver is down, then while a delivery is in flight: af
   assertFirstArrivalsInOrder(receiver);
   assert.equal(await server.stop(), 0);
 });
+
+test('SIGTERM while the receiver holds a delivery open: the server shuts down gracefully (exit 0) within its grace, and the batch is delivered after the restart', async (t) => {
+  const dir = tempDir(t);
+  const receiver = await startReceiver(t);
+  receiver.respond = () => 'hang';
+  // A grace shorter than the deliverer's 10 s request timeout: stopping must not wait for that.
+  const env = { AUDIT_WEBHOOK_URL: receiver.url, AUDIT_WEBHOOK_SECRET: SECRET, SHUTDOWN_GRACE_SECONDS: '5' };
+  let server = await startServe(t, dir, env);
+  await until('a delivery held open', 60_000, () => receiver.arrivals.length > 0);
+  const held = receiver.arrivals[0]?.events.map((e) => e.id) ?? [];
+  assert.ok(held.length > 0);
+  assert.equal(await server.stop(), 0, 'a graceful shutdown, not one cut off at the grace');
+  receiver.respond = () => 204;
+  server = await startServe(t, dir, env);
+  await until('the held batch delivered after the restart', 60_000, () => held.every((id) => receiver.delivered().some((e) => e.id === id)));
+  assert.equal(await server.stop(), 0);
+});

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
+import { freePort } from '../../scripts/net.ts';
 import { AuditWebhook, retryDelayMs, WEBHOOK_BATCH } from '../../src/audit/webhook.ts';
 import type { Client, Environment } from '../../src/model/records.ts';
 import { build, TestClock, type TestApp } from '../helpers/build.ts';
@@ -193,4 +194,46 @@ test('without AUDIT_WEBHOOK_URL events are written to the trail but not to the o
   await h.publicClient();
   assert.ok((await h.services.store.audit.list({ limit: 100 })).length > 0);
   assert.equal(await h.services.store.auditOutbox.pending(), 0);
+});
+
+test('stop() abandons a delivery the receiver holds open, without waiting for the request timeout; the batch stays and goes out later', async (t) => {
+  const receiver = await startReceiver(t);
+  receiver.respond = () => 'hang';
+  const clock = new TestClock();
+  const h = await build(t, { clock, env: { AUDIT_WEBHOOK_URL: receiver.url, AUDIT_WEBHOOK_SECRET: SECRET } });
+  await h.publicClient();
+  const pending = await h.services.store.auditOutbox.pending();
+  const logged: string[] = [];
+  const options = { outbox: h.services.store.auditOutbox, clock, telemetry: h.services.metrics, url: receiver.url, secret: SECRET, onError: (m: string) => logged.push(m) };
+  const hook = new AuditWebhook(options);
+  let posted: (() => void) | undefined;
+  const arrived = new Promise<void>((resolve) => { posted = resolve; });
+  receiver.onArrival = () => posted?.();
+  hook.start();
+  await arrived;
+  await hook.stop();
+  assert.equal(await h.services.store.auditOutbox.pending(), pending, 'nothing left the outbox');
+  assert.match(logged.join('\n'), /stopped before the receiver answered/);
+
+  receiver.respond = () => 204;
+  const next = new AuditWebhook(options);
+  t.after(() => next.stop());
+  clock.t += retryDelayMs(1);
+  assert.equal(await next.drain(), true);
+  assert.equal(await h.services.store.auditOutbox.pending(), 0);
+  assert.deepEqual(receiver.delivered().map((e) => e.id), receiver.arrivals[0]?.events.map((e) => e.id));
+});
+
+test('a failed delivery is logged with why (a refused connection names ECONNREFUSED), never with the body or the secret', async (t) => {
+  const clock = new TestClock();
+  const url = `http://127.0.0.1:${await freePort()}/audit-hook`;
+  const h = await build(t, { clock, env: { AUDIT_WEBHOOK_URL: url, AUDIT_WEBHOOK_SECRET: SECRET } });
+  await h.publicClient();
+  const logged: string[] = [];
+  const hook = new AuditWebhook({ outbox: h.services.store.auditOutbox, clock, telemetry: h.services.metrics, url, secret: SECRET, onError: (m) => logged.push(m) });
+  t.after(() => hook.stop());
+  assert.equal(await hook.drain(), true);
+  assert.equal(logged.length, 1);
+  assert.match(logged[0] ?? '', /^audit webhook: fetch failed \(ECONNREFUSED\); \d+ events wait \(attempt 1\)$/);
+  assert.ok(!logged[0]?.includes(SECRET));
 });
