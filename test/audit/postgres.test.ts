@@ -79,15 +79,16 @@ test('two instances drain one outbox at once: every event delivered exactly once
 
   const receiver = await startReceiver(t);
   const clock = new TestClock(NOW);
-  // The first POST is held until a POST of the other environment arrives (at most 5 s): the second
-  // instance, finding the first environment locked, must be delivering the other one meanwhile.
+  // The first POST is held until a POST of the other environment arrives (at most 8 s, within the
+  // deliverer's 10 s request timeout): the second instance, finding the first environment locked,
+  // must be delivering the other one meanwhile.
   let release: (() => void) | undefined;
   const held = new Promise<void>((resolve) => { release = resolve; });
   let parallel = false;
   receiver.respond = async (arrival) => {
     const i = receiver.arrivals.indexOf(arrival);
     if (i === 0) {
-      await Promise.race([held, new Promise((resolve) => setTimeout(resolve, 5000))]);
+      await Promise.race([held, new Promise((resolve) => setTimeout(resolve, 8000))]);
     } else if (!parallel && arrival.events[0]?.environment_id !== receiver.arrivals[0]?.events[0]?.environment_id) {
       parallel = true;
       release?.();
