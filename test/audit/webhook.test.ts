@@ -60,7 +60,9 @@ test('signatures verify: a receiver recomputes HMAC-SHA-256 over "<t>.<raw body>
     assert.equal(verifySignature(SECRET, a.signature, a.raw, now), true, 'the shared secret verifies the raw body');
     assert.equal(verifySignature('another-secret-of-enough-length', a.signature, a.raw, now), false, 'a wrong secret does not');
     assert.equal(verifySignature(SECRET, a.signature, `${a.raw} `, now), false, 'one byte more in the body does not');
-    assert.equal(verifySignature(SECRET, a.signature, a.raw.replace('device.requested', 'device.approved'), now), a.raw.includes('device.requested') ? false : true);
+    if (a.raw.includes('device.requested')) {
+      assert.equal(verifySignature(SECRET, a.signature, a.raw.replace('device.requested', 'device.approved'), now), false, 'nor another event type');
+    }
     assert.equal(verifySignature(SECRET, a.signature, a.raw, now + 3600), false, 'an hour later it is a replay');
     const t0 = Number(/^t=(\d+)/.exec(a.signature ?? '')?.[1]);
     assert.equal(verifySignature(SECRET, a.signature?.replace(/^t=\d+/, `t=${t0 + 1}`), a.raw, now), false, 'the time is signed too');
