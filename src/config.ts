@@ -188,6 +188,11 @@ function webhookOf(url: string | undefined, secret: string | undefined, secretFi
   if (secret !== undefined && secretFile !== undefined) throw new ConfigError('AUDIT_WEBHOOK_SECRET and AUDIT_WEBHOOK_SECRET_FILE: set one, not both');
   if (url === undefined) return undefined;
   const u = new URL(url);
+  // fetch refuses a URL with credentials, naming it, password included, in the error it throws: every
+  // delivery would fail and its log line would hold the password. The signature authenticates.
+  if (u.username !== '' || u.password !== '') {
+    throw new ConfigError('AUDIT_WEBHOOK_URL: must not hold a user or password; receivers check the signature made with AUDIT_WEBHOOK_SECRET');
+  }
   if (u.protocol === 'http:' && !LOOPBACK_HOST.test(u.hostname)) {
     throw new ConfigError('AUDIT_WEBHOOK_URL: plain http is allowed on loopback only (localhost, 127.0.0.0/8, ::1); use https');
   }

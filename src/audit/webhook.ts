@@ -41,6 +41,8 @@ export class AuditWebhook {
   #running: Promise<void> | undefined;
   #stopping = false;
   #wake: (() => void) | undefined;
+  /** Aborted by stop(): a receiver that holds a request open must not hold the shutdown too. */
+  #abort = new AbortController();
 
   constructor(o: WebhookOptions) {
     this.#o = o;
@@ -50,13 +52,19 @@ export class AuditWebhook {
   start(): void {
     if (this.#running) return;
     this.#stopping = false;
+    this.#abort = new AbortController();
     this.#running = this.#loop();
   }
 
-  /** Stops after the batch in flight (it is either confirmed or stays in the outbox). */
+  /**
+   * Stops now: a batch in flight is abandoned unconfirmed and stays in the outbox (delivered again
+   * after a restart), so the shutdown does not wait up to WEBHOOK_TIMEOUT_MS for a slow receiver,
+   * which is as long as the whole grace (SHUTDOWN_GRACE_SECONDS, 10 s by default).
+   */
   async stop(): Promise<void> {
     this.#stopping = true;
     this.#wake?.();
+    this.#abort.abort();
     await this.#running;
     this.#running = undefined;
   }
@@ -100,7 +108,7 @@ export class AuditWebhook {
         headers: { 'content-type': 'application/json', 'dcs-signature': signature(this.#o.secret, t, body), 'user-agent': 'device-code-server audit webhook' },
         body,
         redirect: 'error',
-        signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
+        signal: AbortSignal.any([AbortSignal.timeout(WEBHOOK_TIMEOUT_MS), this.#abort.signal]),
       });
       await res.body?.cancel();
       const ok = res.status >= 200 && res.status < 300;
@@ -109,8 +117,22 @@ export class AuditWebhook {
       return ok;
     } catch (err) {
       this.#o.telemetry.auditWebhook('failed', batch.events.length);
-      this.#o.onError?.(`audit webhook: ${err instanceof Error ? err.message : String(err)}; ${batch.events.length} events wait (attempt ${batch.attempts + 1})`);
+      const why = this.#stopping ? 'stopped before the receiver answered' : failure(err);
+      this.#o.onError?.(`audit webhook: ${why}; ${batch.events.length} events wait (attempt ${batch.attempts + 1})`);
       return false;
     }
   }
+}
+
+/**
+ * Why a request failed, for the log: fetch says only "fetch failed" and keeps the reason (refused,
+ * unknown host, TLS) in its cause. The cause's code, or its message, which names no credentials
+ * (config.ts refuses a URL that holds any).
+ */
+function failure(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const cause: unknown = err.cause;
+  if (!(cause instanceof Error)) return err.message;
+  const code = (cause as NodeJS.ErrnoException).code;
+  return `${err.message} (${code ?? cause.message})`;
 }

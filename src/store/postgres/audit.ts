@@ -4,10 +4,17 @@
 // its transaction, and the batch's rows `FOR UPDATE SKIP LOCKED`, so each event goes out from one
 // instance at a time and an environment's events stay in order. The batch is removed in the same
 // transaction, after its delivery was confirmed: a crash before the commit delivers it again.
+//
+// Outbox numbers (seq) are drawn when a row is written, not when its transaction commits, so a
+// row can become visible after a higher-numbered one: delivering what is visible would then put
+// the later event first. Writers therefore hold their environment's write lock, shared, from their
+// outbox rows to their commit; a deliverer takes it alone for a moment first, which waits for the
+// writers in flight, and reads the highest number then: every row up to it is committed (or rolled
+// back), so it delivers no further than that.
 import type { AuditEvent } from '../../model/records.ts';
 import { auditEventColumns, num, str, toAuditEvent } from '../rows.ts';
 import type { AuditFilter, AuditOutboxStore, AuditStore, OutboxBatch } from '../store.ts';
-import type { PgDb, Queries } from './db.ts';
+import { LOCK_SPACES, type PgDb, type Queries } from './db.ts';
 
 /** Writes `events` (and their outbox rows when `outbox`), inside the caller's transaction. */
 export async function appendAudit(q: Queries, events: readonly AuditEvent[], outbox: boolean): Promise<void> {
@@ -17,7 +24,15 @@ export async function appendAudit(q: Queries, events: readonly AuditEvent[], out
       text: 'INSERT INTO audit_events (id, env_id, at, type, actor, subject, source, outcome, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
       values: auditEventColumns(e),
     });
-    if (outbox) await q.run({ name: 'audit_outbox_insert', text: 'INSERT INTO audit_outbox (event_id, env_id) VALUES ($1, $2)', values: [e.id, e.envId] });
+    // The write lock is taken (a CTE with a side effect runs first) before the row draws its number.
+    if (outbox) {
+      await q.run({
+        name: 'audit_outbox_insert',
+        text: `WITH writing AS (SELECT pg_advisory_xact_lock_shared($3::int4, hashtext($2)))
+          INSERT INTO audit_outbox (event_id, env_id) SELECT $1, $2 FROM writing`,
+        values: [e.id, e.envId, LOCK_SPACES.auditOutboxWrite],
+      });
+    }
   }
 }
 
@@ -62,15 +77,23 @@ export class PgAudit implements AuditStore, AuditOutboxStore {
   }
 
   async deliverNext(now: number, max: number, deliver: (batch: OutboxBatch) => Promise<boolean>, retryAt: (attempts: number) => number): Promise<boolean> {
-    // The environments whose oldest row is due, most overdue first.
+    // The environments whose oldest row is due, most overdue first: one index probe per
+    // environment, not a read of the whole outbox, which grows for as long as the receiver is down.
     const due = await this.#db.rows({
       name: 'audit_outbox_due',
-      text: `SELECT env_id FROM (SELECT DISTINCT ON (env_id) env_id, seq, next_attempt_at FROM audit_outbox ORDER BY env_id, seq) heads
-        WHERE next_attempt_at <= $1 ORDER BY next_attempt_at, seq LIMIT 16`,
+      text: `SELECT e.id AS env_id FROM environments e
+        CROSS JOIN LATERAL (SELECT seq, next_attempt_at FROM audit_outbox WHERE env_id = e.id ORDER BY seq LIMIT 1) head
+        WHERE head.next_attempt_at <= $1 ORDER BY head.next_attempt_at, head.seq LIMIT 16`,
       values: [now],
     });
     for (const row of due) {
       const envId = str(row.env_id);
+      // Waits for the environment's writes in flight (see above); rows up to `settled` are final.
+      const settled = await this.#db.transaction(async (tx) => {
+        await tx.lockUntilCommit('auditOutboxWrite', envId);
+        const r = await tx.get({ name: 'audit_outbox_settled', text: 'SELECT max(seq) AS seq FROM audit_outbox WHERE env_id = $1', values: [envId] });
+        return r?.seq === null || r?.seq === undefined ? 0 : num(r.seq);
+      });
       const handled = await this.#db.transaction(async (tx) => {
         // Another instance delivering this environment now: leave it to that one.
         if (!(await tx.tryLockUntilCommit('auditOutbox', envId))) return false;
@@ -78,8 +101,8 @@ export class PgAudit implements AuditStore, AuditOutboxStore {
           name: 'audit_outbox_batch',
           text: `SELECT o.seq, o.attempts, o.next_attempt_at, e.id, e.env_id, e.at, e.type, e.actor, e.subject, e.source, e.outcome, e.details
             FROM audit_outbox o LEFT JOIN audit_events e ON e.id = o.event_id
-            WHERE o.env_id = $1 ORDER BY o.seq LIMIT $2 FOR UPDATE OF o SKIP LOCKED`,
-          values: [envId, max],
+            WHERE o.env_id = $1 AND o.seq <= $3 ORDER BY o.seq LIMIT $2 FOR UPDATE OF o SKIP LOCKED`,
+          values: [envId, max, settled],
         });
         const head = rows[0];
         // Delivered meanwhile by the instance that held the lock before us, or not yet due.

@@ -37,13 +37,18 @@ export function isUniqueViolation(err: unknown): err is pg.DatabaseError {
  * the hash of what the lock is about. Two-part keys never meet the one-bigint locks of migrations
  * and copy-store.
  */
-const LOCK_SPACES = {
+export const LOCK_SPACES = {
   /** A source address's guess budget ("dcsg"). */
   guesses: 0x6463_7367,
   /** An environment's first signing key ("dcsk"). */
   firstKey: 0x6463_736b,
   /** An environment's audit outbox: one deliverer at a time keeps its events in order ("dcso"). */
   auditOutbox: 0x6463_736f,
+  /**
+   * An environment's outbox writes in flight: shared by each writer from its outbox rows to its
+   * commit, taken alone (briefly) by a deliverer to wait for them ("dcsw", store/postgres/audit.ts).
+   */
+  auditOutboxWrite: 0x6463_7377,
 } as const;
 export type LockSpace = keyof typeof LOCK_SPACES;
 

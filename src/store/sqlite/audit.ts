@@ -54,9 +54,11 @@ export class SqliteAudit implements AuditStore, AuditOutboxStore {
   }
 
   async deliverNext(now: number, max: number, deliver: (batch: OutboxBatch) => Promise<boolean>, retryAt: (attempts: number) => number): Promise<boolean> {
-    // The head (oldest row) of each environment decides when that environment is due.
-    const head = await this.#db.async(() => this.#db.get(`SELECT o.env_id, o.seq, o.attempts FROM audit_outbox o
-      JOIN (SELECT env_id, min(seq) AS seq FROM audit_outbox GROUP BY env_id) h ON h.seq = o.seq
+    // The head (oldest row) of each environment decides when that environment is due. Heads are
+    // found by one index probe per environment, not by reading the outbox, which grows for as long
+    // as the receiver is down and is looked at every poll (test/store/sqlite.test.ts, query plans).
+    const head = await this.#db.async(() => this.#db.get(`SELECT o.env_id, o.seq, o.attempts FROM environments
+      JOIN audit_outbox o ON o.seq = (SELECT min(seq) FROM audit_outbox WHERE env_id = environments.id)
       WHERE o.next_attempt_at <= ? ORDER BY o.next_attempt_at, o.seq LIMIT 1`, now));
     if (!head) return false;
     const envId = str(head.env_id);

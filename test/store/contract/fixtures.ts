@@ -86,11 +86,16 @@ export async function basics(store: Store): Promise<{ env: Environment; client: 
   return { env, client: c, user: u };
 }
 
+export interface OpenOptions {
+  /** Audit events also go to the webhook's outbox, as when AUDIT_WEBHOOK_URL is set. */
+  auditOutbox?: boolean;
+}
+
 /**
  * How a contract test gets its stores: `count` stores (each with its own connections) on one new,
  * empty, migrated database of its own, closed when the test ends.
  */
-export type OpenStores = (t: TestContext, count?: number) => Promise<Store[]>;
+export type OpenStores = (t: TestContext, count?: number, opts?: OpenOptions) => Promise<Store[]>;
 
 /** One store on a new database. */
 export async function one(open: OpenStores, t: TestContext): Promise<Store> {
