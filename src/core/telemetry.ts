@@ -21,6 +21,8 @@ export interface Telemetry {
   refresh(outcome: string): void;
   /** A rotated-out refresh token presented again: its grant was revoked. */
   refreshReuse(): void;
+  /** A redeemed device code presented again: the grant it opened was revoked. */
+  deviceCodeReuse(): void;
   revocation(kind: 'grant' | 'refresh_token' | 'access_token'): void;
   /** One UserInfo request: `ok` or the error code. */
   userInfo(outcome: string): void;
@@ -46,6 +48,7 @@ export const noTelemetry: Telemetry = {
   tokenIssued: nothing,
   refresh: nothing,
   refreshReuse: nothing,
+  deviceCodeReuse: nothing,
   revocation: nothing,
   userInfo: nothing,
   auditEvent: nothing,

@@ -7,7 +7,7 @@ import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { formatUserCode, normalizeUserCode, type UserCodeFormat } from '../crypto/codes.ts';
 import type { SecretKeys } from '../crypto/secret.ts';
 import type { Clock } from '../model/clock.ts';
-import type { Environment, Flow, FlowStatus } from '../model/records.ts';
+import type { DeviceAuthorization, Environment, Flow, FlowStatus } from '../model/records.ts';
 import type { AuditOf, FlowPatch, Store } from '../store/store.ts';
 import { ref, type AuditTrail } from './audit.ts';
 import type { DeviceFlow } from './device-flow.ts';
@@ -113,7 +113,11 @@ export class Verification {
     });
   }
 
-  /** RFC 8628 §5.1: wrong codes count per flow (5, then FAILED) and per source address (a budget). */
+  /**
+   * RFC 8628 §5.1: wrong codes count per flow (5, then FAILED) and per source address (a budget).
+   * `source`: the approver's network key (src/core/networks.ts), which a client that wants its
+   * approver on the device's network compares with the device's (README "Device policy").
+   */
   verifyUserCode(env: Environment, flowId: string, browserSecret: string | undefined, input: string, source: string): Promise<FlowView> {
     return this.#observed('user_code', () => this.#verifyUserCode(env, flowId, browserSecret, input, source));
   }
@@ -126,6 +130,7 @@ export class Verification {
         if (flow.clientId !== null && device.clientId !== flow.clientId) {
           throw new CoreError('invalid_user_code', 'that code is not valid', { target: 'userCode' });
         }
+        await this.#assertSameNetwork(env, device, source);
         const canonical = normalizeUserCode(input, this.#d.userCode) ?? input;
         return await this.#advance(flow, 'DAG_USER_CODE_REQUIRED', {
           status: 'DAG_CONSENT_REQUIRED',
@@ -146,6 +151,18 @@ export class Verification {
       }
       throw new CoreError('invalid_user_code', err.message, { target: 'userCode', failuresRemaining });
     }
+  }
+
+  /**
+   * RFC 8628 §5.4: a phisher relays a code they requested to a victim elsewhere. A client that
+   * wants its approver on the device's network (a TV and the phone in the same home: one public
+   * IPv4 address, or one IPv6 /64) refuses an approver from any other network, or when the
+   * device's network is not known. The code was right: the guess is given back, no attempt counted.
+   */
+  async #assertSameNetwork(env: Environment, device: DeviceAuthorization, source: string): Promise<void> {
+    const client = await this.#d.store.clients.get(env.id, device.clientId);
+    if (client?.devicePolicy.sameNetwork !== true || (device.sourceNetwork !== null && device.sourceNetwork === source)) return;
+    throw new CoreError('network_mismatch', 'this code can only be approved from the network of the device that shows it', { target: 'userCode' });
   }
 
   /** Accept approves the device (it gets its token); refusal denies it (it gets access_denied). */

@@ -35,6 +35,7 @@ export class Metrics implements Telemetry {
   readonly #tokens = this.#counter('dcs_tokens_issued_total', 'Tokens issued by kind (access: device grant and refresh; id: OpenID Connect ID token; session: Veeam facade)', ['kind']);
   readonly #refreshes = this.#counter('dcs_refreshes_total', 'Uses of refresh tokens by outcome (ok, invalid_grant, …)', ['outcome']);
   readonly #reuse = this.#counter('dcs_refresh_reuse_total', 'Rotated-out refresh tokens presented again (the grant was revoked)', []);
+  readonly #deviceCodeReuse = this.#counter('dcs_device_code_reuse_total', 'Redeemed device codes presented again (the grant they opened was revoked)', []);
   readonly #revocations = this.#counter('dcs_revocations_total', 'Revocations by kind (grant, refresh_token, access_token)', ['kind']);
   readonly #auditEvents = this.#counter('dcs_audit_events_total', 'Audit events made, by type', ['type']);
   readonly #webhookAttempts = this.#counter('dcs_audit_webhook_deliveries_total', 'Delivery attempts of the audit webhook by outcome (delivered, failed)', ['outcome']);
@@ -112,6 +113,10 @@ export class Metrics implements Telemetry {
 
   refreshReuse(): void {
     this.#reuse.inc();
+  }
+
+  deviceCodeReuse(): void {
+    this.#deviceCodeReuse.inc();
   }
 
   revocation(kind: 'grant' | 'refresh_token' | 'access_token'): void {

@@ -15,12 +15,12 @@
 // The budgets that are taken before costly work and given back when it went well (failed client
 // authentications, wrong passwords per account, wrong codes) are engine code, not request rates:
 // `reserve` and `mustHaveBudget` below refuse in the same shape.
-import { isIPv6 } from 'node:net';
 import rateLimitPlugin, { type FastifyRateLimitStore, type RateLimitOptions } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.ts';
 import { CoreError } from '../core/errors.ts';
 import type { LimitRule, LimitState, RateLimiter } from '../core/limiter.ts';
+import { networkKey } from '../core/networks.ts';
 
 /** Every limit of the HTTP front ends, one counter table each. */
 export interface Limits {
@@ -64,23 +64,9 @@ export function sourceKey(request: FastifyRequest): string {
   return sourceGroup(request.ip);
 }
 
+/** The network key of an address (src/core/networks.ts): IPv6 by its /64. */
 export function sourceGroup(ip: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  if (mapped?.[1] !== undefined) return mapped[1];
-  if (!isIPv6(ip)) return ip;
-  return `${expandIPv6(ip).slice(0, 4).join(':')}::/64`;
-}
-
-/** The eight hextets of an IPv6 address, without zone, in lower case without leading zeros. */
-function expandIPv6(ip: string): string[] {
-  const bare = ip.split('%')[0] ?? ip;
-  const [head = '', tail] = bare.split('::');
-  const left = head === '' ? [] : head.split(':');
-  const right = tail === undefined || tail === '' ? [] : tail.split(':');
-  // An embedded IPv4 tail (::1.2.3.4) is two hextets; it never reaches the /64 prefix we keep.
-  const width = (parts: string[]) => parts.reduce((n, p) => n + (p.includes('.') ? 2 : 1), 0);
-  const zeros = tail === undefined ? [] : new Array<string>(8 - width(left) - width(right)).fill('0');
-  return [...left, ...zeros, ...right].map((h) => (h.includes('.') ? h : h.toLowerCase().replace(/^0+(?=.)/, '')));
+  return networkKey(ip);
 }
 
 function setHeaders(reply: FastifyReply, state: LimitState): void {

@@ -7,8 +7,33 @@ export interface Environment {
   name: string;
   companyId: string;
   mfaLicensed: boolean;
+  /** What applies to the device logins of clients that set none themselves (README "Device policy"). */
+  deviceDefaults: DeviceDefaults;
   createdAt: number;
 }
+
+/** An environment's device policy defaults; null: no limit. */
+export interface DeviceDefaults {
+  /** Canonical CIDRs device authorizations must come from. */
+  networks: string[] | null;
+  /** The most a device login may ask for. */
+  scopes: string[] | null;
+}
+
+/**
+ * Where a client's device logins may start and what they may ask for, against remote phishing
+ * (RFC 8628 §5.4; README "Device policy"). `networks` and `scopes` null: the environment's default.
+ */
+export interface DevicePolicy {
+  /** Canonical CIDRs a device authorization must come from (the request's source address). */
+  networks: string[] | null;
+  /** The most a device login may ask for; asking more is invalid_scope. */
+  scopes: string[] | null;
+  /** The approver must be on the device's network: the same IPv4 address or IPv6 /64 (src/core/networks.ts). */
+  sameNetwork: boolean;
+}
+
+export const NO_DEVICE_POLICY: Readonly<DevicePolicy> = { networks: null, scopes: null, sameNetwork: false };
 
 export type ClientType = 'public' | 'confidential';
 
@@ -32,6 +57,7 @@ export interface Client {
   /** Set on clients the server made for itself: `account` is the environment's Veeam account client (docs/vendors.md). */
   purpose: ClientPurpose | null;
   refresh: RefreshSettings;
+  devicePolicy: DevicePolicy;
   createdAt: number;
 }
 
@@ -144,6 +170,10 @@ export interface DeviceAuthorization {
   decidedAt: number | null;
   /** How the approver signed in; set with the approval. */
   authentication: Authentication | null;
+  /** The network key of the requester's address (src/core/networks.ts), for same-network approval; null when unknown. */
+  sourceNetwork: string | null;
+  /** The grant its redemption opened: a consumed code presented again ends it (RFC 6749 §4.1.2). */
+  grantId: string | null;
 }
 
 export type KeyAlg = 'ES256' | 'RS256';

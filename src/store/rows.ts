@@ -17,6 +17,10 @@ export const optNum = (v: unknown): number | null => (v === null ? null : (v as 
 export const optStr = (v: unknown): string | null => (v === null ? null : (v as string));
 /** SQLite keeps booleans as 0/1, PostgreSQL as booleans. */
 export const bool = (v: unknown): boolean => v === true || v === 1;
+/** A JSON array of strings in a text column; NULL (no list) stays null. */
+export const optList = (v: unknown): string[] | null => (v === null || v === undefined ? null : JSON.parse(v as string) as string[]);
+/** The column value of an optional list. */
+export const listColumn = (list: readonly string[] | null): string | null => (list === null ? null : JSON.stringify(list));
 
 export const toAdminKey = (r: Row): AdminKey => ({
   accessId: str(r.access_id),
@@ -71,6 +75,11 @@ export const toClient = (r: Row): Client => ({
     idleSeconds: num(r.refresh_idle_seconds),
     absoluteSeconds: num(r.refresh_absolute_seconds),
   },
+  devicePolicy: {
+    networks: optList(r.device_networks),
+    scopes: optList(r.device_scopes),
+    sameNetwork: bool(r.same_network),
+  },
   createdAt: num(r.created_at),
 });
 
@@ -109,6 +118,8 @@ export const toDevice = (r: Row): DeviceAuthorization => ({
   createdAt: num(r.created_at),
   decidedAt: optNum(r.decided_at),
   authentication: toAuthentication(r),
+  sourceNetwork: optStr(r.source_network),
+  grantId: optStr(r.grant_id),
 });
 
 export const toEnvironment = (r: Row): Environment => ({
@@ -116,6 +127,7 @@ export const toEnvironment = (r: Row): Environment => ({
   name: str(r.name),
   companyId: str(r.company_id),
   mfaLicensed: bool(r.mfa_licensed),
+  deviceDefaults: { networks: optList(r.device_networks), scopes: optList(r.device_scopes) },
   createdAt: num(r.created_at),
 });
 

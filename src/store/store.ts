@@ -5,8 +5,8 @@
 // is a single conditional write or one transaction, so the rules hold under concurrency and across
 // processes. test/store/contract/ holds every implementation to them.
 import type {
-  AdminKey, AppId, AuditEvent, AuditEventType, Authentication, Client, DeviceAuthorization, DeviceStatus, Environment, Flow, FlowStatus, Grant, RefreshTokenRecord,
-  RegisteredDevice, RegistrationCode, SigningKeyRecord, User,
+  AdminKey, AppId, AuditEvent, AuditEventType, Authentication, Client, DeviceAuthorization, DeviceDefaults, DeviceStatus, Environment, Flow,
+  FlowStatus, Grant, RefreshTokenRecord, RegisteredDevice, RegistrationCode, SigningKeyRecord, User,
 } from '../model/records.ts';
 
 /**
@@ -62,6 +62,8 @@ export interface EnvironmentStore {
   get(id: string): Promise<Environment | undefined>;
   getByName(name: string): Promise<Environment | undefined>;
   list(): Promise<Environment[]>;
+  /** Replaces the environment's device policy defaults; returns the environment, undefined when there is none. */
+  setDeviceDefaults(id: string, defaults: DeviceDefaults): Promise<Environment | undefined>;
 }
 
 export interface ClientStore {
@@ -71,7 +73,7 @@ export interface ClientStore {
   /** The environment's client with this purpose (e.g. the account client), if it was created. */
   getByPurpose(envId: string, purpose: NonNullable<Client['purpose']>): Promise<Client | undefined>;
   list(envId: string): Promise<Client[]>;
-  /** Replaces the client's settings (name, grants, scopes, lifetimes, audience); its id, type and secret stay. */
+  /** Replaces the client's settings (name, grants, scopes, lifetimes, audience, device policy); its id, type and secret stay. */
   update(client: Client): Promise<boolean>;
   /** Replaces the client's secret hash if it is still `from` (a stored hash rewritten in a new form); false otherwise. */
   setSecretHash(envId: string, clientId: string, from: string, to: string): Promise<boolean>;
@@ -87,6 +89,12 @@ export interface UserStore {
   /** Case-insensitive, as the UNIQUE index that holds emails. */
   getByEmail(envId: string, email: string): Promise<User | undefined>;
   list(envId: string): Promise<User[]>;
+  /**
+   * Disables or enables the user. Disabling also ends, in the same transaction, what the user had
+   * given: every grant not yet revoked is revoked (its refresh and access tokens die, and stay dead
+   * if the user is enabled again) and every approval no device has redeemed yet becomes a denial,
+   * so nothing made before the disable comes back with an enable.
+   */
   setDisabled(envId: string, username: string, disabled: boolean, now: number): Promise<User | undefined>;
   /** Replaces the hash only if it is still `expected` (a concurrent change wins). */
   setPasswordHash(envId: string, id: string, expected: string, hash: string, now: number): Promise<boolean>;
@@ -113,7 +121,10 @@ export interface UserProfilePatch {
 export type InsertDeviceResult = 'ok' | 'user_code_taken';
 
 export interface DeviceAuthorizationStore {
-  /** Inserts a new pending authorization; a user code already held by a pending one is reported, not thrown. */
+  /**
+   * Inserts a new pending authorization (with its source network; no grant yet); a user code
+   * already held by a pending one is reported, not thrown.
+   */
   insert(device: DeviceAuthorization, audit?: AuditOf<DeviceAuthorization>): Promise<InsertDeviceResult>;
   get(envId: string, id: string): Promise<DeviceAuthorization | undefined>;
   getByDeviceCodeHash(hash: string): Promise<DeviceAuthorization | undefined>;
@@ -134,7 +145,8 @@ export interface DeviceAuthorizationStore {
   /**
    * consume() and GrantStore.create() of the approval's grant (and its first refresh token) in one
    * transaction: the code is spent only if the grant is stored, so a failed write (a full disk, a
-   * crash) leaves the approval for the device's next poll. Undefined when the code was not approved.
+   * crash) leaves the approval for the device's next poll. The consumed row names the grant
+   * (`grantId`), so the code presented again can end it. Undefined when the code was not approved.
    */
   redeem(id: string, now: number, grant: Grant, refreshTokenHash: string | null, audit?: AuditOf<DeviceAuthorization>): Promise<DeviceAuthorization | undefined>;
 }

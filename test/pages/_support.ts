@@ -21,6 +21,8 @@ export class PageBrowser {
   cookie: string | undefined;
   /** Path (and query) of the page currently shown. */
   path = '/';
+  /** Sent with every request, e.g. X-Forwarded-For for a browser on another network (TRUST_PROXY). */
+  headers: Record<string, string> = {};
   last: LightMyRequestResponse | undefined;
 
   constructor(h: TestApp) {
@@ -35,7 +37,7 @@ export class PageBrowser {
   }
 
   #headers(): Record<string, string> {
-    return this.cookie === undefined ? {} : { cookie: this.cookie };
+    return this.cookie === undefined ? { ...this.headers } : { ...this.headers, cookie: this.cookie };
   }
 
   /** GET a URL; follows 302/303 redirects and keeps any cookie that is set. */
@@ -87,7 +89,7 @@ export class PageBrowser {
     const res = await this.h.inject({
       method: 'POST',
       url: action,
-      headers: { 'content-type': 'application/x-www-form-urlencoded', ...(cookie === null || cookie === undefined ? {} : { cookie }) },
+      headers: { ...this.headers, 'content-type': 'application/x-www-form-urlencoded', ...(cookie === null || cookie === undefined ? {} : { cookie }) },
       payload: encodeForm(body),
     });
     this.#keepCookie(res);

@@ -10,8 +10,8 @@ import { insertGrant } from './grants.ts';
 
 /** What a new device authorization is inserted with; how its approver signed in comes with the approval. */
 const INSERTED = `id, env_id, client_id, device_code_hash, user_code_hash, scope, status, expires_at, "interval", last_polled_at,
-  user_id, created_at, decided_at`;
-const COLUMNS = `${INSERTED}, auth_time, auth_amr, auth_acr`;
+  user_id, created_at, decided_at, source_network`;
+const COLUMNS = `${INSERTED}, auth_time, auth_amr, auth_acr, grant_id`;
 
 
 export class PgDeviceAuthorizations implements DeviceAuthorizationStore {
@@ -26,9 +26,9 @@ export class PgDeviceAuthorizations implements DeviceAuthorizationStore {
       await audited(this.#db, async (q) => {
         await q.run({
           name: 'device_insert',
-          text: `INSERT INTO device_authorizations (${INSERTED}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+          text: `INSERT INTO device_authorizations (${INSERTED}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
           values: [d.id, d.envId, d.clientId, d.deviceCodeHash, d.userCodeHash, d.scope, d.status, d.expiresAt, d.interval,
-            d.lastPolledAt, d.userId, d.createdAt, d.decidedAt],
+            d.lastPolledAt, d.userId, d.createdAt, d.decidedAt, d.sourceNetwork],
         });
         return d;
       }, audit);
@@ -84,7 +84,7 @@ export class PgDeviceAuthorizations implements DeviceAuthorizationStore {
   }
 
   consume(id: string, now: number): Promise<DeviceAuthorization | undefined> {
-    return consumeOn(this.#db, id, now);
+    return consumeOn(this.#db, id, now, null);
   }
 
   redeem(id: string, now: number, grant: Grant, refreshTokenHash: string | null, audit?: AuditOf<DeviceAuthorization>): Promise<DeviceAuthorization | undefined> {
@@ -92,7 +92,7 @@ export class PgDeviceAuthorizations implements DeviceAuthorizationStore {
     // approval waits for the device's next poll. Of concurrent redeems the first UPDATE holds the
     // row; the others, once it commits, find it consumed and store nothing.
     return this.#db.transaction(async (tx) => {
-      const consumed = await consumeOn(tx, id, now);
+      const consumed = await consumeOn(tx, id, now, grant.id);
       if (consumed) {
         await insertGrant(tx, grant, refreshTokenHash);
         if (audit) await appendAudit(tx, audit(consumed), this.#db.auditOutbox);
@@ -102,11 +102,11 @@ export class PgDeviceAuthorizations implements DeviceAuthorizationStore {
   }
 }
 
-function consumeOn(q: Queries, id: string, now: number): Promise<DeviceAuthorization | undefined> {
+function consumeOn(q: Queries, id: string, now: number, grantId: string | null): Promise<DeviceAuthorization | undefined> {
   return q.one(toDevice, {
     name: 'device_consume',
-    text: `UPDATE device_authorizations SET status = 'consumed'
+    text: `UPDATE device_authorizations SET status = 'consumed', grant_id = $3
       WHERE id = $1 AND status = 'approved' AND expires_at > $2 RETURNING ${COLUMNS}`,
-    values: [id, now],
+    values: [id, now, grantId],
   });
 }

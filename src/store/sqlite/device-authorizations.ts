@@ -18,9 +18,10 @@ export class SqliteDeviceAuthorizations implements DeviceAuthorizationStore {
   insert(d: DeviceAuthorization, audit?: AuditOf<DeviceAuthorization>): Promise<InsertDeviceResult> {
     const write = () => {
       this.#db.run(`INSERT INTO device_authorizations (id, env_id, client_id, device_code_hash, user_code_hash, scope, status,
-        expires_at, interval, last_polled_at, user_id, created_at, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        expires_at, interval, last_polled_at, user_id, created_at, decided_at, source_network)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       d.id, d.envId, d.clientId, d.deviceCodeHash, d.userCodeHash, d.scope, d.status, d.expiresAt, d.interval,
-      d.lastPolledAt, d.userId, d.createdAt, d.decidedAt);
+      d.lastPolledAt, d.userId, d.createdAt, d.decidedAt, d.sourceNetwork);
       if (audit) appendAudit(this.#db, audit(d));
     };
     // In the group's transaction; with events, in a savepoint of it, so the row and its events
@@ -68,12 +69,12 @@ export class SqliteDeviceAuthorizations implements DeviceAuthorizationStore {
   }
 
   consume(id: string, now: number): Promise<DeviceAuthorization | undefined> {
-    return this.#db.async(() => this.#consume(id, now));
+    return this.#db.async(() => this.#consume(id, now, null));
   }
 
   redeem(id: string, now: number, grant: Grant, refreshTokenHash: string | null, audit?: AuditOf<DeviceAuthorization>): Promise<DeviceAuthorization | undefined> {
     return this.#db.async(() => this.#db.immediate(() => {
-      const consumed = this.#consume(id, now);
+      const consumed = this.#consume(id, now, grant.id);
       if (consumed) {
         insertGrant(this.#db, grant, refreshTokenHash);
         if (audit) appendAudit(this.#db, audit(consumed));
@@ -82,9 +83,9 @@ export class SqliteDeviceAuthorizations implements DeviceAuthorizationStore {
     }));
   }
 
-  #consume(id: string, now: number): DeviceAuthorization | undefined {
+  #consume(id: string, now: number, grantId: string | null): DeviceAuthorization | undefined {
     return this.#db.one(toDevice,
-      `UPDATE device_authorizations SET status = 'consumed'
-       WHERE id = ? AND status = 'approved' AND expires_at > ? RETURNING *`, id, now);
+      `UPDATE device_authorizations SET status = 'consumed', grant_id = ?
+       WHERE id = ? AND status = 'approved' AND expires_at > ? RETURNING *`, grantId, id, now);
   }
 }

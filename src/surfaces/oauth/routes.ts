@@ -61,7 +61,8 @@ export const oauthPlugin: FastifyPluginAsync<{ services: Services }> = async (ap
       preHandler: authenticateForDeviceAuthorization,
       config: { rateLimit: callerLimit(limits.deviceAuthorization) },
       handler: async (request) => {
-        const started = await services.deviceFlow.start(request.env, callerOf(request), request.body.scope);
+        // request.ip: the socket's address, or the client's under TRUST_PROXY (README "Device policy").
+        const started = await services.deviceFlow.start(request.env, callerOf(request), request.body.scope, { address: request.ip });
         const { verificationUri } = request.envUrls;
         return {
           device_code: started.deviceCode,

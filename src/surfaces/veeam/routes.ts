@@ -116,7 +116,7 @@ export const veeamPlugin: FastifyPluginAsync<{ services: Services }> = async (ap
         guard.principal(request);
         const { env, envUrls: urls } = request;
         const client = await services.admin.accountClient(env);
-        const started = await services.deviceFlow.start(env, client, undefined);
+        const started = await services.deviceFlow.start(env, client, undefined, { address: request.ip });
         reply.header('cache-control', 'no-store').header('pragma', 'no-cache').type('application/json; charset=utf-8');
         return {
           userCode: started.userCode,

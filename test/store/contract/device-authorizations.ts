@@ -17,7 +17,7 @@ async function pendingDevice(store: Store, o: Partial<DeviceAuthorization> = {})
 export function deviceContract(open: OpenStores): void {
   test('device authorizations: insert, then get by id, by device code and by user code, equal', async (t) => {
     const store = await one(open, t);
-    const { env, device: d } = await pendingDevice(store);
+    const { env, device: d } = await pendingDevice(store, { sourceNetwork: '2001:db8:1:2::/64' });
     assert.deepEqual(await store.deviceAuthorizations.get(env.id, d.id), d);
     assert.deepEqual(await store.deviceAuthorizations.getByDeviceCodeHash(d.deviceCodeHash), d);
     assert.deepEqual(await store.deviceAuthorizations.getByUserCodeHash(env.id, d.userCodeHash), d);
@@ -56,7 +56,7 @@ export function deviceContract(open: OpenStores): void {
     const approved = await store.deviceAuthorizations.decide(d.id, 'approved', user.id, null, NOW + MINUTE);
     assert.deepEqual(approved, { ...d, status: 'approved', userId: user.id, decidedAt: NOW + MINUTE });
     assert.equal(await store.deviceAuthorizations.decide(d.id, 'denied', user.id, null, NOW + MINUTE), undefined, 'decided once');
-    assert.deepEqual(await store.deviceAuthorizations.consume(d.id, NOW + 2 * MINUTE), { ...approved, status: 'consumed' });
+    assert.deepEqual(await store.deviceAuthorizations.consume(d.id, NOW + 2 * MINUTE), { ...approved, status: 'consumed', grantId: null });
     assert.equal(await store.deviceAuthorizations.consume(d.id, NOW + 2 * MINUTE), undefined, 'consumed once');
 
     const late = device(env.id, client.clientId);
@@ -87,8 +87,9 @@ export function deviceContract(open: OpenStores): void {
     await assert.rejects(store.deviceAuthorizations.redeem(d.id, NOW + 1, { ...g, id: taken.id }, token));
     assert.equal((await store.deviceAuthorizations.get(env.id, d.id))?.status, 'approved', 'the failed write spent nothing');
     assert.equal(await store.refreshTokens.find(token), undefined);
-    assert.deepEqual(await store.deviceAuthorizations.redeem(d.id, NOW + 2, g, token), { ...approved, status: 'consumed' });
+    assert.deepEqual(await store.deviceAuthorizations.redeem(d.id, NOW + 2, g, token), { ...approved, status: 'consumed', grantId: g.id });
     assert.deepEqual(await store.grants.get(env.id, g.id), g);
+    assert.equal((await store.deviceAuthorizations.getByDeviceCodeHash(d.deviceCodeHash))?.grantId, g.id, 'the spent code names its grant');
     assert.equal((await store.refreshTokens.find(token))?.token.status, 'active');
     const again = grant(env.id, user.id, client.clientId);
     assert.equal(await store.deviceAuthorizations.redeem(d.id, NOW + 3, again, null), undefined, 'redeemed once');
