@@ -31,8 +31,6 @@ test('a device login approved by a person: requested, signed in, approved, token
   await approveAsPerson(h, started.user_code, 'alice', PASSWORD);
   const token = await poll(h, started.device_code, client.clientId);
   assert.equal(token.statusCode, 200, token.body);
-  // A second poll changes nothing and records nothing.
-  assert.equal((await poll(h, started.device_code, client.clientId)).statusCode, 400);
 
   const list = (await events(h)).slice(before);
   assert.deepEqual(list.map((e) => e.type), ['device.requested', 'signin.succeeded', 'device.approved', 'token.issued']);
@@ -60,6 +58,22 @@ test('a device login approved by a person: requested, signed in, approved, token
   for (const secret of [started.device_code, started.user_code, started.user_code.replace('-', ''), body.access_token, body.id_token, PASSWORD]) {
     assert.equal(trail.includes(secret), false, `the trail holds ${secret.slice(0, 12)}…`);
   }
+});
+
+test('a consumed device code presented again ends its grant: one grant.revoked naming the replay, none for a third presentation', async (t) => {
+  const h = await build(t);
+  const client = await h.publicClient();
+  const user = await h.user('erin', PASSWORD);
+  const started = await startAuthorization(h, client);
+  await decide(h, started.user_code, user, true);
+  assert.equal((await poll(h, started.device_code, client.clientId)).statusCode, 200);
+  assert.equal((await poll(h, started.device_code, client.clientId)).statusCode, 400);
+  assert.equal((await poll(h, started.device_code, client.clientId)).statusCode, 400);
+  const [revoked, ...more] = await events(h, ['grant.revoked']);
+  assert.ok(revoked);
+  assert.equal(more.length, 0);
+  assert.equal(revoked.details.via, 'device_code_replay');
+  assert.equal(revoked.details.user_id, user.id);
 });
 
 test('a denial, a wrong code and a failed sign-in are recorded once each, as failures where they failed', async (t) => {
