@@ -5,7 +5,9 @@
 import { formatUserCode, generateDeviceCode, generateUserCode, normalizeUserCode, timeOrderedUuid, type UserCodeFormat } from '../crypto/codes.ts';
 import type { SecretKeys } from '../crypto/secret.ts';
 import type { Clock } from '../model/clock.ts';
-import { DEVICE_CODE_GRANT, type Authentication, type Client, type DeviceAuthorization, type Environment, type User } from '../model/records.ts';
+import {
+  DEVICE_CODE_GRANT, type Authentication, type Client, type DeviceAuthorization, type Environment, type RequestContext, type User,
+} from '../model/records.ts';
 import type { Store } from '../store/store.ts';
 import { issueGrantTokens } from './access-tokens.ts';
 import { CoreError } from './errors.ts';
@@ -58,8 +60,11 @@ export class DeviceFlow {
     this.#d = deps;
   }
 
-  /** RFC 8628 §3.1-3.2. The client is already authenticated. */
-  async start(env: Environment, client: Client, requestedScope: string | undefined): Promise<StartedAuthorization> {
+  /**
+   * RFC 8628 §3.1-3.2. The client is already authenticated. `context` is where the request came
+   * from (RFC 8628 §5.4): the consent screen shows it to the person asked to approve.
+   */
+  async start(env: Environment, client: Client, requestedScope: string | undefined, context: RequestContext | null = null): Promise<StartedAuthorization> {
     assertDeviceGrant(client);
     const scope = resolveScope(client, requestedScope);
     const deviceCode = generateDeviceCode();
@@ -81,6 +86,10 @@ export class DeviceFlow {
         createdAt: now,
         decidedAt: null,
         authentication: null,
+        requestContext: context,
+        approverContext: null,
+        locationMismatch: false,
+        reportedAt: null,
       };
       if ((await this.#d.store.deviceAuthorizations.insert(record)) === 'ok') {
         this.#d.telemetry.deviceAuthorization();

@@ -1,9 +1,16 @@
 // RFC 8628 device authorizations: the polling hot path. Every transition is one conditional UPDATE.
 import type { Authentication, DeviceAuthorization, DeviceStatus, Grant } from '../../model/records.ts';
-import type { DeviceAuthorizationStore, InsertDeviceResult } from '../store.ts';
+import type { DecisionRecord, DeviceAuthorizationStore, InsertDeviceResult } from '../store.ts';
 import { insertGrant } from './grants.ts';
 import { isUniqueViolation, type SqliteDb } from './db.ts';
-import { authenticationColumns, toDevice } from '../rows.ts';
+import { authenticationColumns, contextColumns, decisionColumns, toDevice } from '../rows.ts';
+
+/** SQLite's boolean. */
+export const bit = (b: boolean): number => (b ? 1 : 0);
+
+/** The approver and report columns a decision sets, for `SET …`; decisionColumns gives the values. */
+export const DECISION_SET = `approver_address = ?, approver_user_agent = ?, approver_country = ?, approver_asn = ?, approver_network = ?,
+  location_mismatch = ?, reported_at = ?`;
 
 
 export class SqliteDeviceAuthorizations implements DeviceAuthorizationStore {
@@ -18,9 +25,11 @@ export class SqliteDeviceAuthorizations implements DeviceAuthorizationStore {
     return this.#db.grouped((): InsertDeviceResult => {
       try {
         this.#db.run(`INSERT INTO device_authorizations (id, env_id, client_id, device_code_hash, user_code_hash, scope, status,
-          expires_at, interval, last_polled_at, user_id, created_at, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          expires_at, interval, last_polled_at, user_id, created_at, decided_at,
+          request_address, request_user_agent, request_country, request_asn, request_network)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         d.id, d.envId, d.clientId, d.deviceCodeHash, d.userCodeHash, d.scope, d.status, d.expiresAt, d.interval,
-        d.lastPolledAt, d.userId, d.createdAt, d.decidedAt);
+        d.lastPolledAt, d.userId, d.createdAt, d.decidedAt, ...contextColumns(d.requestContext));
         return 'ok';
       } catch (err) {
         if (isUniqueViolation(err) && err.message.includes('device_live_user_code')) return 'user_code_taken';
@@ -51,10 +60,12 @@ export class SqliteDeviceAuthorizations implements DeviceAuthorizationStore {
 
   decide(
     id: string, status: Extract<DeviceStatus, 'approved' | 'denied'>, userId: string, authentication: Authentication | null, now: number,
+    record?: DecisionRecord,
   ): Promise<DeviceAuthorization | undefined> {
     return this.#db.async(() => this.#db.one(toDevice,
-      `UPDATE device_authorizations SET status = ?, user_id = ?, decided_at = ?, auth_time = ?, auth_amr = ?, auth_acr = ?
-       WHERE id = ? AND status = 'pending' AND expires_at > ? RETURNING *`, status, userId, now, ...authenticationColumns(authentication), id, now));
+      `UPDATE device_authorizations SET status = ?, user_id = ?, decided_at = ?, auth_time = ?, auth_amr = ?, auth_acr = ?, ${DECISION_SET}
+       WHERE id = ? AND status = 'pending' AND expires_at > ? RETURNING *`,
+      status, userId, now, ...authenticationColumns(authentication), ...decisionColumns(record, now, bit), id, now));
   }
 
   consume(id: string, now: number): Promise<DeviceAuthorization | undefined> {

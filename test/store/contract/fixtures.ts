@@ -55,7 +55,8 @@ export function device(envId: string, clientId: string, o: Partial<DeviceAuthori
   const i = next();
   return {
     id: randomUUID(), envId, clientId, deviceCodeHash: hash(), userCodeHash: hash(), scope: 'openid profile', status: 'pending',
-    expiresAt: NOW + 10 * MINUTE, interval: 5, lastPolledAt: null, userId: null, createdAt: NOW + i, decidedAt: null, authentication: null, ...o,
+    expiresAt: NOW + 10 * MINUTE, interval: 5, lastPolledAt: null, userId: null, createdAt: NOW + i, decidedAt: null, authentication: null,
+    requestContext: null, approverContext: null, locationMismatch: false, reportedAt: null, ...o,
   };
 }
 
