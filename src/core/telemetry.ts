@@ -24,6 +24,8 @@ export interface Telemetry {
   revocation(kind: 'grant' | 'refresh_token' | 'access_token'): void;
   /** One UserInfo request: `ok` or the error code. */
   userInfo(outcome: string): void;
+  /** A person reported a device request they did not start ("I didn't start this"); it was denied. */
+  deviceReported(): void;
 }
 
 export type CodeKind = 'user_code' | 'registration_code';
@@ -44,6 +46,7 @@ export const noTelemetry: Telemetry = {
   refreshReuse: nothing,
   revocation: nothing,
   userInfo: nothing,
+  deviceReported: nothing,
 };
 
 /** The outcome label of a failure: the closed-set code, or `error` for anything else. */

@@ -37,6 +37,7 @@ export class Metrics implements Telemetry {
   readonly #reuse = this.#counter('dcs_refresh_reuse_total', 'Rotated-out refresh tokens presented again (the grant was revoked)', []);
   readonly #revocations = this.#counter('dcs_revocations_total', 'Revocations by kind (grant, refresh_token, access_token)', ['kind']);
   readonly #userInfo = this.#counter('dcs_userinfo_total', 'UserInfo answers by outcome (ok, invalid_token, insufficient_scope, …)', ['outcome']);
+  readonly #reports = this.#counter('dcs_device_reports_total', 'Device requests reported by the person asked to approve them ("I didn\'t start this"); each was denied', []);
 
   #counter<L extends string>(name: string, help: string, labelNames: L[]): Counter<L> {
     return new Counter({ name, help, labelNames, registers: [this.registry] });
@@ -107,6 +108,10 @@ export class Metrics implements Telemetry {
 
   userInfo(outcome: string): void {
     this.#userInfo.inc({ outcome });
+  }
+
+  deviceReported(): void {
+    this.#reports.inc();
   }
 
   get contentType(): string {
