@@ -1,12 +1,13 @@
 // The shipped IP-to-network table: @ip-location-db/asn's CSV files (README "Where a request came
-// from"), parsed once at start into sorted, non-overlapping ranges held in typed arrays. A lookup is
-// a binary search (about 20 comparisons), and the whole table costs about 10 MB. The package family
-// publishes no ASN .mmdb on the npm registry, hence the CSV; an operator's own GeoLite2-ASN .mmdb
-// (GEOIP_ASN_DB) replaces it.
+// from"), parsed once per process (open.ts) into sorted, non-overlapping ranges held in typed
+// arrays. A lookup is a binary search (about 20 comparisons); the table and its names take about
+// 30 MB of memory. The package family publishes no ASN .mmdb on the npm registry, hence the CSV;
+// an operator's own GeoLite2-ASN .mmdb (GEOIP_ASN_DB) replaces it.
 //
 //   asn-ipv4-num.csv   first,last,asn,name        (addresses as 32-bit integers)
 //   asn-ipv6.csv       first,last,asn,name        (addresses as IPv6 text)
 // A name with a comma is quoted, with "" for a quote inside it (RFC 4180).
+
 export interface AsnRecord {
   asn: number;
   name: string | null;
