@@ -80,6 +80,9 @@ const schema = z.object({
   REFRESH_REUSE_GRACE_SECONDS: int(0, 300).default(0),
   // scrypt's N for passwords: a power of two from 2^14 to 2^18 (OWASP's minimum, 2^17, by default).
   REDIS_URL: redisUrl.optional(),
+  // An operator's own MaxMind databases instead of the shipped ones (README "Where a request came from").
+  GEOIP_COUNTRY_DB: z.string().min(1).optional(),
+  GEOIP_ASN_DB: z.string().min(1).optional(),
   PASSWORD_SCRYPT_N: int(2 ** 14, 2 ** 18).refine((n) => (n & (n - 1)) === 0, 'must be a power of two').default(2 ** 17),
   AUDIT_RETENTION_DAYS: int(1, 3650).default(90),
   AUDIT_WEBHOOK_URL: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
@@ -155,6 +158,11 @@ export type Config = Readonly<{
   auditRetentionDays: number;
   /** Where audit events are POSTed, signed with `secret` (README "Audit trail"); none when unset. */
   auditWebhook: Readonly<{ url: string; secret: string }> | undefined;
+  /**
+   * MaxMind .mmdb files that say where a request came from (a Country or City database, an ASN
+   * database); undefined: the databases shipped as npm packages (src/geoip/open.ts).
+   */
+  geoIp: Readonly<{ countryDb: string | undefined; asnDb: string | undefined }>;
 }>;
 
 export class ConfigError extends Error {
@@ -270,5 +278,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: e.REDIS_URL,
     auditRetentionDays: e.AUDIT_RETENTION_DAYS,
     auditWebhook,
+    geoIp: Object.freeze({
+      countryDb: e.GEOIP_COUNTRY_DB === undefined ? undefined : path.resolve(e.GEOIP_COUNTRY_DB),
+      asnDb: e.GEOIP_ASN_DB === undefined ? undefined : path.resolve(e.GEOIP_ASN_DB),
+    }),
   });
 }

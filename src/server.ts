@@ -31,6 +31,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const lifecycle: Lifecycle = { shuttingDown: false };
   let app: FastifyInstance;
   try {
+    // The IP databases are whole in memory before the first request (nothing loads on a request).
+    services.geoIp.warm();
     app = await buildApp({
       services,
       lifecycle,
@@ -107,7 +109,10 @@ export async function runServer(config: Config): Promise<void> {
   const server = await startServer(config, { pretty });
   const log = server.app.log;
   // The database and the Redis address without their credentials (both URLs may hold a password).
-  log.info({ url: server.url, publicUrl: config.publicUrl, database: config.databaseLabel, redis: server.services.redis?.address }, 'device-code-server listening');
+  log.info({
+    url: server.url, publicUrl: config.publicUrl, database: config.databaseLabel, redis: server.services.redis?.address,
+    ipDatabases: server.services.geoIp.sources,
+  }, 'device-code-server listening');
   closeWithGrace({
     delay: config.shutdownGraceSeconds * 1000,
     logger: { error: (message: unknown) => { log.error({ detail: message }, 'shutdown'); } },

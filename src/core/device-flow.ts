@@ -66,15 +66,14 @@ export class DeviceFlow {
   }
 
   /**
-   * RFC 8628 §3.1-3.2. The client is already authenticated. `source`: where the request came from
-   * (its `address`, the client address under TRUST_PROXY), judged against the client's device
+   * RFC 8628 §3.1-3.2. The client is already authenticated. `context` is where the request came
+   * from (RFC 8628 §5.4): the consent screen shows it to the person asked to approve, and its
+   * `address` (the client address under TRUST_PROXY) is judged against the client's device
    * networks and kept as a network key for same-network approval (README "Device policy").
    */
-  async start(
-    env: Environment, client: Client, requestedScope: string | undefined, source: Pick<RequestContext, 'address'> | null = null,
-  ): Promise<StartedAuthorization> {
+  async start(env: Environment, client: Client, requestedScope: string | undefined, context: RequestContext | null = null): Promise<StartedAuthorization> {
     assertDeviceGrant(client);
-    const address = source?.address ?? null;
+    const address = context?.address ?? null;
     const policyEnv = await this.#withCurrentDefaults(env);
     assertDeviceNetwork(policyEnv, client, address);
     const scope = resolveDeviceScope(policyEnv, client, requestedScope);
@@ -99,9 +98,14 @@ export class DeviceFlow {
         authentication: null,
         sourceNetwork: address === null ? null : networkKey(address),
         grantId: null,
+        requestContext: context,
+        approverContext: null,
+        locationMismatch: false,
+        reportedAt: null,
       };
       const requested = (d: DeviceAuthorization) => [this.#d.audit.event({
-        envId: d.envId, type: 'device.requested', actor: ref.client(d.clientId), subject: ref.device(d.id), details: { client_id: d.clientId, scope: d.scope },
+        envId: d.envId, type: 'device.requested', actor: ref.client(d.clientId), subject: ref.device(d.id), source: d.requestContext,
+        details: { client_id: d.clientId, scope: d.scope },
       })];
       if ((await this.#d.store.deviceAuthorizations.insert(record, requested)) === 'ok') {
         this.#d.telemetry.deviceAuthorization();
@@ -249,7 +253,7 @@ export class DeviceFlow {
     if (user.disabled || user.envId !== device.envId) throw new CoreError('access_denied', 'this user cannot approve devices');
     const now = this.#d.clock.now();
     const signedIn = authentication ?? { time: now, amr: [], acr: null };
-    const decided = await this.#d.store.deviceAuthorizations.decide(device.id, approve ? 'approved' : 'denied', user.id, signedIn, now, (d) => [
+    const decided = await this.#d.store.deviceAuthorizations.decide(device.id, approve ? 'approved' : 'denied', user.id, signedIn, now, undefined, (d) => [
       this.#d.audit.event({
         envId: d.envId, type: approve ? 'device.approved' : 'device.denied', actor: ref.cli, subject: ref.device(d.id),
         details: { user_id: user.id, client_id: d.clientId, scope: d.scope, via: 'cli' },

@@ -30,6 +30,8 @@ export interface Telemetry {
   auditEvent(type: string): void;
   /** One delivery attempt of the audit webhook: `delivered` or `failed`; `events` it carried. */
   auditWebhook(outcome: 'delivered' | 'failed', events: number): void;
+  /** A person reported a device request they did not start ("I didn't start this"); it was denied. */
+  deviceReported(): void;
 }
 
 export type CodeKind = 'user_code' | 'registration_code';
@@ -53,6 +55,7 @@ export const noTelemetry: Telemetry = {
   userInfo: nothing,
   auditEvent: nothing,
   auditWebhook: nothing,
+  deviceReported: nothing,
 };
 
 /** The outcome label of a failure: the closed-set code, or `error` for anything else. */

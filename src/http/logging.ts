@@ -3,7 +3,10 @@
 // carry a code or a token, recognised by their decoded name (so `user%5Fcode=` is redacted too), and
 // path segments and parameter values that hold a token whatever their name (someone pasting
 // `/oauth/userinfo/eyJ…`): a JWT, or a device code or refresh token by its prefix, once decoded.
+// A person's address is personal data: requests are logged with its /24 (IPv4) or /48 (IPv6) only
+// (README "Where a request came from"); the full address stays with the device authorization.
 import type { FastifyServerOptions } from 'fastify';
+import { truncateAddress } from '../geoip/address.ts';
 
 const SENSITIVE = new Set([
   'user_code', 'usercode', 'code', 'device_code', 'devicecode', 'deviceregistrationcode', 'token', 'access_token',
@@ -68,7 +71,7 @@ export function loggerOptions(level: string, pretty: boolean): LoggerOptions {
       censor: '[REDACTED]',
     },
     serializers: {
-      req: (req: { method: string; url: string; ip?: string; id?: string }) => ({ method: req.method, url: redactUrl(req.url), ip: req.ip }),
+      req: (req: { method: string; url: string; ip?: string; id?: string }) => ({ method: req.method, url: redactUrl(req.url), ip: truncateAddress(req.ip) }),
     },
     ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } } } : {}),
   };

@@ -41,6 +41,7 @@ export class Metrics implements Telemetry {
   readonly #webhookAttempts = this.#counter('dcs_audit_webhook_deliveries_total', 'Delivery attempts of the audit webhook by outcome (delivered, failed)', ['outcome']);
   readonly #webhookEvents = this.#counter('dcs_audit_webhook_events_total', 'Audit events delivered to the webhook', []);
   readonly #userInfo = this.#counter('dcs_userinfo_total', 'UserInfo answers by outcome (ok, invalid_token, insufficient_scope, …)', ['outcome']);
+  readonly #reports = this.#counter('dcs_device_reports_total', 'Device requests reported by the person asked to approve them ("I didn\'t start this"); each was denied', []);
 
   #counter<L extends string>(name: string, help: string, labelNames: L[]): Counter<L> {
     return new Counter({ name, help, labelNames, registers: [this.registry] });
@@ -134,6 +135,10 @@ export class Metrics implements Telemetry {
   auditWebhook(outcome: 'delivered' | 'failed', events: number): void {
     this.#webhookAttempts.inc({ outcome });
     if (outcome === 'delivered') this.#webhookEvents.inc(events);
+  }
+
+  deviceReported(): void {
+    this.#reports.inc();
   }
 
   get contentType(): string {

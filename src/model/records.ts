@@ -174,6 +174,18 @@ export interface DeviceAuthorization {
   sourceNetwork: string | null;
   /** The grant its redemption opened: a consumed code presented again ends it (RFC 6749 §4.1.2). */
   grantId: string | null;
+  /**
+   * Where the device's request came from (RFC 8628 §5.4), recorded when it was made: shown on the
+   * consent screen and compared with where the approver is. Null for requests from before it was
+   * recorded, or when nothing about the source was known.
+   */
+  requestContext: RequestContext | null;
+  /** Where the person who decided was when they decided (the verification page or flow API); null otherwise. */
+  approverContext: RequestContext | null;
+  /** The approver was in another country or network than the request (the consent screen warned them). */
+  locationMismatch: boolean;
+  /** When the approver reported the request as one they did not start ("I didn't start this"); it was denied then. */
+  reportedAt: number | null;
 }
 
 export type KeyAlg = 'ES256' | 'RS256';

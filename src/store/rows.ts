@@ -1,9 +1,10 @@
 // Records from rows, for both stores: the columns and their meanings are one schema in two
 // dialects, so a row maps to a record the same way whichever database it came from.
 import type {
-  AdminKey, AppId, AuditEvent, AuditEventType, Authentication, RequestContext, Client, DeviceAuthorization, DeviceStatus, Environment, Flow, FlowStatus, Grant, RefreshTokenRecord, RegisteredDevice,
-  RegistrationCode, SigningKeyRecord, User,
+  AdminKey, AppId, AuditEvent, AuditEventType, Authentication, Client, DeviceAuthorization, DeviceStatus, Environment, Flow, FlowStatus, Grant,
+  RefreshTokenRecord, RegisteredDevice, RegistrationCode, RequestContext, SigningKeyRecord, User,
 } from '../model/records.ts';
+import type { DecisionRecord } from './store.ts';
 
 /** A row as either driver returns it: column name to value. */
 export type Row = Record<string, unknown>;
@@ -103,6 +104,33 @@ export function authPatch(a: Authentication | undefined): [number | null, string
   return a === undefined ? [null, null, null, null] : [a.time, JSON.stringify(a.amr), a.time, a.acr];
 }
 
+/** The five columns of a RequestContext, `request_…` or `approver_…` (migration 009); null when all are. */
+function toContext(r: Row, prefix: 'request' | 'approver'): RequestContext | null {
+  const c: RequestContext = {
+    address: optStr(r[`${prefix}_address`] ?? null),
+    userAgent: optStr(r[`${prefix}_user_agent`] ?? null),
+    country: optStr(r[`${prefix}_country`] ?? null),
+    asn: optNum(r[`${prefix}_asn`] ?? null),
+    network: optStr(r[`${prefix}_network`] ?? null),
+  };
+  return Object.values(c).every((v) => v === null) ? null : c;
+}
+
+/** A RequestContext's five columns in their order (address, user_agent, country, asn, network), for an INSERT or UPDATE. */
+export function contextColumns(c: RequestContext | null): [string | null, string | null, string | null, number | null, string | null] {
+  return c === null ? [null, null, null, null, null] : [c.address, c.userAgent, c.country, c.asn, c.network];
+}
+
+/**
+ * The seven columns a decision records (approver_address … approver_network, location_mismatch,
+ * reported_at), in that order; `bool` is the store's boolean (SQLite 0/1, PostgreSQL boolean).
+ */
+export function decisionColumns<B>(
+  record: DecisionRecord | undefined, now: number, bool: (b: boolean) => B,
+): [...ReturnType<typeof contextColumns>, B, number | null] {
+  return [...contextColumns(record?.approver ?? null), bool(record?.locationMismatch ?? false), record?.reported === true ? now : null];
+}
+
 export const toDevice = (r: Row): DeviceAuthorization => ({
   id: str(r.id),
   envId: str(r.env_id),
@@ -120,6 +148,10 @@ export const toDevice = (r: Row): DeviceAuthorization => ({
   authentication: toAuthentication(r),
   sourceNetwork: optStr(r.source_network),
   grantId: optStr(r.grant_id),
+  requestContext: toContext(r, 'request'),
+  approverContext: toContext(r, 'approver'),
+  locationMismatch: bool(r.location_mismatch),
+  reportedAt: optNum(r.reported_at ?? null),
 });
 
 export const toEnvironment = (r: Row): Environment => ({

@@ -6,7 +6,7 @@
 // processes. test/store/contract/ holds every implementation to them.
 import type {
   AdminKey, AppId, AuditEvent, AuditEventType, Authentication, Client, DeviceAuthorization, DeviceDefaults, DeviceStatus, Environment, Flow,
-  FlowStatus, Grant, RefreshTokenRecord, RegisteredDevice, RegistrationCode, SigningKeyRecord, User,
+  FlowStatus, Grant, RefreshTokenRecord, RegisteredDevice, RegistrationCode, RequestContext, SigningKeyRecord, User,
 } from '../model/records.ts';
 
 /**
@@ -120,6 +120,19 @@ export interface UserProfilePatch {
 
 export type InsertDeviceResult = 'ok' | 'user_code_taken';
 
+/**
+ * What is recorded with a decision made by a person on the verification page or the flow API
+ * (README "Where a request came from"), for the audit trail to report.
+ */
+export interface DecisionRecord {
+  /** Where the person deciding was. */
+  approver: RequestContext | null;
+  /** They were warned that their country or network was not the request's. */
+  locationMismatch: boolean;
+  /** "I didn't start this": a denial that also sets reported_at. */
+  reported: boolean;
+}
+
 export interface DeviceAuthorizationStore {
   /**
    * Inserts a new pending authorization (with its source network; no grant yet); a user code
@@ -135,9 +148,13 @@ export interface DeviceAuthorizationStore {
    * interval to `interval`. Returns false when a concurrent poll won.
    */
   recordPoll(id: string, expectedLastPolledAt: number | null, now: number, interval: number): Promise<boolean>;
-  /** pending → approved|denied, only while pending and unexpired. Returns the updated row or undefined. */
+  /**
+   * pending → approved|denied, only while pending and unexpired, with `record` (none: no approver
+   * context, no mismatch, not reported). Returns the updated row or undefined.
+   */
   decide(
     id: string, status: Extract<DeviceStatus, 'approved' | 'denied'>, userId: string, authentication: Authentication | null, now: number,
+    record?: DecisionRecord,
     audit?: AuditOf<DeviceAuthorization>,
   ): Promise<DeviceAuthorization | undefined>;
   /** approved → consumed, only while approved and unexpired: the single step that lets a token out. */
@@ -174,8 +191,9 @@ export interface FlowStore {
    * The consent step as one transaction: the flow leaves DAG_CONSENT_REQUIRED (COMPLETED on accept,
    * FAILED on refusal) and its pending device authorization is approved or denied by the user. When
    * the device can no longer be decided (expired, or decided through another flow) the flow FAILS.
+   * `record` is written on the device with the decision (a report must not accept).
    */
-  decide(flowId: string, accept: boolean, now: number, audit?: AuditOf<Flow>): Promise<DecideFlowResult>;
+  decide(flowId: string, accept: boolean, now: number, record?: DecisionRecord, audit?: AuditOf<Flow>): Promise<DecideFlowResult>;
 }
 
 /** What taking a guess gave: a ticket to give it back with, or, when the budget was spent, its oldest guess. */

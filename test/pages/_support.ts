@@ -21,12 +21,13 @@ export class PageBrowser {
   cookie: string | undefined;
   /** Path (and query) of the page currently shown. */
   path = '/';
-  /** Sent with every request, e.g. X-Forwarded-For for a browser on another network (TRUST_PROXY). */
-  headers: Record<string, string> = {};
   last: LightMyRequestResponse | undefined;
+  /** Sent with every request, e.g. the X-Forwarded-For a proxy would add (TRUST_PROXY); may be changed between requests. */
+  headers: Record<string, string>;
 
-  constructor(h: TestApp) {
+  constructor(h: TestApp, headers: Record<string, string> = {}) {
     this.h = h;
+    this.headers = headers;
   }
 
   /** Where a Location header points, as a path on this server (PUBLIC_URL stripped). */
@@ -165,8 +166,8 @@ export async function flowStatus(h: TestApp, flowId: string): Promise<string | u
 }
 
 /** Opens the page for a code (verification_uri_complete), signs in, and lands on the code step. */
-export async function signedIn(h: TestApp, url: string, username: string): Promise<PageBrowser> {
-  const b = new PageBrowser(h);
+export async function signedIn(h: TestApp, url: string, username: string, headers: Record<string, string> = {}): Promise<PageBrowser> {
+  const b = new PageBrowser(h, headers);
   assertHtmlPage(await b.open(url), 200);
   const res = await b.submit({ username, password: PASSWORD });
   assertHtmlPage(res, 200);

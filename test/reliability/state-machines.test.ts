@@ -379,7 +379,7 @@ test('verification flow: every step as the model says; COMPLETED and FAILED neve
         case 'signIn': {
           const f = pick(flows, a.flow);
           if (!f) break;
-          const r = await outcome(() => v.signIn(env, f.id, f.secret, 'alice', a.right ? PASSWORD : 'wrong password'));
+          const r = await outcome(() => v.signIn(env, f.id, f.secret, 'alice', a.right ? PASSWORD : 'wrong password', null));
           let expected = 'ok';
           if (!live(f)) expected = 'flow_not_found';
           else if (f.status !== 'USERNAME_PASSWORD_REQUIRED') expected = 'flow_wrong_state';
@@ -396,7 +396,7 @@ test('verification flow: every step as the model says; COMPLETED and FAILED neve
           const wrong = 'wrong' in a.code ? a.code : { wrong: 1, malformed: false };
           for (let i = 0; i < (target === undefined ? wrong.wrong : 1); i++) {
             const input = target?.userCode ?? (wrong.malformed ? 'not a code!' : 'BBBB-BBBB');
-            const r: { code: string } = await outcome(() => v.verifyUserCode(env, f.id, f.secret, input, source));
+            const r: { code: string } = await outcome(() => v.verifyUserCode(env, f.id, f.secret, input, source, null));
             let expected: string;
             if (!live(f)) expected = 'flow_not_found';
             else if (f.status !== 'DAG_USER_CODE_REQUIRED') expected = 'flow_wrong_state';
@@ -419,7 +419,7 @@ test('verification flow: every step as the model says; COMPLETED and FAILED neve
         case 'consent': {
           const f = pick(flows, a.flow);
           if (!f) break;
-          const r = await outcome(() => v.consent(env, f.id, f.secret, a.accept));
+          const r = await outcome(() => v.consent(env, f.id, f.secret, a.accept ? 'approve' : 'deny', null));
           const d = f.device === null ? undefined : devices[f.device];
           let expected: string;
           if (!live(f)) expected = 'flow_not_found';

@@ -2,16 +2,29 @@
 // one conditional UPDATE; under READ COMMITTED a concurrent one waits for the row and re-checks its
 // WHERE against the committed row, so of racing transitions exactly one applies.
 import type { Authentication, DeviceAuthorization, DeviceStatus, Grant } from '../../model/records.ts';
-import type { AuditOf, DeviceAuthorizationStore, InsertDeviceResult } from '../store.ts';
+import type { AuditOf, DecisionRecord, DeviceAuthorizationStore, InsertDeviceResult } from '../store.ts';
 import { appendAudit, audited } from './audit.ts';
 import { isUniqueViolation, type PgDb, type Queries } from './db.ts';
-import { authenticationColumns, toDevice } from '../rows.ts';
+import { authenticationColumns, contextColumns, decisionColumns, toDevice } from '../rows.ts';
 import { insertGrant } from './grants.ts';
 
-/** What a new device authorization is inserted with; how its approver signed in comes with the approval. */
+/**
+ * What a new device authorization is inserted with (where its request came from included); how its
+ * approver signed in, and where they were, come with the decision.
+ */
 const INSERTED = `id, env_id, client_id, device_code_hash, user_code_hash, scope, status, expires_at, "interval", last_polled_at,
-  user_id, created_at, decided_at, source_network`;
-const COLUMNS = `${INSERTED}, auth_time, auth_amr, auth_acr, grant_id`;
+  user_id, created_at, decided_at, source_network, request_address, request_user_agent, request_country, request_asn, request_network`;
+const COLUMNS = `${INSERTED}, auth_time, auth_amr, auth_acr, grant_id, approver_address, approver_user_agent, approver_country, approver_asn,
+  approver_network, location_mismatch, reported_at`;
+
+/** `SET …` of what a decision records, its seven parameters from `$first` on (decisionColumns gives the values). */
+export function decisionSet(first: number): string {
+  const names = ['approver_address', 'approver_user_agent', 'approver_country', 'approver_asn', 'approver_network', 'location_mismatch', 'reported_at'];
+  return names.map((n, i) => `${n} = $${first + i}`).join(', ');
+}
+
+/** PostgreSQL's boolean is a boolean. */
+export const same = (b: boolean): boolean => b;
 
 
 export class PgDeviceAuthorizations implements DeviceAuthorizationStore {
@@ -26,9 +39,10 @@ export class PgDeviceAuthorizations implements DeviceAuthorizationStore {
       await audited(this.#db, async (q) => {
         await q.run({
           name: 'device_insert',
-          text: `INSERT INTO device_authorizations (${INSERTED}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+          text: `INSERT INTO device_authorizations (${INSERTED})
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
           values: [d.id, d.envId, d.clientId, d.deviceCodeHash, d.userCodeHash, d.scope, d.status, d.expiresAt, d.interval,
-            d.lastPolledAt, d.userId, d.createdAt, d.decidedAt, d.sourceNetwork],
+            d.lastPolledAt, d.userId, d.createdAt, d.decidedAt, d.sourceNetwork, ...contextColumns(d.requestContext)],
         });
         return d;
       }, audit);
@@ -73,13 +87,15 @@ export class PgDeviceAuthorizations implements DeviceAuthorizationStore {
 
   decide(
     id: string, status: Extract<DeviceStatus, 'approved' | 'denied'>, userId: string, authentication: Authentication | null, now: number,
+    record?: DecisionRecord,
     audit?: AuditOf<DeviceAuthorization>,
   ): Promise<DeviceAuthorization | undefined> {
     return audited(this.#db, (q) => q.one(toDevice, {
       name: 'device_decide',
-      text: `UPDATE device_authorizations SET status = $1, user_id = $2, decided_at = $3, auth_time = $5, auth_amr = $6, auth_acr = $7
+      text: `UPDATE device_authorizations SET status = $1, user_id = $2, decided_at = $3, auth_time = $5, auth_amr = $6, auth_acr = $7,
+          ${decisionSet(8)}
         WHERE id = $4 AND status = 'pending' AND expires_at > $3 RETURNING ${COLUMNS}`,
-      values: [status, userId, now, id, ...authenticationColumns(authentication)],
+      values: [status, userId, now, id, ...authenticationColumns(authentication), ...decisionColumns(record, now, same)],
     }), audit);
   }
 

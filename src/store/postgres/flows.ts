@@ -1,10 +1,11 @@
 // Verification flows (the PingOne-compatible flow API, docs/vendors.md). The consent step decides
 // the flow and its device in one transaction.
 import type { Flow, FlowStatus } from '../../model/records.ts';
-import type { AuditOf, DecideFlowResult, FlowPatch, FlowStore } from '../store.ts';
+import type { AuditOf, DecideFlowResult, DecisionRecord, FlowPatch, FlowStore } from '../store.ts';
 import { appendAudit, audited } from './audit.ts';
 import { type PgDb } from './db.ts';
-import { authenticationColumns, authPatch, toFlow } from '../rows.ts';
+import { decisionSet, same } from './device-authorizations.ts';
+import { authenticationColumns, authPatch, decisionColumns, toFlow } from '../rows.ts';
 
 const COLUMNS = `id, env_id, client_id, status, browser_hash, user_id, device_id, user_code_enc, failed_attempts, created_at,
   updated_at, expires_at, auth_time, auth_amr, auth_acr`;
@@ -53,7 +54,8 @@ export class PgFlows implements FlowStore {
     }), audit);
   }
 
-  decide(flowId: string, accept: boolean, now: number, audit?: AuditOf<Flow>): Promise<DecideFlowResult> {
+  decide(flowId: string, accept: boolean, now: number, record?: DecisionRecord, audit?: AuditOf<Flow>): Promise<DecideFlowResult> {
+    if (accept && record?.reported === true) throw new Error('a reported request cannot be approved');
     // The flow row is locked by its UPDATE, the device row by its own: a second consent on the
     // flow, or another flow deciding the device, waits and then finds the row changed.
     return this.#db.transaction(async (tx): Promise<DecideFlowResult> => {
@@ -64,9 +66,11 @@ export class PgFlows implements FlowStore {
       });
       if (!flow?.deviceId || !flow.userId) return 'flow_changed';
       const decided = await tx.run({
-        text: `UPDATE device_authorizations SET status = $1, user_id = $2, decided_at = $3, auth_time = $5, auth_amr = $6, auth_acr = $7
+        text: `UPDATE device_authorizations SET status = $1, user_id = $2, decided_at = $3, auth_time = $5, auth_amr = $6, auth_acr = $7,
+            ${decisionSet(8)}
           WHERE id = $4 AND status = 'pending' AND expires_at > $3`,
-        values: [accept ? 'approved' : 'denied', flow.userId, now, flow.deviceId, ...authenticationColumns(flow.authentication)],
+        values: [accept ? 'approved' : 'denied', flow.userId, now, flow.deviceId, ...authenticationColumns(flow.authentication),
+          ...decisionColumns(record, now, same)],
       });
       if (decided === 1) {
         if (audit) await appendAudit(tx, audit(flow), this.#db.auditOutbox);

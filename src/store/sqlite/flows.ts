@@ -1,10 +1,11 @@
 // Verification flows (the PingOne-compatible flow API, docs/vendors.md). The consent step decides
 // the flow and its device in one transaction.
 import type { Flow, FlowStatus } from '../../model/records.ts';
-import type { AuditOf, DecideFlowResult, FlowPatch, FlowStore } from '../store.ts';
+import type { AuditOf, DecideFlowResult, DecisionRecord, FlowPatch, FlowStore } from '../store.ts';
 import { appendAudit, audited } from './audit.ts';
 import { type SqliteDb } from './db.ts';
-import { authenticationColumns, authPatch, toFlow } from '../rows.ts';
+import { bit, DECISION_SET } from './device-authorizations.ts';
+import { authenticationColumns, authPatch, decisionColumns, toFlow } from '../rows.ts';
 
 
 export class SqliteFlows implements FlowStore {
@@ -45,15 +46,17 @@ export class SqliteFlows implements FlowStore {
       now, maxAttempts, id, now), audit));
   }
 
-  decide(flowId: string, accept: boolean, now: number, audit?: AuditOf<Flow>): Promise<DecideFlowResult> {
+  decide(flowId: string, accept: boolean, now: number, record?: DecisionRecord, audit?: AuditOf<Flow>): Promise<DecideFlowResult> {
+    if (accept && record?.reported === true) throw new Error('a reported request cannot be approved');
     return this.#db.async(() => this.#db.immediate((): DecideFlowResult => {
       const flow = this.#db.one(toFlow,
         `UPDATE flows SET status = ?, updated_at = ? WHERE id = ? AND status = 'DAG_CONSENT_REQUIRED' AND expires_at > ? RETURNING *`,
         accept ? 'COMPLETED' : 'FAILED', now, flowId, now);
       if (!flow?.deviceId || !flow.userId) return 'flow_changed';
       const decided = this.#db.run(`UPDATE device_authorizations SET status = ?, user_id = ?, decided_at = ?, auth_time = ?, auth_amr = ?,
-        auth_acr = ? WHERE id = ? AND status = 'pending' AND expires_at > ?`,
-      accept ? 'approved' : 'denied', flow.userId, now, ...authenticationColumns(flow.authentication), flow.deviceId, now);
+        auth_acr = ?, ${DECISION_SET} WHERE id = ? AND status = 'pending' AND expires_at > ?`,
+      accept ? 'approved' : 'denied', flow.userId, now, ...authenticationColumns(flow.authentication), ...decisionColumns(record, now, bit),
+      flow.deviceId, now);
       if (decided === 1) {
         if (audit) appendAudit(this.#db, audit(flow));
         return 'ok';

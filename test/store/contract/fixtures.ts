@@ -60,7 +60,7 @@ export function device(envId: string, clientId: string, o: Partial<DeviceAuthori
   return {
     id: randomUUID(), envId, clientId, deviceCodeHash: hash(), userCodeHash: hash(), scope: 'openid profile', status: 'pending',
     expiresAt: NOW + 10 * MINUTE, interval: 5, lastPolledAt: null, userId: null, createdAt: NOW + i, decidedAt: null, authentication: null,
-    sourceNetwork: null, grantId: null, ...o,
+    sourceNetwork: null, grantId: null, requestContext: null, approverContext: null, locationMismatch: false, reportedAt: null, ...o,
   };
 }
 
