@@ -178,7 +178,7 @@ export class Verification {
     } catch (err) {
       if (!isCoreError(err) || err.code !== 'invalid_user_code') throw err;
       const counted = await this.#d.store.flows.recordFailure(flow.id, MAX_CODE_ATTEMPTS, this.#d.clock.now(), (f) => [this.#d.audit.event({
-        envId: f.envId, type: 'device.code_rejected', actor: f.userId === null ? null : ref.user(f.userId), subject: ref.flow(f.id), outcome: 'failure',
+        envId: f.envId, type: 'device.code_rejected', actor: f.userId === null ? null : ref.user(f.userId), subject: ref.flow(f.id), source: viewer, outcome: 'failure',
         details: { failed_attempts: f.failedAttempts, flow_failed: f.status === 'FAILED' },
       })]);
       if (!counted) throw new CoreError('flow_wrong_state', 'the flow is no longer waiting for a code');

@@ -169,3 +169,39 @@ test('metrics count audit events by type', async (t) => {
   assert.match(await h.services.metrics.render(), /dcs_audit_events_total\{type="device\.requested"\} 2\n/);
   assert.equal(count(await events(h), 'device.requested'), 2);
 });
+
+test('"I didn\'t start this" from another country: device.reported with both contexts and the mismatch; device.requested with the requester\'s', async (t) => {
+  const h = await build(t, { env: { TRUST_PROXY: 'on' } });
+  const client = await h.publicClient();
+  await h.user('frank', PASSWORD);
+  const requested = await h.inject({
+    method: 'POST', url: '/oauth/device_authorization', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': '8.8.8.8' },
+    payload: `client_id=${client.clientId}`,
+  });
+  assert.equal(requested.statusCode, 200, requested.body);
+  const { user_code: userCode } = requested.json<{ user_code: string }>();
+  const envId = h.services.defaultEnv.id;
+  const elsewhere = { 'x-forwarded-for': '193.99.144.80' };
+  const start = await h.inject({ method: 'GET', url: `/${envId}/device`, headers: elsewhere });
+  const flowId = new URL(String(start.headers.location)).searchParams.get('flowId') ?? '';
+  const cookie = String(start.headers['set-cookie']).split(';')[0] ?? '';
+  const step = (type: string, body: object) => h.inject({
+    method: 'POST', url: `/${envId}/flows/${flowId}`, headers: { 'content-type': type, cookie, ...elsewhere }, payload: JSON.stringify(body),
+  });
+  assert.equal((await step('application/vnd.pingidentity.usernamePassword.check+json', { username: 'frank', password: PASSWORD })).statusCode, 200);
+  assert.equal((await step('application/vnd.pingidentity.deviceAuthGrant.userCode.verify+json', { userCode })).statusCode, 200);
+  assert.equal((await step('application/vnd.pingidentity.deviceAuthGrant.consent+json', { report: true })).statusCode, 200);
+
+  const [request] = await events(h, ['device.requested']);
+  assert.equal(request?.source?.address, '8.8.8.8');
+  assert.equal(request?.source?.country, 'US');
+  const [report, ...more] = await events(h, ['device.reported']);
+  assert.ok(report);
+  assert.equal(more.length, 0);
+  assert.equal(report.outcome, 'failure');
+  assert.equal(report.source?.country, 'DE');
+  assert.equal(report.details.location_mismatch, true);
+  assert.equal((report.details.requester as { country?: string } | null)?.country, 'US');
+  assert.equal(report.subject, request?.subject);
+  assert.equal(count(await events(h), 'device.approved') + count(await events(h), 'device.denied'), 0, 'a report is not also a denial event');
+});
