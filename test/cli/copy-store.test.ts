@@ -114,8 +114,12 @@ async function everything(store: Store, file: string, now: number): Promise<unkn
   };
 }
 
+// With the audit webhook configured the outbox fills (nothing here delivers it), so it is copied
+// too, and the copy's new events must number after the copied ones.
+const WEBHOOK = { AUDIT_WEBHOOK_URL: 'http://127.0.0.1:9/audit', AUDIT_WEBHOOK_SECRET: 'copy-store-webhook-secret' };
+
 test('copy-store copies every record of every table into PostgreSQL, equal through the store interfaces; the app carries on there', async (t) => {
-  const h = await build(t);
+  const h = await build(t, { env: WEBHOOK });
   const filled = await fill(h);
   const file = h.config.databasePath;
   const url = await postgresDatabase();
@@ -154,10 +158,12 @@ test('copy-store copies every record of every table into PostgreSQL, equal throu
   }
 
   // The same secret (the same DATA_DIR), now on PostgreSQL: the approval made on SQLite polls to a token, the refresh token refreshes.
-  const moved = await build(t, { dir: h.dir, clock: h.clock, env: { DATABASE_URL: url } });
+  const moved = await build(t, { dir: h.dir, clock: h.clock, env: { DATABASE_URL: url, ...WEBHOOK } });
+  const waiting = await moved.services.store.auditOutbox.pending();
   assert.equal(moved.services.defaultEnv.id, filled.env.id);
   const token = await poll(moved, filled.approvedCode, filled.client.clientId);
   assert.equal(token.statusCode, 200, token.body);
+  assert.ok(await moved.services.store.auditOutbox.pending() > waiting, 'new events join the copied outbox');
   const refreshed = await moved.form('/oauth/token', { grant_type: 'refresh_token', refresh_token: filled.refreshToken, client_id: filled.client.clientId });
   assert.equal(refreshed.statusCode, 200, refreshed.body);
   assert.match(refreshed.json<WithRefresh>().refresh_token ?? '', /^rt_/);
