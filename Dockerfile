@@ -19,6 +19,11 @@ RUN target="$(node -p 'process.platform + "-" + process.arch')" \
  && test -f "node_modules/better-sqlite3/prebuilds/${target}.node" \
  && find node_modules/better-sqlite3/prebuilds -type f ! -name "${target}.node" -delete \
  && rm -rf node_modules/better-sqlite3/deps node_modules/better-sqlite3/src
+# The IP databases (README "Where a request came from"): src/geoip/open.ts reads one country .mmdb
+# and two of the four network CSVs; the other copies of the same data are about 43 MB.
+RUN rm node_modules/@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country-ipv4.mmdb \
+  node_modules/@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country-ipv6.mmdb \
+  node_modules/@ip-location-db/asn/asn-ipv4.csv node_modules/@ip-location-db/asn/asn-ipv6-num.csv
 
 # src/ as plain JavaScript (lib/): Node's own type stripper, run once here instead of in the
 # server, whose memory then holds no TypeScript parser (~30 MB less, bench/RESULTS.md). Lines and

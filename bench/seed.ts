@@ -123,6 +123,7 @@ export class Seeder {
         deviceCodeHash: secrets.hashCode('device', deviceCode), userCodeHash: secrets.hashCode('user', userCode),
         scope: client.scopes.join(' '), status: 'pending', expiresAt: now + client.codeLifetime * 1000,
         interval: client.pollInterval, lastPolledAt: null, userId: null, createdAt: now, decidedAt: null, authentication: null,
+        sourceNetwork: '127.0.0.1', grantId: null, requestContext: null, approverContext: null, locationMismatch: false, reportedAt: null,
       };
       const result = await this.#devices.insert(record);
       return result === 'user_code_taken' ? insert(i) : result;

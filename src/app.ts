@@ -106,7 +106,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   }
 
   // Routes opt in with config.rateLimit (http/rate-limit.ts); refusals reach each front end's error handler.
-  await registerRateLimits(app);
+  // A refusal is a limit.exhausted audit event (sampled), filed under the default environment: most
+  // limits are checked before a route has resolved its own. It never fails the request.
+  await registerRateLimits(app, (_request, limiter, caller) => {
+    void services.audit.limitExhausted(services.defaultEnv.id, limiter.rule.name ?? 'request_rate', caller, limiter.rule.windowSeconds, null);
+  });
 
   // One encapsulated plugin per front end: each owns its routes, parsers and wire format.
   await app.register(oauthPlugin, { services });

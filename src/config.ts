@@ -80,7 +80,14 @@ const schema = z.object({
   REFRESH_REUSE_GRACE_SECONDS: int(0, 300).default(0),
   // scrypt's N for passwords: a power of two from 2^14 to 2^18 (OWASP's minimum, 2^17, by default).
   REDIS_URL: redisUrl.optional(),
+  // An operator's own MaxMind databases instead of the shipped ones (README "Where a request came from").
+  GEOIP_COUNTRY_DB: z.string().min(1).optional(),
+  GEOIP_ASN_DB: z.string().min(1).optional(),
   PASSWORD_SCRYPT_N: int(2 ** 14, 2 ** 18).refine((n) => (n & (n - 1)) === 0, 'must be a power of two').default(2 ** 17),
+  AUDIT_RETENTION_DAYS: int(1, 3650).default(90),
+  AUDIT_WEBHOOK_URL: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
+  AUDIT_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  AUDIT_WEBHOOK_SECRET_FILE: z.string().min(1).optional(),
 });
 
 /** Every variable the server reads (the README documents each one; a test holds them together). */
@@ -147,6 +154,15 @@ export type Config = Readonly<{
    * never the URL.
    */
   redisUrl: string | undefined;
+  /** Audit events older than this are swept. */
+  auditRetentionDays: number;
+  /** Where audit events are POSTed, signed with `secret` (README "Audit trail"); none when unset. */
+  auditWebhook: Readonly<{ url: string; secret: string }> | undefined;
+  /**
+   * MaxMind .mmdb files that say where a request came from (a Country or City database, an ASN
+   * database); undefined: the databases shipped as npm packages (src/geoip/open.ts).
+   */
+  geoIp: Readonly<{ countryDb: string | undefined; asnDb: string | undefined }>;
 }>;
 
 export class ConfigError extends Error {
@@ -173,6 +189,27 @@ export function redactDatabaseUrl(url: string): string {
   return u.toString();
 }
 
+const LOOPBACK_HOST = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
+
+/** The audit webhook: https anywhere, plain http on loopback only; a secret to sign with is required. */
+function webhookOf(url: string | undefined, secret: string | undefined, secretFile: string | undefined): { url: string; secret: string } | undefined {
+  if (secret !== undefined && secretFile !== undefined) throw new ConfigError('AUDIT_WEBHOOK_SECRET and AUDIT_WEBHOOK_SECRET_FILE: set one, not both');
+  if (url === undefined) return undefined;
+  const u = new URL(url);
+  // fetch refuses a URL with credentials, naming it, password included, in the error it throws: every
+  // delivery would fail and its log line would hold the password. The signature authenticates.
+  if (u.username !== '' || u.password !== '') {
+    throw new ConfigError('AUDIT_WEBHOOK_URL: must not hold a user or password; receivers check the signature made with AUDIT_WEBHOOK_SECRET');
+  }
+  if (u.protocol === 'http:' && !LOOPBACK_HOST.test(u.hostname)) {
+    throw new ConfigError('AUDIT_WEBHOOK_URL: plain http is allowed on loopback only (localhost, 127.0.0.0/8, ::1); use https');
+  }
+  const key = secret ?? (secretFile === undefined ? undefined : readSecretFile('AUDIT_WEBHOOK_SECRET_FILE', secretFile));
+  if (key === undefined) throw new ConfigError('AUDIT_WEBHOOK_URL: set AUDIT_WEBHOOK_SECRET (or AUDIT_WEBHOOK_SECRET_FILE), the key its events are signed with');
+  if (key.length < 16) throw new ConfigError('AUDIT_WEBHOOK_SECRET_FILE: the secret must be at least 16 characters');
+  return Object.freeze({ url, secret: key });
+}
+
 /** Parses the environment into a frozen Config, or throws ConfigError naming each bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const raw = Object.fromEntries(Object.keys(schema.shape).map((k) => [k, env[k] === '' ? undefined : env[k]]));
@@ -196,6 +233,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (metricsToken !== undefined && metricsToken.length < 16) {
     throw new ConfigError('METRICS_TOKEN_FILE: the token must be at least 16 characters');
   }
+  const auditWebhook = webhookOf(e.AUDIT_WEBHOOK_URL, e.AUDIT_WEBHOOK_SECRET, e.AUDIT_WEBHOOK_SECRET_FILE);
   const dataDir = path.resolve(e.DATA_DIR);
   const databasePath = path.resolve(e.DATABASE_PATH ?? path.join(dataDir, 'device-code-server.db'));
   const displayHost = e.HOST === '0.0.0.0' || e.HOST === '::' ? 'localhost' : e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST;
@@ -238,5 +276,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     refreshReuseGraceSeconds: e.REFRESH_REUSE_GRACE_SECONDS,
     passwordCost: Object.freeze({ N: e.PASSWORD_SCRYPT_N, r: 8, p: 1 }),
     redisUrl: e.REDIS_URL,
+    auditRetentionDays: e.AUDIT_RETENTION_DAYS,
+    auditWebhook,
+    geoIp: Object.freeze({
+      countryDb: e.GEOIP_COUNTRY_DB === undefined ? undefined : path.resolve(e.GEOIP_COUNTRY_DB),
+      asnDb: e.GEOIP_ASN_DB === undefined ? undefined : path.resolve(e.GEOIP_ASN_DB),
+    }),
   });
 }

@@ -3,6 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.ts';
+import { AuditWebhook } from './audit/webhook.ts';
 import type { Config } from './config.ts';
 import type { Clock } from './model/clock.ts';
 import { loggerOptions } from './http/logging.ts';
@@ -30,6 +31,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const lifecycle: Lifecycle = { shuttingDown: false };
   let app: FastifyInstance;
   try {
+    // The IP databases are whole in memory before the first request (nothing loads on a request).
+    services.geoIp.warm();
     app = await buildApp({
       services,
       lifecycle,
@@ -45,10 +48,12 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     throw err;
   }
 
-  // Expired rows are swept so the database stays bounded under constant load.
+  // Expired rows are swept so the database stays bounded under constant load; audit events after
+  // AUDIT_RETENTION_DAYS.
   const sweeper = config.sweepIntervalSeconds > 0
     ? setInterval(() => {
-      services.store.sweep(services.clock.now()).then(
+      const now = services.clock.now();
+      services.store.sweep(now, now - config.auditRetentionDays * 86_400_000).then(
         // Any kind counts (flows and registration codes expire on their own, without device codes).
         (r) => { if (Object.values(r).some((n) => n > 0)) app.log.info({ swept: r }, 'swept expired rows'); },
         (err: unknown) => { app.log.error({ err }, 'sweep failed'); },
@@ -56,6 +61,14 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     }, config.sweepIntervalSeconds * 1000)
     : undefined;
   sweeper?.unref();
+
+  // The audit webhook drains the outbox in the background; what it has not confirmed stays there.
+  const hook = config.auditWebhook;
+  const webhook = hook === undefined ? undefined : new AuditWebhook({
+    outbox: services.store.auditOutbox, clock: services.clock, telemetry: services.metrics, url: hook.url, secret: hook.secret,
+    onError: (message) => { app.log.warn(message); },
+  });
+  webhook?.start();
 
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
@@ -68,6 +81,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       closing ??= (async () => {
         lifecycle.shuttingDown = true;
         clearInterval(sweeper);
+        await webhook?.stop();
         // Fastify closes the keep-alive connections that are idle when closing starts; one that was
         // waiting for its answer goes idle only after it, and would hold the close open until its
         // keep-alive timeout. So idle connections are closed again until the server has shut.
@@ -95,7 +109,10 @@ export async function runServer(config: Config): Promise<void> {
   const server = await startServer(config, { pretty });
   const log = server.app.log;
   // The database and the Redis address without their credentials (both URLs may hold a password).
-  log.info({ url: server.url, publicUrl: config.publicUrl, database: config.databaseLabel, redis: server.services.redis?.address }, 'device-code-server listening');
+  log.info({
+    url: server.url, publicUrl: config.publicUrl, database: config.databaseLabel, redis: server.services.redis?.address,
+    ipDatabases: server.services.geoIp.sources,
+  }, 'device-code-server listening');
   closeWithGrace({
     delay: config.shutdownGraceSeconds * 1000,
     logger: { error: (message: unknown) => { log.error({ detail: message }, 'shutdown'); } },

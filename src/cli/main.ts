@@ -7,10 +7,11 @@ import {
 } from './args.ts';
 import { adminKeyCreate, adminKeyList, adminKeyRevoke } from './commands/admin-key.ts';
 import { appAdd, appList } from './commands/app.ts';
-import { clientCreate, clientDelete, clientList } from './commands/client.ts';
+import { auditList } from './commands/audit.ts';
+import { clientCreate, clientDelete, clientList, clientUpdate } from './commands/client.ts';
 import { copyStoreCommand } from './commands/copy-store.ts';
 import { approveCommand, denyCommand } from './commands/decide.ts';
-import { envCreate, envList } from './commands/env.ts';
+import { envCreate, envList, envUpdate } from './commands/env.ts';
 import { grantsList, grantsRevoke } from './commands/grants.ts';
 import { loginCommand } from './commands/login.ts';
 import { keysList, keysRotate } from './commands/keys.ts';
@@ -31,8 +32,8 @@ const single = (spec: CommandSpec): Group => ({ name: spec.path.join(' '), summa
 const groups: readonly Group[] = [
   single(serveCommand),
   single(migrateCommand),
-  { name: 'env', summary: 'Create and list environments.', commands: [envCreate, envList] },
-  { name: 'client', summary: 'Create, list and delete OAuth clients.', commands: [clientCreate, clientList, clientDelete] },
+  { name: 'env', summary: 'Create, update and list environments.', commands: [envCreate, envUpdate, envList] },
+  { name: 'client', summary: 'Create, update, list and delete OAuth clients.', commands: [clientCreate, clientUpdate, clientList, clientDelete] },
   { name: 'user', summary: 'Create, update, disable, enable and list users.', commands: [userCreate, userUpdate, userDisable, userEnable, userList] },
   single(approveCommand),
   single(denyCommand),
@@ -42,6 +43,7 @@ const groups: readonly Group[] = [
   { name: 'app', summary: 'Add and list the authenticator apps devices register with.', commands: [appAdd, appList] },
   { name: 'grants', summary: 'List and end the devices and sessions a user is signed in on.', commands: [grantsList, grantsRevoke] },
   { name: 'keys', summary: 'Rotate and list the token-signing keys of an environment.', commands: [keysRotate, keysList] },
+  { name: 'audit', summary: 'Read the audit trail of an environment.', commands: [auditList] },
   single(sweepCommand),
   single(backupCommand),
   single(copyStoreCommand),
@@ -64,7 +66,7 @@ function topHelp(): string {
     ...rows.map(([n, s]) => `  ${(n ?? '').padEnd(width)}${s ?? ''}`),
     '',
     'Commands that work inside an environment (client, user, approve, deny, session-token, admin-key,',
-    'app) take --env <id|name>;',
+    'app, env update) take --env <id|name>;',
     'commands that print something take --json (exactly one JSON object on stdout).',
     `Run \`${PROGRAM} <command> --help\` for a command's options.`,
     'The database and secrets come from the environment: DATA_DIR (./data), DATABASE_PATH or DATABASE_URL, SERVER_SECRET_FILE.',

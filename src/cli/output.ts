@@ -4,8 +4,15 @@ import type { Client, Environment, User } from '../model/records.ts';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
+const scopeText = (scopes: readonly string[] | null): string | null => (scopes === null ? null : scopes.join(' '));
+
 export function environmentJson(env: Environment): Record<string, unknown> {
-  return { id: env.id, name: env.name, company_id: env.companyId, mfa_licensed: env.mfaLicensed, created_at: iso(env.createdAt) };
+  return {
+    id: env.id, name: env.name, company_id: env.companyId, mfa_licensed: env.mfaLicensed,
+    // README "Device policy": null is no limit.
+    device_defaults: { networks: env.deviceDefaults.networks, scopes: scopeText(env.deviceDefaults.scopes) },
+    created_at: iso(env.createdAt),
+  };
 }
 
 export function clientJson(client: Client): Record<string, unknown> {
@@ -26,6 +33,12 @@ export function clientJson(client: Client): Record<string, unknown> {
       rotation: client.type === 'public' || client.refresh.rotation,
       idle_seconds: client.refresh.idleSeconds,
       lifetime_seconds: client.refresh.absoluteSeconds,
+    },
+    // README "Device policy": networks and scopes null are the environment's defaults.
+    device_policy: {
+      networks: client.devicePolicy.networks,
+      scopes: scopeText(client.devicePolicy.scopes),
+      same_network: client.devicePolicy.sameNetwork,
     },
     created_at: iso(client.createdAt),
   };

@@ -8,6 +8,7 @@ import { verifyAdminToken } from '../crypto/jwt.ts';
 import type { Clock } from '../model/clock.ts';
 import { ADMIN_ROLES, type AdminKey, type AdminRole, type Environment } from '../model/records.ts';
 import type { Store } from '../store/store.ts';
+import { ref, type AuditTrail } from './audit.ts';
 import { CoreError } from './errors.ts';
 
 /** RSA: `exp` at most one hour after `iat`. */
@@ -35,6 +36,7 @@ export interface AdminKeyDeps {
   /** The admin API base URL: the `aud` of admin tokens and the key file's adminRestApiUrl. */
   adminApiUrl: string;
   clockSkewSeconds: number;
+  audit: AuditTrail;
 }
 
 export class AdminKeys {
@@ -61,6 +63,7 @@ export class AdminKeys {
       revokedAt: null,
     };
     await this.#d.store.adminKeys.create(key);
+    await this.#changed(key, 'admin_key.created');
     return {
       key,
       file: {
@@ -81,7 +84,14 @@ export class AdminKeys {
   async revoke(envId: string, accessId: string): Promise<AdminKey> {
     const key = await this.#d.store.adminKeys.revoke(envId, accessId, this.#d.clock.now());
     if (!key) throw new CoreError('not_found', `no admin key ${accessId}`);
+    await this.#changed(key, 'admin_key.revoked');
     return key;
+  }
+
+  #changed(key: AdminKey, action: string): Promise<void> {
+    return this.#d.audit.record(this.#d.audit.event({
+      envId: key.envId, type: 'admin.changed', actor: ref.cli, subject: ref.adminKey(key.accessId), details: { action, role: key.role },
+    }));
   }
 
   /** The admin a bearer token speaks for; invalid_token for anything else (the reason goes to the log). */

@@ -4,11 +4,16 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { hashPassword, type ScryptCost } from '../crypto/passwords.ts';
 import type { SecretKeys } from '../crypto/secret.ts';
 import type { Clock } from '../model/clock.ts';
-import { DEFAULT_REFRESH, DEVICE_CODE_GRANT, REFRESH_TOKEN_GRANT, type Client, type Environment, type User } from '../model/records.ts';
+import {
+  DEFAULT_REFRESH, DEVICE_CODE_GRANT, NO_DEVICE_POLICY, REFRESH_TOKEN_GRANT, type Client, type DeviceDefaults, type DevicePolicy, type Environment,
+  type User,
+} from '../model/records.ts';
 import { StoreConflictError, type Store, type UserProfilePatch } from '../store/store.ts';
+import { ref, type AuditTrail } from './audit.ts';
 import { CoreError } from './errors.ts';
 import type { KeyRing } from './key-ring.ts';
 import { OFFLINE_ACCESS } from './grants.ts';
+import { canonicalCidrList } from './networks.ts';
 import { isValidScopeToken, parseScopeList } from './scopes.ts';
 
 export const DEFAULT_ENVIRONMENT_NAME = 'default';
@@ -23,6 +28,8 @@ export interface AdminDeps {
   keys: KeyRing;
   /** Hashes generated client secrets. */
   secrets: SecretKeys;
+  /** Every change made here is an `admin.changed` event, recorded right after it (the command line is its actor). */
+  audit: AuditTrail;
   /** scrypt cost of new password hashes. */
   passwordCost: ScryptCost;
 }
@@ -44,6 +51,32 @@ export interface NewClient {
   noRotation?: boolean;
   refreshIdleSeconds?: number;
   refreshLifetimeSeconds?: number;
+  /** Device policy (README "Device policy"): networks as written (CIDRs or addresses), scopes space-separated. */
+  deviceNetworks?: readonly string[];
+  deviceScopes?: string;
+  sameNetwork?: boolean;
+}
+
+/**
+ * What Admin.updateClient changes: an absent field stays as it is. `deviceNetworks` and
+ * `deviceScopes` set to null drop the client's own, so the environment's default applies again.
+ */
+export interface ClientUpdate {
+  name?: string;
+  codeLifetime?: number;
+  pollInterval?: number;
+  tokenLifetime?: number;
+  refreshIdleSeconds?: number;
+  refreshLifetimeSeconds?: number;
+  deviceNetworks?: readonly string[] | null;
+  deviceScopes?: string | null;
+  sameNetwork?: boolean;
+}
+
+/** What Admin.setDeviceDefaults changes: an absent field stays; null lifts the limit. */
+export interface DeviceDefaultsUpdate {
+  deviceNetworks?: readonly string[] | null;
+  deviceScopes?: string | null;
 }
 
 export interface NewUser {
@@ -100,6 +133,35 @@ function inRange(name: string, value: number, min: number, max: number): number 
   return value;
 }
 
+function clientName(input: string): string {
+  const name = input.trim();
+  if (name.length === 0 || name.length > 200) throw new CoreError('invalid_request', 'name must be 1-200 characters');
+  return name;
+}
+
+/**
+ * The most a device login may ask for: well-formed scope tokens, at least one, and (for a client)
+ * only scopes the client has: a ceiling above them would promise what can never be granted.
+ */
+function deviceScopeList(input: string, clientScopes?: readonly string[]): string[] {
+  const scopes = parseScopeList(input);
+  if (scopes.length === 0) throw new CoreError('invalid_scope', 'device scopes: name at least one scope');
+  const malformed = scopes.find((s) => !isValidScopeToken(s));
+  if (malformed !== undefined) throw new CoreError('invalid_scope', `device scopes: "${malformed}" is not a scope (RFC 6749 §3.3)`);
+  const foreign = clientScopes === undefined ? [] : scopes.filter((s) => !clientScopes.includes(s));
+  if (foreign.length > 0) {
+    throw new CoreError('invalid_scope', `device scopes must be among the client's scopes (${clientScopes?.join(' ') ?? ''}); not: ${foreign.join(' ')}`);
+  }
+  return scopes;
+}
+
+/** A client's device policy from the given options; `current` for what they leave as it is. */
+function devicePolicy(input: ClientUpdate, scopes: readonly string[], current: DevicePolicy): DevicePolicy {
+  const networks = input.deviceNetworks === undefined ? current.networks : input.deviceNetworks === null ? null : canonicalCidrList(input.deviceNetworks);
+  const deviceScopes = input.deviceScopes === undefined ? current.scopes : input.deviceScopes === null ? null : deviceScopeList(input.deviceScopes, scopes);
+  return { networks, scopes: deviceScopes, sameNetwork: input.sameNetwork ?? current.sameNetwork };
+}
+
 export class Admin {
   readonly #d: AdminDeps;
 
@@ -113,7 +175,8 @@ export class Admin {
       throw new CoreError('invalid_request', 'environment name: 1-64 letters, digits, dots, dashes or underscores, not a UUID');
     }
     const env: Environment = {
-      id: randomUUID(), name, companyId: randomUUID(), mfaLicensed: opts.mfaLicensed ?? true, createdAt: this.#d.clock.now(),
+      id: randomUUID(), name, companyId: randomUUID(), mfaLicensed: opts.mfaLicensed ?? true, deviceDefaults: { networks: null, scopes: null },
+      createdAt: this.#d.clock.now(),
     };
     try {
       await this.#d.store.environments.create(env);
@@ -122,7 +185,13 @@ export class Admin {
       throw err;
     }
     await this.#d.keys.ensureKey(env.id);
+    await this.#changed(env.id, ref.environment(env.id), 'environment.created', { name, mfa_licensed: env.mfaLicensed });
     return env;
+  }
+
+  /** Records an operator's change; `details` names what changed, never a secret. */
+  #changed(envId: string, subject: string, action: string, details: Record<string, unknown> = {}): Promise<void> {
+    return this.#d.audit.record(this.#d.audit.event({ envId, type: 'admin.changed', actor: ref.cli, subject, details: { action, ...details } }));
   }
 
   /** The `default` environment, created on first start. */
@@ -154,10 +223,26 @@ export class Admin {
     return this.#d.store.environments.list();
   }
 
+  /**
+   * The environment's device policy defaults (README "Device policy"): the networks and the most a
+   * device login may ask for, for every client that sets none itself.
+   */
+  async setDeviceDefaults(env: Environment, input: DeviceDefaultsUpdate): Promise<Environment> {
+    if (input.deviceNetworks === undefined && input.deviceScopes === undefined) throw new CoreError('invalid_request', 'nothing to change');
+    // What another process set since `env` was read stays unless this changes it.
+    const current = (await this.#d.store.environments.get(env.id))?.deviceDefaults ?? env.deviceDefaults;
+    const defaults: DeviceDefaults = {
+      networks: input.deviceNetworks === undefined ? current.networks : input.deviceNetworks === null ? null : canonicalCidrList(input.deviceNetworks),
+      scopes: input.deviceScopes === undefined ? current.scopes : input.deviceScopes === null ? null : deviceScopeList(input.deviceScopes),
+    };
+    const updated = await this.#d.store.environments.setDeviceDefaults(env.id, defaults);
+    if (!updated) throw new CoreError('not_found', `no environment ${env.name}`);
+    return updated;
+  }
+
   /** Returns the client and, for confidential clients, its secret: shown once, stored only as a hash. */
   async createClient(input: NewClient): Promise<{ client: Client; secret?: string }> {
-    const name = input.name.trim();
-    if (name.length === 0 || name.length > 200) throw new CoreError('invalid_request', 'name must be 1-200 characters');
+    const name = clientName(input.name);
     const listed = input.scope === undefined ? DEFAULT_CLIENT_SCOPES : parseScopeList(input.scope);
     if (listed.some((s) => !isValidScopeToken(s))) throw new CoreError('invalid_scope', 'scope is malformed');
     const refreshTokens = input.refreshTokens === true;
@@ -184,10 +269,41 @@ export class Admin {
       audience: input.audience ?? null,
       purpose: null,
       refresh: { always: input.refreshAlways === true, rotation: input.noRotation !== true, idleSeconds, absoluteSeconds },
+      devicePolicy: devicePolicy(input, scopes, NO_DEVICE_POLICY),
       createdAt: this.#d.clock.now(),
     };
     await this.#d.store.clients.create(client);
+    await this.#changed(client.envId, ref.client(client.clientId), 'client.created', { name: client.name, type: client.type, scope: client.scopes.join(' ') });
     return secret === undefined ? { client } : { client, secret };
+  }
+
+  /**
+   * Changes a client's name, lifetimes and device policy, with createClient's checks; its id, type,
+   * secret, scopes and grant types stay. Codes already issued keep the lifetime and interval they
+   * were given; the policy applies from the next device authorization and code entry (the scope
+   * ceiling also at redemption).
+   */
+  async updateClient(envId: string, clientId: string, input: ClientUpdate): Promise<Client> {
+    if (Object.values(input).every((v) => v === undefined)) throw new CoreError('invalid_request', 'nothing to change');
+    const current = await this.#d.store.clients.get(envId, clientId);
+    if (!current) throw new CoreError('not_found', `no client ${clientId}`);
+    const refreshChange = input.refreshIdleSeconds !== undefined || input.refreshLifetimeSeconds !== undefined;
+    if (refreshChange && !current.grantTypes.includes(REFRESH_TOKEN_GRANT)) {
+      throw new CoreError('invalid_request', 'refresh settings need refresh tokens enabled');
+    }
+    const absoluteSeconds = inRange('refresh lifetime', input.refreshLifetimeSeconds ?? current.refresh.absoluteSeconds, 60, 10 * 365 * 86_400);
+    const idleSeconds = inRange('refresh idle time', input.refreshIdleSeconds ?? Math.min(current.refresh.idleSeconds, absoluteSeconds), 60, absoluteSeconds);
+    const client: Client = {
+      ...current,
+      name: input.name === undefined ? current.name : clientName(input.name),
+      codeLifetime: inRange('code lifetime', input.codeLifetime ?? current.codeLifetime, 1, 3600),
+      pollInterval: inRange('poll interval', input.pollInterval ?? current.pollInterval, 1, 60),
+      tokenLifetime: inRange('token lifetime', input.tokenLifetime ?? current.tokenLifetime, 60, 86_400),
+      refresh: { ...current.refresh, idleSeconds, absoluteSeconds },
+      devicePolicy: devicePolicy(input, current.scopes, current.devicePolicy),
+    };
+    if (!(await this.#d.store.clients.update(client))) throw new CoreError('not_found', `no client ${clientId}`);
+    return client;
   }
 
   listClients(envId: string): Promise<Client[]> {
@@ -197,6 +313,7 @@ export class Admin {
   /** Deletes the client and ends its device authorizations: none of its codes can be approved or redeemed after. */
   async deleteClient(envId: string, clientId: string): Promise<void> {
     if (!(await this.#d.store.clients.delete(envId, clientId))) throw new CoreError('not_found', `no client ${clientId}`);
+    await this.#changed(envId, ref.client(clientId), 'client.deleted');
   }
 
   /**
@@ -221,6 +338,7 @@ export class Admin {
       audience: null,
       purpose: 'account',
       refresh: { ...DEFAULT_REFRESH },
+      devicePolicy: { ...NO_DEVICE_POLICY },
       createdAt: this.#d.clock.now(),
     };
     try {
@@ -262,6 +380,7 @@ export class Admin {
       if (err instanceof StoreConflictError) throw new CoreError('conflict', 'username or email already in use');
       throw err;
     }
+    await this.#changed(user.envId, ref.user(user.id), 'user.created', { username: user.username });
     return user;
   }
 
@@ -290,12 +409,19 @@ export class Admin {
       throw err;
     }
     if (!updated) throw new CoreError('not_found', `no user ${username}`);
+    await this.#changed(envId, ref.user(updated.id), 'user.updated', { username, fields: Object.keys(clean) });
     return updated;
   }
 
+  /**
+   * Disabling ends what the user had given, in the same transaction (UserStore.setDisabled): their
+   * grants are revoked and their unredeemed approvals denied, so enabling them again brings none
+   * of it back: the devices sign in again.
+   */
   async setUserDisabled(envId: string, username: string, disabled: boolean): Promise<User> {
     const user = await this.#d.store.users.setDisabled(envId, username, disabled, this.#d.clock.now());
     if (!user) throw new CoreError('not_found', `no user ${username}`);
+    await this.#changed(envId, ref.user(user.id), disabled ? 'user.disabled' : 'user.enabled', { username });
     return user;
   }
 

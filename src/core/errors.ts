@@ -32,6 +32,8 @@ const defaultStatus = {
   user_code_used: 400,
   /** The flow failed after too many wrong codes. */
   too_many_attempts: 400,
+  /** The client wants the approver on the device's network (README "Device policy"), and they are not. */
+  network_mismatch: 400,
   /** The source address spent its wrong-code budget (RFC 8628 §5.1); retryAfter says when it refills. */
   guess_budget_exhausted: 429,
   flow_not_found: 404,

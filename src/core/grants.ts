@@ -10,7 +10,8 @@ import { generateRefreshToken, REFRESH_TOKEN_PREFIX } from '../crypto/codes.ts';
 import type { SecretKeys } from '../crypto/secret.ts';
 import type { Clock } from '../model/clock.ts';
 import { REFRESH_TOKEN_GRANT, type Authentication, type Client, type Environment, type Grant, type GrantKind, type User } from '../model/records.ts';
-import type { Store } from '../store/store.ts';
+import type { AuditOf, Store } from '../store/store.ts';
+import { ref, type AuditTrail } from './audit.ts';
 import { CoreError } from './errors.ts';
 import { parseScopeList } from './scopes.ts';
 import { outcomeOf, type Telemetry } from './telemetry.ts';
@@ -24,6 +25,7 @@ export interface GrantsDeps {
   telemetry: Telemetry;
   /** How long a rotated-out token may be presented again without revoking the grant (default 0). */
   reuseGraceSeconds: number;
+  audit: AuditTrail;
 }
 
 export interface OpenedGrant {
@@ -87,9 +89,12 @@ export class Grants {
   }
 
   /** A new grant (see prepare), stored on its own. */
-  async open(client: Client, user: User, scope: string, kind: GrantKind, withRefreshToken: boolean, authentication: Authentication | null): Promise<OpenedGrant> {
+  async open(
+    client: Client, user: User, scope: string, kind: GrantKind, withRefreshToken: boolean, authentication: Authentication | null,
+    audit?: AuditOf<Grant>,
+  ): Promise<OpenedGrant> {
     const prepared = this.prepare(client, user, scope, kind, withRefreshToken, authentication);
-    await this.#d.store.grants.create(prepared.grant, prepared.refreshTokenHash);
+    await this.#d.store.grants.create(prepared.grant, prepared.refreshTokenHash, audit);
     return prepared;
   }
 
@@ -134,27 +139,34 @@ export class Grants {
 
     const idleExpiresAt = Math.min(now + client.refresh.idleSeconds * 1000, grant.absoluteExpiresAt);
     const rotates = client.type === 'public' || client.refresh.rotation;
+    const refreshed = () => [this.#d.audit.event({
+      envId: env.id, type: 'token.refreshed', actor: ref.client(client.clientId), subject: ref.grant(grant.id),
+      details: { user_id: grant.userId, scope, rotated: rotates },
+    })];
     if (!rotates) {
-      if (!(await this.#d.store.refreshTokens.touch(grant.id, now, idleExpiresAt))) throw invalid('the grant has been revoked');
+      if (!(await this.#d.store.refreshTokens.touch(grant.id, now, idleExpiresAt, refreshed))) throw invalid('the grant has been revoked');
       return { grant, user, scope, refreshToken: presented };
     }
     const next = generateRefreshToken();
     const nextHash = this.#hash(next);
     if (token.status === 'rotated') {
       // Within the grace: the client lost the answer; the token it never received is rotated out.
-      if (!(await this.#d.store.refreshTokens.reissue(grant.id, nextHash, now, idleExpiresAt))) throw invalid('the grant has been revoked');
-    } else if (!(await this.#d.store.refreshTokens.rotate(hash, nextHash, now, idleExpiresAt))) {
+      if (!(await this.#d.store.refreshTokens.reissue(grant.id, nextHash, now, idleExpiresAt, refreshed))) throw invalid('the grant has been revoked');
+    } else if (!(await this.#d.store.refreshTokens.rotate(hash, nextHash, now, idleExpiresAt, refreshed))) {
       // A concurrent refresh rotated it first: this presentation is a reuse like any other.
       const again = await this.#d.store.refreshTokens.find(hash);
       if (again?.token.status !== 'rotated' || !inGrace(again.token.rotatedAt)) throw await this.#reused(grant);
-      if (!(await this.#d.store.refreshTokens.reissue(grant.id, nextHash, now, idleExpiresAt))) throw invalid('the grant has been revoked');
+      if (!(await this.#d.store.refreshTokens.reissue(grant.id, nextHash, now, idleExpiresAt, refreshed))) throw invalid('the grant has been revoked');
     }
     return { grant, user, scope, refreshToken: next };
   }
 
   /** RFC 9700 §4.14.2: a refresh token used twice means it was copied; the whole family ends. */
   async #reused(grant: Grant): Promise<CoreError> {
-    await this.#d.store.grants.revoke(grant.envId, grant.id, this.#d.clock.now());
+    await this.#d.store.grants.revoke(grant.envId, grant.id, this.#d.clock.now(), (g) => [this.#d.audit.event({
+      envId: g.envId, type: 'token.reuse_detected', actor: ref.client(g.clientId), subject: ref.grant(g.id), outcome: 'failure',
+      details: { user_id: g.userId, grant_revoked: true },
+    })]);
     this.#d.telemetry.refreshReuse();
     return new CoreError('invalid_grant', 'this refresh token was already used; the grant has been revoked');
   }
@@ -169,10 +181,13 @@ export class Grants {
    * `userId`: only a grant of this user; `by`: what ended it, for the metric (a refresh token
    * revoked at the revocation endpoint, or the grant itself from the page or the CLI).
    */
-  async revoke(env: Environment, grantId: string, o: { userId?: string; by?: 'grant' | 'refresh_token' } = {}): Promise<Grant> {
+  async revoke(env: Environment, grantId: string, o: { userId?: string; by?: 'grant' | 'refresh_token'; actor?: string } = {}): Promise<Grant> {
     const grant = await this.#d.store.grants.get(env.id, grantId);
     if (!grant || (o.userId !== undefined && grant.userId !== o.userId)) throw new CoreError('not_found', `no grant ${grantId}`);
-    const revoked = await this.#d.store.grants.revoke(env.id, grantId, this.#d.clock.now());
+    const revoked = await this.#d.store.grants.revoke(env.id, grantId, this.#d.clock.now(), (g) => [this.#d.audit.event({
+      envId: g.envId, type: 'grant.revoked', actor: o.actor ?? (o.userId === undefined ? ref.cli : ref.user(o.userId)), subject: ref.grant(g.id),
+      details: { user_id: g.userId, client_id: g.clientId, via: o.by === 'refresh_token' ? 'revocation_endpoint' : o.userId === undefined ? 'admin' : 'your_devices' },
+    })]);
     if (!revoked) throw new CoreError('not_found', `no grant ${grantId}`);
     this.#d.telemetry.revocation(o.by ?? 'grant');
     return revoked;

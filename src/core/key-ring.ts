@@ -7,7 +7,7 @@ import { generateSigningKey, importPrivateKey, importPublicKey, type PublicJwk }
 import type { SecretKeys } from '../crypto/secret.ts';
 import type { Clock } from '../model/clock.ts';
 import type { KeyAlg, SigningKeyRecord } from '../model/records.ts';
-import type { Store } from '../store/store.ts';
+import type { AuditOf, Store } from '../store/store.ts';
 
 export interface ActiveKey {
   kid: string;
@@ -85,16 +85,17 @@ export class KeyRing {
   }
 
   /** New active key; old ones stay in the JWKS until every token they signed has expired. */
-  async rotate(envId: string, alg: KeyAlg, maxTokenLifetimeSeconds: number): Promise<string> {
-    const kid = await this.#create(envId, alg);
+  /** `audit`: the events of the new key (key.rotated), stored with it. */
+  async rotate(envId: string, alg: KeyAlg, maxTokenLifetimeSeconds: number, audit?: AuditOf<SigningKeyRecord>): Promise<string> {
+    const kid = await this.#create(envId, alg, audit);
     await this.#store.signingKeys.retire(envId, kid, this.#clock.now() + maxTokenLifetimeSeconds * 1000);
     this.#cache.delete(envId);
     return kid;
   }
 
-  async #create(envId: string, alg: KeyAlg): Promise<string> {
+  async #create(envId: string, alg: KeyAlg, audit?: AuditOf<SigningKeyRecord>): Promise<string> {
     const record = await this.#record(envId, alg);
-    await this.#store.signingKeys.insert(record);
+    await this.#store.signingKeys.insert(record, audit);
     this.#cache.delete(envId);
     return record.kid;
   }

@@ -10,6 +10,8 @@ export interface LimitRule {
   /** Hits allowed per window. */
   max: number;
   windowSeconds: number;
+  /** What the limit is called in metrics and the audit trail. */
+  name?: string;
 }
 
 export interface LimitState {

@@ -7,6 +7,7 @@ import type { Clock } from '../model/clock.ts';
 import type { AppId, Environment, RegisteredDevice, User } from '../model/records.ts';
 import { StoreConflictError, type Store } from '../store/store.ts';
 import { UUID } from './admin.ts';
+import { ref, type AuditTrail } from './audit.ts';
 import { CoreError } from './errors.ts';
 import type { GuessBudget } from './guess-budget.ts';
 import type { Telemetry } from './telemetry.ts';
@@ -28,6 +29,7 @@ export interface RegistrationDeps {
   secrets: SecretKeys;
   guesses: GuessBudget;
   telemetry: Telemetry;
+  audit: AuditTrail;
   lifetimeSeconds: number;
 }
 
@@ -62,7 +64,8 @@ export class Registration {
   }
 
   /** A new code for the user, replacing any code they hold; refused as RSA documents (docs/vendors.md). */
-  async issue(env: Environment, who: UserRef, requestedAppId: string): Promise<IssuedRegistrationCode> {
+  /** `actor`: who asked (the admin key), for the audit trail. */
+  async issue(env: Environment, who: UserRef, requestedAppId: string, actor: string | null = null): Promise<IssuedRegistrationCode> {
     const appId = requestedAppId.toLowerCase();
     if (!(await this.isKnownApp(env.id, appId))) throw new CoreError('invalid_request', 'unknown appId', { target: 'appId' });
     const named = 'email' in who ? who.email : who.username;
@@ -78,7 +81,7 @@ export class Registration {
       const code = generateRegistrationCode();
       const result = await this.#d.store.registrationCodes.issue({
         userId: user.id, envId: env.id, codeHash: this.#hash(code), appId, expiresAt, createdAt: now,
-      });
+      }, (c) => [this.#d.audit.event({ envId: c.envId, type: 'registration.issued', actor, subject: ref.user(c.userId), details: { app_id: c.appId, expires_at: c.expiresAt } })]);
       if (result === 'ok') {
         this.#d.telemetry.registrationCode('issued');
         return { code, expiresAt, user };
@@ -98,7 +101,10 @@ export class Registration {
       const redeemed = REGISTRATION_CODE_PATTERN.test(input.code)
         ? await this.#d.store.registrationCodes.redeem(this.#hash(input.code), input.appId.toLowerCase(), {
           id: randomUUID(), appId: input.appId.toLowerCase(), deviceName: input.deviceName, platform: input.platform, registeredAt: now,
-        }, now)
+        }, now, (d) => [this.#d.audit.event({
+          envId: d.envId, type: 'registration.redeemed', actor: ref.user(d.userId), subject: `registered-device:${d.id}`,
+          details: { app_id: d.appId, device_name: d.deviceName, platform: d.platform },
+        })])
         : { outcome: 'invalid_code' as const };
       if (redeemed.outcome === 'invalid_code') {
         throw new CoreError('invalid_registration_code', 'the registration code is invalid, expired or already used', { target: 'deviceRegistrationCode' });
@@ -153,6 +159,9 @@ export class Registration {
       if (err instanceof StoreConflictError) throw new CoreError('conflict', `app id ${id} is already known`);
       throw err;
     }
+    await this.#d.audit.record(this.#d.audit.event({
+      envId: env.id, type: 'admin.changed', actor: ref.cli, subject: `app:${id}`, details: { action: 'app.added', name: text },
+    }));
     return app;
   }
 

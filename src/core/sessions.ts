@@ -6,6 +6,7 @@ import { signSessionToken, verifySessionToken } from '../crypto/jwt.ts';
 import type { Clock } from '../model/clock.ts';
 import type { Client, Environment, User } from '../model/records.ts';
 import type { Store } from '../store/store.ts';
+import { ref, type AuditTrail } from './audit.ts';
 import { CoreError } from './errors.ts';
 import type { Grants } from './grants.ts';
 import { passwordSignIn } from './identity.ts';
@@ -23,6 +24,7 @@ export interface SessionDeps {
   /** The environment's account client: session grants belong to it. */
   accountClient: (env: Environment) => Promise<Client>;
   telemetry: Telemetry;
+  audit: AuditTrail;
   lifetimeSeconds: number;
   clockToleranceSeconds: number;
 }
@@ -55,7 +57,10 @@ export class SessionTokens {
   /** A new session for the user: a grant of its own (listed and revocable like a device's) and its first token. */
   async start(env: Environment, urls: SessionUrls, user: User): Promise<IssuedSession> {
     if (user.disabled || user.envId !== env.id) throw new CoreError('invalid_credentials', 'this user cannot sign in');
-    const opened = await this.#d.grants.open(await this.#d.accountClient(env), user, '', 'session', true, passwordSignIn(this.#d.clock.now()));
+    const opened = await this.#d.grants.open(await this.#d.accountClient(env), user, '', 'session', true, passwordSignIn(this.#d.clock.now()),
+      (g) => [this.#d.audit.event({
+        envId: g.envId, type: 'signin.succeeded', actor: ref.user(user.id), subject: ref.grant(g.id), details: { username: user.username, method: 'password', via: 'session_api' },
+      })]);
     return this.#sign(env, urls, user, opened.grant.id, opened.refreshToken ?? '');
   }
 

@@ -10,6 +10,7 @@ import { decoyHash, hashPassword, isWeakerThan, verifyPassword, type ScryptCost 
 import type { Clock } from '../model/clock.ts';
 import type { User } from '../model/records.ts';
 import type { UserStore } from '../store/store.ts';
+import { ref, type AuditTrail } from './audit.ts';
 import { CoreError } from './errors.ts';
 import type { RateLimiter } from './limiter.ts';
 
@@ -18,12 +19,14 @@ export class PasswordSignIn {
   readonly #failures: RateLimiter;
   readonly #cost: ScryptCost;
   readonly #clock: Clock;
+  readonly #audit: AuditTrail;
 
-  constructor(users: UserStore, failuresPerAccount: RateLimiter, cost: ScryptCost, clock: Clock) {
+  constructor(users: UserStore, failuresPerAccount: RateLimiter, cost: ScryptCost, clock: Clock, audit: AuditTrail) {
     this.#users = users;
     this.#failures = failuresPerAccount;
     this.#cost = cost;
     this.#clock = clock;
+    this.#audit = audit;
   }
 
   async signIn(envId: string, username: string, password: string): Promise<User> {
@@ -31,6 +34,7 @@ export class PasswordSignIn {
     const account = `${envId}|${name}`;
     const budget = await this.#failures.take(account);
     if (!budget.allowed) {
+      await this.#audit.limitExhausted(envId, 'account_sign_in', `username:${name}`, budget.resetSeconds, null);
       throw new CoreError('sign_in_throttled', 'too many failed sign-ins for this account; try again later', {
         target: 'password', retryAfter: budget.resetSeconds,
       });
@@ -38,6 +42,11 @@ export class PasswordSignIn {
     const user = await this.#users.getByUsername(envId, name);
     const ok = await verifyPassword(password, user?.passwordHash ?? (await decoyHash(this.#cost)));
     if (!user || !ok || user.disabled) {
+      // Nothing changed, so the event stands alone; the name tried is kept, never the password.
+      await this.#audit.record(this.#audit.event({
+        envId, type: 'signin.failed', actor: user ? ref.user(user.id) : null, outcome: 'failure',
+        details: { username: name.slice(0, 256), reason: !user ? 'unknown_user' : user.disabled ? 'disabled' : 'wrong_password', method: 'password' },
+      }));
       throw new CoreError('invalid_credentials', 'the username or password is not correct', { target: 'password' });
     }
     await this.#failures.refund(account);

@@ -21,9 +21,17 @@ export interface Telemetry {
   refresh(outcome: string): void;
   /** A rotated-out refresh token presented again: its grant was revoked. */
   refreshReuse(): void;
+  /** A redeemed device code presented again: the grant it opened was revoked. */
+  deviceCodeReuse(): void;
   revocation(kind: 'grant' | 'refresh_token' | 'access_token'): void;
   /** One UserInfo request: `ok` or the error code. */
   userInfo(outcome: string): void;
+  /** An audit event made (by its stable type name). */
+  auditEvent(type: string): void;
+  /** One delivery attempt of the audit webhook: `delivered` or `failed`; `events` it carried. */
+  auditWebhook(outcome: 'delivered' | 'failed', events: number): void;
+  /** A person reported a device request they did not start ("I didn't start this"); it was denied. */
+  deviceReported(): void;
 }
 
 export type CodeKind = 'user_code' | 'registration_code';
@@ -42,8 +50,12 @@ export const noTelemetry: Telemetry = {
   tokenIssued: nothing,
   refresh: nothing,
   refreshReuse: nothing,
+  deviceCodeReuse: nothing,
   revocation: nothing,
   userInfo: nothing,
+  auditEvent: nothing,
+  auditWebhook: nothing,
+  deviceReported: nothing,
 };
 
 /** The outcome label of a failure: the closed-set code, or `error` for anything else. */

@@ -8,6 +8,7 @@ import type { Clock } from '../model/clock.ts';
 import type { Client, Environment, User } from '../model/records.ts';
 import type { Store } from '../store/store.ts';
 import { CoreError } from './errors.ts';
+import { ref } from './audit.ts';
 import type { Grants } from './grants.ts';
 import { hasOpenId, OPENID, userClaims, type UserClaims } from './identity.ts';
 import type { KeyRing } from './key-ring.ts';
@@ -61,7 +62,7 @@ export class TokenStatus {
     if (token.startsWith(REFRESH_TOKEN_PREFIX)) {
       // A rotated-out token of the client's own grant ends it too, as its reuse at the token endpoint would.
       const grant = await this.#d.grants.liveByRefreshToken(env.id, token, { anyIssued: true });
-      if (grant?.clientId === client.clientId) await this.#d.grants.revoke(env, grant.id, { by: 'refresh_token' }).catch(alreadyEnded);
+      if (grant?.clientId === client.clientId) await this.#d.grants.revoke(env, grant.id, { by: 'refresh_token', actor: ref.client(client.clientId) }).catch(alreadyEnded);
       return;
     }
     const v = await this.#verify(env, token, issuers);

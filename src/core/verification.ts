@@ -1,18 +1,23 @@
 // The verification flow: how a person approves a device. One state machine, two front ends (the
 // HTML page and the PingOne-style flow API).
 //   USERNAME_PASSWORD_REQUIRED ─sign in─▶ DAG_USER_CODE_REQUIRED ─code─▶ DAG_CONSENT_REQUIRED ─accept─▶ COMPLETED
-//                                              └─5 wrong codes─▶ FAILED              └─refuse─▶ FAILED
+//                                              └─5 wrong codes─▶ FAILED              └─refuse or report─▶ FAILED
 // A flow is bound to the browser that started it and expires after 15 minutes without activity.
+// Once the flow has a device, its view carries where the device's request came from and what differs
+// from where the person looking is (request-context.ts); the consent records it, and "I didn't
+// start this" (a report) denies the device like a refusal and is recorded and counted as such.
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { formatUserCode, normalizeUserCode, type UserCodeFormat } from '../crypto/codes.ts';
 import type { SecretKeys } from '../crypto/secret.ts';
 import type { Clock } from '../model/clock.ts';
-import type { Environment, Flow, FlowStatus } from '../model/records.ts';
-import type { FlowPatch, Store } from '../store/store.ts';
+import type { AuditEventType, DeviceAuthorization, Environment, Flow, FlowStatus, RequestContext } from '../model/records.ts';
+import type { AuditOf, FlowPatch, Store } from '../store/store.ts';
+import { ref, type AuditTrail } from './audit.ts';
 import type { DeviceFlow } from './device-flow.ts';
 import { CoreError, isCoreError } from './errors.ts';
 import type { GuessBudget } from './guess-budget.ts';
 import { passwordSignIn } from './identity.ts';
+import { locationWarnings, UNKNOWN_CONTEXT, type ConsentWarning } from './request-context.ts';
 import { parseScopeList } from './scopes.ts';
 import type { PasswordSignIn } from './sign-in.ts';
 import { outcomeOf, type Telemetry } from './telemetry.ts';
@@ -30,18 +35,38 @@ export interface VerificationDeps {
   guesses: GuessBudget;
   passwords: PasswordSignIn;
   telemetry: Telemetry;
+  audit: AuditTrail;
 }
 
-/** What a front end shows for a flow. */
+/** The device's request as the consent screen shows it (RFC 8628 §5.4). */
+export interface DeviceRequestView {
+  requestedAt: number;
+  expiresAt: number;
+  /** Where it came from; each field null when unknown. */
+  source: RequestContext;
+}
+
+/** What a front end shows for a flow, to the person whose request (`viewer`) asked for it. */
 export interface FlowView {
   flow: Flow;
+  /** When the view was made, by the engine's clock: relative times ("2 minutes ago") count from it. */
+  at: number;
   /** The signed-in person; `name` when their profile has one. */
   user?: { id: string; username: string; name?: string };
   application?: { name: string };
   scopes?: string[];
   /** The verified code in display form (consent screen). */
   userCode?: string;
+  /** Once the flow has a device: its request. */
+  request?: DeviceRequestView;
+  /** With `request`: what differs between it and where the viewer is now (empty when nothing does). */
+  warnings?: ConsentWarning[];
+  /** The flow ended with "I didn't start this": the request was denied and reported. */
+  reported?: boolean;
 }
+
+/** The answers of the consent step: approve, deny, or deny and report ("I didn't start this"). */
+export type ConsentAnswer = 'approve' | 'deny' | 'report';
 
 export class Verification {
   readonly #d: VerificationDeps;
@@ -86,35 +111,55 @@ export class Verification {
     return flow;
   }
 
-  async view(flow: Flow): Promise<FlowView> {
-    const v: FlowView = { flow };
+  /** The flow as `viewer` (where the request asking for it came from) should see it. */
+  async view(flow: Flow, viewer: RequestContext | null): Promise<FlowView> {
+    const v: FlowView = { flow, at: this.#d.clock.now() };
     const user = flow.userId === null ? undefined : await this.#d.store.users.get(flow.envId, flow.userId);
     if (user) v.user = { id: user.id, username: user.username, ...(user.name === null ? {} : { name: user.name }) };
     const device = flow.deviceId === null ? undefined : await this.#d.store.deviceAuthorizations.get(flow.envId, flow.deviceId);
     const clientId = device?.clientId ?? flow.clientId;
     const client = clientId === null ? undefined : await this.#d.store.clients.get(flow.envId, clientId);
     if (client) v.application = { name: client.name };
-    if (device) v.scopes = parseScopeList(device.scope);
+    if (device) {
+      v.scopes = parseScopeList(device.scope);
+      v.request = { requestedAt: device.createdAt, expiresAt: device.expiresAt, source: device.requestContext ?? { ...UNKNOWN_CONTEXT } };
+      v.warnings = locationWarnings(device.requestContext, viewer);
+      // Reported by this flow's person (a device is decided by one flow at most).
+      if (flow.status === 'FAILED' && device.reportedAt !== null && device.userId === flow.userId) v.reported = true;
+    }
     if (flow.userCodeEnc !== null) v.userCode = this.#d.secrets.decrypt(flow.userCodeEnc);
     return v;
   }
 
-  signIn(env: Environment, flowId: string, browserSecret: string | undefined, username: string, password: string): Promise<FlowView> {
+  signIn(
+    env: Environment, flowId: string, browserSecret: string | undefined, username: string, password: string, viewer: RequestContext | null,
+  ): Promise<FlowView> {
     return this.#observed('sign_in', async () => {
       const flow = await this.#at(env, flowId, browserSecret, 'USERNAME_PASSWORD_REQUIRED');
       const user = await this.#d.passwords.signIn(env.id, username, password);
       return this.#advance(flow, 'USERNAME_PASSWORD_REQUIRED', {
         status: 'DAG_USER_CODE_REQUIRED', userId: user.id, authentication: passwordSignIn(this.#d.clock.now()),
-      });
+      }, viewer, (f) => [this.#d.audit.event({
+        envId: f.envId, type: 'signin.succeeded', actor: ref.user(user.id), subject: ref.flow(f.id), source: viewer,
+        details: { username: user.username, method: 'password' },
+      })]);
     });
   }
 
-  /** RFC 8628 §5.1: wrong codes count per flow (5, then FAILED) and per source address (a budget). */
-  verifyUserCode(env: Environment, flowId: string, browserSecret: string | undefined, input: string, source: string): Promise<FlowView> {
-    return this.#observed('user_code', () => this.#verifyUserCode(env, flowId, browserSecret, input, source));
+  /**
+   * RFC 8628 §5.1: wrong codes count per flow (5, then FAILED) and per source address (a budget).
+   * `source`: the approver's network key (src/core/networks.ts), which a client that wants its
+   * approver on the device's network compares with the device's (README "Device policy").
+   */
+  verifyUserCode(
+    env: Environment, flowId: string, browserSecret: string | undefined, input: string, source: string, viewer: RequestContext | null,
+  ): Promise<FlowView> {
+    return this.#observed('user_code', () => this.#verifyUserCode(env, flowId, browserSecret, input, source, viewer));
   }
 
-  async #verifyUserCode(env: Environment, flowId: string, browserSecret: string | undefined, input: string, source: string): Promise<FlowView> {
+  async #verifyUserCode(
+    env: Environment, flowId: string, browserSecret: string | undefined, input: string, source: string, viewer: RequestContext | null,
+  ): Promise<FlowView> {
     const flow = await this.#at(env, flowId, browserSecret, 'DAG_USER_CODE_REQUIRED');
     try {
       return await this.#d.guesses.spend(source, 'user_code', async () => {
@@ -122,16 +167,20 @@ export class Verification {
         if (flow.clientId !== null && device.clientId !== flow.clientId) {
           throw new CoreError('invalid_user_code', 'that code is not valid', { target: 'userCode' });
         }
+        await this.#assertSameNetwork(env, device, source);
         const canonical = normalizeUserCode(input, this.#d.userCode) ?? input;
         return await this.#advance(flow, 'DAG_USER_CODE_REQUIRED', {
           status: 'DAG_CONSENT_REQUIRED',
           deviceId: device.id,
           userCodeEnc: this.#d.secrets.encrypt(formatUserCode(canonical)),
-        });
+        }, viewer);
       });
     } catch (err) {
       if (!isCoreError(err) || err.code !== 'invalid_user_code') throw err;
-      const counted = await this.#d.store.flows.recordFailure(flow.id, MAX_CODE_ATTEMPTS, this.#d.clock.now());
+      const counted = await this.#d.store.flows.recordFailure(flow.id, MAX_CODE_ATTEMPTS, this.#d.clock.now(), (f) => [this.#d.audit.event({
+        envId: f.envId, type: 'device.code_rejected', actor: f.userId === null ? null : ref.user(f.userId), subject: ref.flow(f.id), source: viewer, outcome: 'failure',
+        details: { failed_attempts: f.failedAttempts, flow_failed: f.status === 'FAILED' },
+      })]);
       if (!counted) throw new CoreError('flow_wrong_state', 'the flow is no longer waiting for a code');
       const failuresRemaining = Math.max(0, MAX_CODE_ATTEMPTS - counted.failedAttempts);
       if (counted.status === 'FAILED') {
@@ -141,24 +190,52 @@ export class Verification {
     }
   }
 
-  /** Accept approves the device (it gets its token); refusal denies it (it gets access_denied). */
-  consent(env: Environment, flowId: string, browserSecret: string | undefined, accept: boolean): Promise<FlowView> {
-    return this.#observed('consent', () => this.#consent(env, flowId, browserSecret, accept), accept ? 'approved' : 'denied');
+  /**
+   * RFC 8628 §5.4: a phisher relays a code they requested to a victim elsewhere. A client that
+   * wants its approver on the device's network (a TV and the phone in the same home: one public
+   * IPv4 address, or one IPv6 /64) refuses an approver from any other network, or when the
+   * device's network is not known. The code was right: the guess is given back, no attempt counted.
+   */
+  async #assertSameNetwork(env: Environment, device: DeviceAuthorization, source: string): Promise<void> {
+    const client = await this.#d.store.clients.get(env.id, device.clientId);
+    if (client?.devicePolicy.sameNetwork !== true || (device.sourceNetwork !== null && device.sourceNetwork === source)) return;
+    throw new CoreError('network_mismatch', 'this code can only be approved from the network of the device that shows it', { target: 'userCode' });
   }
 
-  async #consent(env: Environment, flowId: string, browserSecret: string | undefined, accept: boolean): Promise<FlowView> {
+  /**
+   * Approval gives the device its token; a denial gives it access_denied, and so does a report ("I
+   * didn't start this"), which is also recorded on the device and counted. `approver` is where the
+   * person deciding is: it is recorded with the decision, with whether it differed from where the
+   * request came from (the warnings their consent screen showed).
+   */
+  consent(env: Environment, flowId: string, browserSecret: string | undefined, answer: ConsentAnswer, approver: RequestContext | null): Promise<FlowView> {
+    const outcome = answer === 'approve' ? 'approved' : answer === 'deny' ? 'denied' : 'reported';
+    return this.#observed('consent', () => this.#consent(env, flowId, browserSecret, answer, approver), outcome);
+  }
+
+  async #consent(env: Environment, flowId: string, browserSecret: string | undefined, answer: ConsentAnswer, approver: RequestContext | null): Promise<FlowView> {
     const flow = await this.#at(env, flowId, browserSecret, 'DAG_CONSENT_REQUIRED');
     const user = flow.userId === null ? undefined : await this.#d.store.users.get(env.id, flow.userId);
     if (!user || user.disabled) throw new CoreError('access_denied', 'this account can no longer approve devices');
+    const requested = flow.deviceId === null ? undefined : await this.#d.store.deviceAuthorizations.get(env.id, flow.deviceId);
+    const locationMismatch = locationWarnings(requested?.requestContext ?? null, approver).length > 0;
     const now = this.#d.clock.now();
-    const result = await this.#d.store.flows.decide(flow.id, accept, now);
+    const decided: AuditEventType = answer === 'approve' ? 'device.approved' : answer === 'deny' ? 'device.denied' : 'device.reported';
+    const result = await this.#d.store.flows.decide(flow.id, answer === 'approve', now, { approver, locationMismatch, reported: answer === 'report' },
+      (f) => [this.#d.audit.event({
+        envId: f.envId, type: decided, actor: ref.user(user.id), subject: f.deviceId === null ? ref.flow(f.id) : ref.device(f.deviceId), source: approver,
+        outcome: answer === 'approve' ? 'success' : 'failure',
+        // Both contexts: where the request came from (the event's source is the approver's).
+        details: { flow: f.id, username: user.username, location_mismatch: locationMismatch, requester: requested?.requestContext ?? null },
+      })]);
     if (result === 'flow_changed') throw new CoreError('flow_wrong_state', 'this request was already answered');
     if (result === 'device_unavailable') {
       const device = flow.deviceId === null ? undefined : await this.#d.store.deviceAuthorizations.get(env.id, flow.deviceId);
       if (!device || now >= device.expiresAt) throw new CoreError('user_code_expired', 'that code has expired', { target: 'userCode' });
       throw new CoreError('user_code_used', 'that code has already been used', { target: 'userCode' });
     }
-    return this.view(await this.load(env, flow.id, browserSecret));
+    if (answer === 'report') this.#d.telemetry.deviceReported();
+    return this.view(await this.load(env, flow.id, browserSecret), approver);
   }
 
   /** Runs a step and reports how it ended: `ok` (or `success`) or the error code. */
@@ -179,11 +256,11 @@ export class Verification {
     return flow;
   }
 
-  async #advance(flow: Flow, from: FlowStatus, patch: FlowPatch): Promise<FlowView> {
+  async #advance(flow: Flow, from: FlowStatus, patch: FlowPatch, viewer: RequestContext | null, audit?: AuditOf<Flow>): Promise<FlowView> {
     const now = this.#d.clock.now();
-    const next = await this.#d.store.flows.transition(flow.id, from, patch, now, now + FLOW_IDLE_MS);
+    const next = await this.#d.store.flows.transition(flow.id, from, patch, now, now + FLOW_IDLE_MS, audit);
     if (!next) throw new CoreError('flow_wrong_state', 'the flow changed meanwhile');
-    return this.view(next);
+    return this.view(next, viewer);
   }
 }
 

@@ -1,7 +1,12 @@
 // pino options: JSON lines with a request id; secrets never reach the log. Bodies are not logged;
 // headers that carry credentials are redacted, and so are the values of query parameters that can
-// carry a code or a token, recognised by their decoded name (so `user%5Fcode=` is redacted too).
+// carry a code or a token, recognised by their decoded name (so `user%5Fcode=` is redacted too), and
+// path segments and parameter values that hold a token whatever their name (someone pasting
+// `/oauth/userinfo/eyJ…`): a JWT, or a device code or refresh token by its prefix, once decoded.
+// A person's address is personal data: requests are logged with its /24 (IPv4) or /48 (IPv6) only
+// (README "Where a request came from"); the full address stays with the device authorization.
 import type { FastifyServerOptions } from 'fastify';
+import { truncateAddress } from '../geoip/address.ts';
 
 const SENSITIVE = new Set([
   'user_code', 'usercode', 'code', 'device_code', 'devicecode', 'deviceregistrationcode', 'token', 'access_token',
@@ -16,16 +21,39 @@ function decodedName(raw: string): string {
   }
 }
 
-/** The URL with the value of every sensitive query parameter replaced by [REDACTED]. */
+/**
+ * A token in a path segment: a JWT (a base64url header, which always begins `eyJ` for `{"`, a dot,
+ * a payload: the signature may be cut off), or one of our codes and tokens by its prefix
+ * (`dc_` device codes, `rt_` refresh tokens, src/crypto/codes.ts), with enough after it to be one.
+ */
+const TOKEN_IN_SEGMENT = /eyJ[\w-]{4,}\.[\w-]+|(?:^|[^A-Za-z0-9])(?:dc|rt)_[\w-]{8,}/;
+
+function decodedSegment(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
+/** The path with every segment that holds a token replaced by [REDACTED]. */
+function redactPath(path: string): string {
+  if (!/eyJ|dc_|rt_|%/i.test(path)) return path;
+  return path.split('/').map((segment) => (TOKEN_IN_SEGMENT.test(decodedSegment(segment)) ? '[REDACTED]' : segment)).join('/');
+}
+
+/** The URL with every path segment holding a token and the value of every sensitive query parameter replaced by [REDACTED]. */
 export function redactUrl(url: string): string {
   const q = url.indexOf('?');
-  if (q < 0) return url;
+  if (q < 0) return redactPath(url);
   const query = url.slice(q + 1).split('&').map((pair) => {
     const eq = pair.indexOf('=');
     const name = eq < 0 ? pair : pair.slice(0, eq);
-    return SENSITIVE.has(decodedName(name)) ? `${name}=[REDACTED]` : pair;
+    // A token under any other name is one too.
+    const holdsToken = eq >= 0 && TOKEN_IN_SEGMENT.test(decodedSegment(pair.slice(eq + 1).replace(/\+/g, ' ')));
+    return SENSITIVE.has(decodedName(name)) || holdsToken ? `${name}=[REDACTED]` : pair;
   });
-  return `${url.slice(0, q)}?${query.join('&')}`;
+  return `${redactPath(url.slice(0, q))}?${query.join('&')}`;
 }
 
 /** Fastify's logger options as an object (never `true`/`false`), so callers may extend them. */
@@ -43,7 +71,7 @@ export function loggerOptions(level: string, pretty: boolean): LoggerOptions {
       censor: '[REDACTED]',
     },
     serializers: {
-      req: (req: { method: string; url: string; ip?: string; id?: string }) => ({ method: req.method, url: redactUrl(req.url), ip: req.ip }),
+      req: (req: { method: string; url: string; ip?: string; id?: string }) => ({ method: req.method, url: redactUrl(req.url), ip: truncateAddress(req.ip) }),
     },
     ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } } } : {}),
   };

@@ -35,8 +35,13 @@ export class Metrics implements Telemetry {
   readonly #tokens = this.#counter('dcs_tokens_issued_total', 'Tokens issued by kind (access: device grant and refresh; id: OpenID Connect ID token; session: Veeam facade)', ['kind']);
   readonly #refreshes = this.#counter('dcs_refreshes_total', 'Uses of refresh tokens by outcome (ok, invalid_grant, …)', ['outcome']);
   readonly #reuse = this.#counter('dcs_refresh_reuse_total', 'Rotated-out refresh tokens presented again (the grant was revoked)', []);
+  readonly #deviceCodeReuse = this.#counter('dcs_device_code_reuse_total', 'Redeemed device codes presented again (the grant they opened was revoked)', []);
   readonly #revocations = this.#counter('dcs_revocations_total', 'Revocations by kind (grant, refresh_token, access_token)', ['kind']);
+  readonly #auditEvents = this.#counter('dcs_audit_events_total', 'Audit events made, by type', ['type']);
+  readonly #webhookAttempts = this.#counter('dcs_audit_webhook_deliveries_total', 'Delivery attempts of the audit webhook by outcome (delivered, failed)', ['outcome']);
+  readonly #webhookEvents = this.#counter('dcs_audit_webhook_events_total', 'Audit events delivered to the webhook', []);
   readonly #userInfo = this.#counter('dcs_userinfo_total', 'UserInfo answers by outcome (ok, invalid_token, insufficient_scope, …)', ['outcome']);
+  readonly #reports = this.#counter('dcs_device_reports_total', 'Device requests reported by the person asked to approve them ("I didn\'t start this"); each was denied', []);
 
   #counter<L extends string>(name: string, help: string, labelNames: L[]): Counter<L> {
     return new Counter({ name, help, labelNames, registers: [this.registry] });
@@ -85,6 +90,16 @@ export class Metrics implements Telemetry {
     });
   }
 
+  /** With AUDIT_WEBHOOK_URL: dcs_audit_webhook_pending, the events waiting in the outbox, read at each scrape. */
+  watchAuditOutbox(pending: () => Promise<number>): void {
+    new Gauge({
+      name: 'dcs_audit_webhook_pending',
+      help: 'Audit events in the webhook outbox, not yet delivered',
+      registers: [this.registry],
+      async collect() { this.set(await pending().catch(() => -1)); },
+    });
+  }
+
   registrationCode(event: 'issued' | 'redeemed'): void {
     this.#registration.inc({ event });
   }
@@ -101,12 +116,29 @@ export class Metrics implements Telemetry {
     this.#reuse.inc();
   }
 
+  deviceCodeReuse(): void {
+    this.#deviceCodeReuse.inc();
+  }
+
   revocation(kind: 'grant' | 'refresh_token' | 'access_token'): void {
     this.#revocations.inc({ kind });
   }
 
   userInfo(outcome: string): void {
     this.#userInfo.inc({ outcome });
+  }
+
+  auditEvent(type: string): void {
+    this.#auditEvents.inc({ type });
+  }
+
+  auditWebhook(outcome: 'delivered' | 'failed', events: number): void {
+    this.#webhookAttempts.inc({ outcome });
+    if (outcome === 'delivered') this.#webhookEvents.inc(events);
+  }
+
+  deviceReported(): void {
+    this.#reports.inc();
   }
 
   get contentType(): string {

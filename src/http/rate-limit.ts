@@ -15,12 +15,12 @@
 // The budgets that are taken before costly work and given back when it went well (failed client
 // authentications, wrong passwords per account, wrong codes) are engine code, not request rates:
 // `reserve` and `mustHaveBudget` below refuse in the same shape.
-import { isIPv6 } from 'node:net';
 import rateLimitPlugin, { type FastifyRateLimitStore, type RateLimitOptions } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.ts';
 import { CoreError } from '../core/errors.ts';
 import type { LimitRule, LimitState, RateLimiter } from '../core/limiter.ts';
+import { networkKey } from '../core/networks.ts';
 
 /** Every limit of the HTTP front ends, one counter table each. */
 export interface Limits {
@@ -42,7 +42,7 @@ export type LimiterFactory = (name: string, rule: LimitRule) => RateLimiter;
 
 export function createLimits(config: Config, limiter: LimiterFactory): Limits {
   const r = config.rateLimit;
-  const per = (name: string, max: number) => limiter(name, { max, windowSeconds: r.windowSeconds });
+  const per = (name: string, max: number) => limiter(name, { max, windowSeconds: r.windowSeconds, name });
   return {
     deviceAuthorization: per('device_authorization', r.deviceAuthorization),
     token: per('token', r.token),
@@ -64,23 +64,9 @@ export function sourceKey(request: FastifyRequest): string {
   return sourceGroup(request.ip);
 }
 
+/** The network key of an address (src/core/networks.ts): IPv6 by its /64. */
 export function sourceGroup(ip: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  if (mapped?.[1] !== undefined) return mapped[1];
-  if (!isIPv6(ip)) return ip;
-  return `${expandIPv6(ip).slice(0, 4).join(':')}::/64`;
-}
-
-/** The eight hextets of an IPv6 address, without zone, in lower case without leading zeros. */
-function expandIPv6(ip: string): string[] {
-  const bare = ip.split('%')[0] ?? ip;
-  const [head = '', tail] = bare.split('::');
-  const left = head === '' ? [] : head.split(':');
-  const right = tail === undefined || tail === '' ? [] : tail.split(':');
-  // An embedded IPv4 tail (::1.2.3.4) is two hextets; it never reaches the /64 prefix we keep.
-  const width = (parts: string[]) => parts.reduce((n, p) => n + (p.includes('.') ? 2 : 1), 0);
-  const zeros = tail === undefined ? [] : new Array<string>(8 - width(left) - width(right)).fill('0');
-  return [...left, ...zeros, ...right].map((h) => (h.includes('.') ? h : h.toLowerCase().replace(/^0+(?=.)/, '')));
+  return networkKey(ip);
 }
 
 function setHeaders(reply: FastifyReply, state: LimitState): void {
@@ -124,7 +110,19 @@ export type RouteLimit = RateLimitOptions & { limiter: RateLimiter };
  * after the route's own preHandlers, so an authenticated caller is known by then).
  */
 export function limitBy(limiter: RateLimiter, key: (request: FastifyRequest) => string, hook: 'onRequest' | 'preHandler' = 'onRequest'): RouteLimit {
-  return { limiter, keyGenerator: key, hook, max: limiter.rule.max, timeWindow: limiter.rule.windowSeconds * 1000 };
+  return {
+    limiter, keyGenerator: key, hook, max: limiter.rule.max, timeWindow: limiter.rule.windowSeconds * 1000,
+    onExceeded: (request, caller) => { request.server.rateLimited(request, limiter, caller); },
+  };
+}
+
+/** Hears of every refusal of a request limit (the audit trail's limit.exhausted, sampled there). */
+export type RateLimitedListener = (request: FastifyRequest, limiter: RateLimiter, caller: string) => void;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    rateLimited: RateLimitedListener;
+  }
 }
 
 /** @fastify/rate-limit's store over one of our limiters (each route's child gets its limit's). */
@@ -157,7 +155,8 @@ class LimiterStore implements FastifyRateLimitStore {
  * limited; headers as the RateLimit header fields draft names them; a refusal is the closed-set
  * rate_limited error, which the error handler of the route's front end renders in its shape.
  */
-export async function registerRateLimits(app: FastifyInstance): Promise<void> {
+export async function registerRateLimits(app: FastifyInstance, onLimited: RateLimitedListener = () => undefined): Promise<void> {
+  app.decorate('rateLimited', onLimited);
   await app.register(rateLimitPlugin, {
     global: false,
     enableDraftSpec: true,

@@ -7,8 +7,33 @@ export interface Environment {
   name: string;
   companyId: string;
   mfaLicensed: boolean;
+  /** What applies to the device logins of clients that set none themselves (README "Device policy"). */
+  deviceDefaults: DeviceDefaults;
   createdAt: number;
 }
+
+/** An environment's device policy defaults; null: no limit. */
+export interface DeviceDefaults {
+  /** Canonical CIDRs device authorizations must come from. */
+  networks: string[] | null;
+  /** The most a device login may ask for. */
+  scopes: string[] | null;
+}
+
+/**
+ * Where a client's device logins may start and what they may ask for, against remote phishing
+ * (RFC 8628 §5.4; README "Device policy"). `networks` and `scopes` null: the environment's default.
+ */
+export interface DevicePolicy {
+  /** Canonical CIDRs a device authorization must come from (the request's source address). */
+  networks: string[] | null;
+  /** The most a device login may ask for; asking more is invalid_scope. */
+  scopes: string[] | null;
+  /** The approver must be on the device's network: the same IPv4 address or IPv6 /64 (src/core/networks.ts). */
+  sameNetwork: boolean;
+}
+
+export const NO_DEVICE_POLICY: Readonly<DevicePolicy> = { networks: null, scopes: null, sameNetwork: false };
 
 export type ClientType = 'public' | 'confidential';
 
@@ -32,6 +57,7 @@ export interface Client {
   /** Set on clients the server made for itself: `account` is the environment's Veeam account client (docs/vendors.md). */
   purpose: ClientPurpose | null;
   refresh: RefreshSettings;
+  devicePolicy: DevicePolicy;
   createdAt: number;
 }
 
@@ -82,6 +108,49 @@ export interface Authentication {
   acr: string | null;
 }
 
+/**
+ * Where a request came from, as the server saw it (RFC 8628 §5.4: the context that lets a person
+ * tell their own request from a phisher's): the source address (the socket's, or the client
+ * address under TRUST_PROXY), the shortened User-Agent, and the address's country (ISO 3166-1
+ * alpha-2) and network (autonomous system number and name) from the offline IP database. Every
+ * field is null when unknown.
+ */
+export interface RequestContext {
+  address: string | null;
+  userAgent: string | null;
+  country: string | null;
+  asn: number | null;
+  network: string | null;
+}
+
+/** The stable names of audit events (README "Audit trail"); documented, never renamed. */
+export const AUDIT_EVENT_TYPES = [
+  'device.requested', 'device.code_rejected', 'device.approved', 'device.denied', 'device.reported',
+  'token.issued', 'token.refreshed', 'token.reuse_detected', 'grant.revoked',
+  'signin.succeeded', 'signin.failed', 'signin.federated',
+  'admin.changed', 'key.rotated', 'registration.issued', 'registration.redeemed', 'limit.exhausted',
+] as const;
+export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
+
+/**
+ * One security event, append-only: written in the same transaction as the change it describes.
+ * `actor` and `subject` are typed references (`user:<id>`, `client:<id>`, `device:<id>`,
+ * `grant:<id>`, `admin-key:<accessId>`, `cli`, `system`); `details` never holds a secret, a code or
+ * a token.
+ */
+export interface AuditEvent {
+  /** UUIDv7: ordered by time. */
+  id: string;
+  at: number;
+  envId: string;
+  type: AuditEventType;
+  actor: string | null;
+  subject: string | null;
+  source: RequestContext | null;
+  outcome: 'success' | 'failure';
+  details: Record<string, unknown>;
+}
+
 export type DeviceStatus = 'pending' | 'approved' | 'denied' | 'consumed';
 
 export interface DeviceAuthorization {
@@ -101,6 +170,22 @@ export interface DeviceAuthorization {
   decidedAt: number | null;
   /** How the approver signed in; set with the approval. */
   authentication: Authentication | null;
+  /** The network key of the requester's address (src/core/networks.ts), for same-network approval; null when unknown. */
+  sourceNetwork: string | null;
+  /** The grant its redemption opened: a consumed code presented again ends it (RFC 6749 §4.1.2). */
+  grantId: string | null;
+  /**
+   * Where the device's request came from (RFC 8628 §5.4), recorded when it was made: shown on the
+   * consent screen and compared with where the approver is. Null for requests from before it was
+   * recorded, or when nothing about the source was known.
+   */
+  requestContext: RequestContext | null;
+  /** Where the person who decided was when they decided (the verification page or flow API); null otherwise. */
+  approverContext: RequestContext | null;
+  /** The approver was in another country or network than the request (the consent screen warned them). */
+  locationMismatch: boolean;
+  /** When the approver reported the request as one they did not start ("I didn't start this"); it was denied then. */
+  reportedAt: number | null;
 }
 
 export type KeyAlg = 'ES256' | 'RS256';

@@ -17,6 +17,8 @@ export interface OpenStoreOptions {
   now: number;
   /** Apply pending migrations (default true). */
   migrate?: boolean;
+  /** Audit events also go to the webhook's outbox (AUDIT_WEBHOOK_URL is set). */
+  auditOutbox?: boolean;
 }
 
 export async function openStore(opts: OpenStoreOptions): Promise<Store> {
@@ -24,7 +26,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
   if (opts.databaseUrl !== undefined) {
     // Loaded only when asked for: a SQLite deployment never loads pg.
     const { PostgresStore } = await import('./postgres/postgres-store.ts');
-    return PostgresStore.open({ url: opts.databaseUrl, poolSize: opts.poolSize ?? 10, now: opts.now, migrate });
+    return PostgresStore.open({ url: opts.databaseUrl, poolSize: opts.poolSize ?? 10, now: opts.now, migrate, auditOutbox: opts.auditOutbox ?? false });
   }
-  return new SqliteStore({ file: opts.databasePath, now: opts.now, migrate, synchronous: opts.synchronous ?? 'normal' });
+  return new SqliteStore({ file: opts.databasePath, now: opts.now, migrate, synchronous: opts.synchronous ?? 'normal', auditOutbox: opts.auditOutbox ?? false });
 }

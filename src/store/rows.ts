@@ -1,9 +1,10 @@
 // Records from rows, for both stores: the columns and their meanings are one schema in two
 // dialects, so a row maps to a record the same way whichever database it came from.
 import type {
-  AdminKey, AppId, Authentication, Client, DeviceAuthorization, DeviceStatus, Environment, Flow, FlowStatus, Grant, RefreshTokenRecord, RegisteredDevice,
-  RegistrationCode, SigningKeyRecord, User,
+  AdminKey, AppId, AuditEvent, AuditEventType, Authentication, Client, DeviceAuthorization, DeviceStatus, Environment, Flow, FlowStatus, Grant,
+  RefreshTokenRecord, RegisteredDevice, RegistrationCode, RequestContext, SigningKeyRecord, User,
 } from '../model/records.ts';
+import type { DecisionRecord } from './store.ts';
 
 /** A row as either driver returns it: column name to value. */
 export type Row = Record<string, unknown>;
@@ -17,6 +18,10 @@ export const optNum = (v: unknown): number | null => (v === null ? null : (v as 
 export const optStr = (v: unknown): string | null => (v === null ? null : (v as string));
 /** SQLite keeps booleans as 0/1, PostgreSQL as booleans. */
 export const bool = (v: unknown): boolean => v === true || v === 1;
+/** A JSON array of strings in a text column; NULL (no list) stays null. */
+export const optList = (v: unknown): string[] | null => (v === null || v === undefined ? null : JSON.parse(v as string) as string[]);
+/** The column value of an optional list. */
+export const listColumn = (list: readonly string[] | null): string | null => (list === null ? null : JSON.stringify(list));
 
 export const toAdminKey = (r: Row): AdminKey => ({
   accessId: str(r.access_id),
@@ -27,6 +32,23 @@ export const toAdminKey = (r: Row): AdminKey => ({
   createdAt: num(r.created_at),
   revokedAt: optNum(r.revoked_at),
 });
+
+export const toAuditEvent = (r: Row): AuditEvent => ({
+  id: str(r.id),
+  at: num(r.at),
+  envId: str(r.env_id),
+  type: str(r.type) as AuditEventType,
+  actor: optStr(r.actor),
+  subject: optStr(r.subject),
+  source: r.source === null ? null : JSON.parse(str(r.source)) as RequestContext,
+  outcome: r.outcome === 'failure' ? 'failure' : 'success',
+  details: JSON.parse(str(r.details)) as Record<string, unknown>,
+});
+
+/** An event's columns in the order of INSERT INTO audit_events (id, env_id, at, type, actor, subject, source, outcome, details). */
+export function auditEventColumns(e: AuditEvent): [string, string, number, string, string | null, string | null, string | null, string, string] {
+  return [e.id, e.envId, e.at, e.type, e.actor, e.subject, e.source === null ? null : JSON.stringify(e.source), e.outcome, JSON.stringify(e.details)];
+}
 
 export const toAppId = (r: Row): AppId => ({
   envId: str(r.env_id),
@@ -54,6 +76,11 @@ export const toClient = (r: Row): Client => ({
     idleSeconds: num(r.refresh_idle_seconds),
     absoluteSeconds: num(r.refresh_absolute_seconds),
   },
+  devicePolicy: {
+    networks: optList(r.device_networks),
+    scopes: optList(r.device_scopes),
+    sameNetwork: bool(r.same_network),
+  },
   createdAt: num(r.created_at),
 });
 
@@ -77,6 +104,33 @@ export function authPatch(a: Authentication | undefined): [number | null, string
   return a === undefined ? [null, null, null, null] : [a.time, JSON.stringify(a.amr), a.time, a.acr];
 }
 
+/** The five columns of a RequestContext, `request_…` or `approver_…` (migration 009); null when all are. */
+function toContext(r: Row, prefix: 'request' | 'approver'): RequestContext | null {
+  const c: RequestContext = {
+    address: optStr(r[`${prefix}_address`] ?? null),
+    userAgent: optStr(r[`${prefix}_user_agent`] ?? null),
+    country: optStr(r[`${prefix}_country`] ?? null),
+    asn: optNum(r[`${prefix}_asn`] ?? null),
+    network: optStr(r[`${prefix}_network`] ?? null),
+  };
+  return Object.values(c).every((v) => v === null) ? null : c;
+}
+
+/** A RequestContext's five columns in their order (address, user_agent, country, asn, network), for an INSERT or UPDATE. */
+export function contextColumns(c: RequestContext | null): [string | null, string | null, string | null, number | null, string | null] {
+  return c === null ? [null, null, null, null, null] : [c.address, c.userAgent, c.country, c.asn, c.network];
+}
+
+/**
+ * The seven columns a decision records (approver_address … approver_network, location_mismatch,
+ * reported_at), in that order; `bool` is the store's boolean (SQLite 0/1, PostgreSQL boolean).
+ */
+export function decisionColumns<B>(
+  record: DecisionRecord | undefined, now: number, bool: (b: boolean) => B,
+): [...ReturnType<typeof contextColumns>, B, number | null] {
+  return [...contextColumns(record?.approver ?? null), bool(record?.locationMismatch ?? false), record?.reported === true ? now : null];
+}
+
 export const toDevice = (r: Row): DeviceAuthorization => ({
   id: str(r.id),
   envId: str(r.env_id),
@@ -92,6 +146,12 @@ export const toDevice = (r: Row): DeviceAuthorization => ({
   createdAt: num(r.created_at),
   decidedAt: optNum(r.decided_at),
   authentication: toAuthentication(r),
+  sourceNetwork: optStr(r.source_network),
+  grantId: optStr(r.grant_id),
+  requestContext: toContext(r, 'request'),
+  approverContext: toContext(r, 'approver'),
+  locationMismatch: bool(r.location_mismatch),
+  reportedAt: optNum(r.reported_at ?? null),
 });
 
 export const toEnvironment = (r: Row): Environment => ({
@@ -99,6 +159,7 @@ export const toEnvironment = (r: Row): Environment => ({
   name: str(r.name),
   companyId: str(r.company_id),
   mfaLicensed: bool(r.mfa_licensed),
+  deviceDefaults: { networks: optList(r.device_networks), scopes: optList(r.device_scopes) },
   createdAt: num(r.created_at),
 });
 

@@ -5,9 +5,56 @@
 // is a single conditional write or one transaction, so the rules hold under concurrency and across
 // processes. test/store/contract/ holds every implementation to them.
 import type {
-  AdminKey, AppId, Authentication, Client, DeviceAuthorization, DeviceStatus, Environment, Flow, FlowStatus, Grant, RefreshTokenRecord,
-  RegisteredDevice, RegistrationCode, SigningKeyRecord, User,
+  AdminKey, AppId, AuditEvent, AuditEventType, Authentication, Client, DeviceAuthorization, DeviceDefaults, DeviceStatus, Environment, Flow,
+  FlowStatus, Grant, RefreshTokenRecord, RegisteredDevice, RegistrationCode, RequestContext, SigningKeyRecord, User,
 } from '../model/records.ts';
+
+/**
+ * The audit events of a write, made from what it wrote and stored in its transaction, so a change
+ * and its event are committed together or not at all. Called only when the write took place.
+ */
+export type AuditOf<R> = (result: R) => readonly AuditEvent[];
+
+export interface AuditFilter {
+  envId?: string;
+  types?: readonly AuditEventType[];
+  /** Events whose actor or subject is this reference (e.g. `user:<id>`). */
+  party?: string;
+  /** At or after this time. */
+  since?: number;
+  /** The newest this many (still listed oldest first). */
+  limit: number;
+}
+
+export interface AuditStore {
+  /** Appends events that accompany no other write (a failed sign-in, an exhausted limit). */
+  append(events: readonly AuditEvent[]): Promise<void>;
+  /** Matching events, oldest first. */
+  list(filter: AuditFilter): Promise<AuditEvent[]>;
+}
+
+/** A batch of one environment's undelivered events, oldest first, and how often it failed. */
+export interface OutboxBatch {
+  envId: string;
+  events: AuditEvent[];
+  attempts: number;
+}
+
+/**
+ * The durable outbox of the audit webhook: a row per event, written with the event when delivery is
+ * on. Delivery is in order per environment and at least once: a batch leaves the outbox only after
+ * its delivery was confirmed, and while one deliverer holds an environment's batch no other does.
+ */
+export interface AuditOutboxStore {
+  /**
+   * Offers the oldest due batch (at most `max` events) of one environment that no other deliverer
+   * holds to `deliver`: when it resolves true the batch is removed, otherwise the batch's next
+   * attempt is put off until `retryAt(attempts)`. False when nothing was due.
+   */
+  deliverNext(now: number, max: number, deliver: (batch: OutboxBatch) => Promise<boolean>, retryAt: (attempts: number) => number): Promise<boolean>;
+  /** Events waiting for delivery. */
+  pending(): Promise<number>;
+}
 
 export interface EnvironmentStore {
   /** Throws StoreConflictError when the name exists. */
@@ -15,6 +62,8 @@ export interface EnvironmentStore {
   get(id: string): Promise<Environment | undefined>;
   getByName(name: string): Promise<Environment | undefined>;
   list(): Promise<Environment[]>;
+  /** Replaces the environment's device policy defaults; returns the environment, undefined when there is none. */
+  setDeviceDefaults(id: string, defaults: DeviceDefaults): Promise<Environment | undefined>;
 }
 
 export interface ClientStore {
@@ -24,7 +73,7 @@ export interface ClientStore {
   /** The environment's client with this purpose (e.g. the account client), if it was created. */
   getByPurpose(envId: string, purpose: NonNullable<Client['purpose']>): Promise<Client | undefined>;
   list(envId: string): Promise<Client[]>;
-  /** Replaces the client's settings (name, grants, scopes, lifetimes, audience); its id, type and secret stay. */
+  /** Replaces the client's settings (name, grants, scopes, lifetimes, audience, device policy); its id, type and secret stay. */
   update(client: Client): Promise<boolean>;
   /** Replaces the client's secret hash if it is still `from` (a stored hash rewritten in a new form); false otherwise. */
   setSecretHash(envId: string, clientId: string, from: string, to: string): Promise<boolean>;
@@ -40,6 +89,12 @@ export interface UserStore {
   /** Case-insensitive, as the UNIQUE index that holds emails. */
   getByEmail(envId: string, email: string): Promise<User | undefined>;
   list(envId: string): Promise<User[]>;
+  /**
+   * Disables or enables the user. Disabling also ends, in the same transaction, what the user had
+   * given: every grant not yet revoked is revoked (its refresh and access tokens die, and stay dead
+   * if the user is enabled again) and every approval no device has redeemed yet becomes a denial,
+   * so nothing made before the disable comes back with an enable.
+   */
   setDisabled(envId: string, username: string, disabled: boolean, now: number): Promise<User | undefined>;
   /** Replaces the hash only if it is still `expected` (a concurrent change wins). */
   setPasswordHash(envId: string, id: string, expected: string, hash: string, now: number): Promise<boolean>;
@@ -65,9 +120,25 @@ export interface UserProfilePatch {
 
 export type InsertDeviceResult = 'ok' | 'user_code_taken';
 
+/**
+ * What is recorded with a decision made by a person on the verification page or the flow API
+ * (README "Where a request came from"), for the audit trail to report.
+ */
+export interface DecisionRecord {
+  /** Where the person deciding was. */
+  approver: RequestContext | null;
+  /** They were warned that their country or network was not the request's. */
+  locationMismatch: boolean;
+  /** "I didn't start this": a denial that also sets reported_at. */
+  reported: boolean;
+}
+
 export interface DeviceAuthorizationStore {
-  /** Inserts a new pending authorization; a user code already held by a pending one is reported, not thrown. */
-  insert(device: DeviceAuthorization): Promise<InsertDeviceResult>;
+  /**
+   * Inserts a new pending authorization (with its source network; no grant yet); a user code
+   * already held by a pending one is reported, not thrown.
+   */
+  insert(device: DeviceAuthorization, audit?: AuditOf<DeviceAuthorization>): Promise<InsertDeviceResult>;
   get(envId: string, id: string): Promise<DeviceAuthorization | undefined>;
   getByDeviceCodeHash(hash: string): Promise<DeviceAuthorization | undefined>;
   /** The newest authorization in the environment carrying this user code, whatever its state. */
@@ -77,18 +148,24 @@ export interface DeviceAuthorizationStore {
    * interval to `interval`. Returns false when a concurrent poll won.
    */
   recordPoll(id: string, expectedLastPolledAt: number | null, now: number, interval: number): Promise<boolean>;
-  /** pending → approved|denied, only while pending and unexpired. Returns the updated row or undefined. */
+  /**
+   * pending → approved|denied, only while pending and unexpired, with `record` (none: no approver
+   * context, no mismatch, not reported). Returns the updated row or undefined.
+   */
   decide(
     id: string, status: Extract<DeviceStatus, 'approved' | 'denied'>, userId: string, authentication: Authentication | null, now: number,
+    record?: DecisionRecord,
+    audit?: AuditOf<DeviceAuthorization>,
   ): Promise<DeviceAuthorization | undefined>;
   /** approved → consumed, only while approved and unexpired: the single step that lets a token out. */
   consume(id: string, now: number): Promise<DeviceAuthorization | undefined>;
   /**
    * consume() and GrantStore.create() of the approval's grant (and its first refresh token) in one
    * transaction: the code is spent only if the grant is stored, so a failed write (a full disk, a
-   * crash) leaves the approval for the device's next poll. Undefined when the code was not approved.
+   * crash) leaves the approval for the device's next poll. The consumed row names the grant
+   * (`grantId`), so the code presented again can end it. Undefined when the code was not approved.
    */
-  redeem(id: string, now: number, grant: Grant, refreshTokenHash: string | null): Promise<DeviceAuthorization | undefined>;
+  redeem(id: string, now: number, grant: Grant, refreshTokenHash: string | null, audit?: AuditOf<DeviceAuthorization>): Promise<DeviceAuthorization | undefined>;
 }
 
 export type DecideFlowResult = 'ok' | 'flow_changed' | 'device_unavailable';
@@ -107,15 +184,16 @@ export interface FlowStore {
   /** An unexpired flow of the environment. */
   get(envId: string, id: string, now: number): Promise<Flow | undefined>;
   /** from → patch.status, only while in `from` and unexpired; renews expires_at. */
-  transition(id: string, from: FlowStatus, patch: FlowPatch, now: number, expiresAt: number): Promise<Flow | undefined>;
+  transition(id: string, from: FlowStatus, patch: FlowPatch, now: number, expiresAt: number, audit?: AuditOf<Flow>): Promise<Flow | undefined>;
   /** Counts a wrong user code on a flow awaiting one; the flow becomes FAILED at `maxAttempts`. */
-  recordFailure(id: string, maxAttempts: number, now: number): Promise<Flow | undefined>;
+  recordFailure(id: string, maxAttempts: number, now: number, audit?: AuditOf<Flow>): Promise<Flow | undefined>;
   /**
    * The consent step as one transaction: the flow leaves DAG_CONSENT_REQUIRED (COMPLETED on accept,
    * FAILED on refusal) and its pending device authorization is approved or denied by the user. When
    * the device can no longer be decided (expired, or decided through another flow) the flow FAILS.
+   * `record` is written on the device with the decision (a report must not accept).
    */
-  decide(flowId: string, accept: boolean, now: number): Promise<DecideFlowResult>;
+  decide(flowId: string, accept: boolean, now: number, record?: DecisionRecord, audit?: AuditOf<Flow>): Promise<DecideFlowResult>;
 }
 
 /** What taking a guess gave: a ticket to give it back with, or, when the budget was spent, its oldest guess. */
@@ -140,7 +218,7 @@ export interface GuessStore {
 
 export interface SigningKeyStore {
   list(envId: string): Promise<SigningKeyRecord[]>;
-  insert(key: SigningKeyRecord): Promise<void>;
+  insert(key: SigningKeyRecord, audit?: AuditOf<SigningKeyRecord>): Promise<void>;
   /**
    * Inserts the environment's first active key, atomically for every process sharing the store:
    * false (nothing written) when the environment already has an active key.
@@ -178,13 +256,13 @@ export interface RegistrationCodeStore {
    * One transaction: refuses when the user has a registered device, otherwise the code replaces any
    * code the user holds (one live code per user). A hash already held by another user is reported.
    */
-  issue(code: RegistrationCode): Promise<IssueRegistrationResult>;
+  issue(code: RegistrationCode, audit?: AuditOf<RegistrationCode>): Promise<IssueRegistrationResult>;
   /**
    * One transaction: the unexpired code for `appId` is consumed and the device registered (a
    * disabled user's code is refused and kept). The UNIQUE index on the user decides races: exactly
    * one registration per user can succeed.
    */
-  redeem(codeHash: string, appId: string, device: Omit<RegisteredDevice, 'userId' | 'envId'>, now: number): Promise<RedeemResult>;
+  redeem(codeHash: string, appId: string, device: Omit<RegisteredDevice, 'userId' | 'envId'>, now: number, audit?: AuditOf<RegisteredDevice>): Promise<RedeemResult>;
 }
 
 export interface RegisteredDeviceStore {
@@ -194,12 +272,12 @@ export interface RegisteredDeviceStore {
 
 export interface GrantStore {
   /** A new grant and, when one is issued, its first refresh token, in one transaction. */
-  create(grant: Grant, refreshTokenHash: string | null): Promise<void>;
+  create(grant: Grant, refreshTokenHash: string | null, audit?: AuditOf<Grant>): Promise<void>;
   get(envId: string, id: string): Promise<Grant | undefined>;
   /** The user's grants that are neither revoked nor expired, newest first. */
   listLive(envId: string, userId: string, now: number): Promise<Grant[]>;
   /** Ends the grant (and so every token of it); returns it, or undefined when the environment has no such grant. */
-  revoke(envId: string, id: string, now: number): Promise<Grant | undefined>;
+  revoke(envId: string, id: string, now: number, audit?: AuditOf<Grant>): Promise<Grant | undefined>;
 }
 
 export interface RefreshTokenStore {
@@ -209,15 +287,15 @@ export interface RefreshTokenStore {
    * the grant's active token, and the grant is marked used. Of concurrent rotations of one token
    * exactly one succeeds; the others get false.
    */
-  rotate(tokenHash: string, nextHash: string, now: number, idleExpiresAt: number): Promise<boolean>;
+  rotate(tokenHash: string, nextHash: string, now: number, idleExpiresAt: number, audit?: AuditOf<true>): Promise<boolean>;
   /**
    * The grace for a client that lost the answer to a refresh: every active token of the grant is
    * superseded (it never arrived, so presenting it later is reuse) and `nextHash` becomes the
    * active one, in one transaction.
    */
-  reissue(grantId: string, nextHash: string, now: number, idleExpiresAt: number): Promise<boolean>;
+  reissue(grantId: string, nextHash: string, now: number, idleExpiresAt: number, audit?: AuditOf<true>): Promise<boolean>;
   /** No rotation (a confidential client that keeps its token): the grant is marked used. */
-  touch(grantId: string, now: number, idleExpiresAt: number): Promise<boolean>;
+  touch(grantId: string, now: number, idleExpiresAt: number, audit?: AuditOf<true>): Promise<boolean>;
 }
 
 export interface RevokedAccessTokenStore {
@@ -238,6 +316,8 @@ export interface SweepResult {
   grants: number;
   /** Revoked access tokens past their expiry. */
   revokedAccessTokens: number;
+  /** Audit events older than the retention (and their outbox rows). */
+  auditEvents: number;
 }
 
 export interface Store {
@@ -255,13 +335,15 @@ export interface Store {
   readonly grants: GrantStore;
   readonly refreshTokens: RefreshTokenStore;
   readonly revokedAccessTokens: RevokedAccessTokenStore;
+  readonly audit: AuditStore;
+  readonly auditOutbox: AuditOutboxStore;
 
   /** Confirms the database answers (readiness). */
   ping(): Promise<void>;
   /** True when every migration has been applied (readiness). */
   isMigrated(): Promise<boolean>;
   /** Deletes rows no rule needs any more (expired authorizations, flows and codes, old guesses, dead keys). */
-  sweep(now: number): Promise<SweepResult>;
+  sweep(now: number, auditBefore?: number): Promise<SweepResult>;
   /**
    * A consistent online copy of the whole database into `file`, which must not exist (EEXIST
    * otherwise) and is created 0600; safe while other processes write. Optional: a store whose

@@ -83,3 +83,71 @@ test('client create rejects bad values with exit 1', async (t) => {
   const list = await cliJson<{ clients: ClientJson[] }>(dir, ['client', 'list']);
   assert.deepEqual(list.clients, []);
 });
+
+interface PolicyJson {
+  device_policy: { networks: string[] | null; scopes: string | null; same_network: boolean };
+}
+
+test('client create takes a device policy: networks (canonical), device scopes and same-network; people see it', async (t) => {
+  const dir = tempDir(t);
+  const c = await cliJson<ClientJson & PolicyJson>(dir, ['client', 'create', '--name', 'TV', '--scope', 'openid profile email',
+    '--device-networks', '203.0.113.0/24, 2001:DB8:1::/48,198.51.100.7', '--device-scopes', 'openid profile', '--same-network']);
+  assert.deepEqual(c.device_policy, { networks: ['203.0.113.0/24', '2001:db8:1::/48', '198.51.100.7/32'], scopes: 'openid profile', same_network: true });
+  const plain = await cliJson<ClientJson & PolicyJson>(dir, ['client', 'create', '--name', 'Kiosk']);
+  assert.deepEqual(plain.device_policy, { networks: null, scopes: null, same_network: false }, 'none unless given: the environment\'s defaults apply');
+  const human = await runCli(dir, ['client', 'create', '--name', 'Box', '--device-networks', '10.0.0.0/8', '--same-network']);
+  assert.equal(human.code, 0, human.stderr);
+  assert.match(human.stdout, /^device networks: 10\.0\.0\.0\/8$/m);
+  assert.match(human.stdout, /^same network: +the approver must be on the device's network$/m);
+});
+
+test('client create and update refuse bad networks and scopes with exit 1 and a usage message naming the flag and the value', async (t) => {
+  const dir = tempDir(t);
+  const usage = /\(see `device-code-server client create --help`\)$/;
+  const created = (r: Awaited<ReturnType<typeof runCli>>, pattern: RegExp) => {
+    assertFailure(r, pattern);
+    assert.match(r.stderr.trim(), usage);
+  };
+  created(await runCli(dir, ['client', 'create', '--name', 'X', '--device-networks', '10.1.2.3/8']),
+    /client create: --device-networks: "10\.1\.2\.3\/8" has address bits set beyond its \/8 prefix; did you mean 10\.0\.0\.0\/8\?/);
+  created(await runCli(dir, ['client', 'create', '--name', 'X', '--device-networks', '10.0.0.0/8,intranet']), /--device-networks: "intranet" is not a network/);
+  created(await runCli(dir, ['client', 'create', '--name', 'X', '--device-networks', '10.0.0.0/40']), /--device-networks: "10\.0\.0\.0\/40": the prefix length/);
+  created(await runCli(dir, ['client', 'create', '--name', 'X', '--device-networks', ',']), /--device-networks: name at least one network/);
+  created(await runCli(dir, ['client', 'create', '--name', 'X', '--device-scopes', 'openid "profile"']), /--device-scopes: ""profile"" is not a scope/);
+  // Well-formed, but beyond the client's own scopes: the engine refuses it.
+  assertFailure(await runCli(dir, ['client', 'create', '--name', 'X', '--scope', 'openid', '--device-scopes', 'openid email']),
+    /device scopes must be among the client's scopes \(openid\); not: email/);
+  const c = await cliJson<ClientJson>(dir, ['client', 'create', '--name', 'TV']);
+  assertFailure(await runCli(dir, ['client', 'update', c.client_id, '--device-networks', '2001:db8::1/32']),
+    /client update: --device-networks: .*did you mean 2001:db8::\/32\?.*\(see `device-code-server client update --help`\)/);
+  assertFailure(await runCli(dir, ['client', 'update', c.client_id, '--same-network', '--no-same-network']), /contradict each other/);
+  assertFailure(await runCli(dir, ['client', 'update', c.client_id]), /client update: nothing to change/);
+  assertFailure(await runCli(dir, ['client', 'update', '--name', 'Y']), /client update: missing <client_id>/);
+  assertFailure(await runCli(dir, ['client', 'update', 'no-such-client', '--name', 'Y']), /no client no-such-client in environment default/);
+  assertFailure(await runCli(dir, ['client', 'update', c.client_id, '--refresh-idle', '600']), /refresh settings need refresh tokens enabled/);
+  assert.deepEqual((await cliJson<{ clients: ClientJson[] }>(dir, ['client', 'list'])).clients.map((x) => x.name), ['TV'], 'nothing was created');
+});
+
+test('client update changes lifetimes and the device policy, keeps what is not given, and `default` drops the client\'s own setting', async (t) => {
+  const dir = tempDir(t);
+  const c = await cliJson<ClientJson & PolicyJson>(dir, ['client', 'create', '--name', 'TV', '--refresh', '--scope', 'openid profile',
+    '--device-scopes', 'openid']);
+  const u = await cliJson<ClientJson & PolicyJson & { refresh: { idle_seconds: number; lifetime_seconds: number } }>(dir, [
+    'client', 'update', c.client_id, '--code-lifetime', '300', '--poll-interval', '10', '--token-lifetime', '600',
+    '--refresh-lifetime', '86400', '--device-networks', '192.0.2.0/24', '--same-network',
+  ]);
+  assert.deepEqual([u.code_lifetime, u.poll_interval, u.token_lifetime, u.refresh.lifetime_seconds, u.refresh.idle_seconds], [300, 10, 600, 86_400, 86_400],
+    'the idle time follows a lifetime that became shorter');
+  assert.deepEqual(u.device_policy, { networks: ['192.0.2.0/24'], scopes: 'openid', same_network: true });
+  assert.deepEqual([u.name, u.scope, u.client_id, u.type], ['TV', 'openid profile offline_access', c.client_id, 'public'], 'what was not given stays');
+  const reset = await cliJson<ClientJson & PolicyJson>(dir, ['client', 'update', c.client_id, '--device-networks', 'default', '--device-scopes', 'default',
+    '--no-same-network', '--name', 'Kitchen TV']);
+  assert.deepEqual(reset.device_policy, { networks: null, scopes: null, same_network: false });
+  assert.equal(reset.name, 'Kitchen TV');
+  assert.equal(reset.code_lifetime, 300);
+  const human = await runCli(dir, ['client', 'update', c.client_id, '--device-scopes', 'openid profile']);
+  assert.equal(human.code, 0, human.stderr);
+  assert.match(human.stdout, new RegExp(`^Updated client "Kitchen TV" \\(${c.client_id}\\) in environment default$`, 'm'));
+  assert.match(human.stdout, /^device scopes: +openid profile$/m);
+  assertFailure(await runCli(dir, ['client', 'update', c.client_id, '--code-lifetime', '0']), /code lifetime must be an integer from 1 to 3600/);
+});

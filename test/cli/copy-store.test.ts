@@ -32,8 +32,12 @@ async function fill(h: TestApp) {
   const { services } = h;
   const env = services.defaultEnv;
   const other = await services.admin.createEnvironment('branch-office', { mfaLicensed: false });
-  const { client } = await services.admin.createClient({ envId: env.id, name: 'TV', scope: 'openid profile', refreshTokens: true });
+  const { client } = await services.admin.createClient({
+    envId: env.id, name: 'TV', scope: 'openid profile', refreshTokens: true, deviceNetworks: ['127.0.0.0/8', '::1'], sameNetwork: true,
+  });
   await h.confidentialClient({ envId: other.id });
+  // Device policy (migration 011): the client's own above, the other environment's defaults here.
+  await services.admin.setDeviceDefaults(other, { deviceNetworks: ['10.0.0.0/8'], deviceScopes: 'openid' });
   const alice = await h.user('alice');
   // Profile attributes (migration 007): alice has every one, bob none (null names, unverified email).
   await services.admin.updateUser(env.id, 'alice', { name: 'Alice Liddell', givenName: 'Alice', familyName: 'Liddell', emailVerified: true });
@@ -110,8 +114,12 @@ async function everything(store: Store, file: string, now: number): Promise<unkn
   };
 }
 
+// With the audit webhook configured the outbox fills (nothing here delivers it), so it is copied
+// too, and the copy's new events must number after the copied ones.
+const WEBHOOK = { AUDIT_WEBHOOK_URL: 'http://127.0.0.1:9/audit', AUDIT_WEBHOOK_SECRET: 'copy-store-webhook-secret' };
+
 test('copy-store copies every record of every table into PostgreSQL, equal through the store interfaces; the app carries on there', async (t) => {
-  const h = await build(t);
+  const h = await build(t, { env: WEBHOOK });
   const filled = await fill(h);
   const file = h.config.databasePath;
   const url = await postgresDatabase();
@@ -130,6 +138,11 @@ test('copy-store copies every record of every table into PostgreSQL, equal throu
     const profile = (u: User | undefined) => u && [u.name, u.givenName, u.familyName, u.emailVerified];
     assert.deepEqual(profile(await postgres.users.getByUsername(filled.env.id, 'alice')), ['Alice Liddell', 'Alice', 'Liddell', true]);
     assert.deepEqual(profile(await postgres.users.getByUsername(filled.other.id, 'bob')), [null, null, null, false]);
+    assert.deepEqual((await postgres.clients.get(filled.env.id, filled.client.clientId))?.devicePolicy,
+      { networks: ['127.0.0.0/8', '::1/128'], scopes: null, sameNetwork: true });
+    assert.deepEqual((await postgres.environments.get(filled.other.id))?.deviceDefaults, { networks: ['10.0.0.0/8'], scopes: ['openid'] });
+    const devices = await Promise.all(rows(file, 'SELECT env_id, id FROM device_authorizations').map((r) => postgres.deviceAuthorizations.get(String(r.env_id), String(r.id))));
+    assert.ok(devices.some((d) => d?.grantId !== null && d?.sourceNetwork === '127.0.0.1'), 'a redeemed code keeps its grant and its network');
     // Registration codes have no read: the copied one redeems on PostgreSQL, and only there.
     const aliceCode = rows(file, `SELECT code_hash FROM registration_codes`)[0]?.code_hash;
     const redeemed = await postgres.registrationCodes.redeem(String(aliceCode), RSA_APP_ID, {
@@ -145,10 +158,12 @@ test('copy-store copies every record of every table into PostgreSQL, equal throu
   }
 
   // The same secret (the same DATA_DIR), now on PostgreSQL: the approval made on SQLite polls to a token, the refresh token refreshes.
-  const moved = await build(t, { dir: h.dir, clock: h.clock, env: { DATABASE_URL: url } });
+  const moved = await build(t, { dir: h.dir, clock: h.clock, env: { DATABASE_URL: url, ...WEBHOOK } });
+  const waiting = await moved.services.store.auditOutbox.pending();
   assert.equal(moved.services.defaultEnv.id, filled.env.id);
   const token = await poll(moved, filled.approvedCode, filled.client.clientId);
   assert.equal(token.statusCode, 200, token.body);
+  assert.ok(await moved.services.store.auditOutbox.pending() > waiting, 'new events join the copied outbox');
   const refreshed = await moved.form('/oauth/token', { grant_type: 'refresh_token', refresh_token: filled.refreshToken, client_id: filled.client.clientId });
   assert.equal(refreshed.statusCode, 200, refreshed.body);
   assert.match(refreshed.json<WithRefresh>().refresh_token ?? '', /^rt_/);

@@ -56,3 +56,28 @@ test('--env selects an environment by name or by id; the default one otherwise',
 
   assertFailure(await runCli(dir, ['client', 'list', '--env', 'production']), /no environment production/);
 });
+
+interface DefaultsJson extends EnvironmentJson {
+  device_defaults: { networks: string[] | null; scopes: string | null };
+}
+
+test('env update sets and lifts the device policy defaults of an environment (--env), refusing bad values', async (t) => {
+  const dir = tempDir(t);
+  await cliJson<EnvironmentJson>(dir, ['env', 'create', '--name', 'staging']);
+  const set = await cliJson<DefaultsJson>(dir, ['env', 'update', '--env', 'staging', '--device-networks', '10.0.0.0/8,2001:db8::/32', '--device-scopes', 'openid']);
+  assert.equal(set.name, 'staging');
+  assert.deepEqual(set.device_defaults, { networks: ['10.0.0.0/8', '2001:db8::/32'], scopes: 'openid' });
+  const listed = await cliJson<{ environments: DefaultsJson[] }>(dir, ['env', 'list']);
+  assert.deepEqual(listed.environments.map((e) => [e.name, e.device_defaults]), [
+    ['default', { networks: null, scopes: null }], ['staging', { networks: ['10.0.0.0/8', '2001:db8::/32'], scopes: 'openid' }],
+  ]);
+  const lifted = await runCli(dir, ['env', 'update', '--env', 'staging', '--device-networks', 'any']);
+  assert.equal(lifted.code, 0, lifted.stderr);
+  assert.match(lifted.stdout, /^device networks: any$/m);
+  assert.match(lifted.stdout, /^device scopes: +openid$/m, 'what was not given stays');
+  assertFailure(await runCli(dir, ['env', 'update', '--env', 'staging', '--device-networks', '10.0.0.1/8']),
+    /env update: --device-networks: .*did you mean 10\.0\.0\.0\/8\?.*\(see `device-code-server env update --help`\)/);
+  assertFailure(await runCli(dir, ['env', 'update', '--device-scopes', 'openid\tprofile']), /env update: --device-scopes: .* is not a scope/);
+  assertFailure(await runCli(dir, ['env', 'update', '--env', 'staging']), /env update: nothing to change/);
+  assertFailure(await runCli(dir, ['env', 'update', '--env', 'nowhere', '--device-scopes', 'openid']), /no environment nowhere/);
+});

@@ -24,6 +24,7 @@ interface SweepJson {
   signing_keys: number;
   grants: number;
   revoked_access_tokens: number;
+  audit_events: number;
 }
 
 interface BackupJson {
@@ -62,10 +63,10 @@ test('sweep removes exactly the expired rows of every kind, once, and prints wha
   await h.services.store.guesses.take('192.0.2.2', now - 3600_000, 0, 10);
 
   const first = await cliJson<SweepJson>(dir, ['sweep']);
-  assert.deepEqual(first, { device_authorizations: 2, flows: 1, registration_codes: 1, code_guesses: 1, signing_keys: 1, grants: 0, revoked_access_tokens: 0 });
+  assert.deepEqual(first, { device_authorizations: 2, flows: 1, registration_codes: 1, code_guesses: 1, signing_keys: 1, grants: 0, revoked_access_tokens: 0, audit_events: 0 });
   const again = await runCli(dir, ['sweep']);
   assert.equal(again.code, 0, again.stderr);
-  assert.equal(again.stdout, 'Swept 0 device authorizations, 0 flows, 0 registration codes, 0 code guesses, 0 signing keys, 0 ended grants, 0 revoked access tokens.\n');
+  assert.equal(again.stdout, 'Swept 0 device authorizations, 0 flows, 0 registration codes, 0 code guesses, 0 signing keys, 0 ended grants, 0 revoked access tokens, 0 audit events past their retention.\n');
 
   // What stayed works: the live code is pending, the guess still counts, one key signs.
   const res = await poll(h, live.deviceCode, client.clientId);

@@ -7,7 +7,10 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = 'bin/device-code-server.js';
 
 // Variables that would point the CLI somewhere other than the test's directory.
-const UNSET = ['DATABASE_PATH', 'DATABASE_URL', 'DATABASE_POOL_SIZE', 'SERVER_SECRET', 'SERVER_SECRET_FILE', 'USER_CODE_CHARSET', 'USER_CODE_LENGTH'];
+const UNSET = [
+  'DATABASE_PATH', 'DATABASE_URL', 'DATABASE_POOL_SIZE', 'SERVER_SECRET', 'SERVER_SECRET_FILE', 'USER_CODE_CHARSET', 'USER_CODE_LENGTH', 'GEOIP_COUNTRY_DB',
+  'GEOIP_ASN_DB',
+];
 
 export interface CliResult {
   code: number | null;

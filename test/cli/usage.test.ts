@@ -8,7 +8,7 @@ import { assertFailure, runCli } from './run.ts';
 test('unknown command, unknown flag, missing flag or argument: exit 1, one line, no stack trace', async (t) => {
   const dir = tempDir(t);
   assertFailure(await runCli(dir, ['frobnicate']), /unknown command "frobnicate"/);
-  assertFailure(await runCli(dir, ['client', 'frobnicate']), /client: unknown command "frobnicate" \(one of: create, list, delete\)/);
+  assertFailure(await runCli(dir, ['client', 'frobnicate']), /client: unknown command "frobnicate" \(one of: create, update, list, delete\)/);
   assertFailure(await runCli(dir, ['client']), /client: missing command/);
   assertFailure(await runCli(dir, ['client', 'create', '--name', 'TV', '--colour', 'blue']), /client create: unknown option --colour/);
   assertFailure(await runCli(dir, ['client', 'list', '-x']), /client list: unknown option -x/);

@@ -20,6 +20,24 @@ test('redactUrl recognises parameters by their decoded name', () => {
   assert.equal(redactUrl('/no-query'), '/no-query');
 });
 
+test('redactUrl redacts path segments and parameter values that hold a token: a JWT, a dc_ device code, an rt_ refresh token', () => {
+  const jwt = 'eyJhbGciOiJFUzI1NiIsInR5cCI6ImF0K2p3dCJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl';
+  const dc = `dc_${'A'.repeat(43)}`;
+  const rt = `rt_${'b-_9'.repeat(10)}`;
+  assert.equal(redactUrl(`/oauth/userinfo/${jwt}`), '/oauth/userinfo/[REDACTED]');
+  assert.equal(redactUrl(`/oauth/userinfo/${jwt.split('.').slice(0, 2).join('.')}.`), '/oauth/userinfo/[REDACTED]', 'signature cut off');
+  assert.equal(redactUrl(`/oauth/token/${dc}/x`), '/oauth/token/[REDACTED]/x');
+  assert.equal(redactUrl(`/${rt}`), '/[REDACTED]');
+  assert.equal(redactUrl(`/x/Bearer%20${jwt}?a=1`), '/x/[REDACTED]?a=1', 'found once decoded');
+  assert.equal(redactUrl(`/x/dc%5F${'A'.repeat(43)}`), '/x/[REDACTED]');
+  assert.equal(redactUrl(`/x?next=${jwt}&page=2&q=${rt}`), '/x?next=[REDACTED]&page=2&q=[REDACTED]', 'a token under any name');
+  // Paths and values without a token are left as they are.
+  for (const plain of ['/oauth/device_authorization', '/device/qr.svg?user_code=[REDACTED]', '/api/v1/accounts/created/getDeviceCode',
+    '/4f1c0d2e-0000-4000-8000-000000000000/as/token', '/docs/rt_x', '/eyJ', '/x?scope=openid+profile']) {
+    assert.equal(redactUrl(plain), plain, plain);
+  }
+});
+
 test('a full device login, a Veeam session and an RSA registration leave no secret in the log', async (t) => {
   const dir = tempDir(t);
   const clock = new TestClock();
@@ -66,6 +84,9 @@ test('a full device login, a Veeam session and an RSA registration leave no secr
   secrets.push(token.json<{ access_token: string }>().access_token);
   // Codes and tokens where they do not belong: in query strings, under encoded names.
   await app.inject({ method: 'GET', url: `/oauth/jwks?device%5Fcode=${started.device_code}&access%5Ftoken=${token.json<{ access_token: string }>().access_token}` });
+  // …and pasted into paths, where no route takes them (404s are logged too).
+  assert.equal((await app.inject({ method: 'GET', url: `/oauth/userinfo/${token.json<{ access_token: string }>().access_token}` })).statusCode, 404);
+  await app.inject({ method: 'GET', url: `/oauth/token/${started.device_code}` });
 
   // Veeam: the password grant and getDeviceCode.
   const session = (await form('/api/oauth2/token', { grant_type: 'Password', Username: 'alice', Password: password })).json<{ access_token: string }>().access_token;
@@ -73,6 +94,7 @@ test('a full device login, a Veeam session and an RSA registration leave no secr
   const dc = await app.inject({ method: 'GET', url: '/api/v1/accounts/created/getDeviceCode', headers: { authorization: `Bearer ${session}` } });
   const veeam = dc.json<{ deviceCode: string; userCode: string }>();
   secrets.push(veeam.deviceCode, veeam.userCode);
+  await app.inject({ method: 'GET', url: `/api/v1/accounts/${session}`, headers: { authorization: `Bearer ${session}` } });
 
   // RSA: an admin key, its JWT, a registration code and its redemption.
   const { file } = await services.adminKeys.create(services.defaultEnv, 'super_admin', 'log test');

@@ -168,7 +168,8 @@ test('re-checked at every refresh: a disabled user, a deleted client, a client t
   await h.services.admin.setUserDisabled(h.services.defaultEnv.id, 'alice', true);
   assertOAuthError(await refresh(h, client, token), 400, 'invalid_grant');
   await h.services.admin.setUserDisabled(h.services.defaultEnv.id, 'alice', false);
-  assert.equal((await refresh(h, client, token)).statusCode, 200, 'enabled again, the grant stands');
+  // The disable ended the grant (README "Staying signed in"): enabled again, alice signs in anew.
+  assertOAuthError(await refresh(h, client, token), 400, 'invalid_grant');
 
   const { client: lost } = await refreshClient(h);
   const lostToken = (await login(h, lost)).refresh_token ?? '';

@@ -311,7 +311,18 @@ test('a user disabled between approval and redemption: access_denied, and never 
   h.clock.advance(5);
   const again = await poll(h, started.device_code, client.clientId);
   assert.notEqual(again.statusCode, 200);
-  assertOAuthError(again, 400, 'invalid_grant');
+  assertOAuthError(again, 400, 'access_denied');
+});
+
+test('a user disabled and enabled again before the device polls: the approval was denied by the disable, never a token', async (t) => {
+  const h = await build(t);
+  const client = await h.publicClient();
+  const user = await h.user('bob');
+  const started = await startAuthorization(h, client);
+  await decide(h, started.user_code, user, true);
+  await h.services.admin.setUserDisabled(h.services.defaultEnv.id, 'bob', true);
+  await h.services.admin.setUserDisabled(h.services.defaultEnv.id, 'bob', false);
+  assertOAuthError(await poll(h, started.device_code, client.clientId), 400, 'access_denied');
 });
 
 test('a disabled user cannot approve', async (t) => {

@@ -22,9 +22,12 @@ export class PageBrowser {
   /** Path (and query) of the page currently shown. */
   path = '/';
   last: LightMyRequestResponse | undefined;
+  /** Sent with every request, e.g. the X-Forwarded-For a proxy would add (TRUST_PROXY); may be changed between requests. */
+  headers: Record<string, string>;
 
-  constructor(h: TestApp) {
+  constructor(h: TestApp, headers: Record<string, string> = {}) {
     this.h = h;
+    this.headers = headers;
   }
 
   /** Where a Location header points, as a path on this server (PUBLIC_URL stripped). */
@@ -35,7 +38,7 @@ export class PageBrowser {
   }
 
   #headers(): Record<string, string> {
-    return this.cookie === undefined ? {} : { cookie: this.cookie };
+    return this.cookie === undefined ? { ...this.headers } : { ...this.headers, cookie: this.cookie };
   }
 
   /** GET a URL; follows 302/303 redirects and keeps any cookie that is set. */
@@ -87,7 +90,7 @@ export class PageBrowser {
     const res = await this.h.inject({
       method: 'POST',
       url: action,
-      headers: { 'content-type': 'application/x-www-form-urlencoded', ...(cookie === null || cookie === undefined ? {} : { cookie }) },
+      headers: { ...this.headers, 'content-type': 'application/x-www-form-urlencoded', ...(cookie === null || cookie === undefined ? {} : { cookie }) },
       payload: encodeForm(body),
     });
     this.#keepCookie(res);
@@ -163,8 +166,8 @@ export async function flowStatus(h: TestApp, flowId: string): Promise<string | u
 }
 
 /** Opens the page for a code (verification_uri_complete), signs in, and lands on the code step. */
-export async function signedIn(h: TestApp, url: string, username: string): Promise<PageBrowser> {
-  const b = new PageBrowser(h);
+export async function signedIn(h: TestApp, url: string, username: string, headers: Record<string, string> = {}): Promise<PageBrowser> {
+  const b = new PageBrowser(h, headers);
   assertHtmlPage(await b.open(url), 200);
   const res = await b.submit({ username, password: PASSWORD });
   assertHtmlPage(res, 200);

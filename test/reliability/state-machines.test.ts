@@ -3,7 +3,8 @@
 // clock jumps, and a small model of RFC 8628 §3.5 and docs/protocol.md predicts every answer. Beside the
 // model, the invariants are asserted on their own: one token per device code at most, none after a
 // deny or after expiry, an interval that never shrinks, terminal states that never change, no
-// refresh with a rotated-out token, and a grant that ends on reuse.
+// refresh with a rotated-out token, and a grant that ends on reuse, of a refresh token or of the
+// device code that opened it.
 //
 // One app per property (building one costs more than a run), fresh codes and flows for every run.
 import assert from 'node:assert/strict';
@@ -35,10 +36,21 @@ interface DeviceModel {
   lastPolledAt: number | null;
   status: DeviceStatus;
   tokens: number;
+  /** The refresh-token family its redemption opened, if it had one. */
+  chain?: Chain;
+  /** Polled again after its redemption: the grant it opened has ended (RFC 6749 §4.1.2). */
+  replayed?: boolean;
+}
+
+interface Chain {
+  tokens: string[];
+  revoked: boolean;
 }
 
 /** RFC 8628 §3.5 and the README's choices: the answer a poll must get, and the device after it. */
 function expectedPoll(d: DeviceModel, now: number): string {
+  // A redeemed code presented again ends the grant it opened, expired or not.
+  if (d.status === 'consumed') d.replayed = true;
   if (now >= d.expiresAt) return 'expired_token';
   switch (d.status) {
     case 'consumed':
@@ -119,7 +131,7 @@ test('device flow: at most one token per code, none after a deny or expiry, the 
   await fc.assert(fc.asyncProperty(run, async ([first, rest]) => {
     const actions: DeviceAction[] = [...first, ...rest];
     const devices: DeviceModel[] = [];
-    const chains: { tokens: string[]; revoked: boolean }[] = [];
+    const chains: Chain[] = [];
     /** Tokens the engine really handed out, per device code (the model's count is its prediction). */
     const issued = new Map<string, number>();
     const stored = async (d: DeviceModel) => {
@@ -147,7 +159,8 @@ test('device flow: at most one token per code, none after a deny or expiry, the 
           assert.equal(expectedPoll(d, now), 'ok');
           issued.set(d.code, 1);
           assert.ok(token.refreshToken !== undefined, 'offline_access was approved: a refresh token');
-          chains.push({ tokens: [token.refreshToken], revoked: false });
+          d.chain = { tokens: [token.refreshToken], revoked: false };
+          chains.push(d.chain);
           break;
         }
         case 'poll': {
@@ -176,7 +189,17 @@ test('device flow: at most one token per code, none after a deny or expiry, the 
           if (tokens.length > 0) {
             assert.equal(before, 'approved', 'a token only for an approved code');
             assert.ok(now < d.expiresAt, 'never a token after expiry');
-            for (const tk of tokens) if (tk.value?.refreshToken !== undefined) chains.push({ tokens: [tk.value.refreshToken], revoked: false });
+            for (const tk of tokens) {
+              if (tk.value?.refreshToken === undefined) continue;
+              d.chain = { tokens: [tk.value.refreshToken], revoked: false };
+              chains.push(d.chain);
+            }
+          }
+          // A second presentation (a concurrent loser included) ended the grant: its refresh tokens are dead.
+          if (d.replayed === true && d.chain !== undefined) {
+            d.chain.revoked = true;
+            const latest = d.chain.tokens.at(-1);
+            assert.equal(latest === undefined ? undefined : await grants.liveByRefreshToken(env.id, latest), undefined, 'the grant ended on the code\'s reuse');
           }
           // RFC 8628 §3.5: the interval grows by 5 on slow_down and never shrinks.
           const intervalAfter = (await stored(d)).interval;
@@ -227,14 +250,18 @@ test('device flow: at most one token per code, none after a deny or expiry, the 
     }
   }), {
     numRuns: 100,
-    // Run first, so that every invariant meets its case whatever the random runs reach: a token
-    // polled three times at once, then its refresh token rotated, reused (the grant ends) and tried
-    // again; and a code polled too fast, denied, decided again, and polled after it expired.
+    // Run first, so that every invariant meets its case whatever the random runs reach: a token's
+    // refresh token rotated, reused (the grant ends) and tried again, and its code polled after it
+    // expired; a code polled three times at once (one token, and the grant ends with the losers);
+    // and a code polled too fast, denied, decided again, and polled after it expired.
     examples: [
       [[[{ kind: 'create', offline: true }], [
-        { kind: 'decide', device: 0, approve: true }, { kind: 'poll', device: 0, concurrent: 3 },
+        { kind: 'decide', device: 0, approve: true }, { kind: 'poll', device: 0, concurrent: 1 },
         { kind: 'refresh', grant: 0, token: 'latest' }, { kind: 'refresh', grant: 0, token: 'older' }, { kind: 'refresh', grant: 0, token: 'latest' },
         { kind: 'advance', seconds: 400 }, { kind: 'poll', device: 0, concurrent: 1 },
+      ]]],
+      [[[{ kind: 'create', offline: true }], [
+        { kind: 'decide', device: 0, approve: true }, { kind: 'poll', device: 0, concurrent: 3 }, { kind: 'refresh', grant: 0, token: 'latest' },
       ]]],
       [[[{ kind: 'create', offline: false }], [
         { kind: 'poll', device: 0, concurrent: 1 }, { kind: 'poll', device: 0, concurrent: 1 }, { kind: 'advance', seconds: 5 },
@@ -352,7 +379,7 @@ test('verification flow: every step as the model says; COMPLETED and FAILED neve
         case 'signIn': {
           const f = pick(flows, a.flow);
           if (!f) break;
-          const r = await outcome(() => v.signIn(env, f.id, f.secret, 'alice', a.right ? PASSWORD : 'wrong password'));
+          const r = await outcome(() => v.signIn(env, f.id, f.secret, 'alice', a.right ? PASSWORD : 'wrong password', null));
           let expected = 'ok';
           if (!live(f)) expected = 'flow_not_found';
           else if (f.status !== 'USERNAME_PASSWORD_REQUIRED') expected = 'flow_wrong_state';
@@ -369,7 +396,7 @@ test('verification flow: every step as the model says; COMPLETED and FAILED neve
           const wrong = 'wrong' in a.code ? a.code : { wrong: 1, malformed: false };
           for (let i = 0; i < (target === undefined ? wrong.wrong : 1); i++) {
             const input = target?.userCode ?? (wrong.malformed ? 'not a code!' : 'BBBB-BBBB');
-            const r: { code: string } = await outcome(() => v.verifyUserCode(env, f.id, f.secret, input, source));
+            const r: { code: string } = await outcome(() => v.verifyUserCode(env, f.id, f.secret, input, source, null));
             let expected: string;
             if (!live(f)) expected = 'flow_not_found';
             else if (f.status !== 'DAG_USER_CODE_REQUIRED') expected = 'flow_wrong_state';
@@ -392,7 +419,7 @@ test('verification flow: every step as the model says; COMPLETED and FAILED neve
         case 'consent': {
           const f = pick(flows, a.flow);
           if (!f) break;
-          const r = await outcome(() => v.consent(env, f.id, f.secret, a.accept));
+          const r = await outcome(() => v.consent(env, f.id, f.secret, a.accept ? 'approve' : 'deny', null));
           const d = f.device === null ? undefined : devices[f.device];
           let expected: string;
           if (!live(f)) expected = 'flow_not_found';

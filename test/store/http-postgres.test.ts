@@ -1,5 +1,6 @@
 // A meaningful part of the HTTP suite again, on PostgreSQL: the token endpoint's polling rules, the
-// races through HTTP, the flow API and a restart, unchanged, with build() putting each app on a
+// races through HTTP, the flow API, a restart, and what ends a grant (a device code presented
+// again, a disabled user), unchanged, with build() putting each app on a
 // database of its own on this file's throwaway server (DCS_TEST_POSTGRES, test/helpers/build.ts).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -10,7 +11,9 @@ import pg from 'pg';
 import { postgres } from '../helpers/postgres.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const FILES = ['test/oauth/token.test.ts', 'test/oauth/concurrency.test.ts', 'test/flows/flow-api.test.ts', 'test/oauth/restart.test.ts'];
+const FILES = [
+  'test/oauth/token.test.ts', 'test/oauth/concurrency.test.ts', 'test/flows/flow-api.test.ts', 'test/oauth/restart.test.ts', 'test/oauth/grant-endings.test.ts',
+];
 
 test(`${FILES.join(', ')} pass on PostgreSQL too`, async (t) => {
   const server = await postgres();

@@ -75,3 +75,30 @@ test('a SQLite database at 006 upgraded through 007 keeps its users, with no nam
   assert.deepEqual(await store.users.updateProfile(envId, userId, { name: 'Alice Liddell', emailVerified: true }, NOW + 4),
     { ...alice, name: 'Alice Liddell', emailVerified: true, updatedAt: NOW + 4 });
 });
+
+test('a SQLite database at 008 upgraded through 009 keeps its device authorizations: no context known, no mismatch, no report', async (t) => {
+  const NOW = Date.UTC(2026, 0, 1);
+  const file = path.join(tempDir(t), 'at-008.db');
+  const envId = '0b9f5a5e-6a43-4cf5-9a34-0f5d7f3c1a01';
+  const deviceId = '01940000-0000-7000-8000-000000000009';
+  const db = new Database(file);
+  try {
+    assert.deepEqual(migrate(db, NOW, migrationsUpTo(t, 'sqlite', 8)), [1, 2, 3, 4, 5, 6, 7, 8]);
+    db.prepare('INSERT INTO environments (id, name, company_id, created_at) VALUES (?, ?, ?, ?)').run(envId, 'default', envId, NOW);
+    db.prepare(`INSERT INTO device_authorizations (id, env_id, client_id, device_code_hash, user_code_hash, scope, status, expires_at,
+      interval, last_polled_at, user_id, created_at, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(deviceId, envId, 'tv', 'a'.repeat(64), 'b'.repeat(64), 'openid', 'pending', NOW + 600_000, 5, null, null, NOW, null);
+    assert.deepEqual(migrate(db, NOW + 1), migrationsAfter('sqlite', 8));
+  } finally {
+    db.close();
+  }
+  const store = new SqliteStore({ file, now: NOW + 2 });
+  t.after(() => store.close());
+  const device = await store.deviceAuthorizations.get(envId, deviceId);
+  assert.deepEqual([device?.status, device?.requestContext, device?.approverContext, device?.locationMismatch, device?.reportedAt],
+    ['pending', null, null, false, null]);
+  // Decided after the upgrade, it records the decision's context like a new one.
+  const approver = { address: '192.0.2.1', userAgent: null, country: 'FR', asn: 64_500, network: 'Example' };
+  const decided = await store.deviceAuthorizations.decide(deviceId, 'denied', 'u1', null, NOW + 3, { approver, locationMismatch: false, reported: true });
+  assert.deepEqual([decided?.approverContext, decided?.reportedAt], [approver, NOW + 3]);
+});

@@ -14,11 +14,11 @@ import { NOW } from './contract/fixtures.ts';
 
 const POOL = 8;
 
-storeContract(async (t: TestContext, count = 1) => {
+storeContract(async (t: TestContext, count = 1, opts = {}) => {
   const url = await postgresDatabase();
   const stores: PostgresStore[] = [];
   t.after(async () => { for (const s of stores) await s.close(); });
-  stores.push(...await Promise.all(Array.from({ length: count }, () => PostgresStore.open({ url, poolSize: POOL, now: NOW }))));
+  stores.push(...await Promise.all(Array.from({ length: count }, () => PostgresStore.open({ url, poolSize: POOL, now: NOW, auditOutbox: opts.auditOutbox ?? false }))));
   // Open every pool's connections before a race, so the calls race each other and not connection setup.
   if (count > 1) await Promise.all(stores.flatMap((s) => Array.from({ length: POOL }, () => s.ping())));
   return stores;

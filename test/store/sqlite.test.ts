@@ -12,9 +12,9 @@ import { NOW } from './contract/fixtures.ts';
 
 const ran = new Set<string>();
 
-storeContract((t: TestContext, count = 1) => {
+storeContract((t: TestContext, count = 1, opts = {}) => {
   const file = path.join(tempDir(t), 'store.db');
-  const stores = Array.from({ length: count }, () => new SqliteStore({ file, now: NOW }));
+  const stores = Array.from({ length: count }, () => new SqliteStore({ file, now: NOW, auditOutbox: opts.auditOutbox ?? false }));
   t.after(async () => {
     for (const s of stores) {
       for (const sql of s.preparedSql()) ran.add(sql);
@@ -33,9 +33,11 @@ const SMALL = new Set(['environments', 'signing_keys', 'app_ids', 'admin_keys', 
 /**
  * Statements allowed to scan, each with why. Deleting a client (an admin's rare act) reads every
  * device authorization to find the client's: an index by client would cost every device
- * authorization, the hot INSERT, one more B-tree write.
+ * authorization, the hot INSERT, one more B-tree write. The audit webhook's pending gauge counts
+ * the outbox at a metrics scrape: a count reads every row whatever the index, and the outbox holds
+ * only what the receiver has not confirmed.
  */
-const MAY_SCAN = new Set(['DELETE FROM device_authorizations WHERE env_id = ? AND client_id = ?']);
+const MAY_SCAN = new Set(['DELETE FROM device_authorizations WHERE env_id = ? AND client_id = ?', 'SELECT count(*) AS n FROM audit_outbox']);
 
 test('query plans: no statement of the store scans a table that grows with traffic (each lookup, update and sweep uses an index)', async (t) => {
   assert.ok(ran.size > 50, `the contract ran the store's statements (${ran.size})`);
@@ -51,7 +53,8 @@ test('query plans: no statement of the store scans a table that grows with traff
     const params = Array.from({ length: sql.split('?').length - 1 }, () => null);
     const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[];
     for (const { detail } of plan) {
-      const scanned = /^SCAN (\w+)(?! USING (?:COVERING )?INDEX)/.exec(detail)?.[1];
+      // The whole name (an index walked end to end reads every row's entry, so it scans too).
+      const scanned = /^SCAN (\w+)(?!\w)/.exec(detail)?.[1];
       if (scanned !== undefined && !SMALL.has(scanned)) scans.push(`${detail}\n    in: ${sql.replace(/\s+/g, ' ').trim()}`);
     }
   }

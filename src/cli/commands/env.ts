@@ -1,7 +1,9 @@
-// `env create`, `env list`: environments are separate tenants (clients, users, keys, issuers).
-import { JSON_FLAG, type CommandSpec } from '../args.ts';
+// `env create|update|list`: environments are separate tenants (clients, users, keys, issuers),
+// with the device policy defaults their clients fall back on (README "Device policy").
+import { ENV_FLAG, JSON_FLAG, UsageError, type CommandSpec } from '../args.ts';
+import { DEVICE_NETWORKS_FLAG, DEVICE_SCOPES_FLAG, networksFlag, scopesFlag } from '../device-policy.ts';
 import { environmentJson, table, day, safe } from '../output.ts';
-import { withServices } from '../session.ts';
+import { withEnvironment, withServices } from '../session.ts';
 
 export const envCreate: CommandSpec = {
   path: ['env', 'create'],
@@ -19,6 +21,36 @@ export const envCreate: CommandSpec = {
         text: [`Created environment ${safe(env.name)}`, `id: ${env.id}`, `OAuth endpoints: ${services.config.publicUrl}/${env.id}/as`],
       };
     }),
+};
+
+export const envUpdate: CommandSpec = {
+  path: ['env', 'update'],
+  summary: 'Set the device policy defaults of an environment, for the clients that set none themselves.',
+  details: '`any` lifts a default: --device-networks any, --device-scopes any.',
+  flags: {
+    'device-networks': { ...DEVICE_NETWORKS_FLAG, placeholder: 'cidr,…|any' },
+    'device-scopes': { ...DEVICE_SCOPES_FLAG, placeholder: 's1 s2|any' },
+    env: ENV_FLAG,
+    json: JSON_FLAG,
+  },
+  run: async (args, io) => {
+    const input = { deviceNetworks: networksFlag(args, 'any'), deviceScopes: scopesFlag(args, 'any') };
+    if (input.deviceNetworks === undefined && input.deviceScopes === undefined) {
+      throw new UsageError(`${args.command}: nothing to change (give --device-networks or --device-scopes)`, args.command);
+    }
+    return withEnvironment(args, io, async (services, env) => {
+      const updated = await services.admin.setDeviceDefaults(env, input);
+      const d = updated.deviceDefaults;
+      return {
+        json: environmentJson(updated),
+        text: [
+          `Updated environment ${safe(updated.name)}`,
+          `device networks: ${d.networks === null ? 'any' : d.networks.join(', ')}`,
+          `device scopes:   ${d.scopes === null ? 'any of each client\'s' : safe(d.scopes.join(' '))}`,
+        ],
+      };
+    });
+  },
 };
 
 export const envList: CommandSpec = {

@@ -1,5 +1,6 @@
 // `keys rotate|list`: the environments' token-signing keys. A rotation makes a new active
 // key at once; the old one stays in the JWKS until no token it can have signed is still valid.
+import { ref } from '../../core/audit.ts';
 import { KEY_ALGS } from '../../crypto/keys.ts';
 import type { SigningKeyRecord } from '../../model/records.ts';
 import type { Services } from '../../services.ts';
@@ -60,7 +61,9 @@ export const keysRotate: CommandSpec = {
     return withEnvironment(args, io, async (services, env) => {
       const retention = await retentionSeconds(services, env.id);
       const before = await services.store.signingKeys.list(env.id);
-      const kid = await services.keys.rotate(env.id, alg, retention);
+      const kid = await services.keys.rotate(env.id, alg, retention, (k) => [services.audit.event({
+        envId: k.envId, type: 'key.rotated', actor: ref.cli, subject: ref.key(k.kid), details: { alg: k.alg, previous_retained_seconds: retention },
+      })]);
       const after = await services.store.signingKeys.list(env.id);
       // The keys this rotation retired: active before, retired now (earlier retirees keep their date).
       const wasActive = new Set(before.filter((k) => k.status === 'active').map((k) => k.kid));

@@ -15,12 +15,14 @@ export const sweepCommand: CommandSpec = {
   summary: 'Delete expired rows once (the server does it every SWEEP_INTERVAL_SECONDS).',
   details: [
     'Removes device authorizations an hour after they expired, expired flows and registration codes,',
-    'wrong-code records older than a day, and retired signing keys past their RETIRED_UNTIL time.',
+    'wrong-code records older than a day, retired signing keys past their RETIRED_UNTIL time, ended grants,',
+    'and audit events older than AUDIT_RETENTION_DAYS.',
   ].join('\n'),
   flags: { json: JSON_FLAG },
   run: (_args, io) =>
     withServices(io, async (services) => {
-      const r = await services.store.sweep(services.clock.now());
+      const now = services.clock.now();
+      const r = await services.store.sweep(now, now - services.config.auditRetentionDays * 86_400_000);
       return {
         json: {
           device_authorizations: r.deviceAuthorizations,
@@ -30,12 +32,14 @@ export const sweepCommand: CommandSpec = {
           signing_keys: r.signingKeys,
           grants: r.grants,
           revoked_access_tokens: r.revokedAccessTokens,
+          audit_events: r.auditEvents,
         },
         text: [
           `Swept ${plural(r.deviceAuthorizations, 'device authorization', 'device authorizations')}, ${plural(r.flows, 'flow', 'flows')}, `
           + `${plural(r.registrationCodes, 'registration code', 'registration codes')}, ${plural(r.codeGuesses, 'code guess', 'code guesses')}, `
           + `${plural(r.signingKeys, 'signing key', 'signing keys')}, ${plural(r.grants, 'ended grant', 'ended grants')}, `
-          + `${plural(r.revokedAccessTokens, 'revoked access token', 'revoked access tokens')}.`,
+          + `${plural(r.revokedAccessTokens, 'revoked access token', 'revoked access tokens')}, `
+          + `${plural(r.auditEvents, 'audit event', 'audit events')} past their retention.`,
         ],
       };
     }),

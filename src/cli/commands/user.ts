@@ -105,15 +105,18 @@ function setDisabled(disabled: boolean): CommandSpec {
   return {
     path: ['user', verb],
     summary: disabled
-      ? 'Disable a user: they can no longer approve codes, and codes they approved stop yielding tokens.'
-      : 'Enable a disabled user again.',
+      ? 'Disable a user: they can no longer sign in or approve codes; their grants and unredeemed approvals end, for good.'
+      : 'Enable a disabled user again: they can sign in; grants and approvals ended by the disable stay ended.',
     positional: { name: 'username' },
     flags: { env: ENV_FLAG, json: JSON_FLAG },
     run: async (args, io) => {
       const username = args.requiredPositional();
       return withEnvironment(args, io, async (services, env) => {
         const user = await services.admin.setUserDisabled(env.id, username, disabled);
-        return { json: userJson(user), text: [`${disabled ? 'Disabled' : 'Enabled'} user ${safe(user.username)}`] };
+        const text = disabled
+          ? [`Disabled user ${safe(user.username)}; their devices and sessions are signed out, and stay so if they are enabled again`]
+          : [`Enabled user ${safe(user.username)}; devices signed out by the disable must sign in again`];
+        return { json: userJson(user), text };
       });
     },
   };

@@ -2,12 +2,17 @@
 import type { Client } from '../../model/records.ts';
 import type { ClientStore } from '../store.ts';
 import { type PgDb } from './db.ts';
-import { toClient } from '../rows.ts';
+import { listColumn, toClient } from '../rows.ts';
 
 // Named columns, never `*`, in prepared statements: a column a later migration adds (by another
 // instance, while this one runs) would otherwise change the result type of a cached plan.
 const COLUMNS = `env_id, client_id, name, type, secret_hash, grant_types, scopes, code_lifetime, poll_interval, token_lifetime,
-  audience, purpose, refresh_always, refresh_rotation, refresh_idle_seconds, refresh_absolute_seconds, created_at`;
+  audience, purpose, refresh_always, refresh_rotation, refresh_idle_seconds, refresh_absolute_seconds, device_networks, device_scopes,
+  same_network, created_at`;
+
+/** device_networks, device_scopes, same_network. */
+const policyColumns = (c: Client): [string | null, string | null, boolean] =>
+  [listColumn(c.devicePolicy.networks), listColumn(c.devicePolicy.scopes), c.devicePolicy.sameNetwork];
 
 
 export class PgClients implements ClientStore {
@@ -19,10 +24,11 @@ export class PgClients implements ClientStore {
 
   create(c: Client): Promise<void> {
     return this.#db.insert({
-      text: `INSERT INTO clients (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+      text: `INSERT INTO clients (${COLUMNS})
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
       values: [c.envId, c.clientId, c.name, c.type, c.secretHash, JSON.stringify(c.grantTypes), JSON.stringify(c.scopes),
         c.codeLifetime, c.pollInterval, c.tokenLifetime, c.audience, c.purpose, c.refresh.always, c.refresh.rotation,
-        c.refresh.idleSeconds, c.refresh.absoluteSeconds, c.createdAt],
+        c.refresh.idleSeconds, c.refresh.absoluteSeconds, ...policyColumns(c), c.createdAt],
     }, c.purpose === null ? `client ${c.clientId} exists` : `the environment already has its ${c.purpose} client`);
   }
 
@@ -43,10 +49,11 @@ export class PgClients implements ClientStore {
   async update(c: Client): Promise<boolean> {
     return await this.#db.run({
       text: `UPDATE clients SET name = $1, grant_types = $2, scopes = $3, code_lifetime = $4, poll_interval = $5, token_lifetime = $6,
-        audience = $7, refresh_always = $8, refresh_rotation = $9, refresh_idle_seconds = $10, refresh_absolute_seconds = $11
-        WHERE env_id = $12 AND client_id = $13`,
+        audience = $7, refresh_always = $8, refresh_rotation = $9, refresh_idle_seconds = $10, refresh_absolute_seconds = $11,
+        device_networks = $12, device_scopes = $13, same_network = $14 WHERE env_id = $15 AND client_id = $16`,
       values: [c.name, JSON.stringify(c.grantTypes), JSON.stringify(c.scopes), c.codeLifetime, c.pollInterval, c.tokenLifetime,
-        c.audience, c.refresh.always, c.refresh.rotation, c.refresh.idleSeconds, c.refresh.absoluteSeconds, c.envId, c.clientId],
+        c.audience, c.refresh.always, c.refresh.rotation, c.refresh.idleSeconds, c.refresh.absoluteSeconds, ...policyColumns(c),
+        c.envId, c.clientId],
     }) === 1;
   }
 

@@ -12,6 +12,8 @@ import type { PgDb, Queries } from './db.ts';
 export const TABLES = [
   'environments', 'clients', 'users', 'device_authorizations', 'signing_keys', 'flows', 'code_guess_failures', 'admin_keys',
   'app_ids', 'registration_codes', 'registered_devices', 'grants', 'refresh_tokens', 'revoked_access_tokens',
+  // The audit trail moves with the deployment, and so do the events its webhook has not delivered yet.
+  'audit_events', 'audit_outbox',
 ] as const;
 
 /** The source or the target is not fit for a copy (the user's to fix; nothing was written). */
@@ -125,6 +127,8 @@ export async function copySqliteToPostgres(sourceFile: string, target: PgDb, tar
         await refuseNonEmpty(tx, targetLabel);
         const counts: Record<string, number> = {};
         for (const table of TABLES) counts[table] = await copyTable(tx, source, table, columns.get(table) ?? []);
+        // The outbox's order numbers were copied as they were: new ones continue after them.
+        await tx.run({ text: `SELECT setval(pg_get_serial_sequence('audit_outbox', 'seq'), greatest((SELECT max(seq) FROM audit_outbox), 1))` });
         return counts;
       });
     } finally {

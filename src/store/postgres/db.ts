@@ -37,11 +37,18 @@ export function isUniqueViolation(err: unknown): err is pg.DatabaseError {
  * the hash of what the lock is about. Two-part keys never meet the one-bigint locks of migrations
  * and copy-store.
  */
-const LOCK_SPACES = {
+export const LOCK_SPACES = {
   /** A source address's guess budget ("dcsg"). */
   guesses: 0x6463_7367,
   /** An environment's first signing key ("dcsk"). */
   firstKey: 0x6463_736b,
+  /** An environment's audit outbox: one deliverer at a time keeps its events in order ("dcso"). */
+  auditOutbox: 0x6463_736f,
+  /**
+   * An environment's outbox writes in flight: shared by each writer from its outbox rows to its
+   * commit, taken alone (briefly) by a deliverer to wait for them ("dcsw", store/postgres/audit.ts).
+   */
+  auditOutboxWrite: 0x6463_7377,
 } as const;
 export type LockSpace = keyof typeof LOCK_SPACES;
 
@@ -86,6 +93,14 @@ export class Queries {
     await this.run({ name: 'lock_until_commit', text: 'SELECT pg_advisory_xact_lock($1::int4, hashtext($2))', values: [LOCK_SPACES[space], key] });
   }
 
+  /** Like lockUntilCommit, but without waiting: false when another transaction holds the lock. */
+  async tryLockUntilCommit(space: LockSpace, key: string): Promise<boolean> {
+    const r = await this.get({
+      name: 'try_lock_until_commit', text: 'SELECT pg_try_advisory_xact_lock($1::int4, hashtext($2)) AS locked', values: [LOCK_SPACES[space], key],
+    });
+    return r?.locked === true;
+  }
+
   /** An INSERT whose UNIQUE violations become StoreConflictError(conflict). */
   async insert(sql: Sql, conflict: string): Promise<void> {
     try {
@@ -107,6 +122,8 @@ export interface PgDbOptions {
 
 export class PgDb extends Queries {
   readonly pool: pg.Pool;
+  /** Audit events get an outbox row too (the webhook is configured): set once, when the store opens. */
+  auditOutbox = false;
   #closed = false;
 
   constructor(opts: PgDbOptions) {

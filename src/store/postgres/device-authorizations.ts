@@ -2,15 +2,29 @@
 // one conditional UPDATE; under READ COMMITTED a concurrent one waits for the row and re-checks its
 // WHERE against the committed row, so of racing transitions exactly one applies.
 import type { Authentication, DeviceAuthorization, DeviceStatus, Grant } from '../../model/records.ts';
-import type { DeviceAuthorizationStore, InsertDeviceResult } from '../store.ts';
+import type { AuditOf, DecisionRecord, DeviceAuthorizationStore, InsertDeviceResult } from '../store.ts';
+import { appendAudit, audited } from './audit.ts';
 import { isUniqueViolation, type PgDb, type Queries } from './db.ts';
-import { authenticationColumns, toDevice } from '../rows.ts';
+import { authenticationColumns, contextColumns, decisionColumns, toDevice } from '../rows.ts';
 import { insertGrant } from './grants.ts';
 
-/** What a new device authorization is inserted with; how its approver signed in comes with the approval. */
+/**
+ * What a new device authorization is inserted with (where its request came from included); how its
+ * approver signed in, and where they were, come with the decision.
+ */
 const INSERTED = `id, env_id, client_id, device_code_hash, user_code_hash, scope, status, expires_at, "interval", last_polled_at,
-  user_id, created_at, decided_at`;
-const COLUMNS = `${INSERTED}, auth_time, auth_amr, auth_acr`;
+  user_id, created_at, decided_at, source_network, request_address, request_user_agent, request_country, request_asn, request_network`;
+const COLUMNS = `${INSERTED}, auth_time, auth_amr, auth_acr, grant_id, approver_address, approver_user_agent, approver_country, approver_asn,
+  approver_network, location_mismatch, reported_at`;
+
+/** `SET …` of what a decision records, its seven parameters from `$first` on (decisionColumns gives the values). */
+export function decisionSet(first: number): string {
+  const names = ['approver_address', 'approver_user_agent', 'approver_country', 'approver_asn', 'approver_network', 'location_mismatch', 'reported_at'];
+  return names.map((n, i) => `${n} = $${first + i}`).join(', ');
+}
+
+/** PostgreSQL's boolean is a boolean. */
+export const same = (b: boolean): boolean => b;
 
 
 export class PgDeviceAuthorizations implements DeviceAuthorizationStore {
@@ -20,14 +34,18 @@ export class PgDeviceAuthorizations implements DeviceAuthorizationStore {
     this.#db = db;
   }
 
-  async insert(d: DeviceAuthorization): Promise<InsertDeviceResult> {
+  async insert(d: DeviceAuthorization, audit?: AuditOf<DeviceAuthorization>): Promise<InsertDeviceResult> {
     try {
-      await this.#db.run({
-        name: 'device_insert',
-        text: `INSERT INTO device_authorizations (${INSERTED}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-        values: [d.id, d.envId, d.clientId, d.deviceCodeHash, d.userCodeHash, d.scope, d.status, d.expiresAt, d.interval,
-          d.lastPolledAt, d.userId, d.createdAt, d.decidedAt],
-      });
+      await audited(this.#db, async (q) => {
+        await q.run({
+          name: 'device_insert',
+          text: `INSERT INTO device_authorizations (${INSERTED})
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+          values: [d.id, d.envId, d.clientId, d.deviceCodeHash, d.userCodeHash, d.scope, d.status, d.expiresAt, d.interval,
+            d.lastPolledAt, d.userId, d.createdAt, d.decidedAt, d.sourceNetwork, ...contextColumns(d.requestContext)],
+        });
+        return d;
+      }, audit);
       return 'ok';
     } catch (err) {
       // The partial UNIQUE index over pending user codes decides a collision (the engine retries).
@@ -69,36 +87,42 @@ export class PgDeviceAuthorizations implements DeviceAuthorizationStore {
 
   decide(
     id: string, status: Extract<DeviceStatus, 'approved' | 'denied'>, userId: string, authentication: Authentication | null, now: number,
+    record?: DecisionRecord,
+    audit?: AuditOf<DeviceAuthorization>,
   ): Promise<DeviceAuthorization | undefined> {
-    return this.#db.one(toDevice, {
+    return audited(this.#db, (q) => q.one(toDevice, {
       name: 'device_decide',
-      text: `UPDATE device_authorizations SET status = $1, user_id = $2, decided_at = $3, auth_time = $5, auth_amr = $6, auth_acr = $7
+      text: `UPDATE device_authorizations SET status = $1, user_id = $2, decided_at = $3, auth_time = $5, auth_amr = $6, auth_acr = $7,
+          ${decisionSet(8)}
         WHERE id = $4 AND status = 'pending' AND expires_at > $3 RETURNING ${COLUMNS}`,
-      values: [status, userId, now, id, ...authenticationColumns(authentication)],
-    });
+      values: [status, userId, now, id, ...authenticationColumns(authentication), ...decisionColumns(record, now, same)],
+    }), audit);
   }
 
   consume(id: string, now: number): Promise<DeviceAuthorization | undefined> {
-    return consumeOn(this.#db, id, now);
+    return consumeOn(this.#db, id, now, null);
   }
 
-  redeem(id: string, now: number, grant: Grant, refreshTokenHash: string | null): Promise<DeviceAuthorization | undefined> {
+  redeem(id: string, now: number, grant: Grant, refreshTokenHash: string | null, audit?: AuditOf<DeviceAuthorization>): Promise<DeviceAuthorization | undefined> {
     // The code is spent only if its grant is stored too: a failed write rolls both back, and the
     // approval waits for the device's next poll. Of concurrent redeems the first UPDATE holds the
     // row; the others, once it commits, find it consumed and store nothing.
     return this.#db.transaction(async (tx) => {
-      const consumed = await consumeOn(tx, id, now);
-      if (consumed) await insertGrant(tx, grant, refreshTokenHash);
+      const consumed = await consumeOn(tx, id, now, grant.id);
+      if (consumed) {
+        await insertGrant(tx, grant, refreshTokenHash);
+        if (audit) await appendAudit(tx, audit(consumed), this.#db.auditOutbox);
+      }
       return consumed;
     });
   }
 }
 
-function consumeOn(q: Queries, id: string, now: number): Promise<DeviceAuthorization | undefined> {
+function consumeOn(q: Queries, id: string, now: number, grantId: string | null): Promise<DeviceAuthorization | undefined> {
   return q.one(toDevice, {
     name: 'device_consume',
-    text: `UPDATE device_authorizations SET status = 'consumed'
+    text: `UPDATE device_authorizations SET status = 'consumed', grant_id = $3
       WHERE id = $1 AND status = 'approved' AND expires_at > $2 RETURNING ${COLUMNS}`,
-    values: [id, now],
+    values: [id, now, grantId],
   });
 }

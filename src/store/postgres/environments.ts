@@ -1,10 +1,10 @@
 // Environments (tenants).
-import type { Environment } from '../../model/records.ts';
+import type { DeviceDefaults, Environment } from '../../model/records.ts';
 import type { EnvironmentStore } from '../store.ts';
 import { type PgDb } from './db.ts';
-import { toEnvironment } from '../rows.ts';
+import { listColumn, toEnvironment } from '../rows.ts';
 
-const COLUMNS = 'id, name, company_id, mfa_licensed, created_at';
+const COLUMNS = 'id, name, company_id, mfa_licensed, device_networks, device_scopes, created_at';
 
 
 export class PgEnvironments implements EnvironmentStore {
@@ -16,8 +16,9 @@ export class PgEnvironments implements EnvironmentStore {
 
   create(env: Environment): Promise<void> {
     return this.#db.insert({
-      text: `INSERT INTO environments (${COLUMNS}) VALUES ($1, $2, $3, $4, $5)`,
-      values: [env.id, env.name, env.companyId, env.mfaLicensed, env.createdAt],
+      text: `INSERT INTO environments (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      values: [env.id, env.name, env.companyId, env.mfaLicensed, listColumn(env.deviceDefaults.networks), listColumn(env.deviceDefaults.scopes),
+        env.createdAt],
     }, `environment ${env.name} exists`);
   }
 
@@ -31,5 +32,12 @@ export class PgEnvironments implements EnvironmentStore {
 
   list(): Promise<Environment[]> {
     return this.#db.all(toEnvironment, { text: `SELECT ${COLUMNS} FROM environments ORDER BY created_at, name COLLATE "C"` });
+  }
+
+  setDeviceDefaults(id: string, defaults: DeviceDefaults): Promise<Environment | undefined> {
+    return this.#db.one(toEnvironment, {
+      text: `UPDATE environments SET device_networks = $1, device_scopes = $2 WHERE id = $3 RETURNING ${COLUMNS}`,
+      values: [listColumn(defaults.networks), listColumn(defaults.scopes), id],
+    });
   }
 }

@@ -1,9 +1,11 @@
 // Verification flows (the PingOne-compatible flow API, docs/vendors.md). The consent step decides
 // the flow and its device in one transaction.
 import type { Flow, FlowStatus } from '../../model/records.ts';
-import type { DecideFlowResult, FlowPatch, FlowStore } from '../store.ts';
+import type { AuditOf, DecideFlowResult, DecisionRecord, FlowPatch, FlowStore } from '../store.ts';
+import { appendAudit, audited } from './audit.ts';
 import { type PgDb } from './db.ts';
-import { authenticationColumns, authPatch, toFlow } from '../rows.ts';
+import { decisionSet, same } from './device-authorizations.ts';
+import { authenticationColumns, authPatch, decisionColumns, toFlow } from '../rows.ts';
 
 const COLUMNS = `id, env_id, client_id, status, browser_hash, user_id, device_id, user_code_enc, failed_attempts, created_at,
   updated_at, expires_at, auth_time, auth_amr, auth_acr`;
@@ -30,8 +32,8 @@ export class PgFlows implements FlowStore {
     });
   }
 
-  transition(id: string, from: FlowStatus, patch: FlowPatch, now: number, expiresAt: number): Promise<Flow | undefined> {
-    return this.#db.one(toFlow, {
+  transition(id: string, from: FlowStatus, patch: FlowPatch, now: number, expiresAt: number, audit?: AuditOf<Flow>): Promise<Flow | undefined> {
+    return audited(this.#db, (q) => q.one(toFlow, {
       name: 'flow_transition',
       text: `UPDATE flows SET status = $1, user_id = coalesce($2, user_id), device_id = coalesce($3, device_id),
           user_code_enc = coalesce($4, user_code_enc), updated_at = $5, expires_at = $6,
@@ -40,19 +42,20 @@ export class PgFlows implements FlowStore {
         WHERE id = $7 AND status = $8 AND expires_at > $5 RETURNING ${COLUMNS}`,
       values: [patch.status, patch.userId ?? null, patch.deviceId ?? null, patch.userCodeEnc ?? null, now, expiresAt, id, from,
         ...authPatch(patch.authentication)],
-    });
+    }), audit);
   }
 
-  recordFailure(id: string, maxAttempts: number, now: number): Promise<Flow | undefined> {
-    return this.#db.one(toFlow, {
+  recordFailure(id: string, maxAttempts: number, now: number, audit?: AuditOf<Flow>): Promise<Flow | undefined> {
+    return audited(this.#db, (q) => q.one(toFlow, {
       text: `UPDATE flows SET failed_attempts = failed_attempts + 1, updated_at = $1,
           status = CASE WHEN failed_attempts + 1 >= $2 THEN 'FAILED' ELSE status END
         WHERE id = $3 AND status = 'DAG_USER_CODE_REQUIRED' AND expires_at > $1 RETURNING ${COLUMNS}`,
       values: [now, maxAttempts, id],
-    });
+    }), audit);
   }
 
-  decide(flowId: string, accept: boolean, now: number): Promise<DecideFlowResult> {
+  decide(flowId: string, accept: boolean, now: number, record?: DecisionRecord, audit?: AuditOf<Flow>): Promise<DecideFlowResult> {
+    if (accept && record?.reported === true) throw new Error('a reported request cannot be approved');
     // The flow row is locked by its UPDATE, the device row by its own: a second consent on the
     // flow, or another flow deciding the device, waits and then finds the row changed.
     return this.#db.transaction(async (tx): Promise<DecideFlowResult> => {
@@ -63,11 +66,16 @@ export class PgFlows implements FlowStore {
       });
       if (!flow?.deviceId || !flow.userId) return 'flow_changed';
       const decided = await tx.run({
-        text: `UPDATE device_authorizations SET status = $1, user_id = $2, decided_at = $3, auth_time = $5, auth_amr = $6, auth_acr = $7
+        text: `UPDATE device_authorizations SET status = $1, user_id = $2, decided_at = $3, auth_time = $5, auth_amr = $6, auth_acr = $7,
+            ${decisionSet(8)}
           WHERE id = $4 AND status = 'pending' AND expires_at > $3`,
-        values: [accept ? 'approved' : 'denied', flow.userId, now, flow.deviceId, ...authenticationColumns(flow.authentication)],
+        values: [accept ? 'approved' : 'denied', flow.userId, now, flow.deviceId, ...authenticationColumns(flow.authentication),
+          ...decisionColumns(record, now, same)],
       });
-      if (decided === 1) return 'ok';
+      if (decided === 1) {
+        if (audit) await appendAudit(tx, audit(flow), this.#db.auditOutbox);
+        return 'ok';
+      }
       await tx.run({ text: `UPDATE flows SET status = 'FAILED' WHERE id = $1`, values: [flowId] });
       return 'device_unavailable';
     });

@@ -1,6 +1,7 @@
 // Grants: one approval each, with the family of its refresh tokens (RFC 6749 §6, RFC 9700 §4.14).
 import type { Grant } from '../../model/records.ts';
-import type { GrantStore } from '../store.ts';
+import type { AuditOf, GrantStore } from '../store.ts';
+import { appendAudit, audited } from './audit.ts';
 import { type PgDb, type Queries } from './db.ts';
 import { authenticationColumns, toGrant } from '../rows.ts';
 
@@ -35,9 +36,14 @@ export class PgGrants implements GrantStore {
     this.#db = db;
   }
 
-  async create(g: Grant, refreshTokenHash: string | null): Promise<void> {
-    if (refreshTokenHash === null) await insertGrant(this.#db, g, null);
-    else await this.#db.transaction((tx) => insertGrant(tx, g, refreshTokenHash));
+  async create(g: Grant, refreshTokenHash: string | null, audit?: AuditOf<Grant>): Promise<void> {
+    if (refreshTokenHash === null && audit === undefined) await insertGrant(this.#db, g, null);
+    else {
+      await this.#db.transaction(async (tx) => {
+        await insertGrant(tx, g, refreshTokenHash);
+        if (audit) await appendAudit(tx, audit(g), this.#db.auditOutbox);
+      });
+    }
   }
 
   get(envId: string, id: string): Promise<Grant | undefined> {
@@ -52,10 +58,15 @@ export class PgGrants implements GrantStore {
     });
   }
 
-  revoke(envId: string, id: string, now: number): Promise<Grant | undefined> {
-    return this.#db.one(toGrant, {
-      text: `UPDATE grants SET revoked_at = coalesce(revoked_at, $1) WHERE env_id = $2 AND id = $3 RETURNING ${GRANT_COLUMNS}`,
-      values: [now, envId, id],
-    });
+  async revoke(envId: string, id: string, now: number, audit?: AuditOf<Grant>): Promise<Grant | undefined> {
+    // Only the revocation that ends the grant is an event: a second one changes nothing.
+    const r = await audited(this.#db, async (q) => {
+      const g = await q.one(toGrant, {
+        text: `UPDATE grants SET revoked_at = coalesce(revoked_at, $1) WHERE env_id = $2 AND id = $3 RETURNING ${GRANT_COLUMNS}`,
+        values: [now, envId, id],
+      });
+      return g === undefined ? undefined : { grant: g, ended: g.revokedAt === now };
+    }, audit && ((x) => (x.ended ? audit(x.grant) : [])));
+    return r?.grant;
   }
 }

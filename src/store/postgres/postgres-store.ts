@@ -4,6 +4,7 @@ import { EXPIRED_RETENTION_MS, GUESS_RETENTION_MS } from '../retention.ts';
 import type { Store, SweepResult } from '../store.ts';
 import { PgAdminKeys } from './admin-keys.ts';
 import { PgAppIds } from './app-ids.ts';
+import { PgAudit } from './audit.ts';
 import { PgClients } from './clients.ts';
 import { PgDb } from './db.ts';
 import { PgDeviceAuthorizations } from './device-authorizations.ts';
@@ -27,6 +28,8 @@ export interface PostgresStoreOptions {
   now: number;
   /** Apply pending migrations on open (the server does; `migrate` is the explicit form). */
   migrate?: boolean;
+  /** Audit events also go to the webhook's outbox (AUDIT_WEBHOOK_URL is set). */
+  auditOutbox?: boolean;
 }
 
 export class PostgresStore implements Store {
@@ -45,6 +48,8 @@ export class PostgresStore implements Store {
   readonly grants: PgGrants;
   readonly refreshTokens: PgRefreshTokens;
   readonly revokedAccessTokens: PgRevokedAccessTokens;
+  readonly audit: PgAudit;
+  readonly auditOutbox: PgAudit;
   // No backup(): PostgreSQL has its own tools (pg_dump), and the `backup` command says so.
 
   private constructor(db: PgDb) {
@@ -63,11 +68,14 @@ export class PostgresStore implements Store {
     this.grants = new PgGrants(db);
     this.refreshTokens = new PgRefreshTokens(db);
     this.revokedAccessTokens = new PgRevokedAccessTokens(db);
+    this.audit = new PgAudit(db);
+    this.auditOutbox = this.audit;
   }
 
   /** Connects (the first connection proves the URL) and applies pending migrations. */
   static async open(opts: PostgresStoreOptions): Promise<PostgresStore> {
     const db = new PgDb({ url: opts.url, poolSize: opts.poolSize });
+    db.auditOutbox = opts.auditOutbox ?? false;
     try {
       if (opts.migrate ?? true) await migrate(db, opts.now);
       else await db.run({ text: 'SELECT 1' });
@@ -91,7 +99,7 @@ export class PostgresStore implements Store {
     return isMigrated(this.#db);
   }
 
-  async sweep(now: number): Promise<SweepResult> {
+  async sweep(now: number, auditBefore?: number): Promise<SweepResult> {
     const db = this.#db;
     const del = (text: string, ...values: unknown[]) => db.run({ text, values });
     const deviceAuthorizations = await del('DELETE FROM device_authorizations WHERE expires_at < $1', now - EXPIRED_RETENTION_MS);
@@ -102,7 +110,9 @@ export class PostgresStore implements Store {
     // Ended grants go with their refresh tokens (ON DELETE CASCADE); their access tokens introspect as inactive either way.
     const grants = await del('DELETE FROM grants WHERE revoked_at IS NOT NULL OR idle_expires_at < $1 OR absolute_expires_at < $1', now);
     const revokedAccessTokens = await del('DELETE FROM revoked_access_tokens WHERE expires_at < $1', now);
-    return { deviceAuthorizations, flows, registrationCodes, codeGuesses, signingKeys, grants, revokedAccessTokens };
+    // An outbox row whose event is swept is dropped when its turn comes (PgAudit.deliverNext).
+    const auditEvents = auditBefore === undefined ? 0 : await del('DELETE FROM audit_events WHERE at < $1', auditBefore);
+    return { deviceAuthorizations, flows, registrationCodes, codeGuesses, signingKeys, grants, revokedAccessTokens, auditEvents };
   }
 
   close(): Promise<void> {

@@ -4,7 +4,8 @@
 // succeeds (the others, once they hold the lock, find it rotated), and a grant never ends up with
 // two active tokens. SQLite's single writer gives the same order for free.
 import type { Grant, RefreshTokenRecord } from '../../model/records.ts';
-import type { RefreshTokenStore } from '../store.ts';
+import type { AuditOf, RefreshTokenStore } from '../store.ts';
+import { appendAudit, audited } from './audit.ts';
 import { str, toRefreshTokenAndGrant } from '../rows.ts';
 import type { PgDb, Queries } from './db.ts';
 import { GRANT_COLUMNS, insertRefreshToken } from './grants.ts';
@@ -27,7 +28,7 @@ export class PgRefreshTokens implements RefreshTokenStore {
     });
   }
 
-  rotate(tokenHash: string, nextHash: string, now: number, idleExpiresAt: number): Promise<boolean> {
+  rotate(tokenHash: string, nextHash: string, now: number, idleExpiresAt: number, audit?: AuditOf<true>): Promise<boolean> {
     return this.#db.transaction(async (tx) => {
       const grant = await tx.get({
         name: 'refresh_token_lock_grant',
@@ -44,11 +45,12 @@ export class PgRefreshTokens implements RefreshTokenStore {
       });
       if (rotated !== 1) return false;
       await insertActive(tx, str(grant.id), nextHash, now, idleExpiresAt);
+      if (audit) await appendAudit(tx, audit(true), this.#db.auditOutbox);
       return true;
     });
   }
 
-  reissue(grantId: string, nextHash: string, now: number, idleExpiresAt: number): Promise<boolean> {
+  reissue(grantId: string, nextHash: string, now: number, idleExpiresAt: number, audit?: AuditOf<true>): Promise<boolean> {
     return this.#db.transaction(async (tx) => {
       const grant = await tx.get({ text: 'SELECT id FROM grants WHERE id = $1 AND revoked_at IS NULL FOR NO KEY UPDATE', values: [grantId] });
       if (!grant) return false;
@@ -57,16 +59,17 @@ export class PgRefreshTokens implements RefreshTokenStore {
         values: [now, grantId],
       });
       await insertActive(tx, grantId, nextHash, now, idleExpiresAt);
+      if (audit) await appendAudit(tx, audit(true), this.#db.auditOutbox);
       return true;
     });
   }
 
-  async touch(grantId: string, now: number, idleExpiresAt: number): Promise<boolean> {
-    return await this.#db.run({
+  async touch(grantId: string, now: number, idleExpiresAt: number, audit?: AuditOf<true>): Promise<boolean> {
+    return await audited(this.#db, async (q) => (await q.run({
       name: 'grant_touch',
       text: 'UPDATE grants SET last_used_at = $1, idle_expires_at = $2 WHERE id = $3 AND revoked_at IS NULL',
       values: [now, idleExpiresAt, grantId],
-    }) === 1;
+    }) === 1 ? true : undefined), audit) === true;
   }
 }
 

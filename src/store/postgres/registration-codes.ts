@@ -4,7 +4,8 @@
 // SQLite's single writer gives for free. The one-device rule is still the UNIQUE index on
 // registered_devices(user_id).
 import type { RegisteredDevice, RegistrationCode } from '../../model/records.ts';
-import type { IssueRegistrationResult, RedeemResult, RegistrationCodeStore } from '../store.ts';
+import type { AuditOf, IssueRegistrationResult, RedeemResult, RegistrationCodeStore } from '../store.ts';
+import { appendAudit } from './audit.ts';
 import { bool, str, toRegistrationCode } from '../rows.ts';
 import { isUniqueViolation, type PgDb, type Queries } from './db.ts';
 
@@ -23,7 +24,7 @@ export class PgRegistrationCodes implements RegistrationCodeStore {
     this.#db = db;
   }
 
-  async issue(c: RegistrationCode): Promise<IssueRegistrationResult> {
+  async issue(c: RegistrationCode, audit?: AuditOf<RegistrationCode>): Promise<IssueRegistrationResult> {
     try {
       return await this.#db.transaction(async (tx): Promise<IssueRegistrationResult> => {
         await lockUser(tx, c.userId);
@@ -35,6 +36,7 @@ export class PgRegistrationCodes implements RegistrationCodeStore {
               expires_at = excluded.expires_at, created_at = excluded.created_at`,
           values: [c.userId, c.envId, c.codeHash, c.appId, c.expiresAt, c.createdAt],
         });
+        if (audit) await appendAudit(tx, audit(c), this.#db.auditOutbox);
         return 'ok';
       });
     } catch (err) {
@@ -44,7 +46,9 @@ export class PgRegistrationCodes implements RegistrationCodeStore {
     }
   }
 
-  redeem(codeHash: string, appId: string, device: Omit<RegisteredDevice, 'userId' | 'envId'>, now: number): Promise<RedeemResult> {
+  redeem(
+    codeHash: string, appId: string, device: Omit<RegisteredDevice, 'userId' | 'envId'>, now: number, audit?: AuditOf<RegisteredDevice>,
+  ): Promise<RedeemResult> {
     return this.#db.transaction(async (tx): Promise<RedeemResult> => {
       const found = await tx.get({
         text: 'SELECT user_id FROM registration_codes WHERE code_hash = $1 AND app_id = $2 AND expires_at > $3', values: [codeHash, appId, now],
@@ -69,7 +73,9 @@ export class PgRegistrationCodes implements RegistrationCodeStore {
         values: [device.id, code.envId, code.userId, appId, device.deviceName, device.platform, device.registeredAt],
       });
       if (!inserted) return { outcome: 'device_registered' };
-      return { outcome: 'ok', device: { ...device, envId: code.envId, userId: code.userId, appId } };
+      const registered = { ...device, envId: code.envId, userId: code.userId, appId };
+      if (audit) await appendAudit(tx, audit(registered), this.#db.auditOutbox);
+      return { outcome: 'ok', device: registered };
     });
   }
 }

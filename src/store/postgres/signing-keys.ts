@@ -1,6 +1,7 @@
 // The environments' token-signing keys (private halves encrypted by the caller).
 import type { SigningKeyRecord } from '../../model/records.ts';
-import type { SigningKeyStore } from '../store.ts';
+import type { AuditOf, SigningKeyStore } from '../store.ts';
+import { audited } from './audit.ts';
 import { type PgDb, type Queries } from './db.ts';
 import { toKey } from '../rows.ts';
 
@@ -25,8 +26,8 @@ export class PgSigningKeys implements SigningKeyStore {
     return this.#db.all(toKey, { text: `SELECT ${COLUMNS} FROM signing_keys WHERE env_id = $1 ORDER BY created_at, kid COLLATE "C"`, values: [envId] });
   }
 
-  insert(k: SigningKeyRecord): Promise<void> {
-    return insert(this.#db, k);
+  async insert(k: SigningKeyRecord, audit?: AuditOf<SigningKeyRecord>): Promise<void> {
+    await audited(this.#db, async (q) => { await insert(q, k); return k; }, audit);
   }
 
   /**

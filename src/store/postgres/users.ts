@@ -65,9 +65,22 @@ export class PgUsers implements UserStore {
   }
 
   setDisabled(envId: string, username: string, disabled: boolean, now: number): Promise<User | undefined> {
-    return this.#db.one(toUser, {
-      text: `UPDATE users SET disabled = $1, updated_at = $2 WHERE env_id = $3 AND username = $4 RETURNING ${COLUMNS}`,
-      values: [disabled, now, envId, username],
+    const update = { text: `UPDATE users SET disabled = $1, updated_at = $2 WHERE env_id = $3 AND username = $4 RETURNING ${COLUMNS}`,
+      values: [disabled, now, envId, username] };
+    if (!disabled) return this.#db.one(toUser, update);
+    // What the user gave before the disable stays ended after an enable (UserStore.setDisabled). A
+    // redemption racing this waits for the device row's lock, then finds it denied; one that
+    // committed first left a grant the UPDATE of grants (a later statement) sees and revokes.
+    return this.#db.transaction(async (tx) => {
+      const user = await tx.one(toUser, update);
+      if (user) {
+        await tx.run({
+          text: `UPDATE device_authorizations SET status = 'denied', decided_at = $1 WHERE env_id = $2 AND user_id = $3 AND status = 'approved'`,
+          values: [now, envId, user.id],
+        });
+        await tx.run({ text: 'UPDATE grants SET revoked_at = $1 WHERE env_id = $2 AND user_id = $3 AND revoked_at IS NULL', values: [now, envId, user.id] });
+      }
+      return user;
     });
   }
 

@@ -2,8 +2,12 @@
 import type { Client } from '../../model/records.ts';
 import type { ClientStore } from '../store.ts';
 import { type SqliteDb } from './db.ts';
-import { toClient } from '../rows.ts';
+import { listColumn, toClient } from '../rows.ts';
 
+/** device_networks, device_scopes, same_network. */
+function policyColumns(c: Client): [string | null, string | null, number] {
+  return [listColumn(c.devicePolicy.networks), listColumn(c.devicePolicy.scopes), c.devicePolicy.sameNetwork ? 1 : 0];
+}
 
 export class SqliteClients implements ClientStore {
   readonly #db: SqliteDb;
@@ -16,11 +20,12 @@ export class SqliteClients implements ClientStore {
     return this.#db.async(() => {
       this.#db.insert(`INSERT INTO clients (env_id, client_id, name, type, secret_hash, grant_types, scopes, code_lifetime,
         poll_interval, token_lifetime, audience, purpose, refresh_always, refresh_rotation, refresh_idle_seconds,
-        refresh_absolute_seconds, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        refresh_absolute_seconds, device_networks, device_scopes, same_network, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       c.purpose === null ? `client ${c.clientId} exists` : `the environment already has its ${c.purpose} client`,
       c.envId, c.clientId, c.name, c.type, c.secretHash, JSON.stringify(c.grantTypes), JSON.stringify(c.scopes),
       c.codeLifetime, c.pollInterval, c.tokenLifetime, c.audience, c.purpose, c.refresh.always ? 1 : 0, c.refresh.rotation ? 1 : 0,
-      c.refresh.idleSeconds, c.refresh.absoluteSeconds, c.createdAt);
+      c.refresh.idleSeconds, c.refresh.absoluteSeconds, ...policyColumns(c), c.createdAt);
     });
   }
 
@@ -39,10 +44,10 @@ export class SqliteClients implements ClientStore {
   update(c: Client): Promise<boolean> {
     return this.#db.async(() => this.#db.run(`UPDATE clients SET name = ?, grant_types = ?, scopes = ?, code_lifetime = ?,
       poll_interval = ?, token_lifetime = ?, audience = ?, refresh_always = ?, refresh_rotation = ?, refresh_idle_seconds = ?,
-      refresh_absolute_seconds = ? WHERE env_id = ? AND client_id = ?`,
+      refresh_absolute_seconds = ?, device_networks = ?, device_scopes = ?, same_network = ? WHERE env_id = ? AND client_id = ?`,
     c.name, JSON.stringify(c.grantTypes), JSON.stringify(c.scopes), c.codeLifetime, c.pollInterval, c.tokenLifetime,
     c.audience, c.refresh.always ? 1 : 0, c.refresh.rotation ? 1 : 0, c.refresh.idleSeconds, c.refresh.absoluteSeconds,
-    c.envId, c.clientId) === 1);
+    ...policyColumns(c), c.envId, c.clientId) === 1);
   }
 
   setSecretHash(envId: string, clientId: string, from: string, to: string): Promise<boolean> {

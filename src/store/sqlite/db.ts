@@ -73,6 +73,8 @@ const asError = (err: unknown): Error => (err instanceof Error ? err : new Error
 export class SqliteDb {
   readonly db: Database.Database;
   readonly #stmts = new Map<string, Database.Statement>();
+  /** Audit events get an outbox row too (the webhook is configured): set once, when the store opens. */
+  auditOutbox = false;
   /** Writes waiting for this event-loop turn's group commit. */
   #queue: Queued[] = [];
 

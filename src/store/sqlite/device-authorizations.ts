@@ -1,9 +1,17 @@
 // RFC 8628 device authorizations: the polling hot path. Every transition is one conditional UPDATE.
 import type { Authentication, DeviceAuthorization, DeviceStatus, Grant } from '../../model/records.ts';
-import type { DeviceAuthorizationStore, InsertDeviceResult } from '../store.ts';
+import type { AuditOf, DecisionRecord, DeviceAuthorizationStore, InsertDeviceResult } from '../store.ts';
+import { appendAudit, audited } from './audit.ts';
 import { insertGrant } from './grants.ts';
 import { isUniqueViolation, type SqliteDb } from './db.ts';
-import { authenticationColumns, toDevice } from '../rows.ts';
+import { authenticationColumns, contextColumns, decisionColumns, toDevice } from '../rows.ts';
+
+/** SQLite's boolean. */
+export const bit = (b: boolean): number => (b ? 1 : 0);
+
+/** The approver and report columns a decision sets, for `SET …`; decisionColumns gives the values. */
+export const DECISION_SET = `approver_address = ?, approver_user_agent = ?, approver_country = ?, approver_asn = ?, approver_network = ?,
+  location_mismatch = ?, reported_at = ?`;
 
 
 export class SqliteDeviceAuthorizations implements DeviceAuthorizationStore {
@@ -14,13 +22,22 @@ export class SqliteDeviceAuthorizations implements DeviceAuthorizationStore {
   }
 
   // The two hot writes are group-committed (SqliteDb.grouped): one commit per event-loop turn.
-  insert(d: DeviceAuthorization): Promise<InsertDeviceResult> {
+  insert(d: DeviceAuthorization, audit?: AuditOf<DeviceAuthorization>): Promise<InsertDeviceResult> {
+    const write = () => {
+      this.#db.run(`INSERT INTO device_authorizations (id, env_id, client_id, device_code_hash, user_code_hash, scope, status,
+        expires_at, interval, last_polled_at, user_id, created_at, decided_at, source_network,
+        request_address, request_user_agent, request_country, request_asn, request_network)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      d.id, d.envId, d.clientId, d.deviceCodeHash, d.userCodeHash, d.scope, d.status, d.expiresAt, d.interval,
+      d.lastPolledAt, d.userId, d.createdAt, d.decidedAt, d.sourceNetwork, ...contextColumns(d.requestContext));
+      if (audit) appendAudit(this.#db, audit(d));
+    };
+    // In the group's transaction; with events, in a savepoint of it, so the row and its events
+    // are kept or rolled back together.
     return this.#db.grouped((): InsertDeviceResult => {
       try {
-        this.#db.run(`INSERT INTO device_authorizations (id, env_id, client_id, device_code_hash, user_code_hash, scope, status,
-          expires_at, interval, last_polled_at, user_id, created_at, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        d.id, d.envId, d.clientId, d.deviceCodeHash, d.userCodeHash, d.scope, d.status, d.expiresAt, d.interval,
-        d.lastPolledAt, d.userId, d.createdAt, d.decidedAt);
+        if (audit) this.#db.db.transaction(write)();
+        else write();
         return 'ok';
       } catch (err) {
         if (isUniqueViolation(err) && err.message.includes('device_live_user_code')) return 'user_code_taken';
@@ -51,27 +68,33 @@ export class SqliteDeviceAuthorizations implements DeviceAuthorizationStore {
 
   decide(
     id: string, status: Extract<DeviceStatus, 'approved' | 'denied'>, userId: string, authentication: Authentication | null, now: number,
+    record?: DecisionRecord,
+    audit?: AuditOf<DeviceAuthorization>,
   ): Promise<DeviceAuthorization | undefined> {
-    return this.#db.async(() => this.#db.one(toDevice,
-      `UPDATE device_authorizations SET status = ?, user_id = ?, decided_at = ?, auth_time = ?, auth_amr = ?, auth_acr = ?
-       WHERE id = ? AND status = 'pending' AND expires_at > ? RETURNING *`, status, userId, now, ...authenticationColumns(authentication), id, now));
+    return this.#db.async(() => audited(this.#db, () => this.#db.one(toDevice,
+      `UPDATE device_authorizations SET status = ?, user_id = ?, decided_at = ?, auth_time = ?, auth_amr = ?, auth_acr = ?, ${DECISION_SET}
+       WHERE id = ? AND status = 'pending' AND expires_at > ? RETURNING *`,
+      status, userId, now, ...authenticationColumns(authentication), ...decisionColumns(record, now, bit), id, now), audit));
   }
 
   consume(id: string, now: number): Promise<DeviceAuthorization | undefined> {
-    return this.#db.async(() => this.#consume(id, now));
+    return this.#db.async(() => this.#consume(id, now, null));
   }
 
-  redeem(id: string, now: number, grant: Grant, refreshTokenHash: string | null): Promise<DeviceAuthorization | undefined> {
+  redeem(id: string, now: number, grant: Grant, refreshTokenHash: string | null, audit?: AuditOf<DeviceAuthorization>): Promise<DeviceAuthorization | undefined> {
     return this.#db.async(() => this.#db.immediate(() => {
-      const consumed = this.#consume(id, now);
-      if (consumed) insertGrant(this.#db, grant, refreshTokenHash);
+      const consumed = this.#consume(id, now, grant.id);
+      if (consumed) {
+        insertGrant(this.#db, grant, refreshTokenHash);
+        if (audit) appendAudit(this.#db, audit(consumed));
+      }
       return consumed;
     }));
   }
 
-  #consume(id: string, now: number): DeviceAuthorization | undefined {
+  #consume(id: string, now: number, grantId: string | null): DeviceAuthorization | undefined {
     return this.#db.one(toDevice,
-      `UPDATE device_authorizations SET status = 'consumed'
-       WHERE id = ? AND status = 'approved' AND expires_at > ? RETURNING *`, id, now);
+      `UPDATE device_authorizations SET status = 'consumed', grant_id = ?
+       WHERE id = ? AND status = 'approved' AND expires_at > ? RETURNING *`, grantId, id, now);
   }
 }

@@ -1,8 +1,8 @@
 // Environments (tenants).
-import type { Environment } from '../../model/records.ts';
+import type { DeviceDefaults, Environment } from '../../model/records.ts';
 import type { EnvironmentStore } from '../store.ts';
 import { type SqliteDb } from './db.ts';
-import { toEnvironment } from '../rows.ts';
+import { listColumn, toEnvironment } from '../rows.ts';
 
 
 export class SqliteEnvironments implements EnvironmentStore {
@@ -14,8 +14,9 @@ export class SqliteEnvironments implements EnvironmentStore {
 
   create(env: Environment): Promise<void> {
     return this.#db.async(() => {
-      this.#db.insert('INSERT INTO environments (id, name, company_id, mfa_licensed, created_at) VALUES (?, ?, ?, ?, ?)',
-        `environment ${env.name} exists`, env.id, env.name, env.companyId, env.mfaLicensed ? 1 : 0, env.createdAt);
+      this.#db.insert(`INSERT INTO environments (id, name, company_id, mfa_licensed, device_networks, device_scopes, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?)`, `environment ${env.name} exists`, env.id, env.name, env.companyId, env.mfaLicensed ? 1 : 0,
+      listColumn(env.deviceDefaults.networks), listColumn(env.deviceDefaults.scopes), env.createdAt);
     });
   }
 
@@ -29,5 +30,10 @@ export class SqliteEnvironments implements EnvironmentStore {
 
   list(): Promise<Environment[]> {
     return this.#db.async(() => this.#db.all('SELECT * FROM environments ORDER BY created_at, name').map(toEnvironment));
+  }
+
+  setDeviceDefaults(id: string, defaults: DeviceDefaults): Promise<Environment | undefined> {
+    return this.#db.async(() => this.#db.one(toEnvironment, 'UPDATE environments SET device_networks = ?, device_scopes = ? WHERE id = ? RETURNING *',
+      listColumn(defaults.networks), listColumn(defaults.scopes), id));
   }
 }

@@ -1,6 +1,7 @@
 // Grants: one approval each, with the family of its refresh tokens (RFC 6749 §6, RFC 9700 §4.14).
 import type { Grant } from '../../model/records.ts';
-import type { GrantStore } from '../store.ts';
+import type { AuditOf, GrantStore } from '../store.ts';
+import { appendAudit, audited } from './audit.ts';
 import { type SqliteDb } from './db.ts';
 import { authenticationColumns, toGrant } from '../rows.ts';
 
@@ -24,10 +25,11 @@ export class SqliteGrants implements GrantStore {
     this.#db = db;
   }
 
-  create(g: Grant, refreshTokenHash: string | null): Promise<void> {
+  create(g: Grant, refreshTokenHash: string | null, audit?: AuditOf<Grant>): Promise<void> {
     return this.#db.async(() => {
       this.#db.immediate(() => {
         insertGrant(this.#db, g, refreshTokenHash);
+        if (audit) appendAudit(this.#db, audit(g));
       });
     });
   }
@@ -41,8 +43,11 @@ export class SqliteGrants implements GrantStore {
       AND idle_expires_at > ? AND absolute_expires_at > ? ORDER BY created_at DESC, id`, envId, userId, now, now).map(toGrant));
   }
 
-  revoke(envId: string, id: string, now: number): Promise<Grant | undefined> {
-    return this.#db.async(() => this.#db.one(toGrant,
-      'UPDATE grants SET revoked_at = coalesce(revoked_at, ?) WHERE env_id = ? AND id = ? RETURNING *', now, envId, id));
+  revoke(envId: string, id: string, now: number, audit?: AuditOf<Grant>): Promise<Grant | undefined> {
+    // Only the revocation that ends the grant is an event: a second one changes nothing.
+    return this.#db.async(() => audited(this.#db, () => {
+      const g = this.#db.one(toGrant, 'UPDATE grants SET revoked_at = coalesce(revoked_at, ?) WHERE env_id = ? AND id = ? RETURNING *', now, envId, id);
+      return g === undefined ? undefined : { grant: g, ended: g.revokedAt === now };
+    }, audit && ((r) => (r.ended ? audit(r.grant) : [])))?.grant);
   }
 }

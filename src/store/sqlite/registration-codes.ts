@@ -2,7 +2,8 @@
 // redeem are one transaction each; the one-device rule is the UNIQUE index on
 // registered_devices(user_id).
 import type { RegisteredDevice, RegistrationCode } from '../../model/records.ts';
-import type { IssueRegistrationResult, RedeemResult, RegistrationCodeStore } from '../store.ts';
+import type { AuditOf, IssueRegistrationResult, RedeemResult, RegistrationCodeStore } from '../store.ts';
+import { appendAudit } from './audit.ts';
 import { bool, toRegistrationCode } from '../rows.ts';
 import { isUniqueViolation, type SqliteDb } from './db.ts';
 
@@ -13,7 +14,7 @@ export class SqliteRegistrationCodes implements RegistrationCodeStore {
     this.#db = db;
   }
 
-  issue(c: RegistrationCode): Promise<IssueRegistrationResult> {
+  issue(c: RegistrationCode, audit?: AuditOf<RegistrationCode>): Promise<IssueRegistrationResult> {
     return this.#db.async(() => this.#db.immediate((): IssueRegistrationResult => {
       if (this.#db.get('SELECT 1 FROM registered_devices WHERE user_id = ?', c.userId)) return 'device_registered';
       try {
@@ -23,6 +24,7 @@ export class SqliteRegistrationCodes implements RegistrationCodeStore {
           ON CONFLICT (user_id) DO UPDATE SET code_hash = excluded.code_hash, app_id = excluded.app_id,
             expires_at = excluded.expires_at, created_at = excluded.created_at`,
         c.userId, c.envId, c.codeHash, c.appId, c.expiresAt, c.createdAt);
+        if (audit) appendAudit(this.#db, audit(c));
         return 'ok';
       } catch (err) {
         if (isUniqueViolation(err)) return 'code_taken';
@@ -31,7 +33,9 @@ export class SqliteRegistrationCodes implements RegistrationCodeStore {
     }));
   }
 
-  redeem(codeHash: string, appId: string, device: Omit<RegisteredDevice, 'userId' | 'envId'>, now: number): Promise<RedeemResult> {
+  redeem(
+    codeHash: string, appId: string, device: Omit<RegisteredDevice, 'userId' | 'envId'>, now: number, audit?: AuditOf<RegisteredDevice>,
+  ): Promise<RedeemResult> {
     return this.#db.async(() => this.#db.immediate((): RedeemResult => {
       const row = this.#db.get(`SELECT c.*, u.disabled FROM registration_codes c JOIN users u ON u.id = c.user_id
         WHERE c.code_hash = ? AND c.app_id = ? AND c.expires_at > ?`, codeHash, appId, now);
@@ -47,7 +51,9 @@ export class SqliteRegistrationCodes implements RegistrationCodeStore {
         if (isUniqueViolation(err)) return { outcome: 'device_registered' };
         throw err;
       }
-      return { outcome: 'ok', device: { ...device, envId: code.envId, userId: code.userId, appId } };
+      const registered = { ...device, envId: code.envId, userId: code.userId, appId };
+      if (audit) appendAudit(this.#db, audit(registered));
+      return { outcome: 'ok', device: registered };
     }));
   }
 }

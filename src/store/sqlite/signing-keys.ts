@@ -1,6 +1,7 @@
 // The environments' token-signing keys (private halves encrypted by the caller).
 import type { SigningKeyRecord } from '../../model/records.ts';
-import type { SigningKeyStore } from '../store.ts';
+import type { AuditOf, SigningKeyStore } from '../store.ts';
+import { audited } from './audit.ts';
 import { type SqliteDb } from './db.ts';
 import { toKey } from '../rows.ts';
 
@@ -16,8 +17,8 @@ export class SqliteSigningKeys implements SigningKeyStore {
     return this.#db.async(() => this.#db.all('SELECT * FROM signing_keys WHERE env_id = ? ORDER BY created_at', envId).map(toKey));
   }
 
-  insert(k: SigningKeyRecord): Promise<void> {
-    return this.#db.async(() => { this.#insert(k); });
+  insert(k: SigningKeyRecord, audit?: AuditOf<SigningKeyRecord>): Promise<void> {
+    return this.#db.async(() => { audited(this.#db, () => { this.#insert(k); return k; }, audit); });
   }
 
   /** The check and the insert in one IMMEDIATE transaction: another process cannot add a key between them. */

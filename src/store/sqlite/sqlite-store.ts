@@ -6,6 +6,7 @@ import { EXPIRED_RETENTION_MS, GUESS_RETENTION_MS } from '../retention.ts';
 import type { Store, SweepResult } from '../store.ts';
 import { SqliteAdminKeys } from './admin-keys.ts';
 import { SqliteAppIds } from './app-ids.ts';
+import { SqliteAudit } from './audit.ts';
 import { SqliteClients } from './clients.ts';
 import { SqliteDb } from './db.ts';
 import { SqliteDeviceAuthorizations } from './device-authorizations.ts';
@@ -38,6 +39,8 @@ export interface SqliteStoreOptions {
    * WAL at every commit and survives a power loss too, at the cost of an fsync per write.
    */
   synchronous?: 'normal' | 'full';
+  /** Audit events also go to the webhook's outbox (AUDIT_WEBHOOK_URL is set). */
+  auditOutbox?: boolean;
 }
 
 export class SqliteStore implements Store {
@@ -56,9 +59,12 @@ export class SqliteStore implements Store {
   readonly grants: SqliteGrants;
   readonly refreshTokens: SqliteRefreshTokens;
   readonly revokedAccessTokens: SqliteRevokedAccessTokens;
+  readonly audit: SqliteAudit;
+  readonly auditOutbox: SqliteAudit;
 
   constructor(opts: SqliteStoreOptions) {
     const db = new SqliteDb(opts.file, opts.synchronous ?? 'normal');
+    db.auditOutbox = opts.auditOutbox ?? false;
     this.#db = db;
     try {
       if (opts.migrate ?? true) migrate(db.db, opts.now);
@@ -80,6 +86,8 @@ export class SqliteStore implements Store {
     this.grants = new SqliteGrants(db);
     this.refreshTokens = new SqliteRefreshTokens(db);
     this.revokedAccessTokens = new SqliteRevokedAccessTokens(db);
+    this.audit = new SqliteAudit(db);
+    this.auditOutbox = this.audit;
   }
 
   ping(): Promise<void> {
@@ -90,7 +98,7 @@ export class SqliteStore implements Store {
     return this.#db.async(() => isMigrated(this.#db.db));
   }
 
-  sweep(now: number): Promise<SweepResult> {
+  sweep(now: number, auditBefore?: number): Promise<SweepResult> {
     const db = this.#db;
     return db.async(() => {
       const deviceAuthorizations = db.run('DELETE FROM device_authorizations WHERE expires_at < ?', now - EXPIRED_RETENTION_MS);
@@ -104,7 +112,9 @@ export class SqliteStore implements Store {
         + db.run('DELETE FROM grants WHERE idle_expires_at < ?', now)
         + db.run('DELETE FROM grants WHERE absolute_expires_at < ?', now);
       const revokedAccessTokens = db.run('DELETE FROM revoked_access_tokens WHERE expires_at < ?', now);
-      return { deviceAuthorizations, flows, registrationCodes, codeGuesses, signingKeys, grants, revokedAccessTokens };
+      // An outbox row whose event is swept is dropped when its turn comes (SqliteAudit.deliverNext).
+      const auditEvents = auditBefore === undefined ? 0 : db.run('DELETE FROM audit_events WHERE at < ?', auditBefore);
+      return { deviceAuthorizations, flows, registrationCodes, codeGuesses, signingKeys, grants, revokedAccessTokens, auditEvents };
     });
   }
 

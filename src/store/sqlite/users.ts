@@ -60,9 +60,17 @@ export class SqliteUsers implements UserStore {
   }
 
   setDisabled(envId: string, username: string, disabled: boolean, now: number): Promise<User | undefined> {
-    return this.#db.async(() => this.#db.one(toUser,
-      'UPDATE users SET disabled = ?, updated_at = ? WHERE env_id = ? AND username = ? RETURNING *',
-      disabled ? 1 : 0, now, envId, username));
+    return this.#db.async(() => this.#db.immediate(() => {
+      const user = this.#db.one(toUser, 'UPDATE users SET disabled = ?, updated_at = ? WHERE env_id = ? AND username = ? RETURNING *',
+        disabled ? 1 : 0, now, envId, username);
+      if (user && disabled) {
+        // What the user gave before the disable stays ended after an enable (UserStore.setDisabled).
+        this.#db.run(`UPDATE device_authorizations SET status = 'denied', decided_at = ?
+          WHERE env_id = ? AND user_id = ? AND status = 'approved'`, now, envId, user.id);
+        this.#db.run('UPDATE grants SET revoked_at = ? WHERE env_id = ? AND user_id = ? AND revoked_at IS NULL', now, envId, user.id);
+      }
+      return user;
+    }));
   }
 
   updateProfile(envId: string, id: string, patch: UserProfilePatch, now: number): Promise<User | undefined> {

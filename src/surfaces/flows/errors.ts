@@ -32,6 +32,8 @@ const wire: Record<CoreErrorCode, Wire> = {
   user_code_expired: invalidValue,
   user_code_used: invalidValue,
   too_many_attempts: invalidValue,
+  // The code was right, but the client wants its approver on the device's network (README "Device policy").
+  network_mismatch: ['INVALID_DATA', INVALID_DATA, 'NETWORK_MISMATCH'],
   guess_budget_exhausted: ['REQUEST_LIMITED', 'Too many requests. Try again later.', 'LIMIT_EXCEEDED'],
   flow_not_found: notFound,
   flow_wrong_state: ['INVALID_REQUEST', 'The request is not valid for the current status of the flow.'],

@@ -5,12 +5,15 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { CoreError } from '../../core/errors.ts';
 import type { FlowStatus } from '../../model/records.ts';
-import type { FlowView } from '../../core/verification.ts';
+import { countryName } from '../../core/request-context.ts';
+import type { ConsentAnswer, FlowView } from '../../core/verification.ts';
+import { truncateAddress } from '../../geoip/address.ts';
 import { browserSecret } from '../../http/browser.ts';
 import { resolveEnvironment } from '../../http/environment.ts';
 import { mediaType } from '../../http/form.ts';
 import { envIdParam, idParam, text } from '../../http/params.ts';
 import { limitBy, sourceKey } from '../../http/rate-limit.ts';
+import { requestContext } from '../../http/request-context.ts';
 import { ownWireFormat } from '../../http/wire-format.ts';
 import type { Services } from '../../services.ts';
 import { sendFlowError } from './errors.ts';
@@ -30,7 +33,33 @@ const NEXT_ACTION: Partial<Record<FlowStatus, string>> = {
 
 const checkBody = z.strictObject({ username: text(256).min(1), password: text(1024).min(1) });
 const verifyBody = z.strictObject({ userCode: text(64).min(1) });
-const consentBody = z.strictObject({ accept: z.boolean() });
+// `{accept}` approves or denies; `{report: true}` is "I didn't start this": denied and reported.
+const acceptBody = z.strictObject({ accept: z.boolean() });
+const reportBody = z.strictObject({ report: z.literal(true) });
+const consentBody = z.union([acceptBody, reportBody]);
+
+const whereabouts = z.object({
+  country: z.string().nullable().describe('ISO 3166-1 alpha-2, null when unknown'),
+  asn: z.number().int().nullable().describe('autonomous system number, null when unknown'),
+});
+const requestSummary = z.object({
+  requestedAt: z.string(),
+  expiresAt: z.string(),
+  userAgent: z.string().nullable().describe("the device's User-Agent, shortened, control characters removed"),
+  source: z.object({
+    address: z.string().nullable(),
+    country: z.string().nullable().describe('ISO 3166-1 alpha-2'),
+    countryName: z.string().nullable().describe('in English'),
+    asn: z.number().int().nullable(),
+    network: z.string().nullable().describe('the autonomous system\'s name; "this network" (loopback) or "a private network" (private ranges)'),
+  }),
+}).describe("where the device's request came from (RFC 8628 §5.4), once the flow has a device");
+const consentWarning = z.object({
+  code: z.literal('LOCATION_MISMATCH'),
+  message: z.string(),
+  requester: whereabouts,
+  approver: whereabouts,
+});
 
 const link = z.object({ href: z.string() });
 export const flowResponse = z
@@ -44,6 +73,9 @@ export const flowResponse = z
       user: z.object({ id: z.string(), username: z.string(), name: z.string().optional() }).optional(),
       application: z.object({ name: z.string() }).optional(),
       scopes: z.array(z.string()).optional(),
+      request: requestSummary.optional(),
+      warnings: z.array(consentWarning).optional()
+        .describe("with request: what differs between where the request came from and where this request comes from (empty when nothing does)"),
     }),
   })
   .meta({ id: 'Flow' });
@@ -70,6 +102,16 @@ function formatFlow(v: FlowView, selfHref: string): z.input<typeof flowResponse>
   if (v.user) embedded.user = v.user;
   if (v.application) embedded.application = v.application;
   if (v.scopes && v.flow.status !== 'USERNAME_PASSWORD_REQUIRED') embedded.scopes = v.scopes;
+  if (v.request) {
+    const source = v.request.source;
+    embedded.request = {
+      requestedAt: new Date(v.request.requestedAt).toISOString(),
+      expiresAt: new Date(v.request.expiresAt).toISOString(),
+      userAgent: source.userAgent,
+      source: { address: source.address, country: source.country, countryName: countryName(source.country), asn: source.asn, network: source.network },
+    };
+    embedded.warnings = v.warnings ?? [];
+  }
   return {
     _links: { self: { href: selfHref }, ...(next ? { [next]: { href: selfHref } } : {}) },
     id: v.flow.id,
@@ -100,7 +142,8 @@ export const flowApiPlugin: FastifyPluginAsync<{ services: Services }> = async (
     handler: async (request, reply) => {
       const flow = await services.verification.load(request.env, request.params.flowId, browserSecret(request));
       reply.header('cache-control', 'no-store');
-      return formatFlow(await services.verification.view(flow), selfHref(request.params));
+      // The reader's context: the warnings compare the device's request with where this request comes from.
+      return formatFlow(await services.verification.view(flow, requestContext(request, services.geoIp)), selfHref(request.params));
     },
   });
 
@@ -111,7 +154,7 @@ export const flowApiPlugin: FastifyPluginAsync<{ services: Services }> = async (
       description: [
         `${MEDIA.check} {username, password}: USERNAME_PASSWORD_REQUIRED → DAG_USER_CODE_REQUIRED`,
         `${MEDIA.verify} {userCode}: DAG_USER_CODE_REQUIRED → DAG_CONSENT_REQUIRED`,
-        `${MEDIA.consent} {accept}: DAG_CONSENT_REQUIRED → COMPLETED | FAILED`,
+        `${MEDIA.consent} {accept} or {report: true} ("I didn't start this": denied and reported): DAG_CONSENT_REQUIRED → COMPLETED | FAILED`,
       ].join('\n\n'),
       params: flowParams,
       consumes: [MEDIA.check, MEDIA.verify, MEDIA.consent],
@@ -132,6 +175,7 @@ export const flowApiPlugin: FastifyPluginAsync<{ services: Services }> = async (
       const secret = browserSecret(request);
       const flowId = request.params.flowId;
       const v = services.verification;
+      const context = requestContext(request, services.geoIp);
       const parse = <T>(schema: z.ZodType<T>): T => {
         const parsed = schema.safeParse(request.body);
         if (!parsed.success) {
@@ -144,14 +188,25 @@ export const flowApiPlugin: FastifyPluginAsync<{ services: Services }> = async (
       switch (mediaType(request)) {
         case MEDIA.check: {
           const body = parse(checkBody);
-          view = await v.signIn(env, flowId, secret, body.username, body.password);
+          view = await v.signIn(env, flowId, secret, body.username, body.password, context);
           break;
         }
         case MEDIA.verify:
-          view = await v.verifyUserCode(env, flowId, secret, parse(verifyBody).userCode, sourceKey(request));
+          view = await v.verifyUserCode(env, flowId, secret, parse(verifyBody).userCode, sourceKey(request), context);
           break;
-        default:
-          view = await v.consent(env, flowId, secret, parse(consentBody).accept);
+        default: {
+          // Judged against the form it names, so an error points at the field that is wrong.
+          let answer: ConsentAnswer;
+          if ('report' in request.body) {
+            parse(reportBody);
+            answer = 'report';
+          } else {
+            answer = parse(acceptBody).accept ? 'approve' : 'deny';
+          }
+          view = await v.consent(env, flowId, secret, answer, context);
+          // Never the full address in the log: its /24 (IPv4) or /48 (IPv6).
+          if (answer === 'report') request.log.info({ flowId, source: truncateAddress(request.ip) }, 'device request reported by the person asked to approve it');
+        }
       }
       reply.header('cache-control', 'no-store');
       return formatFlow(view, selfHref(request.params));

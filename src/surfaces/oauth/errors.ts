@@ -32,6 +32,7 @@ const wire: Record<CoreErrorCode, OAuthError | [OAuthError, number]> = {
   user_code_expired: 'invalid_request',
   user_code_used: 'invalid_request',
   too_many_attempts: 'invalid_request',
+  network_mismatch: 'invalid_request',
   guess_budget_exhausted: 'temporarily_unavailable',
   flow_not_found: 'invalid_request',
   flow_wrong_state: 'invalid_request',

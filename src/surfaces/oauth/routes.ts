@@ -12,6 +12,7 @@ import { KEY_ALGS } from '../../crypto/keys.ts';
 import { requireFormBody, FORM } from '../../http/form.ts';
 import { resolveEnvironment } from '../../http/environment.ts';
 import { limitBy, sourceKey } from '../../http/rate-limit.ts';
+import { requestContext } from '../../http/request-context.ts';
 import { ownWireFormat } from '../../http/wire-format.ts';
 import { DEVICE_CODE_GRANT } from '../../model/records.ts';
 import type { Services } from '../../services.ts';
@@ -61,7 +62,9 @@ export const oauthPlugin: FastifyPluginAsync<{ services: Services }> = async (ap
       preHandler: authenticateForDeviceAuthorization,
       config: { rateLimit: callerLimit(limits.deviceAuthorization) },
       handler: async (request) => {
-        const started = await services.deviceFlow.start(request.env, callerOf(request), request.body.scope);
+        // Where the request came from: shown on the consent screen (RFC 8628 §5.4); its address is
+        // also judged against the client's device networks (README "Device policy").
+        const started = await services.deviceFlow.start(request.env, callerOf(request), request.body.scope, requestContext(request, services.geoIp));
         const { verificationUri } = request.envUrls;
         return {
           device_code: started.deviceCode,

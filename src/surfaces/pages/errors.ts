@@ -94,6 +94,13 @@ const shown: Record<CoreErrorCode, Shown> = {
   user_code_expired: { title: 'That code has expired', message: say('That code has expired. Start again on your device to get a new code.'), form: true },
   user_code_used: { title: 'That code was used', message: say('That code has already been used. Start again on your device to get a new code.'), form: true },
   too_many_attempts: { title: 'Too many wrong codes', message: say('The code was entered wrongly too many times.'), form: true },
+  network_mismatch: {
+    title: 'Use a device on the same network',
+    message: say('This code can only be approved from the same network as the device that shows it, for example the same home Wi-Fi. '
+      + 'You seem to be on another network, so nothing was approved. If you did not start this sign-in yourself, do not approve it: '
+      + 'someone may be trying to get you to sign them in.'),
+    form: true,
+  },
   guess_budget_exhausted: { title: 'Too many wrong codes', message: wait('Too many wrong codes have been tried from your network.'), form: true },
   flow_not_found: { title: 'This link has expired', message: say('This sign-in page has expired or was opened in a different browser.') },
   flow_wrong_state: { title: 'Already answered', message: say('This request has already been answered. Start again on your device if you need to.'), status: 409 },

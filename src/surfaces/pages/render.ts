@@ -1,5 +1,9 @@
 // The verification page's HTML: one layout and one template per step of the flow. Plain HTML forms,
 // no JavaScript; every interpolated value goes through `html` (escaped).
+import { countryName, type ConsentWarning } from '../../core/request-context.ts';
+import type { DeviceRequestView } from '../../core/verification.ts';
+import type { Attribution } from '../../geoip/geoip.ts';
+import type { RequestContext } from '../../model/records.ts';
 import { html, type SafeHtml } from './html.ts';
 import { PAGE_CSS } from './style.ts';
 
@@ -122,6 +126,38 @@ export function scopeSentences(scopes: readonly string[]): SafeHtml {
   })}`;
 }
 
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+
+/** A span of time in words, rounded down: "less than a minute", "1 minute", "8 minutes", "2 hours". */
+export function duration(ms: number): string {
+  if (ms < MINUTE) return 'less than a minute';
+  const [n, unit] = ms < HOUR ? [Math.floor(ms / MINUTE), 'minute'] : [Math.floor(ms / HOUR), 'hour'];
+  return `${n} ${unit}${n === 1 ? '' : 's'}`;
+}
+
+/** Where a request came from, in words: "Germany, Example AS (192.0.2.1)", "this network (127.0.0.1)". */
+export function sourceText(source: RequestContext): string {
+  const place = [countryName(source.country), source.network].filter((p): p is string => p !== null).join(', ');
+  if (source.address === null) return place === '' ? 'an unknown address' : place;
+  return `${place === '' ? 'an unknown network' : place} (${source.address})`;
+}
+
+/**
+ * "Requested 2 minutes ago from …" and "This code expires in 8 minutes", counted from `now`, the
+ * engine's clock when the view was made (RFC 8628 §5.4: the person can tell their own request).
+ */
+function requestDetails(request: DeviceRequestView, now: number): SafeHtml {
+  const { source } = request;
+  const left = request.expiresAt - now;
+  return html`<p class="request" id="request-source">Requested <time datetime="${new Date(request.requestedAt).toISOString()}">${
+    now - request.requestedAt < MINUTE ? 'less than a minute ago' : `${duration(now - request.requestedAt)} ago`}</time> from ${sourceText(source)}${
+    source.userAgent !== null && html` · <span class="agent">${source.userAgent}</span>`}</p>
+<p class="muted" id="request-expiry">${left > 0
+    ? html`This code expires in <time datetime="${new Date(request.expiresAt).toISOString()}">${duration(left)}</time>.`
+    : 'This code has expired.'}</p>`;
+}
+
 export function consentPage(o: {
   form: FormContext;
   appName?: string;
@@ -131,6 +167,13 @@ export function consentPage(o: {
   error?: FormError;
   /** False when the code can no longer be approved (expired or used): no buttons, only the message. */
   canDecide?: boolean;
+  /** The device's request and the engine's clock when the view was made. */
+  request?: DeviceRequestView;
+  now: number;
+  /** What differs between the request and where the person is (the engine's words), above the buttons. */
+  warnings?: readonly ConsentWarning[];
+  /** Links the IP databases' licences ask for, under the request's details. */
+  attributions?: readonly Attribution[];
   /** Below the step, e.g. the "Your devices" link. */
   more?: SafeHtml;
 }): string {
@@ -140,9 +183,11 @@ ${o.username !== undefined && html`<p class="muted">Signed in as <strong>${o.use
 ${alert(o.error)}
 ${o.userCode !== undefined && html`<p class="label">Code on your device</p>
 <p class="usercode">${o.userCode}</p>`}
+${o.request !== undefined && requestDetails(o.request, o.now)}
 <p class="label">${app} will be able to:</p>
 <ul class="scopes">${scopeSentences(o.scopes)}</ul>
 <p class="warning"><strong>Only continue if you started this on a device you own.</strong> Check that the code above matches the one on your device.</p>
+${(o.warnings ?? []).map((w) => html`<p class="mismatch" role="alert"><strong>${w.message}</strong></p>`)}
 ${o.canDecide === false
     ? html`<p>Start again on your device to get a new code.</p>`
     : html`<form method="post" action="signon">
@@ -150,8 +195,11 @@ ${hidden(o.form)}
 <div class="actions">
 <button type="submit" name="action" value="approve">Approve</button>
 <button type="submit" name="action" value="deny" class="secondary">Deny</button>
+<button type="submit" name="action" value="report" class="danger">I didn't start this</button>
 </div>
 </form>`}
+${o.request !== undefined && (o.attributions ?? []).length > 0
+    && html`<p class="more attribution">Network names: ${(o.attributions ?? []).map((a, i) => html`${i > 0 && ', '}<a href="${a.href}">${a.text}</a>`)}</p>`}
 ${o.more}`);
 }
 
@@ -163,11 +211,17 @@ ${o.more}`);
 }
 
 /**
- * A FAILED flow: too many wrong codes, a refusal, or a decision that came too late (the code expired
- * or was answered elsewhere meanwhile; `error` then says which).
+ * A FAILED flow: too many wrong codes, a refusal, a report ("I didn't start this"), or a decision
+ * that came too late (the code expired or was answered elsewhere meanwhile; `error` then says which).
  */
-export function failedPage(o: { tooManyCodes: boolean; appName?: string; error?: FormError; more?: SafeHtml }): string {
+export function failedPage(o: { tooManyCodes: boolean; reported?: boolean; appName?: string; error?: FormError; more?: SafeHtml }): string {
   const who = o.appName === undefined ? 'the device' : html`<strong>${o.appName}</strong>`;
+  if (o.reported === true) {
+    return layout('Request reported', html`<h1 id="page-title">Request reported</h1>
+<p class="success" role="status">Thank you. The request was denied and reported, so ${who} was not connected to your account.</p>
+<p>Someone else may have started it and sent you the code. Don't enter codes that other people send you or ask you to enter: only ever enter a code that a device of your own shows you.</p>
+${o.more}`);
+  }
   if (o.tooManyCodes) {
     return layout('Too many wrong codes', html`<h1 id="page-title">Too many wrong codes</h1>
 <p class="alert" role="alert">This request failed because the code was entered wrongly too many times.</p>

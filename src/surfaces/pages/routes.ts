@@ -2,9 +2,10 @@
 // same state machine as the flow API. GET renders the flow's current step; POST acts on it and
 // answers 303 back to the GET (Post/Redirect/Get), or re-renders the same form with a message.
 //   GET  /{envId}/signon?flowId=…[&user_code=…][&view=devices]   (and /signon for the default environment)
-//   POST /{envId}/signon   flowId, csrf, action = signin | code | approve | deny | signout,
+//   POST /{envId}/signon   flowId, csrf, action = signin | code | approve | deny | report | signout,
 //                          username/password | user_code | grant
 // `view=devices` is "Your devices" (signed-in-devices.ts) once the flow has a signed-in user.
+// `report` is "I didn't start this": the device is denied and the request reported.
 import formbody from '@fastify/formbody';
 import type { FastifyBaseLogger, FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -12,11 +13,14 @@ import { z } from 'zod';
 import { CoreError, isCoreError } from '../../core/errors.ts';
 import type { Environment } from '../../model/records.ts';
 import { MAX_CODE_ATTEMPTS, type FlowView } from '../../core/verification.ts';
+import { truncateAddress } from '../../geoip/address.ts';
+import type { Attribution } from '../../geoip/geoip.ts';
 import { browserSecret } from '../../http/browser.ts';
 import { resolveEnvironment } from '../../http/environment.ts';
 import { requireFormBody } from '../../http/form.ts';
 import { envIdParam, text } from '../../http/params.ts';
 import { limitBy, sourceKey } from '../../http/rate-limit.ts';
+import { requestContext } from '../../http/request-context.ts';
 import { ownWireFormat } from '../../http/wire-format.ts';
 import type { Services } from '../../services.ts';
 import { csrfToken, csrfValid } from './csrf.ts';
@@ -38,7 +42,8 @@ const pageQuery = z.object({
 const pageBody = z.object({
   flowId: text(64).optional(),
   csrf: text(128).optional(),
-  action: z.enum(['signin', 'code', 'approve', 'deny', 'signout']).optional(),
+  action: z.enum(['signin', 'code', 'approve', 'deny', 'report', 'signout']).optional()
+    .describe("report: \"I didn't start this\", the device is denied and the request reported"),
   username: text(256).optional(),
   password: text(1024).optional(),
   user_code: text(64).optional(),
@@ -68,7 +73,7 @@ const postResponses = {
 function renderStep(
   view: FlowView,
   form: FormContext,
-  o: { userCode?: string; username?: string; error?: FormError; errorCode?: string; toDevices?: boolean } = {},
+  o: { userCode?: string; username?: string; error?: FormError; errorCode?: string; toDevices?: boolean; attributions?: readonly Attribution[] } = {},
 ): string {
   const appName = view.application?.name;
   // Once someone is signed in, every later step offers "Your devices".
@@ -85,6 +90,10 @@ function renderStep(
         username: view.user === undefined ? undefined : view.user.name ?? view.user.username,
         userCode: view.userCode,
         scopes: view.scopes ?? [],
+        request: view.request,
+        now: view.at,
+        warnings: view.warnings,
+        attributions: o.attributions,
         error: o.error,
         canDecide: !['user_code_expired', 'user_code_used', 'access_denied'].includes(o.errorCode ?? ''),
         more,
@@ -92,7 +101,7 @@ function renderStep(
     case 'COMPLETED':
       return donePage({ appName, more });
     case 'FAILED':
-      return failedPage({ tooManyCodes: view.flow.failedAttempts >= MAX_CODE_ATTEMPTS, appName, error: o.error, more });
+      return failedPage({ tooManyCodes: view.flow.failedAttempts >= MAX_CODE_ATTEMPTS, reported: view.reported, appName, error: o.error, more });
   }
 }
 
@@ -112,6 +121,7 @@ function signonRoutes(app: FastifyInstance, services: Services): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const { publicUrl } = services.config;
   const v = services.verification;
+  const attributions = services.geoIp.attributions;
   const pageUrl = (env: Environment, flowId: string, o: { userCode?: string; view?: 'devices'; signedOut?: string } = {}) => {
     const q = new URLSearchParams({ flowId });
     if (o.userCode) q.set('user_code', o.userCode);
@@ -150,12 +160,13 @@ function signonRoutes(app: FastifyInstance, services: Services): void {
         if (flowId === undefined || secret === undefined) throw new CoreError('flow_not_found', 'no flow for this browser');
         const flow = await v.load(env, flowId, secret);
         const form = { flowId: flow.id, csrf: csrfToken(services.secrets, flow.id, secret) };
-        const view = await v.view(flow);
+        // The reader is the person approving: the consent screen compares the device's request with where they are.
+        const view = await v.view(flow, requestContext(request, services.geoIp));
         if (request.query.view === 'devices' && view.user !== undefined) {
           return sendPage(reply, 200, await devices(env, { ...view, user: view.user }, form, request.query.signedOut));
         }
         // Nobody signed in yet: the sign-in step comes first, and carries the wish to see the devices.
-        return sendPage(reply, 200, renderStep(view, form, { userCode, toDevices: request.query.view === 'devices' }));
+        return sendPage(reply, 200, renderStep(view, form, { userCode, toDevices: request.query.view === 'devices', attributions }));
       },
     });
 
@@ -183,14 +194,15 @@ function signonRoutes(app: FastifyInstance, services: Services): void {
           return sendPage(reply, 403, forbiddenPage());
         }
         const form = { flowId, csrf: csrfToken(services.secrets, flowId, secret) };
+        const context = requestContext(request, services.geoIp);
         const userCode = body.user_code;
         const username = body.username ?? '';
 
         /** Re-renders the flow's current step (normally the same form) with a message. */
         const again = async (status: number, message: string, errorCode?: string): Promise<FastifyReply> => {
-          const view = await v.view(await v.load(env, flowId, secret));
+          const view = await v.view(await v.load(env, flowId, secret), context);
           const toDevices = body.view === 'devices';
-          return sendPage(reply, status, renderStep(view, form, { userCode, username, error: { message }, errorCode, toDevices }));
+          return sendPage(reply, status, renderStep(view, form, { userCode, username, error: { message }, errorCode, toDevices, attributions }));
         };
 
         if (body.action === 'signout') return signOut(request.log, reply, env, flowId, secret, body.grant);
@@ -200,15 +212,20 @@ function signonRoutes(app: FastifyInstance, services: Services): void {
           switch (body.action) {
             case 'signin':
               if (username.trim() === '' || (body.password ?? '') === '') return 'Enter your username and password.';
-              await v.signIn(env, flowId, secret, username, body.password ?? '');
+              await v.signIn(env, flowId, secret, username, body.password ?? '', context);
               return undefined;
             case 'code':
               if ((userCode ?? '').trim() === '') return 'Enter the code shown on your device.';
-              await v.verifyUserCode(env, flowId, secret, userCode ?? '', sourceKey(request));
+              await v.verifyUserCode(env, flowId, secret, userCode ?? '', sourceKey(request), context);
               return undefined;
             case 'approve':
             case 'deny':
-              await v.consent(env, flowId, secret, body.action === 'approve');
+              await v.consent(env, flowId, secret, body.action, context);
+              return undefined;
+            case 'report':
+              await v.consent(env, flowId, secret, 'report', context);
+              // Never the full address in the log: its /24 (IPv4) or /48 (IPv6).
+              request.log.info({ flowId, source: truncateAddress(request.ip) }, 'device request reported by the person asked to approve it');
               return undefined;
             case 'signout': // answered by signOut above, before any of these
             case undefined:

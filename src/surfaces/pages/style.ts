@@ -27,12 +27,16 @@ button{display:block;width:100%;min-height:3rem;padding:.75rem 1rem;font:inherit
 button:hover{background:var(--accent-hover);border-color:var(--accent-hover)}
 button.secondary{color:var(--text);background:transparent;border-color:var(--border)}
 button.secondary:hover{background:var(--bg);border-color:var(--muted)}
+button.danger{color:var(--danger);background:transparent;border-color:var(--danger)}
+button.danger:hover{background:var(--danger-bg)}
 :focus-visible{outline:3px solid var(--focus);outline-offset:2px}
 input:focus{outline:3px solid var(--focus);outline-offset:1px;border-color:var(--accent)}
 a{color:var(--accent)}
 code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"DejaVu Sans Mono","Liberation Mono",monospace;font-size:.9375em;overflow-wrap:anywhere}
-.alert,.warning,.success{padding:.75rem 1rem;border-radius:0 .5rem .5rem 0;border-left:4px solid}
-.alert{background:var(--danger-bg);border-color:var(--danger)}
+.alert,.warning,.success,.mismatch{padding:.75rem 1rem;border-radius:0 .5rem .5rem 0;border-left:4px solid}
+.alert,.mismatch{background:var(--danger-bg);border-color:var(--danger)}
+.request{margin:0 0 .25rem;overflow-wrap:anywhere}
+.agent{color:var(--muted)}
 .warning{background:var(--warn-bg);border-color:var(--warn)}
 .success{background:var(--ok-bg);border-color:var(--ok);font-weight:600}
 .usercode{margin:0 0 1.25rem;padding:.75rem;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"DejaVu Sans Mono","Liberation Mono",monospace;font-size:2rem;font-weight:700;letter-spacing:.18em;text-indent:.18em;text-align:center;border:2px dashed var(--border);border-radius:.5rem}

@@ -42,6 +42,7 @@ const wire: Record<CoreErrorCode, Wire> = {
   user_code_expired: 'Bad request.',
   user_code_used: 'Bad request.',
   too_many_attempts: 'Too many requests.',
+  network_mismatch: 'Bad request.',
   guess_budget_exhausted: 'Too many requests.',
   flow_not_found: 'Not found.',
   flow_wrong_state: 'Bad request.',

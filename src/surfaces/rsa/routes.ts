@@ -5,6 +5,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requireSuperAdmin, type AdminPrincipal } from '../../core/admin-keys.ts';
+import { ref } from '../../core/audit.ts';
 import { CoreError } from '../../core/errors.ts';
 import type { RegisteredDevice, User } from '../../model/records.ts';
 import type { UserRef } from '../../core/registration.ts';
@@ -90,9 +91,9 @@ export const rsaPlugin: FastifyPluginAsync<{ services: Services }> = async (app,
     },
     ...adminRoute,
     handler: async (request, reply) => {
-      const { env } = await who(request);
+      const { admin, env } = await who(request);
       const body = request.body as { email?: string; username?: string; appId: string };
-      const issued = await services.registration.issue(env, userRef(body), body.appId);
+      const issued = await services.registration.issue(env, userRef(body), body.appId, ref.adminKey(admin.accessId));
       reply.header('cache-control', 'no-store');
       return {
         companyID: env.companyId,

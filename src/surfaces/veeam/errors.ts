@@ -28,6 +28,7 @@ const wire: Record<CoreErrorCode, string | [string, number]> = {
   user_code_expired: 'invalid_request',
   user_code_used: 'invalid_request',
   too_many_attempts: 'invalid_request',
+  network_mismatch: 'invalid_request',
   guess_budget_exhausted: 'too_many_requests',
   flow_not_found: 'not_found',
   flow_wrong_state: 'invalid_request',

@@ -14,6 +14,7 @@ import { FORM, requireFormBody } from '../../http/form.ts';
 import { methodNotAllowed } from '../../http/methods.ts';
 import { envIdParam } from '../../http/params.ts';
 import { limitBy, sourceKey } from '../../http/rate-limit.ts';
+import { requestContext } from '../../http/request-context.ts';
 import { ownWireFormat } from '../../http/wire-format.ts';
 import type { User } from '../../model/records.ts';
 import type { Services } from '../../services.ts';
@@ -116,7 +117,7 @@ export const veeamPlugin: FastifyPluginAsync<{ services: Services }> = async (ap
         guard.principal(request);
         const { env, envUrls: urls } = request;
         const client = await services.admin.accountClient(env);
-        const started = await services.deviceFlow.start(env, client, undefined);
+        const started = await services.deviceFlow.start(env, client, undefined, requestContext(request, services.geoIp));
         reply.header('cache-control', 'no-store').header('pragma', 'no-cache').type('application/json; charset=utf-8');
         return {
           userCode: started.userCode,

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
-import type { DeviceAuthorization } from '../../../src/model/records.ts';
+import type { DeviceAuthorization, RequestContext } from '../../../src/model/records.ts';
 import type { Store } from '../../../src/store/store.ts';
 import { basics, device, flow, grant, hash, MINUTE, NOW, one, type OpenStores } from './fixtures.ts';
 
@@ -17,7 +17,7 @@ async function pendingDevice(store: Store, o: Partial<DeviceAuthorization> = {})
 export function deviceContract(open: OpenStores): void {
   test('device authorizations: insert, then get by id, by device code and by user code, equal', async (t) => {
     const store = await one(open, t);
-    const { env, device: d } = await pendingDevice(store);
+    const { env, device: d } = await pendingDevice(store, { sourceNetwork: '2001:db8:1:2::/64' });
     assert.deepEqual(await store.deviceAuthorizations.get(env.id, d.id), d);
     assert.deepEqual(await store.deviceAuthorizations.getByDeviceCodeHash(d.deviceCodeHash), d);
     assert.deepEqual(await store.deviceAuthorizations.getByUserCodeHash(env.id, d.userCodeHash), d);
@@ -56,7 +56,7 @@ export function deviceContract(open: OpenStores): void {
     const approved = await store.deviceAuthorizations.decide(d.id, 'approved', user.id, null, NOW + MINUTE);
     assert.deepEqual(approved, { ...d, status: 'approved', userId: user.id, decidedAt: NOW + MINUTE });
     assert.equal(await store.deviceAuthorizations.decide(d.id, 'denied', user.id, null, NOW + MINUTE), undefined, 'decided once');
-    assert.deepEqual(await store.deviceAuthorizations.consume(d.id, NOW + 2 * MINUTE), { ...approved, status: 'consumed' });
+    assert.deepEqual(await store.deviceAuthorizations.consume(d.id, NOW + 2 * MINUTE), { ...approved, status: 'consumed', grantId: null });
     assert.equal(await store.deviceAuthorizations.consume(d.id, NOW + 2 * MINUTE), undefined, 'consumed once');
 
     const late = device(env.id, client.clientId);
@@ -87,8 +87,9 @@ export function deviceContract(open: OpenStores): void {
     await assert.rejects(store.deviceAuthorizations.redeem(d.id, NOW + 1, { ...g, id: taken.id }, token));
     assert.equal((await store.deviceAuthorizations.get(env.id, d.id))?.status, 'approved', 'the failed write spent nothing');
     assert.equal(await store.refreshTokens.find(token), undefined);
-    assert.deepEqual(await store.deviceAuthorizations.redeem(d.id, NOW + 2, g, token), { ...approved, status: 'consumed' });
+    assert.deepEqual(await store.deviceAuthorizations.redeem(d.id, NOW + 2, g, token), { ...approved, status: 'consumed', grantId: g.id });
     assert.deepEqual(await store.grants.get(env.id, g.id), g);
+    assert.equal((await store.deviceAuthorizations.getByDeviceCodeHash(d.deviceCodeHash))?.grantId, g.id, 'the spent code names its grant');
     assert.equal((await store.refreshTokens.find(token))?.token.status, 'active');
     const again = grant(env.id, user.id, client.clientId);
     assert.equal(await store.deviceAuthorizations.redeem(d.id, NOW + 3, again, null), undefined, 'redeemed once');
@@ -168,5 +169,37 @@ export function deviceContract(open: OpenStores): void {
     const early = flow(env.id, { status: 'DAG_USER_CODE_REQUIRED', userId: user.id });
     await store.flows.create(early);
     assert.equal(await store.flows.decide(early.id, true, NOW), 'flow_changed', 'not before the consent step');
+  });
+
+  test('device authorizations: where the request came from is kept; a decision records the approver, the mismatch and a report (migration 009)', async (t) => {
+    const store = await one(open, t);
+    const requester: RequestContext = { address: '2001:db8::7', userAgent: 'curl/8.5.0', country: 'DE', asn: 4_200_000_001, network: 'Example "Net", GmbH' };
+    const approver: RequestContext = { address: '192.0.2.10', userAgent: 'Mozilla/5.0', country: 'FR', asn: 64_500, network: null };
+    const { env, client, user, device: d } = await pendingDevice(store, { requestContext: requester });
+    assert.deepEqual((await store.deviceAuthorizations.get(env.id, d.id))?.requestContext, requester, 'a 32-bit ASN and any text round-trip');
+
+    const decided = await store.deviceAuthorizations.decide(d.id, 'approved', user.id, null, NOW + 1, { approver, locationMismatch: true, reported: false });
+    assert.deepEqual(decided, { ...d, status: 'approved', userId: user.id, decidedAt: NOW + 1, approverContext: approver, locationMismatch: true });
+
+    const unknown = device(env.id, client.clientId);
+    assert.equal(await store.deviceAuthorizations.insert(unknown), 'ok');
+    const cli = await store.deviceAuthorizations.decide(unknown.id, 'denied', user.id, null, NOW + 1);
+    assert.deepEqual([cli?.requestContext, cli?.approverContext, cli?.locationMismatch, cli?.reportedAt], [null, null, false, null], 'nothing known, nothing recorded');
+
+    // The consent step through a flow: a report denies the device and stamps reported_at.
+    const reported = device(env.id, client.clientId, { requestContext: requester });
+    assert.equal(await store.deviceAuthorizations.insert(reported), 'ok');
+    const f = flow(env.id, { status: 'DAG_CONSENT_REQUIRED', userId: user.id, deviceId: reported.id });
+    await store.flows.create(f);
+    assert.equal(await store.flows.decide(f.id, false, NOW + 2, { approver, locationMismatch: true, reported: true }), 'ok');
+    assert.deepEqual(await store.deviceAuthorizations.get(env.id, reported.id), {
+      ...reported, status: 'denied', userId: user.id, decidedAt: NOW + 2, approverContext: approver, locationMismatch: true, reportedAt: NOW + 2,
+    });
+    const approving = device(env.id, client.clientId);
+    assert.equal(await store.deviceAuthorizations.insert(approving), 'ok');
+    const g = flow(env.id, { status: 'DAG_CONSENT_REQUIRED', userId: user.id, deviceId: approving.id });
+    await store.flows.create(g);
+    await assert.rejects(async () => store.flows.decide(g.id, true, NOW + 3, { approver, locationMismatch: false, reported: true }), /cannot be approved/);
+    assert.equal((await store.deviceAuthorizations.get(env.id, approving.id))?.status, 'pending', 'nothing was written');
   });
 }

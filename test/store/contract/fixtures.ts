@@ -19,7 +19,10 @@ const next = (): number => ++n;
 
 export function environment(o: Partial<Environment> = {}): Environment {
   const i = next();
-  return { id: randomUUID(), name: `env-${i}`, companyId: randomUUID(), mfaLicensed: i % 2 === 0, createdAt: NOW + i, ...o };
+  return {
+    id: randomUUID(), name: `env-${i}`, companyId: randomUUID(), mfaLicensed: i % 2 === 0, deviceDefaults: { networks: null, scopes: null },
+    createdAt: NOW + i, ...o,
+  };
 }
 
 export function client(envId: string, o: Partial<Client> = {}): Client {
@@ -38,6 +41,7 @@ export function client(envId: string, o: Partial<Client> = {}): Client {
     audience: null,
     purpose: null,
     refresh: { always: false, rotation: true, idleSeconds: 30 * 86_400, absoluteSeconds: 90 * 86_400 },
+    devicePolicy: { networks: null, scopes: null, sameNetwork: false },
     createdAt: NOW + i,
     ...o,
   };
@@ -55,7 +59,8 @@ export function device(envId: string, clientId: string, o: Partial<DeviceAuthori
   const i = next();
   return {
     id: randomUUID(), envId, clientId, deviceCodeHash: hash(), userCodeHash: hash(), scope: 'openid profile', status: 'pending',
-    expiresAt: NOW + 10 * MINUTE, interval: 5, lastPolledAt: null, userId: null, createdAt: NOW + i, decidedAt: null, authentication: null, ...o,
+    expiresAt: NOW + 10 * MINUTE, interval: 5, lastPolledAt: null, userId: null, createdAt: NOW + i, decidedAt: null, authentication: null,
+    sourceNetwork: null, grantId: null, requestContext: null, approverContext: null, locationMismatch: false, reportedAt: null, ...o,
   };
 }
 
@@ -86,11 +91,16 @@ export async function basics(store: Store): Promise<{ env: Environment; client: 
   return { env, client: c, user: u };
 }
 
+export interface OpenOptions {
+  /** Audit events also go to the webhook's outbox, as when AUDIT_WEBHOOK_URL is set. */
+  auditOutbox?: boolean;
+}
+
 /**
  * How a contract test gets its stores: `count` stores (each with its own connections) on one new,
  * empty, migrated database of its own, closed when the test ends.
  */
-export type OpenStores = (t: TestContext, count?: number) => Promise<Store[]>;
+export type OpenStores = (t: TestContext, count?: number, opts?: OpenOptions) => Promise<Store[]>;
 
 /** One store on a new database. */
 export async function one(open: OpenStores, t: TestContext): Promise<Store> {

@@ -148,10 +148,10 @@ export function grantContract(open: OpenStores): void {
     await store.revokedAccessTokens.add(jti, env.id, NOW + 1);
 
     assert.deepEqual(await store.sweep(NOW), {
-      deviceAuthorizations: 1, flows: 1, registrationCodes: 1, codeGuesses: 1, signingKeys: 1, grants: 3, revokedAccessTokens: 1,
+      deviceAuthorizations: 1, flows: 1, registrationCodes: 1, codeGuesses: 1, signingKeys: 1, grants: 3, revokedAccessTokens: 1, auditEvents: 0,
     });
     assert.deepEqual(await store.sweep(NOW), {
-      deviceAuthorizations: 0, flows: 0, registrationCodes: 0, codeGuesses: 0, signingKeys: 0, grants: 0, revokedAccessTokens: 0,
+      deviceAuthorizations: 0, flows: 0, registrationCodes: 0, codeGuesses: 0, signingKeys: 0, grants: 0, revokedAccessTokens: 0, auditEvents: 0,
     });
     assert.deepEqual(await store.deviceAuthorizations.get(env.id, recent.id), recent);
     assert.deepEqual(await store.flows.get(env.id, live.id, NOW), live);

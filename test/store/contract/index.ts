@@ -1,6 +1,7 @@
 // The one store contract, which every implementation passes, as a function of how to open stores:
 // test/store/sqlite.test.ts and test/store/postgres.test.ts run it on their store. Its guess-store
 // part is a function of guess stores alone, so test/redis/guesses.test.ts runs it on Redis too.
+import { auditContract } from './audit.ts';
 import { deviceContract } from './device-authorizations.ts';
 import type { OpenStores } from './fixtures.ts';
 import { grantContract } from './grants.ts';
@@ -16,4 +17,5 @@ export function storeContract(open: OpenStores): void {
   grantContract(open);
   guessContract(async (t, count) => (await open(t, count)).map((s) => s.guesses));
   raceContract(open);
+  auditContract(open);
 }

@@ -25,6 +25,21 @@ export function recordContract(open: OpenStores): void {
     await assert.rejects(store.environments.create(environment({ name: a.name })), conflict);
   });
 
+  test('environments: device defaults round-trip from create; setDeviceDefaults replaces them and returns the environment', async (t) => {
+    const store = await one(open, t);
+    const a = environment({ deviceDefaults: { networks: ['192.0.2.0/24', '2001:db8::/32'], scopes: ['openid'] } });
+    await store.environments.create(a);
+    assert.deepEqual(await store.environments.get(a.id), a);
+    const b = environment();
+    await store.environments.create(b);
+    const limited = { ...b, deviceDefaults: { networks: null, scopes: ['openid', 'profile'] } };
+    assert.deepEqual(await store.environments.setDeviceDefaults(b.id, limited.deviceDefaults), limited);
+    assert.deepEqual(await store.environments.getByName(b.name), limited);
+    assert.deepEqual(await store.environments.setDeviceDefaults(a.id, { networks: null, scopes: null }), { ...a, deviceDefaults: { networks: null, scopes: null } });
+    assert.deepEqual((await store.environments.list()).map((e) => e.deviceDefaults), [{ networks: null, scopes: null }, limited.deviceDefaults]);
+    assert.equal(await store.environments.setDeviceDefaults(randomUUID(), { networks: null, scopes: null }), undefined);
+  });
+
   test('clients: every field round-trips; get, getByPurpose, list; taken ids and a second account client conflict', async (t) => {
     const store = await one(open, t);
     const { env, client: pub } = await basics(store);
@@ -32,6 +47,7 @@ export function recordContract(open: OpenStores): void {
       type: 'confidential', secretHash: `scrypt$${hash()}`, audience: 'https://api.example.test', grantTypes: ['client_credentials'],
       scopes: [], codeLifetime: 1, pollInterval: 60, tokenLifetime: 1,
       refresh: { always: true, rotation: false, idleSeconds: 1, absoluteSeconds: 2 },
+      devicePolicy: { networks: ['10.0.0.0/8', '2001:db8:1::/48'], scopes: ['openid'], sameNetwork: true },
     });
     await store.clients.create(conf);
     const account = client(env.id, { purpose: 'account' });
@@ -58,9 +74,13 @@ export function recordContract(open: OpenStores): void {
     const changed = {
       ...c, name: 'Kitchen TV', grantTypes: ['refresh_token'], scopes: ['email'], codeLifetime: 3600, pollInterval: 1, tokenLifetime: 60,
       audience: 'aud', refresh: { always: true, rotation: false, idleSeconds: 10, absoluteSeconds: 20 },
+      devicePolicy: { networks: ['198.51.100.7/32'], scopes: ['email'], sameNetwork: true },
     };
     assert.equal(await store.clients.update({ ...changed, type: 'public', secretHash: null }), true);
     assert.deepEqual(await store.clients.get(env.id, c.clientId), changed);
+    const cleared = { ...changed, devicePolicy: { networks: null, scopes: null, sameNetwork: false } };
+    assert.equal(await store.clients.update(cleared), true);
+    assert.deepEqual(await store.clients.get(env.id, c.clientId), cleared, 'a policy is dropped as it is set');
     assert.equal(await store.clients.update(client(env.id)), false);
   });
 
@@ -130,6 +150,51 @@ export function recordContract(open: OpenStores): void {
     assert.equal(await store.users.setPasswordHash(env.id, u.id, u.passwordHash, 'new', NOW + 3 * MINUTE), true);
     assert.equal(await store.users.setPasswordHash(env.id, u.id, u.passwordHash, 'newer', NOW), false, 'a concurrent change wins');
     assert.deepEqual(await store.users.get(env.id, u.id), { ...u, passwordHash: 'new', updatedAt: NOW + 3 * MINUTE });
+  });
+
+  test('users: disabling revokes the user\'s live grants and denies their unredeemed approvals, in one go; enabling brings none back', async (t) => {
+    const store = await one(open, t);
+    const { env, client: c, user: u } = await basics(store);
+    const bob = user(env.id);
+    await store.users.create(bob);
+    const live = grant(env.id, u.id, c.clientId);
+    const token = hash();
+    await store.grants.create(live, token);
+    const ended = grant(env.id, u.id, c.clientId, { revokedAt: NOW - MINUTE });
+    await store.grants.create(ended, null);
+    const bobs = grant(env.id, bob.id, c.clientId);
+    await store.grants.create(bobs, null);
+    const insert = async () => {
+      const d = device(env.id, c.clientId);
+      assert.equal(await store.deviceAuthorizations.insert(d), 'ok');
+      return d;
+    };
+    const approved = await insert();
+    assert.ok(await store.deviceAuthorizations.decide(approved.id, 'approved', u.id, null, NOW));
+    const redeemed = await insert();
+    assert.ok(await store.deviceAuthorizations.decide(redeemed.id, 'approved', u.id, null, NOW));
+    assert.ok(await store.deviceAuthorizations.redeem(redeemed.id, NOW, grant(env.id, u.id, c.clientId), null));
+    const pending = await insert();
+    const bobsApproval = await insert();
+    assert.ok(await store.deviceAuthorizations.decide(bobsApproval.id, 'approved', bob.id, null, NOW));
+
+    const at = NOW + MINUTE;
+    assert.equal((await store.users.setDisabled(env.id, u.username, true, at))?.disabled, true);
+    assert.equal((await store.grants.get(env.id, live.id))?.revokedAt, at);
+    assert.equal((await store.grants.get(env.id, ended.id))?.revokedAt, NOW - MINUTE, 'an ended grant keeps when it ended');
+    assert.equal((await store.grants.get(env.id, bobs.id))?.revokedAt, null, 'other users keep theirs');
+    assert.deepEqual(await store.grants.listLive(env.id, u.id, at), []);
+    const statusOf = async (id: string) => (await store.deviceAuthorizations.get(env.id, id))?.status;
+    assert.equal(await statusOf(approved.id), 'denied');
+    assert.equal((await store.deviceAuthorizations.get(env.id, approved.id))?.decidedAt, at);
+    assert.equal(await statusOf(redeemed.id), 'consumed');
+    assert.equal(await statusOf(pending.id), 'pending');
+    assert.equal(await statusOf(bobsApproval.id), 'approved');
+
+    assert.equal((await store.users.setDisabled(env.id, u.username, false, at + MINUTE))?.disabled, false);
+    assert.equal((await store.grants.get(env.id, live.id))?.revokedAt, at, 'still ended after the enable');
+    assert.equal(await statusOf(approved.id), 'denied');
+    assert.deepEqual(await store.grants.listLive(env.id, u.id, at + MINUTE), []);
   });
 
   test('users: updateProfile writes the given fields and updated_at, clears names set to null, returns the user; unknown users are undefined', async (t) => {
