@@ -174,7 +174,7 @@ export class Seeder {
   async refreshChains(client: Client, user: User, n: number): Promise<string[]> {
     const out: string[] = [];
     for (let i = 0; i < n; i++) {
-      const opened = await this.services.grants.open(client, user, 'openid offline_access', 'device', true, passwordSignIn(Date.now()));
+      const opened = await this.services.grants.open(client, user, 'openid offline_access', 'device', true, passwordSignIn(Date.now()), null);
       if (opened.refreshToken === undefined) throw new Error('seeding: no refresh token');
       out.push(opened.refreshToken);
     }

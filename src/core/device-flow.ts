@@ -183,7 +183,7 @@ export class DeviceFlow {
       throw new CoreError('access_denied', user === undefined || user.disabled ? 'the approving user is no longer active' : 'the client may no longer request this scope');
     }
     // Every approval is a grant (the person can see and end it); a refresh token comes with it when asked for.
-    const opened = this.#d.grants.prepare(client, user, device.scope, 'device', wantsRefreshToken(client, device.scope), device.authentication);
+    const opened = this.#d.grants.prepare(client, user, device.scope, 'device', wantsRefreshToken(client, device.scope), device.authentication, device.requestContext);
     const withOpenId = hasOpenId(device.scope);
     const consumed = await this.#d.store.deviceAuthorizations.redeem(device.id, now, opened.grant, opened.refreshTokenHash, (d) => [this.#d.audit.event({
       envId: d.envId, type: 'token.issued', actor: ref.client(d.clientId), subject: ref.grant(opened.grant.id),

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { generateRefreshToken, REFRESH_TOKEN_PREFIX } from '../crypto/codes.ts';
 import type { SecretKeys } from '../crypto/secret.ts';
 import type { Clock } from '../model/clock.ts';
-import { REFRESH_TOKEN_GRANT, type Authentication, type Client, type Environment, type Grant, type GrantKind, type User } from '../model/records.ts';
+import { REFRESH_TOKEN_GRANT, type Authentication, type Client, type RequestContext, type Environment, type Grant, type GrantKind, type User } from '../model/records.ts';
 import type { AuditOf, Store } from '../store/store.ts';
 import { ref, type AuditTrail } from './audit.ts';
 import { CoreError } from './errors.ts';
@@ -66,7 +66,10 @@ export class Grants {
    * consumed, DeviceAuthorizationStore.redeem). The grant's lifetimes are the client's (a session
    * grant uses the same defaults through its client).
    */
-  prepare(client: Client, user: User, scope: string, kind: GrantKind, withRefreshToken: boolean, authentication: Authentication | null): PreparedGrant {
+  prepare(
+    client: Client, user: User, scope: string, kind: GrantKind, withRefreshToken: boolean, authentication: Authentication | null,
+    requestContext: RequestContext | null = null,
+  ): PreparedGrant {
     const now = this.#d.clock.now();
     const absoluteExpiresAt = now + client.refresh.absoluteSeconds * 1000;
     const grant: Grant = {
@@ -82,6 +85,8 @@ export class Grants {
       absoluteExpiresAt,
       revokedAt: null,
       authentication,
+      requestContext,
+      lastUsedContext: null,
     };
     if (!withRefreshToken) return { grant, refreshTokenHash: null };
     const refreshToken = generateRefreshToken();
@@ -91,17 +96,20 @@ export class Grants {
   /** A new grant (see prepare), stored on its own. */
   async open(
     client: Client, user: User, scope: string, kind: GrantKind, withRefreshToken: boolean, authentication: Authentication | null,
-    audit?: AuditOf<Grant>,
+    requestContext: RequestContext | null, audit?: AuditOf<Grant>,
   ): Promise<OpenedGrant> {
-    const prepared = this.prepare(client, user, scope, kind, withRefreshToken, authentication);
+    const prepared = this.prepare(client, user, scope, kind, withRefreshToken, authentication, requestContext);
     await this.#d.store.grants.create(prepared.grant, prepared.refreshTokenHash, audit);
     return prepared;
   }
 
   /** `grant_type=refresh_token` (RFC 6749 §6) for an authenticated client; `kind` is what the endpoint issues. */
-  async refresh(env: Environment, client: Client, presented: string, requestedScope: string | undefined, kind: GrantKind): Promise<Refreshed> {
+  /** `from`: where the refresh came from, kept as the grant's last use ("Your devices"). */
+  async refresh(
+    env: Environment, client: Client, presented: string, requestedScope: string | undefined, kind: GrantKind, from: RequestContext | null = null,
+  ): Promise<Refreshed> {
     try {
-      const result = await this.#refresh(env, client, presented, requestedScope, kind);
+      const result = await this.#refresh(env, client, presented, requestedScope, kind, from);
       this.#d.telemetry.refresh('ok');
       return result;
     } catch (err) {
@@ -110,7 +118,9 @@ export class Grants {
     }
   }
 
-  async #refresh(env: Environment, client: Client, presented: string, requestedScope: string | undefined, kind: GrantKind): Promise<Refreshed> {
+  async #refresh(
+    env: Environment, client: Client, presented: string, requestedScope: string | undefined, kind: GrantKind, from: RequestContext | null,
+  ): Promise<Refreshed> {
     const invalid = (why: string) => new CoreError('invalid_grant', why);
     if (!presented.startsWith(REFRESH_TOKEN_PREFIX) || presented.length > 100) throw invalid('unknown refresh token');
     const hash = this.#hash(presented);
@@ -144,19 +154,19 @@ export class Grants {
       details: { user_id: grant.userId, scope, rotated: rotates },
     })];
     if (!rotates) {
-      if (!(await this.#d.store.refreshTokens.touch(grant.id, now, idleExpiresAt, refreshed))) throw invalid('the grant has been revoked');
+      if (!(await this.#d.store.refreshTokens.touch(grant.id, now, idleExpiresAt, from, refreshed))) throw invalid('the grant has been revoked');
       return { grant, user, scope, refreshToken: presented };
     }
     const next = generateRefreshToken();
     const nextHash = this.#hash(next);
     if (token.status === 'rotated') {
       // Within the grace: the client lost the answer; the token it never received is rotated out.
-      if (!(await this.#d.store.refreshTokens.reissue(grant.id, nextHash, now, idleExpiresAt, refreshed))) throw invalid('the grant has been revoked');
-    } else if (!(await this.#d.store.refreshTokens.rotate(hash, nextHash, now, idleExpiresAt, refreshed))) {
+      if (!(await this.#d.store.refreshTokens.reissue(grant.id, nextHash, now, idleExpiresAt, from, refreshed))) throw invalid('the grant has been revoked');
+    } else if (!(await this.#d.store.refreshTokens.rotate(hash, nextHash, now, idleExpiresAt, from, refreshed))) {
       // A concurrent refresh rotated it first: this presentation is a reuse like any other.
       const again = await this.#d.store.refreshTokens.find(hash);
       if (again?.token.status !== 'rotated' || !inGrace(again.token.rotatedAt)) throw await this.#reused(grant);
-      if (!(await this.#d.store.refreshTokens.reissue(grant.id, nextHash, now, idleExpiresAt, refreshed))) throw invalid('the grant has been revoked');
+      if (!(await this.#d.store.refreshTokens.reissue(grant.id, nextHash, now, idleExpiresAt, from, refreshed))) throw invalid('the grant has been revoked');
     }
     return { grant, user, scope, refreshToken: next };
   }

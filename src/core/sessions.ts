@@ -4,7 +4,7 @@
 // a session.
 import { signSessionToken, verifySessionToken } from '../crypto/jwt.ts';
 import type { Clock } from '../model/clock.ts';
-import type { Client, Environment, User } from '../model/records.ts';
+import type { Client, Environment, RequestContext, User } from '../model/records.ts';
 import type { Store } from '../store/store.ts';
 import { ref, type AuditTrail } from './audit.ts';
 import { CoreError } from './errors.ts';
@@ -50,26 +50,28 @@ export class SessionTokens {
   }
 
   /** The password grant: invalid_credentials for a wrong password, an unknown or a disabled user alike. */
-  async passwordGrant(env: Environment, urls: SessionUrls, username: string, password: string): Promise<IssuedSession> {
-    return this.start(env, urls, await this.#d.passwords.signIn(env.id, username, password));
+  /** `from`: where the request came from, kept with the session's grant ("Your devices") and its audit event. */
+  async passwordGrant(env: Environment, urls: SessionUrls, username: string, password: string, from: RequestContext | null = null): Promise<IssuedSession> {
+    return this.start(env, urls, await this.#d.passwords.signIn(env.id, username, password), from);
   }
 
   /** A new session for the user: a grant of its own (listed and revocable like a device's) and its first token. */
-  async start(env: Environment, urls: SessionUrls, user: User): Promise<IssuedSession> {
+  async start(env: Environment, urls: SessionUrls, user: User, from: RequestContext | null = null): Promise<IssuedSession> {
     if (user.disabled || user.envId !== env.id) throw new CoreError('invalid_credentials', 'this user cannot sign in');
-    const opened = await this.#d.grants.open(await this.#d.accountClient(env), user, '', 'session', true, passwordSignIn(this.#d.clock.now()),
+    const opened = await this.#d.grants.open(await this.#d.accountClient(env), user, '', 'session', true, passwordSignIn(this.#d.clock.now()), from,
       (g) => [this.#d.audit.event({
-        envId: g.envId, type: 'signin.succeeded', actor: ref.user(user.id), subject: ref.grant(g.id), details: { username: user.username, method: 'password', via: 'session_api' },
+        envId: g.envId, type: 'signin.succeeded', actor: ref.user(user.id), subject: ref.grant(g.id), source: from,
+        details: { username: user.username, method: 'password', via: 'session_api' },
       })]);
     return this.#sign(env, urls, user, opened.grant.id, opened.refreshToken ?? '');
   }
 
   /** grant_type=Refresh_token: the session's refresh token, rotated, for a new session token (Grants.refresh's rules). */
-  async refresh(env: Environment, urls: SessionUrls, refreshToken: string): Promise<IssuedSession> {
+  async refresh(env: Environment, urls: SessionUrls, refreshToken: string, from: RequestContext | null = null): Promise<IssuedSession> {
     // No account client yet means no session was ever started here: nothing to renew, nothing created.
     const client = await this.#d.store.clients.getByPurpose(env.id, 'account');
     if (!client) throw new CoreError('invalid_grant', 'unknown refresh token');
-    const r = await this.#d.grants.refresh(env, client, refreshToken, undefined, 'session');
+    const r = await this.#d.grants.refresh(env, client, refreshToken, undefined, 'session', from);
     return this.#sign(env, urls, r.user, r.grant.id, r.refreshToken);
   }
 

@@ -296,6 +296,10 @@ export interface Grant {
   revokedAt: number | null;
   /** How the person signed in to approve (null for grants from before it was recorded). */
   authentication: Authentication | null;
+  /** Where the device's request came from ("Your devices"); null when not known. */
+  requestContext: RequestContext | null;
+  /** Where the grant was last used from (its latest refresh); null until then. */
+  lastUsedContext: RequestContext | null;
 }
 
 export interface RefreshTokenRecord {

@@ -179,6 +179,11 @@ export const toFlow = (r: Row): Flow => ({
   expiresAt: num(r.expires_at),
 });
 
+/** A RequestContext kept as one JSON column (grants). */
+const toJsonContext = (v: unknown): RequestContext | null => (v === null || v === undefined ? null : JSON.parse(str(v)) as RequestContext);
+
+export const contextJson = (c: RequestContext | null): string | null => (c === null ? null : JSON.stringify(c));
+
 export const toGrant = (r: Row): Grant => ({
   id: str(r.id),
   envId: str(r.env_id),
@@ -192,6 +197,8 @@ export const toGrant = (r: Row): Grant => ({
   absoluteExpiresAt: num(r.absolute_expires_at),
   revokedAt: optNum(r.revoked_at),
   authentication: toAuthentication(r),
+  requestContext: toJsonContext(r.request_context),
+  lastUsedContext: toJsonContext(r.last_used_context),
 });
 
 /** A guess budget's count query (`count(*) AS n, min(at) AS oldest`); no row reads as no guesses. */

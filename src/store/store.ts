@@ -287,15 +287,15 @@ export interface RefreshTokenStore {
    * the grant's active token, and the grant is marked used. Of concurrent rotations of one token
    * exactly one succeeds; the others get false.
    */
-  rotate(tokenHash: string, nextHash: string, now: number, idleExpiresAt: number, audit?: AuditOf<true>): Promise<boolean>;
+  rotate(tokenHash: string, nextHash: string, now: number, idleExpiresAt: number, from: RequestContext | null, audit?: AuditOf<true>): Promise<boolean>;
   /**
    * The grace for a client that lost the answer to a refresh: every active token of the grant is
    * superseded (it never arrived, so presenting it later is reuse) and `nextHash` becomes the
    * active one, in one transaction.
    */
-  reissue(grantId: string, nextHash: string, now: number, idleExpiresAt: number, audit?: AuditOf<true>): Promise<boolean>;
+  reissue(grantId: string, nextHash: string, now: number, idleExpiresAt: number, from: RequestContext | null, audit?: AuditOf<true>): Promise<boolean>;
   /** No rotation (a confidential client that keeps its token): the grant is marked used. */
-  touch(grantId: string, now: number, idleExpiresAt: number, audit?: AuditOf<true>): Promise<boolean>;
+  touch(grantId: string, now: number, idleExpiresAt: number, from: RequestContext | null, audit?: AuditOf<true>): Promise<boolean>;
 }
 
 export interface RevokedAccessTokenStore {

@@ -44,10 +44,24 @@ const active = async (h: TestApp, rs: { client: Client; secret: string }, token:
   return res.json<{ active: boolean }>().active;
 };
 
-/** The rows of "Your devices" as shown: name and the grant id its Sign-out form posts. */
+/** The rows of "Your devices" as shown: name and the grant id its Sign-out link asks about. */
 function rows(body: string): { name: string; grant: string }[] {
-  return [...body.matchAll(/<li>\n<p class="name" id="grant-\d+"><strong>([^<]*)<\/strong>[\s\S]*?name="grant" value="([^"]*)"/g)]
-    .map((m) => ({ name: unescapeHtml(m[1] ?? ''), grant: m[2] ?? '' }));
+  return [...body.matchAll(/<li>\n<p class="name" id="grant-\d+"><strong>([^<]*)<\/strong>[\s\S]*?confirm=([^"&]*)"/g)]
+    .map((m) => ({ name: unescapeHtml(m[1] ?? ''), grant: decodeURIComponent(m[2] ?? '') }));
+}
+
+/**
+ * Opens the confirmation a row's "Sign out…" leads to (of `grant`, else the first row), as a person
+ * must before anything ends; its form carries the flow and CSRF fields a sign-out posts.
+ */
+async function confirming(b: PageBrowser, grant?: string): Promise<PageBrowser> {
+  const url = new URL(`http://page.test${b.path}`);
+  url.searchParams.delete('signedOut');
+  url.searchParams.set('view', 'devices');
+  url.searchParams.set('confirm', grant ?? rows(b.body)[0]?.grant ?? '');
+  assertHtmlPage(await b.open(url.pathname + url.search), 200);
+  assert.match(b.body, /<h1 id="page-title">Sign out /);
+  return b;
 }
 
 /** The one grant id of the row named `name`. */
@@ -95,12 +109,12 @@ test('the list after two device logins: names, dates, newest first; sign out one
   assert.ok(speakerRow?.includes('Approved <time datetime="2026-01-01T12:01:00.000Z">1 January 2026, 12:01 UTC</time>'), speakerRow);
   assert.ok(tvRow?.includes(`Approved <time datetime="2026-01-01T12:00:00.000Z">${APPROVED_AT}</time>`), tvRow);
   assert.ok(tvRow?.includes('Last used <time datetime="2026-01-02T12:01:00.000Z">2 January 2026, 12:01 UTC</time>'), tvRow);
-  assert.match(body, /<button type="submit" class="secondary" aria-describedby="grant-2">Sign out<\/button>/);
+  assert.match(body, /<a class="button secondary" href="signon\?flowId=[0-9a-f-]{36}&amp;view=devices&amp;confirm=[0-9a-f-]{36}" aria-describedby="grant-2">Sign out…<\/a>/);
   assert.doesNotMatch(body, /<script/i);
 
   // Sign out the TV: 303 (Post/Redirect/Get) back to the list, which names what was signed out.
   const tvGrant = grantOf(body, 'Living-room TV');
-  const res = await b.post({ action: 'signout', grant: tvGrant });
+  const res = await (await confirming(b, tvGrant)).post({ action: 'signout', grant: tvGrant });
   assert.equal(res.statusCode, 303);
   assertPageHeaders(res);
   const flowId = b.field('flowId') ?? '';
@@ -117,7 +131,7 @@ test('the list after two device logins: names, dates, newest first; sign out one
   assert.equal((await refresh(h, speaker, speakerTokens.refresh_token)).statusCode, 200);
 
   // The last one: an empty list says so.
-  body = assertHtmlPage(await b.submit({ action: 'signout', grant: grantOf(body, 'Kitchen speaker') }), 200);
+  body = assertHtmlPage(await (await confirming(b, grantOf(body, 'Kitchen speaker'))).submit({ action: 'signout', grant: grantOf(body, 'Kitchen speaker') }), 200);
   assert.equal(notice(body), 'Kitchen speaker is signed out and can no longer use your account.');
   assert.deepEqual(rows(body), []);
   assert.match(body, /No devices or sessions are signed in to your account\./);
@@ -133,7 +147,8 @@ test('a Veeam session is listed as such, and signing it out ends its refresh tok
   assert.deepEqual(rows(b.body).map((r) => r.name), ['Veeam API session']);
   assert.match(b.body, /<strong>Veeam API session<\/strong><br><span class="muted">Signed in with your password<\/span>/);
   assert.doesNotMatch(b.body, /Account sign-in/, 'not the account client\'s name');
-  assertHtmlPage(await b.submit({ action: 'signout', grant: grantOf(b.body, 'Veeam API session') }), 200);
+  const sessionGrant = grantOf(b.body, 'Veeam API session');
+  assertHtmlPage(await (await confirming(b, sessionGrant)).submit({ action: 'signout', grant: sessionGrant }), 200);
   assert.equal(notice(b.body), 'Veeam API session is signed out and can no longer use your account.');
   const again = await h.form('/api/oauth2/token', { grant_type: 'Refresh_token', refresh_token: session.refresh_token });
   assert.equal(again.statusCode, 400, again.body);
@@ -150,6 +165,8 @@ test("only the flow's own user: another user's grant is neither listed nor signe
   const b = await onDevices(h);
   assert.equal(rows(b.body).length, 1, 'only alice\'s');
   assert.ok(!b.body.includes(bobGrant.id));
+  // Only alice's own grant can be asked about; its form then carries another id.
+  await confirming(b);
   for (const grant of [bobGrant.id, crypto.randomUUID(), 'not-a-grant']) {
     const body = assertHtmlPage(await b.post({ action: 'signout', grant }), 404);
     assert.match(body, /<h1 id="page-title">Device not found<\/h1>/);
@@ -161,6 +178,7 @@ test("only the flow's own user: another user's grant is neither listed nor signe
 
   // A signedOut naming bob's grant confirms nothing on alice's page.
   const url = new URL(`http://page.test${b.path}`);
+  url.searchParams.delete('confirm');
   url.searchParams.set('signedOut', bobGrant.id);
   assertHtmlPage(await b.open(url.pathname + url.search), 200);
   assert.equal(notice(b.body), undefined);
@@ -172,6 +190,8 @@ test('CSRF: Sign-out without the token, with a wrong one, or with another flow\'
   const b = await onDevices(h);
   const other = await onDevices(h);
   const grant = grantOf(b.body, 'Living-room TV');
+  await confirming(b, grant);
+  await confirming(other, grant);
   const csrf = b.field('csrf') ?? '';
   for (const bad of [null, '', 'x', csrf.replace(/^./, (c) => (c === '0' ? '1' : '0')), other.field('csrf') ?? '']) {
     const body = assertHtmlPage(await b.post({ action: 'signout', grant }, { csrf: bad }), 403);
@@ -194,6 +214,7 @@ test('a double submit of Sign-out is harmless, at once or one after the other, a
   const [first, second] = rows(b.body);
   assert.ok(first && second);
 
+  await confirming(b, first.grant);
   const again = await Promise.all([b.post({ action: 'signout', grant: first.grant }), b.post({ action: 'signout', grant: first.grant })]);
   for (const res of again) {
     assert.equal(res.statusCode, 303);
@@ -222,7 +243,11 @@ test('names are escaped: a <script> client name is text in the list and in the c
   assert.doesNotMatch(b.body, /<script/i);
   assert.ok(b.body.includes('<strong>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;TV&#39;</strong>'));
   assert.deepEqual(rows(b.body).map((r) => r.name), [evil.name]);
-  const body = assertHtmlPage(await b.submit({ action: 'signout', grant: grantOf(b.body, evil.name) }), 200);
+  const evilGrant = grantOf(b.body, evil.name);
+  await confirming(b, evilGrant);
+  assert.doesNotMatch(b.body, /<script/i);
+  assert.ok(b.body.includes('Sign out &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;TV&#39;?'), 'the confirmation names it, escaped');
+  const body = assertHtmlPage(await b.submit({ action: 'signout', grant: evilGrant }), 200);
   assert.doesNotMatch(body, /<script/i);
   assert.equal(unescapeHtml(notice(body) ?? ''), `${evil.name} is signed out and can no longer use your account.`);
 });
@@ -300,13 +325,15 @@ test('the direct entry: /device?view=devices and /{envID}/device?view=devices si
   // A wrong password keeps the wish.
   assert.match(assertHtmlPage(await b.submit({ username: 'alice', password: 'wrong horse battery' }), 400), /not correct/);
   assert.equal(b.field('view'), 'devices');
+  // The sign-in form as the browser holds it, for the Back button below.
+  const signInForm = b.formFields();
   const res = await b.post({ username: 'alice', password: PASSWORD });
   assert.equal(res.statusCode, 303);
   assert.match(String(res.headers.location), /&view=devices$/);
   body = assertHtmlPage(await b.open(String(res.headers.location)), 200);
   assert.deepEqual(rows(body).map((r) => r.name), ['Living-room TV']);
   // A Back-button resubmission of the sign-in lands on the list too.
-  const back = await b.post({ username: 'alice', password: PASSWORD, view: 'devices', action: 'signin' });
+  const back = await b.post({ ...signInForm, username: 'alice', password: PASSWORD, view: 'devices', action: 'signin' });
   assert.equal(back.statusCode, 303);
   assert.match(String(back.headers.location), /&view=devices$/);
   // The flow is still a device flow: the code step is one link away.
@@ -324,6 +351,7 @@ test('every answer of "Your devices" carries the page\'s real headers', async (t
   assert.equal(res.headers['referrer-policy'], 'no-referrer');
   assert.match(res.body, /<meta name="referrer" content="no-referrer">/);
   const grant = grantOf(b.body, 'Living-room TV');
+  await confirming(b, grant);
   for (const answer of [
     await b.post({ action: 'signout', grant: crypto.randomUUID() }),
     await b.post({ action: 'signout', grant }, { csrf: null }),

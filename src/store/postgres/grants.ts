@@ -3,10 +3,10 @@ import type { Grant } from '../../model/records.ts';
 import type { AuditOf, GrantStore } from '../store.ts';
 import { appendAudit, audited } from './audit.ts';
 import { type PgDb, type Queries } from './db.ts';
-import { authenticationColumns, toGrant } from '../rows.ts';
+import { authenticationColumns, contextJson, toGrant } from '../rows.ts';
 
 export const GRANT_COLUMNS = `id, env_id, user_id, client_id, kind, scope, created_at, last_used_at, idle_expires_at,
-  absolute_expires_at, revoked_at, auth_time, auth_amr, auth_acr`;
+  absolute_expires_at, revoked_at, auth_time, auth_amr, auth_acr, request_context, last_used_context`;
 
 
 /** A grant's new active refresh token, inside the caller's transaction. */
@@ -22,9 +22,9 @@ export async function insertRefreshToken(tx: Queries, tokenHash: string, grantId
 export async function insertGrant(tx: Queries, g: Grant, refreshTokenHash: string | null): Promise<void> {
   await tx.run({
     name: 'grant_insert',
-    text: `INSERT INTO grants (${GRANT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+    text: `INSERT INTO grants (${GRANT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
     values: [g.id, g.envId, g.userId, g.clientId, g.kind, g.scope, g.createdAt, g.lastUsedAt, g.idleExpiresAt, g.absoluteExpiresAt, g.revokedAt,
-      ...authenticationColumns(g.authentication)],
+      ...authenticationColumns(g.authentication), contextJson(g.requestContext), contextJson(g.lastUsedContext)],
   });
   if (refreshTokenHash !== null) await insertRefreshToken(tx, refreshTokenHash, g.id, g.createdAt);
 }

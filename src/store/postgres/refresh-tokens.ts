@@ -3,10 +3,10 @@
 // grant's token family is serialised, so of concurrent rotations of one token exactly one
 // succeeds (the others, once they hold the lock, find it rotated), and a grant never ends up with
 // two active tokens. SQLite's single writer gives the same order for free.
-import type { Grant, RefreshTokenRecord } from '../../model/records.ts';
+import type { Grant, RefreshTokenRecord, RequestContext } from '../../model/records.ts';
 import type { AuditOf, RefreshTokenStore } from '../store.ts';
 import { appendAudit, audited } from './audit.ts';
-import { str, toRefreshTokenAndGrant } from '../rows.ts';
+import { contextJson, str, toRefreshTokenAndGrant } from '../rows.ts';
 import type { PgDb, Queries } from './db.ts';
 import { GRANT_COLUMNS, insertRefreshToken } from './grants.ts';
 
@@ -28,7 +28,7 @@ export class PgRefreshTokens implements RefreshTokenStore {
     });
   }
 
-  rotate(tokenHash: string, nextHash: string, now: number, idleExpiresAt: number, audit?: AuditOf<true>): Promise<boolean> {
+  rotate(tokenHash: string, nextHash: string, now: number, idleExpiresAt: number, from: RequestContext | null, audit?: AuditOf<true>): Promise<boolean> {
     return this.#db.transaction(async (tx) => {
       const grant = await tx.get({
         name: 'refresh_token_lock_grant',
@@ -44,13 +44,13 @@ export class PgRefreshTokens implements RefreshTokenStore {
         values: [now, tokenHash],
       });
       if (rotated !== 1) return false;
-      await insertActive(tx, str(grant.id), nextHash, now, idleExpiresAt);
+      await insertActive(tx, str(grant.id), nextHash, now, idleExpiresAt, from);
       if (audit) await appendAudit(tx, audit(true), this.#db.auditOutbox);
       return true;
     });
   }
 
-  reissue(grantId: string, nextHash: string, now: number, idleExpiresAt: number, audit?: AuditOf<true>): Promise<boolean> {
+  reissue(grantId: string, nextHash: string, now: number, idleExpiresAt: number, from: RequestContext | null, audit?: AuditOf<true>): Promise<boolean> {
     return this.#db.transaction(async (tx) => {
       const grant = await tx.get({ text: 'SELECT id FROM grants WHERE id = $1 AND revoked_at IS NULL FOR NO KEY UPDATE', values: [grantId] });
       if (!grant) return false;
@@ -58,26 +58,26 @@ export class PgRefreshTokens implements RefreshTokenStore {
         text: `UPDATE refresh_tokens SET status = 'superseded', rotated_at = $1 WHERE grant_id = $2 AND status = 'active'`,
         values: [now, grantId],
       });
-      await insertActive(tx, grantId, nextHash, now, idleExpiresAt);
+      await insertActive(tx, grantId, nextHash, now, idleExpiresAt, from);
       if (audit) await appendAudit(tx, audit(true), this.#db.auditOutbox);
       return true;
     });
   }
 
-  async touch(grantId: string, now: number, idleExpiresAt: number, audit?: AuditOf<true>): Promise<boolean> {
+  async touch(grantId: string, now: number, idleExpiresAt: number, from: RequestContext | null, audit?: AuditOf<true>): Promise<boolean> {
     return await audited(this.#db, async (q) => (await q.run({
       name: 'grant_touch',
-      text: 'UPDATE grants SET last_used_at = $1, idle_expires_at = $2 WHERE id = $3 AND revoked_at IS NULL',
-      values: [now, idleExpiresAt, grantId],
+      text: 'UPDATE grants SET last_used_at = $1, idle_expires_at = $2, last_used_context = $4 WHERE id = $3 AND revoked_at IS NULL',
+      values: [now, idleExpiresAt, grantId, contextJson(from)],
     }) === 1 ? true : undefined), audit) === true;
   }
 }
 
-async function insertActive(tx: Queries, grantId: string, hash: string, now: number, idleExpiresAt: number): Promise<void> {
+async function insertActive(tx: Queries, grantId: string, hash: string, now: number, idleExpiresAt: number, from: RequestContext | null): Promise<void> {
   await insertRefreshToken(tx, hash, grantId, now);
   await tx.run({
     name: 'grant_mark_used',
-    text: 'UPDATE grants SET last_used_at = $1, idle_expires_at = $2 WHERE id = $3',
-    values: [now, idleExpiresAt, grantId],
+    text: 'UPDATE grants SET last_used_at = $1, idle_expires_at = $2, last_used_context = $4 WHERE id = $3',
+    values: [now, idleExpiresAt, grantId, contextJson(from)],
   });
 }

@@ -3,15 +3,16 @@ import type { Grant } from '../../model/records.ts';
 import type { AuditOf, GrantStore } from '../store.ts';
 import { appendAudit, audited } from './audit.ts';
 import { type SqliteDb } from './db.ts';
-import { authenticationColumns, toGrant } from '../rows.ts';
+import { authenticationColumns, contextJson, toGrant } from '../rows.ts';
 
 
 /** The grant and its first refresh token; the caller holds the transaction. */
 export function insertGrant(db: SqliteDb, g: Grant, refreshTokenHash: string | null): void {
   db.run(`INSERT INTO grants (id, env_id, user_id, client_id, kind, scope, created_at, last_used_at, idle_expires_at,
-    absolute_expires_at, revoked_at, auth_time, auth_amr, auth_acr) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    absolute_expires_at, revoked_at, auth_time, auth_amr, auth_acr, request_context, last_used_context)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   g.id, g.envId, g.userId, g.clientId, g.kind, g.scope, g.createdAt, g.lastUsedAt, g.idleExpiresAt, g.absoluteExpiresAt, g.revokedAt,
-  ...authenticationColumns(g.authentication));
+  ...authenticationColumns(g.authentication), contextJson(g.requestContext), contextJson(g.lastUsedContext));
   if (refreshTokenHash !== null) {
     db.run(`INSERT INTO refresh_tokens (token_hash, grant_id, status, created_at, rotated_at) VALUES (?, ?, 'active', ?, NULL)`,
       refreshTokenHash, g.id, g.createdAt);

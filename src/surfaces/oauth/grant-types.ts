@@ -3,7 +3,7 @@
 import type { z } from 'zod';
 import { issueGrantTokens } from '../../core/access-tokens.ts';
 import { CoreError } from '../../core/errors.ts';
-import { DEVICE_CODE_GRANT, REFRESH_TOKEN_GRANT, type Client, type Environment } from '../../model/records.ts';
+import { DEVICE_CODE_GRANT, REFRESH_TOKEN_GRANT, type Client, type Environment, type RequestContext } from '../../model/records.ts';
 import type { Services } from '../../services.ts';
 import type { tokenBody, tokenResponse } from './schemas.ts';
 
@@ -13,6 +13,8 @@ type TokenResponse = z.input<typeof tokenResponse>;
 export interface GrantContext {
   env: Environment;
   issuer: string;
+  /** Where the request came from, looked up only by the grants that keep it (never on a device poll). */
+  from: () => RequestContext | null;
 }
 
 type GrantHandler = (services: Services, ctx: GrantContext, client: Client, body: TokenBody) => Promise<TokenResponse>;
@@ -33,7 +35,7 @@ const handlers: Record<string, GrantHandler> = {
     };
   },
   [REFRESH_TOKEN_GRANT]: async (services, ctx, client, body) => {
-    const r = await services.grants.refresh(ctx.env, client, required(body, 'refresh_token'), body.scope, 'device');
+    const r = await services.grants.refresh(ctx.env, client, required(body, 'refresh_token'), body.scope, 'device', ctx.from());
     const token = await issueGrantTokens({ keys: services.keys, telemetry: services.metrics }, {
       env: ctx.env, client, user: r.user, grant: r.grant, scope: r.scope, issuer: ctx.issuer, now: services.clock.now(),
     });

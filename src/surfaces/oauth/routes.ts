@@ -107,7 +107,8 @@ export const oauthPlugin: FastifyPluginAsync<{ services: Services }> = async (ap
       config: { rateLimit: callerLimit(limits.token) },
       handler: async (request) => {
         const body = request.body;
-        return grantHandler(body.grant_type)(services, { env: request.env, issuer: request.envUrls.issuer }, callerOf(request), body);
+        const from = () => requestContext(request, services.geoIp);
+        return grantHandler(body.grant_type)(services, { env: request.env, issuer: request.envUrls.issuer, from }, callerOf(request), body);
       },
     });
 

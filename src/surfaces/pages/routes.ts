@@ -27,7 +27,7 @@ import { csrfToken, csrfValid } from './csrf.ts';
 import { entryRoutes } from './entry.ts';
 import { qrRoutes } from './qr.ts';
 import { forbiddenPage, formMessage, rawPageError, redirectPage, sendPage, sendPageError } from './errors.ts';
-import { deviceRows, devicesHref, devicesLink, devicesPage } from './signed-in-devices.ts';
+import { confirmSignOutPage, deviceRows, devicesHref, devicesLink, devicesPage } from './signed-in-devices.ts';
 import { codePage, consentPage, donePage, failedPage, messagePage, signInPage, type FormContext, type FormError } from './render.ts';
 import { html } from './html.ts';
 
@@ -37,12 +37,13 @@ const pageQuery = z.object({
   flowId: text(64).optional(),
   user_code: text(64).optional(),
   view: devicesView.describe('`devices`: "Your devices", the signed-in person\'s grants (the sign-in step first when nobody is signed in)'),
-  signedOut: text(64).optional().describe('with view=devices: the grant just signed out, for the confirmation'),
+  signedOut: text(64).optional().describe('with view=devices: the grant just signed out (or `all`), for the confirmation'),
+  confirm: text(64).optional().describe('with view=devices: ask before signing out this grant (or `all`)'),
 });
 const pageBody = z.object({
   flowId: text(64).optional(),
   csrf: text(128).optional(),
-  action: z.enum(['signin', 'code', 'approve', 'deny', 'report', 'signout']).optional()
+  action: z.enum(['signin', 'code', 'approve', 'deny', 'report', 'signout', 'signout-all']).optional()
     .describe("report: \"I didn't start this\", the device is denied and the request reported"),
   username: text(256).optional(),
   password: text(1024).optional(),
@@ -130,12 +131,22 @@ function signonRoutes(app: FastifyInstance, services: Services): void {
     return `${publicUrl}/${env.id}/signon?${q.toString()}`;
   };
 
-  /** "Your devices" for the flow's signed-in user; `signedOut` names a grant of theirs just ended. */
-  const devices = async (env: Environment, view: FlowView & { user: { id: string; username: string } }, form: FormContext, signedOut?: string) => {
+  /**
+   * "Your devices" for the flow's signed-in user; `signedOut` names a grant of theirs just ended (or
+   * `all`); `confirm` asks before signing out one of them (or all).
+   */
+  const devices = async (
+    env: Environment, view: FlowView & { user: { id: string; username: string } }, form: FormContext, signedOut?: string, confirm?: string,
+  ) => {
     const rows = await deviceRows(services.store, env, await services.grants.listLive(env, view.user.id));
-    const ended = signedOut === undefined ? undefined : await services.store.grants.get(env.id, signedOut);
+    if (confirm === 'all' && rows.length > 0) return confirmSignOutPage({ form, count: rows.length });
+    const asked = rows.find((r) => r.grantId === confirm);
+    // Only a live grant of this user can be asked about; any other id shows the list.
+    if (asked !== undefined) return confirmSignOutPage({ form, row: asked, count: rows.length });
+    const ended = signedOut === undefined || signedOut === 'all' ? undefined : await services.store.grants.get(env.id, signedOut);
     // Only a grant of this user that has really ended is confirmed; any other id is ignored.
-    const endedName = ended?.userId === view.user.id && ended.revokedAt !== null ? (await deviceRows(services.store, env, [ended]))[0]?.name : undefined;
+    const endedName = signedOut === 'all' ? 'all'
+      : ended?.userId === view.user.id && ended.revokedAt !== null ? (await deviceRows(services.store, env, [ended]))[0]?.name : undefined;
     const back = view.flow.status === 'DAG_USER_CODE_REQUIRED' ? 'Connect a device with a code'
       : view.flow.status === 'DAG_CONSENT_REQUIRED' ? 'Back to approving the device' : 'Back';
     return devicesPage({ form, username: view.user.username, rows, signedOut: endedName, back });
@@ -163,7 +174,7 @@ function signonRoutes(app: FastifyInstance, services: Services): void {
         // The reader is the person approving: the consent screen compares the device's request with where they are.
         const view = await v.view(flow, requestContext(request, services.geoIp));
         if (request.query.view === 'devices' && view.user !== undefined) {
-          return sendPage(reply, 200, await devices(env, { ...view, user: view.user }, form, request.query.signedOut));
+          return sendPage(reply, 200, await devices(env, { ...view, user: view.user }, form, request.query.signedOut, request.query.confirm));
         }
         // Nobody signed in yet: the sign-in step comes first, and carries the wish to see the devices.
         return sendPage(reply, 200, renderStep(view, form, { userCode, toDevices: request.query.view === 'devices', attributions }));
@@ -206,6 +217,7 @@ function signonRoutes(app: FastifyInstance, services: Services): void {
         };
 
         if (body.action === 'signout') return signOut(request.log, reply, env, flowId, secret, body.grant);
+        if (body.action === 'signout-all') return signOutAll(request.log, reply, env, flowId, secret);
 
         /** Runs the action on the engine; a sentence when a field was left empty (no attempt counted). */
         const act = async (): Promise<string | undefined> => {
@@ -227,7 +239,8 @@ function signonRoutes(app: FastifyInstance, services: Services): void {
               // Never the full address in the log: its /24 (IPv4) or /48 (IPv6).
               request.log.info({ flowId, source: truncateAddress(request.ip) }, 'device request reported by the person asked to approve it');
               return undefined;
-            case 'signout': // answered by signOut above, before any of these
+            case 'signout': // answered by signOut and signOutAll above, before any of these
+            case 'signout-all':
             case undefined:
               throw new CoreError('invalid_request', 'missing action');
           }
@@ -278,5 +291,21 @@ function signonRoutes(app: FastifyInstance, services: Services): void {
     }
     log.info({ flowId, grantId }, 'grant signed out from the page');
     return redirectPage(reply, pageUrl(env, flowId, { view: 'devices', signedOut: grantId }));
+  }
+
+  /** "Sign out of all devices": ends every live grant of the flow's signed-in user, then 303 back to the list. */
+  async function signOutAll(log: FastifyBaseLogger, reply: FastifyReply, env: Environment, flowId: string, secret: string): Promise<FastifyReply> {
+    const flow = await v.load(env, flowId, secret);
+    if (flow.userId === null) return redirectPage(reply, pageUrl(env, flowId, { view: 'devices' }));
+    const userId = flow.userId;
+    let ended = 0;
+    for (const g of await services.grants.listLive(env, userId)) {
+      // Ended meanwhile by someone else: it is signed out all the same.
+      await services.grants.revoke(env, g.id, { userId }).then(() => { ended++; }, (err: unknown) => {
+        if (!isCoreError(err) || err.code !== 'not_found') throw err;
+      });
+    }
+    log.info({ flowId, ended }, 'every grant signed out from the page');
+    return redirectPage(reply, pageUrl(env, flowId, { view: 'devices', signedOut: 'all' }));
   }
 }

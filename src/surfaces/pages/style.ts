@@ -27,6 +27,9 @@ button{display:block;width:100%;min-height:3rem;padding:.75rem 1rem;font:inherit
 button:hover{background:var(--accent-hover);border-color:var(--accent-hover)}
 button.secondary{color:var(--text);background:transparent;border-color:var(--border)}
 button.secondary:hover{background:var(--bg);border-color:var(--muted)}
+a.button{display:block;box-sizing:border-box;min-height:3rem;padding:.75rem 1rem;font-weight:600;text-align:center;text-decoration:none;color:var(--on-accent);background:var(--accent);border:2px solid var(--accent);border-radius:.5rem}
+a.button.secondary{color:var(--text);background:transparent;border-color:var(--border)}
+ul.grants a.button{display:inline-block;min-height:2.75rem;padding:.5rem 1.25rem}
 button.danger{color:var(--danger);background:transparent;border-color:var(--danger)}
 button.danger:hover{background:var(--danger-bg)}
 :focus-visible{outline:3px solid var(--focus);outline-offset:2px}

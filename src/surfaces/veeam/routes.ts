@@ -81,9 +81,9 @@ export const veeamPlugin: FastifyPluginAsync<{ services: Services }> = async (ap
         if (grant === 'password') {
           const username = credential(body.username, body.Username, 'username');
           const password = credential(body.password, body.Password, 'password');
-          session = await services.sessions.passwordGrant(env, urls, username, password);
+          session = await services.sessions.passwordGrant(env, urls, username, password, requestContext(request, services.geoIp));
         } else if (grant === 'refresh_token') {
-          session = await services.sessions.refresh(env, urls, credential(body.refresh_token, body.Refresh_token, 'refresh_token'));
+          session = await services.sessions.refresh(env, urls, credential(body.refresh_token, body.Refresh_token, 'refresh_token'), requestContext(request, services.geoIp));
         } else {
           throw new CoreError('unsupported_grant_type', `grant_type ${body.grant_type?.slice(0, 100) ?? ''} is not supported`);
         }

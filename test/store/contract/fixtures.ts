@@ -76,7 +76,7 @@ export function grant(envId: string, userId: string, clientId: string, o: Partia
   const i = next();
   return {
     id: randomUUID(), envId, userId, clientId, kind: 'device', scope: 'openid offline_access', createdAt: NOW + i, lastUsedAt: NOW + i,
-    idleExpiresAt: NOW + 30 * 86_400_000, absoluteExpiresAt: NOW + 90 * 86_400_000, revokedAt: null, authentication: null, ...o,
+    idleExpiresAt: NOW + 30 * 86_400_000, absoluteExpiresAt: NOW + 90 * 86_400_000, revokedAt: null, authentication: null, requestContext: null, lastUsedContext: null, ...o,
   };
 }
 

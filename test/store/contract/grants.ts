@@ -87,28 +87,29 @@ export function grantContract(open: OpenStores): void {
     const g = grant(env.id, u.id, c.clientId);
     const [t1, t2, t3, t4] = [hash(), hash(), hash(), hash()];
     await store.grants.create(g, t1);
-    assert.equal(await store.refreshTokens.rotate(t1, t2, NOW + MINUTE, NOW + 100 * MINUTE), true);
+    assert.equal(await store.refreshTokens.rotate(t1, t2, NOW + MINUTE, NOW + 100 * MINUTE, null), true);
     assert.deepEqual(await store.refreshTokens.find(t1), {
       token: { tokenHash: t1, grantId: g.id, status: 'rotated', createdAt: g.createdAt, rotatedAt: NOW + MINUTE },
       grant: { ...g, lastUsedAt: NOW + MINUTE, idleExpiresAt: NOW + 100 * MINUTE },
     });
     assert.deepEqual((await store.refreshTokens.find(t2))?.token, { tokenHash: t2, grantId: g.id, status: 'active', createdAt: NOW + MINUTE, rotatedAt: null });
-    assert.equal(await store.refreshTokens.rotate(t1, t3, NOW + 2 * MINUTE, NOW), false, 'a rotated token does not rotate again');
+    assert.equal(await store.refreshTokens.rotate(t1, t3, NOW + 2 * MINUTE, NOW, null), false, 'a rotated token does not rotate again');
     assert.equal(await store.refreshTokens.find(t3), undefined);
 
-    assert.equal(await store.refreshTokens.reissue(g.id, t3, NOW + 3 * MINUTE, NOW + 200 * MINUTE), true);
+    assert.equal(await store.refreshTokens.reissue(g.id, t3, NOW + 3 * MINUTE, NOW + 200 * MINUTE, null), true);
     assert.deepEqual(await statuses(store, [t1, t2, t3]), ['rotated', 'superseded', 'active']);
     assert.equal((await store.refreshTokens.find(t2))?.token.rotatedAt, NOW + 3 * MINUTE);
-    assert.equal(await store.refreshTokens.touch(g.id, NOW + 4 * MINUTE, NOW + 300 * MINUTE), true);
-    assert.deepEqual(await store.grants.get(env.id, g.id), { ...g, lastUsedAt: NOW + 4 * MINUTE, idleExpiresAt: NOW + 300 * MINUTE });
+    const from = { address: '192.0.2.7', userAgent: 'curl/8', country: 'DE', asn: 64500, network: 'Example' };
+    assert.equal(await store.refreshTokens.touch(g.id, NOW + 4 * MINUTE, NOW + 300 * MINUTE, from), true);
+    assert.deepEqual(await store.grants.get(env.id, g.id), { ...g, lastUsedAt: NOW + 4 * MINUTE, idleExpiresAt: NOW + 300 * MINUTE, lastUsedContext: from });
 
     await store.grants.revoke(env.id, g.id, NOW + 5 * MINUTE);
-    assert.equal(await store.refreshTokens.rotate(t3, t4, NOW + 6 * MINUTE, NOW), false);
-    assert.equal(await store.refreshTokens.reissue(g.id, t4, NOW + 6 * MINUTE, NOW), false);
-    assert.equal(await store.refreshTokens.touch(g.id, NOW + 6 * MINUTE, NOW), false);
+    assert.equal(await store.refreshTokens.rotate(t3, t4, NOW + 6 * MINUTE, NOW, null), false);
+    assert.equal(await store.refreshTokens.reissue(g.id, t4, NOW + 6 * MINUTE, NOW, null), false);
+    assert.equal(await store.refreshTokens.touch(g.id, NOW + 6 * MINUTE, NOW, null), false);
     assert.deepEqual(await statuses(store, [t3, t4]), ['active', undefined]);
-    assert.equal(await store.refreshTokens.rotate(hash(), t4, NOW, NOW), false, 'unknown token');
-    assert.equal(await store.refreshTokens.reissue(randomUUID(), t4, NOW, NOW), false, 'unknown grant');
+    assert.equal(await store.refreshTokens.rotate(hash(), t4, NOW, NOW, null), false, 'unknown token');
+    assert.equal(await store.refreshTokens.reissue(randomUUID(), t4, NOW, NOW, null), false, 'unknown grant');
   });
 
   test('sweep deletes exactly what no rule needs any more, reports each kind, and finds nothing the second time', async (t) => {

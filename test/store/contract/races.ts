@@ -148,7 +148,7 @@ export function raceContract(open: OpenStores): void {
     const first = hash();
     await store.grants.create(g, first);
     const next = Array.from({ length: CALLS }, () => hash());
-    const results = await race(stores, CALLS, (s, i) => s.refreshTokens.rotate(first, next[i] ?? '', NOW + i, NOW + 1000));
+    const results = await race(stores, CALLS, (s, i) => s.refreshTokens.rotate(first, next[i] ?? '', NOW + i, NOW + 1000, null));
     assert.equal(count(results, (ok) => ok), 1, 'exactly one rotation');
     const after = await statuses(store, [first, ...next]);
     assert.equal(after[0], 'rotated');
@@ -166,8 +166,8 @@ export function raceContract(open: OpenStores): void {
     await store.grants.create(g, first);
     const next = Array.from({ length: CALLS }, () => hash());
     await race(stores, CALLS, (s, i) => (i % 2 === 0
-      ? s.refreshTokens.rotate(first, next[i] ?? '', NOW + i, NOW + 1000)
-      : s.refreshTokens.reissue(g.id, next[i] ?? '', NOW + i, NOW + 1000)));
+      ? s.refreshTokens.rotate(first, next[i] ?? '', NOW + i, NOW + 1000, null)
+      : s.refreshTokens.reissue(g.id, next[i] ?? '', NOW + i, NOW + 1000, null)));
     const all = await statuses(store, [first, ...next]);
     assert.equal(count(all, (s) => s === 'active'), 1, all.join());
   });
