@@ -161,7 +161,7 @@ export class Seeder {
     await this.#batched(n, (i) => {
       const flow: Flow = {
         id: randomUUID(), envId: this.env.id, clientId: null, status: 'DAG_USER_CODE_REQUIRED', browserHash,
-        userId: user.id, deviceId: null, userCodeEnc: null, authentication: passwordSignIn(now), failedAttempts: 0, createdAt: now, updatedAt: now,
+        userId: user.id, deviceId: null, userCodeEnc: null, authentication: passwordSignIn(now), idpStateHash: null, idpPendingEnc: null, failedAttempts: 0, createdAt: now, updatedAt: now,
         expiresAt: now + FLOW_IDLE_MS,
       };
       ids[i] = flow.id;

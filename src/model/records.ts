@@ -227,6 +227,13 @@ export interface Flow {
   userCodeEnc: string | null;
   /** How the signed-in user signed in; set with userId. */
   authentication: Authentication | null;
+  /**
+   * An upstream sign-in under way (federation): the keyed hash of its `state`, and its provider,
+   * state, nonce and PKCE verifier encrypted with the server secret; null otherwise. Taken (cleared)
+   * by the one callback that completes it, so a replayed callback finds nothing.
+   */
+  idpStateHash: string | null;
+  idpPendingEnc: string | null;
   failedAttempts: number;
   createdAt: number;
   updatedAt: number;

@@ -173,6 +173,8 @@ export const toFlow = (r: Row): Flow => ({
   deviceId: optStr(r.device_id),
   userCodeEnc: optStr(r.user_code_enc),
   authentication: toAuthentication(r),
+  idpStateHash: optStr(r.idp_state_hash ?? null),
+  idpPendingEnc: optStr(r.idp_pending ?? null),
   failedAttempts: num(r.failed_attempts),
   createdAt: num(r.created_at),
   updatedAt: num(r.updated_at),

@@ -194,6 +194,12 @@ export interface FlowStore {
    * `record` is written on the device with the decision (a report must not accept).
    */
   decide(flowId: string, accept: boolean, now: number, record?: DecisionRecord, audit?: AuditOf<Flow>): Promise<DecideFlowResult>;
+  /** Records an upstream sign-in under way, only while the flow awaits a sign-in and is unexpired. */
+  beginFederation(id: string, stateHash: string, pendingEnc: string, now: number): Promise<Flow | undefined>;
+  /** The unexpired flow of the environment whose upstream sign-in has this state. */
+  getByFederationState(envId: string, stateHash: string, now: number): Promise<Flow | undefined>;
+  /** Clears the upstream sign-in of the flow if it still has this state: true for exactly one caller. */
+  takeFederation(id: string, stateHash: string, now: number): Promise<boolean>;
 }
 
 /** What taking a guess gave: a ticket to give it back with, or, when the budget was spent, its oldest guess. */

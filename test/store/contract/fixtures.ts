@@ -68,7 +68,7 @@ export function flow(envId: string, o: Partial<Flow> = {}): Flow {
   const i = next();
   return {
     id: randomUUID(), envId, clientId: null, status: 'USERNAME_PASSWORD_REQUIRED', browserHash: hash(), userId: null, deviceId: null,
-    userCodeEnc: null, authentication: null, failedAttempts: 0, createdAt: NOW + i, updatedAt: NOW + i, expiresAt: NOW + 15 * MINUTE, ...o,
+    userCodeEnc: null, authentication: null, idpStateHash: null, idpPendingEnc: null, failedAttempts: 0, createdAt: NOW + i, updatedAt: NOW + i, expiresAt: NOW + 15 * MINUTE, ...o,
   };
 }
 
