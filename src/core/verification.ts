@@ -138,6 +138,8 @@ export class Verification {
   ): Promise<FlowView> {
     return this.#observed('sign_in', async () => {
       const flow = await this.#at(env, flowId, browserSecret, 'USERNAME_PASSWORD_REQUIRED');
+      // An environment that signs people in through its identity providers only has no passwords to try.
+      if (!env.passwordSignIn) throw new CoreError('forbidden', 'password sign-in is off in this environment');
       const user = await this.#d.passwords.signIn(env.id, username, password);
       return this.#advance(flow, 'USERNAME_PASSWORD_REQUIRED', {
         status: 'DAG_USER_CODE_REQUIRED', userId: user.id, authentication: passwordSignIn(this.#d.clock.now()),

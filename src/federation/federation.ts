@@ -11,6 +11,7 @@ import * as oidc from 'openid-client';
 import { ref, type AuditTrail } from '../core/audit.ts';
 import { CoreError, isCoreError, type FederationFailure } from '../core/errors.ts';
 import type { Verification } from '../core/verification.ts';
+import type { Urls } from '../core/urls.ts';
 import type { SecretKeys } from '../crypto/secret.ts';
 import type { Clock } from '../model/clock.ts';
 import type { Authentication, Environment, Flow, IdentityProvider, RequestContext, User } from '../model/records.ts';
@@ -32,8 +33,16 @@ export interface FederationDeps {
   clock: Clock;
   audit: AuditTrail;
   verification: Verification;
-  /** PUBLIC_URL: redirect URIs are `PUBLIC_URL/{envID}/idp/{name}/callback`. */
-  publicUrl: string;
+  /** Redirect URIs are `PUBLIC_URL/{envID}/idp/{name}/callback`. */
+  urls: Urls;
+}
+
+/** What rides along through the upstream sign-in to the page after it (as after a password). */
+export interface AfterSignIn {
+  /** The code the device showed, prefilled at the code step. */
+  userCode?: string;
+  /** "Your devices" rather than the code step. */
+  toDevices?: boolean;
 }
 
 /** What the callback needs back, stored encrypted on the flow while the person is upstream. */
@@ -42,6 +51,7 @@ interface Pending {
   state: string;
   nonce: string;
   verifier: string;
+  then: AfterSignIn;
 }
 
 const fail = (reason: FederationFailure, detail: string): CoreError => new CoreError('federation_failed', detail, { federation: reason, logReason: detail });
@@ -52,8 +62,12 @@ export function isLoopbackUrl(url: URL): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
-export function redirectUri(publicUrl: string, envId: string, name: string): string {
-  return `${publicUrl}/${envId}/idp/${encodeURIComponent(name)}/callback`;
+
+/** A completed upstream sign-in: the flow, now at its code step, and where the page goes next. */
+export interface Completed {
+  flow: Flow;
+  view: FlowView;
+  then: AfterSignIn;
 }
 
 export class Federation {
@@ -111,16 +125,16 @@ export class Federation {
    * browser's secret): a fresh state, nonce and PKCE verifier kept on the flow; the URL to send the
    * browser to.
    */
-  async start(env: Environment, flow: Flow, name: string): Promise<URL> {
+  async start(env: Environment, flow: Flow, name: string, then: AfterSignIn = {}): Promise<URL> {
     const p = await this.#provider(env.id, name);
     if (flow.status !== 'USERNAME_PASSWORD_REQUIRED') throw new CoreError('flow_wrong_state', `the flow is ${flow.status}`);
     const config = await this.#config(p).catch((err: unknown) => { throw upstreamFailure(err, 'the provider\'s discovery document'); });
-    const pending: Pending = { idp: p.name, state: oidc.randomState(), nonce: oidc.randomNonce(), verifier: oidc.randomPKCECodeVerifier() };
+    const pending: Pending = { idp: p.name, state: oidc.randomState(), nonce: oidc.randomNonce(), verifier: oidc.randomPKCECodeVerifier(), then };
     const now = this.#d.clock.now();
     const begun = await this.#d.store.flows.beginFederation(flow.id, this.#stateHash(pending.state), this.#d.secrets.encrypt(JSON.stringify(pending)), now);
     if (!begun) throw new CoreError('flow_wrong_state', 'the flow no longer awaits a sign-in');
     return oidc.buildAuthorizationUrl(config, {
-      redirect_uri: redirectUri(this.#d.publicUrl, env.id, p.name),
+      redirect_uri: this.#d.urls.idpCallback(env.id, p.name),
       scope: p.scope,
       state: pending.state,
       nonce: pending.nonce,
@@ -134,7 +148,7 @@ export class Federation {
    * it, is taken (once), the code exchanged and the ID token validated; the person is linked or
    * created, and the flow moves on to the code step. Returns the flow's view.
    */
-  async callback(env: Environment, name: string, callbackUrl: URL, browserSecret: string | undefined, viewer: RequestContext | null): Promise<{ flow: Flow; view: FlowView }> {
+  async callback(env: Environment, name: string, callbackUrl: URL, browserSecret: string | undefined, viewer: RequestContext | null): Promise<Completed> {
     const params = callbackUrl.searchParams;
     const state = params.get('state');
     if (state === null || state === '' || state.length > 512) throw fail('stale', 'the callback carries no state');
@@ -155,7 +169,7 @@ export class Federation {
 
   async #complete(
     env: Environment, name: string, flow: Flow, pendingEnc: string, state: string, stateHash: string, params: URLSearchParams, viewer: RequestContext | null,
-  ): Promise<{ flow: Flow; view: FlowView }> {
+  ): Promise<Completed> {
     const now = this.#d.clock.now();
     const pending = JSON.parse(this.#d.secrets.decrypt(pendingEnc)) as Pending;
     if (pending.idp !== name || pending.state !== state) throw fail('stale', 'the callback is for another provider');
@@ -165,7 +179,7 @@ export class Federation {
     const p = await this.#provider(env.id, name);
     const config = await this.#config(p).catch((err: unknown) => { throw upstreamFailure(err, 'the provider\'s discovery document'); });
     const checks = { pkceCodeVerifier: pending.verifier, expectedState: pending.state, expectedNonce: pending.nonce };
-    const redirect = new URL(redirectUri(this.#d.publicUrl, env.id, p.name));
+    const redirect = new URL(this.#d.urls.idpCallback(env.id, p.name));
     // openid-client takes the answer's parameters from the URL it came to, and the redirect URI of
     // the token request from its origin and path: ours as PUBLIC_URL spells it (a proxy may not).
     redirect.search = params.toString();
@@ -183,7 +197,7 @@ export class Federation {
       envId: f.envId, type: 'signin.federated', actor: ref.user(user.id), subject: ref.flow(f.id), source: viewer,
       details: { provider: p.name, username: user.username, acr: authentication.acr, amr: authentication.amr },
     })]);
-    return { flow, view };
+    return { flow, view, then: pending.then };
   }
 
   /** The mapped claims, from the ID token, or from UserInfo for those it lacks (OpenID Connect Core §5.3). */

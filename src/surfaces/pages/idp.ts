@@ -19,7 +19,11 @@ import { html } from './html.ts';
 import { messagePage } from './render.ts';
 
 const idpParams = z.object({ envId: envIdParam, name: text(40) });
-const startQuery = z.object({ flowId: text(64).optional() });
+const startQuery = z.object({
+  flowId: text(64).optional(),
+  user_code: text(64).optional().describe('the code the device showed, carried to the code step after the sign-in'),
+  view: z.enum(['devices']).optional().describe('`devices`: show "Your devices" after the sign-in'),
+});
 // What an OpenID Provider may send back (RFC 6749 §4.1.2, §4.1.2.1; RFC 9207 iss); the rest is ignored.
 const callbackQuery = z.object({
   code: text(2048).optional(),
@@ -31,16 +35,6 @@ const callbackQuery = z.object({
 });
 
 const page = (what: string) => z.string().describe(`HTML: ${what}`);
-
-/** The sign-in step's address for the flow (the way back after a failure). */
-export function signonUrl(publicUrl: string, env: Environment, flowId: string): string {
-  return `${publicUrl}/${env.id}/signon?flowId=${encodeURIComponent(flowId)}`;
-}
-
-/** Where a "Continue with …" button leads for a flow. */
-export function idpStartUrl(publicUrl: string, env: Environment, name: string, flowId: string): string {
-  return `${publicUrl}/${env.id}/idp/${encodeURIComponent(name)}/start?flowId=${encodeURIComponent(flowId)}`;
-}
 
 export function idpRoutes(app: FastifyInstance, services: Services): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -54,7 +48,7 @@ export function idpRoutes(app: FastifyInstance, services: Services): void {
       message: err.code === 'federation_failed' ? federationMessage(err.details.federation) : err.message,
       next: flowId === undefined
         ? html`<p>Start again from the address shown on your device.</p>`
-        : html`<p><a href="${signonUrl(publicUrl, env, flowId)}">Back to signing in</a></p>`,
+        : html`<p><a href="${services.urls.signon(env.id, flowId)}">Back to signing in</a></p>`,
     }));
   };
 
@@ -78,11 +72,12 @@ export function idpRoutes(app: FastifyInstance, services: Services): void {
       if (flowId === undefined) throw new CoreError('flow_not_found', 'no flow to sign in for');
       const flow = await services.verification.load(env, flowId, browserSecret(request));
       try {
-        const url = await services.federation.start(env, flow, request.params.name);
+        const then = { userCode: request.query.user_code, toDevices: request.query.view === 'devices' };
+        const url = await services.federation.start(env, flow, request.params.name, then);
         reply.header('cache-control', 'no-store');
         return reply.redirect(url.href, 302);
       } catch (err) {
-        if (isCoreError(err) && err.code === 'flow_wrong_state') return redirectPage(reply, signonUrl(publicUrl, env, flow.id));
+        if (isCoreError(err) && err.code === 'flow_wrong_state') return redirectPage(reply, services.urls.signon(env.id, flow.id));
         if (isCoreError(err) && err.code === 'federation_failed') return failed(reply, env, err, flow.id);
         throw err;
       }
@@ -108,7 +103,7 @@ export function idpRoutes(app: FastifyInstance, services: Services): void {
       const url = new URL(request.url, publicUrl);
       try {
         const done = await services.federation.callback(env, request.params.name, url, browserSecret(request), requestContext(request, services.geoIp));
-        return redirectPage(reply, signonUrl(publicUrl, env, done.flow.id));
+        return redirectPage(reply, services.urls.signon(env.id, done.flow.id, done.then));
       } catch (err) {
         if (isCoreError(err) && err.code === 'federation_failed') return failed(reply, env, err, err.details.flowId);
         throw err;
