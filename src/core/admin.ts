@@ -176,7 +176,7 @@ export class Admin {
     }
     const env: Environment = {
       id: randomUUID(), name, companyId: randomUUID(), mfaLicensed: opts.mfaLicensed ?? true, deviceDefaults: { networks: null, scopes: null },
-      createdAt: this.#d.clock.now(),
+      passwordSignIn: true, createdAt: this.#d.clock.now(),
     };
     try {
       await this.#d.store.environments.create(env);
@@ -373,6 +373,8 @@ export class Admin {
       emailVerified: input.emailVerified === true,
       createdAt: now,
       updatedAt: now,
+      idpName: null,
+      idpSubject: null,
     };
     try {
       await this.#d.store.users.create(user);
