@@ -143,7 +143,7 @@ export class Seeder {
       const user: User = {
         id: randomUUID(), envId: this.env.id, username, email: `${username}@bench.test`,
         passwordHash: hash, disabled: false, name: null, givenName: null, familyName: null, emailVerified: false, createdAt: now, updatedAt: now,
-        idpName: null, idpSubject: null,
+        idpIssuer: null, idpSubject: null,
       };
       out[i] = user;
       return this.#users.create(user);

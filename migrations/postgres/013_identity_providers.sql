@@ -15,14 +15,14 @@ CREATE TABLE identity_providers (
   PRIMARY KEY (env_id, name)
 );
 
--- A federated person is the pair (provider name, upstream `sub`) (OpenID Connect Core §5.7);
+-- A federated person is the pair (issuer, upstream `sub`) (OpenID Connect Core §5.7);
 -- federated users have no password (password_hash is ''). Users that exist are password users.
-ALTER TABLE users ADD COLUMN idp_name text;
+ALTER TABLE users ADD COLUMN idp_issuer text;
 ALTER TABLE users ADD COLUMN idp_subject text;
-ALTER TABLE users ADD CONSTRAINT users_idp_pair CHECK ((idp_subject IS NULL) = (idp_name IS NULL));
-CREATE UNIQUE INDEX users_env_idp_subject ON users(env_id, idp_name, idp_subject) WHERE idp_name IS NOT NULL;
+ALTER TABLE users ADD CONSTRAINT users_idp_pair CHECK ((idp_subject IS NULL) = (idp_issuer IS NULL));
+CREATE UNIQUE INDEX users_env_idp_subject ON users(env_id, idp_issuer, idp_subject) WHERE idp_issuer IS NOT NULL;
 -- An email is unique among password users only.
 DROP INDEX users_env_email;
-CREATE UNIQUE INDEX users_env_email ON users(env_id, lower(email)) WHERE idp_name IS NULL;
+CREATE UNIQUE INDEX users_env_email ON users(env_id, lower(email)) WHERE idp_issuer IS NULL;
 
 ALTER TABLE environments ADD COLUMN password_sign_in boolean NOT NULL DEFAULT true;

@@ -17,16 +17,18 @@ CREATE TABLE identity_providers (
   PRIMARY KEY (env_id, name)
 ) STRICT;
 
--- A federated person is the pair (provider name, upstream `sub`), never an email alone (OpenID
--- Connect Core §5.7): unique per environment. Federated users have no password (password_hash
--- is '', which no password verifies). Users that exist are password users (both NULL).
-ALTER TABLE users ADD COLUMN idp_name TEXT;
-ALTER TABLE users ADD COLUMN idp_subject TEXT CHECK ((idp_subject IS NULL) = (idp_name IS NULL));
-CREATE UNIQUE INDEX users_env_idp_subject ON users(env_id, idp_name, idp_subject) WHERE idp_name IS NOT NULL;
+-- A federated person is the pair (issuer, upstream `sub`), never an email alone and never the
+-- provider's name here (OpenID Connect Core §5.7): unique per environment. A name removed and added
+-- again for another issuer reaches other people; the same issuer under a new name, the same ones.
+-- Federated users have no password (password_hash is '', which no password verifies). Users that
+-- exist are password users (both NULL).
+ALTER TABLE users ADD COLUMN idp_issuer TEXT;
+ALTER TABLE users ADD COLUMN idp_subject TEXT CHECK ((idp_subject IS NULL) = (idp_issuer IS NULL));
+CREATE UNIQUE INDEX users_env_idp_subject ON users(env_id, idp_issuer, idp_subject) WHERE idp_issuer IS NOT NULL;
 -- An email is unique among password users only: two people with one address at two providers
 -- are two users, and an upstream's address never blocks (or takes over) a local account.
 DROP INDEX users_env_email;
-CREATE UNIQUE INDEX users_env_email ON users(env_id, lower(email)) WHERE idp_name IS NULL;
+CREATE UNIQUE INDEX users_env_email ON users(env_id, lower(email)) WHERE idp_issuer IS NULL;
 
 -- Whether people may sign in with a password on the verification page (on for every environment
 -- that exists).

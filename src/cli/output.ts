@@ -57,7 +57,7 @@ export function userJson(user: User): Record<string, unknown> {
     family_name: user.familyName,
     email_verified: user.emailVerified,
     // A federated person: the provider's name and their upstream `sub` (OpenID Connect Core §5.7).
-    identity_provider: user.idpName === null ? null : { name: user.idpName, subject: user.idpSubject },
+    identity_provider: user.idpIssuer === null ? null : { issuer: user.idpIssuer, subject: user.idpSubject },
     disabled: user.disabled,
     created_at: iso(user.createdAt),
     updated_at: iso(user.updatedAt),

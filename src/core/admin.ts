@@ -449,7 +449,7 @@ export class Admin {
       emailVerified: input.emailVerified === true,
       createdAt: now,
       updatedAt: now,
-      idpName: null,
+      idpIssuer: null,
       idpSubject: null,
     };
     try {

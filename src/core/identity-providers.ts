@@ -25,9 +25,9 @@ const DISPLAY_NAME_LENGTH = new RegExp(`^.{1,${DISPLAY_NAME_MAX}}$`, 'su');
 /** Plain http only to this machine: localhost, 127.0.0.0/8, ::1 (as a URL's hostname spells them). */
 const LOOPBACK_HOST = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
 
-/** Where the upstream sends people back to: always under the environment's id, the default environment's too. */
-export function idpRedirectUri(publicUrl: string, envId: string, name: string): string {
-  return `${publicUrl}/${envId}/idp/${name}/callback`;
+/** Plain http is allowed to this machine only (a provider run for development, or a test's). */
+export function isLoopback(url: URL): boolean {
+  return LOOPBACK_HOST.test(url.hostname);
 }
 
 export function checkIdpName(name: string): string {
@@ -49,7 +49,7 @@ export function checkIssuer(issuer: string): string {
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new CoreError('invalid_request', `issuer must be an https URL, got ${printable(url.protocol)}`, { target: 'issuer' });
   }
-  if (url.protocol === 'http:' && !LOOPBACK_HOST.test(url.hostname)) {
+  if (url.protocol === 'http:' && !isLoopback(url)) {
     throw new CoreError('invalid_request', `issuer ${printable(url.origin)} is plain http to another machine; use https (http only on loopback: localhost, 127.0.0.0/8, ::1)`,
       { target: 'issuer' });
   }
@@ -154,7 +154,7 @@ export async function discoverProvider(issuer: string, opts: DiscoveryOptions = 
     const value = fields[name];
     if (typeof value !== 'string' || !URL.canParse(value)) throw refuse(`has no ${name}`);
     const endpoint = new URL(value);
-    if (endpoint.protocol !== 'https:' && !(endpoint.protocol === 'http:' && LOOPBACK_HOST.test(endpoint.hostname))) {
+    if (endpoint.protocol !== 'https:' && !(endpoint.protocol === 'http:' && isLoopback(endpoint))) {
       throw refuse(`has a ${name} that is not https: ${printable(endpoint.origin)}`);
     }
   }

@@ -42,7 +42,7 @@ export class PasswordSignIn {
     const user = await this.#users.getByUsername(envId, name);
     // A federated user has no password (password_hash ''): refused whatever is typed, after a real
     // check against the decoy, so the answer's time does not tell that the account is federated.
-    const federated = user !== undefined && user.idpName !== null;
+    const federated = user !== undefined && user.idpIssuer !== null;
     const ok = await verifyPassword(password, user === undefined || federated ? await decoyHash(this.#cost) : user.passwordHash) && !federated;
     if (!user || !ok || user.disabled) {
       const reason = !user ? 'unknown_user' : federated ? 'federated_user' : user.disabled ? 'disabled' : 'wrong_password';

@@ -5,10 +5,12 @@
 // token-endpoint ID tokens' signatures only with enableNonRepudiationChecks). The callback is bound
 // to the flow and to the browser cookie that started it, and completes it once: the flow keeps the
 // keyed hash of `state`, and the one callback that clears it wins (a replay, another browser or
-// another flow's callback fails). A person is the pair (provider, upstream `sub`), never an email
-// alone; the first sign-in creates the local user, later ones refresh its attributes.
+// another flow's callback fails). A person is the pair (issuer, upstream `sub`), never an email
+// alone nor the provider's local name; the first sign-in creates the local user, later ones refresh
+// its attributes.
 import * as oidc from 'openid-client';
 import { ref, type AuditTrail } from '../core/audit.ts';
+import { isLoopback } from '../core/identity-providers.ts';
 import { CoreError, isCoreError, type FederationFailure } from '../core/errors.ts';
 import type { Verification } from '../core/verification.ts';
 import type { Urls } from '../core/urls.ts';
@@ -56,13 +58,6 @@ interface Pending {
 
 const fail = (reason: FederationFailure, detail: string): CoreError => new CoreError('federation_failed', detail, { federation: reason, logReason: detail });
 
-/** Loopback issuers may be plain http (tests, a provider on the same host); everything else is https. */
-export function isLoopbackUrl(url: URL): boolean {
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-}
-
-
 /** A completed upstream sign-in: the flow, now at its code step, and where the page goes next. */
 export interface Completed {
   flow: Flow;
@@ -109,7 +104,7 @@ export class Federation {
       execute: [
         // The ID token's signature is checked against the upstream's JWKS, not taken on TLS's word.
         oidc.enableNonRepudiationChecks,
-        ...(issuer.protocol === 'http:' && isLoopbackUrl(issuer) ? [oidc.allowInsecureRequests] : []),
+        ...(issuer.protocol === 'http:' && isLoopback(issuer) ? [oidc.allowInsecureRequests] : []),
       ],
     }).then((c) => {
       c.timeout = UPSTREAM_TIMEOUT_SECONDS;
@@ -208,7 +203,7 @@ export class Federation {
     return { ...info, ...idToken };
   }
 
-  /** The local user of (provider, sub): refreshed from the claims, or created at the first sign-in. */
+  /** The local user of (issuer, sub): refreshed from the claims, or created at the first sign-in. */
   async #link(env: Environment, p: IdentityProvider, sub: string, claims: Record<string, unknown>): Promise<User> {
     const text = (name: string): string | null => {
       const v = claims[name];
@@ -224,7 +219,7 @@ export class Federation {
       familyName: text('family_name'),
     };
     const now = this.#d.clock.now();
-    const existing = await this.#d.store.users.getByIdentity(env.id, p.name, sub);
+    const existing = await this.#d.store.users.getByIdentity(env.id, p.issuer, sub);
     if (existing) {
       if (existing.disabled) throw fail('disabled', 'the local account is disabled');
       return (await this.#d.store.users.updateFederated(env.id, existing.id, attrs, now)) ?? existing;
@@ -233,8 +228,8 @@ export class Federation {
     for (let attempt = 0; attempt < 20; attempt++) {
       const username = attempt === 0 ? base : `${base.slice(0, USERNAME_MAX - 4)}-${attempt + 1}`;
       const user: User = {
-        id: crypto.randomUUID(), envId: env.id, username, email, passwordHash: '', disabled: false, ...attrs,
-        idpName: p.name, idpSubject: sub, createdAt: now, updatedAt: now,
+        id: crypto.randomUUID(), envId: env.id, username, passwordHash: '', disabled: false, ...attrs,
+        idpIssuer: p.issuer, idpSubject: sub, createdAt: now, updatedAt: now,
       };
       try {
         await this.#d.store.users.create(user);
@@ -245,7 +240,7 @@ export class Federation {
       } catch (err) {
         if (!(err instanceof StoreConflictError)) throw err;
         // The same person signing in twice at once: the other sign-in created them.
-        const raced = await this.#d.store.users.getByIdentity(env.id, p.name, sub);
+        const raced = await this.#d.store.users.getByIdentity(env.id, p.issuer, sub);
         if (raced) return raced;
       }
     }
@@ -266,14 +261,25 @@ function usernameFrom(raw: string): string {
 /** An upstream that could not be reached or answered wrongly, as the page's clear message, never a 500. */
 function upstreamFailure(err: unknown, what: string): CoreError {
   if (isCoreError(err)) return err;
-  const e = err instanceof Error ? err : new Error(String(err));
-  const status = (e as { status?: unknown }).status;
-  const causeName = e.cause instanceof Error ? e.cause.name : undefined;
-  // No answer (refused, reset, timed out) or a server error is the provider being down; anything
-  // else (a bad signature, nonce, issuer or body) is an answer we must not trust.
-  const network = e.name === 'TimeoutError' || e.name === 'AbortError' || causeName === 'TimeoutError' || e.message === 'fetch failed'
-    || (typeof status === 'number' && status >= 500);
-  const failure = fail(network ? 'unreachable' : 'invalid_response', `${what} failed: ${e.message.slice(0, 200)}`);
+  const message = err instanceof Error ? err.message : String(err);
+  const failure = fail(unreachable(err) ? 'unreachable' : 'invalid_response', `${what} failed: ${message.slice(0, 200)}`);
   failure.cause = err;
   return failure;
+}
+
+/**
+ * No answer (refused, reset, timed out) or a server error (5xx) is the provider being down; any other
+ * failure (a bad signature, nonce, issuer or body) is an answer we must not trust. openid-client wraps
+ * the cause (the network error, or the Response) a level or two down.
+ */
+function unreachable(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
+    if (e instanceof Response) return e.status >= 500;
+    if (!(e instanceof Error)) return false;
+    if (e.name === 'TimeoutError' || e.name === 'AbortError' || e.message === 'fetch failed') return true;
+    const status = (e as { status?: unknown }).status;
+    if (typeof status === 'number') return status >= 500;
+    e = e.cause;
+  }
+  return false;
 }

@@ -101,11 +101,11 @@ export interface User {
   /** Changes on every write of the user; OIDC's `updated_at` claim is read from it. */
   updatedAt: number;
   /**
-   * A federated person is the pair (identity provider name, upstream `sub`), never an email alone
-   * (OpenID Connect Core §5.7: `sub` with its issuer is the only stable identifier); both null for
-   * a password user.
+   * A federated person is the pair (upstream issuer, upstream `sub`), never an email alone nor the
+   * provider's local name (OpenID Connect Core §5.7: `sub` with its issuer is the only stable
+   * identifier); both null for a password user.
    */
-  idpName: string | null;
+  idpIssuer: string | null;
   idpSubject: string | null;
 }
 

@@ -289,6 +289,6 @@ export const toUser = (r: Row): User => ({
   emailVerified: bool(r.email_verified),
   createdAt: num(r.created_at),
   updatedAt: num(r.updated_at),
-  idpName: optStr(r.idp_name),
+  idpIssuer: optStr(r.idp_issuer),
   idpSubject: optStr(r.idp_subject),
 });

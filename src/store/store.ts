@@ -98,7 +98,7 @@ export interface UserStore {
   /**
    * Throws StoreConflictError when the username is taken in the environment, when a password
    * user's email (case-insensitive) is another password user's, or when a federated user's
-   * (idpName, idpSubject) is another's. Federated users' emails need not be unique: two people
+   * (idpIssuer, idpSubject) is another's. Federated users' emails need not be unique: two people
    * with one address at two providers are two users.
    */
   create(user: User): Promise<void>;
@@ -109,8 +109,8 @@ export interface UserStore {
    * emails; federated users, whose emails need not be unique, are not found by email.
    */
   getByEmail(envId: string, email: string): Promise<User | undefined>;
-  /** The federated user who is `subject` (the upstream `sub`) at the provider named `idpName`. */
-  getByIdentity(envId: string, idpName: string, subject: string): Promise<User | undefined>;
+  /** The federated user who is `subject` (the upstream `sub`) at the issuer `idpIssuer` (OpenID Connect Core §5.7). */
+  getByIdentity(envId: string, idpIssuer: string, subject: string): Promise<User | undefined>;
   list(envId: string): Promise<User[]>;
   /**
    * Disables or enables the user. Disabling also ends, in the same transaction, what the user had

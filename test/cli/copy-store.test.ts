@@ -72,7 +72,7 @@ async function fill(h: TestApp) {
   });
   await services.store.users.create({
     id: randomUUID(), envId: env.id, username: 'alice.corp', email: alice.email, passwordHash: '', disabled: false, name: 'Alice (Corp)', givenName: null,
-    familyName: null, emailVerified: true, createdAt: now, updatedAt: now, idpName: 'corp', idpSubject: '00u1alice',
+    familyName: null, emailVerified: true, createdAt: now, updatedAt: now, idpIssuer: 'https://idp.corp.example.test', idpSubject: '00u1alice',
   });
   await services.store.environments.setPasswordSignIn(other.id, false);
   return { client, env, other, refreshToken: tokens.refresh_token ?? '', approvedCode: approved.device_code, carolCodeHash: codeHash };

@@ -29,16 +29,16 @@ export function migrationsAfter(dialect: Dialect, version: number): number[] {
 export async function upgradedFrom012(store: Store, envId: string, userId: string, now: number): Promise<void> {
   assert.equal((await store.environments.get(envId))?.passwordSignIn, true);
   const alice = await store.users.get(envId, userId);
-  assert.deepEqual([alice?.username, alice?.idpName, alice?.idpSubject], ['alice', null, null]);
+  assert.deepEqual([alice?.username, alice?.idpIssuer, alice?.idpSubject], ['alice', null, null]);
   assert.equal((await store.users.getByEmail(envId, 'alice@example.test'))?.id, userId, 'found by email as before');
   assert.deepEqual(await store.identityProviders.list(envId), []);
   const person = (o: Partial<User>): User => ({
     id: randomUUID(), envId, username: `u-${randomUUID()}`, email: 'alice@example.test', passwordHash: '', disabled: false, name: null,
-    givenName: null, familyName: null, emailVerified: false, createdAt: now, updatedAt: now, idpName: null, idpSubject: null, ...o,
+    givenName: null, familyName: null, emailVerified: false, createdAt: now, updatedAt: now, idpIssuer: null, idpSubject: null, ...o,
   });
   // The email index was rebuilt for password users only, and the identity index is in place.
   await assert.rejects(store.users.create(person({ passwordHash: 'scrypt$y' })), StoreConflictError);
-  await store.users.create(person({ idpName: 'okta', idpSubject: 'alice' }));
-  await store.users.create(person({ idpName: 'azure-ad', idpSubject: 'alice' }));
-  await assert.rejects(store.users.create(person({ idpName: 'okta', idpSubject: 'alice' })), StoreConflictError);
+  await store.users.create(person({ idpIssuer: 'https://okta.example.test', idpSubject: 'alice' }));
+  await store.users.create(person({ idpIssuer: 'https://login.microsoftonline.example.test/t/v2.0', idpSubject: 'alice' }));
+  await assert.rejects(store.users.create(person({ idpIssuer: 'https://okta.example.test', idpSubject: 'alice' })), StoreConflictError);
 }

@@ -1,5 +1,5 @@
 // A person who signs in through an identity provider (README "Command line") has no password: their
-// user is the pair (provider, upstream sub) and its password_hash is '', which no password
+// user is the pair (issuer, upstream sub) and its password_hash is '', which no password
 // verifies. Neither the page nor the engine's password sign-in (PasswordSignIn.signIn, behind the
 // page, the flow API and the Veeam password grant) lets anyone in as them with a password, an
 // empty one included; the refusal is the one every wrong password gets.
@@ -18,7 +18,7 @@ async function federated(h: TestApp, username: string): Promise<User> {
   const now = h.clock.now();
   const user: User = {
     id: randomUUID(), envId: h.services.defaultEnv.id, username, email: `${username}@corp.example.test`, passwordHash: '', disabled: false,
-    name: 'Alice Liddell', givenName: null, familyName: null, emailVerified: true, createdAt: now, updatedAt: now, idpName: 'corp', idpSubject: '00u1alice',
+    name: 'Alice Liddell', givenName: null, familyName: null, emailVerified: true, createdAt: now, updatedAt: now, idpIssuer: 'https://idp.corp.example.test', idpSubject: '00u1alice',
   };
   await h.services.store.users.create(user);
   return user;

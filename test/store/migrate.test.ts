@@ -69,7 +69,7 @@ test('a SQLite database at 006 upgraded through 007 keeps its users, with no nam
   t.after(() => store.close());
   const alice = {
     id: userId, envId, username: 'alice', email: 'Alice@Example.test', passwordHash: 'scrypt$x', disabled: true,
-    name: null, givenName: null, familyName: null, emailVerified: false, createdAt: NOW, updatedAt: NOW + 1, idpName: null, idpSubject: null,
+    name: null, givenName: null, familyName: null, emailVerified: false, createdAt: NOW, updatedAt: NOW + 1, idpIssuer: null, idpSubject: null,
   };
   assert.deepEqual(await store.users.get(envId, userId), alice);
   assert.deepEqual(await store.users.updateProfile(envId, userId, { name: 'Alice Liddell', emailVerified: true }, NOW + 4),

@@ -5,7 +5,7 @@
 // secret comes from a file, never the command line, and is never printed.
 import { readFileSync, statSync } from 'node:fs';
 import { isCoreError } from '../../core/errors.ts';
-import { checkClaims, checkIdpName, checkIssuer, DEFAULT_IDP_SCOPE, idpRedirectUri } from '../../core/identity-providers.ts';
+import { checkClaims, checkIdpName, checkIssuer, DEFAULT_IDP_SCOPE } from '../../core/identity-providers.ts';
 import type { Environment, IdentityProvider } from '../../model/records.ts';
 import type { Services } from '../../services.ts';
 import { ENV_FLAG, InputError, JSON_FLAG, UsageError, type Args, type CommandSpec } from '../args.ts';
@@ -62,7 +62,7 @@ function readSecret(args: Args, file: string, io: Io): string {
   return secret;
 }
 
-const redirectUri = (services: Services, env: Environment, name: string): string => idpRedirectUri(services.urls.publicUrl, env.id, name);
+const redirectUri = (services: Services, env: Environment, name: string): string => services.urls.idpCallback(env.id, name);
 
 export const idpAdd: CommandSpec = {
   path: ['idp', 'add'],

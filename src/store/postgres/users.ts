@@ -5,7 +5,7 @@ import { isUniqueViolation, type PgDb } from './db.ts';
 import { toUser } from '../rows.ts';
 
 const COLUMNS = 'id, env_id, username, email, password_hash, disabled, name, given_name, family_name, email_verified, created_at, updated_at, '
-  + 'idp_name, idp_subject';
+  + 'idp_issuer, idp_subject';
 
 /**
  * One statement whatever the patch holds, as in SQLite (store/sqlite/users.ts): each name has a
@@ -35,7 +35,7 @@ export class PgUsers implements UserStore {
     return this.#db.insert({
       text: `INSERT INTO users (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
       values: [u.id, u.envId, u.username, u.email, u.passwordHash, u.disabled, u.name, u.givenName, u.familyName, u.emailVerified,
-        u.createdAt, u.updatedAt, u.idpName, u.idpSubject],
+        u.createdAt, u.updatedAt, u.idpIssuer, u.idpSubject],
     }, 'username, email or identity already in use');
   }
 
@@ -52,14 +52,14 @@ export class PgUsers implements UserStore {
   getByEmail(envId: string, email: string): Promise<User | undefined> {
     // lower(email) among password users is the indexed expression (users_env_email, a partial index).
     return this.#db.one(toUser, {
-      text: `SELECT ${COLUMNS} FROM users WHERE env_id = $1 AND lower(email) = lower($2) AND idp_name IS NULL`, values: [envId, email],
+      text: `SELECT ${COLUMNS} FROM users WHERE env_id = $1 AND lower(email) = lower($2) AND idp_issuer IS NULL`, values: [envId, email],
     });
   }
 
-  getByIdentity(envId: string, idpName: string, subject: string): Promise<User | undefined> {
+  getByIdentity(envId: string, idpIssuer: string, subject: string): Promise<User | undefined> {
     return this.#db.one(toUser, {
-      name: 'user_by_identity', text: `SELECT ${COLUMNS} FROM users WHERE env_id = $1 AND idp_name = $2 AND idp_subject = $3`,
-      values: [envId, idpName, subject],
+      name: 'user_by_identity', text: `SELECT ${COLUMNS} FROM users WHERE env_id = $1 AND idp_issuer = $2 AND idp_subject = $3`,
+      values: [envId, idpIssuer, subject],
     });
   }
 
@@ -97,7 +97,7 @@ export class PgUsers implements UserStore {
   updateFederated(envId: string, id: string, a: FederatedAttributes, now: number): Promise<User | undefined> {
     return this.#db.one(toUser, {
       text: `UPDATE users SET email = $1, email_verified = $2, name = $3, given_name = $4, family_name = $5, updated_at = $6
-        WHERE env_id = $7 AND id = $8 AND idp_name IS NOT NULL RETURNING ${COLUMNS}`,
+        WHERE env_id = $7 AND id = $8 AND idp_issuer IS NOT NULL RETURNING ${COLUMNS}`,
       values: [a.email, a.emailVerified, a.name, a.givenName, a.familyName, now, envId, id],
     });
   }

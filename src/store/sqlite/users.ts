@@ -30,10 +30,10 @@ export class SqliteUsers implements UserStore {
   create(u: User): Promise<void> {
     return this.#db.async(() => {
       this.#db.insert(`INSERT INTO users (id, env_id, username, email, password_hash, disabled, name, given_name, family_name,
-        email_verified, created_at, updated_at, idp_name, idp_subject) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        email_verified, created_at, updated_at, idp_issuer, idp_subject) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       'username, email or identity already in use',
       u.id, u.envId, u.username, u.email, u.passwordHash, u.disabled ? 1 : 0, u.name, u.givenName, u.familyName, u.emailVerified ? 1 : 0,
-      u.createdAt, u.updatedAt, u.idpName, u.idpSubject);
+      u.createdAt, u.updatedAt, u.idpIssuer, u.idpSubject);
     });
   }
 
@@ -47,13 +47,13 @@ export class SqliteUsers implements UserStore {
 
   getByEmail(envId: string, email: string): Promise<User | undefined> {
     // lower(email) among password users is the indexed expression (users_env_email, a partial index).
-    return this.#db.async(() => this.#db.one(toUser, 'SELECT * FROM users WHERE env_id = ? AND lower(email) = lower(?) AND idp_name IS NULL',
+    return this.#db.async(() => this.#db.one(toUser, 'SELECT * FROM users WHERE env_id = ? AND lower(email) = lower(?) AND idp_issuer IS NULL',
       envId, email));
   }
 
-  getByIdentity(envId: string, idpName: string, subject: string): Promise<User | undefined> {
-    return this.#db.async(() => this.#db.one(toUser, 'SELECT * FROM users WHERE env_id = ? AND idp_name = ? AND idp_subject = ?',
-      envId, idpName, subject));
+  getByIdentity(envId: string, idpIssuer: string, subject: string): Promise<User | undefined> {
+    return this.#db.async(() => this.#db.one(toUser, 'SELECT * FROM users WHERE env_id = ? AND idp_issuer = ? AND idp_subject = ?',
+      envId, idpIssuer, subject));
   }
 
   list(envId: string): Promise<User[]> {
@@ -82,7 +82,7 @@ export class SqliteUsers implements UserStore {
 
   updateFederated(envId: string, id: string, a: FederatedAttributes, now: number): Promise<User | undefined> {
     return this.#db.async(() => this.#db.one(toUser, `UPDATE users SET email = ?, email_verified = ?, name = ?, given_name = ?, family_name = ?,
-      updated_at = ? WHERE env_id = ? AND id = ? AND idp_name IS NOT NULL RETURNING *`,
+      updated_at = ? WHERE env_id = ? AND id = ? AND idp_issuer IS NOT NULL RETURNING *`,
     a.email, a.emailVerified ? 1 : 0, a.name, a.givenName, a.familyName, now, envId, id));
   }
 

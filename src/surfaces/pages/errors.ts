@@ -65,8 +65,9 @@ const notUnderstood: Shown = { title: 'Something is not right', message: say(NOT
 /** What the person is told when a sign-in through their organisation's provider did not complete. */
 export function federationMessage(reason: FederationFailure | undefined): string {
   switch (reason) {
-    case 'cancelled': return 'You cancelled the sign-in. Nothing was changed.';
-    case 'denied': return 'Your organisation\'s sign-in refused the request. Nothing was changed.';
+    // access_denied: the person pressed Cancel, or the provider would not let them in; it does not say which.
+    case 'cancelled': return 'The sign-in was cancelled, or your organisation\'s sign-in did not allow it. Nothing was changed.';
+    case 'denied': return 'Your organisation\'s sign-in refused the request; it may not be set up for this service yet. Nothing was changed. Try again, or ask your administrator.';
     case 'unknown_provider': return 'That sign-in option is not available here.';
     case 'stale': return 'This sign-in link was already used, has expired, or was opened in another browser. Start the sign-in again.';
     case 'unreachable': return 'Your organisation\'s sign-in could not be reached just now. Try again in a moment.';

@@ -61,6 +61,7 @@ export function idpRoutes(app: FastifyInstance, services: Services): void {
       produces: ['text/html'],
       response: {
         302: z.null().describe('Location: the provider\'s authorization endpoint (code flow, PKCE S256, state, nonce)'),
+        303: z.null().describe('Location: the verification page, when the flow is past its sign-in step'),
         400: page('the provider could not be used (unknown, unreachable or misconfigured), or the flow no longer awaits a sign-in; a way back'),
         404: page('the link has expired (unknown or expired flow, or another browser); no such environment'),
         429: page('too many requests from this address (Retry-After)'),

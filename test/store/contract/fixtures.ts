@@ -52,13 +52,13 @@ export function user(envId: string, o: Partial<User> = {}): User {
   return {
     id: randomUUID(), envId, username: `user${i}`, email: `User${i}@Example.test`, passwordHash: `scrypt$${hash()}`,
     disabled: false, name: null, givenName: null, familyName: null, emailVerified: false, createdAt: NOW + i, updatedAt: NOW + i,
-    idpName: null, idpSubject: null, ...o,
+    idpIssuer: null, idpSubject: null, ...o,
   };
 }
 
 /** A federated user: no password, the pair (provider, upstream `sub`) is who they are. */
-export function federatedUser(envId: string, idpName: string, o: Partial<User> = {}): User {
-  return user(envId, { passwordHash: '', idpName, idpSubject: `sub-${randomUUID()}`, ...o });
+export function federatedUser(envId: string, idpIssuer: string, o: Partial<User> = {}): User {
+  return user(envId, { passwordHash: '', idpIssuer, idpSubject: `sub-${randomUUID()}`, ...o });
 }
 
 export function identityProvider(envId: string, o: Partial<IdentityProvider> = {}): IdentityProvider {

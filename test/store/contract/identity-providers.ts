@@ -1,5 +1,5 @@
 // The contract for sign-in through an identity provider (README "Command line"): the providers of
-// each environment, federated users (the pair provider and upstream `sub`, OpenID Connect Core
+// each environment, federated users (the pair issuer and upstream `sub`, OpenID Connect Core
 // §5.7, never an email alone), whose emails need not be unique, and the environment's switch for
 // password sign-in.
 import assert from 'node:assert/strict';
@@ -9,6 +9,9 @@ import { StoreConflictError } from '../../../src/store/store.ts';
 import { basics, environment, federatedUser, identityProvider, MINUTE, NOW, one, user, type OpenStores } from './fixtures.ts';
 
 const conflict = (err: unknown): boolean => err instanceof StoreConflictError;
+// Federated users are known by their issuer, whatever the provider is called here.
+const OKTA = 'https://contoso.okta.example.test';
+const AZURE = 'https://login.microsoftonline.example.test/contoso/v2.0';
 
 export function identityContract(open: OpenStores): void {
   test('identity providers: create, get, list by name, delete once; a taken name conflicts in its environment only', async (t) => {
@@ -59,37 +62,37 @@ export function identityContract(open: OpenStores): void {
   test('users: a federated user is found by (provider, sub); the same pair again conflicts, the same sub at another provider does not', async (t) => {
     const store = await one(open, t);
     const { env } = await basics(store);
-    const alice = federatedUser(env.id, 'okta', { name: 'Alice Liddell', emailVerified: true });
+    const alice = federatedUser(env.id, OKTA, { name: 'Alice Liddell', emailVerified: true });
     await store.users.create(alice);
     assert.deepEqual(await store.users.get(env.id, alice.id), alice);
     assert.deepEqual(await store.users.getByUsername(env.id, alice.username), alice);
-    assert.deepEqual(await store.users.getByIdentity(env.id, 'okta', alice.idpSubject ?? ''), alice);
-    assert.equal(await store.users.getByIdentity(env.id, 'azure-ad', alice.idpSubject ?? ''), undefined);
-    assert.equal(await store.users.getByIdentity(env.id, 'okta', 'someone-else'), undefined);
-    assert.equal(await store.users.getByIdentity(env.id, 'okta', (alice.idpSubject ?? '').toUpperCase()), undefined, 'subjects are exact');
-    await assert.rejects(store.users.create(federatedUser(env.id, 'okta', { idpSubject: alice.idpSubject })), conflict);
-    const atAzure = federatedUser(env.id, 'azure-ad', { idpSubject: alice.idpSubject });
+    assert.deepEqual(await store.users.getByIdentity(env.id, OKTA, alice.idpSubject ?? ''), alice);
+    assert.equal(await store.users.getByIdentity(env.id, AZURE, alice.idpSubject ?? ''), undefined);
+    assert.equal(await store.users.getByIdentity(env.id, OKTA, 'someone-else'), undefined);
+    assert.equal(await store.users.getByIdentity(env.id, OKTA, (alice.idpSubject ?? '').toUpperCase()), undefined, 'subjects are exact');
+    await assert.rejects(store.users.create(federatedUser(env.id, OKTA, { idpSubject: alice.idpSubject })), conflict);
+    const atAzure = federatedUser(env.id, AZURE, { idpSubject: alice.idpSubject });
     await store.users.create(atAzure);
-    assert.deepEqual(await store.users.getByIdentity(env.id, 'azure-ad', alice.idpSubject ?? ''), atAzure);
+    assert.deepEqual(await store.users.getByIdentity(env.id, AZURE, alice.idpSubject ?? ''), atAzure);
     // Another environment's provider of the same name is another provider.
     const other = environment();
     await store.environments.create(other);
-    assert.equal(await store.users.getByIdentity(other.id, 'okta', alice.idpSubject ?? ''), undefined);
-    await store.users.create(federatedUser(other.id, 'okta', { idpSubject: alice.idpSubject }));
+    assert.equal(await store.users.getByIdentity(other.id, OKTA, alice.idpSubject ?? ''), undefined);
+    await store.users.create(federatedUser(other.id, OKTA, { idpSubject: alice.idpSubject }));
     // Usernames stay unique whoever holds them.
-    await assert.rejects(store.users.create(federatedUser(env.id, 'okta', { username: alice.username })), conflict);
+    await assert.rejects(store.users.create(federatedUser(env.id, OKTA, { username: alice.username })), conflict);
     await assert.rejects(store.users.create(user(env.id, { username: alice.username })), conflict);
     // A provider without a subject (or the reverse) is no identity.
-    await assert.rejects(store.users.create(user(env.id, { idpName: 'okta', idpSubject: null })));
-    await assert.rejects(store.users.create(user(env.id, { idpName: null, idpSubject: 'sub' })));
+    await assert.rejects(store.users.create(user(env.id, { idpIssuer: OKTA, idpSubject: null })));
+    await assert.rejects(store.users.create(user(env.id, { idpIssuer: null, idpSubject: 'sub' })));
   });
 
   test('users: emails are unique among password users only; federated users share one, and getByEmail finds the password user', async (t) => {
     const store = await one(open, t);
     const { env, user: first } = await basics(store);
     const email = 'Alice@Example.test';
-    const atOkta = federatedUser(env.id, 'okta', { email });
-    const atAzure = federatedUser(env.id, 'azure-ad', { email: email.toLowerCase() });
+    const atOkta = federatedUser(env.id, OKTA, { email });
+    const atAzure = federatedUser(env.id, AZURE, { email: email.toLowerCase() });
     await store.users.create(atOkta);
     await store.users.create(atAzure);
     assert.equal(await store.users.getByEmail(env.id, email), undefined, 'federated users are not found by email');
@@ -111,12 +114,12 @@ export function identityContract(open: OpenStores): void {
   test('users: updateFederated writes the upstream attributes and updated_at, keeps the username; password users and unknown ids are undefined', async (t) => {
     const store = await one(open, t);
     const { env, user: local } = await basics(store);
-    const alice = federatedUser(env.id, 'okta', { name: 'Alice', givenName: 'Alice', familyName: null, emailVerified: true });
+    const alice = federatedUser(env.id, OKTA, { name: 'Alice', givenName: 'Alice', familyName: null, emailVerified: true });
     await store.users.create(alice);
     const attrs = { email: 'alice.liddell@example.test', emailVerified: false, name: 'Alice Liddell 𝒜', givenName: null, familyName: 'Liddell' };
     const expected = { ...alice, ...attrs, updatedAt: NOW + MINUTE };
     assert.deepEqual(await store.users.updateFederated(env.id, alice.id, attrs, NOW + MINUTE), expected);
-    assert.deepEqual(await store.users.getByIdentity(env.id, 'okta', alice.idpSubject ?? ''), expected);
+    assert.deepEqual(await store.users.getByIdentity(env.id, OKTA, alice.idpSubject ?? ''), expected);
     // An address a password user holds is no conflict: federated emails are not unique.
     assert.equal((await store.users.updateFederated(env.id, alice.id, { ...attrs, email: local.email }, NOW + 2 * MINUTE))?.email, local.email);
     assert.equal(await store.users.updateFederated(env.id, local.id, attrs, NOW + 3 * MINUTE), undefined, 'a password user\'s attributes are the operator\'s');
