@@ -104,6 +104,8 @@ export class Federation {
       execute: [
         // The ID token's signature is checked against the upstream's JWKS, not taken on TLS's word.
         oidc.enableNonRepudiationChecks,
+        // Plain http to this machine only (checkIssuer refuses it elsewhere): a provider run for development or a test.
+        // eslint-disable-next-line @typescript-eslint/no-deprecated -- deprecated only to stand out; it is confined to loopback here
         ...(issuer.protocol === 'http:' && isLoopback(issuer) ? [oidc.allowInsecureRequests] : []),
       ],
     }).then((c) => {

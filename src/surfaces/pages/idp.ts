@@ -12,6 +12,7 @@ import { CoreError, isCoreError } from '../../core/errors.ts';
 import { browserSecret } from '../../http/browser.ts';
 import { envIdParam, text } from '../../http/params.ts';
 import { requestContext } from '../../http/request-context.ts';
+import type { Completed } from '../../federation/federation.ts';
 import type { Environment } from '../../model/records.ts';
 import type { Services } from '../../services.ts';
 import { federationMessage, redirectPage, sendPage } from './errors.ts';
@@ -72,16 +73,16 @@ export function idpRoutes(app: FastifyInstance, services: Services): void {
       const flowId = request.query.flowId;
       if (flowId === undefined) throw new CoreError('flow_not_found', 'no flow to sign in for');
       const flow = await services.verification.load(env, flowId, browserSecret(request));
+      let url: URL;
       try {
-        const then = { userCode: request.query.user_code, toDevices: request.query.view === 'devices' };
-        const url = await services.federation.start(env, flow, request.params.name, then);
-        reply.header('cache-control', 'no-store');
-        return reply.redirect(url.href, 302);
+        url = await services.federation.start(env, flow, request.params.name, { userCode: request.query.user_code, toDevices: request.query.view === 'devices' });
       } catch (err) {
         if (isCoreError(err) && err.code === 'flow_wrong_state') return redirectPage(reply, services.urls.signon(env.id, flow.id));
         if (isCoreError(err) && err.code === 'federation_failed') return failed(reply, env, err, flow.id);
         throw err;
       }
+      reply.header('cache-control', 'no-store');
+      return reply.redirect(url.href, 302);
     },
   });
 
@@ -102,13 +103,14 @@ export function idpRoutes(app: FastifyInstance, services: Services): void {
     handler: async (request, reply) => {
       const env = request.env;
       const url = new URL(request.url, publicUrl);
+      let done: Completed;
       try {
-        const done = await services.federation.callback(env, request.params.name, url, browserSecret(request), requestContext(request, services.geoIp));
-        return redirectPage(reply, services.urls.signon(env.id, done.flow.id, done.then));
+        done = await services.federation.callback(env, request.params.name, url, browserSecret(request), requestContext(request, services.geoIp));
       } catch (err) {
         if (isCoreError(err) && err.code === 'federation_failed') return failed(reply, env, err, err.details.flowId);
         throw err;
       }
+      return redirectPage(reply, services.urls.signon(env.id, done.flow.id, done.then));
     },
   });
 }
