@@ -93,7 +93,8 @@ export class Federation {
 
   /** The upstream's configuration from its discovery document, cached; a failure is not cached. */
   #config(p: IdentityProvider): Promise<oidc.Configuration> {
-    const key = `${p.envId}|${p.name}|${p.issuer}|${p.clientId}`;
+    // Re-added (a new secret, say) is another entry: its creation time is part of the key.
+    const key = `${p.envId}|${p.name}|${p.createdAt}`;
     const now = this.#d.clock.now();
     const cached = this.#configs.get(key);
     if (cached !== undefined && cached.until > now) return cached.config;
