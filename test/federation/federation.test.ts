@@ -338,8 +338,49 @@ test('password sign-in off: the page offers only the providers, a password is re
   assert.equal(api.json<{ code: string }>().code, 'ACCESS_FAILED');
   assert.equal(await flowStatus(h, flowId), 'USERNAME_PASSWORD_REQUIRED');
 
-  // The provider still signs people in.
-  const res = await hop(b, await s.upstream.loginOverHttp((await toUpstream(b, s)).href, ALICE.username, ALICE.password));
+  // The provider still signs people in; a custom UI sends the browser to the link the flow API gave.
+  const started = await hop(b, idp[0]?.href ?? '');
+  assert.equal(started.statusCode, 302);
+  const res = await hop(b, await s.upstream.loginOverHttp(String(started.headers.location), ALICE.username, ALICE.password));
   assert.equal(res.statusCode, 303);
+  const after = await h.inject({ method: 'GET', url: flowUrl, headers: { cookie: b.cookie ?? '' } });
+  const flow = after.json<{ status: string; _links: Record<string, unknown>; _embedded: { user?: { username: string; name?: string } } }>();
+  assert.equal(flow.status, 'DAG_USER_CODE_REQUIRED');
+  const alice = await h.services.store.users.getByIdentity(env.id, s.upstream.issuer, ALICE.sub);
+  assert.deepEqual(flow._embedded.user, { id: alice?.id, username: 'alice', name: ALICE.name });
+  assert.deepEqual(Object.keys(flow._links).sort(), ['deviceAuthGrant.userCode.verify', 'self']);
+});
+
+test('callbacks and starts with missing, duplicated or oversized parameters: the page\'s error, never a 500; the flow is not moved', async (t) => {
+  const s = await setup(t);
+  const { h, env, upstream } = s;
+  const { b, flowId, authUrl } = await startAtDevice(s);
+  const back = new URL(await upstream.loginOverHttp(authUrl.href, ALICE.username, ALICE.password));
+  const callback = `/${env.id}/idp/corp/callback`;
+  const state = back.searchParams.get('state') ?? '';
+  const code = back.searchParams.get('code') ?? '';
+  const cases: [string, number][] = [
+    [callback, 400],
+    [`${callback}?code=${code}`, 400],
+    [`${callback}?state=${state}&state=${state}&code=${code}`, 400],
+    [`${callback}?state=${state}&code=${code}&code=${code}`, 400],
+    [`${callback}?state=${'s'.repeat(600)}&code=${code}`, 400],
+    [`${callback}?state=${state}&code=${'c'.repeat(3000)}`, 400],
+    [`${callback}?state=${state}&code=${code}&error=${'e'.repeat(300)}`, 400],
+    [`${callback}?state=%00&code=${code}`, 400],
+    [`/${env.id}/idp/${'n'.repeat(41)}/callback?state=${state}&code=${code}`, 400],
+    [`/${env.id}/idp/corp/start`, 404],
+    [`/${env.id}/idp/corp/start?flowId=${flowId}&flowId=${flowId}`, 400],
+    [`/${env.id}/idp/corp/start?flowId=${'f'.repeat(65)}`, 400],
+    [`/${env.id}/idp/corp/start?flowId=${flowId}&view=all`, 400],
+    [`/00000000-0000-4000-8000-000000000000/idp/corp/callback?state=${state}&code=${code}`, 404],
+  ];
+  for (const [url, status] of cases) {
+    assertHtmlPage(await hop(b, url), status);
+    assert.equal(await flowStatus(h, flowId), 'USERNAME_PASSWORD_REQUIRED', url);
+  }
+  // None of it spent the real answer: it still completes the sign-in.
+  const done = await hop(b, back.href);
+  assert.equal(done.statusCode, 303, done.body);
   assert.equal(await flowStatus(h, flowId), 'DAG_USER_CODE_REQUIRED');
 });
