@@ -31,11 +31,11 @@ interface Setup {
 }
 
 /** Our server (a SQLite file) with the upstream registered as the default environment's provider "corp". */
-async function setup(t: TestContext, misbehave?: UpstreamOptions['misbehave']): Promise<Setup> {
+async function setup(t: TestContext, misbehave?: UpstreamOptions['misbehave'], users: UpstreamUser[] = [ALICE, BOB, CAROL]): Promise<Setup> {
   const h = await build(t, { clock: new TestClock('real') });
   const env = h.services.defaultEnv;
   const upstream = await startUpstream(t, {
-    users: [ALICE, BOB, CAROL],
+    users,
     client: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [h.services.urls.idpCallback(env.id, 'corp')] },
     ...(misbehave === undefined ? {} : { misbehave }),
   });
@@ -156,8 +156,10 @@ test('a person signs in through their organisation: PKCE, state and nonce upstre
   assert.ok(!JSON.stringify(events).includes(CLIENT_SECRET));
 });
 
-test('a person is (issuer, sub): the same person again is the same user; an email or username never links two people', async (t) => {
-  const s = await setup(t);
+test('a person is (issuer, sub): the same person again is the same user, refreshed; an email or username never links two people', async (t) => {
+  // The upstream reads its users as they are at each sign-in: Alice's can change between two.
+  const aliceUpstream = { ...ALICE };
+  const s = await setup(t, undefined, [aliceUpstream, BOB, CAROL]);
   const { h, env, upstream } = s;
   // A password user who happens to hold Alice's username and address is not her.
   const local = await h.services.admin.createUser({ envId: env.id, username: 'alice', email: ALICE.email ?? '', password: 'correct horse battery' });
@@ -174,7 +176,11 @@ test('a person is (issuer, sub): the same person again is the same user; an emai
   assert.notEqual(alice.id, local.id);
   assert.equal(alice.username, 'alice-2', 'a taken username gets a suffix');
   assert.equal((await h.services.store.users.get(env.id, local.id))?.idpIssuer, null, 'the password user is untouched');
-  assert.equal((await signInAs(ALICE)).id, alice.id, 'the second sign-in finds the first one\'s user');
+  Object.assign(aliceUpstream, { name: 'Alice Hargreaves', familyName: 'Hargreaves', email: 'alice.h@corp.example.test', emailVerified: false });
+  const again = await signInAs(ALICE);
+  assert.equal(again.id, alice.id, 'the second sign-in finds the first one\'s user');
+  assert.deepEqual([again.username, again.name, again.familyName, again.email, again.emailVerified],
+    ['alice-2', 'Alice Hargreaves', 'Hargreaves', 'alice.h@corp.example.test', false], 'its attributes are the upstream\'s of now; the username stays');
 
   const bob = await signInAs(BOB);
   const carol = await signInAs(CAROL);
@@ -383,4 +389,51 @@ test('callbacks and starts with missing, duplicated or oversized parameters: the
   const done = await hop(b, back.href);
   assert.equal(done.statusCode, 303, done.body);
   assert.equal(await flowStatus(h, flowId), 'DAG_USER_CODE_REQUIRED');
+});
+
+test('two providers: one email and even one sub at both are two people; a provider re-added under a new name finds its people again', async (t) => {
+  const h = await build(t, { clock: new TestClock('real') });
+  const env = h.services.defaultEnv;
+  const cb = (name: string) => h.services.urls.idpCallback(env.id, name);
+  const corp = await startUpstream(t, { users: [ALICE], client: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [cb('corp'), cb('corp-eu')] } });
+  // Another organisation's Alice: the same address, even the same sub.
+  const partner = await startUpstream(t, { users: [{ ...ALICE, name: 'Alice Partner' }], client: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [cb('partner')] } });
+  const add = (name: string, label: string, issuer: string) =>
+    h.services.admin.addIdentityProvider(env, { name, displayName: label, issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET });
+  await add('corp', 'Corp SSO', corp.issuer);
+  await add('partner', 'Partner SSO', partner.issuer);
+  const client = await h.publicClient({ scope: 'openid profile email' });
+
+  const signInWith = async (label: string, upstream: Upstream) => {
+    const device = await deviceStarts(h, client);
+    const b = new PageBrowser(h);
+    assertHtmlPage(await b.open(device.verification_uri_complete), 200);
+    const start = await hop(b, continueWith(b.body, label));
+    assert.equal(start.statusCode, 302, start.body);
+    const res = await hop(b, await upstream.loginOverHttp(String(start.headers.location), ALICE.username, ALICE.password));
+    assert.equal(res.statusCode, 303, res.body);
+    const user = await h.services.store.users.getByIdentity(env.id, upstream.issuer, ALICE.sub);
+    assert.ok(user);
+    return user;
+  };
+  const atCorp = await signInWith('Corp SSO', corp);
+  const atPartner = await signInWith('Partner SSO', partner);
+  assert.notEqual(atCorp.id, atPartner.id);
+  assert.deepEqual([atCorp.email, atPartner.email], [ALICE.email, ALICE.email]);
+  assert.deepEqual([atCorp.name, atPartner.name], [ALICE.name, 'Alice Partner']);
+
+  // Renamed: removed, then added under another name with the same issuer. Same people, the new button.
+  await h.services.admin.removeIdentityProvider(env, 'corp');
+  await add('corp-eu', 'Corp SSO (EU)', corp.issuer);
+  // A running server reads its providers again within a minute (idp add and remove may come from another process).
+  const page = new PageBrowser(h);
+  assertHtmlPage(await page.open('/device'), 200);
+  assert.match(page.body, /Continue with Corp SSO</, 'still the list read a moment ago');
+  h.clock.advance(61);
+  assertHtmlPage(await page.open('/device'), 200);
+  assert.doesNotMatch(page.body, /Continue with Corp SSO</);
+  const start = await hop(page, continueWith(page.body, 'Corp SSO \\(EU\\)'));
+  const res = await hop(page, await corp.loginOverHttp(String(start.headers.location), ALICE.username, ALICE.password));
+  assert.equal(res.statusCode, 303, res.body);
+  assert.equal((await h.services.store.users.list(env.id)).length, 2, 'nobody new');
 });
