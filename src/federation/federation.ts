@@ -200,7 +200,8 @@ export class Federation {
 
   /** The mapped claims, from the ID token, or from UserInfo for those it lacks (OpenID Connect Core §5.3). */
   async #claims(config: oidc.Configuration, p: IdentityProvider, idToken: oidc.IDToken, accessToken: string): Promise<Record<string, unknown>> {
-    const wanted = [p.claims.username, p.claims.email, p.claims.name, 'email_verified', 'given_name', 'family_name'];
+    // The mapped claims decide; given_name, family_name and email_verified come along when UserInfo is asked.
+    const wanted = [p.claims.username, p.claims.email, p.claims.name];
     if (wanted.every((c) => idToken[c] !== undefined) || config.serverMetadata().userinfo_endpoint === undefined) return idToken;
     const info = await oidc.fetchUserInfo(config, accessToken, idToken.sub).catch((err: unknown) => { throw upstreamFailure(err, 'the UserInfo request'); });
     return { ...info, ...idToken };

@@ -31,13 +31,16 @@ interface Setup {
 }
 
 /** Our server (a SQLite file) with the upstream registered as the default environment's provider "corp". */
-async function setup(t: TestContext, misbehave?: UpstreamOptions['misbehave'], users: UpstreamUser[] = [ALICE, BOB, CAROL]): Promise<Setup> {
+async function setup(
+  t: TestContext, misbehave?: UpstreamOptions['misbehave'], users: UpstreamUser[] = [ALICE, BOB, CAROL], o: { claimsInUserInfoOnly?: boolean } = {},
+): Promise<Setup> {
   const h = await build(t, { clock: new TestClock('real') });
   const env = h.services.defaultEnv;
   const upstream = await startUpstream(t, {
     users,
     client: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [h.services.urls.idpCallback(env.id, 'corp')] },
     ...(misbehave === undefined ? {} : { misbehave }),
+    ...o,
   });
   await h.services.admin.addIdentityProvider(env, { name: 'corp', displayName: 'Corp SSO', issuer: upstream.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET });
   const client = await h.publicClient({ scope: 'openid profile email' });
@@ -436,4 +439,14 @@ test('two providers: one email and even one sub at both are two people; a provid
   const res = await hop(page, await corp.loginOverHttp(String(start.headers.location), ALICE.username, ALICE.password));
   assert.equal(res.statusCode, 303, res.body);
   assert.equal((await h.services.store.users.list(env.id)).length, 2, 'nobody new');
+});
+
+test('a provider that keeps profile and email claims to UserInfo: they are read from there', async (t) => {
+  const s = await setup(t, undefined, [ALICE], { claimsInUserInfoOnly: true });
+  const { b, authUrl } = await startAtDevice(s);
+  const res = await hop(b, await s.upstream.loginOverHttp(authUrl.href, ALICE.username, ALICE.password));
+  assert.equal(res.statusCode, 303, res.body);
+  const alice = await s.h.services.store.users.getByIdentity(s.env.id, s.upstream.issuer, ALICE.sub);
+  assert.deepEqual([alice?.username, alice?.email, alice?.emailVerified, alice?.name, alice?.givenName, alice?.familyName],
+    ['alice', ALICE.email, true, ALICE.name, ALICE.givenName, ALICE.familyName]);
 });

@@ -37,6 +37,8 @@ export interface UpstreamOptions {
    * connection and never answer. deny: a login with the right password still ends in access_denied.
    */
   misbehave?: { wrongNonce?: boolean; tokenEndpoint?: 'error' | 'hang'; deny?: boolean };
+  /** true: the profile and email claims go to UserInfo only, as Core §5.4 allows (node-oidc-provider's default). */
+  claimsInUserInfoOnly?: boolean;
 }
 
 export interface Upstream {
@@ -97,8 +99,8 @@ export async function startUpstream(t: TestContext, o: UpstreamOptions): Promise
       profile: ['name', 'given_name', 'family_name', 'preferred_username'],
     },
     // Core §5.4 lets a code-flow OP keep scope claims to the UserInfo endpoint (the provider's default);
-    // many real OPs put them in the ID token too, and so does this one: both places can be tested.
-    conformIdTokenClaims: false,
+    // many real OPs put them in the ID token too, and so does this one unless told otherwise.
+    conformIdTokenClaims: o.claimsInUserInfoOnly === true,
     acrValues: [...new Set(o.users.flatMap((u) => (u.acr === undefined ? [] : [u.acr])))],
     // RFC 9700 §2.1.1: PKCE for every client, confidential ones too (the provider supports S256 only).
     pkce: { required: () => true },
