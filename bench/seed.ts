@@ -143,6 +143,7 @@ export class Seeder {
       const user: User = {
         id: randomUUID(), envId: this.env.id, username, email: `${username}@bench.test`,
         passwordHash: hash, disabled: false, name: null, givenName: null, familyName: null, emailVerified: false, createdAt: now, updatedAt: now,
+        idpIssuer: null, idpSubject: null,
       };
       out[i] = user;
       return this.#users.create(user);
@@ -161,7 +162,7 @@ export class Seeder {
     await this.#batched(n, (i) => {
       const flow: Flow = {
         id: randomUUID(), envId: this.env.id, clientId: null, status: 'DAG_USER_CODE_REQUIRED', browserHash,
-        userId: user.id, deviceId: null, userCodeEnc: null, authentication: passwordSignIn(now), failedAttempts: 0, createdAt: now, updatedAt: now,
+        userId: user.id, deviceId: null, userCodeEnc: null, authentication: passwordSignIn(now), idpStateHash: null, idpPendingEnc: null, failedAttempts: 0, createdAt: now, updatedAt: now,
         expiresAt: now + FLOW_IDLE_MS,
       };
       ids[i] = flow.id;

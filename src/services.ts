@@ -17,6 +17,7 @@ import { TokenStatus } from './core/token-status.ts';
 import { Urls } from './core/urls.ts';
 import { Verification } from './core/verification.ts';
 import { loadOrCreateServerSecret, SecretKeys } from './crypto/secret.ts';
+import { Federation } from './federation/federation.ts';
 import type { GeoIp } from './geoip/geoip.ts';
 import { openGeoIp } from './geoip/open.ts';
 import { Metrics } from './http/metrics.ts';
@@ -40,6 +41,8 @@ export interface Services {
   /** Introspection (RFC 7662) and revocation (RFC 7009). */
   tokenStatus: TokenStatus;
   verification: Verification;
+  /** Sign-in through the environment's upstream identity providers (README "Sign in with your organisation"). */
+  federation: Federation;
   sessions: SessionTokens;
   adminKeys: AdminKeys;
   registration: Registration;
@@ -100,6 +103,7 @@ export async function openServices(config: Config, opts: OpenOptions = {}): Prom
     const passwords = new PasswordSignIn(store.users, accountFailures, config.passwordCost, clock, audit);
     const verification = new Verification({ store, clock, secrets, deviceFlow, userCode: config.userCode, guesses, passwords, telemetry, audit });
     const urls = new Urls(config.publicUrl, defaultEnv.id);
+    const federation = new Federation({ store, secrets, clock, audit, verification, urls });
     const tolerance = config.jwtClockToleranceSeconds;
     const sessions = new SessionTokens({
       store, clock, keys, passwords, grants, accountClient: (env) => admin.accountClient(env), telemetry, audit,
@@ -119,6 +123,7 @@ export async function openServices(config: Config, opts: OpenOptions = {}): Prom
       grants,
       tokenStatus,
       verification,
+      federation,
       sessions,
       adminKeys,
       registration,

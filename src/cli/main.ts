@@ -13,6 +13,7 @@ import { copyStoreCommand } from './commands/copy-store.ts';
 import { approveCommand, denyCommand } from './commands/decide.ts';
 import { envCreate, envList, envUpdate } from './commands/env.ts';
 import { grantsList, grantsRevoke } from './commands/grants.ts';
+import { idpAdd, idpList, idpRemove } from './commands/idp.ts';
 import { loginCommand } from './commands/login.ts';
 import { keysList, keysRotate } from './commands/keys.ts';
 import { backupCommand, sweepCommand } from './commands/maintenance.ts';
@@ -33,6 +34,7 @@ const groups: readonly Group[] = [
   single(serveCommand),
   single(migrateCommand),
   { name: 'env', summary: 'Create, update and list environments.', commands: [envCreate, envUpdate, envList] },
+  { name: 'idp', summary: 'Add, list and remove the identity providers people may sign in with.', commands: [idpAdd, idpList, idpRemove] },
   { name: 'client', summary: 'Create, update, list and delete OAuth clients.', commands: [clientCreate, clientUpdate, clientList, clientDelete] },
   { name: 'user', summary: 'Create, update, disable, enable and list users.', commands: [userCreate, userUpdate, userDisable, userEnable, userList] },
   single(approveCommand),
@@ -65,7 +67,7 @@ function topHelp(): string {
     'Commands:',
     ...rows.map(([n, s]) => `  ${(n ?? '').padEnd(width)}${s ?? ''}`),
     '',
-    'Commands that work inside an environment (client, user, approve, deny, session-token, admin-key,',
+    'Commands that work inside an environment (client, user, idp, approve, deny, session-token, admin-key,',
     'app, env update) take --env <id|name>;',
     'commands that print something take --json (exactly one JSON object on stdout).',
     `Run \`${PROGRAM} <command> --help\` for a command's options.`,

@@ -1,6 +1,6 @@
 // How records appear on the command line: JSON views (snake_case, no hashes, ISO times) and short
 // tables for people. Every field is chosen here, so a secret or password hash cannot slip out.
-import type { Client, Environment, User } from '../model/records.ts';
+import type { Client, Environment, IdentityProvider, User } from '../model/records.ts';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -11,6 +11,7 @@ export function environmentJson(env: Environment): Record<string, unknown> {
     id: env.id, name: env.name, company_id: env.companyId, mfa_licensed: env.mfaLicensed,
     // README "Device policy": null is no limit.
     device_defaults: { networks: env.deviceDefaults.networks, scopes: scopeText(env.deviceDefaults.scopes) },
+    password_sign_in: env.passwordSignIn,
     created_at: iso(env.createdAt),
   };
 }
@@ -55,9 +56,25 @@ export function userJson(user: User): Record<string, unknown> {
     given_name: user.givenName,
     family_name: user.familyName,
     email_verified: user.emailVerified,
+    // A federated person: the provider's name and their upstream `sub` (OpenID Connect Core §5.7).
+    identity_provider: user.idpIssuer === null ? null : { issuer: user.idpIssuer, subject: user.idpSubject },
     disabled: user.disabled,
     created_at: iso(user.createdAt),
     updated_at: iso(user.updatedAt),
+  };
+}
+
+/** A provider as `idp add|list` print it: never its secret, only whether it has one. */
+export function identityProviderJson(p: IdentityProvider, redirectUri: string): Record<string, unknown> {
+  return {
+    name: p.name,
+    display_name: p.displayName,
+    issuer: p.issuer,
+    client_id: p.clientId,
+    public: p.clientSecretEnc === null,
+    scope: p.scope,
+    claims: { username: p.claims.username, email: p.claims.email, name: p.claims.name },
+    redirect_uri: redirectUri,
   };
 }
 

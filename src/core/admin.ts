@@ -6,11 +6,14 @@ import type { SecretKeys } from '../crypto/secret.ts';
 import type { Clock } from '../model/clock.ts';
 import {
   DEFAULT_REFRESH, DEVICE_CODE_GRANT, NO_DEVICE_POLICY, REFRESH_TOKEN_GRANT, type Client, type DeviceDefaults, type DevicePolicy, type Environment,
-  type User,
+  type IdentityProvider, type User,
 } from '../model/records.ts';
 import { StoreConflictError, type Store, type UserProfilePatch } from '../store/store.ts';
 import { ref, type AuditTrail } from './audit.ts';
 import { CoreError } from './errors.ts';
+import {
+  checkClaims, checkClientId, checkClientSecret, checkDisplayName, checkIdpName, checkIdpScope, checkIssuer, DEFAULT_IDP_SCOPE, discoverProvider,
+} from './identity-providers.ts';
 import type { KeyRing } from './key-ring.ts';
 import { OFFLINE_ACCESS } from './grants.ts';
 import { canonicalCidrList } from './networks.ts';
@@ -98,6 +101,22 @@ export interface NewUser {
 /** What Admin.updateUser changes: an absent field stays as it is, a name set to null is cleared. */
 export type UserUpdate = UserProfilePatch;
 
+/** An upstream OpenID Provider for Admin.addIdentityProvider (README "Command line"). */
+export interface NewIdentityProvider {
+  /** A slug, [a-z0-9-] 1-40, unique in the environment. */
+  name: string;
+  /** The button's label (default: the name). */
+  displayName?: string;
+  issuer: string;
+  clientId: string;
+  /** The upstream client secret, stored encrypted; null for a public client (PKCE only). */
+  clientSecret: string | null;
+  /** Space-separated, openid among them (default "openid email profile"). */
+  scope?: string;
+  /** The upstream claims that fill username, email and name; those not given keep their defaults. */
+  claims?: Partial<IdentityProvider['claims']>;
+}
+
 const usernamePattern = /^[\p{L}\p{N}._@+-]{1,128}$/u;
 const emailPattern = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 /** Longest name, given name or family name, in characters (code points). */
@@ -176,7 +195,7 @@ export class Admin {
     }
     const env: Environment = {
       id: randomUUID(), name, companyId: randomUUID(), mfaLicensed: opts.mfaLicensed ?? true, deviceDefaults: { networks: null, scopes: null },
-      createdAt: this.#d.clock.now(),
+      passwordSignIn: true, createdAt: this.#d.clock.now(),
     };
     try {
       await this.#d.store.environments.create(env);
@@ -237,7 +256,64 @@ export class Admin {
     };
     const updated = await this.#d.store.environments.setDeviceDefaults(env.id, defaults);
     if (!updated) throw new CoreError('not_found', `no environment ${env.name}`);
+    await this.#changed(env.id, ref.environment(env.id), 'environment.updated', { device_defaults: defaults });
     return updated;
+  }
+
+  /** Whether people may sign in with a password on the verification page (README "Command line"). */
+  async setPasswordSignIn(env: Environment, on: boolean): Promise<Environment> {
+    const updated = await this.#d.store.environments.setPasswordSignIn(env.id, on);
+    if (!updated) throw new CoreError('not_found', `no environment ${env.name}`);
+    await this.#changed(env.id, ref.environment(env.id), 'environment.updated', { password_sign_in: on });
+    return updated;
+  }
+
+  /**
+   * Adds an upstream OpenID Provider to the environment once its discovery document was fetched and
+   * names exactly this issuer (src/core/identity-providers.ts); the client secret is stored only
+   * encrypted with the server secret, and no message or event carries it.
+   */
+  async addIdentityProvider(env: Environment, input: NewIdentityProvider): Promise<IdentityProvider> {
+    const name = checkIdpName(input.name);
+    const provider: IdentityProvider = {
+      envId: env.id,
+      name,
+      displayName: checkDisplayName(input.displayName ?? name),
+      issuer: checkIssuer(input.issuer),
+      clientId: checkClientId(input.clientId),
+      clientSecretEnc: null,
+      scope: checkIdpScope(input.scope ?? DEFAULT_IDP_SCOPE),
+      claims: checkClaims(input.claims),
+      createdAt: this.#d.clock.now(),
+    };
+    const secret = input.clientSecret === null ? null : checkClientSecret(input.clientSecret);
+    const taken = () => new CoreError('conflict', `an identity provider named ${name} exists in environment ${env.name}`, { target: 'name' });
+    // Before the network: a taken name is known without asking the provider anything.
+    if (await this.#d.store.identityProviders.get(env.id, name)) throw taken();
+    await discoverProvider(provider.issuer);
+    const stored = { ...provider, clientSecretEnc: secret === null ? null : this.#d.secrets.encrypt(secret) };
+    try {
+      await this.#d.store.identityProviders.create(stored);
+    } catch (err) {
+      if (err instanceof StoreConflictError) throw taken();
+      throw err;
+    }
+    await this.#changed(env.id, `idp:${name}`, 'identity_provider.added', {
+      name, issuer: stored.issuer, client_id: stored.clientId, public: secret === null, scope: stored.scope,
+    });
+    return stored;
+  }
+
+  listIdentityProviders(envId: string): Promise<IdentityProvider[]> {
+    return this.#d.store.identityProviders.list(envId);
+  }
+
+  /** Removes the provider: nobody can sign in through it after; its users stay, with their grants. */
+  async removeIdentityProvider(env: Environment, name: string): Promise<void> {
+    if (!(await this.#d.store.identityProviders.delete(env.id, name))) {
+      throw new CoreError('not_found', `no identity provider ${name} in environment ${env.name}`, { target: 'name' });
+    }
+    await this.#changed(env.id, `idp:${name}`, 'identity_provider.removed', { name });
   }
 
   /** Returns the client and, for confidential clients, its secret: shown once, stored only as a hash. */
@@ -373,6 +449,8 @@ export class Admin {
       emailVerified: input.emailVerified === true,
       createdAt: now,
       updatedAt: now,
+      idpIssuer: null,
+      idpSubject: null,
     };
     try {
       await this.#d.store.users.create(user);

@@ -37,6 +37,8 @@ const defaultStatus = {
   /** The source address spent its wrong-code budget (RFC 8628 §5.1); retryAfter says when it refills. */
   guess_budget_exhausted: 429,
   flow_not_found: 404,
+  /** A sign-in through an upstream identity provider did not complete; `reason` says why (federation). */
+  federation_failed: 400,
   flow_wrong_state: 400,
   // device registration (the RSA facade)
   registration_refused: 403,
@@ -55,6 +57,13 @@ const defaultStatus = {
 } as const;
 
 export type CoreErrorCode = keyof typeof defaultStatus;
+
+/**
+ * Why an upstream sign-in failed, for the page's message: the person cancelled or the provider
+ * refused; the callback was not this browser's, was replayed or is stale; the provider could not be
+ * reached or answered wrongly (a bad signature, nonce or issuer); the local account is disabled.
+ */
+export type FederationFailure = 'cancelled' | 'denied' | 'unknown_provider' | 'stale' | 'unreachable' | 'invalid_response' | 'disabled';
 
 /** Why a registration code was not issued (RSA documents one message for each, docs/vendors.md). */
 export type RegistrationRefusal = 'not_licensed' | 'user_not_found' | 'user_disabled' | 'device_registered';
@@ -77,6 +86,10 @@ export interface CoreErrorDetails {
   /** The error concerns a bearer-token request (RFC 6750 §3): the answer carries a Bearer challenge. */
   bearer?: boolean;
   reason?: RegistrationRefusal;
+  /** Why an upstream sign-in failed (federation_failed). */
+  federation?: FederationFailure;
+  /** The verification flow a failure concerns, when the browser holds it: the page's way back. */
+  flowId?: string;
   /** Why a credential was refused, for the log only: never sent to the caller. */
   logReason?: string;
 }

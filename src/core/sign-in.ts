@@ -40,12 +40,16 @@ export class PasswordSignIn {
       });
     }
     const user = await this.#users.getByUsername(envId, name);
-    const ok = await verifyPassword(password, user?.passwordHash ?? (await decoyHash(this.#cost)));
+    // A federated user has no password (password_hash ''): refused whatever is typed, after a real
+    // check against the decoy, so the answer's time does not tell that the account is federated.
+    const federated = user !== undefined && user.idpIssuer !== null;
+    const ok = await verifyPassword(password, user === undefined || federated ? await decoyHash(this.#cost) : user.passwordHash) && !federated;
     if (!user || !ok || user.disabled) {
+      const reason = !user ? 'unknown_user' : federated ? 'federated_user' : user.disabled ? 'disabled' : 'wrong_password';
       // Nothing changed, so the event stands alone; the name tried is kept, never the password.
       await this.#audit.record(this.#audit.event({
         envId, type: 'signin.failed', actor: user ? ref.user(user.id) : null, outcome: 'failure',
-        details: { username: name.slice(0, 256), reason: !user ? 'unknown_user' : user.disabled ? 'disabled' : 'wrong_password', method: 'password' },
+        details: { username: name.slice(0, 256), reason, method: 'password' },
       }));
       throw new CoreError('invalid_credentials', 'the username or password is not correct', { target: 'password' });
     }

@@ -36,6 +36,24 @@ export class Urls {
     return `${this.publicUrl}/AdminInterface/restapi`;
   }
 
+  /** The redirect URI registered at an upstream identity provider (always under the environment's id). */
+  idpCallback(envId: string, name: string): string {
+    return `${this.publicUrl}/${envId}/idp/${encodeURIComponent(name)}/callback`;
+  }
+
+  /**
+   * Where a "Continue with …" button sends the browser that holds a flow; the code the device showed
+   * and the wish to see "Your devices" ride along to the page after the sign-in.
+   */
+  idpStart(envId: string, name: string, flowId: string, then: { userCode?: string; toDevices?: boolean } = {}): string {
+    return `${this.publicUrl}/${envId}/idp/${encodeURIComponent(name)}/start?${pageQuery(flowId, then)}`;
+  }
+
+  /** The verification page of a flow, with what rides along to it. */
+  signon(envId: string, flowId: string, then: { userCode?: string; toDevices?: boolean } = {}): string {
+    return `${this.publicUrl}/${envId}/signon?${pageQuery(flowId, then)}`;
+  }
+
   /** `viaRoot`: the URLs of the root endpoints, which serve the default environment only. */
   of(env: Environment, viaRoot = env.id === this.#defaultEnvId): EnvironmentUrls {
     const base = this.publicUrl;
@@ -65,4 +83,11 @@ export class Urls {
       sessionApi: `${base}/${env.id}/api`,
     };
   }
+}
+
+function pageQuery(flowId: string, then: { userCode?: string; toDevices?: boolean }): string {
+  const q = new URLSearchParams({ flowId });
+  if (then.userCode !== undefined && then.userCode !== '') q.set('user_code', then.userCode);
+  if (then.toDevices === true) q.set('view', 'devices');
+  return q.toString();
 }

@@ -10,7 +10,7 @@ import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { formatUserCode, normalizeUserCode, type UserCodeFormat } from '../crypto/codes.ts';
 import type { SecretKeys } from '../crypto/secret.ts';
 import type { Clock } from '../model/clock.ts';
-import type { AuditEventType, DeviceAuthorization, Environment, Flow, FlowStatus, RequestContext } from '../model/records.ts';
+import type { AuditEventType, Authentication, DeviceAuthorization, Environment, Flow, FlowStatus, RequestContext, User } from '../model/records.ts';
 import type { AuditOf, FlowPatch, Store } from '../store/store.ts';
 import { ref, type AuditTrail } from './audit.ts';
 import type { DeviceFlow } from './device-flow.ts';
@@ -91,6 +91,8 @@ export class Verification {
       deviceId: null,
       userCodeEnc: null,
       authentication: null,
+      idpStateHash: null,
+      idpPendingEnc: null,
       failedAttempts: 0,
       createdAt: now,
       updatedAt: now,
@@ -136,6 +138,8 @@ export class Verification {
   ): Promise<FlowView> {
     return this.#observed('sign_in', async () => {
       const flow = await this.#at(env, flowId, browserSecret, 'USERNAME_PASSWORD_REQUIRED');
+      // An environment that signs people in through its identity providers only has no passwords to try.
+      if (!env.passwordSignIn) throw new CoreError('forbidden', 'password sign-in is off in this environment');
       const user = await this.#d.passwords.signIn(env.id, username, password);
       return this.#advance(flow, 'USERNAME_PASSWORD_REQUIRED', {
         status: 'DAG_USER_CODE_REQUIRED', userId: user.id, authentication: passwordSignIn(this.#d.clock.now()),
@@ -144,6 +148,17 @@ export class Verification {
         details: { username: user.username, method: 'password' },
       })]);
     });
+  }
+
+  /**
+   * The sign-in step done by an upstream provider (federation, src/federation/): the flow moves on
+   * as after a password, with the upstream's sign-in (acr, amr, auth_time) as the person's own.
+   * The caller has checked the flow's browser and taken its upstream sign-in.
+   */
+  signInFederated(flow: Flow, user: User, authentication: Authentication, viewer: RequestContext | null, audit: AuditOf<Flow>): Promise<FlowView> {
+    return this.#observed('sign_in', () => this.#advance(flow, 'USERNAME_PASSWORD_REQUIRED', {
+      status: 'DAG_USER_CODE_REQUIRED', userId: user.id, authentication,
+    }, viewer, audit));
   }
 
   /**

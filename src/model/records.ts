@@ -9,6 +9,11 @@ export interface Environment {
   mfaLicensed: boolean;
   /** What applies to the device logins of clients that set none themselves (README "Device policy"). */
   deviceDefaults: DeviceDefaults;
+  /**
+   * People may sign in on the verification page with a username and password (default true); off
+   * when everyone signs in through the environment's identity providers (README "Command line").
+   */
+  passwordSignIn: boolean;
   createdAt: number;
 }
 
@@ -83,6 +88,7 @@ export interface User {
   envId: string;
   username: string;
   email: string;
+  /** '' for a federated user: verifyPassword refuses a hash it cannot parse, so they never sign in with a password. */
   passwordHash: string;
   disabled: boolean;
   /** OpenID Connect profile attributes (OpenID Connect Core 1.0 §5.1): `name`, `given_name`, `family_name`; null when unset. */
@@ -94,6 +100,35 @@ export interface User {
   createdAt: number;
   /** Changes on every write of the user; OIDC's `updated_at` claim is read from it. */
   updatedAt: number;
+  /**
+   * A federated person is the pair (upstream issuer, upstream `sub`), never an email alone nor the
+   * provider's local name (OpenID Connect Core §5.7: `sub` with its issuer is the only stable
+   * identifier); both null for a password user.
+   */
+  idpIssuer: string | null;
+  idpSubject: string | null;
+}
+
+/**
+ * An upstream OpenID Provider the people of an environment may sign in with on the verification
+ * page (README "Command line"): this server is its relying party (OpenID Connect Core §3.1).
+ */
+export interface IdentityProvider {
+  envId: string;
+  /** A slug ([a-z0-9-], 1-40 chars, unique in the environment): the redirect URI and /device?idp=<name> use it. */
+  name: string;
+  /** The button's label: "Continue with <displayName>" (default: the name). */
+  displayName: string;
+  /** The upstream issuer URL (https, or http on loopback only). */
+  issuer: string;
+  clientId: string;
+  /** The upstream client secret, AES-GCM encrypted with the server secret (SecretKeys.encrypt); null for a public client (PKCE only). */
+  clientSecretEnc: string | null;
+  /** Scopes asked of the upstream, space-separated (default "openid email profile"). */
+  scope: string;
+  /** Which upstream claims fill our username, email and name (defaults preferred_username, email, name). */
+  claims: { username: string; email: string; name: string };
+  createdAt: number;
 }
 
 /**
@@ -227,6 +262,13 @@ export interface Flow {
   userCodeEnc: string | null;
   /** How the signed-in user signed in; set with userId. */
   authentication: Authentication | null;
+  /**
+   * An upstream sign-in under way (federation): the keyed hash of its `state`, and its provider,
+   * state, nonce and PKCE verifier encrypted with the server secret; null otherwise. Taken (cleared)
+   * by the one callback that completes it, so a replayed callback finds nothing.
+   */
+  idpStateHash: string | null;
+  idpPendingEnc: string | null;
   failedAttempts: number;
   createdAt: number;
   updatedAt: number;

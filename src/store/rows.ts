@@ -2,7 +2,7 @@
 // dialects, so a row maps to a record the same way whichever database it came from.
 import type {
   AdminKey, AppId, AuditEvent, AuditEventType, Authentication, Client, DeviceAuthorization, DeviceStatus, Environment, Flow, FlowStatus, Grant,
-  RefreshTokenRecord, RegisteredDevice, RegistrationCode, RequestContext, SigningKeyRecord, User,
+  IdentityProvider, RefreshTokenRecord, RegisteredDevice, RegistrationCode, RequestContext, SigningKeyRecord, User,
 } from '../model/records.ts';
 import type { DecisionRecord } from './store.ts';
 
@@ -160,6 +160,7 @@ export const toEnvironment = (r: Row): Environment => ({
   companyId: str(r.company_id),
   mfaLicensed: bool(r.mfa_licensed),
   deviceDefaults: { networks: optList(r.device_networks), scopes: optList(r.device_scopes) },
+  passwordSignIn: bool(r.password_sign_in),
   createdAt: num(r.created_at),
 });
 
@@ -173,6 +174,8 @@ export const toFlow = (r: Row): Flow => ({
   deviceId: optStr(r.device_id),
   userCodeEnc: optStr(r.user_code_enc),
   authentication: toAuthentication(r),
+  idpStateHash: optStr(r.idp_state_hash ?? null),
+  idpPendingEnc: optStr(r.idp_pending ?? null),
   failedAttempts: num(r.failed_attempts),
   createdAt: num(r.created_at),
   updatedAt: num(r.updated_at),
@@ -200,6 +203,26 @@ export const toGrant = (r: Row): Grant => ({
   requestContext: toJsonContext(r.request_context),
   lastUsedContext: toJsonContext(r.last_used_context),
 });
+
+export const toIdentityProvider = (r: Row): IdentityProvider => ({
+  envId: str(r.env_id),
+  name: str(r.name),
+  displayName: str(r.display_name),
+  issuer: str(r.issuer),
+  clientId: str(r.client_id),
+  clientSecretEnc: optStr(r.client_secret_enc),
+  scope: str(r.scope),
+  claims: { username: str(r.claim_username), email: str(r.claim_email), name: str(r.claim_name) },
+  createdAt: num(r.created_at),
+});
+
+/**
+ * A provider's columns in the order of INSERT INTO identity_providers (env_id, name, display_name,
+ * issuer, client_id, client_secret_enc, scope, claim_username, claim_email, claim_name, created_at).
+ */
+export function identityProviderColumns(p: IdentityProvider): [string, string, string, string, string, string | null, string, string, string, string, number] {
+  return [p.envId, p.name, p.displayName, p.issuer, p.clientId, p.clientSecretEnc, p.scope, p.claims.username, p.claims.email, p.claims.name, p.createdAt];
+}
 
 /** A guess budget's count query (`count(*) AS n, min(at) AS oldest`); no row reads as no guesses. */
 export const toGuessCount = (r: Row | undefined): { count: number; oldest: number | null } => ({
@@ -266,4 +289,6 @@ export const toUser = (r: Row): User => ({
   emailVerified: bool(r.email_verified),
   createdAt: num(r.created_at),
   updatedAt: num(r.updated_at),
+  idpIssuer: optStr(r.idp_issuer),
+  idpSubject: optStr(r.idp_subject),
 });

@@ -6,7 +6,7 @@
 // processes. test/store/contract/ holds every implementation to them.
 import type {
   AdminKey, AppId, AuditEvent, AuditEventType, Authentication, Client, DeviceAuthorization, DeviceDefaults, DeviceStatus, Environment, Flow,
-  FlowStatus, Grant, RefreshTokenRecord, RegisteredDevice, RegistrationCode, RequestContext, SigningKeyRecord, User,
+  FlowStatus, Grant, IdentityProvider, RefreshTokenRecord, RegisteredDevice, RegistrationCode, RequestContext, SigningKeyRecord, User,
 } from '../model/records.ts';
 
 /**
@@ -64,6 +64,19 @@ export interface EnvironmentStore {
   list(): Promise<Environment[]>;
   /** Replaces the environment's device policy defaults; returns the environment, undefined when there is none. */
   setDeviceDefaults(id: string, defaults: DeviceDefaults): Promise<Environment | undefined>;
+  /** Turns password sign-in on the verification page on or off; returns the environment, undefined when there is none. */
+  setPasswordSignIn(id: string, on: boolean): Promise<Environment | undefined>;
+}
+
+/** The upstream OpenID Providers of each environment (README "Command line"). */
+export interface IdentityProviderStore {
+  /** Throws StoreConflictError when the environment has a provider of that name. */
+  create(p: IdentityProvider): Promise<void>;
+  get(envId: string, name: string): Promise<IdentityProvider | undefined>;
+  /** Ordered by name. */
+  list(envId: string): Promise<IdentityProvider[]>;
+  /** False when the environment has no provider of that name. The provider's users stay (and keep their grants). */
+  delete(envId: string, name: string): Promise<boolean>;
 }
 
 export interface ClientStore {
@@ -82,12 +95,22 @@ export interface ClientStore {
 }
 
 export interface UserStore {
-  /** Throws StoreConflictError when the username or email (case-insensitive) is taken in the environment. */
+  /**
+   * Throws StoreConflictError when the username is taken in the environment, when a password
+   * user's email (case-insensitive) is another password user's, or when a federated user's
+   * (idpIssuer, idpSubject) is another's. Federated users' emails need not be unique: two people
+   * with one address at two providers are two users.
+   */
   create(user: User): Promise<void>;
   get(envId: string, id: string): Promise<User | undefined>;
   getByUsername(envId: string, username: string): Promise<User | undefined>;
-  /** Case-insensitive, as the UNIQUE index that holds emails. */
+  /**
+   * The password user with this email, case-insensitive, as the UNIQUE index that holds their
+   * emails; federated users, whose emails need not be unique, are not found by email.
+   */
   getByEmail(envId: string, email: string): Promise<User | undefined>;
+  /** The federated user who is `subject` (the upstream `sub`) at the issuer `idpIssuer` (OpenID Connect Core §5.7). */
+  getByIdentity(envId: string, idpIssuer: string, subject: string): Promise<User | undefined>;
   list(envId: string): Promise<User[]>;
   /**
    * Disables or enables the user. Disabling also ends, in the same transaction, what the user had
@@ -107,6 +130,21 @@ export interface UserStore {
    * is another user's in the environment.
    */
   updateProfile(envId: string, id: string, patch: UserProfilePatch, now: number): Promise<User | undefined>;
+  /**
+   * Refreshes a federated user's attributes from the upstream claims at each sign-in (username stays;
+   * email, emailVerified, name, givenName, familyName as given), updated_at = now; undefined when none
+   * (no such user, or a password user: their attributes are the operator's).
+   */
+  updateFederated(envId: string, id: string, attrs: FederatedAttributes, now: number): Promise<User | undefined>;
+}
+
+/** What UserStore.updateFederated writes: the upstream's claims as this sign-in gave them. */
+export interface FederatedAttributes {
+  email: string;
+  emailVerified: boolean;
+  name: string | null;
+  givenName: string | null;
+  familyName: string | null;
 }
 
 /** The profile fields UserStore.updateProfile writes; an absent field stays as it is. */
@@ -194,6 +232,12 @@ export interface FlowStore {
    * `record` is written on the device with the decision (a report must not accept).
    */
   decide(flowId: string, accept: boolean, now: number, record?: DecisionRecord, audit?: AuditOf<Flow>): Promise<DecideFlowResult>;
+  /** Records an upstream sign-in under way, only while the flow awaits a sign-in and is unexpired. */
+  beginFederation(id: string, stateHash: string, pendingEnc: string, now: number): Promise<Flow | undefined>;
+  /** The unexpired flow of the environment whose upstream sign-in has this state. */
+  getByFederationState(envId: string, stateHash: string, now: number): Promise<Flow | undefined>;
+  /** Clears the upstream sign-in of the flow if it still has this state: true for exactly one caller. */
+  takeFederation(id: string, stateHash: string, now: number): Promise<boolean>;
 }
 
 /** What taking a guess gave: a ticket to give it back with, or, when the budget was spent, its oldest guess. */
@@ -324,6 +368,7 @@ export interface Store {
   readonly environments: EnvironmentStore;
   readonly clients: ClientStore;
   readonly users: UserStore;
+  readonly identityProviders: IdentityProviderStore;
   readonly deviceAuthorizations: DeviceAuthorizationStore;
   readonly flows: FlowStore;
   readonly guesses: GuessStore;

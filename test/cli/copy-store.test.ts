@@ -63,6 +63,18 @@ async function fill(h: TestApp) {
   const carol = await h.user('carol');
   const { codeHash } = await registeredDevice(h, carol.username);
   await services.keys.rotate(env.id, 'RS256', 60);
+  // Sign-in through an identity provider (migration 013): a provider with its encrypted secret, a
+  // federated user (no password, one email with alice), an environment without password sign-in.
+  const now = h.clock.now();
+  await services.store.identityProviders.create({
+    envId: env.id, name: 'corp', displayName: 'Corp SSO', issuer: 'https://idp.example.test', clientId: 'dcs', clientSecretEnc: services.secrets.encrypt('s3cret'),
+    scope: 'openid email profile', claims: { username: 'preferred_username', email: 'email', name: 'name' }, createdAt: now,
+  });
+  await services.store.users.create({
+    id: randomUUID(), envId: env.id, username: 'alice.corp', email: alice.email, passwordHash: '', disabled: false, name: 'Alice (Corp)', givenName: null,
+    familyName: null, emailVerified: true, createdAt: now, updatedAt: now, idpIssuer: 'https://idp.corp.example.test', idpSubject: '00u1alice',
+  });
+  await services.store.environments.setPasswordSignIn(other.id, false);
   return { client, env, other, refreshToken: tokens.refresh_token ?? '', approvedCode: approved.device_code, carolCodeHash: codeHash };
 }
 
@@ -101,6 +113,7 @@ async function everything(store: Store, file: string, now: number): Promise<unkn
     keys: (await store.signingKeys.list(e.id)).sort((a, b) => a.kid.localeCompare(b.kid)),
     adminKeys: await store.adminKeys.list(e.id),
     apps: await store.appIds.list(e.id),
+    identityProviders: await store.identityProviders.list(e.id),
   })));
   return {
     perEnv,
@@ -141,6 +154,11 @@ test('copy-store copies every record of every table into PostgreSQL, equal throu
     assert.deepEqual((await postgres.clients.get(filled.env.id, filled.client.clientId))?.devicePolicy,
       { networks: ['127.0.0.0/8', '::1/128'], scopes: null, sameNetwork: true });
     assert.deepEqual((await postgres.environments.get(filled.other.id))?.deviceDefaults, { networks: ['10.0.0.0/8'], scopes: ['openid'] });
+    assert.equal((await postgres.environments.get(filled.other.id))?.passwordSignIn, false);
+    const corp = await postgres.identityProviders.get(filled.env.id, 'corp');
+    assert.deepEqual(corp, await sqlite.identityProviders.get(filled.env.id, 'corp'));
+    assert.equal(h.services.secrets.decrypt(corp?.clientSecretEnc ?? ''), 's3cret', 'the secret stays encrypted with the same server secret');
+    assert.equal((await postgres.users.getByIdentity(filled.env.id, 'corp', '00u1alice'))?.username, 'alice.corp');
     const devices = await Promise.all(rows(file, 'SELECT env_id, id FROM device_authorizations').map((r) => postgres.deviceAuthorizations.get(String(r.env_id), String(r.id))));
     assert.ok(devices.some((d) => d?.grantId !== null && d?.sourceNetwork === '127.0.0.1'), 'a redeemed code keeps its grant and its network');
     // Registration codes have no read: the copied one redeems on PostgreSQL, and only there.

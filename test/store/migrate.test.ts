@@ -12,7 +12,7 @@ import { listMigrations, migrate } from '../../src/store/sqlite/migrate.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { runCli } from '../cli/run.ts';
 import { tempDir } from '../helpers/build.ts';
-import { migrationsAfter, migrationsUpTo } from '../helpers/migrations.ts';
+import { migrationsAfter, migrationsUpTo, upgradedFrom012 } from '../helpers/migrations.ts';
 
 test('four processes opening one new data directory together: every migration applied once, one secret', async (t) => {
   for (let round = 0; round < 3; round++) {
@@ -69,7 +69,7 @@ test('a SQLite database at 006 upgraded through 007 keeps its users, with no nam
   t.after(() => store.close());
   const alice = {
     id: userId, envId, username: 'alice', email: 'Alice@Example.test', passwordHash: 'scrypt$x', disabled: true,
-    name: null, givenName: null, familyName: null, emailVerified: false, createdAt: NOW, updatedAt: NOW + 1,
+    name: null, givenName: null, familyName: null, emailVerified: false, createdAt: NOW, updatedAt: NOW + 1, idpIssuer: null, idpSubject: null,
   };
   assert.deepEqual(await store.users.get(envId, userId), alice);
   assert.deepEqual(await store.users.updateProfile(envId, userId, { name: 'Alice Liddell', emailVerified: true }, NOW + 4),
@@ -101,4 +101,26 @@ test('a SQLite database at 008 upgraded through 009 keeps its device authorizati
   const approver = { address: '192.0.2.1', userAgent: null, country: 'FR', asn: 64_500, network: 'Example' };
   const decided = await store.deviceAuthorizations.decide(deviceId, 'denied', 'u1', null, NOW + 3, { approver, locationMismatch: false, reported: true });
   assert.deepEqual([decided?.approverContext, decided?.reportedAt], [approver, NOW + 3]);
+});
+
+test('a SQLite database at 012 upgraded through 013 keeps its users as password users and its environments with password sign-in on', async (t) => {
+  const NOW = Date.UTC(2026, 0, 1);
+  const file = path.join(tempDir(t), 'at-012.db');
+  const envId = '0b9f5a5e-6a43-4cf5-9a34-0f5d7f3c1a01';
+  const userId = '5c2d1d9e-2f59-4a4f-8f0e-7b1c6f0f2b02';
+  const db = new Database(file);
+  try {
+    assert.deepEqual(migrate(db, NOW, migrationsUpTo(t, 'sqlite', 12)), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    db.prepare('INSERT INTO environments (id, name, company_id, created_at) VALUES (?, ?, ?, ?)').run(envId, 'default', envId, NOW);
+    db.prepare(`INSERT INTO users (id, env_id, username, email, password_hash, disabled, created_at, updated_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(userId, envId, 'alice', 'Alice@Example.test', 'scrypt$x', 0, NOW, NOW + 1);
+    const upgraded = migrate(db, NOW + 2);
+    assert.ok(upgraded.includes(13));
+    assert.deepEqual(upgraded, migrationsAfter('sqlite', 12));
+  } finally {
+    db.close();
+  }
+  const store = new SqliteStore({ file, now: NOW + 3 });
+  t.after(() => store.close());
+  await upgradedFrom012(store, envId, userId, NOW);
 });

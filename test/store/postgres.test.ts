@@ -7,7 +7,7 @@ import { listMigrations } from '../../src/store/migrations.ts';
 import { PgDb } from '../../src/store/postgres/db.ts';
 import { migrate, MIGRATIONS_DIR } from '../../src/store/postgres/migrate.ts';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.ts';
-import { migrationsAfter, migrationsUpTo } from '../helpers/migrations.ts';
+import { migrationsAfter, migrationsUpTo, upgradedFrom012 } from '../helpers/migrations.ts';
 import { postgresDatabase } from '../helpers/postgres.ts';
 import { storeContract } from './contract/index.ts';
 import { NOW } from './contract/fixtures.ts';
@@ -66,9 +66,33 @@ test('a PostgreSQL database at 006 upgraded through 007 keeps its users, with no
   t.after(() => store.close());
   const alice = {
     id: userId, envId, username: 'alice', email: 'Alice@Example.test', passwordHash: 'scrypt$x', disabled: true,
-    name: null, givenName: null, familyName: null, emailVerified: false, createdAt: NOW, updatedAt: NOW + 1,
+    name: null, givenName: null, familyName: null, emailVerified: false, createdAt: NOW, updatedAt: NOW + 1, idpIssuer: null, idpSubject: null,
   };
   assert.deepEqual(await store.users.get(envId, userId), alice);
   assert.deepEqual(await store.users.updateProfile(envId, userId, { name: 'Alice Liddell', emailVerified: true }, NOW + 4),
     { ...alice, name: 'Alice Liddell', emailVerified: true, updatedAt: NOW + 4 });
+});
+
+test('a PostgreSQL database at 012 upgraded through 013 keeps its users as password users and its environments with password sign-in on', async (t) => {
+  const url = await postgresDatabase();
+  const envId = '0b9f5a5e-6a43-4cf5-9a34-0f5d7f3c1a01';
+  const userId = '5c2d1d9e-2f59-4a4f-8f0e-7b1c6f0f2b02';
+  const db = new PgDb({ url, poolSize: 1 });
+  try {
+    assert.deepEqual(await migrate(db, NOW, migrationsUpTo(t, 'postgres', 12)), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    await db.run({ text: 'INSERT INTO environments (id, name, company_id, created_at) VALUES ($1, $2, $3, $4)', values: [envId, 'default', envId, NOW] });
+    await db.run({
+      text: `INSERT INTO users (id, env_id, username, email, password_hash, disabled, created_at, updated_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      values: [userId, envId, 'alice', 'Alice@Example.test', 'scrypt$x', false, NOW, NOW + 1],
+    });
+    const upgraded = await migrate(db, NOW + 2);
+    assert.ok(upgraded.includes(13));
+    assert.deepEqual(upgraded, migrationsAfter('postgres', 12));
+  } finally {
+    await db.close();
+  }
+  const store = await PostgresStore.open({ url, poolSize: 1, now: NOW + 3 });
+  t.after(() => store.close());
+  await upgradedFrom012(store, envId, userId, NOW);
 });

@@ -1,6 +1,8 @@
 // `env create|update|list`: environments are separate tenants (clients, users, keys, issuers),
-// with the device policy defaults their clients fall back on (README "Device policy").
-import { ENV_FLAG, JSON_FLAG, UsageError, type CommandSpec } from '../args.ts';
+// with the device policy defaults their clients fall back on (README "Device policy") and the
+// switch for password sign-in on the verification page (README "Command line").
+import { ENV_FLAG, JSON_FLAG, UsageError, type Args, type CommandSpec } from '../args.ts';
+import { warn } from '../io.ts';
 import { DEVICE_NETWORKS_FLAG, DEVICE_SCOPES_FLAG, networksFlag, scopesFlag } from '../device-policy.ts';
 import { environmentJson, table, day, safe } from '../output.ts';
 import { withEnvironment, withServices } from '../session.ts';
@@ -25,21 +27,33 @@ export const envCreate: CommandSpec = {
 
 export const envUpdate: CommandSpec = {
   path: ['env', 'update'],
-  summary: 'Set the device policy defaults of an environment, for the clients that set none themselves.',
-  details: '`any` lifts a default: --device-networks any, --device-scopes any.',
+  summary: 'Set the device policy defaults of an environment, and whether people may sign in on the page with a password.',
+  details: [
+    '`any` lifts a default: --device-networks any, --device-scopes any.',
+    '--password-sign-in off leaves only the environment\'s identity providers (idp add) on the verification page.',
+  ].join('\n'),
   flags: {
     'device-networks': { ...DEVICE_NETWORKS_FLAG, placeholder: 'cidr,…|any' },
     'device-scopes': { ...DEVICE_SCOPES_FLAG, placeholder: 's1 s2|any' },
+    'password-sign-in': { type: 'string', placeholder: 'on|off', description: 'Whether people may sign in with a username and password on the page' },
     env: ENV_FLAG,
     json: JSON_FLAG,
   },
   run: async (args, io) => {
     const input = { deviceNetworks: networksFlag(args, 'any'), deviceScopes: scopesFlag(args, 'any') };
-    if (input.deviceNetworks === undefined && input.deviceScopes === undefined) {
-      throw new UsageError(`${args.command}: nothing to change (give --device-networks or --device-scopes)`, args.command);
+    const passwordSignIn = onOff(args, 'password-sign-in');
+    const devicePolicy = input.deviceNetworks !== undefined || input.deviceScopes !== undefined;
+    if (!devicePolicy && passwordSignIn === undefined) {
+      throw new UsageError(`${args.command}: nothing to change (give --device-networks, --device-scopes or --password-sign-in)`, args.command);
     }
     return withEnvironment(args, io, async (services, env) => {
-      const updated = await services.admin.setDeviceDefaults(env, input);
+      let updated = devicePolicy ? await services.admin.setDeviceDefaults(env, input) : env;
+      if (passwordSignIn !== undefined) {
+        updated = await services.admin.setPasswordSignIn(updated, passwordSignIn);
+        if (!passwordSignIn && (await services.admin.listIdentityProviders(env.id)).length === 0) {
+          warn(io, `environment ${safe(env.name)} has no identity provider (idp add): nobody can sign in on the verification page`);
+        }
+      }
       const d = updated.deviceDefaults;
       return {
         json: environmentJson(updated),
@@ -47,11 +61,20 @@ export const envUpdate: CommandSpec = {
           `Updated environment ${safe(updated.name)}`,
           `device networks: ${d.networks === null ? 'any' : d.networks.join(', ')}`,
           `device scopes:   ${d.scopes === null ? 'any of each client\'s' : safe(d.scopes.join(' '))}`,
+          `password sign-in: ${updated.passwordSignIn ? 'on' : 'off'}`,
         ],
       };
     });
   },
 };
+
+/** An on|off flag; undefined when not given. */
+function onOff(args: Args, name: string): boolean | undefined {
+  const value = args.string(name);
+  if (value === undefined) return undefined;
+  if (value === 'on' || value === 'off') return value === 'on';
+  throw new UsageError(`${args.command}: --${name} must be on or off, got "${safe(value)}"`, args.command);
+}
 
 export const envList: CommandSpec = {
   path: ['env', 'list'],

@@ -12,6 +12,8 @@ import type { PgDb, Queries } from './db.ts';
 export const TABLES = [
   'environments', 'clients', 'users', 'device_authorizations', 'signing_keys', 'flows', 'code_guess_failures', 'admin_keys',
   'app_ids', 'registration_codes', 'registered_devices', 'grants', 'refresh_tokens', 'revoked_access_tokens',
+  // The upstream identity providers, their client secrets still encrypted with the server secret.
+  'identity_providers',
   // The audit trail moves with the deployment, and so do the events its webhook has not delivered yet.
   'audit_events', 'audit_outbox',
 ] as const;

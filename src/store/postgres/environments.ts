@@ -4,7 +4,7 @@ import type { EnvironmentStore } from '../store.ts';
 import { type PgDb } from './db.ts';
 import { listColumn, toEnvironment } from '../rows.ts';
 
-const COLUMNS = 'id, name, company_id, mfa_licensed, device_networks, device_scopes, created_at';
+const COLUMNS = 'id, name, company_id, mfa_licensed, device_networks, device_scopes, password_sign_in, created_at';
 
 
 export class PgEnvironments implements EnvironmentStore {
@@ -16,9 +16,9 @@ export class PgEnvironments implements EnvironmentStore {
 
   create(env: Environment): Promise<void> {
     return this.#db.insert({
-      text: `INSERT INTO environments (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      text: `INSERT INTO environments (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
       values: [env.id, env.name, env.companyId, env.mfaLicensed, listColumn(env.deviceDefaults.networks), listColumn(env.deviceDefaults.scopes),
-        env.createdAt],
+        env.passwordSignIn, env.createdAt],
     }, `environment ${env.name} exists`);
   }
 
@@ -38,6 +38,12 @@ export class PgEnvironments implements EnvironmentStore {
     return this.#db.one(toEnvironment, {
       text: `UPDATE environments SET device_networks = $1, device_scopes = $2 WHERE id = $3 RETURNING ${COLUMNS}`,
       values: [listColumn(defaults.networks), listColumn(defaults.scopes), id],
+    });
+  }
+
+  setPasswordSignIn(id: string, on: boolean): Promise<Environment | undefined> {
+    return this.#db.one(toEnvironment, {
+      text: `UPDATE environments SET password_sign_in = $1 WHERE id = $2 RETURNING ${COLUMNS}`, values: [on, id],
     });
   }
 }

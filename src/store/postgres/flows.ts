@@ -8,7 +8,7 @@ import { decisionSet, same } from './device-authorizations.ts';
 import { authenticationColumns, authPatch, decisionColumns, toFlow } from '../rows.ts';
 
 const COLUMNS = `id, env_id, client_id, status, browser_hash, user_id, device_id, user_code_enc, failed_attempts, created_at,
-  updated_at, expires_at, auth_time, auth_amr, auth_acr`;
+  updated_at, expires_at, auth_time, auth_amr, auth_acr, idp_state_hash, idp_pending`;
 
 
 export class PgFlows implements FlowStore {
@@ -20,9 +20,9 @@ export class PgFlows implements FlowStore {
 
   create(f: Flow): Promise<void> {
     return this.#db.insert({
-      text: `INSERT INTO flows (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+      text: `INSERT INTO flows (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
       values: [f.id, f.envId, f.clientId, f.status, f.browserHash, f.userId, f.deviceId, f.userCodeEnc, f.failedAttempts,
-        f.createdAt, f.updatedAt, f.expiresAt, ...authenticationColumns(f.authentication)],
+        f.createdAt, f.updatedAt, f.expiresAt, ...authenticationColumns(f.authentication), f.idpStateHash, f.idpPendingEnc],
     }, `flow ${f.id} exists`);
   }
 
@@ -79,5 +79,27 @@ export class PgFlows implements FlowStore {
       await tx.run({ text: `UPDATE flows SET status = 'FAILED' WHERE id = $1`, values: [flowId] });
       return 'device_unavailable';
     });
+  }
+
+  beginFederation(id: string, stateHash: string, pendingEnc: string, now: number): Promise<Flow | undefined> {
+    return this.#db.one(toFlow, {
+      text: `UPDATE flows SET idp_state_hash = $1, idp_pending = $2, updated_at = $3
+        WHERE id = $4 AND status = 'USERNAME_PASSWORD_REQUIRED' AND expires_at > $3 RETURNING ${COLUMNS}`,
+      values: [stateHash, pendingEnc, now, id],
+    });
+  }
+
+  getByFederationState(envId: string, stateHash: string, now: number): Promise<Flow | undefined> {
+    return this.#db.one(toFlow, {
+      text: `SELECT ${COLUMNS} FROM flows WHERE idp_state_hash = $1 AND env_id = $2 AND expires_at > $3`, values: [stateHash, envId, now],
+    });
+  }
+
+  async takeFederation(id: string, stateHash: string, now: number): Promise<boolean> {
+    return await this.#db.run({
+      text: `UPDATE flows SET idp_state_hash = NULL, idp_pending = NULL, updated_at = $1
+        WHERE id = $2 AND idp_state_hash = $3 AND status = 'USERNAME_PASSWORD_REQUIRED' AND expires_at > $1`,
+      values: [now, id, stateHash],
+    }) === 1;
   }
 }

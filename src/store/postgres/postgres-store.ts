@@ -12,6 +12,7 @@ import { PgEnvironments } from './environments.ts';
 import { PgFlows } from './flows.ts';
 import { PgGrants } from './grants.ts';
 import { PgGuesses } from './guesses.ts';
+import { PgIdentityProviders } from './identity-providers.ts';
 import { isMigrated, migrate } from './migrate.ts';
 import { PgRefreshTokens } from './refresh-tokens.ts';
 import { PgRegisteredDevices } from './registered-devices.ts';
@@ -37,6 +38,7 @@ export class PostgresStore implements Store {
   readonly environments: PgEnvironments;
   readonly clients: PgClients;
   readonly users: PgUsers;
+  readonly identityProviders: PgIdentityProviders;
   readonly deviceAuthorizations: PgDeviceAuthorizations;
   readonly flows: PgFlows;
   readonly guesses: PgGuesses;
@@ -57,6 +59,7 @@ export class PostgresStore implements Store {
     this.environments = new PgEnvironments(db);
     this.clients = new PgClients(db);
     this.users = new PgUsers(db);
+    this.identityProviders = new PgIdentityProviders(db);
     this.deviceAuthorizations = new PgDeviceAuthorizations(db);
     this.flows = new PgFlows(db);
     this.guesses = new PgGuesses(db);

@@ -1,10 +1,11 @@
 // The people who sign in, approve devices and register authenticators.
 import type { User } from '../../model/records.ts';
-import { StoreConflictError, type UserProfilePatch, type UserStore } from '../store.ts';
+import { StoreConflictError, type FederatedAttributes, type UserProfilePatch, type UserStore } from '../store.ts';
 import { isUniqueViolation, type PgDb } from './db.ts';
 import { toUser } from '../rows.ts';
 
-const COLUMNS = 'id, env_id, username, email, password_hash, disabled, name, given_name, family_name, email_verified, created_at, updated_at';
+const COLUMNS = 'id, env_id, username, email, password_hash, disabled, name, given_name, family_name, email_verified, created_at, updated_at, '
+  + 'idp_issuer, idp_subject';
 
 /**
  * One statement whatever the patch holds, as in SQLite (store/sqlite/users.ts): each name has a
@@ -32,10 +33,10 @@ export class PgUsers implements UserStore {
 
   create(u: User): Promise<void> {
     return this.#db.insert({
-      text: `INSERT INTO users (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+      text: `INSERT INTO users (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
       values: [u.id, u.envId, u.username, u.email, u.passwordHash, u.disabled, u.name, u.givenName, u.familyName, u.emailVerified,
-        u.createdAt, u.updatedAt],
-    }, 'username or email already in use');
+        u.createdAt, u.updatedAt, u.idpIssuer, u.idpSubject],
+    }, 'username, email or identity already in use');
   }
 
   get(envId: string, id: string): Promise<User | undefined> {
@@ -49,8 +50,17 @@ export class PgUsers implements UserStore {
   }
 
   getByEmail(envId: string, email: string): Promise<User | undefined> {
-    // lower(email) is the indexed expression (users_env_email).
-    return this.#db.one(toUser, { text: `SELECT ${COLUMNS} FROM users WHERE env_id = $1 AND lower(email) = lower($2)`, values: [envId, email] });
+    // lower(email) among password users is the indexed expression (users_env_email, a partial index).
+    return this.#db.one(toUser, {
+      text: `SELECT ${COLUMNS} FROM users WHERE env_id = $1 AND lower(email) = lower($2) AND idp_issuer IS NULL`, values: [envId, email],
+    });
+  }
+
+  getByIdentity(envId: string, idpIssuer: string, subject: string): Promise<User | undefined> {
+    return this.#db.one(toUser, {
+      name: 'user_by_identity', text: `SELECT ${COLUMNS} FROM users WHERE env_id = $1 AND idp_issuer = $2 AND idp_subject = $3`,
+      values: [envId, idpIssuer, subject],
+    });
   }
 
   list(envId: string): Promise<User[]> {
@@ -81,6 +91,14 @@ export class PgUsers implements UserStore {
         await tx.run({ text: 'UPDATE grants SET revoked_at = $1 WHERE env_id = $2 AND user_id = $3 AND revoked_at IS NULL', values: [now, envId, user.id] });
       }
       return user;
+    });
+  }
+
+  updateFederated(envId: string, id: string, a: FederatedAttributes, now: number): Promise<User | undefined> {
+    return this.#db.one(toUser, {
+      text: `UPDATE users SET email = $1, email_verified = $2, name = $3, given_name = $4, family_name = $5, updated_at = $6
+        WHERE env_id = $7 AND id = $8 AND idp_issuer IS NOT NULL RETURNING ${COLUMNS}`,
+      values: [a.email, a.emailVerified, a.name, a.givenName, a.familyName, now, envId, id],
     });
   }
 

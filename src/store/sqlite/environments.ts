@@ -14,9 +14,9 @@ export class SqliteEnvironments implements EnvironmentStore {
 
   create(env: Environment): Promise<void> {
     return this.#db.async(() => {
-      this.#db.insert(`INSERT INTO environments (id, name, company_id, mfa_licensed, device_networks, device_scopes, created_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?)`, `environment ${env.name} exists`, env.id, env.name, env.companyId, env.mfaLicensed ? 1 : 0,
-      listColumn(env.deviceDefaults.networks), listColumn(env.deviceDefaults.scopes), env.createdAt);
+      this.#db.insert(`INSERT INTO environments (id, name, company_id, mfa_licensed, device_networks, device_scopes, password_sign_in, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, `environment ${env.name} exists`, env.id, env.name, env.companyId, env.mfaLicensed ? 1 : 0,
+      listColumn(env.deviceDefaults.networks), listColumn(env.deviceDefaults.scopes), env.passwordSignIn ? 1 : 0, env.createdAt);
     });
   }
 
@@ -35,5 +35,9 @@ export class SqliteEnvironments implements EnvironmentStore {
   setDeviceDefaults(id: string, defaults: DeviceDefaults): Promise<Environment | undefined> {
     return this.#db.async(() => this.#db.one(toEnvironment, 'UPDATE environments SET device_networks = ?, device_scopes = ? WHERE id = ? RETURNING *',
       listColumn(defaults.networks), listColumn(defaults.scopes), id));
+  }
+
+  setPasswordSignIn(id: string, on: boolean): Promise<Environment | undefined> {
+    return this.#db.async(() => this.#db.one(toEnvironment, 'UPDATE environments SET password_sign_in = ? WHERE id = ? RETURNING *', on ? 1 : 0, id));
   }
 }

@@ -65,4 +65,21 @@ export class SqliteFlows implements FlowStore {
       return 'device_unavailable';
     }));
   }
+
+  beginFederation(id: string, stateHash: string, pendingEnc: string, now: number): Promise<Flow | undefined> {
+    return this.#db.async(() => this.#db.one(toFlow,
+      `UPDATE flows SET idp_state_hash = ?, idp_pending = ?, updated_at = ?
+       WHERE id = ? AND status = 'USERNAME_PASSWORD_REQUIRED' AND expires_at > ? RETURNING *`, stateHash, pendingEnc, now, id, now));
+  }
+
+  getByFederationState(envId: string, stateHash: string, now: number): Promise<Flow | undefined> {
+    return this.#db.async(() => this.#db.one(toFlow,
+      'SELECT * FROM flows WHERE idp_state_hash = ? AND env_id = ? AND expires_at > ?', stateHash, envId, now));
+  }
+
+  takeFederation(id: string, stateHash: string, now: number): Promise<boolean> {
+    return this.#db.async(() => this.#db.run(
+      `UPDATE flows SET idp_state_hash = NULL, idp_pending = NULL, updated_at = ?
+       WHERE id = ? AND idp_state_hash = ? AND status = 'USERNAME_PASSWORD_REQUIRED' AND expires_at > ?`, now, id, stateHash, now) === 1);
+  }
 }

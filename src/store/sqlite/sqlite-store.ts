@@ -14,6 +14,7 @@ import { SqliteEnvironments } from './environments.ts';
 import { SqliteFlows } from './flows.ts';
 import { SqliteGrants } from './grants.ts';
 import { SqliteGuesses } from './guesses.ts';
+import { SqliteIdentityProviders } from './identity-providers.ts';
 import { isMigrated, migrate } from './migrate.ts';
 import { SqliteRefreshTokens } from './refresh-tokens.ts';
 import { SqliteRegisteredDevices } from './registered-devices.ts';
@@ -48,6 +49,7 @@ export class SqliteStore implements Store {
   readonly environments: SqliteEnvironments;
   readonly clients: SqliteClients;
   readonly users: SqliteUsers;
+  readonly identityProviders: SqliteIdentityProviders;
   readonly deviceAuthorizations: SqliteDeviceAuthorizations;
   readonly flows: SqliteFlows;
   readonly guesses: SqliteGuesses;
@@ -75,6 +77,7 @@ export class SqliteStore implements Store {
     this.environments = new SqliteEnvironments(db);
     this.clients = new SqliteClients(db);
     this.users = new SqliteUsers(db);
+    this.identityProviders = new SqliteIdentityProviders(db);
     this.deviceAuthorizations = new SqliteDeviceAuthorizations(db);
     this.flows = new SqliteFlows(db);
     this.guesses = new SqliteGuesses(db);

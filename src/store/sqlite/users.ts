@@ -1,6 +1,6 @@
 // The people who sign in, approve devices and register authenticators.
 import type { User } from '../../model/records.ts';
-import { StoreConflictError, type UserProfilePatch, type UserStore } from '../store.ts';
+import { StoreConflictError, type FederatedAttributes, type UserProfilePatch, type UserStore } from '../store.ts';
 import { isUniqueViolation, type SqliteDb } from './db.ts';
 import { toUser } from '../rows.ts';
 
@@ -30,9 +30,10 @@ export class SqliteUsers implements UserStore {
   create(u: User): Promise<void> {
     return this.#db.async(() => {
       this.#db.insert(`INSERT INTO users (id, env_id, username, email, password_hash, disabled, name, given_name, family_name,
-        email_verified, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, 'username or email already in use',
+        email_verified, created_at, updated_at, idp_issuer, idp_subject) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      'username, email or identity already in use',
       u.id, u.envId, u.username, u.email, u.passwordHash, u.disabled ? 1 : 0, u.name, u.givenName, u.familyName, u.emailVerified ? 1 : 0,
-      u.createdAt, u.updatedAt);
+      u.createdAt, u.updatedAt, u.idpIssuer, u.idpSubject);
     });
   }
 
@@ -45,8 +46,14 @@ export class SqliteUsers implements UserStore {
   }
 
   getByEmail(envId: string, email: string): Promise<User | undefined> {
-    // lower(email) is the indexed expression (users_env_email).
-    return this.#db.async(() => this.#db.one(toUser, 'SELECT * FROM users WHERE env_id = ? AND lower(email) = lower(?)', envId, email));
+    // lower(email) among password users is the indexed expression (users_env_email, a partial index).
+    return this.#db.async(() => this.#db.one(toUser, 'SELECT * FROM users WHERE env_id = ? AND lower(email) = lower(?) AND idp_issuer IS NULL',
+      envId, email));
+  }
+
+  getByIdentity(envId: string, idpIssuer: string, subject: string): Promise<User | undefined> {
+    return this.#db.async(() => this.#db.one(toUser, 'SELECT * FROM users WHERE env_id = ? AND idp_issuer = ? AND idp_subject = ?',
+      envId, idpIssuer, subject));
   }
 
   list(envId: string): Promise<User[]> {
@@ -71,6 +78,12 @@ export class SqliteUsers implements UserStore {
       }
       return user;
     }));
+  }
+
+  updateFederated(envId: string, id: string, a: FederatedAttributes, now: number): Promise<User | undefined> {
+    return this.#db.async(() => this.#db.one(toUser, `UPDATE users SET email = ?, email_verified = ?, name = ?, given_name = ?, family_name = ?,
+      updated_at = ? WHERE env_id = ? AND id = ? AND idp_issuer IS NOT NULL RETURNING *`,
+    a.email, a.emailVerified ? 1 : 0, a.name, a.givenName, a.familyName, now, envId, id));
   }
 
   updateProfile(envId: string, id: string, patch: UserProfilePatch, now: number): Promise<User | undefined> {

@@ -36,6 +36,7 @@ const wire: Record<CoreErrorCode, Wire> = {
   network_mismatch: ['INVALID_DATA', INVALID_DATA, 'NETWORK_MISMATCH'],
   guess_budget_exhausted: ['REQUEST_LIMITED', 'Too many requests. Try again later.', 'LIMIT_EXCEEDED'],
   flow_not_found: notFound,
+  federation_failed: ['REQUEST_FAILED', 'The sign-in with the identity provider did not complete.'],
   flow_wrong_state: ['INVALID_REQUEST', 'The request is not valid for the current status of the flow.'],
   registration_refused: denied,
   invalid_registration_code: invalidValue,

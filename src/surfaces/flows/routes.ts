@@ -4,7 +4,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { CoreError } from '../../core/errors.ts';
-import type { FlowStatus } from '../../model/records.ts';
+import type { Environment, FlowStatus } from '../../model/records.ts';
 import { countryName } from '../../core/request-context.ts';
 import type { ConsentAnswer, FlowView } from '../../core/verification.ts';
 import { truncateAddress } from '../../geoip/address.ts';
@@ -62,9 +62,15 @@ const consentWarning = z.object({
 });
 
 const link = z.object({ href: z.string() });
+const idpLink = z.object({
+  name: z.string().describe('the provider\'s name in this environment'),
+  title: z.string().describe('its display name, for a "Continue with …" button'),
+  href: z.string().describe('open in the browser that holds the flow: it goes to the provider, and comes back to the verification page'),
+});
 export const flowResponse = z
   .object({
-    _links: z.record(z.string(), link),
+    _links: z.record(z.string(), z.union([link, z.array(idpLink)]))
+      .describe('self; the action the status waits for; while USERNAME_PASSWORD_REQUIRED, `idp`: the environment\'s identity providers (and no usernamePassword.check when password sign-in is off)'),
     id: z.string(),
     status: z.string(),
     createdAt: z.string(),
@@ -96,8 +102,15 @@ const pingError = z
 
 const flowParams = z.object({ envId: envIdParam, flowId: idParam('Flow id') });
 
-function formatFlow(v: FlowView, selfHref: string): z.input<typeof flowResponse> {
-  const next = NEXT_ACTION[v.flow.status];
+/** The sign-in step's choices: the environment's identity providers, and whether passwords are taken. */
+interface SignInLinks {
+  idp: z.input<typeof idpLink>[];
+  passwordSignIn: boolean;
+}
+
+function formatFlow(v: FlowView, selfHref: string, signIn: SignInLinks): z.input<typeof flowResponse> {
+  const signingIn = v.flow.status === 'USERNAME_PASSWORD_REQUIRED';
+  const next = signingIn && !signIn.passwordSignIn ? undefined : NEXT_ACTION[v.flow.status];
   const embedded: z.input<typeof flowResponse>['_embedded'] = {};
   if (v.user) embedded.user = v.user;
   if (v.application) embedded.application = v.application;
@@ -113,7 +126,11 @@ function formatFlow(v: FlowView, selfHref: string): z.input<typeof flowResponse>
     embedded.warnings = v.warnings ?? [];
   }
   return {
-    _links: { self: { href: selfHref }, ...(next ? { [next]: { href: selfHref } } : {}) },
+    _links: {
+      self: { href: selfHref },
+      ...(next ? { [next]: { href: selfHref } } : {}),
+      ...(signingIn && signIn.idp.length > 0 ? { idp: signIn.idp } : {}),
+    },
     id: v.flow.id,
     status: v.flow.status,
     createdAt: new Date(v.flow.createdAt).toISOString(),
@@ -135,6 +152,11 @@ export const flowApiPlugin: FastifyPluginAsync<{ services: Services }> = async (
   app.addContentTypeParser(/^application\/vnd\.pingidentity\.[a-z.]+\+json$/i, { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
 
   const selfHref = (params: z.infer<typeof flowParams>) => `${publicUrl}/${params.envId}/flows/${params.flowId}`;
+  const format = async (env: Environment, view: FlowView, params: z.infer<typeof flowParams>) => {
+    const idp = view.flow.status !== 'USERNAME_PASSWORD_REQUIRED' ? [] : (await services.federation.providers(env.id))
+      .map((p) => ({ name: p.name, title: p.displayName, href: services.urls.idpStart(env.id, p.name, view.flow.id) }));
+    return formatFlow(view, selfHref(params), { idp, passwordSignIn: env.passwordSignIn });
+  };
   const errors = { 400: pingError, 403: pingError, 404: pingError, 413: pingError, 415: pingError, 429: pingError };
 
   r.get('/:envId/flows/:flowId', {
@@ -143,7 +165,7 @@ export const flowApiPlugin: FastifyPluginAsync<{ services: Services }> = async (
       const flow = await services.verification.load(request.env, request.params.flowId, browserSecret(request));
       reply.header('cache-control', 'no-store');
       // The reader's context: the warnings compare the device's request with where this request comes from.
-      return formatFlow(await services.verification.view(flow, requestContext(request, services.geoIp)), selfHref(request.params));
+      return format(request.env, await services.verification.view(flow, requestContext(request, services.geoIp)), request.params);
     },
   });
 
@@ -209,7 +231,7 @@ export const flowApiPlugin: FastifyPluginAsync<{ services: Services }> = async (
         }
       }
       reply.header('cache-control', 'no-store');
-      return formatFlow(view, selfHref(request.params));
+      return format(env, view, request.params);
     },
   });
 };

@@ -35,6 +35,7 @@ const wire: Record<CoreErrorCode, OAuthError | [OAuthError, number]> = {
   network_mismatch: 'invalid_request',
   guess_budget_exhausted: 'temporarily_unavailable',
   flow_not_found: 'invalid_request',
+  federation_failed: 'access_denied',
   flow_wrong_state: 'invalid_request',
   registration_refused: 'access_denied',
   invalid_registration_code: 'invalid_grant',

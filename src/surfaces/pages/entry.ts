@@ -1,7 +1,8 @@
 // GET /device[?user_code=], /{envID}/device[/{clientId}]: the address devices show. It starts a
 // verification flow bound to this browser and redirects (302) to the page that renders it; a custom
 // UI may call it too and read the flowId from Location (docs/vendors.md). `?view=devices` starts one
-// that shows "Your devices" after sign-in instead of the code step.
+// that shows "Your devices" after sign-in instead of the code step; `?idp=<name>` goes straight to
+// that identity provider's sign-in (a link an organisation hands out, README "Sign in with your organisation").
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -12,11 +13,11 @@ import type { Services } from '../../services.ts';
 const deviceQuery = z.object({
   user_code: text(64).optional(),
   view: z.enum(['devices']).optional().describe('`devices`: after sign-in, show "Your devices" instead of the code step'),
+  idp: text(40).optional().describe('the name of one of the environment\'s identity providers: go straight to it to sign in'),
 });
 
 export function entryRoutes(app: FastifyInstance, services: Services): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const { publicUrl } = services.config;
   const starts = [
     { url: '/device', params: undefined },
     { url: '/:envId/device', params: z.object({ envId: envIdParam }) },
@@ -32,7 +33,7 @@ export function entryRoutes(app: FastifyInstance, services: Services): void {
         // Refusals are the page's HTML error pages (errors.ts).
         produces: ['text/html'],
         response: {
-          302: z.null().describe('Location: {PUBLIC_URL}/{envID}/signon?flowId=…[&user_code=…][&view=devices]'),
+          302: z.null().describe('Location: {PUBLIC_URL}/{envID}/signon?flowId=…[&user_code=…][&view=devices]; with idp, {PUBLIC_URL}/{envID}/idp/{idp}/start?flowId=…'),
           400: z.string().describe('HTML: a malformed user_code (over 64 characters, or a NUL byte) or a view other than devices'),
           ...(s.params ? { 404: z.string().describe(`HTML: no such environment${s.url.endsWith(':clientId') ? ' or application' : ''}`) } : {}),
           429: z.string().describe('HTML: too many requests from this address (Retry-After)'),
@@ -43,9 +44,9 @@ export function entryRoutes(app: FastifyInstance, services: Services): void {
         const env = request.env;
         const secret = ensureBrowserSecret(request, reply);
         const flow = await services.verification.start(env, secret, (request.params as { clientId?: string }).clientId);
-        const code = request.query.user_code;
-        const view = request.query.view === undefined ? '' : `&view=${request.query.view}`;
-        const location = `${publicUrl}/${env.id}/signon?flowId=${flow.id}${code ? `&user_code=${encodeURIComponent(code)}` : ''}${view}`;
+        const idp = request.query.idp;
+        const then = { userCode: request.query.user_code, toDevices: request.query.view === 'devices' };
+        const location = idp !== undefined && idp !== '' ? services.urls.idpStart(env.id, idp, flow.id, then) : services.urls.signon(env.id, flow.id, then);
         reply.header('cache-control', 'no-store');
         return reply.redirect(location, 302);
       },

@@ -1,7 +1,7 @@
 // How the page answers: every response carries the same security headers, and every error is an
 // HTML page in the page's own style, never OAuth JSON and never a stack trace.
 import type { FastifyReply } from 'fastify';
-import type { CoreError, CoreErrorCode } from '../../core/errors.ts';
+import type { CoreError, CoreErrorCode, FederationFailure } from '../../core/errors.ts';
 import type { ErrorSender, RawError } from '../../http/wire-format.ts';
 import { html } from './html.ts';
 import { messagePage } from './render.ts';
@@ -62,6 +62,22 @@ const wait = (then: string) => (err: CoreError): string => `${then} Try again in
 const NOT_UNDERSTOOD = 'That request could not be understood. Go back and try again.';
 const notUnderstood: Shown = { title: 'Something is not right', message: say(NOT_UNDERSTOOD) };
 
+/** What the person is told when a sign-in through their organisation's provider did not complete. */
+export function federationMessage(reason: FederationFailure | undefined): string {
+  switch (reason) {
+    // access_denied: the person pressed Cancel, or the provider would not let them in; it does not say which.
+    case 'cancelled': return 'The sign-in was cancelled, or your organisation\'s sign-in did not allow it. Nothing was changed.';
+    case 'denied': return 'Your organisation\'s sign-in refused the request; it may not be set up for this service yet. Nothing was changed. Try again, or ask your administrator.';
+    case 'unknown_provider': return 'That sign-in option is not available here.';
+    case 'stale': return 'This sign-in link was already used, has expired, or was opened in another browser. Start the sign-in again.';
+    case 'unreachable': return 'Your organisation\'s sign-in could not be reached just now. Try again in a moment.';
+    case 'disabled': return 'This account can no longer approve devices.';
+    case 'invalid_response':
+    case undefined:
+      return 'Your organisation\'s sign-in answered in a way that could not be trusted, so you were not signed in. Try again, or ask your administrator.';
+  }
+}
+
 /** Every error the engine can raise, as the page shows it (the compiler holds the table complete). */
 const shown: Record<CoreErrorCode, Shown> = {
   invalid_request: notUnderstood,
@@ -103,6 +119,7 @@ const shown: Record<CoreErrorCode, Shown> = {
   },
   guess_budget_exhausted: { title: 'Too many wrong codes', message: wait('Too many wrong codes have been tried from your network.'), form: true },
   flow_not_found: { title: 'This link has expired', message: say('This sign-in page has expired or was opened in a different browser.') },
+  federation_failed: { title: 'Sign-in did not complete', message: (err) => federationMessage(err.details.federation) },
   flow_wrong_state: { title: 'Already answered', message: say('This request has already been answered. Start again on your device if you need to.'), status: 409 },
   registration_refused: notUnderstood,
   invalid_registration_code: notUnderstood,

@@ -68,12 +68,23 @@ export function signInPage(o: {
   /** Signing in to see "Your devices" rather than to connect one (it rides along like the code). */
   toDevices?: boolean;
   error?: FormError;
+  /** "Continue with …" for each of the environment's identity providers (federation). */
+  providers?: readonly { displayName: string; href: string }[];
+  /** False: the environment signs people in through its providers only (no password form). */
+  passwordSignIn?: boolean;
 }): string {
   const focusPassword = o.username !== undefined && o.username !== '';
+  const providers = o.providers ?? [];
+  const withPassword = o.passwordSignIn !== false;
   return layout('Sign in', html`<h1 id="page-title">Sign in</h1>
 <p>${o.toDevices === true ? 'Sign in to see the devices connected to your account.' : html`Sign in to connect ${forApp(o.appName)} to your account.`}</p>
 ${alert(o.error)}
-<form method="post" action="signon">
+${providers.length > 0 && html`<ul class="providers">${providers.map((p) => html`
+<li><a class="button${withPassword ? ' secondary' : ''}" href="${p.href}">Continue with ${p.displayName}</a></li>`)}
+</ul>
+${withPassword && html`<p class="muted or">or sign in with your username and password</p>`}`}
+${!withPassword && providers.length === 0 && html`<p>Sign-in is not available here. Ask your administrator.</p>`}
+${withPassword && html`<form method="post" action="signon">
 ${hidden(o.form)}
 <input type="hidden" name="action" value="signin">
 ${o.userCode !== undefined && html`<input type="hidden" name="user_code" value="${o.userCode}">`}
@@ -87,7 +98,7 @@ ${o.toDevices === true && html`<input type="hidden" name="view" value="devices">
 <input type="password" id="password" name="password" autocomplete="current-password" required${described(o.error)}${focusPassword && html` autofocus`}>
 </div>
 <div class="actions"><button type="submit">Sign in</button></div>
-</form>`);
+</form>`}`);
 }
 
 export function codePage(o: { form: FormContext; appName?: string; userCode?: string; error?: FormError; more?: SafeHtml }): string {

@@ -25,6 +25,7 @@ import { ownWireFormat } from '../../http/wire-format.ts';
 import type { Services } from '../../services.ts';
 import { csrfToken, csrfValid } from './csrf.ts';
 import { entryRoutes } from './entry.ts';
+import { idpRoutes } from './idp.ts';
 import { qrRoutes } from './qr.ts';
 import { forbiddenPage, formMessage, rawPageError, redirectPage, sendPage, sendPageError } from './errors.ts';
 import { confirmSignOutPage, deviceRows, devicesHref, devicesLink, devicesPage } from './signed-in-devices.ts';
@@ -70,18 +71,27 @@ const postResponses = {
   503: page('the step could not be saved (the server is out of storage), or a code could not be checked (Redis unreachable; the code form with a message); nothing changed (Retry-After)'),
 };
 
+interface SignInChoices {
+  providers: { displayName: string; href: string }[];
+  passwordSignIn: boolean;
+}
+
 /** The page for the flow's current step, optionally with a message about the last submission. */
 function renderStep(
   view: FlowView,
   form: FormContext,
-  o: { userCode?: string; username?: string; error?: FormError; errorCode?: string; toDevices?: boolean; attributions?: readonly Attribution[] } = {},
+  o: {
+    userCode?: string; username?: string; error?: FormError; errorCode?: string; toDevices?: boolean; attributions?: readonly Attribution[];
+    /** The sign-in step's choices: the environment's providers and whether passwords are accepted. */
+    signIn?: SignInChoices;
+  } = {},
 ): string {
   const appName = view.application?.name;
   // Once someone is signed in, every later step offers "Your devices".
   const more = view.user === undefined ? undefined : devicesLink(form.flowId);
   switch (view.flow.status) {
     case 'USERNAME_PASSWORD_REQUIRED':
-      return signInPage({ form, appName, username: o.username, userCode: o.userCode, toDevices: o.toDevices, error: o.error });
+      return signInPage({ form, appName, username: o.username, userCode: o.userCode, toDevices: o.toDevices, error: o.error, ...o.signIn });
     case 'DAG_USER_CODE_REQUIRED':
       return codePage({ form, appName, userCode: o.userCode, error: o.error, more });
     case 'DAG_CONSENT_REQUIRED':
@@ -108,7 +118,7 @@ function renderStep(
 
 /** The verification page for people: /device starts a flow, /signon renders and drives it. */
 export const pagePlugin: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
-  await ownWireFormat(app, sendPageError, ['/device', '/signon', '/:envId/device', '/:envId/signon'], rawPageError);
+  await ownWireFormat(app, sendPageError, ['/device', '/signon', '/:envId/device', '/:envId/signon', '/:envId/idp'], rawPageError);
   // One budget per source across the page and the flow API together, unknown paths included.
   app.addHook('onRequest', app.rateLimit(limitBy(services.limits.verification, sourceKey)));
   app.addHook('preHandler', resolveEnvironment(services));
@@ -116,6 +126,7 @@ export const pagePlugin: FastifyPluginAsync<{ services: Services }> = async (app
   qrRoutes(app, services);
   entryRoutes(app, services);
   signonRoutes(app, services);
+  idpRoutes(app, services);
 };
 
 function signonRoutes(app: FastifyInstance, services: Services): void {
@@ -123,6 +134,13 @@ function signonRoutes(app: FastifyInstance, services: Services): void {
   const { publicUrl } = services.config;
   const v = services.verification;
   const attributions = services.geoIp.attributions;
+  /** The sign-in step's "Continue with …" links (the code and the wish to see the devices ride along). */
+  const signInChoices = async (env: Environment, view: FlowView, then: { userCode?: string; toDevices?: boolean }): Promise<SignInChoices | undefined> => {
+    if (view.flow.status !== 'USERNAME_PASSWORD_REQUIRED') return undefined;
+    const providers = (await services.federation.providers(env.id))
+      .map((p) => ({ displayName: p.displayName, href: services.urls.idpStart(env.id, p.name, view.flow.id, then) }));
+    return { providers, passwordSignIn: env.passwordSignIn };
+  };
   const pageUrl = (env: Environment, flowId: string, o: { userCode?: string; view?: 'devices'; signedOut?: string } = {}) => {
     const q = new URLSearchParams({ flowId });
     if (o.userCode) q.set('user_code', o.userCode);
@@ -177,7 +195,9 @@ function signonRoutes(app: FastifyInstance, services: Services): void {
           return sendPage(reply, 200, await devices(env, { ...view, user: view.user }, form, request.query.signedOut, request.query.confirm));
         }
         // Nobody signed in yet: the sign-in step comes first, and carries the wish to see the devices.
-        return sendPage(reply, 200, renderStep(view, form, { userCode, toDevices: request.query.view === 'devices', attributions }));
+        const toDevices = request.query.view === 'devices';
+        const signIn = await signInChoices(env, view, { userCode, toDevices });
+        return sendPage(reply, 200, renderStep(view, form, { userCode, toDevices, attributions, signIn }));
       },
     });
 
@@ -213,7 +233,8 @@ function signonRoutes(app: FastifyInstance, services: Services): void {
         const again = async (status: number, message: string, errorCode?: string): Promise<FastifyReply> => {
           const view = await v.view(await v.load(env, flowId, secret), context);
           const toDevices = body.view === 'devices';
-          return sendPage(reply, status, renderStep(view, form, { userCode, username, error: { message }, errorCode, toDevices, attributions }));
+          const signIn = await signInChoices(env, view, { userCode, toDevices });
+          return sendPage(reply, status, renderStep(view, form, { userCode, username, error: { message }, errorCode, toDevices, attributions, signIn }));
         };
 
         if (body.action === 'signout') return signOut(request.log, reply, env, flowId, secret, body.grant);

@@ -43,6 +43,8 @@ code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"DejaVu Sans Mono","
 .warning{background:var(--warn-bg);border-color:var(--warn)}
 .success{background:var(--ok-bg);border-color:var(--ok);font-weight:600}
 .usercode{margin:0 0 1.25rem;padding:.75rem;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"DejaVu Sans Mono","Liberation Mono",monospace;font-size:2rem;font-weight:700;letter-spacing:.18em;text-indent:.18em;text-align:center;border:2px dashed var(--border);border-radius:.5rem}
+ul.providers{list-style:none;margin:0 0 1.25rem;padding:0;display:grid;gap:.75rem}
+.or{text-align:center}
 ul.scopes{margin:0 0 1.25rem;padding-left:1.25rem}
 ul.scopes li{margin:.25rem 0}
 ul.grants{list-style:none;margin:0 0 1.25rem;padding:0}

@@ -45,6 +45,7 @@ const wire: Record<CoreErrorCode, Wire> = {
   network_mismatch: 'Bad request.',
   guess_budget_exhausted: 'Too many requests.',
   flow_not_found: 'Not found.',
+  federation_failed: 'Not authorized to perform the request.',
   flow_wrong_state: 'Bad request.',
   registration_refused: (e) => refusals[e.details.reason ?? 'user_not_found'](e),
   invalid_registration_code: 'The device registration code is invalid, expired or already used.',

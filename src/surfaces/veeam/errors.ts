@@ -31,6 +31,7 @@ const wire: Record<CoreErrorCode, string | [string, number]> = {
   network_mismatch: 'invalid_request',
   guess_budget_exhausted: 'too_many_requests',
   flow_not_found: 'not_found',
+  federation_failed: 'access_denied',
   flow_wrong_state: 'invalid_request',
   registration_refused: 'access_denied',
   invalid_registration_code: 'invalid_request',

@@ -3,7 +3,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { TestContext } from 'node:test';
 import type {
-  Client, DeviceAuthorization, Environment, Flow, Grant, User,
+  Client, DeviceAuthorization, Environment, Flow, Grant, IdentityProvider, User,
 } from '../../../src/model/records.ts';
 import type { Store } from '../../../src/store/store.ts';
 
@@ -21,7 +21,7 @@ export function environment(o: Partial<Environment> = {}): Environment {
   const i = next();
   return {
     id: randomUUID(), name: `env-${i}`, companyId: randomUUID(), mfaLicensed: i % 2 === 0, deviceDefaults: { networks: null, scopes: null },
-    createdAt: NOW + i, ...o,
+    passwordSignIn: true, createdAt: NOW + i, ...o,
   };
 }
 
@@ -51,7 +51,22 @@ export function user(envId: string, o: Partial<User> = {}): User {
   const i = next();
   return {
     id: randomUUID(), envId, username: `user${i}`, email: `User${i}@Example.test`, passwordHash: `scrypt$${hash()}`,
-    disabled: false, name: null, givenName: null, familyName: null, emailVerified: false, createdAt: NOW + i, updatedAt: NOW + i, ...o,
+    disabled: false, name: null, givenName: null, familyName: null, emailVerified: false, createdAt: NOW + i, updatedAt: NOW + i,
+    idpIssuer: null, idpSubject: null, ...o,
+  };
+}
+
+/** A federated user: no password, the pair (provider, upstream `sub`) is who they are. */
+export function federatedUser(envId: string, idpIssuer: string, o: Partial<User> = {}): User {
+  return user(envId, { passwordHash: '', idpIssuer, idpSubject: `sub-${randomUUID()}`, ...o });
+}
+
+export function identityProvider(envId: string, o: Partial<IdentityProvider> = {}): IdentityProvider {
+  const i = next();
+  return {
+    envId, name: `corp-${i}`, displayName: `Corp ${i}`, issuer: `https://idp${i}.example.test`, clientId: `client-${i}`,
+    clientSecretEnc: `v1.${hash()}`, scope: 'openid email profile', claims: { username: 'preferred_username', email: 'email', name: 'name' },
+    createdAt: NOW + i, ...o,
   };
 }
 
@@ -68,7 +83,7 @@ export function flow(envId: string, o: Partial<Flow> = {}): Flow {
   const i = next();
   return {
     id: randomUUID(), envId, clientId: null, status: 'USERNAME_PASSWORD_REQUIRED', browserHash: hash(), userId: null, deviceId: null,
-    userCodeEnc: null, authentication: null, failedAttempts: 0, createdAt: NOW + i, updatedAt: NOW + i, expiresAt: NOW + 15 * MINUTE, ...o,
+    userCodeEnc: null, authentication: null, idpStateHash: null, idpPendingEnc: null, failedAttempts: 0, createdAt: NOW + i, updatedAt: NOW + i, expiresAt: NOW + 15 * MINUTE, ...o,
   };
 }
 

@@ -6,6 +6,7 @@ import { deviceContract } from './device-authorizations.ts';
 import type { OpenStores } from './fixtures.ts';
 import { grantContract } from './grants.ts';
 import { guessContract } from './guesses.ts';
+import { identityContract } from './identity-providers.ts';
 import { raceContract } from './races.ts';
 import { recordContract } from './records.ts';
 
@@ -13,6 +14,7 @@ export type { OpenStores } from './fixtures.ts';
 
 export function storeContract(open: OpenStores): void {
   recordContract(open);
+  identityContract(open);
   deviceContract(open);
   grantContract(open);
   guessContract(async (t, count) => (await open(t, count)).map((s) => s.guesses));
