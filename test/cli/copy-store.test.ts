@@ -67,7 +67,7 @@ async function fill(h: TestApp) {
   // federated user (no password, one email with alice), an environment without password sign-in.
   const now = h.clock.now();
   await services.store.identityProviders.create({
-    envId: env.id, name: 'corp', displayName: 'Corp SSO', issuer: 'https://idp.example.test', clientId: 'dcs', clientSecretEnc: services.secrets.encrypt('s3cret'),
+    envId: env.id, name: 'corp', displayName: 'Corp SSO', issuer: 'https://idp.corp.example.test', clientId: 'dcs', clientSecretEnc: services.secrets.encrypt('s3cret'),
     scope: 'openid email profile', claims: { username: 'preferred_username', email: 'email', name: 'name' }, createdAt: now,
   });
   await services.store.users.create({
@@ -158,7 +158,7 @@ test('copy-store copies every record of every table into PostgreSQL, equal throu
     const corp = await postgres.identityProviders.get(filled.env.id, 'corp');
     assert.deepEqual(corp, await sqlite.identityProviders.get(filled.env.id, 'corp'));
     assert.equal(h.services.secrets.decrypt(corp?.clientSecretEnc ?? ''), 's3cret', 'the secret stays encrypted with the same server secret');
-    assert.equal((await postgres.users.getByIdentity(filled.env.id, 'corp', '00u1alice'))?.username, 'alice.corp');
+    assert.equal((await postgres.users.getByIdentity(filled.env.id, 'https://idp.corp.example.test', '00u1alice'))?.username, 'alice.corp');
     const devices = await Promise.all(rows(file, 'SELECT env_id, id FROM device_authorizations').map((r) => postgres.deviceAuthorizations.get(String(r.env_id), String(r.id))));
     assert.ok(devices.some((d) => d?.grantId !== null && d?.sourceNetwork === '127.0.0.1'), 'a redeemed code keeps its grant and its network');
     // Registration codes have no read: the copied one redeems on PostgreSQL, and only there.

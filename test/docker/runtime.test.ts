@@ -471,12 +471,14 @@ test('the Docker image\'s runtime stage, reproduced without Docker, serves a dev
   const base = `http://127.0.0.1:${port}`;
   await new Promise<void>((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => { reject(new Error(`the server did not start: ${out}`)); }, 20_000);
+    let err = '';
+    server.stderr.on('data', (c: string) => { err += c; });
+    const timer = setTimeout(() => { reject(new Error(`the server did not start: ${out}${err}`)); }, 20_000);
     server.stdout.on('data', (c: string) => {
       out += c;
       if (out.includes('device-code-server listening')) { clearTimeout(timer); resolve(); }
     });
-    server.once('exit', (code) => { clearTimeout(timer); reject(new Error(`the server exited (${String(code)}): ${out}`)); });
+    server.once('exit', (code) => { clearTimeout(timer); reject(new Error(`the server exited (${String(code)}): ${out}${err}`)); });
   });
   t.diagnostic(`listening after ${Date.now() - startedAt} ms`);
 

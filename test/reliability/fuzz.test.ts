@@ -80,7 +80,7 @@ type Surface = 'oauth' | 'page' | 'flows' | 'veeam' | 'rsa';
 const CLAIMS: readonly [prefix: string, surface: Surface][] = [
   ['/oauth', 'oauth'], ['/:envId/as', 'oauth'], ['/.well-known', 'oauth'],
   ['/device', 'page'], ['/signon', 'page'], ['/:envId/device', 'page'], ['/:envId/signon', 'page'],
-  ['/:envId/flows', 'flows'],
+  ['/:envId/idp', 'page'], ['/:envId/flows', 'flows'],
   ['/api', 'veeam'], ['/:envId/api', 'veeam'],
   ['/AdminInterface/restapi', 'rsa'], ['/api/v1/devices', 'rsa'],
 ];
