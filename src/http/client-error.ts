@@ -10,10 +10,16 @@ function nativeRaw(_status: number, description: string): RawError {
   return { contentType: 'application/json; charset=utf-8', body: JSON.stringify({ error: 'invalid_request', error_description: description }) };
 }
 
-/** Method and path from the bytes the parser saw, when the request line arrived whole. */
+/**
+ * Method and path from the bytes the parser saw: enough of the request line to tell whose prefix it
+ * names, even when the line is cut short (a 100 KB URL), malformed after the path (a bad version,
+ * stray bytes) or in absolute form (`GET http://host/device`). The query and anything after the
+ * path (a control character included) are ignored; a path longer than the prefixes need is cut.
+ */
 function requestLine(raw: unknown): { method: string; path: string } | undefined {
   if (!Buffer.isBuffer(raw)) return undefined;
-  const m = /^([A-Z]{3,10}) (\S{1,8192}) HTTP\/1\.[01]\r?\n/.exec(raw.subarray(0, 8300).toString('latin1'));
+  // eslint-disable-next-line no-control-regex -- a control character ends the path the parser refused
+  const m = /^([A-Z]{3,10}) (?:https?:\/\/[^/\s]{0,255})?(\/[^\s?#\x00-\x1f\x7f]{0,2048})/.exec(raw.subarray(0, 2400).toString('latin1'));
   return m?.[1] === undefined || m[2] === undefined ? undefined : { method: m[1], path: m[2] };
 }
 
@@ -26,7 +32,7 @@ export function clientErrorHandler(formats: WireFormats) {
       : [400, 'malformed HTTP request'];
     const line = requestLine(err.rawPacket);
     const render = (line === undefined ? undefined : formats.find(line.path)?.raw) ?? nativeRaw;
-    const answer = render(status, description);
+    const answer = render(status, description, line?.path ?? '/');
     const body = line?.method === 'HEAD' ? '' : answer.body;
     const extra = Object.entries(answer.headers ?? {}).map(([k, v]) => `${k}: ${v}\r\n`).join('');
     if (socket.writable) {

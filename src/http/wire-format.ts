@@ -15,7 +15,8 @@ export interface RawError {
   body: string;
   headers?: Readonly<Record<string, string>>;
 }
-export type RawErrorRenderer = (status: number, description: string) => RawError;
+/** `path`: the request's path as far as the parser saw it (no query). */
+export type RawErrorRenderer = (status: number, description: string, path: string) => RawError;
 
 export interface WireFormat {
   send: ErrorSender;

@@ -73,3 +73,63 @@ test('HEAD answers carry no body, errors included', async (t) => {
     assert.equal(await res.text(), '', `${path} (${res.status})`);
   }
 });
+
+test('a 100 KB URL, a malformed request line and an absolute-form URL on a page path are HTML pages', async (t) => {
+  const h = await build(t);
+  const port = Number(new URL(await h.listen()).port);
+  const env = h.services.defaultEnv.id;
+  const page = (res: string, status: number, what: string): void => {
+    assert.match(res, new RegExp(`^HTTP/1\\.1 ${status} `), what);
+    assert.match(res, /\r\nContent-Type: text\/html; charset=utf-8\r\n/i, what);
+    assert.match(res.split('\r\n\r\n')[1] ?? '', /^<!doctype html>/i, what);
+  };
+  // The request line alone is larger than every header limit: the parser has only its first part.
+  page(await raw(port, `GET /${env}/signon?flowId=${'a'.repeat(100 * 1024)} HTTP/1.1\r\nHost: x\r\n\r\n`), 431, '100 KB URL');
+  page(await raw(port, `GET /device?user_code=${'B'.repeat(100 * 1024)} HTTP/1.1\r\nHost: x\r\n\r\n`), 431, '100 KB query on /device');
+  page(await raw(port, 'GET /device HTTP/1.1 junk\r\nHost: x\r\n\r\n'), 400, 'junk after the version');
+  page(await raw(port, `GET /${env}/signon/\x01 HTTP/1.1\r\nHost: x\r\n\r\n`), 400, 'a control character in the path');
+  page(await raw(port, `GET http://x/${env}/device HTTP/1.1 junk\r\nHost: x\r\n\r\n`), 400, 'absolute form');
+  // Not a page, malformed the same way: the server's native JSON.
+  const api = await raw(port, 'GET /oauth/jwks HTTP/1.1 junk\r\nHost: x\r\n\r\n');
+  assert.match(api, /^HTTP\/1\.1 400 /);
+  assert.equal((JSON.parse(api.split('\r\n\r\n')[1] ?? '') as { error: string }).error, 'invalid_request');
+});
+
+test('the parser\'s refusals on the flow API, Veeam and RSA paths come in each one\'s error body', async (t) => {
+  const h = await build(t);
+  const port = Number(new URL(await h.listen()).port);
+  const env = h.services.defaultEnv.id;
+  const answer = async (request: string): Promise<{ status: number; type: string; body: Record<string, unknown> }> => {
+    const res = await raw(port, request);
+    const [head = '', body = ''] = res.split('\r\n\r\n');
+    return {
+      status: Number(/^HTTP\/1\.1 (\d{3}) /.exec(head)?.[1]),
+      type: /\r\nContent-Type: ([^\r;]+)/i.exec(head)?.[1] ?? '',
+      body: JSON.parse(body) as Record<string, unknown>,
+    };
+  };
+  const big = 'a'.repeat(100 * 1024);
+
+  const flow = await answer(`GET /${env}/flows/${big} HTTP/1.1\r\nHost: x\r\n\r\n`);
+  assert.equal(flow.status, 431);
+  assert.equal(flow.type, 'application/json');
+  assert.equal(flow.body.code, 'INVALID_REQUEST');
+  assert.equal(typeof flow.body.id, 'string');
+  assert.equal(typeof flow.body.message, 'string');
+
+  const veeam = await answer('POST /api/v1/accounts/created/getDeviceCode HTTP/1.1 junk\r\nHost: x\r\n\r\n');
+  assert.equal(veeam.status, 400);
+  assert.equal(veeam.type, 'application/problem+json');
+  assert.equal(veeam.body.status, 400);
+  assert.equal(veeam.body.error, 'invalid_request');
+  assert.equal(typeof veeam.body.title, 'string');
+  assert.equal(typeof veeam.body.detail, 'string');
+
+  const rsa = await answer(`GET /AdminInterface/restapi/v1/users/deviceRegistrationCode HTTP/1.1\r\nHost: x\r\nX-Big: ${big}\r\n\r\n`);
+  assert.equal(rsa.status, 431);
+  assert.equal(rsa.type, 'application/json');
+  assert.equal(rsa.body.status, 431);
+  assert.equal(rsa.body.path, '/AdminInterface/restapi/v1/users/deviceRegistrationCode');
+  assert.equal(rsa.body.timestamp, h.clock.now());
+  assert.equal(typeof rsa.body.message, 'string');
+});

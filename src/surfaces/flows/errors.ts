@@ -1,6 +1,7 @@
 // PingOne's error envelope for the flow API: {id, code, message, details?[{code, target, message, innerError}]}.
 import type { CoreErrorCode } from '../../core/errors.ts';
-import type { ErrorSender } from '../../http/wire-format.ts';
+import { randomUUID } from 'node:crypto';
+import type { ErrorSender, RawErrorRenderer } from '../../http/wire-format.ts';
 
 type Wire = [code: string, message: string, detailCode?: string];
 
@@ -61,3 +62,12 @@ export const sendFlowError: ErrorSender = (request, reply, err) => {
   }
   return reply.code(err.status).type('application/json; charset=utf-8').send(body);
 };
+
+/** A request the HTTP parser refused, in PingOne's envelope (no request id was assigned: a fresh one). */
+export const flowRawError: RawErrorRenderer = (status) => ({
+  contentType: 'application/json; charset=utf-8',
+  body: JSON.stringify({
+    id: randomUUID(), code: 'INVALID_REQUEST',
+    message: status === 431 ? 'The request headers are too large.' : status === 408 ? 'The request took too long to arrive.' : 'The request could not be read.',
+  }),
+});

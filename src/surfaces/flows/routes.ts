@@ -16,7 +16,7 @@ import { limitBy, sourceKey } from '../../http/rate-limit.ts';
 import { requestContext } from '../../http/request-context.ts';
 import { ownWireFormat } from '../../http/wire-format.ts';
 import type { Services } from '../../services.ts';
-import { sendFlowError } from './errors.ts';
+import { flowRawError, sendFlowError } from './errors.ts';
 
 export const MEDIA = {
   check: 'application/vnd.pingidentity.usernamepassword.check+json',
@@ -140,7 +140,7 @@ function formatFlow(v: FlowView, selfHref: string, signIn: SignInLinks): z.input
 }
 
 export const flowApiPlugin: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
-  await ownWireFormat(app, sendFlowError, ['/:envId/flows']);
+  await ownWireFormat(app, sendFlowError, ['/:envId/flows'], flowRawError);
   // The page's budget: one per source across the page and the flow API together, unknown paths included.
   app.addHook('onRequest', app.rateLimit(limitBy(services.limits.verification, sourceKey)));
   app.addHook('preHandler', resolveEnvironment(services));

@@ -3,7 +3,7 @@
 // Every authentication failure is a 403, as RSA documents.
 import { STATUS_CODES } from 'node:http';
 import type { CoreError, CoreErrorCode, RegistrationRefusal } from '../../core/errors.ts';
-import type { ErrorSender } from '../../http/wire-format.ts';
+import type { ErrorSender, RawErrorRenderer } from '../../http/wire-format.ts';
 import type { Clock } from '../../model/clock.ts';
 
 export const REGISTRATION_CODE_PATH = '/AdminInterface/restapi/v1/users/deviceRegistrationCode';
@@ -59,6 +59,14 @@ const wire: Record<CoreErrorCode, Wire> = {
   limits_unavailable: 'The service is temporarily unavailable. Try again later.',
   server_error: 'The service has an internal error.',
 };
+
+/** A request the HTTP parser refused, in Spring Boot's body like every other error of the facade. */
+export function rsaRawError(clock: Clock): RawErrorRenderer {
+  return (status, description, path) => ({
+    contentType: 'application/json; charset=utf-8',
+    body: JSON.stringify({ timestamp: clock.now(), status, error: STATUS_CODES[status] ?? 'Error', message: `The request could not be read: ${description}.`, path }),
+  });
+}
 
 export function rsaErrorSender(clock: Clock): ErrorSender {
   return (request, reply, err) => {

@@ -16,7 +16,7 @@ import { limitBy, sourceKey } from '../../http/rate-limit.ts';
 import { ownWireFormat } from '../../http/wire-format.ts';
 import type { Services } from '../../services.ts';
 import { rsaValidatorCompiler } from './body.ts';
-import { REGISTRATION_CODE_PATH, rsaErrorSender } from './errors.ts';
+import { REGISTRATION_CODE_PATH, rsaErrorSender, rsaRawError } from './errors.ts';
 import {
   devicesResponse, device, lookupBody, redemptionBody, registrationCodeBody, registrationCodeResponse, rsaError, userDetails,
 } from './schemas.ts';
@@ -54,7 +54,7 @@ function userJson(u: User): z.input<typeof userDetails> {
 }
 
 export const rsaPlugin: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
-  await ownWireFormat(app, rsaErrorSender(services.clock), [ADMIN, '/api/v1/devices']);
+  await ownWireFormat(app, rsaErrorSender(services.clock), [ADMIN, '/api/v1/devices'], rsaRawError(services.clock));
   app.setValidatorCompiler(rsaValidatorCompiler);
   // RSA's example requests carry no Content-Type: a body without one is read as JSON here. Any
   // other media type than JSON is refused (415), text/plain included.

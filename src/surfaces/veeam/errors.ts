@@ -2,7 +2,7 @@
 // with an `error` member naming the failure in OAuth terms so token clients can branch on it.
 import { STATUS_CODES } from 'node:http';
 import type { CoreErrorCode } from '../../core/errors.ts';
-import type { ErrorSender } from '../../http/wire-format.ts';
+import type { ErrorSender, RawErrorRenderer } from '../../http/wire-format.ts';
 
 /** The `error` member, and the status where OAuth prescribes another than the default. */
 const wire: Record<CoreErrorCode, string | [string, number]> = {
@@ -46,6 +46,12 @@ const wire: Record<CoreErrorCode, string | [string, number]> = {
 };
 
 export const PROBLEM_JSON = 'application/problem+json; charset=utf-8';
+
+/** A request the HTTP parser refused, as a problem (no route ran: the error is the request's). */
+export const veeamRawError: RawErrorRenderer = (status, description) => ({
+  contentType: PROBLEM_JSON,
+  body: JSON.stringify({ type: 'about:blank', title: STATUS_CODES[status] ?? 'Error', status, detail: description, error: 'invalid_request' }),
+});
 
 /** `realm` names this server in the Bearer challenge. */
 export function veeamErrorSender(realm: string): ErrorSender {

@@ -18,7 +18,7 @@ import { requestContext } from '../../http/request-context.ts';
 import { ownWireFormat } from '../../http/wire-format.ts';
 import type { User } from '../../model/records.ts';
 import type { Services } from '../../services.ts';
-import { veeamErrorSender } from './errors.ts';
+import { veeamErrorSender, veeamRawError } from './errors.ts';
 import { deviceCodeResponse, problem, sessionTokenBody, sessionTokenResponse } from './schemas.ts';
 
 const variants = [
@@ -46,7 +46,7 @@ function credential(lower: string | undefined, upper: string | undefined, name: 
 }
 
 export const veeamPlugin: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
-  await ownWireFormat(app, veeamErrorSender(services.config.publicUrl), variants.map((v) => v.prefix));
+  await ownWireFormat(app, veeamErrorSender(services.config.publicUrl), variants.map((v) => v.prefix), veeamRawError);
   await app.register(formbody, { bodyLimit: services.config.bodyLimit });
   const r = app.withTypeProvider<ZodTypeProvider>();
   app.addHook('preHandler', resolveEnvironment(services));
