@@ -2,6 +2,7 @@
 // is documented, every endpoint path the README names exists in openapi.yaml (and so in the
 // routes), every file they point at exists, and no comment cites a document outside the repository.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -87,4 +88,19 @@ test('no file cites a document outside the repository', () => {
       assert.equal(cited, undefined, `${file}:${i + 1} cites a document outside the repository: ${line.trim()}`);
     });
   }
+});
+
+test('key files are ignored by git, and the README\'s shell blocks write them only into a private temp directory', () => {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const candidates = ['admin-key.json', 'admin-key-helpdesk.json', 'admin.pem', 'keys/server.key', 'tls/cert.p12', '.env', '.env.production'];
+  const check = spawnSync('git', ['check-ignore', '--no-index', '--stdin'], { cwd: root, input: candidates.join('\n'), encoding: 'utf8' });
+  const ignored = new Set(check.stdout.split('\n').filter(Boolean));
+  for (const file of candidates) assert.ok(ignored.has(file), `.gitignore does not cover ${file}`);
+  // Every `--out`, `>` or `tee` of a key file in a README shell block goes under $KEYS (mktemp -d).
+  const blocks = [...README.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
+  const writes = blocks.flatMap((b) => [...b.matchAll(/(?:--out|>|tee)\s+("?[^\s)]+"?)/g)].map((m) => (m[1] ?? '').replaceAll('"', '')))
+    .filter((target) => /admin-key|\.pem$|\.key$/.test(target));
+  assert.ok(writes.length >= 2, `the RSA walkthrough writes its key files: ${writes.join(', ')}`);
+  for (const target of writes) assert.match(target, /^\$KEYS\//, `the README writes ${target} outside the private temp directory`);
+  assert.match(README, /KEYS=\$\(mktemp -d\)/);
 });
