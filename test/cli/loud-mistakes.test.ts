@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort } from '../../scripts/net.ts';
 import { ConfigError, loadConfig } from '../../src/config.ts';
 import { tempDir } from '../helpers/build.ts';
+import { startRedis } from '../helpers/redis.ts';
 import { assertFailure, runCli } from './run.ts';
 import { startServe } from './serve-process.ts';
 
@@ -109,7 +110,7 @@ test('an unreachable DATABASE_URL: exit 1 naming DATABASE_URL and the address, n
   assert.ok(!json.stdout.includes(PASSWORD));
 });
 
-test('an unreachable REDIS_URL stops serve (exit 1 naming REDIS_URL and the address, never the password); CLI commands never use Redis', async (t) => {
+test('an unreachable or refusing REDIS_URL stops serve (exit 1 naming REDIS_URL and the address, never the password); CLI commands never use Redis', async (t) => {
   const port = await freePort();
   const url = `redis://:${PASSWORD}@127.0.0.1:${port}`;
   const dir = tempDir(t);
@@ -119,6 +120,12 @@ test('an unreachable REDIS_URL stops serve (exit 1 naming REDIS_URL and the addr
   assert.equal(existsSync(path.join(dir, 'server.lock')), false, 'the lock taken for the start is given back');
   // The database exists now (serve opened it before asking Redis); a command beside it needs no Redis.
   assert.equal((await runCli(dir, ['env', 'list'], { env: { REDIS_URL: url } })).code, 0);
+
+  // A Redis that answers but refuses the password is as wrong.
+  const redis = await startRedis(t, { password: 'the-right-redis-password' });
+  const refused = await runCli(dir, ['serve'], { env: { REDIS_URL: `redis://:${PASSWORD}@127.0.0.1:${redis.port}`, PORT: '0' } });
+  assertFailure(refused, new RegExp(`REDIS_URL: cannot use Redis at redis://127\\.0\\.0\\.1:${redis.port}: WRONGPASS`));
+  assert.ok(!refused.stderr.includes(PASSWORD), refused.stderr);
 });
 
 test('a second server on one SQLite DATA_DIR is refused naming the first one\'s pid; CLI commands still work beside it; the lock goes with the first', async (t) => {
