@@ -9,6 +9,7 @@ import { withEnvironment, withServices } from '../session.ts';
 
 export const envCreate: CommandSpec = {
   path: ['env', 'create'],
+  database: 'create',
   summary: 'Create an environment (its own clients, users, signing keys and issuer).',
   flags: {
     name: { type: 'string', required: true, description: 'Name: 1-64 letters, digits, dots, dashes or underscores' },
@@ -16,7 +17,7 @@ export const envCreate: CommandSpec = {
     json: JSON_FLAG,
   },
   run: (args, io) =>
-    withServices(io, async (services) => {
+    withServices(args, io, async (services) => {
       const env = await services.admin.createEnvironment(args.string('name') ?? '', { mfaLicensed: !args.bool('unlicensed') });
       return {
         json: environmentJson(env),
@@ -80,8 +81,8 @@ export const envList: CommandSpec = {
   path: ['env', 'list'],
   summary: 'List the environments.',
   flags: { json: JSON_FLAG },
-  run: (_args, io) =>
-    withServices(io, async (services) => {
+  run: (args, io) =>
+    withServices(args, io, async (services) => {
       const envs = await services.admin.listEnvironments();
       return {
         json: { environments: envs.map(environmentJson) },
