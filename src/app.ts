@@ -6,6 +6,7 @@ import {
   jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler,
 } from 'fastify-type-provider-zod';
 import { nanoid } from 'nanoid';
+import { API_TAGS, describeResponses, SECURITY_SCHEMES } from './http/api-doc.ts';
 import { browserFacing } from './http/browser.ts';
 import { clientErrorHandler } from './http/client-error.ts';
 import { decorateEnvironment } from './http/environment.ts';
@@ -64,11 +65,16 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       info: {
         title: 'device-code-server',
         version: APP_VERSION,
-        description: 'OAuth 2.0 Device Authorization Grant (RFC 8628) server. Errors on OAuth endpoints use the RFC 6749 §5.2 format.',
+        description: 'OAuth 2.0 Device Authorization Grant (RFC 8628) server, with PingOne-, Veeam- and RSA-compatible front ends. '
+          + 'Each front end is a tag and answers errors in its own format; OAuth endpoints use RFC 6749 §5.2.',
       },
+      // The server as PUBLIC_URL names it: the checked-in openapi.yaml carries the default, /openapi.yaml this server's.
+      servers: [{ url: config.publicUrl, description: 'PUBLIC_URL' }],
+      tags: API_TAGS.map((t) => ({ ...t })),
+      components: { securitySchemes: structuredClone(SECURITY_SCHEMES) },
     },
     transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
+    transformObject: (doc) => describeResponses(jsonSchemaTransformObject(doc)),
   });
 
   const hsts = config.publicUrl.startsWith('https:');
