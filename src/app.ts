@@ -10,6 +10,7 @@ import { API_TAGS, describeResponses, SECURITY_SCHEMES } from './http/api-doc.ts
 import { browserFacing } from './http/browser.ts';
 import { clientErrorHandler } from './http/client-error.ts';
 import { decorateEnvironment } from './http/environment.ts';
+import { RequestLog } from './http/logging.ts';
 import { registerRateLimits } from './http/rate-limit.ts';
 import { answerError, notFoundError, WireFormats } from './http/wire-format.ts';
 import type { Services } from './services.ts';
@@ -40,6 +41,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const formats = new WireFormats(native);
   const app: FastifyInstance = Fastify({
     logger: opts.logger ?? false,
+    // One line per request, at debug for probes (http/logging.ts).
+    logController: new RequestLog(),
     bodyLimit: config.bodyLimit,
     // A hop count trusts that many proxies nearest to us (proxy-addr's numeric form).
     trustProxy: typeof hops === 'number' ? (_addr: string, i: number) => i < hops : hops,
