@@ -55,7 +55,8 @@ export function idpRoutes(app: FastifyInstance, services: Services): void {
 
   r.get('/:envId/idp/:name/start', {
     schema: {
-      tags: ['Verification page'],
+      tags: ['page'],
+      operationId: 'startIdentityProviderSignIn',
       summary: 'Start signing in through an identity provider for a flow this browser holds; 302 to the provider',
       params: idpParams,
       querystring: startQuery,
@@ -88,7 +89,8 @@ export function idpRoutes(app: FastifyInstance, services: Services): void {
 
   r.get('/:envId/idp/:name/callback', {
     schema: {
-      tags: ['Verification page'],
+      tags: ['page'],
+      operationId: 'completeIdentityProviderSignIn',
       summary: 'The identity provider\'s answer (authorization code or error); 303 to the flow\'s next step',
       params: idpParams,
       querystring: callbackQuery,

@@ -175,7 +175,8 @@ function signonRoutes(app: FastifyInstance, services: Services): void {
 
     r.get(url, {
       schema: {
-        tags: ['Verification page'],
+        tags: ['page'],
+        operationId: url === '/signon' ? 'showVerificationStep' : 'showVerificationStepInEnvironment',
         summary: "Render the verification flow's current step as HTML (sign in, code, consent, done)",
         ...params,
         querystring: pageQuery,
@@ -203,7 +204,8 @@ function signonRoutes(app: FastifyInstance, services: Services): void {
 
     r.post(url, {
       schema: {
-        tags: ['Verification page'],
+        tags: ['page'],
+        operationId: url === '/signon' ? 'submitVerificationStep' : 'submitVerificationStepInEnvironment',
         summary: 'Submit a step of the verification page; 303 to the page (Post/Redirect/Get) or the same form with a message',
         ...params,
         consumes: ['application/x-www-form-urlencoded'],
