@@ -256,7 +256,7 @@ ${o.userCode !== undefined && html`<p class="label">${t.html('consent.codeLabel'
 ${o.request !== undefined && requestDetails(c, o.request)}
 <p class="label">${o.appName === undefined ? t.text('consent.willBeAbleDevice') : t.text('consent.willBeAble', { app: o.appName })}</p>
 <ul class="scopes">${scopeSentences(c, o.scopes)}</ul>
-<p class="warning"><strong>${t.html('consent.onlyYours')}</strong> ${t.html('consent.checkCode')}</p>
+<p class="warning">${t.html('consent.warningPair', { first: html`<strong>${t.html('consent.onlyYours')}</strong>`, second: t.html('consent.checkCode') })}</p>
 ${(o.warnings ?? []).map((w) => html`<p class="mismatch" role="alert"><strong>${warningText(c, w, o.request, o.viewer)}</strong></p>`)}
 ${o.canDecide === false
     ? html`<p>${t.html('common.startAgain')}</p>`

@@ -59,6 +59,7 @@ export const de: Catalogue = {
   'consent.willBeAbleDevice': 'Dieses Gerät erhält folgende Möglichkeiten:',
   'consent.onlyYours': 'Fahren Sie nur fort, wenn Sie dies selbst auf einem Ihrer eigenen Geräte gestartet haben.',
   'consent.checkCode': 'Prüfen Sie, ob der Code oben mit dem auf Ihrem Gerät übereinstimmt.',
+  'consent.warningPair': '{first} {second}',
   'consent.otherCountry': 'Diese Anfrage kam aus einem anderen Land ({requester}) als dem, in dem Sie sich gerade befinden ({approver}). Wenn Ihnen jemand diesen Code geschickt oder Sie gebeten hat, ihn einzugeben, lehnen Sie ab.',
   'consent.otherNetwork': 'Diese Anfrage kam aus einem anderen Netzwerk ({requester}) als dem, in dem Sie sich gerade befinden ({approver}). Wenn Ihnen jemand diesen Code geschickt oder Sie gebeten hat, ihn einzugeben, lehnen Sie ab.',
   'consent.approve': 'Zulassen',

@@ -66,6 +66,8 @@ export const en = {
   'consent.willBeAbleDevice': 'This device will be able to:',
   'consent.onlyYours': 'Only continue if you started this on a device you own.',
   'consent.checkCode': 'Check that the code above matches the one on your device.',
+  // Two sentences side by side (the first in bold): a space between them, or none where the script uses none.
+  'consent.warningPair': '{first} {second}',
   'consent.otherCountry': 'This request was made from another country ({requester}) than you are in now ({approver}). If someone sent you this code or asked you to enter it, deny it.',
   'consent.otherNetwork': 'This request was made from another network ({requester}) than you are on now ({approver}). If someone sent you this code or asked you to enter it, deny it.',
   'consent.approve': 'Approve',

@@ -60,6 +60,7 @@ export const es: Catalogue = {
   'consent.willBeAbleDevice': 'Este dispositivo podrá:',
   'consent.onlyYours': 'Continúa solo si has iniciado esto tú en un dispositivo que te pertenece.',
   'consent.checkCode': 'Comprueba que el código de arriba coincide con el de tu dispositivo.',
+  'consent.warningPair': '{first} {second}',
   'consent.otherCountry': 'Esta solicitud se hizo desde un país ({requester}) distinto de aquel en el que estás ahora ({approver}). Si alguien te ha enviado este código o te ha pedido que lo introduzcas, recházala.',
   'consent.otherNetwork': 'Esta solicitud se hizo desde una red ({requester}) distinta de la que usas ahora ({approver}). Si alguien te ha enviado este código o te ha pedido que lo introduzcas, recházala.',
   'consent.approve': 'Aprobar',

@@ -60,6 +60,7 @@ export const fr: Catalogue = {
   'consent.willBeAbleDevice': 'Cet appareil pourra\u00a0:',
   'consent.onlyYours': 'Ne continuez que si vous avez lancé cette demande vous-même, sur un appareil qui vous appartient.',
   'consent.checkCode': 'Vérifiez que le code ci-dessus correspond à celui de votre appareil.',
+  'consent.warningPair': '{first} {second}',
   'consent.otherCountry': 'Cette demande a été faite depuis un autre pays ({requester}) que celui où vous vous trouvez ({approver}). Si quelqu’un vous a envoyé ce code ou vous a demandé de le saisir, refusez.',
   'consent.otherNetwork': 'Cette demande a été faite depuis un autre réseau ({requester}) que celui que vous utilisez ({approver}). Si quelqu’un vous a envoyé ce code ou vous a demandé de le saisir, refusez.',
   'consent.approve': 'Autoriser',

@@ -60,6 +60,7 @@ export const ja: Catalogue = {
   'consent.willBeAbleDevice': 'このデバイスは次のことができるようになります：',
   'consent.onlyYours': 'ご自身の所有するデバイスでご自身が開始した場合にのみ、続行してください。',
   'consent.checkCode': '上のコードがデバイスに表示されているコードと一致することを確認してください。',
+  'consent.warningPair': '{first}{second}',
   'consent.otherCountry': 'このリクエストは、現在いらっしゃる国（{approver}）とは別の国（{requester}）から行われました。誰かからこのコードを送られたり、入力するよう頼まれたりした場合は、拒否してください。',
   'consent.otherNetwork': 'このリクエストは、現在ご利用のネットワーク（{approver}）とは別のネットワーク（{requester}）から行われました。誰かからこのコードを送られたり、入力するよう頼まれたりした場合は、拒否してください。',
   'consent.approve': '承認',
