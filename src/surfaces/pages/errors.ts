@@ -128,6 +128,11 @@ const shown: Record<CoreErrorCode, Shown> = {
   server_error: { title: 'serverError.title', message: say('serverError.message') },
 };
 
+/** Whether an error is about the person's own input (the step is shown again with a sentence above its form). */
+export function isFormError(err: CoreError): boolean {
+  return shown[err.code].form === true;
+}
+
 /** The sentence above the form for an error of the person's own input; undefined for any other error. */
 export function formMessage(c: PageContext, err: CoreError): string | undefined {
   const s = shown[err.code];

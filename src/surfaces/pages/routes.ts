@@ -30,7 +30,7 @@ import { csrfToken, csrfValid } from './csrf.ts';
 import { entryRoutes } from './entry.ts';
 import { idpRoutes } from './idp.ts';
 import { qrRoutes } from './qr.ts';
-import { forbiddenPage, formMessage, rawPageError, redirectPage, sendPage, sendPageError } from './errors.ts';
+import { forbiddenPage, formMessage, isFormError, rawPageError, redirectPage, sendPage, sendPageError } from './errors.ts';
 import { confirmSignOutPage, deviceRows, devicesHref, devicesLink, devicesPage } from './signed-in-devices.ts';
 import { codePage, consentPage, donePage, failedPage, messagePage, signInPage, type FormContext, type FormError } from './render.ts';
 import { html } from './html.ts';
@@ -291,7 +291,7 @@ function signonRoutes(app: FastifyInstance, services: Services): void {
           if (!isCoreError(err)) throw err;
           // Back button, double submit, a second tab: nothing changes; show where the flow is now.
           if (err.code === 'flow_wrong_state') return redirectPage(reply, pageUrl(env, flowId, { view: body.view }));
-          if (formMessage(pageContext(request, 0), err) === undefined) throw err;
+          if (!isFormError(err)) throw err;
           if (err.details.retryAfter !== undefined) reply.header('retry-after', String(err.details.retryAfter));
           return again(err.status, (c) => formMessage(c, err) ?? '', err.code);
         }
