@@ -28,12 +28,16 @@ export interface FlagSpec {
   placeholder?: string;
   description: string;
   required?: boolean;
+  /** An empty value is allowed (it clears a setting) rather than a usage error. */
+  allowEmpty?: boolean;
 }
 
 export interface PositionalSpec {
   name: string;
   /** Every remaining word, joined by spaces (a user code typed as `wdjb mjht`). */
   rest?: boolean;
+  /** May be left out (usage shows `[<name>]`). */
+  optional?: boolean;
 }
 
 /**
@@ -145,7 +149,7 @@ export function parseCommandArgs(spec: CommandSpec, words: readonly string[], in
   for (const [name, flag] of Object.entries(spec.flags)) {
     const v = values[name];
     if (flag.required === true && v === undefined) throw new UsageError(`${command}: missing --${name}`, command);
-    if (flag.type === 'string' && typeof v === 'string' && v.trim() === '') throw new UsageError(`${command}: --${name} must not be empty`, command);
+    if (flag.type === 'string' && typeof v === 'string' && v.trim() === '' && flag.allowEmpty !== true) throw new UsageError(`${command}: --${name} must not be empty`, command);
   }
   const pos = parsed.positionals;
   let positional: string | undefined;
@@ -190,7 +194,7 @@ function flagLabel(name: string, flag: FlagSpec): string {
 
 export function usageLine(spec: CommandSpec): string {
   const parts = [PROGRAM, ...spec.path];
-  if (spec.positional !== undefined) parts.push(`<${spec.positional.name}>`);
+  if (spec.positional !== undefined) parts.push(spec.positional.optional === true ? `[<${spec.positional.name}>]` : `<${spec.positional.name}>`);
   for (const [name, flag] of Object.entries(spec.flags)) if (flag.required === true) parts.push(flagLabel(name, flag));
   if (Object.values(spec.flags).some((f) => f.required !== true)) parts.push('[options]');
   return parts.join(' ');

@@ -11,7 +11,7 @@ import { auditList } from './commands/audit.ts';
 import { clientCreate, clientDelete, clientList, clientUpdate } from './commands/client.ts';
 import { copyStoreCommand } from './commands/copy-store.ts';
 import { approveCommand, denyCommand } from './commands/decide.ts';
-import { envCreate, envList, envUpdate } from './commands/env.ts';
+import { envCreate, envList, envShow, envUpdate } from './commands/env.ts';
 import { grantsList, grantsRevoke } from './commands/grants.ts';
 import { idpAdd, idpList, idpRemove } from './commands/idp.ts';
 import { loginCommand } from './commands/login.ts';
@@ -33,7 +33,7 @@ const single = (spec: CommandSpec): Group => ({ name: spec.path.join(' '), summa
 const groups: readonly Group[] = [
   single(serveCommand),
   single(migrateCommand),
-  { name: 'env', summary: 'Create, update and list environments.', commands: [envCreate, envUpdate, envList] },
+  { name: 'env', summary: 'Create, update, show and list environments.', commands: [envCreate, envUpdate, envShow, envList] },
   { name: 'idp', summary: 'Add, list and remove the identity providers people may sign in with.', commands: [idpAdd, idpList, idpRemove] },
   { name: 'client', summary: 'Create, update, list and delete OAuth clients.', commands: [clientCreate, clientUpdate, clientList, clientDelete] },
   { name: 'user', summary: 'Create, update, disable, enable and list users.', commands: [userCreate, userUpdate, userDisable, userEnable, userList] },

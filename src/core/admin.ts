@@ -5,11 +5,12 @@ import { hashPassword, type ScryptCost } from '../crypto/passwords.ts';
 import type { SecretKeys } from '../crypto/secret.ts';
 import type { Clock } from '../model/clock.ts';
 import {
-  DEFAULT_REFRESH, DEVICE_CODE_GRANT, NO_DEVICE_POLICY, REFRESH_TOKEN_GRANT, type Client, type DeviceDefaults, type DevicePolicy, type Environment,
+  DEFAULT_REFRESH, DEVICE_CODE_GRANT, NO_BRANDING, NO_DEVICE_POLICY, REFRESH_TOKEN_GRANT, type Client, type DeviceDefaults, type DevicePolicy, type Environment,
   type IdentityProvider, type User,
 } from '../model/records.ts';
 import { StoreConflictError, type Store, type UserProfilePatch } from '../store/store.ts';
 import { ref, type AuditTrail } from './audit.ts';
+import { applyBranding, type BrandingUpdate } from './branding.ts';
 import { CoreError } from './errors.ts';
 import {
   checkClaims, checkClientId, checkClientSecret, checkDisplayName, checkIdpName, checkIdpScope, checkIssuer, DEFAULT_IDP_SCOPE, discoverProvider,
@@ -197,7 +198,7 @@ export class Admin {
     }
     const env: Environment = {
       id: randomUUID(), name, companyId: randomUUID(), mfaLicensed: opts.mfaLicensed ?? true, deviceDefaults: { networks: null, scopes: null },
-      passwordSignIn: true, createdAt: this.#d.clock.now(),
+      passwordSignIn: true, branding: { ...NO_BRANDING }, createdAt: this.#d.clock.now(),
     };
     try {
       await this.#d.store.environments.create(env);
@@ -259,6 +260,23 @@ export class Admin {
     const updated = await this.#d.store.environments.setDeviceDefaults(env.id, defaults);
     if (!updated) throw new CoreError('not_found', `no environment ${env.name}`);
     await this.#changed(env.id, ref.environment(env.id), 'environment.updated', { device_defaults: defaults });
+    return updated;
+  }
+
+  /**
+   * The environment's look on the verification page (README "Branding and languages"): what
+   * `update` gives replaces the stored value, an empty string clears it, the rest stays.
+   */
+  async setBranding(env: Environment, update: BrandingUpdate): Promise<Environment> {
+    if (Object.values(update).every((v) => v === undefined)) throw new CoreError('invalid_request', 'nothing to change');
+    // What another process set since `env` was read stays unless this changes it; a bad value changes nothing.
+    const current = (await this.#d.store.environments.get(env.id))?.branding ?? env.branding;
+    const branding = applyBranding(current, update);
+    const updated = await this.#d.store.environments.setBranding(env.id, branding);
+    if (!updated) throw new CoreError('not_found', `no environment ${env.name}`);
+    await this.#changed(env.id, ref.environment(env.id), 'environment.updated', {
+      branding: { display_name: branding.displayName, logo_url: branding.logoUrl, primary_color: branding.primaryColor, support_url: branding.supportUrl },
+    });
     return updated;
   }
 

@@ -220,7 +220,7 @@ test('env update --password-sign-in off|on: env list shows it; an environment wi
   const on = await cliJson<PasswordJson>(dir, ['env', 'update', '--env', 'staging', '--password-sign-in', 'on']);
   assert.equal(on.password_sign_in, true);
   assertFailure(await runCli(dir, ['env', 'update', '--password-sign-in', 'maybe']), /env update: --password-sign-in must be on or off, got "maybe"/);
-  assertFailure(await runCli(dir, ['env', 'update']), /env update: nothing to change \(give --device-networks, --device-scopes or --password-sign-in\)/);
+  assertFailure(await runCli(dir, ['env', 'update']), /env update: nothing to change \(give --device-networks, --device-scopes, --password-sign-in, --display-name, --logo-url, --primary-color or --support-url\)/);
 
   const events = await cliJson<{ events: { subject: string; details: Record<string, unknown> }[] }>(dir, ['audit', 'list', '--type', 'admin.changed', '--env', 'staging']);
   assert.deepEqual(events.events.filter((e) => e.details.action === 'environment.updated').map((e) => e.details),

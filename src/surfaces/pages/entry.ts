@@ -9,11 +9,13 @@ import { z } from 'zod';
 import { ensureBrowserSecret } from '../../http/browser.ts';
 import { envIdParam, text } from '../../http/params.ts';
 import type { Services } from '../../services.ts';
+import { langQuery } from './context.ts';
 
 const deviceQuery = z.object({
   user_code: text(64).optional(),
   view: z.enum(['devices']).optional().describe('`devices`: after sign-in, show "Your devices" instead of the code step'),
   idp: text(40).optional().describe('the name of one of the environment\'s identity providers: go straight to it to sign in'),
+  lang: langQuery,
 });
 
 export function entryRoutes(app: FastifyInstance, services: Services): void {
