@@ -70,3 +70,19 @@ test('the landing page is limited per source like discovery', async (t) => {
   assert.equal(res.statusCode, 429);
   assert.equal(res.json<{ error: string }>().error, 'temporarily_unavailable');
 });
+
+test('the landing page speaks the person\'s language and wears the default environment\'s branding, changed while running', async (t) => {
+  const h = await build(t);
+  const de = await h.inject({ method: 'GET', url: '/', headers: { accept: BROWSER_ACCEPT, 'accept-language': 'de-CH,de;q=0.9,en;q=0.5' } });
+  assert.match(de.body, /<html lang="de">/);
+  assert.match(de.body, /<h1 id="page-title">Willkommen<\/h1>/);
+  assert.match(de.body, />Code eingeben</);
+  const ja = await h.inject({ method: 'GET', url: '/?lang=ja', headers: { accept: BROWSER_ACCEPT } });
+  assert.match(ja.body, /<h1 id="page-title">ようこそ<\/h1>/);
+
+  await h.services.admin.setBranding(h.services.defaultEnv, { displayName: 'Contoso Devices', logoUrl: 'https://cdn.contoso.test/logo.png' });
+  const branded = await h.inject({ method: 'GET', url: '/', headers: { accept: BROWSER_ACCEPT } });
+  assert.match(branded.body, /<title>Welcome · Contoso Devices<\/title>/);
+  assert.match(branded.body, /<img [^>]*src="https:\/\/cdn\.contoso\.test\/logo\.png"/);
+  assert.match(String(branded.headers['content-security-policy']), /img-src [^;]*https:\/\/cdn\.contoso\.test/);
+});

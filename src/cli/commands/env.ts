@@ -37,7 +37,7 @@ function withNamedEnvironment<T>(args: Args, io: Io, fn: (services: Services, en
     throw new UsageError(`${args.command}: name the environment once (as the argument or with --env)`, args.command);
   }
   const ref = args.positional ?? byFlag;
-  return withServices(io, async (services) => fn(services, await services.admin.resolveEnvironment(ref)));
+  return withServices(args, io, async (services) => fn(services, await services.admin.resolveEnvironment(ref)));
 }
 
 const brandFlag = (description: string, placeholder: string): FlagSpec => ({ type: 'string', placeholder, description: `${description}; "" clears it`, allowEmpty: true });

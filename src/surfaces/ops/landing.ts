@@ -6,6 +6,8 @@ import { z } from 'zod';
 import { errorResponses, described } from '../../http/api-doc.ts';
 import { limitBy, sourceKey } from '../../http/rate-limit.ts';
 import type { Services } from '../../services.ts';
+import { environmentFor } from '../../http/environment.ts';
+import { pageContext } from '../pages/context.ts';
 import { sendPage } from '../pages/errors.ts';
 import { landingPage, type LandingLinks } from '../pages/landing.ts';
 import { oauthError } from '../oauth/schemas.ts';
@@ -67,7 +69,6 @@ export function landingRoutes(app: FastifyInstance, services: Services): void {
     openapiYaml: `${base}/openapi.yaml`,
     openapiJson: `${base}/openapi.json`,
   };
-  const page = landingPage(links);
   const body = { issuer: base, links };
 
   r.get('/', {
@@ -87,7 +88,12 @@ export function landingRoutes(app: FastifyInstance, services: Services): void {
     config: { rateLimit: limitBy(services.limits.discovery, sourceKey) },
     handler: async (request, reply) => {
       reply.header('vary', 'Accept');
-      if (prefersHtml(request.headers.accept)) return sendPage(reply, 200, page);
+      if (prefersHtml(request.headers.accept)) {
+        // The root belongs to the default environment: its branding, read now like the page reads it.
+        const env = await environmentFor(services, undefined, true);
+        const c = { ...pageContext(request, services.clock.now()), brand: env.branding };
+        return sendPage(c, reply, 200, landingPage(c, links));
+      }
       return reply.type('application/json; charset=utf-8').send(body);
     },
   });

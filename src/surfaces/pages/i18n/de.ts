@@ -9,6 +9,14 @@ export const de: Catalogue = {
   'footer.help': 'Brauchen Sie Hilfe?',
   'footer.language': 'Sprache',
 
+  'landing.title': 'Willkommen',
+  'landing.intro': 'Zeigt Ihr Fernseher, Ihre Konsole oder Ihre Kommandozeile einen Code an? Geben Sie ihn auf der nächsten Seite ein und melden Sie sich an, um das Gerät mit Ihrem Konto zu verbinden.',
+  'landing.enter': 'Code eingeben',
+  'landing.developers': 'Für Entwickler:',
+  'landing.discovery': 'OpenID-Provider-Konfiguration (Discovery)',
+  'landing.metadata': 'Metadaten des Autorisierungsservers (RFC 8414)',
+  'landing.docs': 'API-Dokumentation (OpenAPI)',
+
   'signIn.title': 'Anmelden',
   'signIn.toDevices': 'Melden Sie sich an, um die mit Ihrem Konto verbundenen Geräte zu sehen.',
   'signIn.toConnect': 'Melden Sie sich an, um {app} mit Ihrem Konto zu verbinden.',

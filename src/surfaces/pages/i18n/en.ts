@@ -15,6 +15,14 @@ export const en = {
   'footer.help': 'Need help?',
   'footer.language': 'Language',
 
+  'landing.title': 'Welcome',
+  'landing.intro': 'Does your TV, console or command line show a code? Enter it on the next page and sign in to connect the device to your account.',
+  'landing.enter': 'Enter a code',
+  'landing.developers': 'For developers:',
+  'landing.discovery': 'OpenID Provider configuration (discovery)',
+  'landing.metadata': 'Authorization server metadata (RFC 8414)',
+  'landing.docs': 'API documentation (OpenAPI)',
+
   'signIn.title': 'Sign in',
   'signIn.toDevices': 'Sign in to see the devices connected to your account.',
   'signIn.toConnect': 'Sign in to connect {app} to your account.',

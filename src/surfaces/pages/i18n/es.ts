@@ -10,6 +10,14 @@ export const es: Catalogue = {
   'footer.help': '¿Necesitas ayuda?',
   'footer.language': 'Idioma',
 
+  'landing.title': 'Te damos la bienvenida',
+  'landing.intro': '¿Tu televisor, consola o línea de comandos muestra un código? Introdúcelo en la página siguiente e inicia sesión para conectar el dispositivo a tu cuenta.',
+  'landing.enter': 'Introducir un código',
+  'landing.developers': 'Para desarrolladores:',
+  'landing.discovery': 'Configuración del proveedor OpenID (descubrimiento)',
+  'landing.metadata': 'Metadatos del servidor de autorización (RFC 8414)',
+  'landing.docs': 'Documentación de la API (OpenAPI)',
+
   'signIn.title': 'Iniciar sesión',
   'signIn.toDevices': 'Inicia sesión para ver los dispositivos conectados a tu cuenta.',
   'signIn.toConnect': 'Inicia sesión para conectar {app} a tu cuenta.',

@@ -10,6 +10,14 @@ export const fr: Catalogue = {
   'footer.help': 'Besoin d’aide\u00a0?',
   'footer.language': 'Langue',
 
+  'landing.title': 'Bienvenue',
+  'landing.intro': 'Votre téléviseur, votre console ou votre ligne de commande affiche un code ? Saisissez-le sur la page suivante et connectez-vous pour associer l’appareil à votre compte.',
+  'landing.enter': 'Saisir un code',
+  'landing.developers': 'Pour les développeurs :',
+  'landing.discovery': 'Configuration du fournisseur OpenID (découverte)',
+  'landing.metadata': 'Métadonnées du serveur d’autorisation (RFC 8414)',
+  'landing.docs': 'Documentation de l’API (OpenAPI)',
+
   'signIn.title': 'Connexion',
   'signIn.toDevices': 'Connectez-vous pour voir les appareils associés à votre compte.',
   'signIn.toConnect': 'Connectez-vous pour associer {app} à votre compte.',

@@ -10,6 +10,14 @@ export const ja: Catalogue = {
   'footer.help': 'お困りですか？',
   'footer.language': '言語',
 
+  'landing.title': 'ようこそ',
+  'landing.intro': 'テレビ、ゲーム機、またはコマンドラインにコードが表示されていますか？次のページでコードを入力してサインインすると、デバイスがアカウントに接続されます。',
+  'landing.enter': 'コードを入力',
+  'landing.developers': '開発者向け:',
+  'landing.discovery': 'OpenID プロバイダーの設定（ディスカバリー）',
+  'landing.metadata': '認可サーバーのメタデータ（RFC 8414）',
+  'landing.docs': 'API ドキュメント（OpenAPI）',
+
   'signIn.title': 'サインイン',
   'signIn.toDevices': 'アカウントに接続されているデバイスを確認するには、サインインしてください。',
   'signIn.toConnect': '{app} をアカウントに接続するには、サインインしてください。',
