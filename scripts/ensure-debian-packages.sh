@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The Debian packages the tests drive: Chromium for the browser test (never a downloaded browser),
+# The Debian packages the tests drive: Chromium for the browser test (never a downloaded browser)
+# with fonts-noto-cjk so it can draw the Japanese page (Debian's Chromium brings no CJK font),
 # python3-authlib with python3-requests for the authlib interop test (Debian's, for
 # /usr/bin/python3: no pip), redis-server for the shared rate limits and PostgreSQL 15 for the
 # PostgreSQL store (the tests start throwaway servers from their binaries; the packages' system
@@ -15,6 +16,8 @@ NAME=ensure-debian-packages
 # Each check asks for what the tests use, not for a dpkg record: a working setup passes as it is.
 missing_packages() {
   [ -x "$CHROMIUM" ] || echo chromium
+  # Any font fontconfig offers for Japanese will do (test/pages/branding-browser.test.ts checks the glyphs drawn).
+  fc-list ':lang=ja' family 2>/dev/null | grep -q . || echo fonts-noto-cjk
   "$PYTHON" -c 'import authlib' >/dev/null 2>&1 || echo python3-authlib
   "$PYTHON" -c 'import requests' >/dev/null 2>&1 || echo python3-requests
   [ -x "$REDIS" ] || echo redis-server
@@ -24,7 +27,7 @@ mapfile -t missing < <(missing_packages)
 if [ "${#missing[@]}" -eq 0 ]; then exit 0; fi
 
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "$NAME: missing ${missing[*]} (for the browser, authlib interop, Redis and PostgreSQL store tests) and apt-get is unavailable; install Chromium at $CHROMIUM, authlib + requests for $PYTHON, redis-server at $REDIS and PostgreSQL 15 at ${POSTGRES%/*}" >&2
+  echo "$NAME: missing ${missing[*]} (for the browser, authlib interop, Redis and PostgreSQL store tests) and apt-get is unavailable; install Chromium at $CHROMIUM with a Japanese font (fonts-noto-cjk), authlib + requests for $PYTHON, redis-server at $REDIS and PostgreSQL 15 at ${POSTGRES%/*}" >&2
   exit 1
 fi
 SUDO=""

@@ -6,9 +6,11 @@ import {
   jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler,
 } from 'fastify-type-provider-zod';
 import { nanoid } from 'nanoid';
+import { API_TAGS, describeResponses, SECURITY_SCHEMES } from './http/api-doc.ts';
 import { browserFacing } from './http/browser.ts';
 import { clientErrorHandler } from './http/client-error.ts';
 import { decorateEnvironment } from './http/environment.ts';
+import { RequestLog } from './http/logging.ts';
 import { registerRateLimits } from './http/rate-limit.ts';
 import { answerError, notFoundError, WireFormats } from './http/wire-format.ts';
 import type { Services } from './services.ts';
@@ -39,6 +41,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const formats = new WireFormats(native);
   const app: FastifyInstance = Fastify({
     logger: opts.logger ?? false,
+    // One line per request, at debug for probes (http/logging.ts).
+    logController: new RequestLog(),
     bodyLimit: config.bodyLimit,
     // A hop count trusts that many proxies nearest to us (proxy-addr's numeric form).
     trustProxy: typeof hops === 'number' ? (_addr: string, i: number) => i < hops : hops,
@@ -64,11 +68,16 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       info: {
         title: 'device-code-server',
         version: APP_VERSION,
-        description: 'OAuth 2.0 Device Authorization Grant (RFC 8628) server. Errors on OAuth endpoints use the RFC 6749 §5.2 format.',
+        description: 'OAuth 2.0 Device Authorization Grant (RFC 8628) server, with PingOne-, Veeam- and RSA-compatible front ends. '
+          + 'Each front end is a tag and answers errors in its own format; OAuth endpoints use RFC 6749 §5.2.',
       },
+      // The server as PUBLIC_URL names it: the checked-in openapi.yaml carries the default, /openapi.yaml this server's.
+      servers: [{ url: config.publicUrl, description: 'PUBLIC_URL' }],
+      tags: API_TAGS.map((t) => ({ ...t })),
+      components: { securitySchemes: structuredClone(SECURITY_SCHEMES) },
     },
     transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
+    transformObject: (doc) => describeResponses(jsonSchemaTransformObject(doc)),
   });
 
   const hsts = config.publicUrl.startsWith('https:');

@@ -21,8 +21,16 @@ const trustProxy = z
     return z.NEVER;
   });
 
-const httpUrl = z
-  .url({ protocol: /^https?$/, error: 'expected an http(s) URL' })
+// PUBLIC_URL is the issuer (RFC 8414 §2: no query or fragment) and the base every printed URL is
+// joined to, so it must be absolute: a bare host name would make every link relative. The message
+// never repeats the value.
+const publicUrl = z
+  .url({ protocol: /^https?$/, error: 'expected an absolute http(s) URL such as https://auth.example.com' })
+  .refine((v) => {
+    if (!URL.canParse(v)) return true; // reported by the check above
+    const u = new URL(v);
+    return u.search === '' && u.hash === '' && u.username === '' && u.password === '';
+  }, 'must not hold a query, a fragment, a user or a password')
   .transform((u) => u.replace(/\/+$/, ''));
 
 // A PostgreSQL connection URL, for several instances on one database. The messages never repeat
@@ -47,7 +55,7 @@ const schema = z.object({
   SQLITE_SYNCHRONOUS: z.enum(['normal', 'full']).default('normal'),
   DATABASE_URL: postgresUrl.optional(),
   DATABASE_POOL_SIZE: int(1, 1000).default(10),
-  PUBLIC_URL: httpUrl.optional(),
+  PUBLIC_URL: publicUrl.optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: trustProxy.default(false),
   SERVER_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
@@ -108,6 +116,11 @@ export type Config = Readonly<{
   /** The database for people and logs: the SQLite path, or the PostgreSQL URL without its password and query. */
   databaseLabel: string;
   publicUrl: string;
+  /**
+   * HOST listens on every interface but PUBLIC_URL is not set: publicUrl is then http://localhost:PORT,
+   * a loopback URL that phones and other machines cannot open (the launcher warns once at start).
+   */
+  loopbackPublicUrl: boolean;
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
   trustProxy: boolean | number | string[];
   /** An explicit server secret (from SERVER_SECRET or SERVER_SECRET_FILE); otherwise one is kept in dataDir. */
@@ -236,7 +249,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const auditWebhook = webhookOf(e.AUDIT_WEBHOOK_URL, e.AUDIT_WEBHOOK_SECRET, e.AUDIT_WEBHOOK_SECRET_FILE);
   const dataDir = path.resolve(e.DATA_DIR);
   const databasePath = path.resolve(e.DATABASE_PATH ?? path.join(dataDir, 'device-code-server.db'));
-  const displayHost = e.HOST === '0.0.0.0' || e.HOST === '::' ? 'localhost' : e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST;
+  const everyInterface = e.HOST === '0.0.0.0' || e.HOST === '::';
+  const displayHost = everyInterface ? 'localhost' : e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST;
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
@@ -247,6 +261,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databasePoolSize: e.DATABASE_POOL_SIZE,
     databaseLabel: e.DATABASE_URL === undefined ? databasePath : redactDatabaseUrl(e.DATABASE_URL),
     publicUrl: e.PUBLIC_URL ?? `http://${displayHost}:${e.PORT}`,
+    loopbackPublicUrl: everyInterface && e.PUBLIC_URL === undefined,
     logLevel: e.LOG_LEVEL,
     trustProxy: e.TRUST_PROXY,
     serverSecret,

@@ -4,10 +4,11 @@ import type { FastifyInstance } from 'fastify';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.ts';
 import { AuditWebhook } from './audit/webhook.ts';
-import type { Config } from './config.ts';
+import { ConfigError, type Config } from './config.ts';
 import type { Clock } from './model/clock.ts';
 import { loggerOptions } from './http/logging.ts';
 import { openServices, type Services } from './services.ts';
+import { takeServerLock, type ServerLock } from './store/sqlite/server-lock.ts';
 import type { Lifecycle } from './surfaces/ops/routes.ts';
 
 export interface RunningServer {
@@ -26,11 +27,40 @@ export interface StartOptions {
   logger?: boolean;
 }
 
+/**
+ * One server per SQLite DATA_DIR (store/sqlite/server-lock.ts); PostgreSQL is meant for several.
+ * Undefined with DATABASE_URL.
+ */
+function lockDataDir(config: Config): ServerLock | undefined {
+  if (config.databaseUrl !== undefined) return undefined;
+  const lock = takeServerLock(config.dataDir);
+  if ('release' in lock) return lock;
+  const holder = lock.pid === undefined ? 'another server' : `another server (pid ${lock.pid})`;
+  throw new ConfigError(`DATA_DIR ${config.dataDir} is in use by ${holder}: stop it first, or give this one a DATA_DIR of its own; `
+    + `if no server runs there any more, delete ${lock.file}`);
+}
+
+/** A REDIS_URL that cannot be used stops the start (README "Shared limits"); later outages are ridden out. */
+async function checkRedis(config: Config, services: Services): Promise<void> {
+  if (config.redisUrl === undefined || services.redis === undefined) return;
+  const { probeRedis } = await import('./redis/connection.ts');
+  const failure = await probeRedis(config.redisUrl);
+  if (failure !== undefined) throw new ConfigError(`REDIS_URL: cannot use Redis at ${services.redis.address}: ${failure}`);
+}
+
 export async function startServer(config: Config, opts: StartOptions = {}): Promise<RunningServer> {
-  const services = await openServices(config, opts.clock ? { clock: opts.clock } : {});
+  const lock = lockDataDir(config);
+  let services: Services;
+  try {
+    services = await openServices(config, opts.clock ? { clock: opts.clock } : {});
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
   const lifecycle: Lifecycle = { shuttingDown: false };
   let app: FastifyInstance;
   try {
+    await checkRedis(config, services);
     // The IP databases are whole in memory before the first request (nothing loads on a request).
     services.geoIp.warm();
     app = await buildApp({
@@ -38,6 +68,10 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       lifecycle,
       logger: opts.logger === false ? false : loggerOptions(config.logLevel, opts.pretty ?? false),
     });
+    if (config.loopbackPublicUrl) {
+      app.log.warn({ host: config.host, publicUrl: config.publicUrl },
+        `PUBLIC_URL is not set, so the issuer, the verification URI and its QR code are ${config.publicUrl}, a loopback URL that phones and other machines cannot reach; set PUBLIC_URL=https://… to the address people open (README "Configuration")`);
+    }
     if (services.generatedSecretFile !== undefined) {
       app.log.warn({ file: services.generatedSecretFile },
         'generated a new server secret; back it up with the database (codes and keys depend on it), or set SERVER_SECRET_FILE');
@@ -45,6 +79,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     await app.listen({ port: config.port, host: config.host });
   } catch (err) {
     await services.close();
+    lock?.release();
     throw err;
   }
 
@@ -92,6 +127,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
           clearInterval(idle);
         }
         await services.close();
+        lock?.release();
       })();
       return closing;
     },

@@ -1,6 +1,6 @@
 // Everything the front ends share, opened once: store, secrets, keys and the engine. The server,
 // the CLI and the tests all build it here, so they run the same code on the same database.
-import type { Config } from './config.ts';
+import { ConfigError, type Config } from './config.ts';
 import { Admin } from './core/admin.ts';
 import { AdminKeys } from './core/admin-keys.ts';
 import { AuditTrail } from './core/audit.ts';
@@ -68,17 +68,35 @@ export interface OpenOptions {
   migrate?: boolean;
 }
 
+/**
+ * The store the configuration names. A PostgreSQL server that refuses or cannot be reached is a
+ * configuration mistake (a wrong DATABASE_URL, or a database not started yet), reported naming the
+ * variable and the address without its password, not as an internal error.
+ */
+async function openConfiguredStore(config: Config, clock: Clock, migrate: boolean): Promise<Store> {
+  try {
+    return await openStore({
+      databasePath: config.databasePath, synchronous: config.sqliteSynchronous,
+      databaseUrl: config.databaseUrl, poolSize: config.databasePoolSize,
+      now: clock.now(), migrate, auditOutbox: config.auditWebhook !== undefined,
+    });
+  } catch (err) {
+    if (config.databaseUrl === undefined) throw err;
+    // Loaded only here: pg is loaded already when DATABASE_URL is set.
+    const { connectionFailure } = await import('./store/postgres/db.ts');
+    const failure = connectionFailure(err);
+    if (failure === undefined) throw err;
+    throw new ConfigError(`DATABASE_URL: cannot connect to ${config.databaseLabel}: ${failure}`);
+  }
+}
+
 export async function openServices(config: Config, opts: OpenOptions = {}): Promise<Services> {
   const clock = opts.clock ?? systemClock;
   // Before the store: a missing or damaged GEOIP_* file stops here, naming its variable, with nothing to close.
   const geoIp = openGeoIp(config.geoIp);
   const secret = loadOrCreateServerSecret(config.serverSecret, config.dataDir);
   const secrets = new SecretKeys(secret.secret);
-  const store = await openStore({
-    databasePath: config.databasePath, synchronous: config.sqliteSynchronous,
-    databaseUrl: config.databaseUrl, poolSize: config.databasePoolSize,
-    now: clock.now(), migrate: opts.migrate ?? true, auditOutbox: config.auditWebhook !== undefined,
-  });
+  const store = await openConfiguredStore(config, clock, opts.migrate ?? true);
   try {
     const metrics = new Metrics();
     const telemetry: Telemetry = metrics;

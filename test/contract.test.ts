@@ -65,5 +65,5 @@ test('other methods: refused in a documented shape; a 404 without one is the unk
 
 test('unknown paths are outside the document', async () => {
   await checkResponse({ method: 'GET', url: '/no/such/path' }, response(404, JSON_TYPE, oauthError));
-  await checkResponse({ method: 'GET', url: '/' }, response(404, 'text/plain', 'whatever'));
+  await checkResponse({ method: 'GET', url: '/robots.txt' }, response(404, 'text/plain', 'whatever'));
 });

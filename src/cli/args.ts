@@ -28,17 +28,33 @@ export interface FlagSpec {
   placeholder?: string;
   description: string;
   required?: boolean;
+  /** An empty value is allowed (it clears a setting) rather than a usage error. */
+  allowEmpty?: boolean;
 }
 
 export interface PositionalSpec {
   name: string;
   /** Every remaining word, joined by spaces (a user code typed as `wdjb mjht`). */
   rest?: boolean;
+  /** May be left out (usage shows `[<name>]`). */
+  optional?: boolean;
 }
+
+/**
+ * What a command does with the database: most work on the server's existing one and refuse to
+ * create a new, empty one unless --init is given (a wrong directory is then a message, not a second
+ * database nobody serves); `create` may make it (serve, migrate, env create); `none` never opens it.
+ */
+export type DatabaseUse = 'existing' | 'create' | 'none';
+
+/** The global flag that lets any command create the database (README "Command line"). */
+export const INIT_FLAG = '--init';
 
 export interface CommandSpec {
   /** The words that select it, e.g. ['client', 'create']. */
   path: readonly string[];
+  /** Default 'existing'. */
+  database?: DatabaseUse;
   summary: string;
   /** More help text, printed under the usage line. */
   details?: string;
@@ -71,11 +87,14 @@ export function wantsHelp(words: readonly string[]): boolean {
 export class Args {
   readonly command: string;
   readonly positional: string | undefined;
+  /** The command may create a new, empty database: it is one that does, or --init was given. */
+  readonly mayCreateDatabase: boolean;
   readonly #positionalName: string;
   readonly #values: Record<string, string | boolean | undefined>;
 
-  constructor(spec: CommandSpec, values: Record<string, string | boolean | undefined>, positional: string | undefined) {
+  constructor(spec: CommandSpec, values: Record<string, string | boolean | undefined>, positional: string | undefined, init = false) {
     this.command = spec.path.join(' ');
+    this.mayCreateDatabase = init || spec.database === 'create';
     this.#positionalName = spec.positional?.name ?? 'argument';
     this.#values = values;
     this.positional = positional;
@@ -104,8 +123,18 @@ export class Args {
   }
 }
 
-/** Parses the words after the command name against its spec. */
-export function parseCommandArgs(spec: CommandSpec, words: readonly string[]): Args {
+/**
+ * Takes the global --init out of argv (anywhere before a `--`): it may stand before or after the
+ * command and its options, and no command declares it.
+ */
+export function takeInitFlag(argv: readonly string[]): { argv: string[]; init: boolean } {
+  const end = argv.includes('--') ? argv.indexOf('--') : argv.length;
+  const before = argv.slice(0, end);
+  return { argv: [...before.filter((w) => w !== INIT_FLAG), ...argv.slice(end)], init: before.includes(INIT_FLAG) };
+}
+
+/** Parses the words after the command name against its spec; `init`: --init was given. */
+export function parseCommandArgs(spec: CommandSpec, words: readonly string[], init = false): Args {
   const command = spec.path.join(' ');
   const options: ParseArgsOptionsConfig = {};
   for (const [name, flag] of Object.entries(spec.flags)) options[name] = { type: flag.type };
@@ -120,7 +149,7 @@ export function parseCommandArgs(spec: CommandSpec, words: readonly string[]): A
   for (const [name, flag] of Object.entries(spec.flags)) {
     const v = values[name];
     if (flag.required === true && v === undefined) throw new UsageError(`${command}: missing --${name}`, command);
-    if (flag.type === 'string' && typeof v === 'string' && v.trim() === '') throw new UsageError(`${command}: --${name} must not be empty`, command);
+    if (flag.type === 'string' && typeof v === 'string' && v.trim() === '' && flag.allowEmpty !== true) throw new UsageError(`${command}: --${name} must not be empty`, command);
   }
   const pos = parsed.positionals;
   let positional: string | undefined;
@@ -128,7 +157,7 @@ export function parseCommandArgs(spec: CommandSpec, words: readonly string[]): A
     if (pos.length > 1 && spec.positional.rest !== true) throw new UsageError(`${command}: unexpected argument "${pos[1] ?? ''}"`, command);
     positional = pos.join(' ');
   }
-  return new Args(spec, values, positional);
+  return new Args(spec, values, positional, init);
 }
 
 // parseArgs messages are long and suggest `--` tricks; keep the gist on one line.
@@ -165,7 +194,7 @@ function flagLabel(name: string, flag: FlagSpec): string {
 
 export function usageLine(spec: CommandSpec): string {
   const parts = [PROGRAM, ...spec.path];
-  if (spec.positional !== undefined) parts.push(`<${spec.positional.name}>`);
+  if (spec.positional !== undefined) parts.push(spec.positional.optional === true ? `[<${spec.positional.name}>]` : `<${spec.positional.name}>`);
   for (const [name, flag] of Object.entries(spec.flags)) if (flag.required === true) parts.push(flagLabel(name, flag));
   if (Object.values(spec.flags).some((f) => f.required !== true)) parts.push('[options]');
   return parts.join(' ');
@@ -176,6 +205,7 @@ export function commandHelp(spec: CommandSpec): string {
     flagLabel(name, flag),
     flag.required === true ? `${flag.description} (required)` : flag.description,
   ]);
+  if ((spec.database ?? 'existing') === 'existing') rows.push([INIT_FLAG, 'Create a new, empty database if there is none (otherwise refused)']);
   rows.push(['-h, --help', 'Show this help']);
   const width = Math.max(...rows.map(([l]) => l.length)) + 2;
   return [

@@ -3,7 +3,7 @@
 import { ConfigError } from '../config.ts';
 import { isCoreError } from '../core/errors.ts';
 import {
-  commandHelp, EXIT_STATUS_HELP, firstLine, InputError, parseCommandArgs, PROGRAM, UsageError, wantsHelp, type CommandSpec,
+  commandHelp, EXIT_STATUS_HELP, firstLine, INIT_FLAG, InputError, parseCommandArgs, PROGRAM, takeInitFlag, UsageError, wantsHelp, type CommandSpec,
 } from './args.ts';
 import { adminKeyCreate, adminKeyList, adminKeyRevoke } from './commands/admin-key.ts';
 import { appAdd, appList } from './commands/app.ts';
@@ -11,7 +11,7 @@ import { auditList } from './commands/audit.ts';
 import { clientCreate, clientDelete, clientList, clientUpdate } from './commands/client.ts';
 import { copyStoreCommand } from './commands/copy-store.ts';
 import { approveCommand, denyCommand } from './commands/decide.ts';
-import { envCreate, envList, envUpdate } from './commands/env.ts';
+import { envCreate, envList, envShow, envUpdate } from './commands/env.ts';
 import { grantsList, grantsRevoke } from './commands/grants.ts';
 import { idpAdd, idpList, idpRemove } from './commands/idp.ts';
 import { loginCommand } from './commands/login.ts';
@@ -33,7 +33,7 @@ const single = (spec: CommandSpec): Group => ({ name: spec.path.join(' '), summa
 const groups: readonly Group[] = [
   single(serveCommand),
   single(migrateCommand),
-  { name: 'env', summary: 'Create, update and list environments.', commands: [envCreate, envUpdate, envList] },
+  { name: 'env', summary: 'Create, update, show and list environments.', commands: [envCreate, envUpdate, envShow, envList] },
   { name: 'idp', summary: 'Add, list and remove the identity providers people may sign in with.', commands: [idpAdd, idpList, idpRemove] },
   { name: 'client', summary: 'Create, update, list and delete OAuth clients.', commands: [clientCreate, clientUpdate, clientList, clientDelete] },
   { name: 'user', summary: 'Create, update, disable, enable and list users.', commands: [userCreate, userUpdate, userDisable, userEnable, userList] },
@@ -70,6 +70,8 @@ function topHelp(): string {
     'Commands that work inside an environment (client, user, idp, approve, deny, session-token, admin-key,',
     'app, env update) take --env <id|name>;',
     'commands that print something take --json (exactly one JSON object on stdout).',
+    `Commands other than serve, migrate and env create work on an existing database: where there is none they stop,`,
+    `saying where they looked, unless given ${INIT_FLAG} (create a new, empty one).`,
     `Run \`${PROGRAM} <command> --help\` for a command's options.`,
     'The database and secrets come from the environment: DATA_DIR (./data), DATABASE_PATH or DATABASE_URL, SERVER_SECRET_FILE.',
     '',
@@ -150,12 +152,14 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
   });
   const json = argv.slice(0, argv.includes('--') ? argv.indexOf('--') : undefined).includes('--json');
   try {
-    const selection = select(argv);
+    // --init is global: taken here, once, for whichever command follows.
+    const { argv: words, init } = takeInitFlag(argv);
+    const selection = select(words);
     if ('help' in selection) {
       io.stdout.write(selection.help);
       return 0;
     }
-    const args = parseCommandArgs(selection.spec, selection.words);
+    const args = parseCommandArgs(selection.spec, selection.words, init);
     const outcome = await selection.spec.run(args, io);
     if ('serving' in outcome) return 0;
     io.stdout.write(args.bool('json') ? `${JSON.stringify(outcome.json)}\n` : `${outcome.text.join('\n')}\n`);

@@ -12,6 +12,10 @@ export function environmentJson(env: Environment): Record<string, unknown> {
     // README "Device policy": null is no limit.
     device_defaults: { networks: env.deviceDefaults.networks, scopes: scopeText(env.deviceDefaults.scopes) },
     password_sign_in: env.passwordSignIn,
+    // README "Branding and languages": null is the product's own.
+    branding: {
+      display_name: env.branding.displayName, logo_url: env.branding.logoUrl, primary_color: env.branding.primaryColor, support_url: env.branding.supportUrl,
+    },
     created_at: iso(env.createdAt),
   };
 }

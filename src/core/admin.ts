@@ -5,11 +5,12 @@ import { hashPassword, type ScryptCost } from '../crypto/passwords.ts';
 import type { SecretKeys } from '../crypto/secret.ts';
 import type { Clock } from '../model/clock.ts';
 import {
-  DEFAULT_REFRESH, DEVICE_CODE_GRANT, NO_DEVICE_POLICY, REFRESH_TOKEN_GRANT, type Client, type DeviceDefaults, type DevicePolicy, type Environment,
+  DEFAULT_REFRESH, DEVICE_CODE_GRANT, NO_BRANDING, NO_DEVICE_POLICY, REFRESH_TOKEN_GRANT, type Client, type DeviceDefaults, type DevicePolicy, type Environment,
   type IdentityProvider, type User,
 } from '../model/records.ts';
 import { StoreConflictError, type Store, type UserProfilePatch } from '../store/store.ts';
 import { ref, type AuditTrail } from './audit.ts';
+import { applyBranding, type BrandingUpdate } from './branding.ts';
 import { CoreError } from './errors.ts';
 import {
   checkClaims, checkClientId, checkClientSecret, checkDisplayName, checkIdpName, checkIdpScope, checkIssuer, DEFAULT_IDP_SCOPE, discoverProvider,
@@ -66,6 +67,8 @@ export interface NewClient {
  */
 export interface ClientUpdate {
   name?: string;
+  /** true: allow the refresh_token grant from now on, offline_access joining the scopes (never turned off here). */
+  refreshTokens?: boolean;
   codeLifetime?: number;
   pollInterval?: number;
   tokenLifetime?: number;
@@ -195,7 +198,7 @@ export class Admin {
     }
     const env: Environment = {
       id: randomUUID(), name, companyId: randomUUID(), mfaLicensed: opts.mfaLicensed ?? true, deviceDefaults: { networks: null, scopes: null },
-      passwordSignIn: true, createdAt: this.#d.clock.now(),
+      passwordSignIn: true, branding: { ...NO_BRANDING }, createdAt: this.#d.clock.now(),
     };
     try {
       await this.#d.store.environments.create(env);
@@ -257,6 +260,23 @@ export class Admin {
     const updated = await this.#d.store.environments.setDeviceDefaults(env.id, defaults);
     if (!updated) throw new CoreError('not_found', `no environment ${env.name}`);
     await this.#changed(env.id, ref.environment(env.id), 'environment.updated', { device_defaults: defaults });
+    return updated;
+  }
+
+  /**
+   * The environment's look on the verification page (README "Branding and languages"): what
+   * `update` gives replaces the stored value, an empty string clears it, the rest stays.
+   */
+  async setBranding(env: Environment, update: BrandingUpdate): Promise<Environment> {
+    if (Object.values(update).every((v) => v === undefined)) throw new CoreError('invalid_request', 'nothing to change');
+    // What another process set since `env` was read stays unless this changes it; a bad value changes nothing.
+    const current = (await this.#d.store.environments.get(env.id))?.branding ?? env.branding;
+    const branding = applyBranding(current, update);
+    const updated = await this.#d.store.environments.setBranding(env.id, branding);
+    if (!updated) throw new CoreError('not_found', `no environment ${env.name}`);
+    await this.#changed(env.id, ref.environment(env.id), 'environment.updated', {
+      branding: { display_name: branding.displayName, logo_url: branding.logoUrl, primary_color: branding.primaryColor, support_url: branding.supportUrl },
+    });
     return updated;
   }
 
@@ -327,6 +347,11 @@ export class Admin {
       throw new CoreError('invalid_request', 'refresh settings need refresh tokens enabled');
     }
     if (input.noRotation === true && input.confidential !== true) throw new CoreError('invalid_request', 'public clients always rotate refresh tokens');
+    // offline_access asks for a refresh token: on a client that issues none, every device login
+    // asking for it would be refused (core/scopes.ts).
+    if (!refreshTokens && listed.includes(OFFLINE_ACCESS)) {
+      throw new CoreError('invalid_scope', 'offline_access needs refresh tokens enabled', { target: 'scope' });
+    }
     const scopes = refreshTokens && !listed.includes(OFFLINE_ACCESS) ? [...listed, OFFLINE_ACCESS] : listed;
     const absoluteSeconds = inRange('refresh lifetime', input.refreshLifetimeSeconds ?? DEFAULT_REFRESH.absoluteSeconds, 60, 10 * 365 * 86_400);
     const idleSeconds = inRange('refresh idle time', input.refreshIdleSeconds ?? Math.min(DEFAULT_REFRESH.idleSeconds, absoluteSeconds), 60, absoluteSeconds);
@@ -354,8 +379,9 @@ export class Admin {
   }
 
   /**
-   * Changes a client's name, lifetimes and device policy, with createClient's checks; its id, type,
-   * secret, scopes and grant types stay. Codes already issued keep the lifetime and interval they
+   * Changes a client's name, lifetimes and device policy, with createClient's checks, and may turn
+   * refresh tokens on (offline_access joins its scopes); its id, type and secret stay, and its
+   * scopes and grant types otherwise. Codes already issued keep the lifetime and interval they
    * were given; the policy applies from the next device authorization and code entry (the scope
    * ceiling also at redemption).
    */
@@ -364,7 +390,8 @@ export class Admin {
     const current = await this.#d.store.clients.get(envId, clientId);
     if (!current) throw new CoreError('not_found', `no client ${clientId}`);
     const refreshChange = input.refreshIdleSeconds !== undefined || input.refreshLifetimeSeconds !== undefined;
-    if (refreshChange && !current.grantTypes.includes(REFRESH_TOKEN_GRANT)) {
+    const refreshTokens = input.refreshTokens === true || current.grantTypes.includes(REFRESH_TOKEN_GRANT);
+    if (refreshChange && !refreshTokens) {
       throw new CoreError('invalid_request', 'refresh settings need refresh tokens enabled');
     }
     const absoluteSeconds = inRange('refresh lifetime', input.refreshLifetimeSeconds ?? current.refresh.absoluteSeconds, 60, 10 * 365 * 86_400);
@@ -372,6 +399,8 @@ export class Admin {
     const client: Client = {
       ...current,
       name: input.name === undefined ? current.name : clientName(input.name),
+      grantTypes: refreshTokens && !current.grantTypes.includes(REFRESH_TOKEN_GRANT) ? [...current.grantTypes, REFRESH_TOKEN_GRANT] : current.grantTypes,
+      scopes: refreshTokens && !current.scopes.includes(OFFLINE_ACCESS) ? [...current.scopes, OFFLINE_ACCESS] : current.scopes,
       codeLifetime: inRange('code lifetime', input.codeLifetime ?? current.codeLifetime, 1, 3600),
       pollInterval: inRange('poll interval', input.pollInterval ?? current.pollInterval, 1, 60),
       tokenLifetime: inRange('token lifetime', input.tokenLifetime ?? current.tokenLifetime, 60, 86_400),

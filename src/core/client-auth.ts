@@ -4,7 +4,8 @@
 // in constant time: as cheap per poll as a public client's lookup. Clients created before that
 // still hold a scrypt hash; it is checked once and replaced by the keyed hash at the first
 // success. An unknown client with a secret is checked against a decoy of the same kind, so neither
-// the answer nor its time says which client ids exist.
+// the answer nor its time says which confidential client ids exist; an unknown client without one
+// is told so.
 import { verifyPassword } from '../crypto/passwords.ts';
 import { CLIENT_SECRET_PREFIX, type SecretKeys } from '../crypto/secret.ts';
 import type { Client } from '../model/records.ts';
@@ -44,7 +45,7 @@ export interface ClientAuthDeps {
 
 export const TOKEN_ENDPOINT_AUTH_METHODS = ['none', 'client_secret_basic', 'client_secret_post'] as const;
 
-/** One answer for an unknown client and a wrong secret, so neither reveals which client ids exist. */
+/** One answer for an unknown client and a wrong secret, so neither reveals which confidential client ids exist. */
 const REFUSED = 'client authentication failed';
 
 /** Compared against when the client is unknown: a well-formed keyed hash that no secret matches. */
@@ -83,8 +84,14 @@ async function verify(deps: ClientAuthDeps, envId: string, clientId: string, sec
   const refused = (description = REFUSED) => new CoreError('invalid_client', description, { usedBasic });
   const client = await deps.clients.get(envId, clientId);
   if (!client) {
-    if (secret !== undefined && secret !== '') deps.secrets.matchesClientSecret(secret, DECOY);
-    throw refused();
+    if (secret !== undefined && secret !== '') {
+      deps.secrets.matchesClientSecret(secret, DECOY);
+      throw refused();
+    }
+    // Without a secret there is nothing to guess: a public client's id ships in every copy of its
+    // app, and an existing confidential client asked without its secret says so itself. Naming the
+    // mistake (a typo, another environment's client) is what helps the integrator.
+    throw refused(`unknown client_id: ${clientId.slice(0, 200)} (no client has this id in this environment)`);
   }
   if (client.type === 'public') {
     if (secret !== undefined && secret !== '') throw refused('this client is public and has no secret');

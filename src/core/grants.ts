@@ -13,10 +13,10 @@ import { REFRESH_TOKEN_GRANT, type Authentication, type Client, type RequestCont
 import type { AuditOf, Store } from '../store/store.ts';
 import { ref, type AuditTrail } from './audit.ts';
 import { CoreError } from './errors.ts';
-import { parseScopeList } from './scopes.ts';
+import { OFFLINE_ACCESS, parseScopeList } from './scopes.ts';
 import { outcomeOf, type Telemetry } from './telemetry.ts';
 
-export const OFFLINE_ACCESS = 'offline_access';
+export { OFFLINE_ACCESS };
 
 export interface GrantsDeps {
   store: Store;

@@ -172,6 +172,6 @@ function networkReason(err: unknown, timeoutMs: number): string {
 }
 
 /** At most 200 characters of text from outside, with control characters shown as '?'. */
-function printable(text: string): string {
+export function printable(text: string): string {
   return text.slice(0, 200).replace(/\p{Cc}/gu, '?');
 }

@@ -25,8 +25,13 @@ export interface EnvironmentSource {
   urls: Urls;
 }
 
-export async function environmentFor(services: Omit<EnvironmentSource, 'urls'>, envId: string | undefined): Promise<Environment> {
-  if (envId === undefined) return services.defaultEnv;
+/**
+ * `current`: the root's default environment is read from the store too, as every /{envID} request
+ * reads its own, so settings changed meanwhile (by the CLI, another instance) apply at once; without
+ * it the root serves the copy read at start (the token endpoint's hot path stays one read shorter).
+ */
+export async function environmentFor(services: Omit<EnvironmentSource, 'urls'>, envId: string | undefined, current = false): Promise<Environment> {
+  if (envId === undefined) return current ? (await services.store.environments.get(services.defaultEnv.id)) ?? services.defaultEnv : services.defaultEnv;
   const env = await services.store.environments.get(envId.toLowerCase());
   if (!env) throw new CoreError('route_not_found', 'unknown environment');
   return env;
@@ -47,6 +52,11 @@ function resolved(request: FastifyRequest): Resolved {
   return r;
 }
 
+/** The request's environment if the hook has resolved it (an error page may be rendered before it ran). */
+export function knownEnvironment(request: FastifyRequest): Environment | undefined {
+  return (request as Partial<WithResolved>)[RESOLVED]?.env;
+}
+
 /** Declares request.env and request.envUrls on the app (once, in buildApp). */
 export function decorateEnvironment(app: FastifyInstance): void {
   app.decorateRequest(RESOLVED, null);
@@ -56,12 +66,12 @@ export function decorateEnvironment(app: FastifyInstance): void {
 
 /**
  * A preHandler (after the path and body are validated, before the caller is authenticated) that
- * resolves the request's environment once.
+ * resolves the request's environment once (`current`: see environmentFor).
  */
-export function resolveEnvironment(services: EnvironmentSource): preHandlerAsyncHookHandler {
+export function resolveEnvironment(services: EnvironmentSource, opts: { current?: boolean } = {}): preHandlerAsyncHookHandler {
   return async (request) => {
     const envId = (request.params as { envId?: string } | undefined)?.envId;
-    const env = await environmentFor(services, envId);
+    const env = await environmentFor(services, envId, opts.current);
     (request as WithResolved)[RESOLVED] = { env, urls: services.urls.of(env, envId === undefined) };
   };
 }

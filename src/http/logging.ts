@@ -5,8 +5,21 @@
 // `/oauth/userinfo/eyJ…`): a JWT, or a device code or refresh token by its prefix, once decoded.
 // A person's address is personal data: requests are logged with its /24 (IPv4) or /48 (IPv6) only
 // (README "Where a request came from"); the full address stays with the device authorization.
-import type { FastifyServerOptions } from 'fastify';
+//
+// One line per request, written when the answer is sent (RequestLog below): `GET /device 302 1.2 ms`
+// with the request id, the method, the redacted URL, the status and the time, and for a refusal its
+// error code and log-only reason (`POST /oauth/token 400 3.1 ms invalid_grant`); in JSON with those
+// as fields too. Failures (5xx) also get a line of their own at error, with the cause. Health and readiness probes and metrics scrapes (routes with `config.probe`) are logged
+// at debug: an orchestrator asking every few seconds would drown everything else at info.
+import { LogController, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { truncateAddress } from '../geoip/address.ts';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** A health or readiness probe, or a metrics scrape: its request line is logged at debug. */
+    probe?: boolean;
+  }
+}
 
 const SENSITIVE = new Set([
   'user_code', 'usercode', 'code', 'device_code', 'devicecode', 'deviceregistrationcode', 'token', 'access_token',
@@ -59,6 +72,52 @@ export function redactUrl(url: string): string {
 /** Fastify's logger options as an object (never `true`/`false`), so callers may extend them. */
 export type LoggerOptions = Exclude<NonNullable<FastifyServerOptions['logger']>, boolean>;
 
+/** Milliseconds for people: one decimal below 10 ms, whole above. */
+function duration(ms: number): string {
+  return ms < 10 ? ms.toFixed(1) : String(Math.round(ms));
+}
+
+/** Why a request was refused, for its line in the log: the error code, and the log-only reason. */
+interface Refusal {
+  code: string;
+  reason?: string | undefined;
+}
+
+const refusals = new WeakMap<FastifyRequest, Refusal>();
+
+/** Notes the refusal a request is answered with (http/wire-format.ts): its log line will say it. */
+export function noteRefusal(request: FastifyRequest, refusal: Refusal): void {
+  refusals.set(request, refusal);
+}
+
+/** Fastify's request logging, as one line per request written when the answer has gone out. */
+export class RequestLog extends LogController {
+  override incomingRequest(): void {
+    // Nothing: the line is written once the status is known.
+  }
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (this.isLogDisabled(request)) return;
+    const refused = refusals.get(request);
+    const fields = { req: request, res: reply, responseTime: reply.elapsedTime, ...(refused ? { refused } : {}), ...(error ? { err: error } : {}) };
+    const why = refused === undefined ? '' : ` ${refused.code}${refused.reason === undefined ? '' : ` (${refused.reason})`}`;
+    const line = `${request.method} ${redactUrl(request.url)} ${reply.statusCode} ${duration(reply.elapsedTime)} ms${why}`;
+    if (error) reply.log.error(fields, line);
+    else if (request.routeOptions.config.probe === true) reply.log.debug(fields, line);
+    else reply.log.info(fields, line);
+  }
+}
+
+/**
+ * pino-pretty's options for a terminal: the request id before the message, and the fields the
+ * message already says left out, so a request is one line.
+ */
+export const PRETTY_OPTIONS = {
+  translateTime: 'SYS:HH:MM:ss',
+  ignore: 'pid,hostname,reqId,req,res,responseTime,refused',
+  messageFormat: '{if reqId}[{reqId}] {end}{msg}',
+} as const;
+
 export function loggerOptions(level: string, pretty: boolean): LoggerOptions {
   return {
     level,
@@ -73,6 +132,6 @@ export function loggerOptions(level: string, pretty: boolean): LoggerOptions {
     serializers: {
       req: (req: { method: string; url: string; ip?: string; id?: string }) => ({ method: req.method, url: redactUrl(req.url), ip: truncateAddress(req.ip) }),
     },
-    ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } } } : {}),
+    ...(pretty ? { transport: { target: 'pino-pretty', options: PRETTY_OPTIONS } } : {}),
   };
 }

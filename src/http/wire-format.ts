@@ -6,6 +6,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CoreError } from '../core/errors.ts';
 import { toCoreError } from './errors.ts';
+import { noteRefusal } from './logging.ts';
 
 export type ErrorSender = (request: FastifyRequest, reply: FastifyReply, err: CoreError) => FastifyReply;
 
@@ -61,12 +62,12 @@ declare module 'fastify' {
   }
 }
 
-/** Logs the failure (a 500 with its cause; a refusal briefly), sets Retry-After and Allow, then sends. */
+/** Logs the failure (a 500 with its cause; a refusal on the request's line), sets Retry-After and Allow, then sends. */
 export function answerError(request: FastifyRequest, reply: FastifyReply, error: unknown, send: ErrorSender): FastifyReply {
   const err = toCoreError(error);
   // A full disk or an unreachable Redis is the operator's to fix, so it is logged as loudly as a bug.
   if (err.code === 'server_error' || err.code === 'storage_full' || err.code === 'limits_unavailable') request.log.error({ err: error }, 'request failed');
-  else request.log.info({ code: err.code, reason: err.details.logReason }, 'request refused');
+  else noteRefusal(request, { code: err.code, reason: err.details.logReason });
   if (err.details.retryAfter !== undefined) reply.header('retry-after', String(err.details.retryAfter));
   if (err.details.allow !== undefined) reply.header('allow', err.details.allow);
   return send(request, reply, err);

@@ -14,8 +14,27 @@ export interface Environment {
    * when everyone signs in through the environment's identity providers (README "Command line").
    */
   passwordSignIn: boolean;
+  /** How the verification page presents itself (README "Branding and languages"). */
+  branding: Branding;
   createdAt: number;
 }
+
+/**
+ * An environment's look on the verification page; each null: the product's own (the generic
+ * heading, no logo, the default colour, no support link).
+ */
+export interface Branding {
+  /** Shown as the page's heading and title, 1-100 characters. */
+  displayName: string | null;
+  /** An absolute https URL (http on loopback only); the page's CSP admits its origin for images. */
+  logoUrl: string | null;
+  /** `#rgb` or `#rrggbb`, lowercase: buttons and links. */
+  primaryColor: string | null;
+  /** An absolute https URL (http on loopback only), the "Need help?" link. */
+  supportUrl: string | null;
+}
+
+export const NO_BRANDING: Readonly<Branding> = Object.freeze({ displayName: null, logoUrl: null, primaryColor: null, supportUrl: null });
 
 /** An environment's device policy defaults; null: no limit. */
 export interface DeviceDefaults {

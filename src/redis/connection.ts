@@ -35,6 +35,40 @@ export function redisAddress(url: string): string {
   return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
 }
 
+/**
+ * How long the server's start waits for Redis: longer than a request may (a first connect may cross
+ * a network and a TLS handshake), short enough that a wrong address stops the start soon.
+ */
+export const REDIS_START_TIMEOUT_MS = 5000;
+
+/**
+ * Whether Redis at `url` answers a PING now, asked once on a connection of its own that is closed
+ * again (the server's start: a REDIS_URL that cannot be used is a mistake to report, not an outage
+ * to ride out). Undefined when it answers; else why not, from the error's message only: ioredis
+ * attaches a failed command's arguments (AUTH's password) to the error, never to its message.
+ */
+export async function probeRedis(url: string, timeoutMs = REDIS_START_TIMEOUT_MS): Promise<string | undefined> {
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+  });
+  let first: string | undefined;
+  client.on('error', (err: Error) => { first ??= err.message; });
+  try {
+    await client.connect();
+    await client.ping();
+    return undefined;
+  } catch (err) {
+    return first ?? (err instanceof Error ? err.message : String(err));
+  } finally {
+    client.disconnect();
+  }
+}
+
 export type HealthListener = (up: boolean, err: Error | undefined) => void;
 
 export class RedisConnection {

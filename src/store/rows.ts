@@ -161,6 +161,10 @@ export const toEnvironment = (r: Row): Environment => ({
   mfaLicensed: bool(r.mfa_licensed),
   deviceDefaults: { networks: optList(r.device_networks), scopes: optList(r.device_scopes) },
   passwordSignIn: bool(r.password_sign_in),
+  branding: {
+    displayName: optStr(r.display_name ?? null), logoUrl: optStr(r.logo_url ?? null),
+    primaryColor: optStr(r.primary_color ?? null), supportUrl: optStr(r.support_url ?? null),
+  },
   createdAt: num(r.created_at),
 });
 

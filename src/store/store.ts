@@ -5,7 +5,7 @@
 // is a single conditional write or one transaction, so the rules hold under concurrency and across
 // processes. test/store/contract/ holds every implementation to them.
 import type {
-  AdminKey, AppId, AuditEvent, AuditEventType, Authentication, Client, DeviceAuthorization, DeviceDefaults, DeviceStatus, Environment, Flow,
+  AdminKey, AppId, AuditEvent, AuditEventType, Authentication, Branding, Client, DeviceAuthorization, DeviceDefaults, DeviceStatus, Environment, Flow,
   FlowStatus, Grant, IdentityProvider, RefreshTokenRecord, RegisteredDevice, RegistrationCode, RequestContext, SigningKeyRecord, User,
 } from '../model/records.ts';
 
@@ -66,6 +66,8 @@ export interface EnvironmentStore {
   setDeviceDefaults(id: string, defaults: DeviceDefaults): Promise<Environment | undefined>;
   /** Turns password sign-in on the verification page on or off; returns the environment, undefined when there is none. */
   setPasswordSignIn(id: string, on: boolean): Promise<Environment | undefined>;
+  /** Replaces the environment's branding on the verification page; returns the environment, undefined when there is none. */
+  setBranding(id: string, branding: Branding): Promise<Environment | undefined>;
 }
 
 /** The upstream OpenID Providers of each environment (README "Command line"). */

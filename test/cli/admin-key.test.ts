@@ -7,8 +7,8 @@ import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { SignJWT } from 'jose';
 import type { AdminKeyFile } from '../../src/core/admin-keys.ts';
-import { build, tempDir, type TestApp } from '../helpers/build.ts';
-import { assertFailure, cliJson, jsonOf, runCli, type CliResult, type EnvironmentJson, type RunOptions } from './run.ts';
+import { build, type TestApp } from '../helpers/build.ts';
+import { assertFailure, cliJson, dataDir, jsonOf, runCli, type CliResult, type EnvironmentJson, type RunOptions } from './run.ts';
 
 const RSA_APP_ID = '1f00c62b-a5c0-49d3-9ffb-92314d717187';
 const CODE_PATH = '/AdminInterface/restapi/v1/users/deviceRegistrationCode';
@@ -109,7 +109,7 @@ function withPermissiveUmask(run: () => Promise<CliResult>): Promise<CliResult> 
 }
 
 test('admin-key create writes a 0600 key file with exactly the five fields; the database keeps only the public key', async (t) => {
-  const dir = tempDir(t);
+  const dir = await dataDir(t);
   const file = path.join(dir, 'ci-bot.json');
   const r = await withPermissiveUmask(() => runCli(dir, ['admin-key', 'create', '--role', 'super_admin', '--description', 'CI bot', '--out', file], AT_ISSUER));
   assert.equal(r.code, 0, r.stderr);
@@ -157,7 +157,7 @@ test('admin-key create writes a 0600 key file with exactly the five fields; the 
 });
 
 test('admin-key create --json: one object describing the key and its file, no private key', async (t) => {
-  const dir = tempDir(t);
+  const dir = await dataDir(t);
   const file = path.join(dir, 'helpdesk.json');
   const r = await runCli(dir, ['admin-key', 'create', '--role', 'helpdesk_admin', '--out', file, '--json'], AT_ISSUER);
   const out = jsonOf(r) as unknown as AdminKeyJson;
@@ -176,7 +176,7 @@ test('admin-key create --json: one object describing the key and its file, no pr
 });
 
 test('a key file signs admin JWTs the RSA API accepts; list shows the keys; a revoked key is refused', async (t) => {
-  const dir = tempDir(t);
+  const dir = await dataDir(t);
   await cliJson(dir, ['user', 'create', '--username', 'alice', '--email', 'alice@example.test'], { stdin: 'correct horse battery\n' });
   const [superKey, helpdesk] = await Promise.all([
     createKey(dir, 'super.json', ['--role', 'super_admin', '--description', 'ops']),
@@ -235,8 +235,7 @@ test('a key file signs admin JWTs the RSA API accepts; list shows the keys; a re
 });
 
 test('admin-key create never overwrites a file, and a failed create leaves no file and no key', async (t) => {
-  const dir = tempDir(t);
-  await cliJson(dir, ['env', 'list']); // creates the database, so the runs below can go in parallel
+  const dir = await dataDir(t);
   const existing = path.join(dir, 'existing.json');
   writeFileSync(existing, 'keep me\n', { mode: 0o644 });
   const badRole = path.join(dir, 'bad-role.json');
@@ -262,7 +261,7 @@ test('admin-key create never overwrites a file, and a failed create leaves no fi
 });
 
 test('admin-key create --env: the key belongs to that environment and speaks only for its users', async (t) => {
-  const dir = tempDir(t);
+  const dir = await dataDir(t);
   const staging = await cliJson<EnvJson>(dir, ['env', 'create', '--name', 'staging']);
   const key = await createKey(dir, 'staging.json', ['--role', 'helpdesk_admin', '--env', 'staging']);
   assert.equal(key.file.customerName, 'staging');

@@ -5,8 +5,8 @@ import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { SignJWT } from 'jose';
 import type { Environment } from '../../src/model/records.ts';
-import { build, tempDir, type TestApp } from '../helpers/build.ts';
-import { assertFailure, cliJson, runCli, type EnvironmentJson } from './run.ts';
+import { build, type TestApp } from '../helpers/build.ts';
+import { assertFailure, cliJson, dataDir, runCli, type EnvironmentJson } from './run.ts';
 
 const RSA_APP_ID = '1f00c62b-a5c0-49d3-9ffb-92314d717187';
 const RSA_APP_NAME = 'RSA Authenticator (iOS and Android)';
@@ -56,7 +56,7 @@ function assertAppIdRefused(res: Awaited<ReturnType<typeof requestCode>>): void 
 }
 
 test('app list shows the built-in RSA Authenticator first; app add prints a new UUID; --id is stored in lower case', async (t) => {
-  const dir = tempDir(t);
+  const dir = await dataDir(t);
   const [fresh, freshJson] = await Promise.all([runCli(dir, ['app', 'list']), cliJson<AppList>(dir, ['app', 'list'])]);
   assert.equal(fresh.code, 0, fresh.stderr);
   assert.deepEqual(fresh.stdout.trimEnd().split('\n').map((l) => l.split(/ {2,}/)), [
@@ -94,7 +94,7 @@ test('app list shows the built-in RSA Authenticator first; app add prints a new 
 });
 
 test('app add refuses a duplicate, the built-in id and a non-UUID id (exit 1)', async (t) => {
-  const dir = tempDir(t);
+  const dir = await dataDir(t);
   const id = randomUUID();
   await cliJson(dir, ['app', 'add', '--name', 'Contoso', '--id', id]);
   const [dup, dupUpper, rsa, rsaUpper, notUuid, braces, noName] = await Promise.all([
@@ -117,7 +117,7 @@ test('app add refuses a duplicate, the built-in id and a non-UUID id (exit 1)', 
 });
 
 test('deviceRegistrationCode accepts an added app id and refuses unknown ones; app ids are per environment', async (t) => {
-  const dir = tempDir(t);
+  const dir = await dataDir(t);
   const staging = await cliJson<EnvironmentJson>(dir, ['env', 'create', '--name', 'staging']);
   const shared = randomUUID();
   const [own, stagingOwn, sharedDefault, sharedStaging] = await Promise.all([

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { build, DEVICE_CODE_GRANT, tempDir, TestClock, type TestApp } from '../helpers/build.ts';
-import { assertFailure, cliJson, runCli, type ClientJson } from './run.ts';
+import { build, DEVICE_CODE_GRANT, TestClock, type TestApp } from '../helpers/build.ts';
+import { assertFailure, cliJson, dataDir, runCli, type ClientJson } from './run.ts';
 
 interface Started {
   h: TestApp;
@@ -14,7 +14,7 @@ interface Started {
 
 /** A client and user made with the CLI, and a device authorization started over HTTP, on one directory. */
 async function startFlow(t: TestContext, scope = 'openid profile'): Promise<Started> {
-  const dir = tempDir(t);
+  const dir = await dataDir(t);
   const client = await cliJson<ClientJson>(dir, ['client', 'create', '--name', 'Living room TV', '--scope', 'openid profile email']);
   await cliJson(dir, ['user', 'create', '--username', 'alice', '--email', 'alice@example.test'], { stdin: 'alice password 1\n' });
   // The CLI runs on wall time, so the in-process server must too.
@@ -94,7 +94,7 @@ test('approve with an unknown code, an unknown user, a disabled user or another 
 });
 
 test('approve an expired code: exit 1, user_code_expired in --json', async (t) => {
-  const dir = tempDir(t);
+  const dir = await dataDir(t);
   const client = await cliJson<ClientJson>(dir, ['client', 'create', '--name', 'Quick TV', '--code-lifetime', '1']);
   await cliJson(dir, ['user', 'create', '--username', 'alice', '--email', 'alice@example.test'], { stdin: 'alice password 1\n' });
   const h = await build(t, { dir, clock: new TestClock('real') });

@@ -6,8 +6,8 @@ import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { SignJWT } from 'jose';
 import type { AdminKeyFile } from '../../src/core/admin-keys.ts';
-import { build, DEVICE_CODE_GRANT, tempDir, TestClock, type TestApp } from '../helpers/build.ts';
-import { assertFailure, cliJson, runCli, type ClientJson, type EnvironmentJson } from './run.ts';
+import { build, DEVICE_CODE_GRANT, TestClock, type TestApp } from '../helpers/build.ts';
+import { assertFailure, cliJson, dataDir, runCli, type ClientJson, type EnvironmentJson } from './run.ts';
 
 const RSA_APP_ID = '1f00c62b-a5c0-49d3-9ffb-92314d717187';
 const CODE_PATH = '/AdminInterface/restapi/v1/users/deviceRegistrationCode';
@@ -49,7 +49,7 @@ function poll(h: TestApp, clientId: string, s: Started) {
 }
 
 test('client delete ends that client\'s device authorizations, pending and approved; other clients\' are untouched', async (t) => {
-  const dir = tempDir(t);
+  const dir = await dataDir(t);
   const doomed = await cliJson<ClientJson>(dir, ['client', 'create', '--name', 'Old TV']);
   const [kept] = await Promise.all([
     cliJson<ClientJson>(dir, ['client', 'create', '--name', 'New TV']),
@@ -91,7 +91,7 @@ test('client delete ends that client\'s device authorizations, pending and appro
 });
 
 test('env create --unlicensed: mfa_licensed false, and its admin keys get no registration codes', async (t) => {
-  const dir = tempDir(t);
+  const dir = await dataDir(t);
   const closed = await cliJson<EnvironmentJson & { mfa_licensed: boolean }>(dir, ['env', 'create', '--name', 'closed', '--unlicensed']);
   assert.equal(closed.mfa_licensed, false);
   const closedFile = path.join(dir, 'closed.json');

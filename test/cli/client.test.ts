@@ -2,11 +2,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadConfig } from '../../src/config.ts';
 import { openServices } from '../../src/services.ts';
-import { tempDir } from '../helpers/build.ts';
-import { assertFailure, cliJson, runCli, type ClientJson } from './run.ts';
+import { assertFailure, cliJson, dataDir, runCli, type ClientJson } from './run.ts';
 
 test('client create --json: a public client has a client_id and no secret', async (t) => {
-  const dir = tempDir(t);
+  const dir = await dataDir(t);
   const c = await cliJson<ClientJson>(dir, ['client', 'create', '--name', 'Living room TV']);
   assert.match(c.client_id, /^[0-9a-f-]{36}$/);
   assert.equal(c.type, 'public');
@@ -17,7 +16,7 @@ test('client create --json: a public client has a client_id and no secret', asyn
 });
 
 test('client create --confidential --json: the secret is printed once, works, and is stored only as a hash', async (t) => {
-  const dir = tempDir(t);
+  const dir = await dataDir(t);
   const r = await runCli(dir, ['client', 'create', '--name', 'Backend', '--confidential', '--scope', 'openid api',
     '--code-lifetime', '120', '--poll-interval', '7', '--token-lifetime', '900', '--audience', 'https://api.example', '--json']);
   assert.equal(r.code, 0, r.stderr);
@@ -46,7 +45,7 @@ test('client create --confidential --json: the secret is printed once, works, an
 });
 
 test('client create (human): prints client_id and client_secret lines', async (t) => {
-  const dir = tempDir(t);
+  const dir = await dataDir(t);
   const r = await runCli(dir, ['client', 'create', '--name', 'Kiosk', '--confidential']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^client_id: +[0-9a-f-]{36}$/m);
@@ -58,7 +57,7 @@ test('client create (human): prints client_id and client_secret lines', async (t
 });
 
 test('client list and delete', async (t) => {
-  const dir = tempDir(t);
+  const dir = await dataDir(t);
   const a = await cliJson<ClientJson>(dir, ['client', 'create', '--name', 'A']);
   const b = await cliJson<ClientJson>(dir, ['client', 'create', '--name', 'B', '--confidential']);
   const list = await cliJson<{ clients: ClientJson[] }>(dir, ['client', 'list']);
@@ -76,7 +75,7 @@ test('client list and delete', async (t) => {
 });
 
 test('client create rejects bad values with exit 1', async (t) => {
-  const dir = tempDir(t);
+  const dir = await dataDir(t);
   assertFailure(await runCli(dir, ['client', 'create', '--name', 'X', '--code-lifetime', '99999']), /code lifetime must be an integer from 1 to 3600/);
   assertFailure(await runCli(dir, ['client', 'create', '--name', 'X', '--poll-interval', 'soon']), /--poll-interval must be a whole number/);
   assertFailure(await runCli(dir, ['client', 'create', '--name']), /--name needs a value/);
@@ -89,7 +88,7 @@ interface PolicyJson {
 }
 
 test('client create takes a device policy: networks (canonical), device scopes and same-network; people see it', async (t) => {
-  const dir = tempDir(t);
+  const dir = await dataDir(t);
   const c = await cliJson<ClientJson & PolicyJson>(dir, ['client', 'create', '--name', 'TV', '--scope', 'openid profile email',
     '--device-networks', '203.0.113.0/24, 2001:DB8:1::/48,198.51.100.7', '--device-scopes', 'openid profile', '--same-network']);
   assert.deepEqual(c.device_policy, { networks: ['203.0.113.0/24', '2001:db8:1::/48', '198.51.100.7/32'], scopes: 'openid profile', same_network: true });
@@ -102,7 +101,7 @@ test('client create takes a device policy: networks (canonical), device scopes a
 });
 
 test('client create and update refuse bad networks and scopes with exit 1 and a usage message naming the flag and the value', async (t) => {
-  const dir = tempDir(t);
+  const dir = await dataDir(t);
   const usage = /\(see `device-code-server client create --help`\)$/;
   const created = (r: Awaited<ReturnType<typeof runCli>>, pattern: RegExp) => {
     assertFailure(r, pattern);
@@ -129,7 +128,7 @@ test('client create and update refuse bad networks and scopes with exit 1 and a 
 });
 
 test('client update changes lifetimes and the device policy, keeps what is not given, and `default` drops the client\'s own setting', async (t) => {
-  const dir = tempDir(t);
+  const dir = await dataDir(t);
   const c = await cliJson<ClientJson & PolicyJson>(dir, ['client', 'create', '--name', 'TV', '--refresh', '--scope', 'openid profile',
     '--device-scopes', 'openid']);
   const u = await cliJson<ClientJson & PolicyJson & { refresh: { idle_seconds: number; lifetime_seconds: number } }>(dir, [
@@ -150,4 +149,26 @@ test('client update changes lifetimes and the device policy, keeps what is not g
   assert.match(human.stdout, new RegExp(`^Updated client "Kitchen TV" \\(${c.client_id}\\) in environment default$`, 'm'));
   assert.match(human.stdout, /^device scopes: +openid profile$/m);
   assertFailure(await runCli(dir, ['client', 'update', c.client_id, '--code-lifetime', '0']), /code lifetime must be an integer from 1 to 3600/);
+});
+
+test('--scope with offline_access needs --refresh (the fix is named); client update --refresh turns refresh tokens on', async (t) => {
+  const dir = await dataDir(t);
+  for (const scope of ['openid offline_access', 'offline_access  profile']) {
+    assertFailure(await runCli(dir, ['client', 'create', '--name', 'TV', '--scope', scope]),
+      /^device-code-server: client create: --scope has offline_access, which asks for refresh tokens: add --refresh, or leave offline_access out/);
+  }
+  const withRefresh = await cliJson<ClientJson & { grant_types: string[] }>(dir, ['client', 'create', '--name', 'CLI', '--scope', 'openid offline_access', '--refresh']);
+  assert.equal(withRefresh.scope, 'openid offline_access');
+  assert.ok(withRefresh.grant_types.includes('refresh_token'));
+
+  const tv = await cliJson<ClientJson & { grant_types: string[] }>(dir, ['client', 'create', '--name', 'TV', '--scope', 'openid profile']);
+  assert.deepEqual(tv.grant_types, ['urn:ietf:params:oauth:grant-type:device_code']);
+  const on = await cliJson<ClientJson & { grant_types: string[]; refresh: { idle_seconds: number } }>(dir,
+    ['client', 'update', tv.client_id, '--refresh', '--refresh-idle', '600']);
+  assert.deepEqual(on.grant_types, ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token']);
+  assert.equal(on.scope, 'openid profile offline_access');
+  assert.equal(on.refresh.idle_seconds, 600);
+  assert.deepEqual([on.client_id, on.name], [tv.client_id, 'TV'], 'the same client');
+  const again = await cliJson<ClientJson & { grant_types: string[] }>(dir, ['client', 'update', tv.client_id, '--refresh']);
+  assert.deepEqual([again.grant_types.length, again.scope], [2, 'openid profile offline_access'], 'a second --refresh changes nothing');
 });

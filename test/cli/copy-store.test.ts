@@ -75,6 +75,10 @@ async function fill(h: TestApp) {
     familyName: null, emailVerified: true, createdAt: now, updatedAt: now, idpIssuer: 'https://idp.corp.example.test', idpSubject: '00u1alice',
   });
   await services.store.environments.setPasswordSignIn(other.id, false);
+  // The verification page's branding (migration 015), on one environment only.
+  await services.admin.setBranding(other, {
+    displayName: 'Branch office · 支店', logoUrl: 'https://cdn.branch.example.test/logo.png', primaryColor: '#0a7cff', supportUrl: 'https://help.branch.example.test/',
+  });
   return { client, env, other, refreshToken: tokens.refresh_token ?? '', approvedCode: approved.device_code, carolCodeHash: codeHash };
 }
 
@@ -155,6 +159,7 @@ test('copy-store copies every record of every table into PostgreSQL, equal throu
       { networks: ['127.0.0.0/8', '::1/128'], scopes: null, sameNetwork: true });
     assert.deepEqual((await postgres.environments.get(filled.other.id))?.deviceDefaults, { networks: ['10.0.0.0/8'], scopes: ['openid'] });
     assert.equal((await postgres.environments.get(filled.other.id))?.passwordSignIn, false);
+    assert.equal((await postgres.environments.get(filled.other.id))?.branding.primaryColor, '#0a7cff');
     const corp = await postgres.identityProviders.get(filled.env.id, 'corp');
     assert.deepEqual(corp, await sqlite.identityProviders.get(filled.env.id, 'corp'));
     assert.equal(h.services.secrets.decrypt(corp?.clientSecretEnc ?? ''), 's3cret', 'the secret stays encrypted with the same server secret');

@@ -1,12 +1,12 @@
 // `client create --refresh` and `grants list|revoke`: a support desk signs a TV out.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { build, DEVICE_CODE_GRANT, tempDir, TestClock } from '../helpers/build.ts';
+import { build, DEVICE_CODE_GRANT, TestClock } from '../helpers/build.ts';
 import { decide, startAuthorization } from '../oauth/_support.ts';
-import { assertFailure, cliJson, runCli } from './run.ts';
+import { assertFailure, cliJson, dataDir, runCli } from './run.ts';
 
 test('grants list shows a user\'s devices; grants revoke signs one out and its refresh token stops working', async (t) => {
-  const dir = tempDir(t);
+  const dir = await dataDir(t);
   const client = await cliJson<{ client_id: string; scope: string; grant_types: string[]; refresh: { rotation: boolean } }>(dir,
     ['client', 'create', '--name', 'Living-room TV', '--refresh', '--scope', 'openid']);
   assert.equal(client.scope, 'openid offline_access');

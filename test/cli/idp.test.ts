@@ -10,8 +10,7 @@ import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { loadConfig } from '../../src/config.ts';
 import { openServices } from '../../src/services.ts';
-import { tempDir } from '../helpers/build.ts';
-import { assertFailure, cliJson, runCli, type EnvironmentJson, type RunOptions } from './run.ts';
+import { assertFailure, cliJson, dataDir, runCli, type EnvironmentJson, type RunOptions } from './run.ts';
 
 const PUBLIC: RunOptions = { env: { PUBLIC_URL: 'https://login.example.test' } };
 const SECRET = 'upstream-secret-9f2c41d07e3b';
@@ -68,7 +67,7 @@ async function defaultEnvId(dir: string): Promise<string> {
 }
 
 test('idp add fetches the discovery document, stores the secret encrypted, prints the redirect URI; list shows it without the secret; remove', async (t) => {
-  const dir = tempDir(t);
+  const dir = await dataDir(t);
   const { base } = await upstream(t);
   const file = secretFile(dir);
   const added = await runCli(dir, ['idp', 'add', '--name', 'corp', '--display-name', 'Corp SSO', '--issuer', `${base}/good`, '--client-id', 'dcs-client',
@@ -134,7 +133,7 @@ test('idp add fetches the discovery document, stores the secret encrypted, print
 });
 
 test('idp add refuses, with one line naming the problem and nothing stored: a provider it cannot fetch or that does not match', async (t) => {
-  const dir = tempDir(t);
+  const dir = await dataDir(t);
   const { base } = await upstream(t);
   const add = (issuer: string, ...more: string[]) => runCli(dir, ['idp', 'add', '--name', 'corp', '--issuer', issuer, '--client-id', 'c', '--public', ...more]);
   const discovery = (issuer: string) => `the discovery document ${issuer}/\\.well-known/openid-configuration`;
@@ -158,7 +157,7 @@ test('idp add refuses, with one line naming the problem and nothing stored: a pr
 });
 
 test('idp add: usage errors before anything is fetched (a bad or taken name, an issuer that is not https off loopback, the secret options)', async (t) => {
-  const dir = tempDir(t);
+  const dir = await dataDir(t);
   const { base, requests } = await upstream(t);
   const file = secretFile(dir);
   const add = (...args: string[]) => runCli(dir, ['idp', 'add', '--client-id', 'c', ...args]);
@@ -196,7 +195,7 @@ interface PasswordJson extends EnvironmentJson {
 }
 
 test('env update --password-sign-in off|on: env list shows it; an environment without providers gets a warning; a recorded change', async (t) => {
-  const dir = tempDir(t);
+  const dir = await dataDir(t);
   const { base } = await upstream(t);
   await cliJson(dir, ['env', 'create', '--name', 'staging']);
   assert.deepEqual((await cliJson<{ environments: PasswordJson[] }>(dir, ['env', 'list'])).environments.map((e) => e.password_sign_in), [true, true]);
@@ -221,7 +220,7 @@ test('env update --password-sign-in off|on: env list shows it; an environment wi
   const on = await cliJson<PasswordJson>(dir, ['env', 'update', '--env', 'staging', '--password-sign-in', 'on']);
   assert.equal(on.password_sign_in, true);
   assertFailure(await runCli(dir, ['env', 'update', '--password-sign-in', 'maybe']), /env update: --password-sign-in must be on or off, got "maybe"/);
-  assertFailure(await runCli(dir, ['env', 'update']), /env update: nothing to change \(give --device-networks, --device-scopes or --password-sign-in\)/);
+  assertFailure(await runCli(dir, ['env', 'update']), /env update: nothing to change \(give --device-networks, --device-scopes, --password-sign-in, --display-name, --logo-url, --primary-color or --support-url\)/);
 
   const events = await cliJson<{ events: { subject: string; details: Record<string, unknown> }[] }>(dir, ['audit', 'list', '--type', 'admin.changed', '--env', 'staging']);
   assert.deepEqual(events.events.filter((e) => e.details.action === 'environment.updated').map((e) => e.details),

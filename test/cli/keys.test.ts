@@ -4,9 +4,9 @@ import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JS
 import { issueAccessToken } from '../../src/core/access-tokens.ts';
 import type { Client } from '../../src/model/records.ts';
 import { openServices } from '../../src/services.ts';
-import { build, tempDir, TestClock, type TestApp } from '../helpers/build.ts';
+import { build, TestClock, type TestApp } from '../helpers/build.ts';
 import { decide, poll, startAuthorization, type TokenBody } from '../oauth/_support.ts';
-import { assertFailure, cliJson, runCli, type EnvironmentJson } from './run.ts';
+import { assertFailure, cliJson, dataDir, runCli, type EnvironmentJson } from './run.ts';
 
 interface KeyJson {
   kid: string;
@@ -50,7 +50,7 @@ function verifyAt(h: TestApp, token: string, set: JSONWebKeySet) {
 }
 
 test('keys rotate: old tokens keep verifying, new ones carry the new kid, and the old key leaves after the retention', async (t) => {
-  const dir = tempDir(t);
+  const dir = await dataDir(t);
   // The CLI rotates on wall time; the server's clock starts there and is moved by hand.
   const h = await build(t, { dir, clock: new TestClock(Date.now()) });
   const { client } = await h.services.admin.createClient({ envId: h.services.defaultEnv.id, name: 'TV', tokenLifetime: 7200 });
@@ -110,7 +110,7 @@ test('keys rotate: old tokens keep verifying, new ones carry the new kid, and th
 });
 
 test('keys rotate --env --alg RS256: only that environment changes; the retention follows its own lifetimes', async (t) => {
-  const dir = tempDir(t);
+  const dir = await dataDir(t);
   const staging = await cliJson<EnvironmentJson>(dir, ['env', 'create', '--name', 'staging']);
   // Staging's only client has short tokens, so its session tokens (here 900 s) are the longest.
   await cliJson(dir, ['client', 'create', '--name', 'TV', '--token-lifetime', '600', '--env', 'staging']);
@@ -142,8 +142,7 @@ test('keys rotate --env --alg RS256: only that environment changes; the retentio
 });
 
 test('keys rotate and list: bad input is a usage error', async (t) => {
-  const dir = tempDir(t);
-  await cliJson(dir, ['migrate']); // the database exists before the runs below go in parallel
+  const dir = await dataDir(t);
   const [alg, env, extra, missing, help] = await Promise.all([
     runCli(dir, ['keys', 'rotate', '--alg', 'HS256']),
     runCli(dir, ['keys', 'rotate', '--env', 'nowhere']),

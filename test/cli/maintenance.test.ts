@@ -80,7 +80,8 @@ test('backup while a server process writes: a consistent 0600 copy with every ea
   const umask = process.umask(0o000);
   t.after(() => process.umask(umask));
   const dir = path.join(tempDir(t), 'data');
-  const client = await cliJson<ClientJson>(dir, ['client', 'create', '--name', 'Living-room TV']);
+  // The first command makes the data directory and its database (--init: there is none yet).
+  const client = await cliJson<ClientJson>(dir, ['client', 'create', '--name', 'Living-room TV', '--init']);
   await cliJson(dir, ['user', 'create', '--username', 'alice', '--email', 'alice@example.test'], { stdin: `${PASSWORD}\n` });
   // Some bulk, so the copy spans many pages (a page-by-page copy would keep restarting under writes).
   const filler = await openServices(testConfig(dir));

@@ -1,7 +1,11 @@
 // Runs the real `device-code-server` binary as a subprocess on a test's data directory.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../../src/config.ts';
+import { openServices } from '../../src/services.ts';
+import { tempDir } from '../helpers/build.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = 'bin/device-code-server.js';
@@ -22,6 +26,17 @@ export interface RunOptions {
   /** Written to stdin, which is then closed (it is always closed, so nothing waits on it). */
   stdin?: string;
   env?: Record<string, string>;
+}
+
+/**
+ * A temporary DATA_DIR holding a database, as the server leaves it: the CLI commands act on an
+ * existing database and refuse to create one without --init (README "Command line").
+ */
+export async function dataDir(t: TestContext): Promise<string> {
+  const dir = tempDir(t);
+  const services = await openServices(loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent' }));
+  await services.close();
+  return dir;
 }
 
 export function runCli(dir: string, args: readonly string[], opts: RunOptions = {}): Promise<CliResult> {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import { build, DEVICE_CODE_GRANT, tempDir, TestClock, type TestApp } from '../helpers/build.ts';
+import { build, DEVICE_CODE_GRANT, TestClock, type TestApp } from '../helpers/build.ts';
 import { type DeviceCodeBody } from '../veeam/_support.ts';
-import { assertFailure, cliJson, jsonOf, runCli, type EnvironmentJson, type RunOptions } from './run.ts';
+import { assertFailure, cliJson, dataDir, jsonOf, runCli, type EnvironmentJson, type RunOptions } from './run.ts';
 
 // Session tokens carry the issuer and audience derived from PUBLIC_URL; build() serves http://issuer.test.
 const AT_ISSUER: RunOptions = { env: { PUBLIC_URL: 'http://issuer.test' } };
@@ -31,7 +31,7 @@ function getDeviceCode(h: TestApp, token: string | undefined, envId?: string) {
 }
 
 test('session-token prints one line, a session+jwt that getDeviceCode accepts; --json gives the token response', async (t) => {
-  const dir = tempDir(t);
+  const dir = await dataDir(t);
   await cliJson(dir, ['user', 'create', '--username', 'alice', '--email', 'alice@example.test'], PASSWORD);
   const [text, json] = await Promise.all([
     runCli(dir, ['session-token', '--user', 'alice'], AT_ISSUER),
@@ -83,7 +83,7 @@ test('session-token prints one line, a session+jwt that getDeviceCode accepts; -
 });
 
 test('session-token --env: a token of another environment works at /{envId}/api only', async (t) => {
-  const dir = tempDir(t);
+  const dir = await dataDir(t);
   const staging = await cliJson<EnvironmentJson>(dir, ['env', 'create', '--name', 'staging']);
   await cliJson(dir, ['user', 'create', '--username', 'bob', '--email', 'bob@example.test', '--env', 'staging'], PASSWORD);
   const [byName, inDefault] = await Promise.all([
@@ -109,7 +109,7 @@ test('session-token --env: a token of another environment works at /{envId}/api 
 });
 
 test('session-token refuses an unknown or disabled user and a missing --user; disabling ends a minted session', async (t) => {
-  const dir = tempDir(t);
+  const dir = await dataDir(t);
   await cliJson(dir, ['user', 'create', '--username', 'alice', '--email', 'alice@example.test'], PASSWORD);
   const [minted, unknown, missing, unknownJson] = await Promise.all([
     runCli(dir, ['session-token', '--user', 'alice'], AT_ISSUER),

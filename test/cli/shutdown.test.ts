@@ -7,12 +7,11 @@ import path from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { SecretKeys } from '../../src/crypto/secret.ts';
-import { tempDir } from '../helpers/build.ts';
-import { cliJson } from './run.ts';
+import { cliJson, dataDir } from './run.ts';
 import { startServe } from './serve-process.ts';
 
 test('SIGTERM under load: in-flight requests finish, acknowledged writes are kept, exit 0', async (t) => {
-  const dir = tempDir(t);
+  const dir = await dataDir(t);
   const { client_id: clientId } = await cliJson<{ client_id: string }>(dir, ['client', 'create', '--name', 'TV']);
   const server = await startServe(t, dir, { RATE_LIMIT_DEVICE_AUTHORIZATION: '1000000', SHUTDOWN_GRACE_SECONDS: '10' });
   const acknowledged: string[] = [];

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { tempDir } from '../helpers/build.ts';
-import { assertFailure, runCli } from './run.ts';
+import { assertFailure, dataDir, runCli } from './run.ts';
 
 test('unknown command, unknown flag, missing flag or argument: exit 1, one line, no stack trace', async (t) => {
   const dir = tempDir(t);
@@ -22,7 +22,7 @@ test('unknown command, unknown flag, missing flag or argument: exit 1, one line,
 });
 
 test('--json failures print one JSON error object on stdout as well', async (t) => {
-  const dir = tempDir(t);
+  const dir = await dataDir(t);
   const r = await runCli(dir, ['client', 'create', '--json']);
   assert.equal(r.code, 1);
   assert.deepEqual(JSON.parse(r.stdout), { error: 'usage', message: 'client create: missing --name' });
@@ -41,7 +41,7 @@ test('an internal error (the data directory is a file) exits 2 with one line and
   const dir = tempDir(t);
   const file = path.join(dir, 'not-a-directory');
   writeFileSync(file, 'x');
-  assertFailure(await runCli(file, ['client', 'list']), /internal error/, 2);
+  assertFailure(await runCli(file, ['client', 'list', '--init']), /internal error/, 2);
 });
 
 test('--help and -h print usage with the flags and exit 0', async (t) => {

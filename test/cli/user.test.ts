@@ -3,8 +3,7 @@ import { test } from 'node:test';
 import { loadConfig } from '../../src/config.ts';
 import { verifyPassword } from '../../src/crypto/passwords.ts';
 import { openServices } from '../../src/services.ts';
-import { tempDir } from '../helpers/build.ts';
-import { assertFailure, cliJson, runCli, type EnvironmentJson, type UserJson } from './run.ts';
+import { assertFailure, cliJson, dataDir, runCli, type EnvironmentJson, type UserJson } from './run.ts';
 
 async function storedHash(dir: string, username: string): Promise<string> {
   const services = await openServices(loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent' }));
@@ -16,7 +15,7 @@ async function storedHash(dir: string, username: string): Promise<string> {
 }
 
 test('user create reads the password from stdin; the user can sign in with it', async (t) => {
-  const dir = tempDir(t);
+  const dir = await dataDir(t);
   const password = 'correct horse  battery staple ';
   const u = await cliJson<UserJson>(dir, ['user', 'create', '--username', 'alice', '--email', 'alice@example.test'], { stdin: `${password}\nignored second line\n` });
   assert.equal(u.username, 'alice');
@@ -31,7 +30,7 @@ test('user create reads the password from stdin; the user can sign in with it', 
 });
 
 test('user create: a CRLF line ending is stripped; a password on argv is refused', async (t) => {
-  const dir = tempDir(t);
+  const dir = await dataDir(t);
   const r = await runCli(dir, ['user', 'create', '--username', 'bob', '--email', 'bob@example.test'], { stdin: 'windows-password\r\n' });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /Created user bob/);
@@ -42,7 +41,7 @@ test('user create: a CRLF line ending is stripped; a password on argv is refused
 });
 
 test('user create fails cleanly without a password, with a short one, or a taken username', async (t) => {
-  const dir = tempDir(t);
+  const dir = await dataDir(t);
   assertFailure(await runCli(dir, ['user', 'create', '--username', 'alice', '--email', 'a@example.test']), /no password on stdin/);
   assertFailure(await runCli(dir, ['user', 'create', '--username', 'alice', '--email', 'a@example.test'], { stdin: 'short\n' }), /password must be 8-1024 characters/);
   assertFailure(await runCli(dir, ['user', 'create', '--username', 'alice', '--email', 'not-an-email'], { stdin: 'long enough password\n' }), /email/);
@@ -52,7 +51,7 @@ test('user create fails cleanly without a password, with a short one, or a taken
 });
 
 test('user disable, enable and list', async (t) => {
-  const dir = tempDir(t);
+  const dir = await dataDir(t);
   await cliJson(dir, ['user', 'create', '--username', 'alice', '--email', 'alice@example.test'], { stdin: 'alice password 1\n' });
   await cliJson(dir, ['user', 'create', '--username', 'bob', '--email', 'bob@example.test'], { stdin: 'bob password 12\n' });
 
@@ -78,7 +77,7 @@ test('user disable, enable and list', async (t) => {
 const PASSWORD = { stdin: 'long enough password\n' };
 
 test('user create takes the profile names and --email-verified; names not given stay unset, a full name is never split', async (t) => {
-  const dir = tempDir(t);
+  const dir = await dataDir(t);
   const alice = await cliJson<UserJson>(dir, ['user', 'create', '--username', 'alice', '--email', 'alice@example.test', '--name', 'Alice Liddell'], PASSWORD);
   assert.deepEqual([alice.name, alice.given_name, alice.family_name, alice.email_verified], ['Alice Liddell', null, null, false]);
   const bob = await cliJson<UserJson>(dir, ['user', 'create', '--username', 'bob', '--email', 'bob@example.test', '--name', '  Robert Nesta Marley ',
@@ -99,7 +98,7 @@ test('user create takes the profile names and --email-verified; names not given 
 });
 
 test('user create refuses names that are too long or hold control characters, and creates nobody', async (t) => {
-  const dir = tempDir(t);
+  const dir = await dataDir(t);
   const create = (...flags: string[]) => runCli(dir, ['user', 'create', '--username', 'dave', '--email', 'dave@example.test', ...flags], PASSWORD);
   assertFailure(await create('--name', 'x'.repeat(201)), /name must be 1-200 characters/);
   assertFailure(await create('--given-name', 'Da\u0007ve'), /given name must not contain control characters/);
@@ -113,7 +112,7 @@ test('user create refuses names that are too long or hold control characters, an
 });
 
 test('user update changes only what is given; a new email is unverified unless --email-verified comes with it', async (t) => {
-  const dir = tempDir(t);
+  const dir = await dataDir(t);
   const created = await cliJson<UserJson>(dir, ['user', 'create', '--username', 'alice', '--email', 'alice@example.test', '--email-verified'], PASSWORD);
   assert.equal(created.email_verified, true);
 
@@ -149,7 +148,7 @@ test('user update changes only what is given; a new email is unverified unless -
 });
 
 test('user update fails cleanly: nothing to change, contradicting flags, unknown user, taken or malformed email, bad names', async (t) => {
-  const dir = tempDir(t);
+  const dir = await dataDir(t);
   const alice = await cliJson<UserJson>(dir, ['user', 'create', '--username', 'alice', '--email', 'alice@example.test', '--name', 'Alice'], PASSWORD);
   await cliJson(dir, ['user', 'create', '--username', 'bob', '--email', 'bob@example.test'], PASSWORD);
   assertFailure(await runCli(dir, ['user', 'update', 'alice']), /user update: nothing to change \(give --name, .*\) \(see `device-code-server user update --help`\)/);
@@ -177,7 +176,7 @@ test('user update fails cleanly: nothing to change, contradicting flags, unknown
 });
 
 test('Admin.updateUser: null clears a name; an update that changes nothing is refused', async (t) => {
-  const dir = tempDir(t);
+  const dir = await dataDir(t);
   await cliJson(dir, ['user', 'create', '--username', 'alice', '--email', 'alice@example.test', '--name', 'Alice Liddell', '--given-name', 'Alice'],
     PASSWORD);
   const services = await openServices(loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent' }));

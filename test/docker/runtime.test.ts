@@ -484,10 +484,16 @@ test('the Docker image\'s runtime stage, reproduced without Docker, serves a dev
 
   const ready = await fetch(`${base}/readyz`);
   assert.equal(ready.status, 200, await ready.text());
-  // /docs reads openapi.yaml at request time: a file left out of the image shows up only here.
+  // /docs serves Swagger UI's files from node_modules at request time: a file left out of the image shows up only here.
   const docs = await fetch(`${base}/docs`);
-  assert.equal(docs.status, 200, 'GET /docs (openapi.yaml is in the image)');
+  assert.equal(docs.status, 200, 'GET /docs');
   await docs.arrayBuffer();
+  const bundle = await fetch(`${base}/docs/static/swagger-ui-bundle.js`);
+  assert.equal(bundle.status, 200, 'Swagger UI\'s assets are in the image');
+  await bundle.arrayBuffer();
+  const yaml = await fetch(`${base}/openapi.yaml`);
+  assert.equal(yaml.status, 200, 'GET /openapi.yaml');
+  assert.match(await yaml.text(), /^openapi: 3\.1\.0/);
 
   // The HEALTHCHECK exactly as written (docker runs it in the container, with its env and user),
   // within its own --timeout; and it does fail when nothing answers.

@@ -62,7 +62,7 @@ export interface TestApp {
   /** POST an application/x-www-form-urlencoded body (string or record; arrays repeat a parameter). */
   form(url: string, body: Record<string, string | string[]> | string, headers?: Record<string, string>): Promise<LightMyRequestResponse>;
   inject(opts: InjectOptions): Promise<LightMyRequestResponse>;
-  publicClient(opts?: { scope?: string; codeLifetime?: number; pollInterval?: number; envId?: string }): Promise<Client>;
+  publicClient(opts?: { scope?: string; codeLifetime?: number; pollInterval?: number; envId?: string; refreshTokens?: boolean }): Promise<Client>;
   confidentialClient(opts?: { scope?: string; envId?: string }): Promise<{ client: Client; secret: string }>;
   user(username?: string, password?: string, envId?: string): Promise<User>;
   /** Listens on 127.0.0.1 on an ephemeral port; returns the base URL. Closed with the app in t.after. */

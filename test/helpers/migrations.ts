@@ -28,6 +28,8 @@ export function migrationsAfter(dialect: Dialect, version: number): number[] {
 /** What a store upgraded from 012 (one environment, one user alice) holds and allows: shared by both dialects' tests. */
 export async function upgradedFrom012(store: Store, envId: string, userId: string, now: number): Promise<void> {
   assert.equal((await store.environments.get(envId))?.passwordSignIn, true);
+  // Migration 015 leaves every environment that exists without branding (the product's own page).
+  assert.deepEqual((await store.environments.get(envId))?.branding, { displayName: null, logoUrl: null, primaryColor: null, supportUrl: null });
   const alice = await store.users.get(envId, userId);
   assert.deepEqual([alice?.username, alice?.idpIssuer, alice?.idpSubject], ['alice', null, null]);
   assert.equal((await store.users.getByEmail(envId, 'alice@example.test'))?.id, userId, 'found by email as before');

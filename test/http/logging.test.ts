@@ -7,10 +7,26 @@ import { test } from 'node:test';
 import { Writable } from 'node:stream';
 import { SignJWT } from 'jose';
 import { buildApp } from '../../src/app.ts';
-import { redactUrl, loggerOptions } from '../../src/http/logging.ts';
+import pretty from 'pino-pretty';
+import { redactUrl, loggerOptions, PRETTY_OPTIONS } from '../../src/http/logging.ts';
 import { openServices } from '../../src/services.ts';
-import { TestClock, tempDir, testConfig, DEVICE_CODE_GRANT, encodeForm } from '../helpers/build.ts';
+import { build, TestClock, tempDir, testConfig, DEVICE_CODE_GRANT, encodeForm } from '../helpers/build.ts';
 import { basic } from '../oauth/_support.ts';
+
+interface LogLine {
+  level: number;
+  reqId?: string;
+  msg: string;
+  req?: { method: string; url: string; ip?: string };
+  res?: { statusCode: number };
+  responseTime?: number;
+}
+
+/** A Writable that keeps what is written, one entry per write (pino writes one line at a time). */
+function collect(): { lines: string[]; stream: Writable } {
+  const lines: string[] = [];
+  return { lines, stream: new Writable({ write(chunk: Buffer, _enc, done) { lines.push(chunk.toString('utf8')); done(); } }) };
+}
 
 test('redactUrl recognises parameters by their decoded name', () => {
   assert.equal(redactUrl('/device?user_code=WDJB-MJHT'), '/device?user_code=[REDACTED]');
@@ -117,11 +133,69 @@ test('a full device login, a Veeam session and an RSA registration leave no secr
   await app.inject({ method: 'GET', url: `/device?deviceRegistrationCode=${code}&password=${encodeURIComponent(password)}` });
 
   const log = lines.join('');
-  assert.ok(lines.length >= 28, `every request is logged (in and out): ${lines.length} lines`);
+  const requests = lines.map((l) => JSON.parse(l) as LogLine).filter((l) => l.req !== undefined);
+  assert.equal(requests.length, 17, 'every request is logged');
+  assert.equal(new Set(requests.map((l) => l.reqId)).size, requests.length, 'one line per request');
   assert.match(log, /"reqId":/, 'lines carry the request id');
   assert.match(log, /\[REDACTED\]/);
   for (const s of secrets) {
     assert.ok(s.length >= 8, `a secret worth looking for: ${s}`);
     assert.ok(!log.includes(s), `the log holds a secret: ${s.slice(0, 12)}…`);
   }
+});
+
+test('JSON logs: one line per request, written when the answer is sent, with method, redacted URL, status and time', async (t) => {
+  const { lines, stream } = collect();
+  const h = await build(t, { logger: { ...loggerOptions('info', false), stream } });
+  const client = await h.publicClient();
+  const started = await h.form('/oauth/device_authorization', { client_id: client.clientId });
+  const { user_code: userCode } = started.json<{ user_code: string }>();
+  const entry = await h.inject({ method: 'GET', url: `/device?user_code=${userCode}&lang=en` });
+  assert.equal(entry.statusCode, 302);
+  await h.inject({ method: 'GET', url: '/no/such/path' });
+
+  const logged = lines.map((l) => JSON.parse(l) as LogLine);
+  assert.equal(logged.length, 3, lines.join(''));
+  const [device, page, missing] = logged as [LogLine, LogLine, LogLine & { refused?: unknown }];
+  assert.equal(device.msg.replace(/ [\d.]+ ms$/, ''), 'POST /oauth/device_authorization 200');
+  assert.equal(page.level, 30, 'info');
+  assert.equal(page.reqId, entry.headers['x-request-id']);
+  assert.deepEqual(page.req, { method: 'GET', url: '/device?user_code=[REDACTED]&lang=en', ip: '127.0.0.0/24' });
+  assert.deepEqual(page.res, { statusCode: 302 });
+  assert.equal(typeof page.responseTime, 'number');
+  assert.match(page.msg, /^GET \/device\?user_code=\[REDACTED\]&lang=en 302 \d+(\.\d)? ms$/);
+  assert.match(missing.msg, /^GET \/no\/such\/path 404 \d+(\.\d)? ms route_not_found$/, 'a refusal names its error code');
+  assert.deepEqual(missing.refused, { code: 'route_not_found' });
+  assert.ok(!lines.join('').includes(userCode), 'the code is not in the log');
+});
+
+test('health and readiness probes and metrics scrapes are logged at debug, everything else at info', async (t) => {
+  const probes = ['/healthz', '/readyz', '/metrics'];
+  const info = collect();
+  const h = await build(t, { logger: { ...loggerOptions('info', false), stream: info.stream } });
+  for (const url of [...probes, '/oauth/jwks']) assert.equal((await h.inject({ method: 'GET', url })).statusCode, 200, url);
+  assert.deepEqual(info.lines.map((l) => (JSON.parse(l) as LogLine).msg.replace(/ [\d.]+ ms$/, '')), ['GET /oauth/jwks 200'], 'probes are quiet at info');
+
+  const debug = collect();
+  const d = await build(t, { logger: { ...loggerOptions('debug', false), stream: debug.stream } });
+  for (const url of [...probes, '/oauth/jwks']) await d.inject({ method: 'GET', url });
+  const byUrl = new Map(debug.lines.map((l) => JSON.parse(l) as LogLine).filter((l) => l.req).map((l) => [l.req?.url, l.level]));
+  for (const url of probes) assert.equal(byUrl.get(url), 20, `${url} at debug`);
+  assert.equal(byUrl.get('/oauth/jwks'), 30);
+});
+
+test('in a terminal (pino-pretty), a request is one line: time, level, request id, method, URL, status, time taken', async (t) => {
+  const out = collect();
+  const stream = pretty({ ...PRETTY_OPTIONS, colorize: false, sync: true, destination: out.stream });
+  const h = await build(t, { logger: { ...loggerOptions('info', false), stream } });
+  const client = await h.publicClient();
+  const res = await h.inject({ method: 'GET', url: '/device?user_code=WDJB-MJHT' });
+  await h.form('/oauth/token', { grant_type: DEVICE_CODE_GRANT, device_code: 'dc_unknown', client_id: client.clientId });
+  await h.inject({ method: 'GET', url: '/healthz' });
+  const text = out.lines.join('');
+  const shown = text.split('\n').filter((l) => l !== '');
+  assert.equal(shown.length, 2, text);
+  assert.match(shown[0] ?? '', new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\] INFO: \\[${String(res.headers['x-request-id'])}\\] GET /device\\?user_code=\\[REDACTED\\] 302 \\d+(\\.\\d)? ms$`));
+  assert.match(shown[1] ?? '', /INFO: \[[\w-]+\] POST \/oauth\/token 400 \d+(\.\d)? ms invalid_grant$/);
+  assert.ok(!text.includes('WDJB-MJHT'));
 });

@@ -18,7 +18,8 @@ export function unescapeHtml(text: string): string {
 
 export class PageBrowser {
   readonly h: TestApp;
-  cookie: string | undefined;
+  /** The cookies this browser holds, by name (the flow's binding, the language a link chose). */
+  readonly #jar = new Map<string, string>();
   /** Path (and query) of the page currently shown. */
   path = '/';
   last: LightMyRequestResponse | undefined;
@@ -35,6 +36,19 @@ export class PageBrowser {
     const base = this.h.config.publicUrl;
     assert.ok(location.startsWith(`${base}/`) || location.startsWith('/'), `redirect leaves the server: ${location}`);
     return location.startsWith('/') ? location : location.slice(base.length);
+  }
+
+  /** The Cookie header this browser sends (`name=value; …`), undefined while it holds none; settable like one. */
+  get cookie(): string | undefined {
+    return this.#jar.size === 0 ? undefined : [...this.#jar].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+
+  set cookie(header: string | undefined) {
+    this.#jar.clear();
+    for (const pair of (header ?? '').split(';')) {
+      const at = pair.indexOf('=');
+      if (at > 0) this.#jar.set(pair.slice(0, at).trim(), pair.slice(at + 1).trim());
+    }
   }
 
   #headers(): Record<string, string> {
@@ -110,8 +124,11 @@ export class PageBrowser {
 
   #keepCookie(res: LightMyRequestResponse): void {
     const set = res.headers['set-cookie'];
-    const first = Array.isArray(set) ? set[0] : set;
-    if (first !== undefined) this.cookie = first.split(';')[0];
+    for (const c of Array.isArray(set) ? set : set === undefined ? [] : [set]) {
+      const pair = c.split(';')[0] ?? '';
+      const at = pair.indexOf('=');
+      if (at > 0) this.#jar.set(pair.slice(0, at), pair.slice(at + 1));
+    }
   }
 }
 
@@ -136,19 +153,22 @@ export async function deviceSees(h: TestApp, deviceCode: string, client: Client)
   return res.json<{ error: string }>().error;
 }
 
-/** CSP, no-store, X-Frame-Options on a page response. */
-export function assertPageHeaders(res: LightMyRequestResponse): void {
-  assert.equal(res.headers['content-security-policy'], CSP);
+/** CSP (the page's own, or `csp` for a branded environment's), no-store, X-Frame-Options on a page response. */
+export function assertPageHeaders(res: LightMyRequestResponse, csp = CSP): void {
+  assert.equal(res.headers['content-security-policy'], csp);
   assert.equal(res.headers['cache-control'], 'no-store');
   assert.equal(res.headers['x-frame-options'], 'DENY');
 }
 
-/** An HTML page (never JSON, never a stack trace) with the page's headers and the given status. */
-export function assertHtmlPage(res: LightMyRequestResponse, status: number): string {
+/**
+ * An HTML page (never JSON, never a stack trace) with the page's headers and the given status; in
+ * English with the page's own CSP unless `o` says which language and CSP.
+ */
+export function assertHtmlPage(res: LightMyRequestResponse, status: number, o: { lang?: string; csp?: string } = {}): string {
   assert.equal(res.statusCode, status, `expected ${status}, got ${res.statusCode}: ${res.body.slice(0, 500)}`);
   assert.match(String(res.headers['content-type']), /^text\/html; charset=utf-8/);
-  assertPageHeaders(res);
-  assert.match(res.body, /^<!doctype html>\n<html lang="en">/);
+  assertPageHeaders(res, o.csp);
+  assert.ok(res.body.startsWith(`<!doctype html>\n<html lang="${o.lang ?? 'en'}">`), res.body.slice(0, 200));
   assert.match(res.body, /<main[ >]/);
   assert.doesNotMatch(res.body, /"error"\s*:|error_description|invalid_grant|server_error/);
   assertNoStackTrace(res.body);

@@ -57,7 +57,7 @@ test('a real browser completes the verification page: type the code, confirm a p
   const h = await build(t, { env: { PUBLIC_URL: base }, clock: new TestClock('real') });
   await h.app.listen({ host: '127.0.0.1', port });
   const { client } = await h.services.admin.createClient({
-    envId: h.services.defaultEnv.id, name: 'Living-room TV', scope: 'openid profile email offline_access', pollInterval: 1,
+    envId: h.services.defaultEnv.id, name: 'Living-room TV', scope: 'openid profile email offline_access', pollInterval: 1, refreshTokens: true,
   });
   await h.user('alice');
 

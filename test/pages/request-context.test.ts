@@ -102,7 +102,7 @@ test('the consent page and the flow API say where and when the device asked, and
   const text = words(b.body);
   assert.match(text, new RegExp(`Requested 2 minutes ago from United States, Google LLC \\(8\\.8\\.8\\.8\\) · ${TV.replace(/[()]/g, '\\$&')} `));
   assert.match(text, /This code expires in 8 minutes\./);
-  assert.match(b.body, new RegExp(`<time datetime="${new Date(requestedAt).toISOString()}">2 minutes ago</time>`));
+  assert.match(b.body, new RegExp(`<time datetime="${new Date(requestedAt).toISOString()}" title="January 1, 2026 at 12:00 PM UTC">2 minutes ago</time>`));
   // The warning stands above the buttons, and all three stay.
   const warning = /<p class="mismatch" role="alert"><strong>([^<]*)<\/strong><\/p>/.exec(b.body);
   assert.equal(unescapeHtml(warning?.[1] ?? ''), countryWarning);

@@ -12,7 +12,8 @@ interface Tokens extends TokenBody {
   refresh_token: string;
 }
 
-const APPROVED_AT = '1 January 2026, 12:00 UTC';
+/** The exact time (UTC) a row's relative time stands for, in its title: the page cannot know the reader's time zone. */
+const APPROVED_AT = 'January 1, 2026 at 12:00 PM UTC';
 
 async function setup(t: Parameters<typeof build>[0]) {
   const h = await build(t);
@@ -106,9 +107,9 @@ test('the list after two device logins: names, dates, newest first; sign out one
   assert.deepEqual(rows(body).map((r) => r.name), ['Kitchen speaker', 'Living-room TV'], 'newest first');
   assert.match(body, /Signed in as <strong>alice<\/strong>/);
   const [speakerRow, tvRow] = body.split('<li>').slice(1);
-  assert.ok(speakerRow?.includes('Approved <time datetime="2026-01-01T12:01:00.000Z">1 January 2026, 12:01 UTC</time>'), speakerRow);
-  assert.ok(tvRow?.includes(`Approved <time datetime="2026-01-01T12:00:00.000Z">${APPROVED_AT}</time>`), tvRow);
-  assert.ok(tvRow?.includes('Last used <time datetime="2026-01-02T12:01:00.000Z">2 January 2026, 12:01 UTC</time>'), tvRow);
+  assert.ok(speakerRow?.includes('Approved <time datetime="2026-01-01T12:01:00.000Z" title="January 1, 2026 at 12:01 PM UTC">1 day ago</time>'), speakerRow);
+  assert.ok(tvRow?.includes(`Approved <time datetime="2026-01-01T12:00:00.000Z" title="${APPROVED_AT}">1 day ago</time>`), tvRow);
+  assert.ok(tvRow?.includes('Last used <time datetime="2026-01-02T12:01:00.000Z" title="January 2, 2026 at 12:01 PM UTC">less than a minute ago</time>'), tvRow);
   assert.match(body, /<a class="button secondary" href="signon\?flowId=[0-9a-f-]{36}&amp;view=devices&amp;confirm=[0-9a-f-]{36}" aria-describedby="grant-2">Sign out…<\/a>/);
   assert.doesNotMatch(body, /<script/i);
 

@@ -9,7 +9,7 @@ import {
 
 test('verification_uri_complete: sign in (wrong password first), prefilled code not auto-approved, wrong code, consent, approve, token', async (t) => {
   const h = await build(t);
-  const client = await h.publicClient({ scope: 'openid profile email offline_access' });
+  const client = await h.publicClient({ scope: 'openid profile email', refreshTokens: true });
   await h.user('alice');
   const device = await deviceStarts(h, client, 'openid profile email offline_access');
   const b = new PageBrowser(h);

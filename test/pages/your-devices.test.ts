@@ -56,9 +56,10 @@ test('each grant says where and when it was approved and last used; two of one a
   const b = await devices(h);
   assert.deepEqual(names(b.body), ['Living-room TV (2 of 2)', 'Living-room TV (1 of 2)'], 'newest first, numbered by approval');
   const [newer, older] = b.body.split('<li>').slice(1);
-  assert.match(older ?? '', /Approved <time[^>]*>1 January 2026, 12:00 UTC<\/time> from United States, [^<(]*\(8\.8\.8\.8\) · <span class="agent">SmartTV\/1\.0<\/span>/);
-  assert.match(older ?? '', /Last used <time[^>]*>1 January 2026, 13:01 UTC<\/time> from Germany, [^<(]*\(193\.99\.144\.80\) · <span class="agent">SmartTV\/1\.0<\/span>/);
-  assert.match(newer ?? '', /Approved <time[^>]*>1 January 2026, 12:01 UTC<\/time> from Germany, [^<(]*\(193\.99\.144\.80\) · <span class="agent">SmartTV\/2\.0<\/span>/);
+  // Relative to the page's clock (13:01), the exact time (UTC) in the title.
+  assert.match(older ?? '', /Approved <time[^>]*title="January 1, 2026 at 12:00 PM UTC">1 hour ago<\/time> from United States, [^<(]*\(8\.8\.8\.8\) · <span class="agent">SmartTV\/1\.0<\/span>/);
+  assert.match(older ?? '', /Last used <time[^>]*title="January 1, 2026 at 1:01 PM UTC">less than a minute ago<\/time> from Germany, [^<(]*\(193\.99\.144\.80\) · <span class="agent">SmartTV\/1\.0<\/span>/);
+  assert.match(newer ?? '', /Approved <time[^>]*title="January 1, 2026 at 12:01 PM UTC">1 hour ago<\/time> from Germany, [^<(]*\(193\.99\.144\.80\) · <span class="agent">SmartTV\/2\.0<\/span>/);
   assert.doesNotMatch(newer ?? '', /Last used <time[^>]*>[^<]*<\/time> from/, 'never refreshed: no place to say');
 });
 

@@ -103,7 +103,9 @@ test('with Redis down, codes are refused (503) in each surface\'s shape while si
   assert.ok(entries.some((e) => e.level === 50 && e.msg === 'request failed'), 'each refused code is logged as an error');
 });
 
-test('an instance starts while Redis is down, serves with local limits, and shares them once Redis is up', async (t) => {
+// `serve` refuses to start on a Redis that does not answer (test/cli/loud-mistakes.test.ts); an app whose
+// Redis went away between that check and its first request rides the outage out like any other.
+test('an app whose Redis is down from its first request serves with local limits, and shares them once Redis is up', async (t) => {
   const redis = await startRedis(t);
   await redis.stop();
   const h = await build(t, { env: { REDIS_URL: redis.url, RATE_LIMIT_DISCOVERY: '100' } });
@@ -116,7 +118,7 @@ test('an instance starts while Redis is down, serves with local limits, and shar
   assert.ok((await h.services.redis?.client.keys('dcs:rl:discovery:*'))?.length === 1);
 });
 
-test('a wrong Redis password is refused by Redis, logged without it, and the server still serves', async (t) => {
+test('a wrong Redis password is refused by Redis, logged without it, and the app still serves (serve refuses to start: test/cli/loud-mistakes.test.ts)', async (t) => {
   const redis = await startRedis(t, { password: REDIS_PASSWORD });
   const wrong = 'a-wrong-password-never-logged';
   const lines: string[] = [];

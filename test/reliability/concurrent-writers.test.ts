@@ -5,9 +5,8 @@
 // "database is locked": no 5xx from the server, every command exits 0.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { runCli, cliJson, type CliResult } from '../cli/run.ts';
+import { cliJson, dataDir, runCli, type CliResult } from '../cli/run.ts';
 import { startServe } from '../cli/serve-process.ts';
-import { tempDir } from '../helpers/build.ts';
 import {
   approveThroughFlow, deviceAuthorization, loop, PASSWORD, pollToken, refresh, type Answer, type DeviceCode,
 } from './_load.ts';
@@ -19,7 +18,7 @@ const LOAD_MS = 9000;
 const MIN_COMMANDS = 8;
 
 test('CLI commands that write, back to back beside a serve process under write load: no SQLITE_BUSY anywhere', async (t) => {
-  const dir = tempDir(t);
+  const dir = await dataDir(t);
   const { client_id: clientId, environment_id: envId } = await cliJson<{ client_id: string; environment_id: string }>(
     dir, ['client', 'create', '--name', 'TV', '--refresh'], { env: ENV });
   const alice = await runCli(dir, ['user', 'create', '--username', 'alice', '--email', 'alice@example.test'], { stdin: `${PASSWORD}\n`, env: ENV });

@@ -14,9 +14,9 @@ import Database from 'better-sqlite3';
 import type { AdminKeyFile } from '../../src/core/admin-keys.ts';
 import { SecretKeys } from '../../src/crypto/secret.ts';
 import { openServices } from '../../src/services.ts';
-import { runCli, cliJson } from '../cli/run.ts';
+import { cliJson, dataDir, runCli } from '../cli/run.ts';
 import { startServe, type ServeProcess } from '../cli/serve-process.ts';
-import { tempDir, testConfig } from '../helpers/build.ts';
+import { testConfig } from '../helpers/build.ts';
 import {
   adminJwt, approveThroughFlow, assertStatus, deviceAuthorization, loop, PASSWORD, pollToken, redeem, refresh, registrationCode,
   type DeviceCode,
@@ -40,7 +40,7 @@ interface Acknowledged {
 }
 
 test('SIGKILL under load, three times: every answer given before the kill is still true after a restart', async (t) => {
-  const dir = tempDir(t);
+  const dir = await dataDir(t);
   const db = path.join(dir, 'device-code-server.db');
   const client = await cliJson<{ client_id: string; environment_id: string }>(dir, ['client', 'create', '--name', 'TV', '--refresh'], { env: ENV });
   const keyFile = path.join(dir, 'admin-key.json');

@@ -8,9 +8,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { cliJson, runCli } from '../cli/run.ts';
+import { cliJson, dataDir, runCli } from '../cli/run.ts';
 import { startServe } from '../cli/serve-process.ts';
-import { tempDir } from '../helpers/build.ts';
 import { freePort } from '../../scripts/net.ts';
 import { assertDatabaseIntact, UNLIMITED } from '../reliability/_support.ts';
 import { approveThroughFlow, deviceAuthorization, PASSWORD, pollToken, type DeviceCode } from '../reliability/_load.ts';
@@ -29,7 +28,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 interface Session { code: DeviceCode; expiresAt: number; decided?: 'approved' | 'denied'; tokens: number; outcome?: string }
 
 test(`soak: ${DEVICES} devices polling for ${SECONDS} s while ${APPROVERS} people approve`, { timeout: (SECONDS + 300) * 1000 }, async (t) => {
-  const dir = tempDir(t);
+  const dir = await dataDir(t);
   const { client_id: clientId, environment_id: envId } = await cliJson<{ client_id: string; environment_id: string }>(
     dir, ['client', 'create', '--name', 'Soak TV'], { env: ENV });
   for (const name of PEOPLE) {

@@ -1,6 +1,7 @@
 // `client create|update|list|delete`: OAuth clients allowed to use the device grant, with their
 // lifetimes and device policy (README "Device policy").
 import { CoreError, isCoreError } from '../../core/errors.ts';
+import { OFFLINE_ACCESS } from '../../core/scopes.ts';
 import type { Client } from '../../model/records.ts';
 import { ENV_FLAG, JSON_FLAG, UsageError, type CommandSpec, type FlagSpec } from '../args.ts';
 import { DEVICE_NETWORKS_FLAG, DEVICE_SCOPES_FLAG, networksFlag, SAME_NETWORK_FLAG, scopesFlag } from '../device-policy.ts';
@@ -50,6 +51,9 @@ export const clientCreate: CommandSpec = {
     json: JSON_FLAG,
   },
   run: async (args, io) => {
+    if (!args.bool('refresh') && (args.string('scope') ?? '').split(/\s+/).includes(OFFLINE_ACCESS)) {
+      throw new UsageError(`${args.command}: --scope has offline_access, which asks for refresh tokens: add --refresh, or leave offline_access out`, args.command);
+    }
     const input = {
       name: args.string('name') ?? '',
       confidential: args.bool('confidential'),
@@ -85,7 +89,7 @@ export const clientCreate: CommandSpec = {
 
 export const clientUpdate: CommandSpec = {
   path: ['client', 'update'],
-  summary: 'Change a client\'s name, lifetimes and device policy; what is not given stays as it is.',
+  summary: 'Change a client\'s name, lifetimes, refresh tokens and device policy; what is not given stays as it is.',
   details: [
     'The policy applies from the next device authorization (networks, scopes) and the next code entered (same network);',
     'codes already handed out keep their lifetime and interval. --device-networks default and --device-scopes default',
@@ -95,6 +99,7 @@ export const clientUpdate: CommandSpec = {
   flags: {
     name: { type: 'string', description: 'Display name, shown when a user approves a code' },
     ...LIFETIME_FLAGS,
+    refresh: { type: 'boolean', description: 'Allow refresh tokens from now on: issued when offline_access is approved (added to its scopes)' },
     ...REFRESH_LIFETIME_FLAGS,
     'device-networks': { ...DEVICE_NETWORKS_FLAG, placeholder: 'cidr,…|default' },
     'device-scopes': { ...DEVICE_SCOPES_FLAG, placeholder: 's1 s2|default' },
@@ -110,6 +115,7 @@ export const clientUpdate: CommandSpec = {
     }
     const input = {
       name: args.string('name'),
+      refreshTokens: args.bool('refresh') ? true : undefined,
       codeLifetime: args.int('code-lifetime'),
       pollInterval: args.int('poll-interval'),
       tokenLifetime: args.int('token-lifetime'),

@@ -9,6 +9,7 @@ import { safe, table } from '../output.ts';
 
 export const copyStoreCommand: CommandSpec = {
   path: ['copy-store'],
+  database: 'none',
   summary: 'Copy every record of a SQLite database into a new, empty PostgreSQL database.',
   details: [
     'For moving up to several instances: clients, users, keys, grants, refresh tokens, live codes and',

@@ -243,6 +243,7 @@ async function refreshFile(out: string, args: Args, io: Io): Promise<Outcome> {
 
 export const loginCommand: CommandSpec = {
   path: ['login'],
+  database: 'none',
   summary: 'Sign in from this terminal with the device flow and print the access token.',
   details: [
     'Shows a URL and a one-time code (and a QR code on a terminal) on stderr, waits while you approve',

@@ -19,8 +19,8 @@ export const sweepCommand: CommandSpec = {
     'and audit events older than AUDIT_RETENTION_DAYS.',
   ].join('\n'),
   flags: { json: JSON_FLAG },
-  run: (_args, io) =>
-    withServices(io, async (services) => {
+  run: (args, io) =>
+    withServices(args, io, async (services) => {
       const now = services.clock.now();
       const r = await services.store.sweep(now, now - services.config.auditRetentionDays * 86_400_000);
       return {
@@ -75,7 +75,7 @@ export const backupCommand: CommandSpec = {
     }
     // Opening a missing database creates one (and a secret): a wrong DATA_DIR would back up nothing.
     if (!existsSync(config.databasePath)) throw new InputError(`no database at ${config.databasePath} (check DATA_DIR or DATABASE_PATH)`);
-    return withServices(io, async (services) => {
+    return withServices(args, io, async (services) => {
       const { store } = services;
       if (store.backup === undefined) throw new InputError('this store has no online backup; use the database\'s own tools (PostgreSQL: pg_dump)');
       try {

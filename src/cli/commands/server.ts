@@ -5,6 +5,7 @@ import { withServices } from '../session.ts';
 
 export const serveCommand: CommandSpec = {
   path: ['serve'],
+  database: 'create',
   summary: 'Run the HTTP server (the default command) until SIGTERM or SIGINT.',
   details: [
     'Configured by environment variables, e.g. PORT (3000), HOST (127.0.0.1), DATA_DIR (./data),',
@@ -22,10 +23,11 @@ export const serveCommand: CommandSpec = {
 
 export const migrateCommand: CommandSpec = {
   path: ['migrate'],
+  database: 'create',
   summary: 'Create the database or apply pending schema migrations, then exit.',
   flags: { json: JSON_FLAG },
-  run: (_args, io) =>
-    withServices(io, async (services) => {
+  run: (args, io) =>
+    withServices(args, io, async (services) => {
       if (!(await services.store.isMigrated())) throw new Error('migrations did not apply');
       const database = services.config.databaseLabel;
       return { json: { status: 'ok', database }, text: [`Database ${database}: schema is up to date.`] };

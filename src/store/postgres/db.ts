@@ -186,7 +186,8 @@ const REFUSED = new Set(['28000', '28P01', '3D000']);
 export function connectionFailure(err: unknown): string | undefined {
   if (!(err instanceof Error)) return undefined;
   const code = 'code' in err && typeof err.code === 'string' ? err.code : undefined;
-  if (code !== undefined && (UNREACHABLE.has(code) || REFUSED.has(code))) return err.message;
+  // An AggregateError (every address of a host refused) has the code but no message.
+  if (code !== undefined && (UNREACHABLE.has(code) || REFUSED.has(code))) return err.message === '' ? code : err.message;
   // pg's own words for a server that went away during the handshake.
   if (/^Connection terminated/.test(err.message)) return err.message;
   return undefined;

@@ -1,10 +1,10 @@
 // Environments (tenants).
-import type { DeviceDefaults, Environment } from '../../model/records.ts';
+import type { Branding, DeviceDefaults, Environment } from '../../model/records.ts';
 import type { EnvironmentStore } from '../store.ts';
 import { type PgDb } from './db.ts';
 import { listColumn, toEnvironment } from '../rows.ts';
 
-const COLUMNS = 'id, name, company_id, mfa_licensed, device_networks, device_scopes, password_sign_in, created_at';
+const COLUMNS = 'id, name, company_id, mfa_licensed, device_networks, device_scopes, password_sign_in, display_name, logo_url, primary_color, support_url, created_at';
 
 
 export class PgEnvironments implements EnvironmentStore {
@@ -16,9 +16,9 @@ export class PgEnvironments implements EnvironmentStore {
 
   create(env: Environment): Promise<void> {
     return this.#db.insert({
-      text: `INSERT INTO environments (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      text: `INSERT INTO environments (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
       values: [env.id, env.name, env.companyId, env.mfaLicensed, listColumn(env.deviceDefaults.networks), listColumn(env.deviceDefaults.scopes),
-        env.passwordSignIn, env.createdAt],
+        env.passwordSignIn, env.branding.displayName, env.branding.logoUrl, env.branding.primaryColor, env.branding.supportUrl, env.createdAt],
     }, `environment ${env.name} exists`);
   }
 
@@ -44,6 +44,13 @@ export class PgEnvironments implements EnvironmentStore {
   setPasswordSignIn(id: string, on: boolean): Promise<Environment | undefined> {
     return this.#db.one(toEnvironment, {
       text: `UPDATE environments SET password_sign_in = $1 WHERE id = $2 RETURNING ${COLUMNS}`, values: [on, id],
+    });
+  }
+
+  setBranding(id: string, b: Branding): Promise<Environment | undefined> {
+    return this.#db.one(toEnvironment, {
+      text: `UPDATE environments SET display_name = $1, logo_url = $2, primary_color = $3, support_url = $4 WHERE id = $5 RETURNING ${COLUMNS}`,
+      values: [b.displayName, b.logoUrl, b.primaryColor, b.supportUrl, id],
     });
   }
 }

@@ -1,5 +1,5 @@
 // Environments (tenants).
-import type { DeviceDefaults, Environment } from '../../model/records.ts';
+import type { Branding, DeviceDefaults, Environment } from '../../model/records.ts';
 import type { EnvironmentStore } from '../store.ts';
 import { type SqliteDb } from './db.ts';
 import { listColumn, toEnvironment } from '../rows.ts';
@@ -14,9 +14,12 @@ export class SqliteEnvironments implements EnvironmentStore {
 
   create(env: Environment): Promise<void> {
     return this.#db.async(() => {
-      this.#db.insert(`INSERT INTO environments (id, name, company_id, mfa_licensed, device_networks, device_scopes, password_sign_in, created_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, `environment ${env.name} exists`, env.id, env.name, env.companyId, env.mfaLicensed ? 1 : 0,
-      listColumn(env.deviceDefaults.networks), listColumn(env.deviceDefaults.scopes), env.passwordSignIn ? 1 : 0, env.createdAt);
+      const b = env.branding;
+      this.#db.insert(`INSERT INTO environments (id, name, company_id, mfa_licensed, device_networks, device_scopes, password_sign_in,
+        display_name, logo_url, primary_color, support_url, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, `environment ${env.name} exists`, env.id, env.name, env.companyId, env.mfaLicensed ? 1 : 0,
+      listColumn(env.deviceDefaults.networks), listColumn(env.deviceDefaults.scopes), env.passwordSignIn ? 1 : 0,
+      b.displayName, b.logoUrl, b.primaryColor, b.supportUrl, env.createdAt);
     });
   }
 
@@ -39,5 +42,11 @@ export class SqliteEnvironments implements EnvironmentStore {
 
   setPasswordSignIn(id: string, on: boolean): Promise<Environment | undefined> {
     return this.#db.async(() => this.#db.one(toEnvironment, 'UPDATE environments SET password_sign_in = ? WHERE id = ? RETURNING *', on ? 1 : 0, id));
+  }
+
+  setBranding(id: string, b: Branding): Promise<Environment | undefined> {
+    return this.#db.async(() => this.#db.one(toEnvironment,
+      'UPDATE environments SET display_name = ?, logo_url = ?, primary_color = ?, support_url = ? WHERE id = ? RETURNING *',
+      b.displayName, b.logoUrl, b.primaryColor, b.supportUrl, id));
   }
 }

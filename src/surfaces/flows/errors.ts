@@ -3,7 +3,11 @@ import type { CoreErrorCode } from '../../core/errors.ts';
 import { randomUUID } from 'node:crypto';
 import type { ErrorSender, RawErrorRenderer } from '../../http/wire-format.ts';
 
-type Wire = [code: string, message: string, detailCode?: string];
+/** The envelope's `code` and a detail's `code`, as this API answers them: enums in openapi.yaml. */
+export const FLOW_ERROR_CODES = ['INVALID_DATA', 'INVALID_REQUEST', 'NOT_FOUND', 'ACCESS_FAILED', 'REQUEST_LIMITED', 'REQUEST_FAILED', 'UNEXPECTED_ERROR'] as const;
+export const FLOW_ERROR_DETAIL_CODES = ['INVALID_VALUE', 'LIMIT_EXCEEDED', 'NETWORK_MISMATCH'] as const;
+
+type Wire = [code: (typeof FLOW_ERROR_CODES)[number], message: string, detailCode?: (typeof FLOW_ERROR_DETAIL_CODES)[number]];
 
 const INVALID_DATA = 'The request could not be completed. One or more validation errors were in the request.';
 const invalid: Wire = ['INVALID_DATA', INVALID_DATA];

@@ -4,10 +4,11 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { CoreError } from '../../core/errors.ts';
-import type { Environment, FlowStatus } from '../../model/records.ts';
+import { FLOW_STATUSES, type Environment, type FlowStatus } from '../../model/records.ts';
 import { countryName } from '../../core/request-context.ts';
 import type { ConsentAnswer, FlowView } from '../../core/verification.ts';
 import { truncateAddress } from '../../geoip/address.ts';
+import { described, errorResponses } from '../../http/api-doc.ts';
 import { browserSecret } from '../../http/browser.ts';
 import { resolveEnvironment } from '../../http/environment.ts';
 import { mediaType } from '../../http/form.ts';
@@ -16,7 +17,7 @@ import { limitBy, sourceKey } from '../../http/rate-limit.ts';
 import { requestContext } from '../../http/request-context.ts';
 import { ownWireFormat } from '../../http/wire-format.ts';
 import type { Services } from '../../services.ts';
-import { flowRawError, sendFlowError } from './errors.ts';
+import { FLOW_ERROR_CODES, FLOW_ERROR_DETAIL_CODES, flowRawError, sendFlowError } from './errors.ts';
 
 export const MEDIA = {
   check: 'application/vnd.pingidentity.usernamepassword.check+json',
@@ -72,7 +73,7 @@ export const flowResponse = z
     _links: z.record(z.string(), z.union([link, z.array(idpLink)]))
       .describe('self; the action the status waits for; while USERNAME_PASSWORD_REQUIRED, `idp`: the environment\'s identity providers (and no usernamePassword.check when password sign-in is off)'),
     id: z.string(),
-    status: z.string(),
+    status: z.enum(FLOW_STATUSES).describe('USERNAME_PASSWORD_REQUIRED → DAG_USER_CODE_REQUIRED → DAG_CONSENT_REQUIRED → COMPLETED or FAILED'),
     createdAt: z.string(),
     expiresAt: z.string(),
     _embedded: z.object({
@@ -84,21 +85,42 @@ export const flowResponse = z
         .describe("with request: what differs between where the request came from and where this request comes from (empty when nothing does)"),
     }),
   })
-  .meta({ id: 'Flow' });
+  .meta({
+    id: 'Flow',
+    description: 'The flow: its status, and under _links the action it waits for',
+    examples: [{
+      _links: {
+        self: { href: 'http://127.0.0.1:3000/3f1c0d2e-5b7a-4c1e-9d3f-2a6b8c0e4f11/flows/9b2e7c4a-1d3f-4e5a-8b6c-0f1e2d3c4b5a' },
+        'deviceAuthGrant.userCode.verify': { href: 'http://127.0.0.1:3000/3f1c0d2e-5b7a-4c1e-9d3f-2a6b8c0e4f11/flows/9b2e7c4a-1d3f-4e5a-8b6c-0f1e2d3c4b5a' },
+      },
+      id: '9b2e7c4a-1d3f-4e5a-8b6c-0f1e2d3c4b5a',
+      status: 'DAG_USER_CODE_REQUIRED',
+      createdAt: '2026-01-01T12:00:00.000Z',
+      expiresAt: '2026-01-01T12:10:00.000Z',
+      _embedded: { user: { id: '6d0f8a3e-2c4b-4a1d-9e7f-5b3c1a2d4e6f', username: 'alice' } },
+    }],
+  });
 
 const pingError = z
   .object({
-    id: z.string(),
-    code: z.string(),
+    id: z.string().describe('The request id'),
+    code: z.enum(FLOW_ERROR_CODES),
     message: z.string(),
     details: z.array(z.object({
-      code: z.string(),
+      code: z.enum(FLOW_ERROR_DETAIL_CODES),
       target: z.string().optional(),
       message: z.string(),
       innerError: z.object({ failuresRemaining: z.number().int() }).optional(),
     })).optional(),
   })
-  .meta({ id: 'PingOneError' });
+  .meta({
+    id: 'PingOneError',
+    description: 'PingOne\'s error envelope',
+    examples: [{
+      id: 'Xy3kP0qLm2Zt', code: 'INVALID_DATA', message: 'The request could not be completed. One or more validation errors were in the request.',
+      details: [{ code: 'INVALID_VALUE', target: 'userCode', message: 'that code is not valid', innerError: { failuresRemaining: 4 } }],
+    }],
+  });
 
 const flowParams = z.object({ envId: envIdParam, flowId: idParam('Flow id') });
 
@@ -157,10 +179,20 @@ export const flowApiPlugin: FastifyPluginAsync<{ services: Services }> = async (
       .map((p) => ({ name: p.name, title: p.displayName, href: services.urls.idpStart(env.id, p.name, view.flow.id) }));
     return formatFlow(view, selfHref(params), { idp, passwordSignIn: env.passwordSignIn });
   };
-  const errors = { 400: pingError, 403: pingError, 404: pingError, 413: pingError, 415: pingError, 429: pingError };
+  const errors = (statuses: Parameters<typeof errorResponses>[1]) => errorResponses(described(pingError), statuses, {
+    400: 'INVALID_DATA (a wrong password or code: details say which field, and failures remaining) or INVALID_REQUEST (an action the flow does not wait for)',
+    403: 'ACCESS_FAILED: not allowed (password sign-in is off in this environment)',
+    404: 'NOT_FOUND: no such environment, or no such flow for this browser (unknown, expired, or another browser\'s)',
+    429: 'REQUEST_LIMITED: too many requests or wrong codes from this address (Retry-After)',
+    503: 'REQUEST_FAILED: the step could not be stored (a full disk), or a code not checked (Redis unreachable); Retry-After',
+  });
+  const flowCookie = 'The flow is bound to the browser that started it at /device (its cookie); other callers get 404.';
 
   r.get('/:envId/flows/:flowId', {
-    schema: { tags: ['Verification flow'], summary: 'Read a flow', params: flowParams, response: { 200: flowResponse, ...errors } },
+    schema: {
+      tags: ['flows'], operationId: 'getFlow', summary: 'Read a flow', description: flowCookie, params: flowParams,
+      response: { 200: flowResponse, ...errors([400, 403, 404, 413, 415, 429]) },
+    },
     handler: async (request, reply) => {
       const flow = await services.verification.load(request.env, request.params.flowId, browserSecret(request));
       reply.header('cache-control', 'no-store');
@@ -171,9 +203,11 @@ export const flowApiPlugin: FastifyPluginAsync<{ services: Services }> = async (
 
   r.post('/:envId/flows/:flowId', {
     schema: {
-      tags: ['Verification flow'],
+      tags: ['flows'],
+      operationId: 'actOnFlow',
       summary: 'Act on a flow; the action is chosen by Content-Type',
       description: [
+        flowCookie,
         `${MEDIA.check} {username, password}: USERNAME_PASSWORD_REQUIRED → DAG_USER_CODE_REQUIRED`,
         `${MEDIA.verify} {userCode}: DAG_USER_CODE_REQUIRED → DAG_CONSENT_REQUIRED`,
         `${MEDIA.consent} {accept} or {report: true} ("I didn't start this": denied and reported): DAG_CONSENT_REQUIRED → COMPLETED | FAILED`,
@@ -182,7 +216,7 @@ export const flowApiPlugin: FastifyPluginAsync<{ services: Services }> = async (
       consumes: [MEDIA.check, MEDIA.verify, MEDIA.consent],
       body: z.union([checkBody, verifyBody, consentBody]),
       // 503: the step could not be stored (a full disk), or a code not checked (Redis unreachable); Retry-After.
-      response: { 200: flowResponse, ...errors, 503: pingError },
+      response: { 200: flowResponse.meta({ description: 'The flow after the action: its new status and the next action' }), ...errors([400, 403, 404, 413, 415, 429, 503]) },
     },
     // The media type picks the action, so it is judged before the body's shape.
     preValidation: (request) => {

@@ -3,10 +3,13 @@
 import type { CoreErrorCode } from '../../core/errors.ts';
 import type { ErrorSender } from '../../http/wire-format.ts';
 
-type OAuthError =
-  | 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unauthorized_client' | 'unsupported_grant_type'
-  | 'invalid_scope' | 'authorization_pending' | 'slow_down' | 'access_denied' | 'expired_token' | 'invalid_token'
-  | 'insufficient_scope' | 'temporarily_unavailable' | 'server_error';
+/** Every `error` this format answers (RFC 6749 §5.2, RFC 8628 §3.5, RFC 6750 §3.1): an enum in openapi.yaml. */
+export const OAUTH_ERROR_CODES = [
+  'invalid_request', 'invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type',
+  'invalid_scope', 'authorization_pending', 'slow_down', 'access_denied', 'expired_token', 'invalid_token',
+  'insufficient_scope', 'temporarily_unavailable', 'server_error',
+] as const;
+type OAuthError = (typeof OAUTH_ERROR_CODES)[number];
 
 /** The error code on the wire, and the status where RFC 6749/8628 prescribe another than the default. */
 const wire: Record<CoreErrorCode, OAuthError | [OAuthError, number]> = {

@@ -9,6 +9,7 @@ import { OFFLINE_ACCESS } from '../../core/grants.ts';
 import { CoreError } from '../../core/errors.ts';
 import { ACR_VALUES_SUPPORTED, CLAIMS_SUPPORTED, OPENID } from '../../core/identity.ts';
 import { KEY_ALGS } from '../../crypto/keys.ts';
+import { security } from '../../http/api-doc.ts';
 import { requireFormBody, FORM } from '../../http/form.ts';
 import { resolveEnvironment } from '../../http/environment.ts';
 import { limitBy, sourceKey } from '../../http/rate-limit.ts';
@@ -22,7 +23,7 @@ import { tokenStatusRoutes } from './token-status.ts';
 import { userInfoRoutes } from './userinfo.ts';
 import { oauthErrorSender } from './errors.ts';
 import {
-  deviceAuthorizationBody, deviceAuthorizationResponse, envParams, jwksResponse, metadataResponse,
+  CLIENT_ERRORS, deviceAuthorizationBody, deviceAuthorizationResponse, envParams, jwksResponse, metadataResponse,
   oauthErrorResponses, openIdConfigurationResponse, tokenBody, tokenResponse,
 } from './schemas.ts';
 
@@ -32,10 +33,14 @@ function noStore(_request: FastifyRequest, reply: FastifyReply): Promise<void> {
   return Promise.resolve();
 }
 
+// The same operations for the default environment and per environment: operationIds of the latter end in InEnvironment.
 const variants = [
-  { prefix: '/oauth', params: undefined, tag: 'OAuth (default environment)' },
-  { prefix: '/:envId/as', params: envParams, tag: 'OAuth (per environment)' },
+  { prefix: '/oauth', params: undefined, suffix: '' },
+  { prefix: '/:envId/as', params: envParams, suffix: 'InEnvironment' },
 ] as const;
+
+/** Public clients send client_id alone; confidential ones authenticate with Basic or client_secret_post. */
+const clientAuth = () => security(['clientBasic'], { optional: true });
 
 export const oauthPlugin: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
   await ownWireFormat(app, oauthErrorSender(services.config.publicUrl), ['/oauth', '/:envId/as', '/.well-known']);
@@ -50,12 +55,21 @@ export const oauthPlugin: FastifyPluginAsync<{ services: Services }> = async (ap
   for (const v of variants) {
     r.post(`${v.prefix}/device_authorization`, {
       schema: {
-        tags: [v.tag],
+        tags: ['oauth'],
+        operationId: `requestDeviceAuthorization${v.suffix}`,
         summary: 'Device authorization request (RFC 8628 §3.1)',
+        security: clientAuth(),
         consumes: [FORM],
         ...(v.params ? { params: v.params } : {}),
         body: deviceAuthorizationBody,
-        response: { 200: deviceAuthorizationResponse, ...oauthErrorResponses },
+        response: {
+          200: deviceAuthorizationResponse,
+          ...oauthErrorResponses([400, 401, 403, 404, 413, 415, 429, 503], {
+            ...CLIENT_ERRORS,
+            400: 'invalid_request (an unknown client_id says so), invalid_scope (a scope the client may not ask for; offline_access '
+              + 'without refresh tokens names the fix), unauthorized_client (not a device client, or not from the device\'s network: README "Device policy")',
+          }),
+        },
       },
       onRequest: noStore,
       preValidation: requireFormBody,
@@ -79,12 +93,22 @@ export const oauthPlugin: FastifyPluginAsync<{ services: Services }> = async (ap
 
     r.post(`${v.prefix}/token`, {
       schema: {
-        tags: [v.tag],
+        tags: ['oauth'],
+        operationId: `requestToken${v.suffix}`,
         summary: 'Token request: device_code polling (RFC 8628 §3.4) and refresh_token (RFC 6749 §6)',
+        security: clientAuth(),
         consumes: [FORM],
         ...(v.params ? { params: v.params } : {}),
         body: tokenBody,
-        response: { 200: tokenResponse, ...oauthErrorResponses },
+        response: {
+          200: tokenResponse,
+          ...oauthErrorResponses([400, 401, 403, 404, 413, 415, 429, 503], {
+            ...CLIENT_ERRORS,
+            400: 'While polling (RFC 8628 §3.5): authorization_pending (poll again after interval), slow_down (add 5 seconds to the interval), '
+              + 'access_denied (the person denied), expired_token (start again); and invalid_grant, invalid_request, invalid_scope, '
+              + 'unsupported_grant_type (RFC 6749 §5.2)',
+          }),
+        },
       },
       onRequest: noStore,
       preValidation: requireFormBody,
@@ -112,18 +136,22 @@ export const oauthPlugin: FastifyPluginAsync<{ services: Services }> = async (ap
       },
     });
 
-    tokenStatusRoutes(app, services, { prefix: v.prefix, tag: v.tag, params: v.params !== undefined, authenticate: authenticateForToken });
-    userInfoRoutes(app, services, { prefix: v.prefix, tag: v.tag, params: v.params !== undefined });
+    tokenStatusRoutes(app, services, { prefix: v.prefix, suffix: v.suffix, params: v.params !== undefined, authenticate: authenticateForToken });
+    userInfoRoutes(app, services, { prefix: v.prefix, suffix: v.suffix, params: v.params !== undefined });
 
     r.get(`${v.prefix}/jwks`, {
       schema: {
-        tags: [v.tag],
+        tags: ['oauth'],
+        operationId: `getJwks${v.suffix}`,
         summary: 'JSON Web Key Set of the environment (active and still-valid retired keys)',
         ...(v.params ? { params: v.params } : {}),
-        // 400: an envId that is too long or badly percent-encoded; 503: an environment's first key could not be stored.
         response: {
-          200: jwksResponse, ...(v.params ? { 400: oauthErrorResponses[400] } : {}), 404: oauthErrorResponses[404], 429: oauthErrorResponses[429],
-          503: oauthErrorResponses[503],
+          200: jwksResponse,
+          ...oauthErrorResponses(v.params ? [400, 404, 429, 503] : [404, 429, 503], {
+            400: 'invalid_request: an envId that is too long or badly percent-encoded',
+            404: v.params ? 'No such environment' : 'Not found',
+            503: 'temporarily_unavailable: the environment\'s first key could not be stored (Retry-After)',
+          }),
         },
       },
       config: { rateLimit: limitBy(limits.discovery, sourceKey) },
@@ -137,21 +165,26 @@ export const oauthPlugin: FastifyPluginAsync<{ services: Services }> = async (ap
   // Discovery (RFC 8414 and OpenID Connect Discovery), in every place clients look for it. The
   // OpenID Connect document is the RFC 8414 one and what an OpenID Provider must say besides.
   const metadataPaths = [
-    { url: '/.well-known/oauth-authorization-server', params: false, openid: false },
-    { url: '/.well-known/openid-configuration', params: false, openid: true },
-    { url: '/:envId/as/.well-known/oauth-authorization-server', params: true, openid: false },
-    { url: '/:envId/as/.well-known/openid-configuration', params: true, openid: true },
-    { url: '/.well-known/oauth-authorization-server/:envId/as', params: true, openid: false },
+    { url: '/.well-known/oauth-authorization-server', params: false, openid: false, operationId: 'getAuthorizationServerMetadata' },
+    { url: '/.well-known/openid-configuration', params: false, openid: true, operationId: 'getOpenIdConfiguration' },
+    { url: '/:envId/as/.well-known/oauth-authorization-server', params: true, openid: false, operationId: 'getAuthorizationServerMetadataInEnvironment' },
+    { url: '/:envId/as/.well-known/openid-configuration', params: true, openid: true, operationId: 'getOpenIdConfigurationInEnvironment' },
+    // RFC 8414 §3.1: the well-known segment inserted before the issuer's path.
+    { url: '/.well-known/oauth-authorization-server/:envId/as', params: true, openid: false, operationId: 'getAuthorizationServerMetadataForIssuer' },
   ];
   for (const m of metadataPaths) {
     r.get(m.url, {
       schema: {
-        tags: ['Discovery'],
+        tags: ['oauth'],
+        operationId: m.operationId,
         summary: m.openid ? 'OpenID Provider configuration (OpenID Connect Discovery 1.0)' : 'Authorization server metadata (RFC 8414)',
         ...(m.params ? { params: envParams } : {}),
         response: {
           200: m.openid ? openIdConfigurationResponse : metadataResponse,
-          ...(m.params ? { 400: oauthErrorResponses[400] } : {}), 404: oauthErrorResponses[404], 429: oauthErrorResponses[429],
+          ...oauthErrorResponses(m.params ? [400, 404, 429] : [404, 429], {
+            400: 'invalid_request: an envId that is too long or badly percent-encoded',
+            404: m.params ? 'No such environment' : 'Not found',
+          }),
         },
       },
       config: { rateLimit: limitBy(limits.discovery, sourceKey) },

@@ -4,10 +4,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHook
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { CoreError } from '../../core/errors.ts';
+import { security } from '../../http/api-doc.ts';
 import { FORM, requireFormBody } from '../../http/form.ts';
 import type { Services } from '../../services.ts';
 import { callerLimit, callerOf } from './caller.ts';
-import { envParams, formParam, oauthErrorResponses } from './schemas.ts';
+import { CLIENT_ERRORS, envParams, formParam, oauthErrorResponses } from './schemas.ts';
 
 const tokenStatusBody = z.object({
   token: formParam.optional().describe('The refresh token (rt_…) or access token'),
@@ -30,7 +31,11 @@ const introspection = z
     aud: z.array(z.string()).optional(),
     jti: z.string().optional(),
   })
-  .meta({ id: 'Introspection' });
+  .meta({
+    id: 'Introspection',
+    description: 'RFC 7662 §2.2: {active: false} alone for anything inactive, unknown or not this client\'s to ask about',
+    examples: [{ active: true, token_type: 'refresh_token', client_id: '0c8f1e2a-7b3d-4c5e-a6f9-1d2e3b4c5a6f', scope: 'openid offline_access', sub: '6d0f8a3e-2c4b-4a1d-9e7f-5b3c1a2d4e6f', username: 'alice', exp: 1767268800 }],
+  });
 
 function noStore(_request: FastifyRequest, reply: FastifyReply): Promise<void> {
   reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
@@ -39,10 +44,10 @@ function noStore(_request: FastifyRequest, reply: FastifyReply): Promise<void> {
 
 /** `authenticate`: the token endpoint's caller hook: revocation and introspection share its request limit. */
 export function tokenStatusRoutes(
-  app: FastifyInstance, services: Services, v: { prefix: string; tag: string; params: boolean; authenticate: preHandlerAsyncHookHandler },
+  app: FastifyInstance, services: Services, v: { prefix: string; suffix: string; params: boolean; authenticate: preHandlerAsyncHookHandler },
 ): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const errors = { 400: oauthErrorResponses[400], 401: oauthErrorResponses[401], 404: oauthErrorResponses[404], 413: oauthErrorResponses[413], 415: oauthErrorResponses[415], 429: oauthErrorResponses[429], 503: oauthErrorResponses[503] };
+  const errors = oauthErrorResponses([400, 401, 404, 413, 415, 429, 503], { ...CLIENT_ERRORS, 400: 'invalid_request: no token, or a malformed request' });
   const present = (token: string | undefined): string => {
     if (token === undefined || token === '') throw new CoreError('invalid_request', 'missing required parameter: token');
     return token;
@@ -50,8 +55,10 @@ export function tokenStatusRoutes(
 
   r.post(`${v.prefix}/revoke`, {
     schema: {
-      tags: [v.tag],
+      tags: ['oauth'],
+      operationId: `revokeToken${v.suffix}`,
       summary: 'Token revocation (RFC 7009): a refresh token ends its grant; an access token is refused until it expires',
+      security: security(['clientBasic'], { optional: true }),
       consumes: [FORM],
       ...(v.params ? { params: envParams } : {}),
       body: tokenStatusBody,
@@ -71,8 +78,11 @@ export function tokenStatusRoutes(
 
   r.post(`${v.prefix}/introspect`, {
     schema: {
-      tags: [v.tag],
+      tags: ['oauth'],
+      operationId: `introspectToken${v.suffix}`,
       summary: 'Token introspection (RFC 7662), for confidential clients (resource servers)',
+      // Confidential clients only: Basic, or client_secret_post in the body.
+      security: security(['clientBasic'], { optional: true }),
       consumes: [FORM],
       ...(v.params ? { params: envParams } : {}),
       body: tokenStatusBody,

@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { CoreError } from '../../core/errors.ts';
+import { security } from '../../http/api-doc.ts';
 import { bearerGuard, bearerToken } from '../../http/bearer.ts';
 import { FORM, optionalFormBody } from '../../http/form.ts';
 import { limitBy } from '../../http/rate-limit.ts';
@@ -24,8 +25,11 @@ const userInfoResponse = z
     email: z.string().optional(),
     email_verified: z.boolean().optional(),
   })
-  .describe('The claims of the scopes the token was granted: profile → name, given_name, family_name, preferred_username, updated_at; email → email, email_verified')
-  .meta({ id: 'UserInfo' });
+  .meta({
+    id: 'UserInfo',
+    description: 'The claims of the scopes the token was granted: profile → name, given_name, family_name, preferred_username, updated_at; email → email, email_verified',
+    examples: [{ sub: '6d0f8a3e-2c4b-4a1d-9e7f-5b3c1a2d4e6f', name: 'Alice Example', preferred_username: 'alice', email: 'alice@example.com', email_verified: true }],
+  });
 
 const userInfoBody = z.object({ access_token: formParam.optional().describe('The access token, when not sent in the Authorization header (RFC 6750 §2.2)') });
 
@@ -40,7 +44,7 @@ function userInfoToken(request: FastifyRequest): string {
   return inBody;
 }
 
-export function userInfoRoutes(app: FastifyInstance, services: Services, v: { prefix: string; tag: string; params: boolean }): void {
+export function userInfoRoutes(app: FastifyInstance, services: Services, v: { prefix: string; suffix: string; params: boolean }): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const guard = bearerGuard(
     (token, request) => services.tokenStatus.userInfo(request.env, token, services.urls.issuers(request.env)),
@@ -56,21 +60,26 @@ export function userInfoRoutes(app: FastifyInstance, services: Services, v: { pr
       return Promise.resolve(guard.principal(request));
     },
   };
-  const errors = {
-    400: oauthErrorResponses[400],
-    401: oauthErrorResponses[401],
-    403: oauthErrorResponses[403],
-    ...(v.params ? { 404: oauthErrorResponses[404] } : {}),
-    429: oauthErrorResponses[429],
-  };
+  const says = {
+    400: 'invalid_request: the token both in the header and in the body',
+    401: 'invalid_token: no token, or one that is not active (expired, revoked, of an ended grant or a disabled user, of another environment, not an access token)',
+    403: 'insufficient_scope: the token was not granted openid',
+    404: 'No such environment',
+  } as const;
+  const errors = oauthErrorResponses(v.params ? [400, 401, 403, 404, 429] : [400, 401, 403, 429], says);
   const summary = 'UserInfo (OpenID Connect Core §5.3): the claims of the person the Bearer access token speaks for';
   const description = 'Authorization: Bearer <access token granted openid>. 401 invalid_token for anything inactive (expired, revoked, ended grant, disabled user, another environment\'s token, not an access token); 403 insufficient_scope without openid. Every refusal carries WWW-Authenticate: Bearer.';
   const params = v.params ? { params: envParams } : {};
-  r.get(`${v.prefix}/userinfo`, { schema: { tags: [v.tag], summary, description, ...params, response: { 200: userInfoResponse, ...errors } }, ...route });
+  r.get(`${v.prefix}/userinfo`, {
+    schema: { tags: ['oauth'], operationId: `getUserInfo${v.suffix}`, summary, description, security: security(['accessToken']), ...params, response: { 200: userInfoResponse, ...errors } },
+    ...route,
+  });
   r.post(`${v.prefix}/userinfo`, {
     schema: {
-      tags: [v.tag], summary, description, ...params, consumes: [FORM], body: userInfoBody.nullish(),
-      response: { 200: userInfoResponse, ...errors, 413: oauthErrorResponses[413], 415: oauthErrorResponses[415] },
+      tags: ['oauth'], operationId: `postUserInfo${v.suffix}`, summary, description: `${description} With POST the token may come in the form body instead (RFC 6750 §2.2).`,
+      // The token in the body (RFC 6750 §2.2) needs no header.
+      security: security(['accessToken'], { optional: true }), ...params, consumes: [FORM], body: userInfoBody.nullish(),
+      response: { 200: userInfoResponse, ...errors, ...oauthErrorResponses([413, 415]) },
     },
     preValidation: optionalFormBody,
     ...route,

@@ -9,25 +9,30 @@ import { z } from 'zod';
 import { ensureBrowserSecret } from '../../http/browser.ts';
 import { envIdParam, text } from '../../http/params.ts';
 import type { Services } from '../../services.ts';
+import { langQuery } from './context.ts';
 
 const deviceQuery = z.object({
   user_code: text(64).optional(),
   view: z.enum(['devices']).optional().describe('`devices`: after sign-in, show "Your devices" instead of the code step'),
   idp: text(40).optional().describe('the name of one of the environment\'s identity providers: go straight to it to sign in'),
+  lang: langQuery,
 });
 
 export function entryRoutes(app: FastifyInstance, services: Services): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const starts = [
-    { url: '/device', params: undefined },
-    { url: '/:envId/device', params: z.object({ envId: envIdParam }) },
-    { url: '/:envId/device/:clientId', params: z.object({ envId: envIdParam, clientId: text(200) }) },
+    { url: '/device', params: undefined, operationId: 'startVerification' },
+    { url: '/:envId/device', params: z.object({ envId: envIdParam }), operationId: 'startVerificationInEnvironment' },
+    { url: '/:envId/device/:clientId', params: z.object({ envId: envIdParam, clientId: text(200) }), operationId: 'startVerificationForClient' },
   ];
   for (const s of starts) {
     r.get(s.url, {
       schema: {
-        tags: ['Verification flow'],
+        tags: ['page'],
+        operationId: s.operationId,
         summary: 'Start a verification flow; 302 to the verification page with flowId',
+        description: 'The address devices show (verification_uri). The flow is bound to this browser by a cookie; a custom UI calls it too '
+          + 'and reads flowId from Location, then drives the flow API (tag flows).',
         ...(s.params ? { params: s.params } : {}),
         querystring: deviceQuery,
         // Refusals are the page's HTML error pages (errors.ts).

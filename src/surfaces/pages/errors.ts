@@ -1,22 +1,28 @@
-// How the page answers: every response carries the same security headers, and every error is an
-// HTML page in the page's own style, never OAuth JSON and never a stack trace.
+// How the page answers: every response carries the same security headers (a CSP that admits the
+// environment's logo and nothing else, theme.ts), and every error is an HTML page in the page's own
+// style and the person's language, never OAuth JSON and never a stack trace.
 import type { FastifyReply } from 'fastify';
 import type { CoreError, CoreErrorCode, FederationFailure } from '../../core/errors.ts';
 import type { ErrorSender, RawError } from '../../http/wire-format.ts';
+import { NO_BRANDING } from '../../model/records.ts';
+import { pageContext, PLAIN_CONTEXT, type PageContext } from './context.ts';
 import { html } from './html.ts';
+import type { PlainKey } from './i18n/index.ts';
 import { messagePage } from './render.ts';
+import { PAGE_CSP, pageCsp } from './theme.ts';
 
-export const PAGE_CSP = "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+export { PAGE_CSP } from './theme.ts';
 
-export function pageHeaders(reply: FastifyReply): FastifyReply {
+export function pageHeaders(reply: FastifyReply, c?: PageContext): FastifyReply {
   return reply
-    .header('content-security-policy', PAGE_CSP)
+    .header('content-security-policy', pageCsp(c?.brand ?? NO_BRANDING))
     .header('cache-control', 'no-store')
     .header('x-frame-options', 'DENY');
 }
 
-export function sendPage(reply: FastifyReply, status: number, page: string): FastifyReply {
-  return pageHeaders(reply).code(status).type('text/html; charset=utf-8').send(page);
+/** A rendered page, with the headers of its context (its CSP admits the logo it shows). */
+export function sendPage(c: PageContext, reply: FastifyReply, status: number, page: string): FastifyReply {
+  return pageHeaders(reply, c).code(status).type('text/html; charset=utf-8').send(page);
 }
 
 /** Post/Redirect/Get: 303 so that reloading the result never re-posts the form. */
@@ -24,26 +30,19 @@ export function redirectPage(reply: FastifyReply, location: string): FastifyRepl
   return pageHeaders(reply).redirect(location, 303);
 }
 
-const startAgain = html`<p>Start again from the address shown on your device: <a href="device">open the sign-in page</a>.</p>`;
-
-export function expiredLinkPage(): string {
-  return messagePage({
-    title: 'This link has expired',
-    message: 'This sign-in page has expired or was opened in a different browser.',
-    next: startAgain,
+export function expiredLinkPage(c: PageContext): string {
+  const { t } = c;
+  return messagePage(c, {
+    title: t.text('expired.title'),
+    message: t.text('expired.message'),
+    next: html`<p>${t.html('error.startAgain', { link: html`<a href="device">${t.text('error.openSignIn')}</a>` })}</p>`,
   });
 }
 
-export function forbiddenPage(): string {
-  return messagePage({
-    title: 'Please try again',
-    message: 'This form could not be checked, so nothing was changed. It may be out of date, or it was sent from another site.',
-    next: html`<p>Go back, reload the page and try again. If that does not help, start again on your device.</p>`,
-  });
+export function forbiddenPage(c: PageContext): string {
+  const { t } = c;
+  return messagePage(c, { title: t.text('forbidden.title'), message: t.text('forbidden.message'), next: html`<p>${t.text('forbidden.next')}</p>` });
 }
-
-const inWords = (wait: number): string =>
-  wait < 60 ? `${wait} ${wait === 1 ? 'second' : 'seconds'}` : `about ${Math.ceil(wait / 60)} minutes`;
 
 /**
  * How the page shows an error: a title and a sentence. `form: true` marks the errors of a person's
@@ -51,31 +50,41 @@ const inWords = (wait: number): string =>
  * sentence above the form; any other error gets a page of its own. `status` overrides the code's own.
  */
 interface Shown {
-  title: string;
-  message: (err: CoreError) => string;
+  title: PlainKey;
+  message: (c: PageContext, err: CoreError) => string;
   form?: true;
   status?: number;
 }
 
-const say = (text: string) => (): string => text;
-const wait = (then: string) => (err: CoreError): string => `${then} Try again in ${inWords(err.details.retryAfter ?? 60)}.`;
-const NOT_UNDERSTOOD = 'That request could not be understood. Go back and try again.';
-const notUnderstood: Shown = { title: 'Something is not right', message: say(NOT_UNDERSTOOD) };
+const say = (key: PlainKey) => (c: PageContext): string => c.t.text(key);
+/** The sentence, then when to try again (a throttle's Retry-After, in words). */
+const wait = (key: PlainKey) => (c: PageContext, err: CoreError): string =>
+  c.t.text('error.tryAgainIn', { message: c.t.text(key), wait: c.t.wait(err.details.retryAfter ?? 60) });
+const notUnderstood: Shown = { title: 'notUnderstood.title', message: say('notUnderstood.message') };
 
 /** What the person is told when a sign-in through their organisation's provider did not complete. */
-export function federationMessage(reason: FederationFailure | undefined): string {
-  switch (reason) {
-    // access_denied: the person pressed Cancel, or the provider would not let them in; it does not say which.
-    case 'cancelled': return 'The sign-in was cancelled, or your organisation\'s sign-in did not allow it. Nothing was changed.';
-    case 'denied': return 'Your organisation\'s sign-in refused the request; it may not be set up for this service yet. Nothing was changed. Try again, or ask your administrator.';
-    case 'unknown_provider': return 'That sign-in option is not available here.';
-    case 'stale': return 'This sign-in link was already used, has expired, or was opened in another browser. Start the sign-in again.';
-    case 'unreachable': return 'Your organisation\'s sign-in could not be reached just now. Try again in a moment.';
-    case 'disabled': return 'This account can no longer approve devices.';
-    case 'invalid_response':
-    case undefined:
-      return 'Your organisation\'s sign-in answered in a way that could not be trusted, so you were not signed in. Try again, or ask your administrator.';
-  }
+export function federationMessage(c: PageContext, reason: FederationFailure | undefined): string {
+  const key = ((): PlainKey => {
+    switch (reason) {
+      // access_denied: the person pressed Cancel, or the provider would not let them in; it does not say which.
+      case 'cancelled': return 'federation.cancelled';
+      case 'denied': return 'federation.denied';
+      case 'unknown_provider': return 'federation.unknownProvider';
+      case 'stale': return 'federation.stale';
+      case 'unreachable': return 'federation.unreachable';
+      case 'disabled': return 'accountDisabled.message';
+      case 'invalid_response':
+      case undefined:
+        return 'federation.untrusted';
+    }
+  })();
+  return c.t.text(key);
+}
+
+/** "That code is not right", with the attempts left when the engine says how many. */
+function wrongCode(c: PageContext, err: CoreError): string {
+  const left = err.details.failuresRemaining;
+  return left === undefined ? c.t.text('wrongCode.message') : c.t.plural('wrongCode.left', left);
 }
 
 /** Every error the engine can raise, as the page shows it (the compiler holds the table complete). */
@@ -92,72 +101,65 @@ const shown: Record<CoreErrorCode, Shown> = {
   expired_token: notUnderstood,
   invalid_token: notUnderstood,
   insufficient_scope: notUnderstood,
-  forbidden: { title: 'Not allowed', message: say('You cannot do that here.') },
-  access_denied: { title: 'Not allowed', message: say('This account can no longer approve devices.'), form: true },
-  not_found: { title: 'Page not found', message: say('That application or page does not exist.') },
+  forbidden: { title: 'notAllowed.title', message: say('notAllowed.message') },
+  access_denied: { title: 'notAllowed.title', message: say('accountDisabled.message'), form: true },
+  not_found: { title: 'notFound.title', message: say('notFound.message') },
   conflict: notUnderstood,
-  invalid_credentials: { title: 'Sign-in failed', message: say('That username or password is not correct.'), form: true },
-  sign_in_throttled: { title: 'Too many sign-in attempts', message: wait('There have been too many failed sign-ins for this account.'), form: true },
-  invalid_user_code: {
-    title: 'That code is not right',
-    message: (err) => {
-      const left = err.details.failuresRemaining;
-      const attempts = left === undefined ? '' : ` You have ${left} ${left === 1 ? 'attempt' : 'attempts'} left.`;
-      return `That code is not right. Check the code on your device and try again.${attempts}`;
-    },
-    form: true,
-  },
-  user_code_expired: { title: 'That code has expired', message: say('That code has expired. Start again on your device to get a new code.'), form: true },
-  user_code_used: { title: 'That code was used', message: say('That code has already been used. Start again on your device to get a new code.'), form: true },
-  too_many_attempts: { title: 'Too many wrong codes', message: say('The code was entered wrongly too many times.'), form: true },
-  network_mismatch: {
-    title: 'Use a device on the same network',
-    message: say('This code can only be approved from the same network as the device that shows it, for example the same home Wi-Fi. '
-      + 'You seem to be on another network, so nothing was approved. If you did not start this sign-in yourself, do not approve it: '
-      + 'someone may be trying to get you to sign them in.'),
-    form: true,
-  },
-  guess_budget_exhausted: { title: 'Too many wrong codes', message: wait('Too many wrong codes have been tried from your network.'), form: true },
-  flow_not_found: { title: 'This link has expired', message: say('This sign-in page has expired or was opened in a different browser.') },
-  federation_failed: { title: 'Sign-in did not complete', message: (err) => federationMessage(err.details.federation) },
-  flow_wrong_state: { title: 'Already answered', message: say('This request has already been answered. Start again on your device if you need to.'), status: 409 },
+  invalid_credentials: { title: 'signInFailed.title', message: say('signInFailed.message'), form: true },
+  sign_in_throttled: { title: 'throttled.title', message: wait('throttled.message'), form: true },
+  invalid_user_code: { title: 'wrongCode.title', message: wrongCode, form: true },
+  user_code_expired: { title: 'codeExpired.title', message: say('codeExpired.message'), form: true },
+  user_code_used: { title: 'codeUsed.title', message: say('codeUsed.message'), form: true },
+  too_many_attempts: { title: 'tooMany.title', message: say('tooMany.message'), form: true },
+  network_mismatch: { title: 'networkMismatch.title', message: say('networkMismatch.message'), form: true },
+  guess_budget_exhausted: { title: 'tooMany.title', message: wait('guessBudget.message'), form: true },
+  flow_not_found: { title: 'expired.title', message: say('expired.message') },
+  federation_failed: { title: 'federation.title', message: (c, err) => federationMessage(c, err.details.federation) },
+  flow_wrong_state: { title: 'answered.title', message: say('answered.message'), status: 409 },
   registration_refused: notUnderstood,
   invalid_registration_code: notUnderstood,
-  route_not_found: { title: 'Page not found', message: say('There is no page at this address.') },
+  route_not_found: { title: 'notFound.title', message: say('noPage.message') },
   method_not_allowed: notUnderstood,
-  unsupported_media_type: { title: 'Something is not right', message: say('The form was sent in a format this page does not accept. Go back and try again.') },
-  payload_too_large: { title: 'Too much data', message: say('The form sent too much data. Go back and try again.') },
-  rate_limited: { title: 'Too many requests', message: say('There have been too many requests from your network. Wait a little, then try again.') },
-  storage_full: { title: 'Please try again later', message: say('This could not be saved just now, so nothing was changed. Wait a little, then try again.') },
-  limits_unavailable: {
-    title: 'Please try again later', message: say('Codes cannot be checked just now, so nothing was changed. Wait a few seconds, then try again.'), form: true,
-  },
-  server_error: { title: 'Something went wrong', message: say('Something went wrong on our side. Please try again in a moment.') },
+  unsupported_media_type: { title: 'notUnderstood.title', message: say('badFormat.message') },
+  payload_too_large: { title: 'tooMuch.title', message: say('tooMuch.message') },
+  rate_limited: { title: 'rateLimited.title', message: say('rateLimited.message') },
+  storage_full: { title: 'later.title', message: say('storageFull.message') },
+  limits_unavailable: { title: 'later.title', message: say('limitsUnavailable.message'), form: true },
+  server_error: { title: 'serverError.title', message: say('serverError.message') },
 };
 
+/** Whether an error is about the person's own input (the step is shown again with a sentence above its form). */
+export function isFormError(err: CoreError): boolean {
+  return shown[err.code].form === true;
+}
+
 /** The sentence above the form for an error of the person's own input; undefined for any other error. */
-export function formMessage(err: CoreError): string | undefined {
+export function formMessage(c: PageContext, err: CoreError): string | undefined {
   const s = shown[err.code];
-  return s.form === true ? s.message(err) : undefined;
+  return s.form === true ? s.message(c, err) : undefined;
+}
+
+/** Any error as the page words it: its title and its sentence. */
+export function errorWords(c: PageContext, err: CoreError): { title: string; message: string } {
+  const s = shown[err.code];
+  return { title: c.t.text(s.title), message: s.message(c, err) };
 }
 
 /** Errors that reach the error handler (routing, body parsing, rate limits, bugs) as an HTML page. */
-export const sendPageError: ErrorSender = (_request, reply, err: CoreError) => {
-  if (err.code === 'flow_not_found') return sendPage(reply, err.status, expiredLinkPage());
-  const s = shown[err.code];
-  return sendPage(reply, s.status ?? err.status, messagePage({ title: s.title, message: s.message(err) }));
+export const sendPageError: ErrorSender = (request, reply, err: CoreError) => {
+  // Branded when the environment is known by now (resolved before the handler ran), in the person's language.
+  const c = pageContext(request, 0);
+  if (err.code === 'flow_not_found') return sendPage(c, reply, err.status, expiredLinkPage(c));
+  return sendPage(c, reply, shown[err.code].status ?? err.status, messagePage(c, errorWords(c, err)));
 };
 
-/** The page's answer to a request the HTTP parser refused (no Fastify reply exists yet). */
+/** The page's answer to a request the HTTP parser refused (no Fastify reply, nor a language, exists yet). */
 export function rawPageError(status: number): RawError {
-  const [title, message] = status === 431
-    ? ['Something is not right', 'Your browser sent more than this page accepts. Close other tabs of this site or clear its cookies, then try again.']
-    : status === 408
-      ? ['Something is not right', 'The request took too long to arrive. Check your connection and try again.']
-      : ['Something is not right', NOT_UNDERSTOOD];
+  const c = PLAIN_CONTEXT;
+  const key: PlainKey = status === 431 ? 'raw.tooLarge' : status === 408 ? 'raw.timeout' : 'notUnderstood.message';
   return {
     contentType: 'text/html; charset=utf-8',
-    body: messagePage({ title, message }),
+    body: messagePage(c, { title: c.t.text('notUnderstood.title'), message: c.t.text(key) }),
     headers: { 'Content-Security-Policy': PAGE_CSP, 'X-Frame-Options': 'DENY', 'X-Content-Type-Options': 'nosniff' },
   };
 }

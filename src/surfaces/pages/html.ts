@@ -27,6 +27,16 @@ function part(value: HtmlPart): string {
   return escapeHtml(String(value));
 }
 
+const TEXT_ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };
+
+/**
+ * Escapes the page's own words (the message catalogues) for text and double-quoted attributes, the
+ * only places this page puts them; apostrophes stay as they are. Values from outside use escapeHtml.
+ */
+export function escapeText(text: string): string {
+  return text.replace(/[&<>"]/g, (c) => TEXT_ENTITIES[c] ?? c);
+}
+
 /** `html\`<p>${text}</p>\`` escapes `text`; nested `html` results are kept as they are. */
 export function html(strings: TemplateStringsArray, ...values: readonly HtmlPart[]): SafeHtml {
   let out = strings[0] ?? '';

@@ -15,7 +15,8 @@ import { requestContext } from '../../http/request-context.ts';
 import type { Completed } from '../../federation/federation.ts';
 import type { Environment } from '../../model/records.ts';
 import type { Services } from '../../services.ts';
-import { federationMessage, redirectPage, sendPage } from './errors.ts';
+import { langQuery, pageContext } from './context.ts';
+import { errorWords, redirectPage, sendPage } from './errors.ts';
 import { html } from './html.ts';
 import { messagePage } from './render.ts';
 
@@ -24,6 +25,7 @@ const startQuery = z.object({
   flowId: text(64).optional(),
   user_code: text(64).optional().describe('the code the device showed, carried to the code step after the sign-in'),
   view: z.enum(['devices']).optional().describe('`devices`: show "Your devices" after the sign-in'),
+  lang: langQuery,
 });
 // What an OpenID Provider may send back (RFC 6749 §4.1.2, §4.1.2.1; RFC 9207 iss); the rest is ignored.
 const callbackQuery = z.object({
@@ -44,18 +46,20 @@ export function idpRoutes(app: FastifyInstance, services: Services): void {
   /** A federation failure as a page: what happened, and the way back to the sign-in step when there is one. */
   const failed = (reply: FastifyReply, env: Environment, err: CoreError, flowId: string | undefined): FastifyReply => {
     reply.request.log.info({ code: err.code, reason: err.details.federation, why: err.details.logReason }, 'upstream sign-in failed');
-    return sendPage(reply, err.status, messagePage({
-      title: 'Sign-in did not complete',
-      message: err.code === 'federation_failed' ? federationMessage(err.details.federation) : err.message,
+    const c = pageContext(reply.request, services.clock.now());
+    return sendPage(c, reply, err.status, messagePage(c, {
+      title: c.t.text('federation.title'),
+      message: errorWords(c, err).message,
       next: flowId === undefined
-        ? html`<p>Start again from the address shown on your device.</p>`
-        : html`<p><a href="${services.urls.signon(env.id, flowId)}">Back to signing in</a></p>`,
+        ? html`<p>${c.t.text('federation.startAgain')}</p>`
+        : html`<p><a href="${services.urls.signon(env.id, flowId)}">${c.t.text('federation.back')}</a></p>`,
     }));
   };
 
   r.get('/:envId/idp/:name/start', {
     schema: {
-      tags: ['Verification page'],
+      tags: ['page'],
+      operationId: 'startIdentityProviderSignIn',
       summary: 'Start signing in through an identity provider for a flow this browser holds; 302 to the provider',
       params: idpParams,
       querystring: startQuery,
@@ -88,7 +92,8 @@ export function idpRoutes(app: FastifyInstance, services: Services): void {
 
   r.get('/:envId/idp/:name/callback', {
     schema: {
-      tags: ['Verification page'],
+      tags: ['page'],
+      operationId: 'completeIdentityProviderSignIn',
       summary: 'The identity provider\'s answer (authorization code or error); 303 to the flow\'s next step',
       params: idpParams,
       querystring: callbackQuery,

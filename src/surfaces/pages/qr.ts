@@ -24,14 +24,15 @@ const html = (what: string) => z.string().describe(`HTML: ${what}`);
 export function qrRoutes(app: FastifyInstance, services: Services): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const variants = [
-    { url: QR_PATH, params: undefined },
+    { url: QR_PATH, params: undefined, operationId: 'getVerificationQrCode' },
     // Static `qr.svg` wins over /:envId/device/:clientId in the router: no application is named so.
-    { url: `/:envId${QR_PATH}`, params: z.object({ envId: envIdParam }) },
+    { url: `/:envId${QR_PATH}`, params: z.object({ envId: envIdParam }), operationId: 'getVerificationQrCodeInEnvironment' },
   ];
   for (const v of variants) {
     r.get(v.url, {
       schema: {
-        tags: ['Verification page'],
+        tags: ['page'],
+        operationId: v.operationId,
         summary: 'The verification_uri_complete for a user code as an SVG QR code, for device screens',
         description: 'The code is not looked up. Cache-Control: public, max-age=300; a CSP forbids scripts in the SVG.',
         ...(v.params ? { params: v.params } : {}),

@@ -1,11 +1,16 @@
 // The verification page's HTML: one layout and one template per step of the flow. Plain HTML forms,
-// no JavaScript; every interpolated value goes through `html` (escaped).
-import { countryName, type ConsentWarning } from '../../core/request-context.ts';
+// no JavaScript; every interpolated value goes through `html` (escaped), every word through the
+// person's language (i18n/), and the layout carries the environment's branding (theme.ts).
+import { networkLabel, type ConsentWarning } from '../../core/request-context.ts';
 import type { DeviceRequestView } from '../../core/verification.ts';
 import type { Attribution } from '../../geoip/geoip.ts';
+import { PRIVATE_NETWORK, THIS_NETWORK } from '../../geoip/geoip.ts';
 import type { RequestContext } from '../../model/records.ts';
+import type { PageContext } from './context.ts';
 import { html, type SafeHtml } from './html.ts';
+import { languageNames, type KeyWith, type PlainKey } from './i18n/index.ts';
 import { PAGE_CSS } from './style.ts';
+import { brandStyle, logoOf } from './theme.ts';
 
 /** What every form on the page carries: the flow and its CSRF token. */
 export interface FormContext {
@@ -20,22 +25,50 @@ export interface FormError {
 
 const ERROR_ID = 'form-error';
 
-export function layout(title: string, content: SafeHtml): string {
+/** The environment's name and logo above the step, or the product's own heading. */
+function header(c: PageContext): SafeHtml {
+  const name = c.brand.displayName;
+  const logo = logoOf(c.brand);
+  if (name === null && logo === undefined) return html`<p class="brand">${c.t.html('page.brand')}</p>`;
+  // The logo is named by its alt text, so the name beside it is not read twice.
+  return html`<p class="brand named">${logo && html`<img src="${logo.url}" alt="${name ?? ''}">`}${
+    name !== null && html`<span${logo && html` aria-hidden="true"`}>${name}</span>`}${name === null && html`<span>${c.t.html('page.brand')}</span>`}</p>`;
+}
+
+/** Below the card: the environment's support link, and the language links (each keeps the current step). */
+function footer(c: PageContext): SafeHtml {
+  const link = (lang: string) => {
+    const q = new URLSearchParams(c.here);
+    q.set('lang', lang);
+    return `?${q.toString()}`;
+  };
+  return html`<footer>
+${c.brand.supportUrl !== null && html`<p><a href="${c.brand.supportUrl}" rel="noopener">${c.t.html('footer.help')}</a></p>`}
+<nav aria-label="${c.t.html('footer.language')}"><ul>${languageNames().map(({ lang, name }) => (lang === c.t.lang
+    ? html`<li><span aria-current="true" lang="${lang}">${name}</span></li>`
+    : html`<li><a href="${link(lang)}" hreflang="${lang}" lang="${lang}">${name}</a></li>`))}</ul></nav>
+</footer>`;
+}
+
+export function layout(c: PageContext, title: string, content: SafeHtml): string {
+  const brand = c.brand.displayName ?? c.t.text('page.brand');
   return html`<!doctype html>
-<html lang="en">
+<html lang="${c.t.lang}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <meta name="robots" content="noindex, nofollow">
-<title>${title} · Connect a device</title>
+<title>${c.t.html('page.title', { step: title, brand })}</title>
 <style>${PAGE_CSS}</style>
+${brandStyle(c.brand)}
 </head>
 <body>
 <main aria-labelledby="page-title">
-<p class="brand">Connect a device</p>
+${header(c)}
 ${content}
 </main>
+${footer(c)}
 </body>
 </html>
 `.value;
@@ -56,11 +89,12 @@ function described(error: FormError | undefined, hintId?: string): SafeHtml {
   return html`${ids.length > 0 && html` aria-describedby="${ids.join(' ')}"`}${error && html` aria-invalid="true"`}`;
 }
 
-function forApp(appName: string | undefined): SafeHtml {
-  return appName === undefined ? html`your device` : html`<strong>${appName}</strong>`;
+/** A sentence about the application: its name in bold, or the message that says "your device" instead. */
+function aboutApp(c: PageContext, appName: string | undefined, withApp: KeyWith<'app'>, withoutApp: PlainKey): SafeHtml {
+  return appName === undefined ? c.t.html(withoutApp) : c.t.html(withApp, { app: html`<strong>${appName}</strong>` });
 }
 
-export function signInPage(o: {
+export function signInPage(c: PageContext, o: {
   form: FormContext;
   appName?: string;
   username?: string;
@@ -73,103 +107,125 @@ export function signInPage(o: {
   /** False: the environment signs people in through its providers only (no password form). */
   passwordSignIn?: boolean;
 }): string {
+  const { t } = c;
   const focusPassword = o.username !== undefined && o.username !== '';
   const providers = o.providers ?? [];
   const withPassword = o.passwordSignIn !== false;
-  return layout('Sign in', html`<h1 id="page-title">Sign in</h1>
-<p>${o.toDevices === true ? 'Sign in to see the devices connected to your account.' : html`Sign in to connect ${forApp(o.appName)} to your account.`}</p>
+  return layout(c, t.text('signIn.title'), html`<h1 id="page-title">${t.html('signIn.title')}</h1>
+<p>${o.toDevices === true ? t.text('signIn.toDevices') : aboutApp(c, o.appName, 'signIn.toConnect', 'signIn.toConnectDevice')}</p>
 ${alert(o.error)}
 ${providers.length > 0 && html`<ul class="providers">${providers.map((p) => html`
-<li><a class="button${withPassword ? ' secondary' : ''}" href="${p.href}">Continue with ${p.displayName}</a></li>`)}
+<li><a class="button${withPassword ? ' secondary' : ''}" href="${p.href}">${t.html('signIn.continueWith', { provider: p.displayName })}</a></li>`)}
 </ul>
-${withPassword && html`<p class="muted or">or sign in with your username and password</p>`}`}
-${!withPassword && providers.length === 0 && html`<p>Sign-in is not available here. Ask your administrator.</p>`}
+${withPassword && html`<p class="muted or">${t.html('signIn.or')}</p>`}`}
+${!withPassword && providers.length === 0 && html`<p>${t.html('signIn.unavailable')}</p>`}
 ${withPassword && html`<form method="post" action="signon">
 ${hidden(o.form)}
 <input type="hidden" name="action" value="signin">
 ${o.userCode !== undefined && html`<input type="hidden" name="user_code" value="${o.userCode}">`}
 ${o.toDevices === true && html`<input type="hidden" name="view" value="devices">`}
 <div class="field">
-<label for="username">Username</label>
+<label for="username">${t.html('signIn.username')}</label>
 <input type="text" id="username" name="username" value="${o.username ?? ''}" autocomplete="username" autocapitalize="none" spellcheck="false" required${described(o.error)}${!focusPassword && html` autofocus`}>
 </div>
 <div class="field">
-<label for="password">Password</label>
+<label for="password">${t.html('signIn.password')}</label>
 <input type="password" id="password" name="password" autocomplete="current-password" required${described(o.error)}${focusPassword && html` autofocus`}>
 </div>
-<div class="actions"><button type="submit">Sign in</button></div>
+<div class="actions"><button type="submit">${t.html('signIn.submit')}</button></div>
 </form>`}`);
 }
 
-export function codePage(o: { form: FormContext; appName?: string; userCode?: string; error?: FormError; more?: SafeHtml }): string {
+export function codePage(c: PageContext, o: { form: FormContext; appName?: string; userCode?: string; error?: FormError; more?: SafeHtml }): string {
+  const { t } = c;
   const prefilled = o.userCode !== undefined && o.userCode !== '' && o.error === undefined;
-  return layout('Enter the code', html`<h1 id="page-title">${prefilled ? 'Confirm the code' : 'Enter the code'}</h1>
-<p>${prefilled
-    ? html`Check that this code matches the one shown on ${forApp(o.appName)}, then continue.`
-    : html`Type the code shown on ${forApp(o.appName)}.`}</p>
+  return layout(c, t.text('code.title'), html`<h1 id="page-title">${prefilled ? t.text('code.confirmTitle') : t.text('code.title')}</h1>
+<p>${prefilled ? aboutApp(c, o.appName, 'code.check', 'code.checkDevice') : aboutApp(c, o.appName, 'code.type', 'code.typeDevice')}</p>
 ${alert(o.error)}
 <form method="post" action="signon">
 ${hidden(o.form)}
 <input type="hidden" name="action" value="code">
 <div class="field">
-<label for="user_code">Code from your device</label>
+<label for="user_code">${t.html('code.label')}</label>
 <input type="text" id="user_code" name="user_code" class="code" value="${o.userCode ?? ''}" autocomplete="one-time-code" autocapitalize="characters" autocorrect="off" spellcheck="false" maxlength="64" required autofocus${described(o.error, 'code-hint')}>
-<p class="hint" id="code-hint">Upper or lower case, with or without the dash.</p>
+<p class="hint" id="code-hint">${t.html('code.hint')}</p>
 </div>
-<div class="actions"><button type="submit">Continue</button></div>
+<div class="actions"><button type="submit">${t.html('code.submit')}</button></div>
 </form>
 ${o.more}`);
 }
 
-const SCOPE_TEXT: Record<string, string> = {
-  // What the ID token and UserInfo release for each scope (core/identity.ts), and no more.
-  openid: 'Confirm who you are, using your account ID',
-  profile: 'See your name and username',
-  email: 'See your email address and whether it is verified',
-  offline_access: 'Stay signed in and keep access when you are not using it',
+/** What the ID token and UserInfo release for each scope (core/identity.ts), in words. */
+const SCOPE_TEXT: Readonly<Record<string, PlainKey>> = {
+  openid: 'scope.openid',
+  profile: 'scope.profile',
+  email: 'scope.email',
+  offline_access: 'scope.offline_access',
 };
 
-export function scopeSentences(scopes: readonly string[]): SafeHtml {
-  if (scopes.length === 0) return html`<li>Connect to your account (no specific permissions were requested)</li>`;
+export function scopeSentences(c: PageContext, scopes: readonly string[]): SafeHtml {
+  if (scopes.length === 0) return html`<li>${c.t.html('scope.none')}</li>`;
   return html`${scopes.map((s) => {
-    const text = Object.hasOwn(SCOPE_TEXT, s) ? SCOPE_TEXT[s] : undefined;
-    return text === undefined ? html`<li>Use the permission <code>${s}</code></li>` : html`<li>${text}</li>`;
+    const key = Object.hasOwn(SCOPE_TEXT, s) ? SCOPE_TEXT[s] : undefined;
+    return key === undefined ? html`<li>${c.t.html('scope.other', { scope: html`<code>${s}</code>` })}</li>` : html`<li>${c.t.html(key)}</li>`;
   })}`;
 }
 
-const MINUTE = 60_000;
-const HOUR = 60 * MINUTE;
-
-/** A span of time in words, rounded down: "less than a minute", "1 minute", "8 minutes", "2 hours". */
-export function duration(ms: number): string {
-  if (ms < MINUTE) return 'less than a minute';
-  const [n, unit] = ms < HOUR ? [Math.floor(ms / MINUTE), 'minute'] : [Math.floor(ms / HOUR), 'hour'];
-  return `${n} ${unit}${n === 1 ? '' : 's'}`;
+/** A network's name in words: the geo database's labels for loopback and private ranges are the page's own words. */
+function networkWords(c: PageContext, network: string | null): string | null {
+  if (network === THIS_NETWORK) return c.t.text('place.thisNetwork');
+  if (network === PRIVATE_NETWORK) return c.t.text('place.privateNetwork');
+  return network;
 }
 
 /** Where a request came from, in words: "Germany, Example AS (192.0.2.1)", "this network (127.0.0.1)". */
-export function sourceText(source: RequestContext): string {
-  const place = [countryName(source.country), source.network].filter((p): p is string => p !== null).join(', ');
-  if (source.address === null) return place === '' ? 'an unknown address' : place;
-  return `${place === '' ? 'an unknown network' : place} (${source.address})`;
+export function sourceText(c: PageContext, source: RequestContext): string {
+  const { t } = c;
+  const country = t.country(source.country);
+  const network = networkWords(c, source.network);
+  const place = country !== null && network !== null ? t.text('place.countryNetwork', { country, network }) : country ?? network;
+  if (source.address === null) return place ?? t.text('place.unknownAddress');
+  return t.text('place.withAddress', { place: place ?? t.text('place.unknownNetwork'), address: source.address });
+}
+
+/** A moment as words relative to the page's clock, with the exact time (UTC) in the element's title. */
+export function timeAgo(c: PageContext, ms: number): SafeHtml {
+  return html`<time datetime="${new Date(ms).toISOString()}" title="${c.t.dateTime(ms)}">${c.t.ago(c.now - ms)}</time>`;
 }
 
 /**
- * "Requested 2 minutes ago from …" and "This code expires in 8 minutes", counted from `now`, the
- * engine's clock when the view was made (RFC 8628 §5.4: the person can tell their own request).
+ * "Requested 2 minutes ago from …" and "This code expires in 8 minutes", counted from the engine's
+ * clock when the view was made (RFC 8628 §5.4: the person can tell their own request).
  */
-function requestDetails(request: DeviceRequestView, now: number): SafeHtml {
+function requestDetails(c: PageContext, request: DeviceRequestView): SafeHtml {
+  const { t } = c;
   const { source } = request;
-  const left = request.expiresAt - now;
-  return html`<p class="request" id="request-source">Requested <time datetime="${new Date(request.requestedAt).toISOString()}">${
-    now - request.requestedAt < MINUTE ? 'less than a minute ago' : `${duration(now - request.requestedAt)} ago`}</time> from ${sourceText(source)}${
-    source.userAgent !== null && html` · <span class="agent">${source.userAgent}</span>`}</p>
-<p class="muted" id="request-expiry">${left > 0
-    ? html`This code expires in <time datetime="${new Date(request.expiresAt).toISOString()}">${duration(left)}</time>.`
-    : 'This code has expired.'}</p>`;
+  const left = request.expiresAt - c.now;
+  const from = html`${sourceText(c, source)}${source.userAgent !== null && html` · <span class="agent">${source.userAgent}</span>`}`;
+  const expiry = left <= 0 ? t.text('request.expired')
+    : left < 60_000 ? t.text('request.expiresSoon')
+      : t.html('request.expiresIn', {
+        when: html`<time datetime="${new Date(request.expiresAt).toISOString()}" title="${t.dateTime(request.expiresAt)}">${t.within(left)}</time>`,
+      });
+  return html`<p class="request" id="request-source">${t.html('request.from', { when: timeAgo(c, request.requestedAt), source: from })}</p>
+<p class="muted" id="request-expiry">${expiry}</p>`;
 }
 
-export function consentPage(o: {
+/**
+ * The engine's warning in the person's language: the country names in it, or the networks' names
+ * (the requester's from the request, the approver's from where they are now).
+ */
+function warningText(c: PageContext, w: ConsentWarning, request: DeviceRequestView | undefined, viewer: RequestContext | undefined): string {
+  const { t } = c;
+  if (w.requester.country !== null && w.approver.country !== null && w.requester.country !== w.approver.country) {
+    return t.text('consent.otherCountry', { requester: t.country(w.requester.country) ?? '', approver: t.country(w.approver.country) ?? '' });
+  }
+  const name = (ctx: RequestContext | undefined, asn: number | null) =>
+    (ctx !== undefined && ctx.asn === asn ? networkLabel(ctx) : null) ?? (asn === null ? '' : `AS${asn}`);
+  return t.text('consent.otherNetwork', { requester: name(request?.source, w.requester.asn), approver: name(viewer, w.approver.asn) });
+}
+
+export function consentPage(c: PageContext, o: {
   form: FormContext;
   appName?: string;
   username?: string;
@@ -178,46 +234,52 @@ export function consentPage(o: {
   error?: FormError;
   /** False when the code can no longer be approved (expired or used): no buttons, only the message. */
   canDecide?: boolean;
-  /** The device's request and the engine's clock when the view was made. */
+  /** The device's request (times count from the context's clock, the engine's when the view was made). */
   request?: DeviceRequestView;
-  now: number;
-  /** What differs between the request and where the person is (the engine's words), above the buttons. */
+  /** What differs between the request and where the person is (the engine's finding), above the buttons. */
   warnings?: readonly ConsentWarning[];
+  /** Where the person is now: the network a warning names. */
+  viewer?: RequestContext;
   /** Links the IP databases' licences ask for, under the request's details. */
   attributions?: readonly Attribution[];
   /** Below the step, e.g. the "Your devices" link. */
   more?: SafeHtml;
 }): string {
-  const app = o.appName ?? 'This device';
-  return layout('Approve this device?', html`<h1 id="page-title">Allow ${app} to access your account?</h1>
-${o.username !== undefined && html`<p class="muted">Signed in as <strong>${o.username}</strong></p>`}
+  const { t } = c;
+  const attributions = o.attributions ?? [];
+  return layout(c, t.text('consent.title'), html`<h1 id="page-title">${o.appName === undefined
+    ? t.text('consent.headingDevice') : t.text('consent.heading', { app: o.appName })}</h1>
+${o.username !== undefined && html`<p class="muted">${t.html('common.signedInAs', { user: html`<strong>${o.username}</strong>` })}</p>`}
 ${alert(o.error)}
-${o.userCode !== undefined && html`<p class="label">Code on your device</p>
+${o.userCode !== undefined && html`<p class="label">${t.html('consent.codeLabel')}</p>
 <p class="usercode">${o.userCode}</p>`}
-${o.request !== undefined && requestDetails(o.request, o.now)}
-<p class="label">${app} will be able to:</p>
-<ul class="scopes">${scopeSentences(o.scopes)}</ul>
-<p class="warning"><strong>Only continue if you started this on a device you own.</strong> Check that the code above matches the one on your device.</p>
-${(o.warnings ?? []).map((w) => html`<p class="mismatch" role="alert"><strong>${w.message}</strong></p>`)}
+${o.request !== undefined && requestDetails(c, o.request)}
+<p class="label">${o.appName === undefined ? t.text('consent.willBeAbleDevice') : t.text('consent.willBeAble', { app: o.appName })}</p>
+<ul class="scopes">${scopeSentences(c, o.scopes)}</ul>
+<p class="warning">${t.html('consent.warningPair', { first: html`<strong>${t.html('consent.onlyYours')}</strong>`, second: t.html('consent.checkCode') })}</p>
+${(o.warnings ?? []).map((w) => html`<p class="mismatch" role="alert"><strong>${warningText(c, w, o.request, o.viewer)}</strong></p>`)}
 ${o.canDecide === false
-    ? html`<p>Start again on your device to get a new code.</p>`
+    ? html`<p>${t.html('common.startAgain')}</p>`
     : html`<form method="post" action="signon">
 ${hidden(o.form)}
 <div class="actions">
-<button type="submit" name="action" value="approve">Approve</button>
-<button type="submit" name="action" value="deny" class="secondary">Deny</button>
-<button type="submit" name="action" value="report" class="danger">I didn't start this</button>
+<button type="submit" name="action" value="approve">${t.html('consent.approve')}</button>
+<button type="submit" name="action" value="deny" class="secondary">${t.html('consent.deny')}</button>
+<button type="submit" name="action" value="report" class="danger">${t.html('consent.report')}</button>
 </div>
 </form>`}
-${o.request !== undefined && (o.attributions ?? []).length > 0
-    && html`<p class="more attribution">Network names: ${(o.attributions ?? []).map((a, i) => html`${i > 0 && ', '}<a href="${a.href}">${a.text}</a>`)}</p>`}
+${o.request !== undefined && attributions.length > 0
+    && html`<p class="more attribution">${t.html('consent.attribution', {
+      links: attributions.map((a, i) => html`${i > 0 && ', '}<a href="${a.href}">${a.text}</a>`),
+    })}</p>`}
 ${o.more}`);
 }
 
-export function donePage(o: { appName?: string; more?: SafeHtml }): string {
-  return layout('Device connected', html`<h1 id="page-title">Device connected</h1>
-<p class="success" role="status">You're all set — return to your device.</p>
-<p class="muted">${o.appName === undefined ? 'Your device' : html`<strong>${o.appName}</strong>`} can now finish signing in. You can close this page.</p>
+export function donePage(c: PageContext, o: { appName?: string; more?: SafeHtml }): string {
+  const { t } = c;
+  return layout(c, t.text('done.title'), html`<h1 id="page-title">${t.html('done.title')}</h1>
+<p class="success" role="status">${t.html('done.status')}</p>
+<p class="muted">${aboutApp(c, o.appName, 'done.finish', 'done.finishDevice')}</p>
 ${o.more}`);
 }
 
@@ -225,35 +287,35 @@ ${o.more}`);
  * A FAILED flow: too many wrong codes, a refusal, a report ("I didn't start this"), or a decision
  * that came too late (the code expired or was answered elsewhere meanwhile; `error` then says which).
  */
-export function failedPage(o: { tooManyCodes: boolean; reported?: boolean; appName?: string; error?: FormError; more?: SafeHtml }): string {
-  const who = o.appName === undefined ? 'the device' : html`<strong>${o.appName}</strong>`;
+export function failedPage(c: PageContext, o: { tooManyCodes: boolean; reported?: boolean; appName?: string; error?: FormError; more?: SafeHtml }): string {
+  const { t } = c;
   if (o.reported === true) {
-    return layout('Request reported', html`<h1 id="page-title">Request reported</h1>
-<p class="success" role="status">Thank you. The request was denied and reported, so ${who} was not connected to your account.</p>
-<p>Someone else may have started it and sent you the code. Don't enter codes that other people send you or ask you to enter: only ever enter a code that a device of your own shows you.</p>
+    return layout(c, t.text('reported.title'), html`<h1 id="page-title">${t.html('reported.title')}</h1>
+<p class="success" role="status">${aboutApp(c, o.appName, 'reported.status', 'reported.statusDevice')}</p>
+<p>${t.html('reported.advice')}</p>
 ${o.more}`);
   }
   if (o.tooManyCodes) {
-    return layout('Too many wrong codes', html`<h1 id="page-title">Too many wrong codes</h1>
-<p class="alert" role="alert">This request failed because the code was entered wrongly too many times.</p>
-<p>Start again on your device to get a new code.</p>
+    return layout(c, t.text('tooMany.title'), html`<h1 id="page-title">${t.html('tooMany.title')}</h1>
+<p class="alert" role="alert">${t.html('tooMany.status')}</p>
+<p>${t.html('common.startAgain')}</p>
 ${o.more}`);
   }
   if (o.error !== undefined) {
-    return layout('Not connected', html`<h1 id="page-title">Not connected</h1>
+    return layout(c, t.text('notConnected.title'), html`<h1 id="page-title">${t.html('notConnected.title')}</h1>
 <p class="alert" role="alert">${o.error.message}</p>
-<p>${who} was not connected to your account.</p>
+<p>${aboutApp(c, o.appName, 'notConnected.app', 'notConnected.device')}</p>
 ${o.more}`);
   }
-  return layout('Request denied', html`<h1 id="page-title">Request denied</h1>
-<p role="status">This request was denied or could not be completed, so ${who} was not connected to your account.</p>
-<p>If that was a mistake, start again on your device.</p>
+  return layout(c, t.text('denied.title'), html`<h1 id="page-title">${t.html('denied.title')}</h1>
+<p role="status">${aboutApp(c, o.appName, 'denied.status', 'denied.statusDevice')}</p>
+<p>${t.html('denied.again')}</p>
 ${o.more}`);
 }
 
 /** A page with a heading and a message, for errors and dead ends. */
-export function messagePage(o: { title: string; message: string; next?: SafeHtml }): string {
-  return layout(o.title, html`<h1 id="page-title">${o.title}</h1>
+export function messagePage(c: PageContext, o: { title: string; message: string; next?: SafeHtml }): string {
+  return layout(c, o.title, html`<h1 id="page-title">${o.title}</h1>
 <p class="alert" role="alert">${o.message}</p>
 ${o.next}`);
 }

@@ -1,17 +1,19 @@
 // The verification page (RFC 8628 §3.3): server-rendered HTML over the flow engine, a thin client of the
 // same state machine as the flow API. GET renders the flow's current step; POST acts on it and
 // answers 303 back to the GET (Post/Redirect/Get), or re-renders the same form with a message.
-//   GET  /{envId}/signon?flowId=…[&user_code=…][&view=devices]   (and /signon for the default environment)
+//   GET  /{envId}/signon?flowId=…[&user_code=…][&view=devices][&lang=…]   (and /signon for the default environment)
 //   POST /{envId}/signon   flowId, csrf, action = signin | code | approve | deny | report | signout,
 //                          username/password | user_code | grant
 // `view=devices` is "Your devices" (signed-in-devices.ts) once the flow has a signed-in user.
 // `report` is "I didn't start this": the device is denied and the request reported.
+// Every page speaks the person's language and wears the environment's branding (context.ts);
+// `lang` is the language links' parameter (README "Branding and languages").
 import formbody from '@fastify/formbody';
 import type { FastifyBaseLogger, FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { CoreError, isCoreError } from '../../core/errors.ts';
-import type { Environment } from '../../model/records.ts';
+import type { Environment, RequestContext } from '../../model/records.ts';
 import { MAX_CODE_ATTEMPTS, type FlowView } from '../../core/verification.ts';
 import { truncateAddress } from '../../geoip/address.ts';
 import type { Attribution } from '../../geoip/geoip.ts';
@@ -23,14 +25,16 @@ import { limitBy, sourceKey } from '../../http/rate-limit.ts';
 import { requestContext } from '../../http/request-context.ts';
 import { ownWireFormat } from '../../http/wire-format.ts';
 import type { Services } from '../../services.ts';
+import { langQuery, pageContext, rememberLanguage, type PageContext } from './context.ts';
 import { csrfToken, csrfValid } from './csrf.ts';
 import { entryRoutes } from './entry.ts';
 import { idpRoutes } from './idp.ts';
 import { qrRoutes } from './qr.ts';
-import { forbiddenPage, formMessage, rawPageError, redirectPage, sendPage, sendPageError } from './errors.ts';
+import { forbiddenPage, formMessage, isFormError, rawPageError, redirectPage, sendPage, sendPageError } from './errors.ts';
 import { confirmSignOutPage, deviceRows, devicesHref, devicesLink, devicesPage } from './signed-in-devices.ts';
 import { codePage, consentPage, donePage, failedPage, messagePage, signInPage, type FormContext, type FormError } from './render.ts';
 import { html } from './html.ts';
+import type { PlainKey } from './i18n/index.ts';
 
 const envParams = z.object({ envId: envIdParam });
 const devicesView = z.enum(['devices']).optional();
@@ -40,6 +44,7 @@ const pageQuery = z.object({
   view: devicesView.describe('`devices`: "Your devices", the signed-in person\'s grants (the sign-in step first when nobody is signed in)'),
   signedOut: text(64).optional().describe('with view=devices: the grant just signed out (or `all`), for the confirmation'),
   confirm: text(64).optional().describe('with view=devices: ask before signing out this grant (or `all`)'),
+  lang: langQuery,
 });
 const pageBody = z.object({
   flowId: text(64).optional(),
@@ -78,41 +83,44 @@ interface SignInChoices {
 
 /** The page for the flow's current step, optionally with a message about the last submission. */
 function renderStep(
+  c: PageContext,
   view: FlowView,
   form: FormContext,
   o: {
     userCode?: string; username?: string; error?: FormError; errorCode?: string; toDevices?: boolean; attributions?: readonly Attribution[];
     /** The sign-in step's choices: the environment's providers and whether passwords are accepted. */
     signIn?: SignInChoices;
+    /** Where the person is now (the consent screen's warning names their network). */
+    viewer?: RequestContext;
   } = {},
 ): string {
   const appName = view.application?.name;
   // Once someone is signed in, every later step offers "Your devices".
-  const more = view.user === undefined ? undefined : devicesLink(form.flowId);
+  const more = view.user === undefined ? undefined : devicesLink(c, form.flowId);
   switch (view.flow.status) {
     case 'USERNAME_PASSWORD_REQUIRED':
-      return signInPage({ form, appName, username: o.username, userCode: o.userCode, toDevices: o.toDevices, error: o.error, ...o.signIn });
+      return signInPage(c, { form, appName, username: o.username, userCode: o.userCode, toDevices: o.toDevices, error: o.error, ...o.signIn });
     case 'DAG_USER_CODE_REQUIRED':
-      return codePage({ form, appName, userCode: o.userCode, error: o.error, more });
+      return codePage(c, { form, appName, userCode: o.userCode, error: o.error, more });
     case 'DAG_CONSENT_REQUIRED':
-      return consentPage({
+      return consentPage(c, {
         form,
         appName,
         username: view.user === undefined ? undefined : view.user.name ?? view.user.username,
         userCode: view.userCode,
         scopes: view.scopes ?? [],
         request: view.request,
-        now: view.at,
         warnings: view.warnings,
+        viewer: o.viewer,
         attributions: o.attributions,
         error: o.error,
         canDecide: !['user_code_expired', 'user_code_used', 'access_denied'].includes(o.errorCode ?? ''),
         more,
       });
     case 'COMPLETED':
-      return donePage({ appName, more });
+      return donePage(c, { appName, more });
     case 'FAILED':
-      return failedPage({ tooManyCodes: view.flow.failedAttempts >= MAX_CODE_ATTEMPTS, reported: view.reported, appName, error: o.error, more });
+      return failedPage(c, { tooManyCodes: view.flow.failedAttempts >= MAX_CODE_ATTEMPTS, reported: view.reported, appName, error: o.error, more });
   }
 }
 
@@ -121,7 +129,11 @@ export const pagePlugin: FastifyPluginAsync<{ services: Services }> = async (app
   await ownWireFormat(app, sendPageError, ['/device', '/signon', '/:envId/device', '/:envId/signon', '/:envId/idp'], rawPageError);
   // One budget per source across the page and the flow API together, unknown paths included.
   app.addHook('onRequest', app.rateLimit(limitBy(services.limits.verification, sourceKey)));
-  app.addHook('preHandler', resolveEnvironment(services));
+  // A language chosen with a language link is remembered for the next steps (context.ts).
+  const secure = services.config.publicUrl.startsWith('https:');
+  app.addHook('onRequest', async (request, reply) => { rememberLanguage(request, reply, secure); });
+  // The environment as stored now, the root's default one included: a branding change shows at once.
+  app.addHook('preHandler', resolveEnvironment(services, { current: true }));
   await app.register(formbody, { bodyLimit: services.config.bodyLimit });
   qrRoutes(app, services);
   entryRoutes(app, services);
@@ -154,20 +166,20 @@ function signonRoutes(app: FastifyInstance, services: Services): void {
    * `all`); `confirm` asks before signing out one of them (or all).
    */
   const devices = async (
-    env: Environment, view: FlowView & { user: { id: string; username: string } }, form: FormContext, signedOut?: string, confirm?: string,
+    c: PageContext, env: Environment, view: FlowView & { user: { id: string; username: string } }, form: FormContext, signedOut?: string, confirm?: string,
   ) => {
-    const rows = await deviceRows(services.store, env, await services.grants.listLive(env, view.user.id));
-    if (confirm === 'all' && rows.length > 0) return confirmSignOutPage({ form, count: rows.length });
+    const rows = await deviceRows(c, services.store, env, await services.grants.listLive(env, view.user.id));
+    if (confirm === 'all' && rows.length > 0) return confirmSignOutPage(c, { form, count: rows.length });
     const asked = rows.find((r) => r.grantId === confirm);
     // Only a live grant of this user can be asked about; any other id shows the list.
-    if (asked !== undefined) return confirmSignOutPage({ form, row: asked, count: rows.length });
+    if (asked !== undefined) return confirmSignOutPage(c, { form, row: asked, count: rows.length });
     const ended = signedOut === undefined || signedOut === 'all' ? undefined : await services.store.grants.get(env.id, signedOut);
     // Only a grant of this user that has really ended is confirmed; any other id is ignored.
     const endedName = signedOut === 'all' ? 'all'
-      : ended?.userId === view.user.id && ended.revokedAt !== null ? (await deviceRows(services.store, env, [ended]))[0]?.name : undefined;
-    const back = view.flow.status === 'DAG_USER_CODE_REQUIRED' ? 'Connect a device with a code'
-      : view.flow.status === 'DAG_CONSENT_REQUIRED' ? 'Back to approving the device' : 'Back';
-    return devicesPage({ form, username: view.user.username, rows, signedOut: endedName, back });
+      : ended?.userId === view.user.id && ended.revokedAt !== null ? (await deviceRows(c, services.store, env, [ended]))[0]?.name : undefined;
+    const back = view.flow.status === 'DAG_USER_CODE_REQUIRED' ? c.t.text('devices.backToCode')
+      : view.flow.status === 'DAG_CONSENT_REQUIRED' ? c.t.text('devices.backToConsent') : c.t.text('devices.back');
+    return devicesPage(c, { form, username: view.user.username, rows, signedOut: endedName, back });
   };
 
   for (const url of ['/signon', '/:envId/signon']) {
@@ -175,7 +187,8 @@ function signonRoutes(app: FastifyInstance, services: Services): void {
 
     r.get(url, {
       schema: {
-        tags: ['Verification page'],
+        tags: ['page'],
+        operationId: url === '/signon' ? 'showVerificationStep' : 'showVerificationStepInEnvironment',
         summary: "Render the verification flow's current step as HTML (sign in, code, consent, done)",
         ...params,
         querystring: pageQuery,
@@ -190,20 +203,23 @@ function signonRoutes(app: FastifyInstance, services: Services): void {
         const flow = await v.load(env, flowId, secret);
         const form = { flowId: flow.id, csrf: csrfToken(services.secrets, flow.id, secret) };
         // The reader is the person approving: the consent screen compares the device's request with where they are.
-        const view = await v.view(flow, requestContext(request, services.geoIp));
+        const viewer = requestContext(request, services.geoIp);
+        const view = await v.view(flow, viewer);
+        const c = pageContext(request, view.at);
         if (request.query.view === 'devices' && view.user !== undefined) {
-          return sendPage(reply, 200, await devices(env, { ...view, user: view.user }, form, request.query.signedOut, request.query.confirm));
+          return sendPage(c, reply, 200, await devices(c, env, { ...view, user: view.user }, form, request.query.signedOut, request.query.confirm));
         }
         // Nobody signed in yet: the sign-in step comes first, and carries the wish to see the devices.
         const toDevices = request.query.view === 'devices';
         const signIn = await signInChoices(env, view, { userCode, toDevices });
-        return sendPage(reply, 200, renderStep(view, form, { userCode, toDevices, attributions, signIn }));
+        return sendPage(c, reply, 200, renderStep(c, view, form, { userCode, toDevices, attributions, signIn, viewer }));
       },
     });
 
     r.post(url, {
       schema: {
-        tags: ['Verification page'],
+        tags: ['page'],
+        operationId: url === '/signon' ? 'submitVerificationStep' : 'submitVerificationStepInEnvironment',
         summary: 'Submit a step of the verification page; 303 to the page (Post/Redirect/Get) or the same form with a message',
         ...params,
         consumes: ['application/x-www-form-urlencoded'],
@@ -222,7 +238,8 @@ function signonRoutes(app: FastifyInstance, services: Services): void {
         if (secret === undefined) throw new CoreError('flow_not_found', 'no flow for this browser');
         if (!csrfValid(services.secrets, flowId, secret, body.csrf)) {
           request.log.info({ flowId }, 'page form refused: bad CSRF token');
-          return sendPage(reply, 403, forbiddenPage());
+          const c = pageContext(request, services.clock.now());
+          return sendPage(c, reply, 403, forbiddenPage(c));
         }
         const form = { flowId, csrf: csrfToken(services.secrets, flowId, secret) };
         const context = requestContext(request, services.geoIp);
@@ -230,25 +247,27 @@ function signonRoutes(app: FastifyInstance, services: Services): void {
         const username = body.username ?? '';
 
         /** Re-renders the flow's current step (normally the same form) with a message. */
-        const again = async (status: number, message: string, errorCode?: string): Promise<FastifyReply> => {
+        const again = async (status: number, message: (c: PageContext) => string, errorCode?: string): Promise<FastifyReply> => {
           const view = await v.view(await v.load(env, flowId, secret), context);
+          const c = pageContext(request, view.at);
           const toDevices = body.view === 'devices';
           const signIn = await signInChoices(env, view, { userCode, toDevices });
-          return sendPage(reply, status, renderStep(view, form, { userCode, username, error: { message }, errorCode, toDevices, attributions, signIn }));
+          const error = { message: message(c) };
+          return sendPage(c, reply, status, renderStep(c, view, form, { userCode, username, error, errorCode, toDevices, attributions, signIn, viewer: context }));
         };
 
         if (body.action === 'signout') return signOut(request.log, reply, env, flowId, secret, body.grant);
         if (body.action === 'signout-all') return signOutAll(request.log, reply, env, flowId, secret);
 
-        /** Runs the action on the engine; a sentence when a field was left empty (no attempt counted). */
-        const act = async (): Promise<string | undefined> => {
+        /** Runs the action on the engine; the sentence to show when a field was left empty (no attempt counted). */
+        const act = async (): Promise<PlainKey | undefined> => {
           switch (body.action) {
             case 'signin':
-              if (username.trim() === '' || (body.password ?? '') === '') return 'Enter your username and password.';
+              if (username.trim() === '' || (body.password ?? '') === '') return 'form.enterCredentials';
               await v.signIn(env, flowId, secret, username, body.password ?? '', context);
               return undefined;
             case 'code':
-              if ((userCode ?? '').trim() === '') return 'Enter the code shown on your device.';
+              if ((userCode ?? '').trim() === '') return 'form.enterCode';
               await v.verifyUserCode(env, flowId, secret, userCode ?? '', sourceKey(request), context);
               return undefined;
             case 'approve':
@@ -267,19 +286,21 @@ function signonRoutes(app: FastifyInstance, services: Services): void {
           }
         };
 
-        let empty: string | undefined;
+        let empty: PlainKey | undefined;
         try {
           empty = await act();
         } catch (err) {
           if (!isCoreError(err)) throw err;
           // Back button, double submit, a second tab: nothing changes; show where the flow is now.
           if (err.code === 'flow_wrong_state') return redirectPage(reply, pageUrl(env, flowId, { view: body.view }));
-          const message = formMessage(err);
-          if (message === undefined) throw err;
+          if (!isFormError(err)) throw err;
           if (err.details.retryAfter !== undefined) reply.header('retry-after', String(err.details.retryAfter));
-          return again(err.status, message, err.code);
+          return again(err.status, (c) => formMessage(c, err) ?? '', err.code);
         }
-        if (empty !== undefined) return again(400, empty);
+        if (empty !== undefined) {
+          const key = empty;
+          return again(400, (c) => c.t.text(key));
+        }
         // The prefilled code rides along from sign-in to the code step; it is shown, never submitted for the user.
         const signedIn = body.action === 'signin';
         return redirectPage(reply, pageUrl(env, flowId, signedIn ? { userCode, view: body.view } : {}));
@@ -304,10 +325,11 @@ function signonRoutes(app: FastifyInstance, services: Services): void {
     } catch (err) {
       if (!isCoreError(err) || err.code !== 'not_found') throw err;
       log.info({ flowId }, 'page sign-out refused: not a grant of the signed-in user');
-      return sendPage(reply, 404, messagePage({
-        title: 'Device not found',
-        message: 'That device is not connected to your account, so nothing was changed.',
-        next: html`<p><a href="${devicesHref(flowId)}">Back to your devices</a></p>`,
+      const c = pageContext(reply.request, services.clock.now());
+      return sendPage(c, reply, 404, messagePage(c, {
+        title: c.t.text('devices.notFoundTitle'),
+        message: c.t.text('devices.notFound'),
+        next: html`<p><a href="${devicesHref(flowId)}">${c.t.text('devices.backToList')}</a></p>`,
       }));
     }
     log.info({ flowId, grantId }, 'grant signed out from the page');

@@ -1,16 +1,20 @@
 // The page's stylesheet, inlined in a <style> element (the CSP allows inline styles, no scripts).
-// A centred card, the system font, big tap targets, visible focus, light and dark colour schemes.
+// A centred card, the system font, big tap targets, visible focus, light and dark colour schemes;
+// below the card, the support link and the language links. An environment's colour overrides the
+// accent variables (theme.ts).
 import { SafeHtml } from './html.ts';
 
 export const PAGE_CSS = new SafeHtml(`
-:root{color-scheme:light dark;--bg:#eef1f5;--card:#fff;--text:#111827;--muted:#4b5563;--border:#c9ced6;--accent:#1d4ed8;--accent-hover:#1e40af;--on-accent:#fff;--danger:#b91c1c;--danger-bg:#fef2f2;--warn:#b45309;--warn-bg:#fffbeb;--ok:#047857;--ok-bg:#ecfdf5;--focus:#f59e0b}
-@media (prefers-color-scheme:dark){:root{--bg:#0f172a;--card:#1e293b;--text:#f1f5f9;--muted:#cbd5e1;--border:#475569;--accent:#93c5fd;--accent-hover:#bfdbfe;--on-accent:#0f172a;--danger:#fca5a5;--danger-bg:#3f1d1d;--warn:#fcd34d;--warn-bg:#3a2e10;--ok:#6ee7b7;--ok-bg:#0f2e25}}
+:root{color-scheme:light dark;--bg:#eef1f5;--card:#fff;--text:#111827;--muted:#4b5563;--border:#c9ced6;--accent:#1d4ed8;--accent-hover:#1e40af;--on-accent:#fff;--link:#1d4ed8;--danger:#b91c1c;--danger-bg:#fef2f2;--warn:#b45309;--warn-bg:#fffbeb;--ok:#047857;--ok-bg:#ecfdf5;--focus:#f59e0b}
+@media (prefers-color-scheme:dark){:root{--bg:#0f172a;--card:#1e293b;--text:#f1f5f9;--muted:#cbd5e1;--border:#475569;--accent:#93c5fd;--accent-hover:#bfdbfe;--on-accent:#0f172a;--link:#93c5fd;--danger:#fca5a5;--danger-bg:#3f1d1d;--warn:#fcd34d;--warn-bg:#3a2e10;--ok:#6ee7b7;--ok-bg:#0f2e25}}
 *{box-sizing:border-box}
 html{-webkit-text-size-adjust:100%;text-size-adjust:100%}
-body{margin:0;min-height:100vh;display:flex;justify-content:center;align-items:flex-start;padding:1.5rem 1rem;background:var(--bg);color:var(--text);font:1rem/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
+body{margin:0;min-height:100vh;display:flex;flex-direction:column;align-items:center;padding:1.5rem 1rem;background:var(--bg);color:var(--text);font:1rem/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
 main{width:100%;max-width:28rem;background:var(--card);border:1px solid var(--border);border-radius:.875rem;padding:1.5rem;box-shadow:0 1px 2px rgb(0 0 0/.06),0 4px 16px rgb(0 0 0/.06)}
 @media (min-width:40rem){body{padding-top:12vh}main{padding:2rem}}
 .brand{margin:0 0 .5rem;color:var(--muted);font-size:.8125rem;font-weight:600;letter-spacing:.06em;text-transform:uppercase}
+.brand.named{display:flex;flex-wrap:wrap;align-items:center;gap:.5rem .75rem;margin-bottom:1rem;color:var(--text);font-size:1rem;letter-spacing:normal;text-transform:none}
+.brand img{display:block;max-height:2.5rem;max-width:12rem;width:auto;height:auto}
 h1{margin:0 0 .75rem;font-size:1.5rem;line-height:1.25;overflow-wrap:anywhere}
 p{margin:0 0 1rem}
 main>:last-child{margin-bottom:0}
@@ -34,7 +38,7 @@ button.danger{color:var(--danger);background:transparent;border-color:var(--dang
 button.danger:hover{background:var(--danger-bg)}
 :focus-visible{outline:3px solid var(--focus);outline-offset:2px}
 input:focus{outline:3px solid var(--focus);outline-offset:1px;border-color:var(--accent)}
-a{color:var(--accent)}
+a{color:var(--link)}
 code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"DejaVu Sans Mono","Liberation Mono",monospace;font-size:.9375em;overflow-wrap:anywhere}
 .alert,.warning,.success,.mismatch{padding:.75rem 1rem;border-radius:0 .5rem .5rem 0;border-left:4px solid}
 .alert,.mismatch{background:var(--danger-bg);border-color:var(--danger)}
@@ -55,4 +59,9 @@ ul.grants form{margin:0}
 ul.grants time{white-space:nowrap}
 ul.grants button{width:auto;min-height:2.75rem;padding:.5rem 1.25rem;font-size:1rem}
 .more{margin-top:1.5rem;color:var(--muted)}
+footer{width:100%;max-width:28rem;margin-top:1rem;color:var(--muted);font-size:.9375rem;text-align:center}
+footer p{margin:0 0 .25rem}
+footer ul{list-style:none;margin:0;padding:0;display:flex;flex-wrap:wrap;justify-content:center;gap:0 .75rem}
+footer a,footer [aria-current]{display:inline-block;padding:.5rem .25rem}
+footer [aria-current]{color:var(--text);font-weight:600}
 `.replace(/^\n|\n$/g, ''));

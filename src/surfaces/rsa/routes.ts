@@ -9,6 +9,7 @@ import { ref } from '../../core/audit.ts';
 import { CoreError } from '../../core/errors.ts';
 import type { RegisteredDevice, User } from '../../model/records.ts';
 import type { UserRef } from '../../core/registration.ts';
+import { described, errorResponses, security, type ErrorStatus } from '../../http/api-doc.ts';
 import { bearerGuard } from '../../http/bearer.ts';
 import { methodNotAllowed } from '../../http/methods.ts';
 import { idParam } from '../../http/params.ts';
@@ -23,11 +24,16 @@ import {
 
 const ADMIN = '/AdminInterface/restapi';
 const REDEMPTION_PATH = '/api/v1/devices/registrations';
-const TAG = 'RSA-compatible admin API';
 // 405: other methods on every path, with Allow (methodNotAllowed below); a too-large body is 400, as RSA documents.
-const errors = { 400: rsaError, 403: rsaError, 404: rsaError, 405: rsaError, 415: rsaError, 429: rsaError, 500: rsaError };
+const ADMIN_ERRORS: readonly ErrorStatus[] = [400, 403, 404, 405, 415, 429, 500];
+const adminSays = {
+  400: 'A body that is not exactly what the operation takes (or too large)',
+  403: 'No admin JWT, or one that does not verify (RSA answers 403 for both); or the admin key\'s role may not do this',
+} as const;
+const errors = (says: Partial<Record<ErrorStatus, string>> = {}) => errorResponses(described(rsaError), ADMIN_ERRORS, { ...adminSays, ...says });
 // Routes that write: 503 (with Retry-After) when the database cannot store it.
-const writeErrors = { ...errors, 503: rsaError };
+const writeErrors = (says: Partial<Record<ErrorStatus, string>> = {}) => errorResponses(described(rsaError), [...ADMIN_ERRORS, 503], { ...adminSays, ...says });
+const adminJwt = () => security(['rsaAdminJwt']);
 const userParams = z.object({ userId: idParam('User id') });
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -83,11 +89,16 @@ export const rsaPlugin: FastifyPluginAsync<{ services: Services }> = async (app,
 
   r.post(REGISTRATION_CODE_PATH, {
     schema: {
-      tags: [TAG],
+      tags: ['rsa'],
+      operationId: 'createDeviceRegistrationCode',
       summary: 'Retrieve a device registration code (RSA deviceRegistrationCode)',
+      security: adminJwt(),
       description: 'Authorization: Bearer <admin JWT>. Body exactly {email, appId} or {username, appId}. A new code replaces the user\'s unused one.',
       body: registrationCodeBody,
-      response: { 200: registrationCodeResponse, ...writeErrors },
+      response: {
+        200: registrationCodeResponse,
+        ...writeErrors({ 403: 'Not allowed: no valid admin JWT, or the code is refused (not licensed, user disabled, a device already registered)', 404: 'User not found' }),
+      },
     },
     ...adminRoute,
     handler: async (request, reply) => {
@@ -106,10 +117,12 @@ export const rsaPlugin: FastifyPluginAsync<{ services: Services }> = async (app,
 
   r.post(`${ADMIN}/v1/users/lookup`, {
     schema: {
-      tags: [TAG],
+      tags: ['rsa'],
+      operationId: 'lookUpUser',
       summary: 'Retrieve user details by email or username',
+      security: adminJwt(),
       body: lookupBody,
-      response: { 200: userDetails, ...errors },
+      response: { 200: userDetails, ...errors({ 404: 'User not found' }) },
     },
     ...adminRoute,
     handler: async (request) => {
@@ -121,7 +134,10 @@ export const rsaPlugin: FastifyPluginAsync<{ services: Services }> = async (app,
   });
 
   r.get(`${ADMIN}/v1/users/:userId/devices`, {
-    schema: { tags: [TAG], summary: 'List the user\'s registered devices', params: userParams, response: { 200: devicesResponse, ...errors } },
+    schema: {
+      tags: ['rsa'], operationId: 'listUserDevices', summary: 'List the user\'s registered devices', security: adminJwt(), params: userParams,
+      response: { 200: devicesResponse, ...errors({ 404: 'User not found' }) },
+    },
     ...adminRoute,
     handler: async (request) => {
       const { env } = await who(request);
@@ -132,11 +148,16 @@ export const rsaPlugin: FastifyPluginAsync<{ services: Services }> = async (app,
 
   r.delete(`${ADMIN}/v1/users/:userId/devices/:deviceId`, {
     schema: {
-      tags: [TAG],
+      tags: ['rsa'],
+      operationId: 'deleteUserDevice',
       summary: 'Unregister a device (super admins only); a new registration code can then be issued',
+      security: adminJwt(),
       params: userParams.extend({ deviceId: idParam('Device id') }),
       // type null: the 200 has no body at all (OpenAPI: no content), yet the handler may send() nothing.
-      response: { 200: z.void().meta({ type: 'null', description: 'Empty body: the user and the device were found, and the device is gone' }), ...writeErrors },
+      response: {
+        200: z.void().meta({ type: 'null', description: 'Empty body: the user and the device were found, and the device is gone' }),
+        ...writeErrors({ 403: 'Not allowed: no valid admin JWT, or the admin key is not a super admin\'s', 404: 'User or device not found' }),
+      },
     },
     ...adminRoute,
     handler: async (request, reply) => {
@@ -149,11 +170,19 @@ export const rsaPlugin: FastifyPluginAsync<{ services: Services }> = async (app,
 
   r.post(REDEMPTION_PATH, {
     schema: {
-      tags: ['Device registration'],
+      tags: ['rsa'],
+      operationId: 'redeemDeviceRegistrationCode',
       summary: 'Redeem a registration code: the authenticator app registers the user\'s one device',
       body: redemptionBody,
       // 503: the device could not be stored, or the code not checked (Redis unreachable); Retry-After.
-      response: { 201: device, 400: rsaError, 403: rsaError, 405: rsaError, 409: rsaError, 415: rsaError, 429: rsaError, 500: rsaError, 503: rsaError },
+      response: {
+        201: device.meta({ description: 'The device is registered' }),
+        ...errorResponses(described(rsaError), [400, 403, 405, 409, 415, 429, 500, 503], {
+          400: 'A malformed body, or a code that is unknown, expired or used',
+          403: 'The registration is refused: the user is disabled',
+          409: 'The user already has a registered device',
+        }),
+      },
     },
     config: { rateLimit: limitBy(deviceRegistration, sourceKey) },
     handler: async (request, reply) => {

@@ -30,7 +30,11 @@ export const registrationCodeResponse = z
     username: z.string().optional(),
     expirationDate: z.string().describe('ISO 8601 UTC with milliseconds'),
   })
-  .meta({ id: 'RsaRegistrationCode' });
+  .meta({
+    id: 'RsaRegistrationCode',
+    description: 'A one-time device registration code for the user; the authenticator app redeems it',
+    examples: [{ companyID: '5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9', deviceRegistrationCode: '034812957', email: 'alice@example.com', expirationDate: '2026-01-02T12:00:00.000Z' }],
+  });
 
 export const userDetails = z
   .object({
@@ -43,7 +47,7 @@ export const userDetails = z
     markDeleted: z.boolean(),
     highRiskUser: z.boolean(),
   })
-  .meta({ id: 'RsaUserDetails' });
+  .meta({ id: 'RsaUserDetails', description: 'The user' });
 
 export const device = z
   .object({
@@ -54,9 +58,9 @@ export const device = z
     platform: z.string(),
     registrationDate: z.string(),
   })
-  .meta({ id: 'RegisteredDevice' });
+  .meta({ id: 'RegisteredDevice', description: 'A registered device' });
 
-export const devicesResponse = z.object({ userId: z.string(), devices: z.array(device) }).meta({ id: 'RsaUserDevices' });
+export const devicesResponse = z.object({ userId: z.string(), devices: z.array(device) }).meta({ id: 'RsaUserDevices', description: 'The user\'s registered devices (at most one)' });
 
 export const rsaError = z
   .object({
@@ -66,4 +70,8 @@ export const rsaError = z
     message: z.string(),
     path: z.string(),
   })
-  .meta({ id: 'RsaError' });
+  .meta({
+    id: 'RsaError',
+    description: 'RSA\'s error body',
+    examples: [{ timestamp: 1767268800000, status: 404, error: 'Not Found', message: 'User not found.', path: '/AdminInterface/restapi/v1/users/lookup' }],
+  });

@@ -4,8 +4,17 @@ import { STATUS_CODES } from 'node:http';
 import type { CoreErrorCode } from '../../core/errors.ts';
 import type { ErrorSender, RawErrorRenderer } from '../../http/wire-format.ts';
 
+/** Every `error` member this facade answers: an enum in openapi.yaml. */
+export const VEEAM_ERROR_CODES = [
+  'invalid_request', 'invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope',
+  'authorization_pending', 'slow_down', 'access_denied', 'expired_token', 'invalid_token', 'insufficient_scope', 'not_found',
+  'conflict', 'too_many_requests', 'method_not_allowed', 'unsupported_media_type', 'payload_too_large', 'temporarily_unavailable',
+  'server_error',
+] as const;
+type VeeamError = (typeof VEEAM_ERROR_CODES)[number];
+
 /** The `error` member, and the status where OAuth prescribes another than the default. */
-const wire: Record<CoreErrorCode, string | [string, number]> = {
+const wire: Record<CoreErrorCode, VeeamError | [VeeamError, number]> = {
   invalid_request: 'invalid_request',
   invalid_client: 'invalid_client',
   invalid_grant: 'invalid_grant',

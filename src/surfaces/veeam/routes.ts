@@ -8,6 +8,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { CoreError } from '../../core/errors.ts';
 import type { IssuedSession } from '../../core/sessions.ts';
+import { errorResponses, security } from '../../http/api-doc.ts';
 import { bearerGuard } from '../../http/bearer.ts';
 import { resolveEnvironment } from '../../http/environment.ts';
 import { FORM, requireFormBody } from '../../http/form.ts';
@@ -21,14 +22,17 @@ import type { Services } from '../../services.ts';
 import { veeamErrorSender, veeamRawError } from './errors.ts';
 import { deviceCodeResponse, problem, sessionTokenBody, sessionTokenResponse } from './schemas.ts';
 
+// The same operations for the default environment and per environment: operationIds of the latter end in InEnvironment.
 const variants = [
-  { prefix: '/api', params: undefined, tag: 'Veeam-compatible (default environment)' },
-  { prefix: '/:envId/api', params: z.object({ envId: envIdParam }), tag: 'Veeam-compatible (per environment)' },
+  { prefix: '/api', params: undefined, suffix: '' },
+  { prefix: '/:envId/api', params: z.object({ envId: envIdParam }), suffix: 'InEnvironment' },
 ] as const;
 
-const asProblem = { content: { 'application/problem+json': { schema: problem } } };
+const asProblem = (description: string) => ({ description, content: { 'application/problem+json': { schema: problem } } });
 // Both routes write (a session grant, a device authorization): 503 when that cannot be stored, with Retry-After.
-const errors = { 400: asProblem, 401: asProblem, 404: asProblem, 405: asProblem, 413: asProblem, 415: asProblem, 429: asProblem, 503: asProblem };
+const errors = (says: Parameters<typeof errorResponses>[2]) => errorResponses(asProblem, [400, 401, 404, 405, 413, 415, 429, 503], {
+  404: 'not_found: no such environment', 405: 'method_not_allowed: Allow lists the method this path answers', ...says,
+});
 
 /** ISO 8601 with microseconds and an explicit offset, as ADAL's DateTimeOffset serialises (Veeam's example). */
 export function isoWithOffset(ms: number): string {
@@ -60,12 +64,18 @@ export const veeamPlugin: FastifyPluginAsync<{ services: Services }> = async (ap
 
     r.post(`${v.prefix}/oauth2/token`, {
       schema: {
-        tags: [v.tag],
+        tags: ['veeam'],
+        operationId: `createVeeamSession${v.suffix}`,
         summary: 'Session token: grant_type=Password&Username=…&Password=…, or grant_type=Refresh_token&refresh_token=…',
         consumes: [FORM],
         ...params,
         body: sessionTokenBody,
-        response: { 200: sessionTokenResponse, ...errors },
+        response: {
+          200: sessionTokenResponse,
+          ...errors({
+            400: 'invalid_grant (a wrong username or password, an unknown or used refresh token), invalid_request, unsupported_grant_type',
+          }),
+        },
       },
       onRequest: async (_request, reply) => {
         reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
@@ -102,11 +112,16 @@ export const veeamPlugin: FastifyPluginAsync<{ services: Services }> = async (ap
 
     r.get(`${v.prefix}/v1/accounts/created/getDeviceCode`, {
       schema: {
-        tags: [v.tag],
+        tags: ['veeam'],
+        operationId: `getVeeamDeviceCode${v.suffix}`,
         summary: 'Start a device authorization for the environment\'s account client (Veeam getDeviceCode)',
         description: 'Authorization: Bearer <session token>. The device code polls the standard token endpoint with client_id = clientId.',
+        security: security(['veeamSession']),
         ...params,
-        response: { 200: deviceCodeResponse, ...errors },
+        response: {
+          200: deviceCodeResponse,
+          ...errors({ 401: 'invalid_token: no session token, or one that is not active (expired, ended, another environment\'s); WWW-Authenticate: Bearer' }),
+        },
       },
 
       // Every call starts a device authorization, so HEAD is not an alias of GET here.

@@ -21,7 +21,7 @@ export function environment(o: Partial<Environment> = {}): Environment {
   const i = next();
   return {
     id: randomUUID(), name: `env-${i}`, companyId: randomUUID(), mfaLicensed: i % 2 === 0, deviceDefaults: { networks: null, scopes: null },
-    passwordSignIn: true, createdAt: NOW + i, ...o,
+    passwordSignIn: true, branding: { displayName: null, logoUrl: null, primaryColor: null, supportUrl: null }, createdAt: NOW + i, ...o,
   };
 }
 

@@ -59,6 +59,28 @@ export function identityContract(open: OpenStores): void {
     assert.equal(await store.environments.setPasswordSignIn(randomUUID(), true), undefined);
   });
 
+  test('environments: branding round-trips from create, text outside ASCII included; setBranding replaces it and returns the environment', async (t) => {
+    const store = await one(open, t);
+    const full = { displayName: 'Ærø Kommune · 東京支社 🏢', logoUrl: 'https://cdn.example.test/logo.svg?v=2', primaryColor: '#0a7cff', supportUrl: 'https://help.example.test/' };
+    const branded = environment({ branding: full });
+    const plain = environment();
+    await store.environments.create(branded);
+    await store.environments.create(plain);
+    assert.deepEqual(await store.environments.get(branded.id), branded);
+    assert.deepEqual((await store.environments.get(plain.id))?.branding, { displayName: null, logoUrl: null, primaryColor: null, supportUrl: null });
+    const partly = { ...plain.branding, primaryColor: '#fff', supportUrl: 'http://127.0.0.1:8080/help' };
+    assert.deepEqual(await store.environments.setBranding(plain.id, partly), { ...plain, branding: partly });
+    assert.deepEqual(await store.environments.getByName(plain.name), { ...plain, branding: partly });
+    const cleared = { displayName: null, logoUrl: null, primaryColor: null, supportUrl: null };
+    assert.deepEqual(await store.environments.setBranding(branded.id, cleared), { ...branded, branding: cleared });
+    assert.deepEqual((await store.environments.list()).map((e) => e.branding), [cleared, partly]);
+    // The other settings stay as they were.
+    assert.deepEqual(await store.environments.get(plain.id), { ...plain, branding: partly });
+    assert.equal(await store.environments.setBranding(randomUUID(), full), undefined);
+    // The table refuses what no check lets through: a colour that is not #rgb or #rrggbb.
+    await assert.rejects(store.environments.setBranding(plain.id, { ...cleared, primaryColor: 'red' }));
+  });
+
   test('users: a federated user is found by (provider, sub); the same pair again conflicts, the same sub at another provider does not', async (t) => {
     const store = await one(open, t);
     const { env } = await basics(store);
