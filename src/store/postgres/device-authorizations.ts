@@ -23,6 +23,15 @@ export function decisionSet(first: number): string {
   return names.map((n, i) => `${n} = $${first + i}`).join(', ');
 }
 
+/**
+ * A poll's bookkeeping (last_polled_at, the interval slow_down grows) commits without waiting for
+ * its WAL flush: in the FROM list of the statement that writes it, this is `SET LOCAL
+ * synchronous_commit = off` for that statement's own transaction and no other, in the same round
+ * trip. A crash of PostgreSQL can lose the polls of its last moments (README, "Storage and
+ * secrets"); decisions, redemptions and grants keep the server's setting.
+ */
+const ASYNC_COMMIT = `(SELECT set_config('synchronous_commit', 'off', true)) AS async_commit`;
+
 /** PostgreSQL's boolean is a boolean. */
 export const same = (b: boolean): boolean => b;
 
@@ -79,7 +88,7 @@ export class PgDeviceAuthorizations implements DeviceAuthorizationStore {
     // IS NOT DISTINCT FROM is SQLite's `IS`: equal, or both NULL (the first poll).
     return await this.#db.run({
       name: 'device_record_poll',
-      text: `UPDATE device_authorizations SET last_polled_at = $1, "interval" = $2
+      text: `UPDATE device_authorizations SET last_polled_at = $1, "interval" = $2 FROM ${ASYNC_COMMIT}
         WHERE id = $3 AND last_polled_at IS NOT DISTINCT FROM $4::bigint`,
       values: [now, interval, id, expectedLastPolledAt],
     }) === 1;
@@ -100,7 +109,7 @@ export class PgDeviceAuthorizations implements DeviceAuthorizationStore {
           UPDATE device_authorizations d SET last_polled_at = $2::bigint,
               "interval" = CASE WHEN cur.last_polled_at IS NOT NULL AND $2::bigint - cur.last_polled_at < cur."interval"::bigint * 1000
                 THEN cur."interval" + $5::integer ELSE cur."interval" END
-            FROM cur
+            FROM cur, ${ASYNC_COMMIT}
             WHERE d.id = cur.id AND d.last_polled_at IS NOT DISTINCT FROM cur.last_polled_at
               AND cur.env_id = $3 AND cur.client_id = $4 AND cur.status = 'pending' AND cur.expires_at > $2::bigint
             RETURNING d.id
