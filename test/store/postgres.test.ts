@@ -7,8 +7,10 @@ import { listMigrations } from '../../src/store/migrations.ts';
 import { PgDb } from '../../src/store/postgres/db.ts';
 import { migrate, MIGRATIONS_DIR } from '../../src/store/postgres/migrate.ts';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.ts';
+import { build } from '../helpers/build.ts';
 import { migrationsAfter, migrationsUpTo, upgradedFrom012 } from '../helpers/migrations.ts';
 import { postgresDatabase } from '../helpers/postgres.ts';
+import { assertOAuthError, poll, startAuthorization } from '../oauth/_support.ts';
 import { storeContract } from './contract/index.ts';
 import { basics, device, grant, NOW } from './contract/fixtures.ts';
 
@@ -143,4 +145,25 @@ test("a poll's bookkeeping commits without waiting for its WAL flush; decisions 
   const g = grant(env.id, user.id, client.clientId);
   assert.ok(await store.deviceAuthorizations.redeem(d.id, NOW + 4000, g, null));
   assert.deepEqual(await noted(), ['device_authorizations UPDATE: on', 'grants INSERT: on'], 'the redemption and its grant, in one transaction');
+});
+
+test('a pending poll of the token endpoint is two round trips on PostgreSQL: the client, then one statement that reads the code and records the poll', async (t) => {
+  const h = await build(t, { env: { DATABASE_URL: await postgresDatabase() } });
+  assert.ok(h.services.store instanceof PostgresStore);
+  const pool = h.services.store.db.pool;
+  const statements: string[] = [];
+  const query = pool.query.bind(pool);
+  // Every statement outside a transaction goes through pool.query (a poll opens none).
+  pool.query = ((config: { name?: string; text: string }, ...rest: unknown[]) => {
+    statements.push(config.name ?? config.text);
+    return (query as (...args: unknown[]) => unknown)(config, ...rest);
+  }) as typeof pool.query;
+  const client = await h.publicClient();
+  const started = await startAuthorization(h, client);
+  for (const [expected, seconds] of [['authorization_pending', 0], ['slow_down', 1], ['authorization_pending', 10]] as const) {
+    h.clock.advance(seconds);
+    statements.length = 0;
+    assertOAuthError(await poll(h, started.device_code, client.clientId), 400, expected);
+    assert.deepEqual(statements, ['client_get', 'device_poll'], expected);
+  }
 });
