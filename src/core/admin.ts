@@ -408,6 +408,8 @@ export class Admin {
       devicePolicy: devicePolicy(input, current.scopes, current.devicePolicy),
     };
     if (!(await this.#d.store.clients.update(client))) throw new CoreError('not_found', `no client ${clientId}`);
+    const fields = Object.entries(input).filter(([, v]) => v !== undefined).map(([k]) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`));
+    await this.#changed(envId, ref.client(clientId), 'client.updated', { fields });
     return client;
   }
 

@@ -9,7 +9,7 @@ import type { Clock } from '../model/clock.ts';
 import {
   DEVICE_CODE_GRANT, type Authentication, type Client, type DeviceAuthorization, type Environment, type RequestContext, type User,
 } from '../model/records.ts';
-import type { Store } from '../store/store.ts';
+import { intervalAfterPoll, slowDownDue, type Store } from '../store/store.ts';
 import { issueGrantTokens } from './access-tokens.ts';
 import { ref, type AuditTrail } from './audit.ts';
 import { assertDeviceNetwork, deviceScopeAllowed, resolveDeviceScope } from './device-policy.ts';
@@ -138,11 +138,13 @@ export class DeviceFlow {
     assertDeviceGrant(client);
     const hash = this.#d.secrets.hashCode('device', deviceCode);
     for (let attempt = 0; attempt < POLL_CAS_ATTEMPTS; attempt++) {
-      const device = await this.#d.store.deviceAuthorizations.getByDeviceCodeHash(hash);
-      if (!device || device.envId !== env.id || device.clientId !== client.clientId) {
+      const now = this.#d.clock.now();
+      // The read and, for a pending code, this poll's record in one step (one round trip on PostgreSQL).
+      const read = await this.#d.store.deviceAuthorizations.poll(hash, { envId: env.id, clientId: client.clientId, now, slowDownStep: SLOW_DOWN_STEP_SECONDS });
+      if (!read || read.device.envId !== env.id || read.device.clientId !== client.clientId) {
         throw new CoreError('invalid_grant', 'unknown device_code');
       }
-      const now = this.#d.clock.now();
+      const { device } = read;
       // A redeemed code presented again, before or after its expiry: whoever holds the tokens now, the grant ends.
       const replayed = device.status === 'consumed' ? await this.#replayed(device, now) : undefined;
       if (now >= device.expiresAt) throw new CoreError('expired_token', 'the device_code has expired');
@@ -155,11 +157,9 @@ export class DeviceFlow {
           return this.#redeem(device, env, client, issuer, now);
         case 'pending': {
           // Our choice (docs/protocol.md): a poll sooner than the interval after the previous one
-          // slows the device down.
-          const tooSoon = device.lastPolledAt !== null && now - device.lastPolledAt < device.interval * 1000;
-          const interval = tooSoon ? device.interval + SLOW_DOWN_STEP_SECONDS : device.interval;
-          if (await this.#d.store.deviceAuthorizations.recordPoll(device.id, device.lastPolledAt, now, interval)) {
-            if (tooSoon) throw new CoreError('slow_down', `poll at most every ${interval} seconds`);
+          // slows the device down (the store recorded it so: intervalAfterPoll).
+          if (read.recorded) {
+            if (slowDownDue(device, now)) throw new CoreError('slow_down', `poll at most every ${intervalAfterPoll(device, now, SLOW_DOWN_STEP_SECONDS)} seconds`);
             throw new CoreError('authorization_pending', 'the user has not yet approved the request');
           }
           // Another poll of this code landed in between: read again and judge this one against it.

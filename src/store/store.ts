@@ -173,6 +173,38 @@ export interface DecisionRecord {
   reported: boolean;
 }
 
+/** Which poll `DeviceAuthorizationStore.poll` may record, and by what rule. */
+export interface PollAttempt {
+  /** Only an authorization of this environment's… */
+  envId: string;
+  /** …and this client's is polled. */
+  clientId: string;
+  now: number;
+  /** Seconds a poll that comes too soon adds to the interval (slowDownDue). */
+  slowDownStep: number;
+}
+
+/** What `DeviceAuthorizationStore.poll` found, and whether it recorded this poll. */
+export interface PollRead {
+  /** The authorization as it was read, before this poll. */
+  device: DeviceAuthorization;
+  recorded: boolean;
+}
+
+/**
+ * Whether a poll at `now` comes sooner than the interval after the previous one (docs/protocol.md:
+ * such a poll gets slow_down, and the interval grows for good). The PostgreSQL store's poll
+ * statement states the same rule in SQL.
+ */
+export function slowDownDue(device: Pick<DeviceAuthorization, 'lastPolledAt' | 'interval'>, now: number): boolean {
+  return device.lastPolledAt !== null && now - device.lastPolledAt < device.interval * 1000;
+}
+
+/** The interval a poll at `now` leaves on `device`. */
+export function intervalAfterPoll(device: Pick<DeviceAuthorization, 'lastPolledAt' | 'interval'>, now: number, slowDownStep: number): number {
+  return slowDownDue(device, now) ? device.interval + slowDownStep : device.interval;
+}
+
 export interface DeviceAuthorizationStore {
   /**
    * Inserts a new pending authorization (with its source network; no grant yet); a user code
@@ -188,6 +220,15 @@ export interface DeviceAuthorizationStore {
    * interval to `interval`. Returns false when a concurrent poll won.
    */
   recordPoll(id: string, expectedLastPolledAt: number | null, now: number, interval: number): Promise<boolean>;
+  /**
+   * A poll of the token endpoint read and, where due, recorded: the authorization with this device
+   * code hash (undefined: none), and whether this poll was recorded on it. It is recorded only when
+   * the authorization is `attempt`'s client's, pending and unexpired at `attempt.now`, and nobody
+   * else polled since it was read (recordPoll's compare-and-set, with the interval
+   * intervalAfterPoll). One that met all of these and comes back not recorded lost to a concurrent
+   * poll: read again. PostgreSQL does it in one statement, SQLite as getByDeviceCodeHash then recordPoll.
+   */
+  poll(hash: string, attempt: PollAttempt): Promise<PollRead | undefined>;
   /**
    * pending → approved|denied, only while pending and unexpired, with `record` (none: no approver
    * context, no mismatch, not reported). Returns the updated row or undefined.

@@ -146,11 +146,13 @@ test('refresh, reuse and revocation: token.refreshed, then token.reuse_detected 
 test('operator changes are admin.changed with the command line as actor; key rotation is key.rotated', async (t) => {
   const h = await build(t);
   const { client } = await h.services.admin.createClient({ envId: h.services.defaultEnv.id, name: 'TV' });
+  await h.services.admin.updateClient(h.services.defaultEnv.id, client.clientId, { refreshTokens: true, pollInterval: 10 });
   await h.services.admin.setUserDisabled(h.services.defaultEnv.id, (await h.user('dave')).username, true);
   await h.services.admin.deleteClient(h.services.defaultEnv.id, client.clientId);
   const changes = await events(h, ['admin.changed']);
   const actions = changes.map((e) => e.details.action);
-  for (const action of ['client.created', 'user.created', 'user.disabled', 'client.deleted']) {
+  assert.deepEqual(changes.find((e) => e.details.action === 'client.updated')?.details.fields, ['refresh_tokens', 'poll_interval']);
+  for (const action of ['client.created', 'client.updated', 'user.created', 'user.disabled', 'client.deleted']) {
     assert.equal(actions.filter((a) => a === action).length, 1, action);
   }
   assert.ok(changes.every((e) => e.actor === 'cli'));

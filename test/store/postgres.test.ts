@@ -7,10 +7,12 @@ import { listMigrations } from '../../src/store/migrations.ts';
 import { PgDb } from '../../src/store/postgres/db.ts';
 import { migrate, MIGRATIONS_DIR } from '../../src/store/postgres/migrate.ts';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.ts';
+import { build } from '../helpers/build.ts';
 import { migrationsAfter, migrationsUpTo, upgradedFrom012 } from '../helpers/migrations.ts';
 import { postgresDatabase } from '../helpers/postgres.ts';
+import { assertOAuthError, poll, startAuthorization } from '../oauth/_support.ts';
 import { storeContract } from './contract/index.ts';
-import { NOW } from './contract/fixtures.ts';
+import { basics, device, grant, NOW } from './contract/fixtures.ts';
 
 const POOL = 8;
 
@@ -95,4 +97,73 @@ test('a PostgreSQL database at 012 upgraded through 013 keeps its users as passw
   const store = await PostgresStore.open({ url, poolSize: 1, now: NOW + 3 });
   t.after(() => store.close());
   await upgradedFrom012(store, envId, userId, NOW);
+});
+
+test("a poll's bookkeeping commits without waiting for its WAL flush; decisions and redemptions keep the server's setting, and the poll's setting does not outlive its transaction", async (t) => {
+  // The test server runs with synchronous_commit off; these sessions start with it on, as a durable server's do.
+  const url = new URL(await postgresDatabase());
+  url.searchParams.set('options', '-c synchronous_commit=on');
+  // One connection: what one statement sets is there for the next one to find, if it outlived its transaction.
+  const store = await PostgresStore.open({ url: url.toString(), poolSize: 1, now: NOW });
+  t.after(() => store.close());
+  const db = store.db;
+  // A trigger notes the setting in force inside every transaction that writes a device authorization or a grant.
+  await db.run({ text: 'CREATE TABLE commit_settings (n serial PRIMARY KEY, write text NOT NULL, synchronous_commit text NOT NULL)' });
+  await db.run({
+    text: `CREATE FUNCTION note_commit_setting() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        INSERT INTO commit_settings (write, synchronous_commit) VALUES (TG_TABLE_NAME || ' ' || TG_OP, current_setting('synchronous_commit'));
+        RETURN NULL;
+      END $$`,
+  });
+  for (const table of ['device_authorizations', 'grants']) {
+    await db.run({ text: `CREATE TRIGGER note_commit_setting AFTER INSERT OR UPDATE ON ${table} FOR EACH ROW EXECUTE FUNCTION note_commit_setting()` });
+  }
+  const noted = async (): Promise<string[]> => {
+    const rows = await db.rows({ text: 'DELETE FROM commit_settings RETURNING n, write, synchronous_commit' });
+    return rows.sort((a, b) => Number(a.n) - Number(b.n)).map((r) => `${String(r.write)}: ${String(r.synchronous_commit)}`);
+  };
+  const setting = async () => (await db.get({ text: 'SHOW synchronous_commit' }))?.synchronous_commit;
+
+  const { env, client, user } = await basics(store);
+  const d = device(env.id, client.clientId);
+  assert.equal(await store.deviceAuthorizations.insert(d), 'ok');
+  assert.deepEqual(await noted(), ['device_authorizations INSERT: on'], 'a new code waits for its flush');
+
+  const as = { envId: env.id, clientId: client.clientId, slowDownStep: 5 };
+  assert.equal((await store.deviceAuthorizations.poll(d.deviceCodeHash, { ...as, now: NOW + 1000 }))?.recorded, true);
+  assert.deepEqual(await noted(), ['device_authorizations UPDATE: off'], 'the poll');
+  assert.equal(await setting(), 'on', 'the next statement on the same connection has the session setting back');
+  assert.equal(await store.deviceAuthorizations.recordPoll(d.id, NOW + 1000, NOW + 2000, 10), true);
+  assert.deepEqual(await noted(), ['device_authorizations UPDATE: off'], 'recordPoll, the same bookkeeping');
+  assert.equal(await setting(), 'on');
+
+  assert.ok(await store.deviceAuthorizations.decide(d.id, 'approved', user.id, null, NOW + 3000));
+  assert.deepEqual(await noted(), ['device_authorizations UPDATE: on'], 'the approval');
+  assert.equal((await store.deviceAuthorizations.poll(d.deviceCodeHash, { ...as, now: NOW + 4000 }))?.recorded, false, 'an approved code: no bookkeeping');
+  assert.deepEqual(await noted(), []);
+  const g = grant(env.id, user.id, client.clientId);
+  assert.ok(await store.deviceAuthorizations.redeem(d.id, NOW + 4000, g, null));
+  assert.deepEqual(await noted(), ['device_authorizations UPDATE: on', 'grants INSERT: on'], 'the redemption and its grant, in one transaction');
+});
+
+test('a pending poll of the token endpoint is two round trips on PostgreSQL: the client, then one statement that reads the code and records the poll', async (t) => {
+  const h = await build(t, { env: { DATABASE_URL: await postgresDatabase() } });
+  assert.ok(h.services.store instanceof PostgresStore);
+  const pool = h.services.store.db.pool;
+  const statements: string[] = [];
+  const query = pool.query.bind(pool);
+  // Every statement outside a transaction goes through pool.query (a poll opens none).
+  pool.query = ((config: { name?: string; text: string }, ...rest: unknown[]) => {
+    statements.push(config.name ?? config.text);
+    return (query as (...args: unknown[]) => unknown)(config, ...rest);
+  }) as typeof pool.query;
+  const client = await h.publicClient();
+  const started = await startAuthorization(h, client);
+  for (const [expected, seconds] of [['authorization_pending', 0], ['slow_down', 1], ['authorization_pending', 10]] as const) {
+    h.clock.advance(seconds);
+    statements.length = 0;
+    assertOAuthError(await poll(h, started.device_code, client.clientId), 400, expected);
+    assert.deepEqual(statements, ['client_get', 'device_poll'], expected);
+  }
 });

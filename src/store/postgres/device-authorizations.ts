@@ -2,7 +2,7 @@
 // one conditional UPDATE; under READ COMMITTED a concurrent one waits for the row and re-checks its
 // WHERE against the committed row, so of racing transitions exactly one applies.
 import type { Authentication, DeviceAuthorization, DeviceStatus, Grant } from '../../model/records.ts';
-import type { AuditOf, DecisionRecord, DeviceAuthorizationStore, InsertDeviceResult } from '../store.ts';
+import type { AuditOf, DecisionRecord, DeviceAuthorizationStore, InsertDeviceResult, PollAttempt, PollRead } from '../store.ts';
 import { appendAudit, audited } from './audit.ts';
 import { isUniqueViolation, type PgDb, type Queries } from './db.ts';
 import { authenticationColumns, contextColumns, decisionColumns, toDevice } from '../rows.ts';
@@ -22,6 +22,15 @@ export function decisionSet(first: number): string {
   const names = ['approver_address', 'approver_user_agent', 'approver_country', 'approver_asn', 'approver_network', 'location_mismatch', 'reported_at'];
   return names.map((n, i) => `${n} = $${first + i}`).join(', ');
 }
+
+/**
+ * A poll's bookkeeping (last_polled_at, the interval slow_down grows) commits without waiting for
+ * its WAL flush: in the FROM list of the statement that writes it, this is `SET LOCAL
+ * synchronous_commit = off` for that statement's own transaction and no other, in the same round
+ * trip. A crash of PostgreSQL can lose the polls of its last moments (README, "Storage and
+ * secrets"); decisions, redemptions and grants keep the server's setting.
+ */
+const ASYNC_COMMIT = `(SELECT set_config('synchronous_commit', 'off', true)) AS async_commit`;
 
 /** PostgreSQL's boolean is a boolean. */
 export const same = (b: boolean): boolean => b;
@@ -79,10 +88,36 @@ export class PgDeviceAuthorizations implements DeviceAuthorizationStore {
     // IS NOT DISTINCT FROM is SQLite's `IS`: equal, or both NULL (the first poll).
     return await this.#db.run({
       name: 'device_record_poll',
-      text: `UPDATE device_authorizations SET last_polled_at = $1, "interval" = $2
+      text: `UPDATE device_authorizations SET last_polled_at = $1, "interval" = $2 FROM ${ASYNC_COMMIT}
         WHERE id = $3 AND last_polled_at IS NOT DISTINCT FROM $4::bigint`,
       values: [now, interval, id, expectedLastPolledAt],
     }) === 1;
+  }
+
+  async poll(hash: string, attempt: PollAttempt): Promise<PollRead | undefined> {
+    // One statement, one round trip, its own transaction: `cur` is the row as the statement's
+    // snapshot has it, and the UPDATE is recordPoll's compare-and-set against it. A concurrent
+    // poll's UPDATE holds the row until its transaction ends; this one then re-checks its WHERE
+    // against the row as committed, finds last_polled_at changed and writes nothing, and the caller
+    // reads again, as after getByDeviceCodeHash then a lost recordPoll. The CASE is slowDownDue and
+    // intervalAfterPoll (store.ts).
+    const row = await this.#db.get({
+      name: 'device_poll',
+      text: `WITH cur AS (
+          SELECT ${COLUMNS} FROM device_authorizations WHERE device_code_hash = $1
+        ), polled AS (
+          UPDATE device_authorizations d SET last_polled_at = $2::bigint,
+              "interval" = CASE WHEN cur.last_polled_at IS NOT NULL AND $2::bigint - cur.last_polled_at < cur."interval"::bigint * 1000
+                THEN cur."interval" + $5::integer ELSE cur."interval" END
+            FROM cur, ${ASYNC_COMMIT}
+            WHERE d.id = cur.id AND d.last_polled_at IS NOT DISTINCT FROM cur.last_polled_at
+              AND cur.env_id = $3 AND cur.client_id = $4 AND cur.status = 'pending' AND cur.expires_at > $2::bigint
+            RETURNING d.id
+        )
+        SELECT cur.*, EXISTS (SELECT 1 FROM polled) AS recorded FROM cur`,
+      values: [hash, attempt.now, attempt.envId, attempt.clientId, attempt.slowDownStep],
+    });
+    return row === undefined ? undefined : { device: toDevice(row), recorded: row.recorded === true };
   }
 
   decide(

@@ -1,6 +1,8 @@
 // RFC 8628 device authorizations: the polling hot path. Every transition is one conditional UPDATE.
 import type { Authentication, DeviceAuthorization, DeviceStatus, Grant } from '../../model/records.ts';
-import type { AuditOf, DecisionRecord, DeviceAuthorizationStore, InsertDeviceResult } from '../store.ts';
+import {
+  intervalAfterPoll, type AuditOf, type DecisionRecord, type DeviceAuthorizationStore, type InsertDeviceResult, type PollAttempt, type PollRead,
+} from '../store.ts';
 import { appendAudit, audited } from './audit.ts';
 import { insertGrant } from './grants.ts';
 import { isUniqueViolation, type SqliteDb } from './db.ts';
@@ -64,6 +66,14 @@ export class SqliteDeviceAuthorizations implements DeviceAuthorizationStore {
     return this.#db.grouped(() => this.#db.run(
       'UPDATE device_authorizations SET last_polled_at = ?, interval = ? WHERE id = ? AND last_polled_at IS ?',
       now, interval, id, expectedLastPolledAt) === 1);
+  }
+
+  async poll(hash: string, attempt: PollAttempt): Promise<PollRead | undefined> {
+    const device = await this.getByDeviceCodeHash(hash);
+    if (!device) return undefined;
+    const due = device.envId === attempt.envId && device.clientId === attempt.clientId && device.status === 'pending' && attempt.now < device.expiresAt;
+    const recorded = due && await this.recordPoll(device.id, device.lastPolledAt, attempt.now, intervalAfterPoll(device, attempt.now, attempt.slowDownStep));
+    return { device, recorded };
   }
 
   decide(

@@ -49,6 +49,37 @@ export function deviceContract(open: OpenStores): void {
     assert.equal(await store.deviceAuthorizations.recordPoll(randomUUID(), null, NOW, 5), false);
   });
 
+  test('device authorizations: poll reads the code and records a due poll: slow_down grows the interval, and only a pending, unexpired code of the client is polled', async (t) => {
+    const store = await one(open, t);
+    const { env, client, user, device: d } = await pendingDevice(store);
+    const as = { envId: env.id, clientId: client.clientId, slowDownStep: 5 };
+    const polls = store.deviceAuthorizations;
+    assert.equal(await polls.poll(hash(), { ...as, now: NOW }), undefined, 'an unknown code');
+    assert.deepEqual(await polls.poll(d.deviceCodeHash, { ...as, now: NOW + 1000 }), { device: d, recorded: true }, 'the first poll: the row as read, before it');
+    const first = { ...d, lastPolledAt: NOW + 1000 };
+    assert.deepEqual(await polls.get(env.id, d.id), first, 'never too soon: the interval stays');
+    assert.deepEqual(await polls.poll(d.deviceCodeHash, { ...as, now: NOW + 5999 }), { device: first, recorded: true });
+    const slowed = { ...d, lastPolledAt: NOW + 5999, interval: 10 };
+    assert.deepEqual(await polls.get(env.id, d.id), slowed, '4.999 s after, with an interval of 5 s: one step longer');
+    assert.deepEqual(await polls.poll(d.deviceCodeHash, { ...as, now: NOW + 15_999, slowDownStep: 7 }), { device: slowed, recorded: true });
+    assert.deepEqual(await polls.get(env.id, d.id), { ...slowed, lastPolledAt: NOW + 15_999 }, 'exactly the interval after: not too soon');
+
+    const unchanged = await polls.get(env.id, d.id);
+    assert.ok(unchanged);
+    for (const [why, attempt] of [
+      ['another client', { ...as, clientId: 'other-client', now: NOW + MINUTE }],
+      ['another environment', { ...as, envId: randomUUID(), now: NOW + MINUTE }],
+      ['expired', { ...as, now: d.expiresAt }],
+    ] as const) {
+      assert.deepEqual(await polls.poll(d.deviceCodeHash, attempt), { device: unchanged, recorded: false }, why);
+      assert.deepEqual(await polls.get(env.id, d.id), unchanged, `${why}: nothing recorded`);
+    }
+    const approved = await polls.decide(d.id, 'approved', user.id, null, NOW + MINUTE);
+    assert.ok(approved);
+    assert.deepEqual(await polls.poll(d.deviceCodeHash, { ...as, now: NOW + 2 * MINUTE }), { device: approved, recorded: false }, 'an approved code');
+    assert.deepEqual(await polls.get(env.id, d.id), approved);
+  });
+
   test('device authorizations: decide only while pending and unexpired; consume only while approved and unexpired', async (t) => {
     const store = await one(open, t);
     const { env, client, user, device: d } = await pendingDevice(store);

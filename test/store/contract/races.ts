@@ -85,6 +85,29 @@ export function raceContract(open: OpenStores): void {
     }
   });
 
+  test('races: concurrent polls of one code: no two record a poll over the same previous one, and the last recorded is the one stored', async (t) => {
+    const stores = await open(t, STORES);
+    const [store] = stores;
+    assert.ok(store);
+    const { env, client } = await basics(store);
+    const d = device(env.id, client.clientId);
+    assert.equal(await store.deviceAuthorizations.insert(d), 'ok');
+    const at = (i: number) => NOW + 1000 + i;
+    const reads = await race(stores, CALLS, (s, i) => s.deviceAuthorizations.poll(d.deviceCodeHash, { envId: env.id, clientId: client.clientId, now: at(i), slowDownStep: 5 }));
+    const recorded = reads.flatMap((r, i) => (r?.recorded === true ? [{ now: at(i), previous: r.device.lastPolledAt, interval: r.device.interval }] : []));
+    assert.ok(recorded.length >= 1, 'at least the first poll is recorded');
+    const previous = recorded.map((r) => r.previous);
+    assert.equal(new Set(previous).size, previous.length, 'no two recorded over the same previous poll (compare-and-set)');
+    // So the recorded polls are one chain from the first: each one's previous poll is the one recorded before it.
+    const byPrevious = new Map(recorded.map((r) => [r.previous, r]));
+    const chain = [];
+    for (let link = byPrevious.get(null); link !== undefined; link = byPrevious.get(link.now)) chain.push(link);
+    assert.equal(chain.length, recorded.length, 'every recorded poll is a link of the chain from the first');
+    const after = await store.deviceAuthorizations.get(env.id, d.id);
+    assert.equal(after?.lastPolledAt, chain.at(-1)?.now, 'the last link is stored');
+    assert.equal(after?.interval, 5 + 5 * (recorded.length - 1), 'every poll after the first came too soon: one step each');
+  });
+
   test('races: concurrent inserts of one user code: exactly one holds it while pending', async (t) => {
     const stores = await open(t, STORES);
     const [store] = stores;
