@@ -82,7 +82,7 @@ export function landingRoutes(app: FastifyInstance, services: Services): void {
           description: 'The links, as a page in the verification page\'s style or as JSON',
           content: { 'text/html': { schema: z.string().describe('HTML') }, 'application/json': { schema: landing } },
         },
-        ...errorResponses(described(oauthError), [429]),
+        ...errorResponses(described(oauthError), [429, 503], { 503: 'temporarily_unavailable: the database cannot be reached for the page\'s branding (the HTML page only; Retry-After)' }),
       },
     },
     config: { rateLimit: limitBy(services.limits.discovery, sourceKey) },
