@@ -76,6 +76,10 @@ test('PostgreSQL stopped and restarted under load: 503 + Retry-After in every su
       assertUnavailable('rsa', redeem, `${name}: an RSA registration`);
       const ready = await send(`${base}/readyz`);
       assert.equal(ready.status, 503, `${name}: not ready while the database is down: ${ready.text}`);
+      // The landing page only points elsewhere: it is served, with the branding read at start.
+      const landing = await send(`${base}/`, { headers: { accept: 'text/html' } });
+      assert.equal(landing.status, 200, `${name}: the landing page while the database is down`);
+      assert.match(landing.text, /href="[^"]*\/device"/);
     }
     // The load meets the outage too, and is answered in the same shape (checked as it goes).
     await eventually('the load is refused while the database is down', () => (o.refusals.get('oauth') ?? 0) > 0);
