@@ -5,6 +5,7 @@
 // problem. Every success is kept, so that afterwards the test can check it still holds: each
 // device_code handed out still exists, each approval gave exactly one token, no code gave two.
 import assert from 'node:assert/strict';
+import type { TestContext } from 'node:test';
 import { CHECK, CONSENT, UNLIMITED, VERIFY } from './_support.ts';
 import { DEVICE_CODE_GRANT, PASSWORD } from './_load.ts';
 
@@ -314,4 +315,39 @@ export async function assertAnswersHold(o: Outcomes, d: Deployment, instances: r
       assert.ok(r.status === 200 || ['authorization_pending', 'slow_down'].includes(String(r.json.error)), `a code not yet redeemed is still pending: ${r.status} ${r.text}`);
     }
   }
+}
+
+/** The load of both restart tests, running until `finish` (or the test's end). */
+export interface Load {
+  /** Waits until each worker has completed two more logins (both routes, so on both instances). */
+  completeAgain(what: string): Promise<void>;
+  /** Stops the load and waits for its last requests. */
+  finish(): Promise<void>;
+}
+
+/**
+ * Two people's device logins back to back, each starting on one instance and approved on the other
+ * (alternating), and three devices nobody approves polling both; returns once each worker has
+ * completed a login.
+ */
+export async function startLoad(t: TestContext, o: Outcomes, d: Deployment, a: string, b: string): Promise<Load> {
+  let stopping = false;
+  const stop = () => stopping;
+  t.after(() => { stopping = true; });
+  const workers = [0, 1].map((w) => new LoginWorker(o, d, stop, (n) => {
+    const [first, second] = (w + n) % 2 === 0 ? [a, b] : [b, a];
+    return { start: first, approve: second, polls: [second, first] };
+  }));
+  const polling = pendingPolls(o, d, [a, b], stop);
+  await eventually('device logins complete before the outage', () => workers.every((w) => w.completed >= 1), 120_000);
+  return {
+    async completeAgain(what) {
+      const before = workers.map((w) => w.completed);
+      await eventually(what, () => workers.every((w, i) => w.completed >= (before[i] ?? 0) + 2), 120_000);
+    },
+    async finish() {
+      stopping = true;
+      await Promise.all([...workers.map((w) => w.finished), polling]);
+    },
+  };
 }

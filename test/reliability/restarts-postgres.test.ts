@@ -13,8 +13,8 @@ import { startServe } from '../cli/serve-process.ts';
 import { tempDir } from '../helpers/build.ts';
 import { postgres } from '../helpers/postgres.ts';
 import {
-  assertAnswersHold, assertUnavailable, deviceAuthorization, deviceLogin, eventually, flowOf, flowStep, form, LOAD_ENV, LoginWorker,
-  Outcomes, PASSWORD, pendingPolls, poll, send, startFlow, type Deployment,
+  assertAnswersHold, assertUnavailable, deviceAuthorization, deviceLogin, eventually, flowOf, flowStep, form, LOAD_ENV,
+  Outcomes, PASSWORD, poll, send, startFlow, startLoad, type Deployment,
 } from './_logins.ts';
 import { CHECK } from './_support.ts';
 
@@ -32,23 +32,9 @@ test('PostgreSQL stopped and restarted under load: 503 + Retry-After in every su
   const b = await startServe(t, tempDir(t), env);
   const instances = [a.url, b.url];
 
-  // Two people's device logins back to back, each starting on one instance and approved on the
-  // other (alternating), and three devices nobody approves polling both.
+  // Logins spread over both instances and devices polling both (startLoad), judged as they go.
   const o = new Outcomes();
-  let stopping = false;
-  const stop = () => stopping;
-  t.after(() => { stopping = true; });
-  const workers = [0, 1].map((w) => new LoginWorker(o, d, stop, (n) => {
-    const [first, second] = (w + n) % 2 === 0 ? [a.url, b.url] : [b.url, a.url];
-    return { start: first, approve: second, polls: [second, first] };
-  }));
-  const polling = pendingPolls(o, d, instances, stop);
-  const completeAgain = async (what: string) => {
-    const before = workers.map((w) => w.completed);
-    // Two more logins each: both routes, so on both instances.
-    await eventually(what, () => workers.every((w, i) => w.completed >= (before[i] ?? 0) + 2), 120_000);
-  };
-  await eventually('device logins complete before the outage', () => workers.every((w) => w.completed >= 1), 120_000);
+  const load = await startLoad(t, o, d, a.url, b.url);
 
   // What the probes send while the database is down: a pending code, and a flow on each instance.
   const pending = await deviceAuthorization(a.url, d);
@@ -86,7 +72,7 @@ test('PostgreSQL stopped and restarted under load: 503 + Retry-After in every su
   });
 
   // Nothing restarts the instances: their pools open new connections by themselves.
-  await completeAgain('device logins complete again after PostgreSQL came back');
+  await load.completeAgain('device logins complete again after PostgreSQL came back');
   for (const base of instances) {
     assert.equal((await send(`${base}/readyz`)).status, 200, 'ready again');
     assert.ok(await deviceLogin(o, d, { start: base, approve: base, polls: [base] }), `a whole device login on one instance: ${o.problems.join('; ')}`);
@@ -97,11 +83,10 @@ test('PostgreSQL stopped and restarted under load: 503 + Retry-After in every su
   // An operator's restart, in the middle of the load.
   const refusedBefore = [...o.refusals.values()].reduce((n, x) => n + x, 0);
   await server.restart();
-  await completeAgain('device logins complete again after pg_ctl restart');
+  await load.completeAgain('device logins complete again after pg_ctl restart');
   t.diagnostic(`503s the load met around pg_ctl restart: ${[...o.refusals.values()].reduce((n, x) => n + x, 0) - refusedBefore}`);
 
-  stopping = true;
-  await Promise.all([...workers.map((w) => w.finished), polling]);
+  await load.finish();
   t.diagnostic(`logins: ${o.logins.length}, tokens: ${o.logins.reduce((n, l) => n + l.tokens.length, 0)}, 503s seen by the load: ${JSON.stringify(Object.fromEntries(o.refusals))}`);
   await assertAnswersHold(o, d, instances);
   for (const instance of [a, b]) {

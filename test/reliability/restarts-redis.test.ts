@@ -14,8 +14,8 @@ import { tempDir } from '../helpers/build.ts';
 import { postgresDatabase } from '../helpers/postgres.ts';
 import { startRedis } from '../helpers/redis.ts';
 import {
-  assertAnswersHold, assertUnavailable, deviceAuthorization, eventually, flowOf, flowStep, LOAD_ENV, LoginWorker, Outcomes, PASSWORD,
-  pendingPolls, send, startFlow, type Deployment, type Flow,
+  assertAnswersHold, assertUnavailable, deviceAuthorization, eventually, flowOf, flowStep, LOAD_ENV, Outcomes, PASSWORD,
+  send, startFlow, startLoad, type Deployment, type Flow,
 } from './_logins.ts';
 import { CHECK, VERIFY } from './_support.ts';
 
@@ -62,19 +62,7 @@ test('Redis stopped and started again under load: limits fall back per instance 
   assert.equal(await budgetLeft([b.url]), 0, 'and spent on both');
 
   const o = new Outcomes();
-  let stopping = false;
-  const stop = () => stopping;
-  t.after(() => { stopping = true; });
-  const workers = [0, 1].map((w) => new LoginWorker(o, d, stop, (n) => {
-    const [first, second] = (w + n) % 2 === 0 ? [a.url, b.url] : [b.url, a.url];
-    return { start: first, approve: second, polls: [second, first] };
-  }));
-  const polling = pendingPolls(o, d, instances, stop);
-  const completeAgain = async (what: string) => {
-    const before = workers.map((w) => w.completed);
-    await eventually(what, () => workers.every((w, i) => w.completed >= (before[i] ?? 0) + 2), 120_000);
-  };
-  await eventually('device logins complete before the outage', () => workers.every((w) => w.completed >= 1), 120_000);
+  const load = await startLoad(t, o, d, a.url, b.url);
 
   // A code for each instance's probe, and a flow on each signed in and waiting for it.
   const probes: { base: string; flow: Flow; userCode: string }[] = [];
@@ -114,13 +102,12 @@ test('Redis stopped and started again under load: limits fall back per instance 
     assert.equal(verified.status, 200, verified.text);
     assert.equal(verified.json.status, 'DAG_CONSENT_REQUIRED');
   }
-  await completeAgain('device logins complete again after Redis came back');
+  await load.completeAgain('device logins complete again after Redis came back');
   // The limits are shared again (in the new Redis, which forgot the old counters).
   assert.equal(await budgetLeft(instances), DISCOVERY, 'one budget over A and B again');
   assert.equal(await budgetLeft([a.url]), 0);
 
-  stopping = true;
-  await Promise.all([...workers.map((w) => w.finished), polling]);
+  await load.finish();
   t.diagnostic(`logins: ${o.logins.length}, tokens: ${o.logins.reduce((n, l) => n + l.tokens.length, 0)}, 503s seen by the load: ${JSON.stringify(Object.fromEntries(o.refusals))}`);
   await assertAnswersHold(o, d, instances);
   for (const instance of [a, b]) {
