@@ -183,6 +183,13 @@ export function verdicts(rep: Report): Verdict[] {
     const q = ratio(da, rep);
     out.push({ target: 'Device authorization ≥ 1.0× ceiling (c)', measured: `${f2(q.tput ?? NaN)}×`, met: q.tput === undefined ? undefined : q.tput >= 1.0 });
   }
+  // Issue 19: the refresh grant, UserInfo and introspection each at least 0.3× ceiling (b).
+  for (const [id, name] of [['refresh', 'Refresh grant'], ['userinfo', 'UserInfo'], ['introspection', 'Introspection']] as const) {
+    const r = get(id);
+    if (!r) continue;
+    const q = ratio(r, rep);
+    out.push({ target: `${name} ≥ 0.3× ceiling (b)`, measured: `${f2(q.tput ?? NaN)}×`, met: q.tput === undefined ? undefined : q.tput >= 0.3 });
+  }
   const rss = rep.scenarios.map((r) => ({ r, q: ratio(r, rep).rss })).filter((x) => x.q !== undefined);
   if (rss.length > 0) {
     const worst = rss.reduce((a, b) => ((b.q ?? 0) > (a.q ?? 0) ? b : a));
@@ -243,7 +250,7 @@ export function latestSection(rep: Report): string {
   parts.push(`- Wall time: ${f0(rep.wallSeconds)} s`);
   parts.push('');
   parts.push('### Throughput and latency', '');
-  parts.push('Ceilings: (a) bare Fastify, constant JSON to a form POST; (b) + one SQLite PK SELECT and one UPDATE of a random row among 100k; (c) + one SQLite INSERT. Scenarios are compared with: device authorization → (c), token polls → (b), everything else → (a). The RSS ratio compares the server\'s peak RSS with the ceiling\'s.', '');
+  parts.push('Ceilings: (a) bare Fastify, constant JSON to a form POST; (b) + one SQLite PK SELECT and one UPDATE of a random row among 100k; (c) + one SQLite INSERT. Scenarios are compared with: device authorization → (c); token polls, the refresh grant, UserInfo and introspection → (b); everything else → (a). The RSS ratio compares the server\'s peak RSS with the ceiling\'s.', '');
   parts.push(mainTable(rep), '');
   const notes = [...Object.values(rep.ceilings), ...rep.scenarios].filter((r): r is Row => r?.note !== undefined || r?.load.exhausted !== undefined);
   if (notes.length > 0) {
@@ -269,7 +276,7 @@ export function latestSection(rep: Report): string {
       parts.push(`Once the first codes were past their retention (from ${f0(v.plateauFrom ?? 0)} s real), the sweeper deletes as many rows as arrive: the table holds ~${f0(last.rows)} rows and the file stays at ${f1(last.dbMb)} MB (+${f1(last.walMb)} MB of -wal, which SQLite reuses rather than truncates); deleted pages go to the freelist and are reused. The steady state is the arrival rate × (code lifetime + 1 h of retention): at real time the same ${f0(s.load.reqPerSec)} req/s would hold ~${f0(last.rows * s.warp)} rows, a file of ~${f0(last.dbMb * s.warp)} MB — bounded, but by the hour of retention much more than by the ${s.codeLifetime} s lifetime.`, '');
     }
   }
-  parts.push('### Targets (issue 9)', '', '| Target | This run | Verdict |', '|---|---|---|');
+  parts.push('### Targets (issues 9 and 19)', '', '| Target | This run | Verdict |', '|---|---|---|');
   for (const v of verdicts(rep)) parts.push(`| ${v.target} | ${v.measured} | ${yesNo(v.met)} |`);
   parts.push('');
   if (rep.problems.length > 0) {

@@ -11,7 +11,8 @@
 //
 //   node bench/run.ts [--duration 10] [--connections 50] [--warmup 2] [--codes 100000]
 //                     [--growth 10000,100000[,1000000]] [--sweep-duration 60] [--sweep-warp 150]
-//                     [--only ceilings,scenarios,postgres,growth,sweep] [--skip postgres,…] [--scenarios poll,refresh,…]
+//                     [--only ceilings,scenarios,postgres,growth,sweep] [--skip postgres,…]
+//                     [--scenarios device_authorization,poll,poll_confidential,cycle,refresh,userinfo,introspection,verify,veeam,rsa]
 //                     [--pool-rate 4000] [--pg-pool-size 10]
 //                     [--profile [--profile-scenarios device_authorization,poll]] [--no-write] [--out file]
 //                     [--sqlite-cache-mb 64]   (an experiment: a bigger SQLite page cache in the server)
@@ -105,7 +106,7 @@ const problems: string[] = [];
 /** Every rate limit on, at the highest value the config accepts (1,000,000 per 60 s window). */
 const LIMITS: Record<string, string> = Object.fromEntries([
   'RATE_LIMIT_DEVICE_AUTHORIZATION', 'RATE_LIMIT_TOKEN', 'RATE_LIMIT_DISCOVERY', 'RATE_LIMIT_VERIFICATION', 'RATE_LIMIT_SESSION',
-  'RATE_LIMIT_ADMIN_API', 'RATE_LIMIT_DEVICE_REGISTRATION', 'RATE_LIMIT_CLIENT_AUTH_FAILURES',
+  'RATE_LIMIT_ADMIN_API', 'RATE_LIMIT_DEVICE_REGISTRATION', 'RATE_LIMIT_CLIENT_AUTH_FAILURES', 'RATE_LIMIT_USERINFO',
 ].map((k) => [k, '1000000']));
 
 interface ServerDir { dir: string; port: number; env: Record<string, string> }
@@ -189,15 +190,25 @@ interface MainData {
   cookie: string;
   refreshClient: string;
   refreshChains: string[];
+  /** Access tokens (scope openid profile email) of as many grants, for UserInfo and introspection. */
+  accessTokens: string[];
+  /** The confidential client that introspects them (a resource server). */
+  resourceServer: { clientId: string; secret: string };
   sessions: string[];
   adminJwt: string;
   rsaUsers: string[];
 }
 
+/** Grants (one access token each) seeded for the userinfo and introspection scenarios, and the users they are spread over. */
+const TOKEN_GRANTS = 10_000;
+const TOKEN_USERS = 1_000;
+
+/** Seeds what the selected scenarios use (everything when all run); the rest stays empty. */
 async function seedMain(): Promise<MainData> {
   const sd = await serverDir('main');
   const t0 = performance.now();
   const seeder = await Seeder.open(loadConfig(sd.env));
+  const wanted = (...ids: string[]) => ids.some((id) => SELECTED.some((d) => d.id === id));
   try {
     const envId = seeder.env.id;
     const pool = Math.ceil(poolRate * (duration + warmup));
@@ -206,28 +217,51 @@ async function seedMain(): Promise<MainData> {
     const verifyClient = await seeder.client({ name: 'Bench verify', codeLifetime: 3600 });
     const cycleClient = await seeder.client({ name: 'Bench cycle' });
     const refreshClient = await seeder.client({ name: 'Bench CLI', refreshTokens: true });
+    const tokenClient = await seeder.client({ name: 'Bench app' });
+    const resourceServer = await seeder.confidentialClient({ name: 'Bench resource server' });
     const [approver] = await seeder.users('approver', 1);
     if (!approver) throw new Error('no approver');
-    log(`seeding ${liveCodes.toLocaleString()} pending codes to poll`);
-    const pollCodes = await seeder.pendingCodes(pollClient, liveCodes);
+    let pollCodes: PendingCode[] = [];
+    if (wanted('poll')) {
+      log(`seeding ${liveCodes.toLocaleString()} pending codes to poll`);
+      pollCodes = await seeder.pendingCodes(pollClient, liveCodes);
+    }
     const backend = await seeder.confidentialClient({ name: 'Bench confidential poller', codeLifetime: 3600 });
-    const confidentialCodes = await seeder.pendingCodes(backend.client, liveCodes);
+    let confidentialCodes: PendingCode[] = [];
+    if (wanted('poll_confidential')) {
+      log(`seeding ${liveCodes.toLocaleString()} pending codes of a confidential client to poll`);
+      confidentialCodes = await seeder.pendingCodes(backend.client, liveCodes);
+    }
     const cookie = browserSecret();
-    log(`seeding ${pool.toLocaleString()} signed-in flows with as many pending codes (verify), ${pool.toLocaleString()} flows (cycle)`);
-    const verifyCodes = await seeder.pendingCodes(verifyClient, pool);
-    const verifyFlows = await seeder.signedInFlows(approver, cookie, pool);
-    const cycleFlows = await seeder.signedInFlows(approver, cookie, pool);
-    const refreshChains = await seeder.refreshChains(refreshClient, approver, connections * 4);
-    const veeamUsers = await seeder.users('veeam', connections);
-    const sessions = await seeder.sessionTokens(veeamUsers);
-    const rsaUsers = (await seeder.users('rsa', 10_000)).map((u) => u.username);
+    let verifyItems: MainData['verifyItems'] = [];
+    if (wanted('verify')) {
+      log(`seeding ${pool.toLocaleString()} signed-in flows with as many pending codes (verify)`);
+      const verifyCodes = await seeder.pendingCodes(verifyClient, pool);
+      const verifyFlows = await seeder.signedInFlows(approver, cookie, pool);
+      verifyItems = verifyFlows.map((flowId, i) => ({ flowId, userCode: verifyCodes[i]?.userCode ?? '' }));
+    }
+    let cycleFlows: string[] = [];
+    if (wanted('cycle')) {
+      log(`seeding ${pool.toLocaleString()} signed-in flows (cycle)`);
+      cycleFlows = await seeder.signedInFlows(approver, cookie, pool);
+    }
+    const refreshChains = wanted('refresh') ? await seeder.refreshChains(refreshClient, approver, connections * 4) : [];
+    let accessTokens: string[] = [];
+    if (wanted('userinfo', 'introspection')) {
+      log(`seeding ${TOKEN_GRANTS.toLocaleString()} grants of ${TOKEN_USERS.toLocaleString()} users with an access token each (userinfo, introspection)`);
+      const people = await seeder.users('person', TOKEN_USERS);
+      accessTokens = await seeder.accessTokens(tokenClient, people, 'openid profile email', TOKEN_GRANTS);
+    }
+    const sessions = wanted('veeam') ? await seeder.sessionTokens(await seeder.users('veeam', connections)) : [];
+    const rsaUsers = wanted('rsa') ? (await seeder.users('rsa', 10_000)).map((u) => u.username) : [];
     const adminJwt = await seeder.adminJwt();
     log(`seeded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     return {
       sd, envId, daClient: da.clientId, pollClient: pollClient.clientId, pollCodes,
       confidentialPoller: { clientId: backend.client.clientId, secret: backend.secret, codes: confidentialCodes }, cycleClient: cycleClient.clientId, cycleFlows,
-      verifyItems: verifyFlows.map((flowId, i) => ({ flowId, userCode: verifyCodes[i]?.userCode ?? '' })),
-      cookie, refreshClient: refreshClient.clientId, refreshChains, sessions, adminJwt, rsaUsers,
+      verifyItems, cookie, refreshClient: refreshClient.clientId, refreshChains,
+      accessTokens, resourceServer: { clientId: resourceServer.client.clientId, secret: resourceServer.secret },
+      sessions, adminJwt, rsaUsers,
     };
   } finally {
     await seeder.close();
@@ -253,8 +287,12 @@ const SCENARIOS: ScenarioDef[] = [
       requests: S.cycle(m.envId, m.cycleClient, new S.Pool(m.cycleFlows), m.cookie),
       after: (r) => ({ unit: { name: 'cycles/s', perSec: (r.mix['token 200'] ?? 0) / r.seconds }, note: 'req/s counts all four requests of a cycle' }),
     }) },
-  { id: 'refresh', label: 'refresh_token grant with rotation', ceiling: 'a',
+  { id: 'refresh', label: 'refresh_token grant with rotation', ceiling: 'b',
     make: (m) => ({ requests: S.refresh(m.refreshClient, new S.Pool(m.refreshChains)) }) },
+  { id: 'userinfo', label: `UserInfo (GET /oauth/userinfo, Bearer access tokens of ${TOKEN_GRANTS.toLocaleString('en-US')} grants)`, ceiling: 'b',
+    make: (m) => ({ requests: S.userInfo(m.accessTokens) }) },
+  { id: 'introspection', label: `introspection (POST /oauth/introspect, client_secret_basic, access tokens of ${TOKEN_GRANTS.toLocaleString('en-US')} grants)`, ceiling: 'b',
+    make: (m) => ({ requests: S.introspection(m.accessTokens, m.resourceServer.clientId, m.resourceServer.secret) }) },
   { id: 'verify', label: 'flow API verify step (userCode.verify)', ceiling: 'a',
     make: (m) => ({ requests: S.verify(m.envId, new S.Pool(m.verifyItems), m.cookie) }) },
   { id: 'veeam', label: 'Veeam GET getDeviceCode (session token)', ceiling: 'a',
@@ -264,8 +302,9 @@ const SCENARIOS: ScenarioDef[] = [
 ];
 
 const PROFILED = new Set(args['profile-scenarios'].split(',').map((x) => x.trim()));
-const SELECTED = args.scenarios === '' ? SCENARIOS : SCENARIOS.filter((d) => args.scenarios.split(',').includes(d.id));
-if (SELECTED.length === 0) throw new Error(`--scenarios: none of ${args.scenarios} (${SCENARIOS.map((d) => d.id).join(', ')})`);
+const ASKED = args.scenarios.split(',').map((x) => x.trim()).filter(Boolean);
+for (const id of ASKED) if (!SCENARIOS.some((d) => d.id === id)) throw new Error(`--scenarios: unknown scenario ${id} (${SCENARIOS.map((d) => d.id).join(', ')})`);
+const SELECTED = ASKED.length === 0 ? SCENARIOS : SCENARIOS.filter((d) => ASKED.includes(d.id));
 
 async function scenarios(m: MainData): Promise<{ rows: Row[]; profiles: Report['profiles'] }> {
   const rows: Row[] = [];
@@ -314,7 +353,7 @@ function combined(results: LoadResult[]): LoadResult {
 }
 
 const PG_SCENARIOS = SCENARIOS.filter((d) => d.id === 'device_authorization' || d.id === 'poll')
-  .filter((d) => args.scenarios === '' || args.scenarios.split(',').includes(d.id));
+  .filter((d) => ASKED.length === 0 || ASKED.includes(d.id));
 
 /**
  * Device authorization and token polls with DATABASE_URL: a throwaway PostgreSQL (durable: fsync,

@@ -147,6 +147,36 @@ export function refresh(clientId: string, chains: Pool<string>): ConnectionReque
   };
 }
 
+/** GET /oauth/userinfo with the Bearer access token of a grant chosen at random among many, for every request. */
+export function userInfo(accessTokens: string[]): ConnectionRequests {
+  return () => [{
+    method: 'GET', path: '/oauth/userinfo',
+    setupRequest: (req) => {
+      const token = accessTokens[Math.floor(Math.random() * accessTokens.length)] ?? '';
+      return { ...req, headers: { authorization: `Bearer ${token}` } };
+    },
+  }];
+}
+
+/**
+ * RFC 7662 introspection of access tokens of many grants (one at random per request) by a resource
+ * server: a confidential client authenticating with client_secret_basic on every request. A 200
+ * is counted as active or inactive, since an inactive answer is a 200 too.
+ */
+export function introspection(accessTokens: string[], clientId: string, secret: string): ConnectionRequests {
+  const headers = { ...FORM, authorization: `Basic ${Buffer.from(`${enc(clientId)}:${enc(secret)}`).toString('base64')}` };
+  return (ctl) => [{
+    method: 'POST', path: '/oauth/introspect', headers,
+    setupRequest: (req) => {
+      const token = accessTokens[Math.floor(Math.random() * accessTokens.length)] ?? '';
+      return { ...req, body: `token=${enc(token)}&token_type_hint=access_token` };
+    },
+    onResponse: (status, body) => {
+      ctl.count(status === 200 ? `200 ${(JSON.parse(body) as { active?: boolean }).active === true ? 'active' : 'inactive'}` : answerKey(status, body));
+    },
+  }];
+}
+
 /** Veeam's getDeviceCode, each connection with its own user's session token. */
 export function veeam(sessions: string[]): ConnectionRequests {
   let n = 0;

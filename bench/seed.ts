@@ -15,16 +15,18 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createPrivateKey } from 'node:crypto';
 import { SignJWT } from 'jose';
 import type { Config } from '../src/config.ts';
+import { issueAccessToken } from '../src/core/access-tokens.ts';
 import { passwordSignIn } from '../src/core/identity.ts';
 import { FLOW_IDLE_MS } from '../src/core/verification.ts';
 import { formatUserCode, generateDeviceCode, generateUserCode, timeOrderedUuid } from '../src/crypto/codes.ts';
 import { hashPassword } from '../src/crypto/passwords.ts';
 import type { Client, DeviceAuthorization, Environment, Flow, User } from '../src/model/records.ts';
 import { openServices, type Services } from '../src/services.ts';
-import type { DeviceAuthorizationStore, FlowStore, UserStore } from '../src/store/store.ts';
+import type { DeviceAuthorizationStore, FlowStore, GrantStore, UserStore } from '../src/store/store.ts';
 import { SqliteDb } from '../src/store/sqlite/db.ts';
 import { SqliteDeviceAuthorizations } from '../src/store/sqlite/device-authorizations.ts';
 import { SqliteFlows } from '../src/store/sqlite/flows.ts';
+import { SqliteGrants } from '../src/store/sqlite/grants.ts';
 import { SqliteUsers } from '../src/store/sqlite/users.ts';
 
 export const RSA_APP_ID = '1f00c62b-a5c0-49d3-9ffb-92314d717187';
@@ -45,6 +47,7 @@ export class Seeder {
   readonly #devices: DeviceAuthorizationStore;
   readonly #flows: FlowStore;
   readonly #users: UserStore;
+  readonly #grants: GrantStore;
   /** Canonical user codes handed out by this seeder: no two seeded codes collide (20^8 is only 2.6e10). */
   readonly #userCodes = new Set<string>();
   #passwordHash: string | undefined;
@@ -58,11 +61,13 @@ export class Seeder {
       this.#devices = new SqliteDeviceAuthorizations(raw);
       this.#flows = new SqliteFlows(raw);
       this.#users = new SqliteUsers(raw);
+      this.#grants = new SqliteGrants(raw);
     } else {
       this.#raw = undefined;
       this.#devices = services.store.deviceAuthorizations;
       this.#flows = services.store.flows;
       this.#users = services.store.users;
+      this.#grants = services.store.grants;
     }
   }
 
@@ -178,6 +183,31 @@ export class Seeder {
       const opened = await this.services.grants.open(client, user, 'openid offline_access', 'device', true, passwordSignIn(Date.now()), null);
       if (opened.refreshToken === undefined) throw new Error('seeding: no refresh token');
       out.push(opened.refreshToken);
+    }
+    return out;
+  }
+
+  /**
+   * Access tokens of `n` grants of `client` (no refresh tokens), spread over `users`, for `scope`:
+   * each grant made as the engine's Grants.prepare makes it, written in batches like the codes, and
+   * its access token signed with the environment's key as the token endpoint signs it
+   * (issueAccessToken), so the server verifies them as its own. Valid for the client's token
+   * lifetime (an hour by default).
+   */
+  async accessTokens(client: Client, users: User[], scope: string, n: number): Promise<string[]> {
+    if (users.length === 0) throw new Error('seeding: no users for the grants');
+    const issuer = this.services.urls.of(this.env).issuer;
+    const now = Date.now();
+    const grants: { grantId: string; userId: string }[] = [];
+    await this.#batched(n, (i) => {
+      const user = users[i % users.length] as User;
+      const { grant } = this.services.grants.prepare(client, user, scope, 'device', false, passwordSignIn(now));
+      grants[i] = { grantId: grant.id, userId: user.id };
+      return this.#grants.create(grant, null);
+    });
+    const out: string[] = [];
+    for (const g of grants) {
+      out.push((await issueAccessToken(this.services.keys, { env: this.env, client, scope, issuer, now, ...g })).accessToken);
     }
     return out;
   }

@@ -1,7 +1,8 @@
 // A throwaway PostgreSQL 15 from Debian's `postgresql` package (installed by
 // scripts/ensure-debian-packages.sh): initdb in a temp dir, on a free loopback port, as the
 // unprivileged `postgres` user when we run as root (PostgreSQL refuses to run as root). Stopped
-// (`pg_ctl stop -m immediate`) and deleted by stop(), or at process exit. Plain module, no
+// (`pg_ctl stop -m immediate`) and deleted by stop(), or at process exit; restart() restarts it in
+// place, as an operator would (test/reliability/restarts-postgres.test.ts). Plain module, no
 // node:test: test/helpers/postgres.ts wraps it for the tests (durability off), bench/run.ts uses it
 // as it is (durability on, pinned to the servers' core).
 import { execFile, spawnSync } from 'node:child_process';
@@ -33,6 +34,13 @@ export interface PostgresServer {
   database(): Promise<string>;
   /** The URL of an existing database. */
   url(database: string): string;
+  /**
+   * Restarts the server as an operator would (`pg_ctl restart -m fast`: every session is ended, its
+   * transaction rolled back, and the server comes back on the same port with the same data).
+   * With `whileDown`, the server is stopped (`pg_ctl stop -m fast`), `whileDown` runs, and it is
+   * started again: an outage of a known extent.
+   */
+  restart(whileDown?: () => Promise<void>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -113,15 +121,17 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
   try {
     await exec(account, 'initdb', ['-D', data, '-U', SUPERUSER, '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions']);
     let port = 0;
+    let options = '';
+    const log = path.join(dir, 'server.log');
     // freePort's port may be taken by another process before the server binds it: try again.
     for (let attempt = 1; ; attempt++) {
       port = await freePort();
-      const options = [
+      options = [
         `-c listen_addresses=127.0.0.1 -p ${port} -c unix_socket_directories=${socket}`,
         ...settings.split(' ').map((s) => `-c ${s}`),
       ].join(' ');
       try {
-        await exec(account, 'pg_ctl', ['start', '-D', data, '-w', '-t', '30', '-s', '-l', path.join(dir, 'server.log'), '-o', options], opts.launcher);
+        await exec(account, 'pg_ctl', ['start', '-D', data, '-w', '-t', '30', '-s', '-l', log, '-o', options], opts.launcher);
         break;
       } catch (err) {
         if (attempt >= 3) throw new Error(`${(err as Error).message}\n${readLog(dir)}`, { cause: err });
@@ -135,6 +145,19 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
       settings,
       url,
       database: () => createDatabase(adminUrl),
+      async restart(whileDown) {
+        // -l: the new postmaster must not inherit our pipes (execFile would wait for it to exit).
+        if (whileDown === undefined) {
+          await exec(account, 'pg_ctl', ['restart', '-D', data, '-m', 'fast', '-w', '-t', '60', '-s', '-l', log, '-o', options], opts.launcher);
+          return;
+        }
+        await exec(account, 'pg_ctl', ['stop', '-D', data, '-m', 'fast', '-w', '-t', '60', '-s']);
+        try {
+          await whileDown();
+        } finally {
+          await exec(account, 'pg_ctl', ['start', '-D', data, '-w', '-t', '60', '-s', '-l', log, '-o', options], opts.launcher);
+        }
+      },
       stop() {
         process.removeListener('exit', stopSync);
         stopSync();

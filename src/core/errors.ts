@@ -53,6 +53,8 @@ const defaultStatus = {
   storage_full: 503,
   /** The shared store of the wrong-code budget (Redis) cannot answer: codes are refused, not left uncounted; retryAfter says when to try again. */
   limits_unavailable: 503,
+  /** The database cannot be reached (restarting, failing over): nothing more was done; retryAfter says when to try again. */
+  database_unavailable: 503,
   server_error: 500,
 } as const;
 

@@ -7,7 +7,7 @@ import { generateSigningKey, importPrivateKey, importPublicKey, type PublicJwk }
 import type { SecretKeys } from '../crypto/secret.ts';
 import type { Clock } from '../model/clock.ts';
 import type { KeyAlg, SigningKeyRecord } from '../model/records.ts';
-import type { AuditOf, Store } from '../store/store.ts';
+import { DatabaseUnavailableError, type AuditOf, type Store } from '../store/store.ts';
 
 export interface ActiveKey {
   kid: string;
@@ -26,10 +26,14 @@ interface EnvKeys {
   /** Public keys by kid, imported on first use. */
   verifying: Map<string, Promise<VerificationKey>>;
   loadedAt: number;
+  /** When they were last read or tried to be (the database may have been unavailable). */
+  triedAt: number;
 }
 
 /** How long a loaded key set is trusted before re-reading (another process may have rotated). */
 const CACHE_MS = 60_000;
+/** While the database is unavailable, how soon the keys held are tried to be read again. */
+const STALE_RETRY_MS = 5000;
 /** How often at most a token naming an unknown kid makes the keys be read again. */
 const UNKNOWN_KID_RELOAD_MS = 1000;
 
@@ -59,9 +63,9 @@ export class KeyRing {
     // A kid this process has not loaded may be a key another instance (or the CLI) created since:
     // read the keys again, at most once per UNKNOWN_KID_RELOAD_MS, so invented kids cannot turn
     // every request into a database read.
-    if (!keys.jwks.keys.some((k) => k.kid === kid) && this.#clock.now() - keys.loadedAt >= UNKNOWN_KID_RELOAD_MS) {
-      this.#cache.delete(envId);
-      keys = await this.#load(envId);
+    const now = this.#clock.now();
+    if (!keys.jwks.keys.some((k) => k.kid === kid) && now - keys.triedAt >= UNKNOWN_KID_RELOAD_MS) {
+      keys = await this.#reload(envId, keys, now);
     }
     let found = keys.verifying.get(kid);
     if (!found) {
@@ -121,14 +125,32 @@ export class KeyRing {
     if (cached) {
       return cached.then((k) => {
         if (now - k.loadedAt < CACHE_MS) return k;
-        this.#cache.delete(envId);
-        return this.#load(envId);
+        // Another caller is reading them again already: wait for that read.
+        if (this.#cache.get(envId) !== cached) return this.#load(envId);
+        return this.#reload(envId, k, now);
       });
     }
     const loading = this.#read(envId, now);
     this.#cache.set(envId, loading);
     loading.catch(() => this.#cache.delete(envId));
     return loading;
+  }
+
+  /**
+   * Reads a key set past CACHE_MS again. While the database cannot answer (a restart, a failover)
+   * the set held keeps signing and verifying, and is read again STALE_RETRY_MS later: a poll that
+   * has just spent its device code must still get its token, and tokens issued before the outage
+   * stay verifiable. Keys change only by rotation, whose new key this process then meets as an
+   * unknown kid once the database is back.
+   */
+  #reload(envId: string, held: EnvKeys, now: number): Promise<EnvKeys> {
+    const reading = this.#read(envId, now).catch((err: unknown) => {
+      if (!(err instanceof DatabaseUnavailableError)) throw err;
+      return { ...held, loadedAt: now - CACHE_MS + STALE_RETRY_MS, triedAt: now };
+    });
+    this.#cache.set(envId, reading);
+    reading.catch(() => { if (this.#cache.get(envId) === reading) this.#cache.delete(envId); });
+    return reading;
   }
 
   async #read(envId: string, now: number): Promise<EnvKeys> {
@@ -147,6 +169,7 @@ export class KeyRing {
       jwks: { keys: live.map((k) => JSON.parse(k.publicJwk) as PublicJwk) },
       verifying: new Map(),
       loadedAt: now,
+      triedAt: now,
     };
   }
 }

@@ -94,8 +94,8 @@ const ERROR_MEANING: Record<number, string> = {
   415: 'The request body is not of a media type this operation accepts',
   429: 'Too many requests; Retry-After says in how many seconds to try again (RateLimit-* headers)',
   500: 'An unexpected error, logged with the request id',
-  503: 'Temporarily unavailable: the write could not be stored (the database is out of storage) or a code could not be checked '
-    + '(Redis unreachable); nothing changed; Retry-After',
+  503: 'Temporarily unavailable: the database cannot be reached (restarting, failing over) or is out of storage, or a code could '
+    + 'not be checked (Redis unreachable); nothing changed; Retry-After',
 };
 
 export type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 429 | 500 | 503;

@@ -2,9 +2,12 @@
 // then format CoreErrors only; what is not recognised here is a bug and becomes server_error.
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { CoreError, isCoreError } from '../core/errors.ts';
+import { DatabaseUnavailableError } from '../store/store.ts';
 
 /** A full disk is not fixed in a second; a client that comes back this much later may find room. */
 export const STORAGE_FULL_RETRY_SECONDS = 30;
+/** A database restart or failover takes seconds; a client that comes back this much later may find it back. */
+export const DATABASE_UNAVAILABLE_RETRY_SECONDS = 5;
 
 interface ZodLikeIssue {
   path?: readonly PropertyKey[];
@@ -24,6 +27,12 @@ function describeValidation(issues: readonly ZodLikeIssue[], where: string): str
 
 export function toCoreError(err: unknown): CoreError {
   if (isCoreError(err)) return err;
+  // The store says so when the connection is what failed (store/postgres/db.ts), not the request.
+  if (err instanceof DatabaseUnavailableError) {
+    return new CoreError('database_unavailable', 'the server cannot reach its database right now; try again in a few seconds', {
+      retryAfter: DATABASE_UNAVAILABLE_RETRY_SECONDS,
+    });
+  }
   if (hasZodFastifySchemaValidationErrors(err)) {
     const issues: ZodLikeIssue[] = err.validation.map((v) => ({
       path: v.instancePath.split('/').filter((p) => p !== ''),

@@ -65,8 +65,10 @@ declare module 'fastify' {
 /** Logs the failure (a 500 with its cause; a refusal on the request's line), sets Retry-After and Allow, then sends. */
 export function answerError(request: FastifyRequest, reply: FastifyReply, error: unknown, send: ErrorSender): FastifyReply {
   const err = toCoreError(error);
-  // A full disk or an unreachable Redis is the operator's to fix, so it is logged as loudly as a bug.
-  if (err.code === 'server_error' || err.code === 'storage_full' || err.code === 'limits_unavailable') request.log.error({ err: error }, 'request failed');
+  // A full disk or an unreachable Redis or database is the operator's to fix, so it is logged as loudly as a bug.
+  if (err.code === 'server_error' || err.code === 'storage_full' || err.code === 'limits_unavailable' || err.code === 'database_unavailable') {
+    request.log.error({ err: error }, 'request failed');
+  }
   else noteRefusal(request, { code: err.code, reason: err.details.logReason });
   if (err.details.retryAfter !== undefined) reply.header('retry-after', String(err.details.retryAfter));
   if (err.details.allow !== undefined) reply.header('allow', err.details.allow);

@@ -452,3 +452,12 @@ export class StoreConflictError extends Error {
 export class StoreUnavailableError extends Error {
   override name = 'StoreUnavailableError';
 }
+
+/**
+ * The database cannot be reached now (PostgreSQL restarting, failing over, refusing connections,
+ * or a connection lost mid-request): the request fails and may be tried again in a few seconds.
+ * A transaction cut off before its COMMIT was rolled back by the server.
+ */
+export class DatabaseUnavailableError extends Error {
+  override name = 'DatabaseUnavailableError';
+}

@@ -44,11 +44,11 @@ export function deviceAuthorization(base: string, clientId: string, scope = 'ope
   return postForm<DeviceCode>(base, '/oauth/device_authorization', { client_id: clientId, scope });
 }
 
-export function pollToken(base: string, clientId: string, deviceCode: string): Promise<Answer<{ error?: string; access_token?: string; refresh_token?: string }>> {
+export function pollToken(base: string, clientId: string, deviceCode: string): Promise<Answer<{ error?: string; access_token?: string; refresh_token?: string; id_token?: string }>> {
   return postForm(base, '/oauth/token', { grant_type: DEVICE_CODE_GRANT, device_code: deviceCode, client_id: clientId });
 }
 
-export function refresh(base: string, clientId: string, token: string): Promise<Answer<{ error?: string; refresh_token?: string }>> {
+export function refresh(base: string, clientId: string, token: string): Promise<Answer<{ error?: string; refresh_token?: string; id_token?: string }>> {
   return postForm(base, '/oauth/token', { grant_type: 'refresh_token', refresh_token: token, client_id: clientId });
 }
 

@@ -1,13 +1,17 @@
 // The store contract on PostgreSQL: a throwaway server for this file (test/helpers/postgres.ts),
 // a database of its own per test, and for the races several stores (each its own pool) opened at
-// once on it, so their migrations race too and their connections really run concurrently.
+// once on it, so their migrations race too and their connections really run concurrently; and a
+// connection lost or refused is DatabaseUnavailableError (the 503 of every surface).
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
+import pg from 'pg';
+import { freePort } from '../../scripts/net.ts';
 import { listMigrations } from '../../src/store/migrations.ts';
-import { PgDb } from '../../src/store/postgres/db.ts';
+import { isConnectionLoss, PgDb } from '../../src/store/postgres/db.ts';
 import { migrate, MIGRATIONS_DIR } from '../../src/store/postgres/migrate.ts';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.ts';
 import { build } from '../helpers/build.ts';
+import { DatabaseUnavailableError } from '../../src/store/store.ts';
 import { migrationsAfter, migrationsUpTo, upgradedFrom012 } from '../helpers/migrations.ts';
 import { postgresDatabase } from '../helpers/postgres.ts';
 import { assertOAuthError, poll, startAuthorization } from '../oauth/_support.ts';
@@ -166,4 +170,30 @@ test('a pending poll of the token endpoint is two round trips on PostgreSQL: the
     assertOAuthError(await poll(h, started.device_code, client.clientId), 400, expected);
     assert.deepEqual(statements, ['client_get', 'device_poll'], expected);
   }
+});
+
+test('a connection the server ends mid-transaction is DatabaseUnavailableError, the process lives on, and the pool serves again', async (t) => {
+  const url = await postgresDatabase();
+  const db = new PgDb({ url, poolSize: 2 });
+  t.after(() => db.close());
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  t.after(() => admin.end());
+  await assert.rejects(db.transaction(async (tx) => {
+    const pid = (await tx.get({ text: 'SELECT pg_backend_pid() AS pid' }))?.pid;
+    // As a restart does to every session: the server ends this one (and waits until it has gone).
+    await admin.query('SELECT pg_terminate_backend($1, 30000)', [pid]);
+    return tx.get({ text: 'SELECT 1' });
+  }), (err: unknown) => err instanceof DatabaseUnavailableError);
+  // The dropped connection was not given back: the next statements get a working one.
+  assert.deepEqual(await db.get({ text: 'SELECT 1 AS one' }), { one: 1 });
+  assert.equal(await db.transaction((tx) => tx.run({ text: 'SELECT 1' })), 1);
+});
+
+test('a server that refuses connections is DatabaseUnavailableError, to a statement and to a transaction', async (t) => {
+  const db = new PgDb({ url: `postgres://postgres@127.0.0.1:${await freePort()}/none`, poolSize: 1 });
+  t.after(() => db.close());
+  const unavailable = (err: unknown) => err instanceof DatabaseUnavailableError && isConnectionLoss(err.cause);
+  await assert.rejects(db.get({ text: 'SELECT 1' }), unavailable);
+  await assert.rejects(db.transaction((tx) => tx.get({ text: 'SELECT 1' })), unavailable);
 });

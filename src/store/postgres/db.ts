@@ -1,10 +1,10 @@
 // The pg Pool a PostgreSQL store uses, with the helpers every repository shares: named prepared
 // statements for the hot path, row access, UNIQUE violations (SQLSTATE 23505) as
-// StoreConflictError, and transactions on one pooled connection (BEGIN … COMMIT, ROLLBACK on any
-// error, the connection always released).
+// StoreConflictError, a lost or refused connection as DatabaseUnavailableError, and transactions
+// on one pooled connection (BEGIN … COMMIT, ROLLBACK on any error, the connection always released).
 import pg from 'pg';
 import type { Row } from '../rows.ts';
-import { StoreConflictError } from '../store.ts';
+import { DatabaseUnavailableError, StoreConflictError } from '../store.ts';
 
 /** A statement: `name` makes it a prepared statement, parsed once per connection (the hot path). */
 export interface Sql {
@@ -61,8 +61,12 @@ export class Queries {
   }
 
   async rows(sql: Sql): Promise<Row[]> {
-    const r = await this.#on.query<Row>({ ...sql, values: sql.values ?? [] });
-    return r.rows;
+    try {
+      const r = await this.#on.query<Row>({ ...sql, values: sql.values ?? [] });
+      return r.rows;
+    } catch (err) {
+      throw unavailable(err);
+    }
   }
 
   async get(sql: Sql): Promise<Row | undefined> {
@@ -80,8 +84,12 @@ export class Queries {
 
   /** Rows changed by a write. */
   async run(sql: Sql): Promise<number> {
-    const r = await this.#on.query({ ...sql, values: sql.values ?? [] });
-    return r.rowCount ?? 0;
+    try {
+      const r = await this.#on.query({ ...sql, values: sql.values ?? [] });
+      return r.rowCount ?? 0;
+    } catch (err) {
+      throw unavailable(err);
+    }
   }
 
   /**
@@ -144,8 +152,13 @@ export class PgDb extends Queries {
    * hold here by conditional writes and row locks (`SELECT … FOR UPDATE`) inside `fn`.
    */
   async transaction<T>(fn: (tx: Queries) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+    const client = await this.pool.connect().catch((err: unknown) => { throw unavailable(err); });
     let broken: Error | undefined;
+    // A checked-out connection that the server drops between two statements (a restart) says so
+    // with an 'error' event, which unheard would end the process: it is noted here, the statement
+    // in flight or the next one fails, and the connection is not given back.
+    const onError = (err: Error): void => { broken = err; };
+    client.on('error', onError);
     try {
       try {
         await client.query('BEGIN');
@@ -166,7 +179,10 @@ export class PgDb extends Queries {
         }
         throw err;
       }
+    } catch (err) {
+      throw unavailable(err);
     } finally {
+      client.removeListener('error', onError);
       client.release(broken);
     }
   }
@@ -179,6 +195,30 @@ export class PgDb extends Queries {
 }
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ECONNRESET']);
+// Besides those: a socket closed under a write.
+const LOST = new Set([...UNREACHABLE, 'EPIPE', 'ECONNABORTED']);
+// connection_exception (class 08), too_many_connections; admin_shutdown, crash_shutdown and
+// cannot_connect_now (a server stopping, restarting or starting up).
+const GONE = new Set(['53300', '57P01', '57P02', '57P03']);
+// pg's words for a connection that ended, could not be had in time, or was already broken.
+const GONE_MESSAGE = /^Connection terminated|^timeout exceeded when trying to connect|is not queryable/;
+
+/**
+ * Whether `err` means the database could not be reached or the connection was lost (nothing about
+ * the statement itself): the same statement may succeed in a few seconds.
+ */
+export function isConnectionLoss(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (err instanceof pg.DatabaseError) return err.code !== undefined && (err.code.startsWith('08') || GONE.has(err.code));
+  const code = 'code' in err && typeof err.code === 'string' ? err.code : undefined;
+  return (code !== undefined && LOST.has(code)) || GONE_MESSAGE.test(err.message);
+}
+
+/** `err` as DatabaseUnavailableError when the connection is what failed; as it is otherwise. */
+function unavailable(err: unknown): unknown {
+  if (err instanceof DatabaseUnavailableError || !isConnectionLoss(err)) return err;
+  return new DatabaseUnavailableError(`the database cannot be reached: ${(err as Error).message || String((err as { code?: unknown }).code)}`, { cause: err });
+}
 // invalid_authorization_specification, invalid_password, invalid_catalog_name (no such database).
 const REFUSED = new Set(['28000', '28P01', '3D000']);
 

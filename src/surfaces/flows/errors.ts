@@ -52,6 +52,7 @@ const wire: Record<CoreErrorCode, Wire> = {
   rate_limited: ['REQUEST_LIMITED', 'Too many requests. Try again later.'],
   storage_full: ['REQUEST_FAILED', 'The request could not be completed right now. Try again later.'],
   limits_unavailable: ['REQUEST_FAILED', 'The request could not be completed right now. Try again later.'],
+  database_unavailable: ['REQUEST_FAILED', 'The request could not be completed right now. Try again later.'],
   server_error: ['UNEXPECTED_ERROR', 'An unexpected error occurred.'],
 };
 

@@ -184,14 +184,14 @@ export const flowApiPlugin: FastifyPluginAsync<{ services: Services }> = async (
     403: 'ACCESS_FAILED: not allowed (password sign-in is off in this environment)',
     404: 'NOT_FOUND: no such environment, or no such flow for this browser (unknown, expired, or another browser\'s)',
     429: 'REQUEST_LIMITED: too many requests or wrong codes from this address (Retry-After)',
-    503: 'REQUEST_FAILED: the step could not be stored (a full disk), or a code not checked (Redis unreachable); Retry-After',
+    503: 'REQUEST_FAILED: the database cannot be reached or is out of storage, or a code could not be checked (Redis unreachable); Retry-After',
   });
   const flowCookie = 'The flow is bound to the browser that started it at /device (its cookie); other callers get 404.';
 
   r.get('/:envId/flows/:flowId', {
     schema: {
       tags: ['flows'], operationId: 'getFlow', summary: 'Read a flow', description: flowCookie, params: flowParams,
-      response: { 200: flowResponse, ...errors([400, 403, 404, 413, 415, 429]) },
+      response: { 200: flowResponse, ...errors([400, 403, 404, 413, 415, 429, 503]) },
     },
     handler: async (request, reply) => {
       const flow = await services.verification.load(request.env, request.params.flowId, browserSecret(request));
@@ -215,7 +215,7 @@ export const flowApiPlugin: FastifyPluginAsync<{ services: Services }> = async (
       params: flowParams,
       consumes: [MEDIA.check, MEDIA.verify, MEDIA.consent],
       body: z.union([checkBody, verifyBody, consentBody]),
-      // 503: the step could not be stored (a full disk), or a code not checked (Redis unreachable); Retry-After.
+      // 503: the database cannot be reached or is full, or a code not checked (Redis unreachable); Retry-After.
       response: { 200: flowResponse.meta({ description: 'The flow after the action: its new status and the next action' }), ...errors([400, 403, 404, 413, 415, 429, 503]) },
     },
     // The media type picks the action, so it is judged before the body's shape.

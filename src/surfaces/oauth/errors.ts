@@ -49,6 +49,7 @@ const wire: Record<CoreErrorCode, OAuthError | [OAuthError, number]> = {
   rate_limited: 'temporarily_unavailable',
   storage_full: 'temporarily_unavailable',
   limits_unavailable: 'temporarily_unavailable',
+  database_unavailable: 'temporarily_unavailable',
   server_error: 'server_error',
 };
 

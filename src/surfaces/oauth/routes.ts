@@ -150,7 +150,7 @@ export const oauthPlugin: FastifyPluginAsync<{ services: Services }> = async (ap
           ...oauthErrorResponses(v.params ? [400, 404, 429, 503] : [404, 429, 503], {
             400: 'invalid_request: an envId that is too long or badly percent-encoded',
             404: v.params ? 'No such environment' : 'Not found',
-            503: 'temporarily_unavailable: the environment\'s first key could not be stored (Retry-After)',
+            503: 'temporarily_unavailable: the environment\'s first key could not be stored, or the database cannot be reached (Retry-After)',
           }),
         },
       },
@@ -181,9 +181,10 @@ export const oauthPlugin: FastifyPluginAsync<{ services: Services }> = async (ap
         ...(m.params ? { params: envParams } : {}),
         response: {
           200: m.openid ? openIdConfigurationResponse : metadataResponse,
-          ...oauthErrorResponses(m.params ? [400, 404, 429] : [404, 429], {
+          ...oauthErrorResponses(m.params ? [400, 404, 429, 503] : [404, 429, 503], {
             400: 'invalid_request: an envId that is too long or badly percent-encoded',
             404: m.params ? 'No such environment' : 'Not found',
+            503: 'temporarily_unavailable: the database cannot be reached (Retry-After)',
           }),
         },
       },

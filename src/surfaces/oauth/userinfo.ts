@@ -66,7 +66,7 @@ export function userInfoRoutes(app: FastifyInstance, services: Services, v: { pr
     403: 'insufficient_scope: the token was not granted openid',
     404: 'No such environment',
   } as const;
-  const errors = oauthErrorResponses(v.params ? [400, 401, 403, 404, 429] : [400, 401, 403, 429], says);
+  const errors = oauthErrorResponses(v.params ? [400, 401, 403, 404, 429, 503] : [400, 401, 403, 429, 503], says);
   const summary = 'UserInfo (OpenID Connect Core §5.3): the claims of the person the Bearer access token speaks for';
   const description = 'Authorization: Bearer <access token granted openid>. 401 invalid_token for anything inactive (expired, revoked, ended grant, disabled user, another environment\'s token, not an access token); 403 insufficient_scope without openid. Every refusal carries WWW-Authenticate: Bearer.';
   const params = v.params ? { params: envParams } : {};

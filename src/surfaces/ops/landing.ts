@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { errorResponses, described } from '../../http/api-doc.ts';
 import { limitBy, sourceKey } from '../../http/rate-limit.ts';
 import type { Services } from '../../services.ts';
+import { DatabaseUnavailableError } from '../../store/store.ts';
 import { environmentFor } from '../../http/environment.ts';
 import { pageContext } from '../pages/context.ts';
 import { sendPage } from '../pages/errors.ts';
@@ -90,7 +91,11 @@ export function landingRoutes(app: FastifyInstance, services: Services): void {
       reply.header('vary', 'Accept');
       if (prefersHtml(request.headers.accept)) {
         // The root belongs to the default environment: its branding, read now like the page reads it.
-        const env = await environmentFor(services, undefined, true);
+        // While the database cannot answer, the branding read at start: the page only points elsewhere.
+        const env = await environmentFor(services, undefined, true).catch((err: unknown) => {
+          if (err instanceof DatabaseUnavailableError) return services.defaultEnv;
+          throw err;
+        });
         const c = { ...pageContext(request, services.clock.now()), brand: env.branding };
         return sendPage(c, reply, 200, landingPage(c, links));
       }

@@ -42,7 +42,7 @@ export function entryRoutes(app: FastifyInstance, services: Services): void {
           400: z.string().describe('HTML: a malformed user_code (over 64 characters, or a NUL byte) or a view other than devices'),
           ...(s.params ? { 404: z.string().describe(`HTML: no such environment${s.url.endsWith(':clientId') ? ' or application' : ''}`) } : {}),
           429: z.string().describe('HTML: too many requests from this address (Retry-After)'),
-          503: z.string().describe('HTML: the flow could not be stored (the server is out of storage; Retry-After)'),
+          503: z.string().describe('HTML: the flow could not be stored (the database is out of storage or cannot be reached; Retry-After)'),
         },
       },
       handler: async (request, reply) => {

@@ -125,6 +125,7 @@ const shown: Record<CoreErrorCode, Shown> = {
   rate_limited: { title: 'rateLimited.title', message: say('rateLimited.message') },
   storage_full: { title: 'later.title', message: say('storageFull.message') },
   limits_unavailable: { title: 'later.title', message: say('limitsUnavailable.message'), form: true },
+  database_unavailable: { title: 'later.title', message: say('databaseUnavailable.message') },
   server_error: { title: 'serverError.title', message: say('serverError.message') },
 };
 

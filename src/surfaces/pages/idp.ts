@@ -70,6 +70,7 @@ export function idpRoutes(app: FastifyInstance, services: Services): void {
         400: page('the provider could not be used (unknown, unreachable or misconfigured), or the flow no longer awaits a sign-in; a way back'),
         404: page('the link has expired (unknown or expired flow, or another browser); no such environment'),
         429: page('too many requests from this address (Retry-After)'),
+        503: page('the database cannot be reached just now (Retry-After)'),
       },
     },
     handler: async (request, reply) => {
@@ -103,6 +104,7 @@ export function idpRoutes(app: FastifyInstance, services: Services): void {
         400: page('the sign-in did not complete: cancelled, refused, replayed, another browser\'s, or the provider answered wrongly or not at all'),
         404: page('no such environment'),
         429: page('too many requests from this address (Retry-After)'),
+        503: page('the database cannot be reached just now (Retry-After)'),
       },
     },
     handler: async (request, reply) => {

@@ -43,6 +43,7 @@ export function qrRoutes(app: FastifyInstance, services: Services): void {
           400: html('user_code is missing, malformed, or cannot be a user code'),
           ...(v.params ? { 404: html('no such environment') } : {}),
           429: html('too many requests from this address (Retry-After)'),
+          503: html('the database cannot be reached just now (Retry-After)'),
         },
       },
       handler: async (request, reply) => {

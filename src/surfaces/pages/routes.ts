@@ -64,6 +64,7 @@ const getResponses = {
   400: page('a malformed query (flowId, user_code or signedOut over 64 characters, a NUL byte, or a view other than devices)'),
   404: page('the link has expired (unknown or expired flow, or another browser); under /{envID}, no such environment'),
   429: page('too many requests from this address (Retry-After)'),
+  503: page('the database cannot be reached just now (Retry-After)'),
 };
 const postResponses = {
   303: z.null().describe('Location: the page again (Post/Redirect/Get); also when the flow had already moved on; after a sign-out, "Your devices" with signedOut'),
@@ -73,7 +74,7 @@ const postResponses = {
   413: page('the form sent too much data'),
   415: page('the body is not application/x-www-form-urlencoded'),
   429: page('too many requests or wrong codes from this address; the code form with a message (Retry-After)'),
-  503: page('the step could not be saved (the server is out of storage), or a code could not be checked (Redis unreachable; the code form with a message); nothing changed (Retry-After)'),
+  503: page('the step could not be saved (the database is out of storage or cannot be reached), or a code could not be checked (Redis unreachable; the code form with a message); nothing changed (Retry-After)'),
 };
 
 interface SignInChoices {

@@ -57,6 +57,7 @@ const wire: Record<CoreErrorCode, Wire> = {
   rate_limited: 'Too many requests.',
   storage_full: 'The service is temporarily unavailable. Try again later.',
   limits_unavailable: 'The service is temporarily unavailable. Try again later.',
+  database_unavailable: 'The service is temporarily unavailable. Try again later.',
   server_error: 'The service has an internal error.',
 };
 

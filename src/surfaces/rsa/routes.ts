@@ -25,14 +25,13 @@ import {
 const ADMIN = '/AdminInterface/restapi';
 const REDEMPTION_PATH = '/api/v1/devices/registrations';
 // 405: other methods on every path, with Allow (methodNotAllowed below); a too-large body is 400, as RSA documents.
-const ADMIN_ERRORS: readonly ErrorStatus[] = [400, 403, 404, 405, 415, 429, 500];
+// 503 (with Retry-After): the database cannot be reached, or cannot store a write.
+const ADMIN_ERRORS: readonly ErrorStatus[] = [400, 403, 404, 405, 415, 429, 500, 503];
 const adminSays = {
   400: 'A body that is not exactly what the operation takes (or too large)',
   403: 'No admin JWT, or one that does not verify (RSA answers 403 for both); or the admin key\'s role may not do this',
 } as const;
 const errors = (says: Partial<Record<ErrorStatus, string>> = {}) => errorResponses(described(rsaError), ADMIN_ERRORS, { ...adminSays, ...says });
-// Routes that write: 503 (with Retry-After) when the database cannot store it.
-const writeErrors = (says: Partial<Record<ErrorStatus, string>> = {}) => errorResponses(described(rsaError), [...ADMIN_ERRORS, 503], { ...adminSays, ...says });
 const adminJwt = () => security(['rsaAdminJwt']);
 const userParams = z.object({ userId: idParam('User id') });
 
@@ -97,7 +96,7 @@ export const rsaPlugin: FastifyPluginAsync<{ services: Services }> = async (app,
       body: registrationCodeBody,
       response: {
         200: registrationCodeResponse,
-        ...writeErrors({ 403: 'Not allowed: no valid admin JWT, or the code is refused (not licensed, user disabled, a device already registered)', 404: 'User not found' }),
+        ...errors({ 403: 'Not allowed: no valid admin JWT, or the code is refused (not licensed, user disabled, a device already registered)', 404: 'User not found' }),
       },
     },
     ...adminRoute,
@@ -156,7 +155,7 @@ export const rsaPlugin: FastifyPluginAsync<{ services: Services }> = async (app,
       // type null: the 200 has no body at all (OpenAPI: no content), yet the handler may send() nothing.
       response: {
         200: z.void().meta({ type: 'null', description: 'Empty body: the user and the device were found, and the device is gone' }),
-        ...writeErrors({ 403: 'Not allowed: no valid admin JWT, or the admin key is not a super admin\'s', 404: 'User or device not found' }),
+        ...errors({ 403: 'Not allowed: no valid admin JWT, or the admin key is not a super admin\'s', 404: 'User or device not found' }),
       },
     },
     ...adminRoute,
@@ -174,7 +173,7 @@ export const rsaPlugin: FastifyPluginAsync<{ services: Services }> = async (app,
       operationId: 'redeemDeviceRegistrationCode',
       summary: 'Redeem a registration code: the authenticator app registers the user\'s one device',
       body: redemptionBody,
-      // 503: the device could not be stored, or the code not checked (Redis unreachable); Retry-After.
+      // 503: the device could not be stored (the database is full or cannot be reached), or the code not checked (Redis unreachable); Retry-After.
       response: {
         201: device.meta({ description: 'The device is registered' }),
         ...errorResponses(described(rsaError), [400, 403, 405, 409, 415, 429, 500, 503], {

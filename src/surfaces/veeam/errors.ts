@@ -51,6 +51,7 @@ const wire: Record<CoreErrorCode, VeeamError | [VeeamError, number]> = {
   rate_limited: 'too_many_requests',
   storage_full: 'temporarily_unavailable',
   limits_unavailable: 'temporarily_unavailable',
+  database_unavailable: 'temporarily_unavailable',
   server_error: 'server_error',
 };
 

@@ -29,7 +29,7 @@ const variants = [
 ] as const;
 
 const asProblem = (description: string) => ({ description, content: { 'application/problem+json': { schema: problem } } });
-// Both routes write (a session grant, a device authorization): 503 when that cannot be stored, with Retry-After.
+// Both routes write (a session grant, a device authorization): 503 when that cannot be stored or the database cannot be reached, with Retry-After.
 const errors = (says: Parameters<typeof errorResponses>[2]) => errorResponses(asProblem, [400, 401, 404, 405, 413, 415, 429, 503], {
   404: 'not_found: no such environment', 405: 'method_not_allowed: Allow lists the method this path answers', ...says,
 });

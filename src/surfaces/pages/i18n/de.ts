@@ -172,6 +172,7 @@ export const de: Catalogue = {
   'later.title': 'Bitte versuchen Sie es später erneut',
   'storageFull.message': 'Das konnte gerade nicht gespeichert werden, daher wurde nichts geändert. Warten Sie einen Moment und versuchen Sie es dann erneut.',
   'limitsUnavailable.message': 'Codes können gerade nicht geprüft werden, daher wurde nichts geändert. Warten Sie einige Sekunden und versuchen Sie es dann erneut.',
+  'databaseUnavailable.message': 'Der Dienst kann gerade nicht antworten. Warten Sie einige Sekunden und versuchen Sie es dann erneut.',
   'serverError.title': 'Etwas ist schiefgelaufen',
   'serverError.message': 'Bei uns ist etwas schiefgelaufen. Bitte versuchen Sie es gleich noch einmal.',
   'raw.tooLarge': 'Ihr Browser hat mehr gesendet, als diese Seite annimmt. Schließen Sie andere Tabs dieser Website oder löschen Sie ihre Cookies und versuchen Sie es dann erneut.',

@@ -180,6 +180,7 @@ export const en = {
   'later.title': 'Please try again later',
   'storageFull.message': 'This could not be saved just now, so nothing was changed. Wait a little, then try again.',
   'limitsUnavailable.message': 'Codes cannot be checked just now, so nothing was changed. Wait a few seconds, then try again.',
+  'databaseUnavailable.message': 'The service cannot answer just now. Wait a few seconds, then try again.',
   'serverError.title': 'Something went wrong',
   'serverError.message': 'Something went wrong on our side. Please try again in a moment.',
   'raw.tooLarge': 'Your browser sent more than this page accepts. Close other tabs of this site or clear its cookies, then try again.',

@@ -173,6 +173,7 @@ export const es: Catalogue = {
   'later.title': 'Vuelve a intentarlo más tarde',
   'storageFull.message': 'No se ha podido guardar en este momento, así que no se ha cambiado nada. Espera un poco y vuelve a intentarlo.',
   'limitsUnavailable.message': 'Ahora mismo no se pueden comprobar los códigos, así que no se ha cambiado nada. Espera unos segundos y vuelve a intentarlo.',
+  'databaseUnavailable.message': 'El servicio no puede responder en este momento. Espera unos segundos y vuelve a intentarlo.',
   'serverError.title': 'Algo ha salido mal',
   'serverError.message': 'Algo ha salido mal por nuestra parte. Vuelve a intentarlo dentro de un momento.',
   'raw.tooLarge': 'Tu navegador ha enviado más datos de los que acepta esta página. Cierra otras pestañas de este sitio o borra sus cookies y vuelve a intentarlo.',

@@ -173,6 +173,7 @@ export const fr: Catalogue = {
   'later.title': 'Veuillez réessayer plus tard',
   'storageFull.message': 'L’enregistrement est impossible pour le moment\u00a0; rien n’a été modifié. Patientez un peu, puis réessayez.',
   'limitsUnavailable.message': 'Les codes ne peuvent pas être vérifiés pour le moment\u00a0; rien n’a été modifié. Patientez quelques secondes, puis réessayez.',
+  'databaseUnavailable.message': 'Le service ne peut pas répondre pour le moment. Patientez quelques secondes, puis réessayez.',
   'serverError.title': 'Un problème est survenu',
   'serverError.message': 'Un problème est survenu de notre côté. Veuillez réessayer dans un instant.',
   'raw.tooLarge': 'Votre navigateur a envoyé plus de données que cette page n’en accepte. Fermez les autres onglets de ce site ou effacez ses cookies, puis réessayez.',

@@ -173,6 +173,7 @@ export const ja: Catalogue = {
   'later.title': '後でもう一度お試しください',
   'storageFull.message': '現在保存できないため、何も変更されていません。しばらく待ってから、もう一度お試しください。',
   'limitsUnavailable.message': '現在コードを確認できないため、何も変更されていません。数秒待ってから、もう一度お試しください。',
+  'databaseUnavailable.message': '現在サービスが応答できません。数秒待ってから、もう一度お試しください。',
   'serverError.title': '問題が発生しました',
   'serverError.message': 'こちら側で問題が発生しました。しばらくしてから、もう一度お試しください。',
   'raw.tooLarge': 'ブラウザーから、このページで受け付けられる量を超えるデータが送信されました。このサイトの他のタブを閉じるか Cookie を削除してから、もう一度お試しください。',
