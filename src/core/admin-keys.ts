@@ -4,7 +4,7 @@
 // and a revoked key is refused from the next request on (nothing is cached past the store).
 import { createPublicKey, randomUUID, type KeyObject } from 'node:crypto';
 import { generateRsaKeyPair } from '../crypto/keys.ts';
-import { verifyAdminToken } from '../crypto/jwt.ts';
+import { verifyAdminToken } from '../crypto/admin-jwt.ts';
 import type { Clock } from '../model/clock.ts';
 import { ADMIN_ROLES, type AdminKey, type AdminRole, type Environment } from '../model/records.ts';
 import type { Store } from '../store/store.ts';

@@ -2,13 +2,14 @@
 // allow-list, issuer, audience and lifetime rule, so none can stand in for another (RFC 8725 §3.12):
 //   device access token  typ at+jwt (RFC 9068), ES256|RS256, signed by the environment's key
 //   session token        typ session+jwt (Veeam facade), ES256|RS256, signed by the environment's key
-//   admin-key token      typ JWT, RS256 only, signed by an RSA admin API key the admin holds (docs/vendors.md)
+//   admin-key token      typ JWT, RS256 only, signed by an RSA admin API key the admin holds (docs/vendors.md;
+//                        verified in admin-jwt.ts, by RSA's own rules)
 //   ID token             typ JWT (OpenID Connect Core §2), ES256|RS256, signed by the environment's key; only
 //                        ever signed here, never accepted: relying parties verify it, and no endpoint
 //                        takes it as a credential (its typ is no access or session token's; its kid
 //                        header is refused by the admin-key rules)
 // Verification returns a result instead of throwing; the reason is for logs, never for the caller.
-import { compactVerify, decodeProtectedHeader, jwtVerify, SignJWT, type CryptoKey, type JWTPayload, type KeyObject } from 'jose';
+import { decodeProtectedHeader, jwtVerify, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
 import { nanoid } from 'nanoid';
 import type { Authentication, KeyAlg } from '../model/records.ts';
 import { KEY_ALGS } from './keys.ts';
@@ -22,7 +23,6 @@ export const ID_TOKEN_TYP = 'JWT';
 export const MAX_TOKEN_LENGTH = 8192;
 /** Header parameters we accept; jwk, jku, x5u, x5c, crit and the rest are refused outright. */
 const SERVER_HEADER = new Set(['alg', 'typ', 'kid']);
-const ADMIN_HEADER = new Set(['alg', 'typ']);
 const COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 export type Verified<T> = { ok: true; claims: T } | { ok: false; reason: string };
@@ -36,7 +36,7 @@ export interface SigningKey {
 /** Finds a public key by `kid` among the issuing environment's live keys. */
 export type KeyLookup = (kid: string) => Promise<{ alg: KeyAlg; key: CryptoKey } | undefined>;
 
-const fail = (reason: string): { ok: false; reason: string } => ({ ok: false, reason });
+export const fail = (reason: string): { ok: false; reason: string } => ({ ok: false, reason });
 const seconds = (ms: number): number => Math.floor(ms / 1000);
 
 // ---- device access tokens -------------------------------------------------------------------
@@ -212,72 +212,10 @@ async function verifyServerToken(token: string, typ: string, lookup: KeyLookup, 
   }
 }
 
-// ---- admin-key tokens (RSA facade) ------------------------------------------------------------
-
-export interface AdminTokenRules {
-  /** The admin API base URL; a trailing slash on either side does not matter. */
-  audience: string;
-  now: number;
-  /** RSA allows ±60 s. */
-  clockSkewSeconds: number;
-  /** RSA: `exp` at most one hour after `iat`. */
-  maxLifetimeSeconds: number;
-}
-
-export interface AdminTokenClaims {
-  accessId: string;
-  expiresAt: number;
-}
-
-/** The key that signed an admin token, found by the token's `sub` (the accessID). */
-export type AdminKeyLookup = (accessId: string) => Promise<KeyObject | undefined>;
-
-/**
- * RSA's rules (docs/vendors.md): header exactly {alg: RS256, typ: JWT}; `sub` names the key; `aud` is the
- * admin API; `iat` and `exp` may be numbers or numeric strings (RSA's own sample uses strings).
- */
-export async function verifyAdminToken(token: string, lookup: AdminKeyLookup, rules: AdminTokenRules): Promise<Verified<AdminTokenClaims>> {
-  const header = checkShape(token, ADMIN_HEADER);
-  if (!header.ok) return header;
-  if (header.claims.alg !== 'RS256') return fail(`alg ${header.claims.alg} is not RS256`);
-  if (header.claims.typ !== ADMIN_TOKEN_TYP) return fail('typ is not JWT');
-  // The key is chosen by `sub`, so the payload is read before the signature is checked; nothing
-  // else in it is trusted until compactVerify succeeds.
-  const unverified = decodePayload(token.split('.')[1] ?? '');
-  const sub = unverified?.sub;
-  if (typeof sub !== 'string' || sub.length === 0 || sub.length > 128) return fail('sub missing');
-  const key = await lookup(sub);
-  if (!key) return fail('unknown or revoked access id');
-  let payload: Record<string, unknown> | undefined;
-  try {
-    const verified = await compactVerify(token, key, { algorithms: ['RS256'] });
-    payload = decodeJson(new TextDecoder('utf-8', { fatal: true }).decode(verified.payload));
-  } catch (err) {
-    return fail(err instanceof Error ? `${err.name}: ${err.message}` : 'bad signature');
-  }
-  if (!payload || payload.sub !== sub) return fail('payload unreadable');
-  const trim = (s: string) => s.replace(/\/+$/, '');
-  const auds = typeof payload.aud === 'string' ? [payload.aud] : Array.isArray(payload.aud) ? payload.aud : [];
-  if (!auds.some((a) => typeof a === 'string' && trim(a) === trim(rules.audience))) return fail('wrong aud');
-  const iat = numericDate(payload.iat);
-  const exp = numericDate(payload.exp);
-  if (iat === undefined || exp === undefined) return fail('iat or exp missing or not a number');
-  const now = rules.now / 1000;
-  const skew = rules.clockSkewSeconds;
-  if (exp <= now - skew) return fail('expired');
-  if (iat > now + skew) return fail('iat is in the future');
-  if (exp <= iat || exp - iat > rules.maxLifetimeSeconds) return fail('exp must be after iat and at most one hour later');
-  if (payload.nbf !== undefined) {
-    const nbf = numericDate(payload.nbf);
-    if (nbf === undefined || nbf > now + skew) return fail('not yet valid');
-  }
-  return { ok: true, claims: { accessId: sub, expiresAt: exp } };
-}
-
 // ---- shared parsing -----------------------------------------------------------------------
 
 /** Size and compact form first (an unsigned `alg: none` token has no third part), then the header. */
-function checkShape(token: string, allowedHeader: ReadonlySet<string>): Verified<{ alg: string; typ: unknown; kid: unknown }> {
+export function checkShape(token: string, allowedHeader: ReadonlySet<string>): Verified<{ alg: string; typ: unknown; kid: unknown }> {
   if (token.length > MAX_TOKEN_LENGTH) return fail('token too long');
   if (!COMPACT.test(token)) return fail('not a compact JWS');
   let header: Record<string, unknown>;
@@ -290,24 +228,4 @@ function checkShape(token: string, allowedHeader: ReadonlySet<string>): Verified
   if (extra !== undefined) return fail(`header parameter ${extra} is not accepted`);
   if (typeof header.alg !== 'string') return fail('alg missing');
   return { ok: true, claims: { alg: header.alg, typ: header.typ, kid: header.kid } };
-}
-
-function decodeJson(text: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function decodePayload(segment: string): Record<string, unknown> | undefined {
-  return decodeJson(Buffer.from(segment, 'base64url').toString('utf8'));
-}
-
-/** A NumericDate (RFC 7519 §2), or a string of digits as in RSA's sample claims. */
-function numericDate(v: unknown): number | undefined {
-  if (typeof v === 'number' && Number.isFinite(v)) return v;
-  if (typeof v === 'string' && /^\d{1,12}$/.test(v)) return Number(v);
-  return undefined;
 }

@@ -1,5 +1,11 @@
 // Records the engine works with. Times are epoch milliseconds; codes appear only as keyed hashes.
 
+// The audit trail's, the verification flow's and the RSA facade's records live beside this file;
+// everything imports them from here.
+export * from './audit-records.ts';
+export * from './flow-records.ts';
+export * from './registration-records.ts';
+
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
 export interface Environment {
@@ -177,34 +183,6 @@ export interface RequestContext {
   network: string | null;
 }
 
-/** The stable names of audit events (README "Audit trail"); documented, never renamed. */
-export const AUDIT_EVENT_TYPES = [
-  'device.requested', 'device.code_rejected', 'device.approved', 'device.denied', 'device.reported',
-  'token.issued', 'token.refreshed', 'token.reuse_detected', 'grant.revoked',
-  'signin.succeeded', 'signin.failed', 'signin.federated',
-  'admin.changed', 'key.rotated', 'registration.issued', 'registration.redeemed', 'limit.exhausted',
-] as const;
-export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
-
-/**
- * One security event, append-only: written in the same transaction as the change it describes.
- * `actor` and `subject` are typed references (`user:<id>`, `client:<id>`, `device:<id>`,
- * `grant:<id>`, `admin-key:<accessId>`, `cli`, `system`); `details` never holds a secret, a code or
- * a token.
- */
-export interface AuditEvent {
-  /** UUIDv7: ordered by time. */
-  id: string;
-  at: number;
-  envId: string;
-  type: AuditEventType;
-  actor: string | null;
-  subject: string | null;
-  source: RequestContext | null;
-  outcome: 'success' | 'failure';
-  details: Record<string, unknown>;
-}
-
 export type DeviceStatus = 'pending' | 'approved' | 'denied' | 'consumed';
 
 export interface DeviceAuthorization {
@@ -255,88 +233,6 @@ export interface SigningKeyRecord {
   createdAt: number;
   /** For retired keys: when the last token they signed expires; they leave the JWKS after that. */
   retiredUntil: number | null;
-}
-
-/** Verification flow states (the page and the PingOne flow API, docs/vendors.md). COMPLETED and FAILED are terminal. */
-export const FLOW_STATUSES = [
-  'USERNAME_PASSWORD_REQUIRED',
-  'DAG_USER_CODE_REQUIRED',
-  'DAG_CONSENT_REQUIRED',
-  'COMPLETED',
-  'FAILED',
-] as const;
-export type FlowStatus = (typeof FLOW_STATUSES)[number];
-
-export interface Flow {
-  id: string;
-  envId: string;
-  /** The application the flow was started for (/{envID}/device/{clientId}); any when null. */
-  clientId: string | null;
-  status: FlowStatus;
-  /** HMAC of the secret held in the creating browser's HttpOnly cookie. */
-  browserHash: string;
-  userId: string | null;
-  deviceId: string | null;
-  /** The verified user code (display form), encrypted with the server secret. */
-  userCodeEnc: string | null;
-  /** How the signed-in user signed in; set with userId. */
-  authentication: Authentication | null;
-  /**
-   * An upstream sign-in under way (federation): the keyed hash of its `state`, and its provider,
-   * state, nonce and PKCE verifier encrypted with the server secret; null otherwise. Taken (cleared)
-   * by the one callback that completes it, so a replayed callback finds nothing.
-   */
-  idpStateHash: string | null;
-  idpPendingEnc: string | null;
-  failedAttempts: number;
-  createdAt: number;
-  updatedAt: number;
-  expiresAt: number;
-}
-
-/** RSA Cloud Administration roles (docs/vendors.md): both issue codes and look users up; only super admins delete devices. */
-export const ADMIN_ROLES = ['super_admin', 'helpdesk_admin'] as const;
-export type AdminRole = (typeof ADMIN_ROLES)[number];
-
-/** An RSA-style admin API key: the server keeps only the public half. */
-export interface AdminKey {
-  accessId: string;
-  envId: string;
-  description: string;
-  role: AdminRole;
-  /** SPKI PEM of the RSA public key that verifies the admin's JWTs. */
-  publicKeyPem: string;
-  createdAt: number;
-  revokedAt: number | null;
-}
-
-/** An authenticator application that may register devices (beside the built-in RSA Authenticator). */
-export interface AppId {
-  envId: string;
-  appId: string;
-  name: string;
-  createdAt: number;
-}
-
-/** A one-time device registration code (9 digits), stored only as a keyed hash; one live code per user. */
-export interface RegistrationCode {
-  userId: string;
-  envId: string;
-  codeHash: string;
-  appId: string;
-  expiresAt: number;
-  createdAt: number;
-}
-
-/** A user's registered authenticator device: at most one per user (a UNIQUE index holds the rule). */
-export interface RegisteredDevice {
-  id: string;
-  envId: string;
-  userId: string;
-  appId: string;
-  deviceName: string;
-  platform: string;
-  registeredAt: number;
 }
 
 /** Who approved what for which client (RFC 9700 §4.14): the family of its refresh tokens. */

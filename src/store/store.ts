@@ -5,56 +5,15 @@
 // is a single conditional write or one transaction, so the rules hold under concurrency and across
 // processes. test/store/contract/ holds every implementation to them.
 import type {
-  AdminKey, AppId, AuditEvent, AuditEventType, Authentication, Branding, Client, DeviceAuthorization, DeviceDefaults, DeviceStatus, Environment, Flow,
-  FlowStatus, Grant, IdentityProvider, RefreshTokenRecord, RegisteredDevice, RegistrationCode, RequestContext, SigningKeyRecord, User,
+  AdminKey, AppId, Branding, Client, DeviceDefaults, Environment, Grant, IdentityProvider, RefreshTokenRecord, RegisteredDevice, RegistrationCode, RequestContext, SigningKeyRecord, User,
 } from '../model/records.ts';
+import type { AuditOf, AuditOutboxStore, AuditStore } from './audit-store.ts';
+import type { DeviceAuthorizationStore, FlowStore, GuessStore } from './device-store.ts';
 
-/**
- * The audit events of a write, made from what it wrote and stored in its transaction, so a change
- * and its event are committed together or not at all. Called only when the write took place.
- */
-export type AuditOf<R> = (result: R) => readonly AuditEvent[];
-
-export interface AuditFilter {
-  envId?: string;
-  types?: readonly AuditEventType[];
-  /** Events whose actor or subject is this reference (e.g. `user:<id>`). */
-  party?: string;
-  /** At or after this time. */
-  since?: number;
-  /** The newest this many (still listed oldest first). */
-  limit: number;
-}
-
-export interface AuditStore {
-  /** Appends events that accompany no other write (a failed sign-in, an exhausted limit). */
-  append(events: readonly AuditEvent[]): Promise<void>;
-  /** Matching events, oldest first. */
-  list(filter: AuditFilter): Promise<AuditEvent[]>;
-}
-
-/** A batch of one environment's undelivered events, oldest first, and how often it failed. */
-export interface OutboxBatch {
-  envId: string;
-  events: AuditEvent[];
-  attempts: number;
-}
-
-/**
- * The durable outbox of the audit webhook: a row per event, written with the event when delivery is
- * on. Delivery is in order per environment and at least once: a batch leaves the outbox only after
- * its delivery was confirmed, and while one deliverer holds an environment's batch no other does.
- */
-export interface AuditOutboxStore {
-  /**
-   * Offers the oldest due batch (at most `max` events) of one environment that no other deliverer
-   * holds to `deliver`: when it resolves true the batch is removed, otherwise the batch's next
-   * attempt is put off until `retryAt(attempts)`. False when nothing was due.
-   */
-  deliverNext(now: number, max: number, deliver: (batch: OutboxBatch) => Promise<boolean>, retryAt: (attempts: number) => number): Promise<boolean>;
-  /** Events waiting for delivery. */
-  pending(): Promise<number>;
-}
+// The audit trail's contracts, and the device flow's (device authorizations, verification flows and
+// the guess budget: the polling hot path), live beside this file; everything imports them from here.
+export * from './audit-store.ts';
+export * from './device-store.ts';
 
 export interface EnvironmentStore {
   /** Throws StoreConflictError when the name exists. */
@@ -156,151 +115,6 @@ export interface UserProfilePatch {
   familyName?: string | null;
   email?: string;
   emailVerified?: boolean;
-}
-
-export type InsertDeviceResult = 'ok' | 'user_code_taken';
-
-/**
- * What is recorded with a decision made by a person on the verification page or the flow API
- * (README "Where a request came from"), for the audit trail to report.
- */
-export interface DecisionRecord {
-  /** Where the person deciding was. */
-  approver: RequestContext | null;
-  /** They were warned that their country or network was not the request's. */
-  locationMismatch: boolean;
-  /** "I didn't start this": a denial that also sets reported_at. */
-  reported: boolean;
-}
-
-/** Which poll `DeviceAuthorizationStore.poll` may record, and by what rule. */
-export interface PollAttempt {
-  /** Only an authorization of this environment's… */
-  envId: string;
-  /** …and this client's is polled. */
-  clientId: string;
-  now: number;
-  /** Seconds a poll that comes too soon adds to the interval (slowDownDue). */
-  slowDownStep: number;
-}
-
-/** What `DeviceAuthorizationStore.poll` found, and whether it recorded this poll. */
-export interface PollRead {
-  /** The authorization as it was read, before this poll. */
-  device: DeviceAuthorization;
-  recorded: boolean;
-}
-
-/**
- * Whether a poll at `now` comes sooner than the interval after the previous one (docs/protocol.md:
- * such a poll gets slow_down, and the interval grows for good). The PostgreSQL store's poll
- * statement states the same rule in SQL.
- */
-export function slowDownDue(device: Pick<DeviceAuthorization, 'lastPolledAt' | 'interval'>, now: number): boolean {
-  return device.lastPolledAt !== null && now - device.lastPolledAt < device.interval * 1000;
-}
-
-/** The interval a poll at `now` leaves on `device`. */
-export function intervalAfterPoll(device: Pick<DeviceAuthorization, 'lastPolledAt' | 'interval'>, now: number, slowDownStep: number): number {
-  return slowDownDue(device, now) ? device.interval + slowDownStep : device.interval;
-}
-
-export interface DeviceAuthorizationStore {
-  /**
-   * Inserts a new pending authorization (with its source network; no grant yet); a user code
-   * already held by a pending one is reported, not thrown.
-   */
-  insert(device: DeviceAuthorization, audit?: AuditOf<DeviceAuthorization>): Promise<InsertDeviceResult>;
-  get(envId: string, id: string): Promise<DeviceAuthorization | undefined>;
-  getByDeviceCodeHash(hash: string): Promise<DeviceAuthorization | undefined>;
-  /** The newest authorization in the environment carrying this user code, whatever its state. */
-  getByUserCodeHash(envId: string, hash: string): Promise<DeviceAuthorization | undefined>;
-  /**
-   * Records a poll if nobody else polled since `expectedLastPolledAt` (compare-and-set), setting the
-   * interval to `interval`. Returns false when a concurrent poll won.
-   */
-  recordPoll(id: string, expectedLastPolledAt: number | null, now: number, interval: number): Promise<boolean>;
-  /**
-   * A poll of the token endpoint read and, where due, recorded: the authorization with this device
-   * code hash (undefined: none), and whether this poll was recorded on it. It is recorded only when
-   * the authorization is `attempt`'s client's, pending and unexpired at `attempt.now`, and nobody
-   * else polled since it was read (recordPoll's compare-and-set, with the interval
-   * intervalAfterPoll). One that met all of these and comes back not recorded lost to a concurrent
-   * poll: read again. PostgreSQL does it in one statement, SQLite as getByDeviceCodeHash then recordPoll.
-   */
-  poll(hash: string, attempt: PollAttempt): Promise<PollRead | undefined>;
-  /**
-   * pending → approved|denied, only while pending and unexpired, with `record` (none: no approver
-   * context, no mismatch, not reported). Returns the updated row or undefined.
-   */
-  decide(
-    id: string, status: Extract<DeviceStatus, 'approved' | 'denied'>, userId: string, authentication: Authentication | null, now: number,
-    record?: DecisionRecord,
-    audit?: AuditOf<DeviceAuthorization>,
-  ): Promise<DeviceAuthorization | undefined>;
-  /** approved → consumed, only while approved and unexpired: the single step that lets a token out. */
-  consume(id: string, now: number): Promise<DeviceAuthorization | undefined>;
-  /**
-   * consume() and GrantStore.create() of the approval's grant (and its first refresh token) in one
-   * transaction: the code is spent only if the grant is stored, so a failed write (a full disk, a
-   * crash) leaves the approval for the device's next poll. The consumed row names the grant
-   * (`grantId`), so the code presented again can end it. Undefined when the code was not approved.
-   */
-  redeem(id: string, now: number, grant: Grant, refreshTokenHash: string | null, audit?: AuditOf<DeviceAuthorization>): Promise<DeviceAuthorization | undefined>;
-}
-
-export type DecideFlowResult = 'ok' | 'flow_changed' | 'device_unavailable';
-
-export interface FlowPatch {
-  status: FlowStatus;
-  userId?: string;
-  /** With userId: how the user signed in. */
-  authentication?: Authentication;
-  deviceId?: string;
-  userCodeEnc?: string;
-}
-
-export interface FlowStore {
-  create(flow: Flow): Promise<void>;
-  /** An unexpired flow of the environment. */
-  get(envId: string, id: string, now: number): Promise<Flow | undefined>;
-  /** from → patch.status, only while in `from` and unexpired; renews expires_at. */
-  transition(id: string, from: FlowStatus, patch: FlowPatch, now: number, expiresAt: number, audit?: AuditOf<Flow>): Promise<Flow | undefined>;
-  /** Counts a wrong user code on a flow awaiting one; the flow becomes FAILED at `maxAttempts`. */
-  recordFailure(id: string, maxAttempts: number, now: number, audit?: AuditOf<Flow>): Promise<Flow | undefined>;
-  /**
-   * The consent step as one transaction: the flow leaves DAG_CONSENT_REQUIRED (COMPLETED on accept,
-   * FAILED on refusal) and its pending device authorization is approved or denied by the user. When
-   * the device can no longer be decided (expired, or decided through another flow) the flow FAILS.
-   * `record` is written on the device with the decision (a report must not accept).
-   */
-  decide(flowId: string, accept: boolean, now: number, record?: DecisionRecord, audit?: AuditOf<Flow>): Promise<DecideFlowResult>;
-  /** Records an upstream sign-in under way, only while the flow awaits a sign-in and is unexpired. */
-  beginFederation(id: string, stateHash: string, pendingEnc: string, now: number): Promise<Flow | undefined>;
-  /** The unexpired flow of the environment whose upstream sign-in has this state. */
-  getByFederationState(envId: string, stateHash: string, now: number): Promise<Flow | undefined>;
-  /** Clears the upstream sign-in of the flow if it still has this state: true for exactly one caller. */
-  takeFederation(id: string, stateHash: string, now: number): Promise<boolean>;
-}
-
-/** What taking a guess gave: a ticket to give it back with, or, when the budget was spent, its oldest guess. */
-export type GuessTaken = { taken: true; ticket: string } | { taken: false; oldest: number | null };
-
-/**
- * Guesses at short codes (user codes, registration codes) per source address, for sliding-window
- * budgets. A guess is taken before its code is checked, so concurrent guesses cannot all pass one
- * check of the count; a right code gives its guess back, and what stays counted is wrong codes.
- */
-export interface GuessStore {
-  /** Guesses of the source made after `since`, and the time of the oldest of them. */
-  count(source: string, since: number): Promise<{ count: number; oldest: number | null }>;
-  /**
-   * Atomically, for every process sharing the store: when the source has made fewer than `max`
-   * guesses after `since`, counts one more at `now` and returns its ticket; otherwise counts nothing.
-   */
-  take(source: string, now: number, since: number, max: number): Promise<GuessTaken>;
-  /** Uncounts a guess that `take` counted (its code was right, or was never checked). */
-  giveBack(source: string, ticket: string): Promise<void>;
 }
 
 export interface SigningKeyStore {

@@ -9,7 +9,8 @@ import type { Environment, Grant, RequestContext } from '../../model/records.ts'
 import type { Store } from '../../store/store.ts';
 import type { PageContext } from './context.ts';
 import { html, type SafeHtml } from './html.ts';
-import { hidden, layout, sourceText, timeAgo, type FormContext } from './render.ts';
+import { hidden, layout, type FormContext } from './render.ts';
+import { sourceText, timeAgo } from './request-words.ts';
 
 /** One row of the list, in words. */
 export interface DeviceRow {
