@@ -68,6 +68,15 @@ export interface FlowView {
 /** The answers of the consent step: approve, deny, or deny and report ("I didn't start this"). */
 export type ConsentAnswer = 'approve' | 'deny' | 'report';
 
+/** The answer of a step sent again (counted apart from the first). */
+class Repeated {
+  readonly view: FlowView;
+
+  constructor(view: FlowView) {
+    this.view = view;
+  }
+}
+
 export class Verification {
   readonly #d: VerificationDeps;
 
@@ -137,9 +146,17 @@ export class Verification {
     env: Environment, flowId: string, browserSecret: string | undefined, username: string, password: string, viewer: RequestContext | null,
   ): Promise<FlowView> {
     return this.#observed('sign_in', async () => {
-      const flow = await this.#at(env, flowId, browserSecret, 'USERNAME_PASSWORD_REQUIRED');
+      const flow = await this.#at(env, flowId, browserSecret, 'USERNAME_PASSWORD_REQUIRED', 'DAG_USER_CODE_REQUIRED');
       // An environment that signs people in through its identity providers only has no passwords to try.
       if (!env.passwordSignIn) throw new CoreError('forbidden', 'password sign-in is off in this environment');
+      if (flow.status === 'DAG_USER_CODE_REQUIRED') {
+        // Sent again: the same person's right password repeats the answer; anything else was never this step's.
+        const user = await this.#d.passwords.signIn(env.id, username, password).catch((err: unknown) => {
+          if (isCoreError(err) && err.code === 'invalid_credentials') return undefined;
+          throw err;
+        });
+        return this.#repeated(flow, user !== undefined && user.id === flow.userId, viewer);
+      }
       const user = await this.#d.passwords.signIn(env.id, username, password);
       return this.#advance(flow, 'USERNAME_PASSWORD_REQUIRED', {
         status: 'DAG_USER_CODE_REQUIRED', userId: user.id, authentication: passwordSignIn(this.#d.clock.now()),
@@ -174,8 +191,14 @@ export class Verification {
 
   async #verifyUserCode(
     env: Environment, flowId: string, browserSecret: string | undefined, input: string, source: string, viewer: RequestContext | null,
-  ): Promise<FlowView> {
-    const flow = await this.#at(env, flowId, browserSecret, 'DAG_USER_CODE_REQUIRED');
+  ): Promise<FlowView | Repeated> {
+    const flow = await this.#at(env, flowId, browserSecret, 'DAG_USER_CODE_REQUIRED', 'DAG_CONSENT_REQUIRED');
+    if (flow.status === 'DAG_CONSENT_REQUIRED') {
+      // Sent again: the code this flow verified repeats the answer (no guess is spent on it).
+      const canonical = normalizeUserCode(input, this.#d.userCode);
+      const same = canonical !== undefined && flow.userCodeEnc !== null && this.#d.secrets.decrypt(flow.userCodeEnc) === formatUserCode(canonical);
+      return this.#repeated(flow, same, viewer);
+    }
     try {
       return await this.#d.guesses.spend(source, 'user_code', async () => {
         const device = await this.#d.deviceFlow.findPendingByUserCode(env, input);
@@ -228,8 +251,11 @@ export class Verification {
     return this.#observed('consent', () => this.#consent(env, flowId, browserSecret, answer, approver), outcome);
   }
 
-  async #consent(env: Environment, flowId: string, browserSecret: string | undefined, answer: ConsentAnswer, approver: RequestContext | null): Promise<FlowView> {
-    const flow = await this.#at(env, flowId, browserSecret, 'DAG_CONSENT_REQUIRED');
+  async #consent(env: Environment, flowId: string, browserSecret: string | undefined, answer: ConsentAnswer, approver: RequestContext | null): Promise<FlowView | Repeated> {
+    // Only an approval is repeated: COMPLETED says this flow approved, while FAILED does not say
+    // whether this flow refused or another decided the device first.
+    const flow = await this.#at(env, flowId, browserSecret, 'DAG_CONSENT_REQUIRED', ...(answer === 'approve' ? ['COMPLETED' as const] : []));
+    if (flow.status === 'COMPLETED') return this.#repeated(flow, true, approver);
     const user = flow.userId === null ? undefined : await this.#d.store.users.get(env.id, flow.userId);
     if (!user || user.disabled) throw new CoreError('access_denied', 'this account can no longer approve devices');
     const requested = flow.deviceId === null ? undefined : await this.#d.store.deviceAuthorizations.get(env.id, flow.deviceId);
@@ -253,10 +279,25 @@ export class Verification {
     return this.view(await this.load(env, flow.id, browserSecret), approver);
   }
 
-  /** Runs a step and reports how it ended: `ok` (or `success`) or the error code. */
-  async #observed<T>(step: 'sign_in' | 'user_code' | 'consent', fn: () => Promise<T>, success = 'ok'): Promise<T> {
+  /**
+   * Sent again: the step's answer never arrived (the database went away after the step was
+   * stored and before its answer was made, so it was a 503) and the caller repeats it. The same
+   * step with the same input, on a flow this step has already moved on, is answered as the first
+   * one would have been and changes nothing; any other step there is flow_wrong_state.
+   */
+  #repeated(flow: Flow, same: boolean, viewer: RequestContext | null): Promise<FlowView | Repeated> {
+    if (!same) throw new CoreError('flow_wrong_state', `the flow is ${flow.status}`);
+    return this.view(flow, viewer).then((view) => new Repeated(view));
+  }
+
+  /** Runs a step and reports how it ended: `ok` (or `success`), `repeated`, or the error code. */
+  async #observed(step: 'sign_in' | 'user_code' | 'consent', fn: () => Promise<FlowView | Repeated>, success = 'ok'): Promise<FlowView> {
     try {
       const result = await fn();
+      if (result instanceof Repeated) {
+        this.#d.telemetry.verification(step, 'repeated');
+        return result.view;
+      }
       this.#d.telemetry.verification(step, success);
       return result;
     } catch (err) {
@@ -265,9 +306,10 @@ export class Verification {
     }
   }
 
-  async #at(env: Environment, flowId: string, browserSecret: string | undefined, status: FlowStatus): Promise<Flow> {
+  /** The flow, at one of `statuses` (the step's own, then the one it leads to: a repeat). */
+  async #at(env: Environment, flowId: string, browserSecret: string | undefined, ...statuses: FlowStatus[]): Promise<Flow> {
     const flow = await this.load(env, flowId, browserSecret);
-    if (flow.status !== status) throw new CoreError('flow_wrong_state', `the flow is ${flow.status}`);
+    if (!statuses.includes(flow.status)) throw new CoreError('flow_wrong_state', `the flow is ${flow.status}`);
     return flow;
   }
 

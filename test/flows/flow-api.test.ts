@@ -126,6 +126,48 @@ test('refusing consent fails the flow and the device gets access_denied', async 
   assert.equal((await poll(h, client.clientId, device.device_code)).json<{ error: string }>().error, 'access_denied');
 });
 
+test('a step sent again after its answer was lost (a 503 after the change was stored) is answered as the first was, and changes nothing', async (t) => {
+  const h = await build(t);
+  const client = await h.publicClient();
+  await h.user('alice');
+  await h.user('bob');
+  const device = await startDevice(h, client.clientId);
+  const other = await startDevice(h, client.clientId);
+  const flow = await startFlow(h);
+  await signIn(flow);
+  // The sign-in again: the same person's right password repeats the answer; a wrong one or another person is the wrong step.
+  const again = await flow.post(CHECK, { username: 'alice', password: PASSWORD });
+  assert.equal(again.statusCode, 200, again.body);
+  assert.equal(again.json<FlowBody>().status, 'DAG_USER_CODE_REQUIRED');
+  pingError(await flow.post(CHECK, { username: 'alice', password: 'wrong password' }), 400, 'INVALID_REQUEST');
+  pingError(await flow.post(CHECK, { username: 'bob', password: PASSWORD }), 400, 'INVALID_REQUEST');
+
+  assert.equal((await flow.post(VERIFY, { userCode: device.user_code })).statusCode, 200);
+  // The same code again, in any spelling the code box takes; another code is the wrong step and spends nothing.
+  for (const spelling of [device.user_code, device.user_code.replace('-', '').toLowerCase()]) {
+    const repeated = await flow.post(VERIFY, { userCode: spelling });
+    assert.equal(repeated.statusCode, 200, repeated.body);
+    assert.equal(repeated.json<FlowBody>().status, 'DAG_CONSENT_REQUIRED');
+  }
+  pingError(await flow.post(VERIFY, { userCode: other.user_code }), 400, 'INVALID_REQUEST');
+
+  assert.equal((await flow.post(CONSENT, { accept: true })).json<FlowBody>().status, 'COMPLETED');
+  const approvedAgain = await flow.post(CONSENT, { accept: true });
+  assert.equal(approvedAgain.statusCode, 200, approvedAgain.body);
+  assert.equal(approvedAgain.json<FlowBody>().status, 'COMPLETED');
+  // A refusal after the approval is not a repeat: the approval stands.
+  pingError(await flow.post(CONSENT, { accept: false }), 400, 'INVALID_REQUEST');
+  h.clock.advance(10);
+  assert.equal((await poll(h, client.clientId, device.device_code)).statusCode, 200);
+  assert.equal((await poll(h, client.clientId, other.device_code)).json<{ error: string }>().error, 'authorization_pending');
+
+  const metrics = (await h.inject({ method: 'GET', url: '/metrics' })).body;
+  for (const [step, n] of [['sign_in', 1], ['user_code', 2], ['consent', 1]] as const) {
+    assert.match(metrics, new RegExp(`^dcs_verifications_total\\{step="${step}",outcome="repeated"\\} ${n}$`, 'm'), step);
+  }
+  assert.match(metrics, /^dcs_verifications_total\{step="consent",outcome="approved"\} 1$/m);
+});
+
 test('GET /device variants: root, per environment, per application; unknown ones are 404', async (t) => {
   const h = await build(t);
   const client = await h.publicClient();
@@ -301,7 +343,14 @@ test('two concurrent consents on one code cannot both win', async (t) => {
   await signIn(c);
   assert.equal((await c.post(VERIFY, { userCode: device2.user_code })).statusCode, 200);
   const twice = await Promise.all([c.post(CONSENT, { accept: true }), c.post(CONSENT, { accept: true })]);
-  assert.deepEqual(twice.map((r) => r.statusCode).sort(), [200, 400]);
+  // The one that reads the flow after the other's approval is a repeat (200); one that read it before is too late (400).
+  assert.ok(twice.some((r) => r.statusCode === 200), twice.map((r) => r.body).join('; '));
+  for (const r of twice) {
+    if (r.statusCode === 200) assert.equal(r.json<FlowBody>().status, 'COMPLETED');
+    else pingError(r, 400, 'INVALID_REQUEST');
+  }
+  const approvals = await h.services.store.audit.list({ envId: h.services.defaultEnv.id, types: ['device.approved'], limit: 10 });
+  assert.equal(approvals.filter((e) => e.details.flow === c.flowId).length, 1, 'one decision');
 });
 
 test('a user disabled after signing in cannot consent', async (t) => {

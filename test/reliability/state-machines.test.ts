@@ -381,12 +381,15 @@ test('verification flow: every step as the model says; COMPLETED and FAILED neve
           if (!f) break;
           const r = await outcome(() => v.signIn(env, f.id, f.secret, 'alice', a.right ? PASSWORD : 'wrong password', null));
           let expected = 'ok';
+          // Sent again (its answer lost): the right password repeats the answer and changes nothing.
+          const repeat = f.status === 'DAG_USER_CODE_REQUIRED' && a.right;
           if (!live(f)) expected = 'flow_not_found';
-          else if (f.status !== 'USERNAME_PASSWORD_REQUIRED') expected = 'flow_wrong_state';
+          else if (f.status !== 'USERNAME_PASSWORD_REQUIRED' && !repeat) expected = 'flow_wrong_state';
           else if (!a.right) expected = 'invalid_credentials';
-          else Object.assign(f, { status: 'DAG_USER_CODE_REQUIRED', expiresAt: now + FLOW_IDLE_MS });
+          else if (!repeat) Object.assign(f, { status: 'DAG_USER_CODE_REQUIRED', expiresAt: now + FLOW_IDLE_MS });
           assert.equal(r.code, expected, `sign-in on a ${f.status} flow`);
-          saw(`signIn ${r.code}`);
+          if (r.code === 'ok') assert.equal(r.value?.flow.status, 'DAG_USER_CODE_REQUIRED');
+          saw(`signIn ${r.code}${repeat && r.code === 'ok' ? ' repeated' : ''}`);
           break;
         }
         case 'verify': {
@@ -398,7 +401,9 @@ test('verification flow: every step as the model says; COMPLETED and FAILED neve
             const input = target?.userCode ?? (wrong.malformed ? 'not a code!' : 'BBBB-BBBB');
             const r: { code: string } = await outcome(() => v.verifyUserCode(env, f.id, f.secret, input, source, null));
             let expected: string;
+            const repeat = f.status === 'DAG_CONSENT_REQUIRED' && target !== undefined && f.device === devices.indexOf(target);
             if (!live(f)) expected = 'flow_not_found';
+            else if (repeat) expected = 'ok'; // the code this flow verified, sent again
             else if (f.status !== 'DAG_USER_CODE_REQUIRED') expected = 'flow_wrong_state';
             else if (target === undefined) {
               // RFC 8628 §5.1: wrong codes are counted; the fifth fails the flow.
@@ -412,7 +417,7 @@ test('verification flow: every step as the model says; COMPLETED and FAILED neve
               expected = 'ok';
             }
             assert.equal(r.code, expected, `code ${target?.status ?? 'wrong'} on a ${f.status} flow`);
-            saw(`verify ${r.code}`);
+            saw(`verify ${r.code}${repeat && r.code === 'ok' ? ' repeated' : ''}`);
           }
           break;
         }
@@ -421,8 +426,10 @@ test('verification flow: every step as the model says; COMPLETED and FAILED neve
           if (!f) break;
           const r = await outcome(() => v.consent(env, f.id, f.secret, a.accept ? 'approve' : 'deny', null));
           const d = f.device === null ? undefined : devices[f.device];
+          const repeat = f.status === 'COMPLETED' && a.accept;
           let expected: string;
           if (!live(f)) expected = 'flow_not_found';
+          else if (repeat) expected = 'ok'; // an approval sent again
           else if (f.status !== 'DAG_CONSENT_REQUIRED' || !d) expected = 'flow_wrong_state';
           else {
             // One transaction: the flow ends and its device is decided, or (the device went) the flow fails.
@@ -432,7 +439,7 @@ test('verification flow: every step as the model says; COMPLETED and FAILED neve
           }
           assert.equal(r.code, expected, `consent on a ${f.status} flow`);
           if (r.code === 'ok') assert.equal(r.value?.flow.status, f.status);
-          saw(`consent ${r.code}${r.code === 'ok' ? ` ${f.status}` : ''}`);
+          saw(`consent ${r.code}${r.code === 'ok' ? ` ${f.status}${repeat ? ' repeated' : ''}` : ''}`);
           break;
         }
         case 'decide': {
@@ -483,7 +490,7 @@ test('verification flow: every step as the model says; COMPLETED and FAILED neve
       ]]],
     ],
   });
-  for (const what of ['signIn ok', 'signIn invalid_credentials', 'signIn flow_not_found', 'signIn flow_wrong_state', 'verify ok', 'verify invalid_user_code',
+  for (const what of ['signIn ok', 'signIn ok repeated', 'verify ok repeated', 'consent ok COMPLETED repeated', 'signIn invalid_credentials', 'signIn flow_not_found', 'signIn flow_wrong_state', 'verify ok', 'verify invalid_user_code',
     'verify too_many_attempts', 'verify user_code_used', 'verify flow_wrong_state', 'consent ok COMPLETED', 'consent ok FAILED', 'consent user_code_used',
     'consent flow_wrong_state']) {
     assert.ok((seen.get(what) ?? 0) > 0, `no run reached ${what}: ${JSON.stringify([...seen])}`);
