@@ -6,7 +6,7 @@
 // node:test: test/helpers/postgres.ts wraps it for the tests (durability off), bench/run.ts uses it
 // as it is (durability on, pinned to the servers' core).
 import { execFile, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -41,6 +41,11 @@ export interface PostgresServer {
    * started again: an outage of a known extent.
    */
   restart(whileDown?: () => Promise<void>): Promise<void>;
+  /**
+   * Freezes the server (SIGSTOP to the postmaster and every backend) while `whileFrozen` runs, then
+   * thaws it: a host that stops answering without closing a connection (a paused VM, a partition).
+   */
+  freeze(whileFrozen: () => Promise<void>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -93,6 +98,21 @@ function readLog(dir: string): string {
   } catch {
     return '';
   }
+}
+
+/** The postmaster (the first line of postmaster.pid) and its children, the backends and workers. */
+function serverProcesses(data: string): number[] {
+  const postmaster = Number(readFileSync(path.join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const children = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((d) => {
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      // pid (comm) state ppid …: the command may hold spaces and parentheses, so split after the last ')'.
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postmaster;
+    } catch {
+      return false; // exited meanwhile
+    }
+  }).map(Number);
+  return [postmaster, ...children];
 }
 
 /** Starts a new PostgreSQL server in a temp dir; throws (loudly) when the binaries are missing. */
@@ -156,6 +176,21 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
           await whileDown();
         } finally {
           await exec(account, 'pg_ctl', ['start', '-D', data, '-w', '-t', '60', '-s', '-l', log, '-o', options], opts.launcher);
+        }
+      },
+      async freeze(whileFrozen) {
+        const pids = serverProcesses(data);
+        for (const pid of pids) process.kill(pid, 'SIGSTOP');
+        try {
+          await whileFrozen();
+        } finally {
+          for (const pid of pids) {
+            try {
+              process.kill(pid, 'SIGCONT');
+            } catch {
+              // gone meanwhile
+            }
+          }
         }
       },
       stop() {

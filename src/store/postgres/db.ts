@@ -122,6 +122,15 @@ export class Queries {
 
 const toError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
 
+/**
+ * The longest a statement may go unanswered. A server that stops answering without closing its
+ * connections (a frozen host, a failover to another address, a network partition) would otherwise
+ * hold each request, and each pooled connection, until the kernel gives up on the socket (about 15
+ * minutes on Linux); then the connection is dropped, its request answers 503, and the pool opens
+ * new ones. Migrations, which may legitimately run longer, use a connection of their own.
+ */
+export const QUERY_TIMEOUT_MS = 10_000;
+
 export interface PgDbOptions {
   url: string;
   /** Connections the pool may open (each instance; PostgreSQL's max_connections bounds the sum). */
@@ -130,21 +139,39 @@ export interface PgDbOptions {
 
 export class PgDb extends Queries {
   readonly pool: pg.Pool;
+  readonly #url: string;
   /** Audit events get an outbox row too (the webhook is configured): set once, when the store opens. */
   auditOutbox = false;
   #closed = false;
 
   constructor(opts: PgDbOptions) {
-    // A connection that cannot be had within 10 s (server down, pool exhausted) fails its request
-    // instead of hanging it; idle connections are closed after 30 s.
+    // A connection that cannot be had within 10 s (server down, pool exhausted), or a statement not
+    // answered within QUERY_TIMEOUT_MS, fails its request instead of hanging it; idle connections
+    // are closed after 30 s, and TCP keepalives find a peer that vanished from an idle one.
     const pool = new pg.Pool({
       connectionString: opts.url, max: opts.poolSize, types: typeParsers(), idleTimeoutMillis: 30_000, connectionTimeoutMillis: 10_000,
+      query_timeout: QUERY_TIMEOUT_MS, keepAlive: true,
     });
     super(pool);
     this.pool = pool;
+    this.#url = opts.url;
     // An idle connection that the server drops (a restart, a failover) must not crash the process:
     // the pool discards it, and the next query opens a new one or reports the failure to its caller.
     pool.on('error', () => { /* reported to the next caller instead */ });
+  }
+
+  /** A connection outside the pool, with no statement timeout (migrations); the caller ends it. */
+  async unboundedClient(): Promise<pg.Client> {
+    const client = new pg.Client({ connectionString: this.#url, types: typeParsers(), connectionTimeoutMillis: 10_000, keepAlive: true });
+    // As for a pooled connection: a drop while idle is reported to the next statement, not fatal.
+    client.on('error', () => { /* the statement in flight, or the next, fails */ });
+    try {
+      await client.connect();
+    } catch (err) {
+      await client.end().catch(() => undefined);
+      throw err;
+    }
+    return client;
   }
 
   /**
@@ -171,6 +198,12 @@ export class PgDb extends Queries {
         await client.query('COMMIT');
         return result;
       } catch (err) {
+        // A connection lost, or a statement unanswered, cannot roll back: dropping it does (the
+        // server rolls back a transaction whose connection ends), and it is not given back.
+        if (isConnectionLoss(err)) {
+          broken = toError(err);
+          throw err;
+        }
         try {
           await client.query('ROLLBACK');
         } catch (rollbackErr) {
@@ -200,8 +233,9 @@ const LOST = new Set([...UNREACHABLE, 'EPIPE', 'ECONNABORTED']);
 // connection_exception (class 08), too_many_connections; admin_shutdown, crash_shutdown and
 // cannot_connect_now (a server stopping, restarting or starting up).
 const GONE = new Set(['53300', '57P01', '57P02', '57P03']);
-// pg's words for a connection that ended, could not be had in time, or was already broken.
-const GONE_MESSAGE = /^Connection terminated|^timeout exceeded when trying to connect|is not queryable/;
+// pg's words for a connection that ended, could not be had in time, was already broken, or left a
+// statement unanswered for QUERY_TIMEOUT_MS.
+const GONE_MESSAGE = /^Connection terminated|^timeout exceeded when trying to connect|is not queryable|^Query read timeout/;
 
 /**
  * Whether `err` means the database could not be reached or the connection was lost (nothing about

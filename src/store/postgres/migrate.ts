@@ -18,8 +18,9 @@ const CREATE_BOOKKEEPING = `CREATE TABLE IF NOT EXISTS schema_migrations (
 /** Applies pending migrations; returns the versions applied now (by this call, not by another instance). */
 export async function migrate(db: PgDb, now: number, dir = MIGRATIONS_DIR): Promise<number[]> {
   const migrations = listMigrations(dir);
-  const client = await db.pool.connect();
-  let broken: Error | undefined;
+  // Its own connection, with no statement timeout: a migration may take long, and so may waiting
+  // for another instance's.
+  const client = await db.unboundedClient();
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK.toString()]);
     try {
@@ -32,16 +33,13 @@ export async function migrate(db: PgDb, now: number, dir = MIGRATIONS_DIR): Prom
     } finally {
       await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK.toString()]);
     }
-  } catch (err) {
-    broken = err instanceof Error ? err : new Error(String(err));
-    throw err;
   } finally {
-    // A connection that failed mid-migration is closed rather than reused (it may still hold the lock).
-    client.release(broken);
+    // Closed, never reused: the lock (if a failure left it held) ends with the session.
+    await client.end().catch(() => undefined);
   }
 }
 
-async function applyOne(client: pg.PoolClient, version: number, name: string, sql: string, now: number): Promise<boolean> {
+async function applyOne(client: pg.ClientBase, version: number, name: string, sql: string, now: number): Promise<boolean> {
   await client.query('BEGIN');
   try {
     const applied = await client.query('SELECT 1 FROM schema_migrations WHERE version = $1', [version]);

@@ -1,0 +1,61 @@
+// A PostgreSQL host that stops answering without closing its connections (a paused VM, a network
+// partition, a failover whose old address keeps the sockets open): the server is frozen with
+// SIGSTOP. Requests on the pool's open connections must not hang until the kernel gives up on the
+// socket (minutes): the statement timeout answers them 503 with Retry-After in their surface's
+// shape, the connections are dropped, and once the host answers again the same instance serves
+// as before, with no restart.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { test } from 'node:test';
+import { cliJson, runCli } from '../cli/run.ts';
+import { startServe } from '../cli/serve-process.ts';
+import { tempDir } from '../helpers/build.ts';
+import { postgres } from '../helpers/postgres.ts';
+import {
+  assertUnavailable, deviceAuthorization, deviceLogin, eventually, flowOf, flowStep, LOAD_ENV, Outcomes, PASSWORD, poll, send, startFlow,
+  type Deployment,
+} from './_logins.ts';
+import { CHECK } from './_support.ts';
+
+test('PostgreSQL frozen: requests on open connections answer 503 in their shape instead of hanging, and the instance recovers by itself', { timeout: 300_000 }, async (t) => {
+  const server = await postgres();
+  const env = { ...LOAD_ENV, DATABASE_URL: await server.database(), SERVER_SECRET: randomBytes(32).toString('base64url') };
+  const admin = tempDir(t);
+  const created = await cliJson<{ client_id: string; environment_id: string }>(admin, ['client', 'create', '--name', 'TV', '--poll-interval', '1'], { env });
+  const alice = await runCli(admin, ['user', 'create', '--username', 'alice', '--email', 'alice@example.test'], { stdin: `${PASSWORD}\n`, env });
+  assert.equal(alice.code, 0, alice.stderr);
+  const d: Deployment = { clientId: created.client_id, envId: created.environment_id };
+  const instance = await startServe(t, tempDir(t), env);
+  const base = instance.url;
+
+  // Requests that leave the pool with open connections, and what the probes send meanwhile.
+  const pending = await deviceAuthorization(base, d);
+  assert.equal(pending.status, 200, pending.text);
+  const started = await startFlow(base, d);
+  assert.equal(started.status, 302, started.text);
+  const flow = flowOf(base, d, started);
+  await Promise.all(Array.from({ length: 5 }, () => poll(base, d, String(pending.json.device_code))));
+
+  await server.freeze(async () => {
+    // At once, as a load balancer would send them: each is held by the frozen database, not by the others.
+    const [polled, authorized, stepped, ready] = await Promise.all([
+      poll(base, d, String(pending.json.device_code)),
+      deviceAuthorization(base, d),
+      flowStep(flow, CHECK, { username: 'alice', password: PASSWORD }),
+      send(`${base}/readyz`),
+    ]);
+    assertUnavailable('oauth', polled, 'a poll');
+    assertUnavailable('oauth', authorized, 'a device authorization');
+    assertUnavailable('flows', stepped, 'a flow step');
+    assert.equal(ready.status, 503, `not ready while the database does not answer: ${ready.text}`);
+  });
+
+  // The same instance, no restart: ready again, and a whole device login goes through.
+  await eventually('ready again after the database answers', async () => (await send(`${base}/readyz`)).status === 200);
+  const o = new Outcomes();
+  assert.ok(await deviceLogin(o, d, { start: base, approve: base, polls: [base] }), `a whole device login: ${o.problems.join('; ')}`);
+  assert.deepEqual(o.problems, []);
+  assert.equal((await flowStep(flow, CHECK, { username: 'alice', password: PASSWORD })).status, 200, 'the flow that met the freeze goes on');
+  assert.equal(instance.child.exitCode, null, 'the instance ran throughout');
+  assert.equal(await instance.stop(), 0);
+});
