@@ -16,6 +16,18 @@ export interface Image {
   ceiling: string;
   /** bench/sqlite-cache.ts as JavaScript, for --import. */
   sqliteCache: string;
+  /** The node options of the Dockerfile's ENTRYPOINT (between `node` and the script). */
+  nodeFlags: string[];
+}
+
+/** The options the image gives node: `ENTRYPOINT ["node", …flags, "bin/device-code-server.js"]`. */
+export function entrypointNodeFlags(dockerfile: string): string[] {
+  const line = dockerfile.split('\n').find((l) => l.startsWith('ENTRYPOINT '));
+  const argv = JSON.parse(line?.slice('ENTRYPOINT '.length) ?? 'null') as unknown;
+  if (!Array.isArray(argv) || argv[0] !== 'node' || !argv.every((a) => typeof a === 'string')) {
+    throw new Error('the Dockerfile\'s ENTRYPOINT is not the exec form ["node", …]');
+  }
+  return argv.slice(1).filter((a) => a.startsWith('--'));
 }
 
 export function buildImage(dir: string): Image {
@@ -30,5 +42,6 @@ export function buildImage(dir: string): Image {
     writeFileSync(out, toJavaScript(readFileSync(path.join(ROOT, 'bench', `${name}.ts`), 'utf8')));
     return out;
   };
-  return { bin, ceiling: strip('ceiling'), sqliteCache: strip('sqlite-cache') };
+  const nodeFlags = entrypointNodeFlags(readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8'));
+  return { bin, ceiling: strip('ceiling'), sqliteCache: strip('sqlite-cache'), nodeFlags };
 }

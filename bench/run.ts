@@ -123,7 +123,8 @@ async function serverDir(name: string, extra: Record<string, string> = {}): Prom
 }
 
 async function startServer(sd: ServerDir, opts: { profileName?: string; nodeFlags?: string[]; env?: Record<string, string> } = {}): Promise<Child> {
-  const flags = [...(opts.nodeFlags ?? [])];
+  // As the image runs it (its ENTRYPOINT's node options), then the scenario's own.
+  const flags = [...image.nodeFlags, ...(opts.nodeFlags ?? [])];
   const extraEnv: Record<string, string> = { ...opts.env };
   if (sqliteCacheMb > 0 || sqliteMmapMb > 0) {
     flags.push('--import', image.sqliteCache);
