@@ -34,8 +34,9 @@ export interface PostgresRun {
 }
 
 export interface GrowthPoint { codes: number; load: LoadResult; seedSeconds: number }
-export interface SizeSample { realSeconds: number; virtualSeconds: number; dbMb: number; walMb: number; rows: number; freePages: number; pages: number }
-export interface SweepRun { warp: number; codeLifetime: number; sweepInterval: number; load: LoadResult; samples: SizeSample[] }
+export interface SizeSample { realSeconds: number; virtualSeconds: number; dbMb: number; walMb: number; rows: number; auditRows: number; freePages: number; pages: number }
+/** `auditRetentionSeconds`: how long the run's server keeps audit events (AUDIT_RETENTION_DAYS). */
+export interface SweepRun { warp: number; codeLifetime: number; sweepInterval: number; auditRetentionSeconds: number; load: LoadResult; samples: SizeSample[] }
 
 export interface Machine {
   nproc: number;
@@ -145,11 +146,11 @@ function growthTable(rep: Report): string {
 }
 
 function sweepTable(s: SweepRun): string {
-  const lines = ['| real s | virtual time | rows in device_authorizations | db file MB | -wal MB | free pages / pages |', '|---:|---:|---:|---:|---:|---:|'];
+  const lines = ['| real s | virtual time | rows in device_authorizations | rows in audit_events | db file MB | -wal MB | free pages / pages |', '|---:|---:|---:|---:|---:|---:|---:|'];
   const every = Math.max(1, Math.round(s.samples.length / 15));
   s.samples.forEach((x, i) => {
     if (i % every !== 0 && i !== s.samples.length - 1) return;
-    lines.push(`| ${f0(x.realSeconds)} | ${f1(x.virtualSeconds / 60)} min | ${f0(x.rows)} | ${f1(x.dbMb)} | ${f1(x.walMb)} | ${f0(x.freePages)} / ${f0(x.pages)} |`);
+    lines.push(`| ${f0(x.realSeconds)} | ${f1(x.virtualSeconds / 3600)} h | ${f0(x.rows)} | ${f0(x.auditRows)} | ${f1(x.dbMb)} | ${f1(x.walMb)} | ${f0(x.freePages)} / ${f0(x.pages)} |`);
   });
   return lines.join('\n');
 }
@@ -160,8 +161,8 @@ interface Verdict { target: string; measured: string; met: boolean | undefined }
 const SWEEP_BOUND = 0.1;
 
 export function sweepVerdict(s: SweepRun): { plateauFrom: number | undefined; growth: number | undefined } {
-  // Virtual seconds after which the first codes are past their retention and a sweep has run.
-  const settled = s.codeLifetime + 3600 + s.sweepInterval * s.warp;
+  // Virtual seconds after which the first codes and the first audit events are past their retention and a sweep has run.
+  const settled = Math.max(s.codeLifetime + 3600, s.auditRetentionSeconds) + s.sweepInterval * s.warp;
   const after = s.samples.filter((x) => x.virtualSeconds >= settled);
   const a = after[0];
   const b = after[after.length - 1];
@@ -268,12 +269,12 @@ export function latestSection(rep: Report): string {
   if (rep.sweep) {
     const s = rep.sweep;
     parts.push('### Database size under constant device authorization (sweeper on)', '');
-    parts.push(`Codes live ${s.codeLifetime} s; expired ones are kept an hour (EXPIRED_RETENTION_MS) and then swept (SWEEP_INTERVAL_SECONDS=${s.sweepInterval}). To see the steady state within the run, the server's clock runs ${s.warp}× faster than the wall clock (bench/time-warp.ts; one real second is ${s.warp} s for the server). Device authorization load meanwhile: ${f0(s.load.reqPerSec)} req/s, p99 ${f1(s.load.p99)} ms, peak RSS ${f1(s.load.peakRssMb)} MB; answers: ${mixText(s.load.mix, s.load.responses)}.`, '');
+    parts.push(`Codes live ${s.codeLifetime} s; expired ones are kept an hour (EXPIRED_RETENTION_MS) and then swept (SWEEP_INTERVAL_SECONDS=${s.sweepInterval}). Each device authorization is also an audit event (\`device.requested\`), kept ${f1(s.auditRetentionSeconds / 86_400)} day(s) here (AUDIT_RETENTION_DAYS, its shortest; 90 by default) and then swept. To see the steady state within the run, the server's clock runs ${s.warp}× faster than the wall clock (bench/time-warp.ts; one real second is ${s.warp} s for the server). Device authorization load meanwhile: ${f0(s.load.reqPerSec)} req/s, p99 ${f1(s.load.p99)} ms, peak RSS ${f1(s.load.peakRssMb)} MB; answers: ${mixText(s.load.mix, s.load.responses)}.`, '');
     parts.push(sweepTable(s), '');
     const v = sweepVerdict(s);
     const last = s.samples[s.samples.length - 1];
     if (v.growth !== undefined && last) {
-      parts.push(`Once the first codes were past their retention (from ${f0(v.plateauFrom ?? 0)} s real), the sweeper deletes as many rows as arrive: the table holds ~${f0(last.rows)} rows and the file stays at ${f1(last.dbMb)} MB (+${f1(last.walMb)} MB of -wal, which SQLite reuses rather than truncates); deleted pages go to the freelist and are reused. The steady state is the arrival rate × (code lifetime + 1 h of retention): at real time the same ${f0(s.load.reqPerSec)} req/s would hold ~${f0(last.rows * s.warp)} rows, a file of ~${f0(last.dbMb * s.warp)} MB — bounded, but by the hour of retention much more than by the ${s.codeLifetime} s lifetime.`, '');
+      parts.push(`Once the first codes and audit events were past their retention (from ${f0(v.plateauFrom ?? 0)} s real), the sweeper deletes as many rows as arrive: the tables hold ~${f0(last.rows)} device authorizations and ~${f0(last.auditRows)} audit events, and the file stays at ${f1(last.dbMb)} MB (+${f1(last.walMb)} MB of -wal, which SQLite reuses rather than truncates); deleted pages go to the freelist and are reused. The steady state is the arrival rate × the retentions: at real time the same ${f0(s.load.reqPerSec)} req/s would hold ~${f0(s.load.reqPerSec * (s.codeLifetime + 3600))} device authorizations and ~${f0(s.load.reqPerSec * 86_400)} audit events per day of AUDIT_RETENTION_DAYS — bounded, by the retentions much more than by the ${s.codeLifetime} s lifetime.`, '');
     }
   }
   parts.push('### Targets (issues 9 and 19)', '', '| Target | This run | Verdict |', '|---|---|---|');

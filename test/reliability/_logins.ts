@@ -6,6 +6,8 @@
 // device_code handed out still exists, each approval gave exactly one token, no code gave two.
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
+import { cliJson, runCli } from '../cli/run.ts';
+import { tempDir } from '../helpers/build.ts';
 import { CHECK, CONSENT, UNLIMITED, VERIFY } from './_support.ts';
 import { DEVICE_CODE_GRANT, PASSWORD } from './_load.ts';
 
@@ -147,6 +149,15 @@ export class Outcomes {
 export interface Deployment {
   clientId: string;
   envId: string;
+}
+
+/** What the logins use, made with the CLI on `env`'s store: a client polling every second, and alice. */
+export async function deploy(t: TestContext, env: Readonly<Record<string, string>>): Promise<Deployment> {
+  const admin = tempDir(t);
+  const created = await cliJson<{ client_id: string; environment_id: string }>(admin, ['client', 'create', '--name', 'TV', '--poll-interval', '1'], { env });
+  const alice = await runCli(admin, ['user', 'create', '--username', 'alice', '--email', 'alice@example.test'], { stdin: `${PASSWORD}\n`, env });
+  assert.equal(alice.code, 0, alice.stderr);
+  return { clientId: created.client_id, envId: created.environment_id };
 }
 
 /** Where one login's steps go: the device asks `start`, the person approves on `approve`, polls alternate over `polls`. */

@@ -7,24 +7,18 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { cliJson, runCli } from '../cli/run.ts';
 import { startServe } from '../cli/serve-process.ts';
 import { tempDir } from '../helpers/build.ts';
 import { postgres } from '../helpers/postgres.ts';
 import {
-  assertUnavailable, deviceAuthorization, deviceLogin, eventually, flowOf, flowStep, LOAD_ENV, Outcomes, PASSWORD, poll, send, startFlow,
-  type Deployment,
+  assertUnavailable, deploy, deviceAuthorization, deviceLogin, eventually, flowOf, flowStep, LOAD_ENV, Outcomes, PASSWORD, poll, send, startFlow,
 } from './_logins.ts';
 import { CHECK } from './_support.ts';
 
 test('PostgreSQL frozen: requests on open connections answer 503 in their shape instead of hanging, and the instance recovers by itself', { timeout: 300_000 }, async (t) => {
   const server = await postgres();
   const env = { ...LOAD_ENV, DATABASE_URL: await server.database(), SERVER_SECRET: randomBytes(32).toString('base64url') };
-  const admin = tempDir(t);
-  const created = await cliJson<{ client_id: string; environment_id: string }>(admin, ['client', 'create', '--name', 'TV', '--poll-interval', '1'], { env });
-  const alice = await runCli(admin, ['user', 'create', '--username', 'alice', '--email', 'alice@example.test'], { stdin: `${PASSWORD}\n`, env });
-  assert.equal(alice.code, 0, alice.stderr);
-  const d: Deployment = { clientId: created.client_id, envId: created.environment_id };
+  const d = await deploy(t, env);
   const instance = await startServe(t, tempDir(t), env);
   const base = instance.url;
 

@@ -8,13 +8,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { cliJson, runCli } from '../cli/run.ts';
 import { startServe } from '../cli/serve-process.ts';
 import { tempDir } from '../helpers/build.ts';
 import { postgres } from '../helpers/postgres.ts';
 import {
-  assertAnswersHold, assertUnavailable, deviceAuthorization, deviceLogin, eventually, flowOf, flowStep, form, LOAD_ENV,
-  Outcomes, PASSWORD, poll, send, startFlow, startLoad, type Deployment,
+  assertAnswersHold, assertUnavailable, deploy, deviceAuthorization, deviceLogin, eventually, flowOf, flowStep, form, LOAD_ENV,
+  Outcomes, PASSWORD, poll, send, startFlow, startLoad,
 } from './_logins.ts';
 import { CHECK } from './_support.ts';
 
@@ -23,11 +22,7 @@ const RSA_APP_ID = '1f00c62b-a5c0-49d3-9ffb-92314d717187';
 test('PostgreSQL stopped and restarted under load: 503 + Retry-After in every surface\'s shape meanwhile, two instances recover by themselves, every answer holds', { timeout: 600_000 }, async (t) => {
   const server = await postgres();
   const env = { ...LOAD_ENV, DATABASE_URL: await server.database(), SERVER_SECRET: randomBytes(32).toString('base64url') };
-  const admin = tempDir(t);
-  const created = await cliJson<{ client_id: string; environment_id: string }>(admin, ['client', 'create', '--name', 'TV', '--poll-interval', '1'], { env });
-  const alice = await runCli(admin, ['user', 'create', '--username', 'alice', '--email', 'alice@example.test'], { stdin: `${PASSWORD}\n`, env });
-  assert.equal(alice.code, 0, alice.stderr);
-  const d: Deployment = { clientId: created.client_id, envId: created.environment_id };
+  const d = await deploy(t, env);
   const a = await startServe(t, tempDir(t), env);
   const b = await startServe(t, tempDir(t), env);
   const instances = [a.url, b.url];

@@ -8,14 +8,13 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { cliJson, runCli } from '../cli/run.ts';
 import { startServe } from '../cli/serve-process.ts';
 import { tempDir } from '../helpers/build.ts';
 import { postgresDatabase } from '../helpers/postgres.ts';
 import { startRedis } from '../helpers/redis.ts';
 import {
-  assertAnswersHold, assertUnavailable, deviceAuthorization, eventually, flowOf, flowStep, LOAD_ENV, Outcomes, PASSWORD,
-  send, startFlow, startLoad, type Deployment, type Flow,
+  assertAnswersHold, assertUnavailable, deploy, deviceAuthorization, eventually, flowOf, flowStep, LOAD_ENV, Outcomes, PASSWORD,
+  send, startFlow, startLoad, type Flow,
 } from './_logins.ts';
 import { CHECK, VERIFY } from './_support.ts';
 
@@ -48,11 +47,7 @@ test('Redis stopped and started again under load: limits fall back per instance 
     ...LOAD_ENV, DATABASE_URL: await postgresDatabase(), REDIS_URL: redis.url, SERVER_SECRET: randomBytes(32).toString('base64url'),
     RATE_LIMIT_DISCOVERY: String(DISCOVERY),
   };
-  const admin = tempDir(t);
-  const created = await cliJson<{ client_id: string; environment_id: string }>(admin, ['client', 'create', '--name', 'TV', '--poll-interval', '1'], { env });
-  const alice = await runCli(admin, ['user', 'create', '--username', 'alice', '--email', 'alice@example.test'], { stdin: `${PASSWORD}\n`, env });
-  assert.equal(alice.code, 0, alice.stderr);
-  const d: Deployment = { clientId: created.client_id, envId: created.environment_id };
+  const d = await deploy(t, env);
   const a = await startServe(t, tempDir(t), env);
   const b = await startServe(t, tempDir(t), env);
   const instances = [a.url, b.url];

@@ -10,6 +10,7 @@ import { ensureBrowserSecret } from '../../http/browser.ts';
 import { envIdParam, text } from '../../http/params.ts';
 import type { Services } from '../../services.ts';
 import { langQuery } from './context.ts';
+import { page, pageRefusals } from './responses.ts';
 
 const deviceQuery = z.object({
   user_code: text(64).optional(),
@@ -39,10 +40,10 @@ export function entryRoutes(app: FastifyInstance, services: Services): void {
         produces: ['text/html'],
         response: {
           302: z.null().describe('Location: {PUBLIC_URL}/{envID}/signon?flowId=…[&user_code=…][&view=devices]; with idp, {PUBLIC_URL}/{envID}/idp/{idp}/start?flowId=…'),
-          400: z.string().describe('HTML: a malformed user_code (over 64 characters, or a NUL byte) or a view other than devices'),
-          ...(s.params ? { 404: z.string().describe(`HTML: no such environment${s.url.endsWith(':clientId') ? ' or application' : ''}`) } : {}),
-          429: z.string().describe('HTML: too many requests from this address (Retry-After)'),
-          503: z.string().describe('HTML: the flow could not be stored (the database is out of storage or cannot be reached; Retry-After)'),
+          400: page('a malformed user_code (over 64 characters, or a NUL byte) or a view other than devices'),
+          ...(s.params ? { 404: page(`no such environment${s.url.endsWith(':clientId') ? ' or application' : ''}`) } : {}),
+          429: pageRefusals[429],
+          503: page('the flow could not be stored (the database is out of storage or cannot be reached; Retry-After)'),
         },
       },
       handler: async (request, reply) => {

@@ -19,6 +19,7 @@ import { langQuery, pageContext } from './context.ts';
 import { errorWords, redirectPage, sendPage } from './errors.ts';
 import { html } from './html.ts';
 import { messagePage } from './render.ts';
+import { page, pageRefusals } from './responses.ts';
 
 const idpParams = z.object({ envId: envIdParam, name: text(40) });
 const startQuery = z.object({
@@ -37,7 +38,6 @@ const callbackQuery = z.object({
   session_state: text(512).optional(),
 });
 
-const page = (what: string) => z.string().describe(`HTML: ${what}`);
 
 export function idpRoutes(app: FastifyInstance, services: Services): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -69,8 +69,7 @@ export function idpRoutes(app: FastifyInstance, services: Services): void {
         303: z.null().describe('Location: the verification page, when the flow is past its sign-in step'),
         400: page('the provider could not be used (unknown, unreachable or misconfigured), or the flow no longer awaits a sign-in; a way back'),
         404: page('the link has expired (unknown or expired flow, or another browser); no such environment'),
-        429: page('too many requests from this address (Retry-After)'),
-        503: page('the database cannot be reached just now (Retry-After)'),
+        ...pageRefusals,
       },
     },
     handler: async (request, reply) => {
@@ -103,8 +102,7 @@ export function idpRoutes(app: FastifyInstance, services: Services): void {
         303: z.null().describe('Location: the verification page of the flow, at its code step'),
         400: page('the sign-in did not complete: cancelled, refused, replayed, another browser\'s, or the provider answered wrongly or not at all'),
         404: page('no such environment'),
-        429: page('too many requests from this address (Retry-After)'),
-        503: page('the database cannot be reached just now (Retry-After)'),
+        ...pageRefusals,
       },
     },
     handler: async (request, reply) => {

@@ -11,6 +11,7 @@ import { CoreError } from '../../core/errors.ts';
 import { formatUserCode, normalizeUserCode } from '../../crypto/codes.ts';
 import { envIdParam, text } from '../../http/params.ts';
 import type { Services } from '../../services.ts';
+import { page, pageRefusals } from './responses.ts';
 
 export const QR_PATH = '/device/qr.svg';
 
@@ -18,7 +19,6 @@ export const QR_PATH = '/device/qr.svg';
 export const QR_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox";
 
 const qrQuery = z.object({ user_code: text(64).describe('The user code; case, spaces and dashes are ignored (WDJB-MJHT, wdjbmjht)') });
-const html = (what: string) => z.string().describe(`HTML: ${what}`);
 
 /** The QR routes of the page plugin; they answer errors as the page does (HTML). */
 export function qrRoutes(app: FastifyInstance, services: Services): void {
@@ -40,10 +40,9 @@ export function qrRoutes(app: FastifyInstance, services: Services): void {
         produces: ['text/html'],
         response: {
           200: { description: 'SVG: the QR code of {verification_uri}?user_code=XXXX-XXXX', content: { 'image/svg+xml': { schema: z.string() } } },
-          400: html('user_code is missing, malformed, or cannot be a user code'),
-          ...(v.params ? { 404: html('no such environment') } : {}),
-          429: html('too many requests from this address (Retry-After)'),
-          503: html('the database cannot be reached just now (Retry-After)'),
+          400: page('user_code is missing, malformed, or cannot be a user code'),
+          ...(v.params ? { 404: page('no such environment') } : {}),
+          ...pageRefusals,
         },
       },
       handler: async (request, reply) => {

@@ -34,6 +34,7 @@ import { forbiddenPage, formMessage, isFormError, rawPageError, redirectPage, se
 import { confirmSignOutPage, deviceRows, devicesHref, devicesLink, devicesPage } from './signed-in-devices.ts';
 import { codePage, consentPage, donePage, failedPage, messagePage, signInPage, type FormContext, type FormError } from './render.ts';
 import { html } from './html.ts';
+import { page, pageRefusals } from './responses.ts';
 import type { PlainKey } from './i18n/index.ts';
 
 const envParams = z.object({ envId: envIdParam });
@@ -58,13 +59,11 @@ const pageBody = z.object({
   grant: text(64).optional().describe('with action=signout: the id of the grant to end'),
 });
 
-const page = (what: string) => z.string().describe(`HTML: ${what}`);
 const getResponses = {
   200: page("the flow's current step: sign-in form, code form, consent screen, done or failed page; with view=devices and a signed-in user, \"Your devices\""),
   400: page('a malformed query (flowId, user_code or signedOut over 64 characters, a NUL byte, or a view other than devices)'),
   404: page('the link has expired (unknown or expired flow, or another browser); under /{envID}, no such environment'),
-  429: page('too many requests from this address (Retry-After)'),
-  503: page('the database cannot be reached just now (Retry-After)'),
+  ...pageRefusals,
 };
 const postResponses = {
   303: z.null().describe('Location: the page again (Post/Redirect/Get); also when the flow had already moved on; after a sign-out, "Your devices" with signedOut'),
