@@ -184,6 +184,13 @@ export function verdicts(rep: Report): Verdict[] {
     const q = ratio(da, rep);
     out.push({ target: 'Device authorization ≥ 1.0× ceiling (c)', measured: `${f2(q.tput ?? NaN)}×`, met: q.tput === undefined ? undefined : q.tput >= 1.0 });
   }
+  // Issue 19: an ID token costs at most 1.5× a token-issuing poll without one (its throughput at least 1/1.5 of it).
+  const token = get('token');
+  const withId = get('token_openid');
+  if (token && withId) {
+    const cost = token.load.reqPerSec / withId.load.reqPerSec;
+    out.push({ target: 'A token-issuing poll with an ID token costs ≤ 1.5× one without', measured: `${f2(cost)}× (${f0(withId.load.reqPerSec)} against ${f0(token.load.reqPerSec)} req/s)`, met: cost <= 1.5 });
+  }
   // Issue 19: the refresh grant, UserInfo and introspection each at least 0.3× ceiling (b).
   for (const [id, name] of [['refresh', 'Refresh grant'], ['userinfo', 'UserInfo'], ['introspection', 'Introspection']] as const) {
     const r = get(id);

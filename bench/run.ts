@@ -12,7 +12,7 @@
 //   node bench/run.ts [--duration 10] [--connections 50] [--warmup 2] [--codes 100000]
 //                     [--growth 10000,100000[,1000000]] [--sweep-duration 60] [--sweep-warp 3000]
 //                     [--only ceilings,scenarios,postgres,growth,sweep] [--skip postgres,…]
-//                     [--scenarios device_authorization,poll,poll_confidential,cycle,refresh,userinfo,introspection,verify,veeam,rsa]
+//                     [--scenarios device_authorization,poll,poll_confidential,token,token_openid,cycle,refresh,userinfo,introspection,verify,veeam,rsa]
 //                     [--pool-rate 4000] [--pg-pool-size 10]
 //                     [--profile [--profile-scenarios device_authorization,poll]] [--no-write] [--out file]
 //                     [--sqlite-cache-mb 64]   (an experiment: a bigger SQLite page cache in the server)
@@ -191,6 +191,10 @@ interface MainData {
   cookie: string;
   refreshClient: string;
   refreshChains: string[];
+  /** Approved codes redeemed by their first poll, without and with `openid` (an ID token). */
+  redeemClient: string;
+  tokenCodes: PendingCode[];
+  idTokenCodes: PendingCode[];
   /** Access tokens (scope openid profile email) of as many grants, for UserInfo and introspection. */
   accessTokens: string[];
   /** The confidential client that introspects them (a resource server). */
@@ -247,6 +251,14 @@ async function seedMain(): Promise<MainData> {
       cycleFlows = await seeder.signedInFlows(approver, cookie, pool);
     }
     const refreshChains = wanted('refresh') ? await seeder.refreshChains(refreshClient, approver, connections * 4) : [];
+    const redeemClient = await seeder.client({ name: 'Bench redeemer', codeLifetime: 3600 });
+    let tokenCodes: PendingCode[] = [];
+    let idTokenCodes: PendingCode[] = [];
+    if (wanted('token', 'token_openid')) {
+      log(`seeding ${pool.toLocaleString()} approved codes for each of token and token_openid`);
+      if (wanted('token')) tokenCodes = await seeder.approvedCodes(redeemClient, approver, 'profile email', pool);
+      if (wanted('token_openid')) idTokenCodes = await seeder.approvedCodes(redeemClient, approver, 'openid profile email', pool);
+    }
     let accessTokens: string[] = [];
     if (wanted('userinfo', 'introspection')) {
       log(`seeding ${TOKEN_GRANTS.toLocaleString()} grants of ${TOKEN_USERS.toLocaleString()} users with an access token each (userinfo, introspection)`);
@@ -260,7 +272,7 @@ async function seedMain(): Promise<MainData> {
     return {
       sd, envId, daClient: da.clientId, pollClient: pollClient.clientId, pollCodes,
       confidentialPoller: { clientId: backend.client.clientId, secret: backend.secret, codes: confidentialCodes }, cycleClient: cycleClient.clientId, cycleFlows,
-      verifyItems, cookie, refreshClient: refreshClient.clientId, refreshChains,
+      verifyItems, cookie, refreshClient: refreshClient.clientId, refreshChains, redeemClient: redeemClient.clientId, tokenCodes, idTokenCodes,
       accessTokens, resourceServer: { clientId: resourceServer.client.clientId, secret: resourceServer.secret },
       sessions, adminJwt, rsaUsers,
     };
@@ -283,6 +295,10 @@ const SCENARIOS: ScenarioDef[] = [
     make: (m) => ({ requests: S.poll(m.pollCodes, m.pollClient) }) },
   { id: 'poll_confidential', label: 'token polls by a confidential client (client_secret_basic)', ceiling: 'b',
     make: (m) => ({ requests: S.poll(m.confidentialPoller.codes, m.confidentialPoller.clientId, m.confidentialPoller.secret) }) },
+  { id: 'token', label: 'token-issuing polls: approved codes redeemed, scope profile email (an access token)', ceiling: 'b',
+    make: (m) => ({ requests: S.redeem(new S.Pool(m.tokenCodes), m.redeemClient) }) },
+  { id: 'token_openid', label: 'token-issuing polls: approved codes redeemed, scope openid profile email (access and ID token)', ceiling: 'b',
+    make: (m) => ({ requests: S.redeem(new S.Pool(m.idTokenCodes), m.redeemClient) }) },
   { id: 'cycle', label: 'full cycle: authorize → verify → consent → token', ceiling: 'a',
     make: (m) => ({
       requests: S.cycle(m.envId, m.cycleClient, new S.Pool(m.cycleFlows), m.cookie),

@@ -41,6 +41,15 @@ export function deviceAuthorization(clientId: string): ConnectionRequests {
   return () => [{ method: 'POST', path: '/oauth/device_authorization', headers: FORM, body }];
 }
 
+/** The first poll of approved codes, each code once (a one-shot pool): every answer is a token. */
+export function redeem(codes: Pool<PendingCode>, clientId: string): ConnectionRequests {
+  const prefix = `grant_type=${enc(DEVICE_CODE_GRANT)}&client_id=${enc(clientId)}&device_code=`;
+  return (ctl) => [{
+    method: 'POST', path: '/oauth/token', headers: FORM,
+    setupRequest: (req) => ({ ...req, body: prefix + codes.take(ctl, 'approved codes').deviceCode }),
+  }];
+}
+
 /**
  * Token polls of pending codes, a code chosen at random from all of them for every request; with
  * `secret`, as a confidential client authenticating with client_secret_basic on every poll.

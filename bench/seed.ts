@@ -110,7 +110,19 @@ export class Seeder {
   }
 
   /** `n` pending device authorizations of `client`, as DeviceFlow.start makes them. */
-  async pendingCodes(client: Client, n: number): Promise<PendingCode[]> {
+  pendingCodes(client: Client, n: number): Promise<PendingCode[]> {
+    return this.#codes(client, n);
+  }
+
+  /**
+   * `n` device authorizations of `client` for `scope`, approved by `user` (signed in with a
+   * password just now), as a consent leaves them: each one's first poll redeems it for tokens.
+   */
+  approvedCodes(client: Client, user: User, scope: string, n: number): Promise<PendingCode[]> {
+    return this.#codes(client, n, { user, scope });
+  }
+
+  async #codes(client: Client, n: number, approved?: { user: User; scope: string }): Promise<PendingCode[]> {
     const secrets = this.services.secrets;
     const format = this.services.config.userCode;
     const now = Date.now();
@@ -126,8 +138,9 @@ export class Seeder {
       const record: DeviceAuthorization = {
         id: timeOrderedUuid(now), envId: this.env.id, clientId: client.clientId,
         deviceCodeHash: secrets.hashCode('device', deviceCode), userCodeHash: secrets.hashCode('user', userCode),
-        scope: client.scopes.join(' '), status: 'pending', expiresAt: now + client.codeLifetime * 1000,
-        interval: client.pollInterval, lastPolledAt: null, userId: null, createdAt: now, decidedAt: null, authentication: null,
+        scope: approved?.scope ?? client.scopes.join(' '), status: approved === undefined ? 'pending' : 'approved', expiresAt: now + client.codeLifetime * 1000,
+        interval: client.pollInterval, lastPolledAt: null, userId: approved?.user.id ?? null, createdAt: now,
+        decidedAt: approved === undefined ? null : now, authentication: approved === undefined ? null : passwordSignIn(now),
         sourceNetwork: '127.0.0.1', grantId: null, requestContext: null, approverContext: null, locationMismatch: false, reportedAt: null,
       };
       const result = await this.#devices.insert(record);

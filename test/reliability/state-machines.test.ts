@@ -473,7 +473,7 @@ test('verification flow: every step as the model says; COMPLETED and FAILED neve
   }), {
     numRuns: 50,
     // Run first (see above): two people racing for one code, then a wrong password, five wrong
-    // codes, a flow that expired, and a refusal followed by another channel's decision.
+    // codes, a flow that expired, and a refusal followed by another channel's decision; each step sent again.
     examples: [
       [[[{ kind: 'start' }, { kind: 'start' }, { kind: 'device' }], [
         { kind: 'next', flow: 0, device: 0, accept: true }, { kind: 'next', flow: 1, device: 0, accept: true },
@@ -487,6 +487,12 @@ test('verification flow: every step as the model says; COMPLETED and FAILED neve
         { kind: 'signIn', flow: 1, right: true }, { kind: 'start' }, { kind: 'next', flow: 2, device: 1, accept: false },
         { kind: 'next', flow: 2, device: 1, accept: false }, { kind: 'next', flow: 2, device: 1, accept: false },
         { kind: 'consent', flow: 2, accept: true }, { kind: 'decide', device: 1, approve: true },
+      ]]],
+      // Each step sent again after its answer was lost: the sign-in, the code, the approval.
+      [[[{ kind: 'start' }, { kind: 'start' }, { kind: 'device' }], [
+        { kind: 'signIn', flow: 0, right: true }, { kind: 'signIn', flow: 0, right: true },
+        { kind: 'verify', flow: 0, code: { device: 0 } }, { kind: 'verify', flow: 0, code: { device: 0 } },
+        { kind: 'consent', flow: 0, accept: true }, { kind: 'consent', flow: 0, accept: true },
       ]]],
     ],
   });

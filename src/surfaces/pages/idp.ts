@@ -38,7 +38,6 @@ const callbackQuery = z.object({
   session_state: text(512).optional(),
 });
 
-
 export function idpRoutes(app: FastifyInstance, services: Services): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const { publicUrl } = services.config;
