@@ -17,10 +17,13 @@ import type { DeviceFlow } from './device-flow.ts';
 import { CoreError, isCoreError } from './errors.ts';
 import type { GuessBudget } from './guess-budget.ts';
 import { passwordSignIn } from './identity.ts';
-import { locationWarnings, UNKNOWN_CONTEXT, type ConsentWarning } from './request-context.ts';
+import type { ConsentAnswer, FlowView } from './flow-view.ts';
+import { locationWarnings, UNKNOWN_CONTEXT } from './request-context.ts';
 import { parseScopeList } from './scopes.ts';
 import type { PasswordSignIn } from './sign-in.ts';
 import { outcomeOf, type Telemetry } from './telemetry.ts';
+
+export type { ConsentAnswer, DeviceRequestView, FlowView } from './flow-view.ts';
 
 export const FLOW_IDLE_MS = 15 * 60 * 1000;
 /** The fifth wrong code fails the flow (RFC 8628 §5.1; the number is ours). */
@@ -37,36 +40,6 @@ export interface VerificationDeps {
   telemetry: Telemetry;
   audit: AuditTrail;
 }
-
-/** The device's request as the consent screen shows it (RFC 8628 §5.4). */
-export interface DeviceRequestView {
-  requestedAt: number;
-  expiresAt: number;
-  /** Where it came from; each field null when unknown. */
-  source: RequestContext;
-}
-
-/** What a front end shows for a flow, to the person whose request (`viewer`) asked for it. */
-export interface FlowView {
-  flow: Flow;
-  /** When the view was made, by the engine's clock: relative times ("2 minutes ago") count from it. */
-  at: number;
-  /** The signed-in person; `name` when their profile has one. */
-  user?: { id: string; username: string; name?: string };
-  application?: { name: string };
-  scopes?: string[];
-  /** The verified code in display form (consent screen). */
-  userCode?: string;
-  /** Once the flow has a device: its request. */
-  request?: DeviceRequestView;
-  /** With `request`: what differs between it and where the viewer is now (empty when nothing does). */
-  warnings?: ConsentWarning[];
-  /** The flow ended with "I didn't start this": the request was denied and reported. */
-  reported?: boolean;
-}
-
-/** The answers of the consent step: approve, deny, or deny and report ("I didn't start this"). */
-export type ConsentAnswer = 'approve' | 'deny' | 'report';
 
 /** The answer of a step sent again (counted apart from the first). */
 class Repeated {
