@@ -3,15 +3,23 @@
 //   constant       bare Fastify (+ @fastify/formbody) answering a constant JSON to a form POST
 //   select-update  the same + one PK SELECT and one UPDATE of a random row among 100k (file database, WAL)
 //   insert         the same + one INSERT per request (file database, WAL)
+//   pg-update      bare Fastify + one PostgreSQL statement per request: UPDATE … RETURNING of a random
+//                  row among 100k, on DATABASE_URL through a pool of DATABASE_POOL_SIZE, committed
+//                  without waiting for the flush (as our poll's bookkeeping is): the least a poll on
+//                  PostgreSQL can cost, since ours is that statement plus the client's lookup
 // Announces {"port": n} on stdout once listening on 127.0.0.1; SIGTERM closes it.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import formbody from '@fastify/formbody';
 import Database from 'better-sqlite3';
 import Fastify from 'fastify';
+import pg from 'pg';
 
+/** The SQLite-side ceilings, run by the ceilings phase. */
 export const CEILING_KINDS = ['constant', 'select-update', 'insert'] as const;
-export type CeilingKind = (typeof CEILING_KINDS)[number];
+/** Every kind this file runs; `pg-update` is run by the postgres phase, on its server. */
+export const ALL_CEILING_KINDS = [...CEILING_KINDS, 'pg-update'] as const;
+export type CeilingKind = (typeof ALL_CEILING_KINDS)[number];
 export const CEILING_ROWS = 100_000;
 
 // Sizes like ours: a device authorization answer is ~330 bytes, a poll error ~110.
@@ -30,6 +38,29 @@ function openDb(file: string): Database.Database {
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
   return db;
+}
+
+const PENDING = { error: 'authorization_pending', error_description: 'the user has not yet approved the request' };
+
+/** The pg-update ceiling's handler: one named statement per request on a pool, the table seeded first. */
+async function postgresUpdate(url: string, poolSize: number): Promise<{ handle: () => Promise<unknown>; close: () => Promise<void> }> {
+  // Per session, as our poll sets it per transaction: the UPDATE's commit does not wait for the flush.
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, options: '-c synchronous_commit=off' });
+  await pool.query(`CREATE TABLE IF NOT EXISTS codes (id TEXT PRIMARY KEY, client_id TEXT NOT NULL, status TEXT NOT NULL,
+    expires_at BIGINT NOT NULL, "interval" INTEGER NOT NULL, last_polled_at BIGINT)`);
+  await pool.query('TRUNCATE codes');
+  await pool.query(`INSERT INTO codes SELECT encode(sha256(i::text::bytea), 'hex'), 'client', 'pending', $1::bigint, 5, NULL
+    FROM generate_series(0, $2::integer - 1) AS i`, [Date.now() + 3_600_000, CEILING_ROWS]);
+  await pool.query('VACUUM ANALYZE codes');
+  const ids = (await pool.query<{ id: string }>('SELECT id FROM codes')).rows.map((r) => r.id);
+  return {
+    handle: async () => {
+      const id = ids[Math.floor(Math.random() * ids.length)] ?? '';
+      await pool.query({ name: 'poll', text: 'UPDATE codes SET last_polled_at = $1 WHERE id = $2 RETURNING "interval", status', values: [Date.now(), id] });
+      return PENDING;
+    },
+    close: () => pool.end(),
+  };
 }
 
 async function main(kind: CeilingKind, dir: string): Promise<void> {
@@ -57,7 +88,7 @@ async function main(kind: CeilingKind, dir: string): Promise<void> {
       const id = ids[Math.floor(Math.random() * ids.length)] ?? '';
       const row = select.get(id) as { interval: number } | undefined;
       update.run(Date.now(), row?.interval ?? 5, id);
-      return { error: 'authorization_pending', error_description: 'the user has not yet approved the request' };
+      return PENDING;
     };
   } else if (kind === 'insert') {
     const db = openDb(path.join(dir, 'ceiling-insert.db'));
@@ -69,9 +100,15 @@ async function main(kind: CeilingKind, dir: string): Promise<void> {
       ins.run(randomUUID(), body.client_id ?? '', randomBytes(32).toString('hex'), now, now + 600_000);
       return ANSWER;
     };
+  } else if (kind === 'pg-update') {
+    const url = process.env.DATABASE_URL;
+    if (url === undefined) throw new Error('pg-update: DATABASE_URL is not set');
+    const db = await postgresUpdate(url, Number(process.env.DATABASE_POOL_SIZE ?? '10'));
+    app.addHook('onClose', db.close);
+    app.post('/', async () => db.handle());
   }
 
-  app.post('/', (request, reply) => { void reply.send(handle((request.body ?? {}) as Record<string, string>)); });
+  if (kind !== 'pg-update') app.post('/', (request, reply) => { void reply.send(handle((request.body ?? {}) as Record<string, string>)); });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   process.stdout.write(`${JSON.stringify({ port: typeof address === 'object' && address !== null ? address.port : 0 })}\n`);
@@ -82,8 +119,8 @@ async function main(kind: CeilingKind, dir: string): Promise<void> {
 
 const [kind, dir] = process.argv.slice(2);
 if (import.meta.main) {
-  if (!CEILING_KINDS.includes(kind as CeilingKind) || dir === undefined) {
-    process.stderr.write(`usage: node bench/ceiling.ts <${CEILING_KINDS.join('|')}> <dir>\n`);
+  if (!(ALL_CEILING_KINDS as readonly string[]).includes(kind ?? '') || dir === undefined) {
+    process.stderr.write(`usage: node bench/ceiling.ts <${ALL_CEILING_KINDS.join('|')}> <dir>\n`);
     process.exit(2);
   }
   await main(kind as CeilingKind, dir);

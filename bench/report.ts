@@ -30,6 +30,8 @@ export interface PostgresRun {
   /** Pending codes seeded for the polls. */
   codes: number;
   seedSeconds: number;
+  /** (b-pg): bare Fastify and one PostgreSQL statement per request, on the same server and core. */
+  ceiling?: Row;
   rows: Row[];
 }
 
@@ -108,6 +110,7 @@ export function postgresTable(rep: Report): string {
     const rss = each ? (r.processes?.map((p) => f1(p.peakRssMb)).join(' / ') ?? '') : f1(r.load.peakRssMb);
     lines.push(`| ${scenario} | ${store} | ${rps} | ${f1(r.load.p50)} | ${f1(r.load.p99)} | ${rss} | ${r.load.errors} / ${r.load.timeouts} | ${f0(r.load.non2xx)} | ${r.ceiling === undefined ? '' : `(${r.ceiling})`} | ${q.tput === undefined ? '' : f2(q.tput)} | ${q.rss === undefined ? '' : f2(q.rss)} |`);
   };
+  if (pg.ceiling) line('(b-pg) ceiling: one UPDATE … RETURNING per request', 'PostgreSQL, bare Fastify', pg.ceiling);
   for (const id of ['device_authorization', 'poll']) {
     const scenario = id === 'poll' ? 'token polls' : 'device authorization';
     const sqlite = rep.scenarios.find((r) => r.id === id);
@@ -173,16 +176,29 @@ export function sweepVerdict(s: SweepRun): { plateauFrom: number | undefined; gr
 export function verdicts(rep: Report): Verdict[] {
   const out: Verdict[] = [];
   const get = (id: string) => rep.scenarios.find((r) => r.id === id);
+  // Issue 19's targets, which include issue 9's (polls ≥ 0.85× (b), device authorization ≥ 1.0× (c)).
   const polls = get('poll');
   if (polls) {
     const q = ratio(polls, rep);
-    out.push({ target: 'Token polls ≥ 0.85× ceiling (b)', measured: `${f2(q.tput ?? NaN)}×`, met: q.tput === undefined ? undefined : q.tput >= 0.85 });
+    out.push({ target: 'Token polls ≥ 1.0× ceiling (b)', measured: `${f2(q.tput ?? NaN)}×`, met: q.tput === undefined ? undefined : q.tput >= 1.0 });
     out.push({ target: 'Token polls p99 ≤ 15 ms', measured: `${f1(polls.load.p99)} ms`, met: polls.load.p99 <= 15 });
   }
   const da = get('device_authorization');
   if (da) {
     const q = ratio(da, rep);
-    out.push({ target: 'Device authorization ≥ 1.0× ceiling (c)', measured: `${f2(q.tput ?? NaN)}×`, met: q.tput === undefined ? undefined : q.tput >= 1.0 });
+    out.push({ target: 'Device authorization ≥ 1.3× ceiling (c)', measured: `${f2(q.tput ?? NaN)}×`, met: q.tput === undefined ? undefined : q.tput >= 1.3 });
+    out.push({ target: 'Device authorization p99 ≤ 20 ms', measured: `${f1(da.load.p99)} ms`, met: da.load.p99 <= 20 });
+  }
+  const confidential = get('poll_confidential');
+  if (polls && confidential) {
+    const r = confidential.load.reqPerSec / polls.load.reqPerSec;
+    out.push({ target: 'Confidential-client polls ≥ 0.9× public-client polls', measured: `${f2(r)}×`, met: r >= 0.9 });
+  }
+  const pgPolls = rep.postgres?.rows.find((r) => r.id === 'pg1_poll');
+  if (polls && pgPolls) {
+    const r = pgPolls.load.reqPerSec / polls.load.reqPerSec;
+    const bound = rep.postgres?.ceiling === undefined ? '' : `; the bare (b-pg) ceiling itself: ${f2(rep.postgres.ceiling.load.reqPerSec / polls.load.reqPerSec)}×`;
+    out.push({ target: 'PostgreSQL polls ≥ 0.5× SQLite polls (one process each)', measured: `${f2(r)}×${bound}`, met: r >= 0.5 });
   }
   // Issue 19: an ID token costs at most 1.5× a token-issuing poll without one (its throughput at least 1/1.5 of it).
   const token = get('token');
@@ -215,7 +231,13 @@ export function verdicts(rep: Report): Verdict[] {
       const change = last.load.reqPerSec / first.load.reqPerSec - 1;
       const p99 = last.load.p99 / first.load.p99 - 1;
       out.push({ target: `Growth ${f0(first.codes)} → ${f0(last.codes)} codes: throughput within 15 %`, measured: pct(change), met: Math.abs(change) <= 0.15 });
-      out.push({ target: 'Growth: p99 flat (within 15 % of the smallest size\'s)', measured: `${f1(first.load.p99)} → ${f1(last.load.p99)} ms (${pct(p99)})`, met: p99 <= 0.15 });
+      // Up to 100k codes the tail stays flat; to a million (issue 19) it may at most double.
+      const million = last.codes >= 1_000_000;
+      out.push({
+        target: million ? 'Growth: p99 at most twice the smallest size\'s' : 'Growth: p99 flat (within 15 % of the smallest size\'s)',
+        measured: `${f1(first.load.p99)} → ${f1(last.load.p99)} ms (${pct(p99)})`,
+        met: million ? p99 <= 1 : p99 <= 0.15,
+      });
     }
   }
   if (rep.sweep) {
@@ -306,7 +328,7 @@ function historyEntry(rep: Report): string {
     const q = ratio(r, rep);
     lines.push(`| ${r.label} | ${f0(r.load.reqPerSec)} | ${f1(r.load.p99)} | ${f1(r.load.peakRssMb)} | ${q.tput === undefined ? '' : f2(q.tput)} |`);
   }
-  for (const r of rep.postgres?.rows ?? []) {
+  for (const r of [...(rep.postgres?.ceiling ? [rep.postgres.ceiling] : []), ...(rep.postgres?.rows ?? [])]) {
     const q = ratio(r, rep);
     const rss = r.processes !== undefined && r.processes.length > 1 ? r.processes.map((p) => f1(p.peakRssMb)).join(' / ') : f1(r.load.peakRssMb);
     lines.push(`| ${r.label} | ${f0(r.load.reqPerSec)} | ${f1(r.load.p99)} | ${rss} | ${q.tput === undefined ? '' : f2(q.tput)} |`);

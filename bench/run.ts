@@ -14,7 +14,7 @@
 //                     [--only ceilings,scenarios,postgres,growth,sweep] [--skip postgres,…]
 //                     [--scenarios device_authorization,poll,poll_confidential,token,token_openid,cycle,refresh,userinfo,introspection,verify,veeam,rsa]
 //                     [--pool-rate 4000] [--pg-pool-size 10]
-//                     [--profile [--profile-scenarios device_authorization,poll]] [--no-write] [--out file]
+//                     [--profile [--profile-scenarios device_authorization,poll,pg_poll,pg_device_authorization]] [--no-write] [--out file]
 //                     [--sqlite-cache-mb 64]   (an experiment: a bigger SQLite page cache in the server)
 //                     [--sqlite-mmap-mb 1024]  (an experiment: memory-mapped reads in the server)
 import { randomBytes } from 'node:crypto';
@@ -25,7 +25,7 @@ import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { POSTGRES_BIN, postgresInstalled, startPostgres } from '../scripts/postgres.ts';
 import { loadConfig } from '../src/config.ts';
-import { CEILING_KINDS, type CeilingKind } from './ceiling.ts';
+import { CEILING_KINDS } from './ceiling.ts';
 import { runLoad, type ConnectionRequests, type LoadResult } from './load.ts';
 import { freePort } from '../scripts/net.ts';
 import { buildImage } from './image.ts';
@@ -155,7 +155,7 @@ function load(child: Child, port: number, perConnection: ConnectionRequests, sec
 // ---------------------------------------------------------------------------------------------
 // Phases
 
-const CEILING_OF: Record<CeilingKind, { id: CeilingId; label: string }> = {
+const CEILING_OF: Record<(typeof CEILING_KINDS)[number], { id: CeilingId; label: string }> = {
   constant: { id: 'a', label: '(a) ceiling: bare Fastify, constant JSON' },
   'select-update': { id: 'b', label: '(b) ceiling: + SQLite PK SELECT + UPDATE (100k rows)' },
   insert: { id: 'c', label: '(c) ceiling: + SQLite INSERT' },
@@ -323,6 +323,17 @@ const ASKED = args.scenarios.split(',').map((x) => x.trim()).filter(Boolean);
 for (const id of ASKED) if (!SCENARIOS.some((d) => d.id === id)) throw new Error(`--scenarios: unknown scenario ${id} (${SCENARIOS.map((d) => d.id).join(', ')})`);
 const SELECTED = ASKED.length === 0 ? SCENARIOS : SCENARIOS.filter((d) => ASKED.includes(d.id));
 
+/** Notes on the row that its server was profiled, and adds the profile's summary to `profiles`. */
+function profiled(row: Row, profileName: string, result: LoadResult, profiles: Report['profiles']): void {
+  row.note = [row.note, 'profiled with --cpu-prof (slightly slower)'].filter(Boolean).join('; ');
+  const file = path.join(PROFILES, `${profileName}.cpuprofile`);
+  try {
+    profiles.push({ scenario: row.id, summary: summarise(file, result.windowUs) });
+  } catch (err) {
+    problems.push(`${row.id}: no profile at ${file}: ${String(err)}`);
+  }
+}
+
 async function scenarios(m: MainData): Promise<{ rows: Row[]; profiles: Report['profiles'] }> {
   const rows: Row[] = [];
   const profiles: Report['profiles'] = [];
@@ -335,15 +346,7 @@ async function scenarios(m: MainData): Promise<{ rows: Row[]; profiles: Report['
     const result = await load(child, m.sd.port, made.requests);
     await stopServer(child, def.id);
     const row: Row = { id: def.id, label: def.label, ceiling: def.ceiling, load: result, ...made.after?.(result) };
-    if (profileName !== undefined) {
-      row.note = [row.note, 'profiled with --cpu-prof (slightly slower)'].filter(Boolean).join('; ');
-      const file = path.join(PROFILES, `${profileName}.cpuprofile`);
-      try {
-        profiles.push({ scenario: def.id, summary: summarise(file, result.windowUs) });
-      } catch (err) {
-        problems.push(`${def.id}: no profile at ${file}: ${String(err)}`);
-      }
-    }
+    if (profileName !== undefined) profiled(row, profileName, result, profiles);
     rows.push(row);
     log(`  ${Math.round(result.reqPerSec)} req/s, p50 ${result.p50} ms, p90 ${result.p90} ms, p99 ${result.p99} ms, max ${result.max} ms, ${result.peakRssMb.toFixed(1)} MB; ${JSON.stringify(result.mix)}`);
     if (result.errors > 0) problems.push(`${def.id}: ${result.errors} connection errors (${result.timeouts} timeouts)`);
@@ -380,7 +383,7 @@ const PG_SCENARIOS = SCENARIOS.filter((d) => d.id === 'device_authorization' || 
  * autocannon instance (in parallel, in this process). No Redis: each process counts its own rate
  * limits (all at the config's maximum anyway).
  */
-async function postgresPhase(): Promise<PostgresRun> {
+async function postgresPhase(profiles: Report['profiles']): Promise<PostgresRun> {
   if (!postgresInstalled()) {
     const why = `no ${POSTGRES_BIN}/postgres (bash scripts/ensure-debian-packages.sh installs PostgreSQL 15)`;
     log(`postgres: skipped: ${why}`);
@@ -410,14 +413,17 @@ async function postgresPhase(): Promise<PostgresRun> {
     }
     const seedSeconds = (performance.now() - t0) / 1000;
     log(`postgres: seeded in ${seedSeconds.toFixed(1)} s`);
+    const ceiling = await postgresCeiling(await pg.database());
     const rows: Row[] = [];
     for (const def of PG_SCENARIOS) {
       // The SQLite scenarios' MainData has more in it; these two scenarios read only what is here.
       const made = def.make(m as MainData);
       for (const n of [1, 2]) {
         const children: Child[] = [];
+        // `--profile --profile-scenarios pg_poll` (or pg_device_authorization) profiles the one-process run.
+        const profileName = args.profile && n === 1 && PROFILED.has(`pg_${def.id}`) ? `server-pg_${def.id}` : undefined;
         try {
-          for (const sd of sds.slice(0, n)) children.push(await startServer(sd));
+          for (const sd of sds.slice(0, n)) children.push(await startServer(sd, profileName === undefined ? {} : { profileName }));
           log(`postgres ${def.id}, ${n} process${n > 1 ? 'es' : ''} (pids ${children.map((c) => c.pid).join(', ')})`);
           const split = n === 1 ? [connections] : [Math.ceil(connections / 2), Math.floor(connections / 2)];
           const results = await Promise.all(children.map((c, i) => runLoad({
@@ -432,12 +438,33 @@ async function postgresPhase(): Promise<PostgresRun> {
         } finally {
           for (const [i, c] of children.entries()) await stopServer(c, `postgres ${def.id} (process ${i + 1} of ${n})`);
         }
+        // The profile is written when its server exits.
+        const row = rows.find((r) => r.id === `pg${n}_${def.id}`);
+        if (profileName !== undefined && row) profiled(row, profileName, row.load, profiles);
       }
     }
-    return { settings, poolSize: pgPoolSize, codes: liveCodes, seedSeconds, rows };
+    return { settings, poolSize: pgPoolSize, codes: liveCodes, seedSeconds, ceiling, rows };
   } finally {
     await pg.stop();
   }
+}
+
+/**
+ * The least a poll can cost on this PostgreSQL: bare Fastify and one UPDATE … RETURNING of a random
+ * row among 100k per request (bench/ceiling.ts `pg-update`), pinned and pooled like the servers, on
+ * a database of its own. Our poll is that statement plus the client's lookup, so this bounds what
+ * any change to our PostgreSQL poll can reach on this machine.
+ */
+async function postgresCeiling(url: string): Promise<Row> {
+  const dir = path.join(work, 'ceiling-pg-update');
+  mkdirSync(dir, { recursive: true });
+  const child = spawnNode([image.ceiling, 'pg-update', dir], { PATH: process.env.PATH ?? '', DATABASE_URL: url, DATABASE_POOL_SIZE: String(pgPoolSize) });
+  const { port } = (await child.firstJsonLine) as { port: number };
+  log(`postgres: ceiling pg-update on :${port} (pid ${child.pid})`);
+  const result = await load(child, port, S.ceiling());
+  await child.stop();
+  log(`  ${Math.round(result.reqPerSec)} req/s, p99 ${result.p99} ms, ${result.peakRssMb.toFixed(1)} MB`);
+  return { id: 'ceiling_pg', label: '(b-pg) ceiling: bare Fastify + one PostgreSQL UPDATE … RETURNING (100k rows, pool of the same size, commit not waiting for the flush)', load: result };
 }
 
 async function growth(): Promise<GrowthPoint[]> {
@@ -572,7 +599,7 @@ try {
     report.scenarios = r.rows;
     report.profiles = r.profiles;
   }
-  if (phases.has('postgres')) report.postgres = await postgresPhase();
+  if (phases.has('postgres')) report.postgres = await postgresPhase(report.profiles);
   if (phases.has('growth')) report.growth = await growth();
   if (phases.has('sweep')) report.sweep = await sweep();
 } finally {

@@ -66,6 +66,12 @@ export interface OpenOptions {
   clock?: Clock;
   /** Apply migrations (default true). `migrate` and `serve` do; tests may open a raw file. */
   migrate?: boolean;
+  /**
+   * On PostgreSQL, keep clients in memory, told of every change by the database (default true: a
+   * server instance polls with one round trip instead of two). A CLI command, which reads a client
+   * once, does without the listening connection.
+   */
+  clientCache?: boolean;
 }
 
 /**
@@ -73,12 +79,12 @@ export interface OpenOptions {
  * configuration mistake (a wrong DATABASE_URL, or a database not started yet), reported naming the
  * variable and the address without its password, not as an internal error.
  */
-async function openConfiguredStore(config: Config, clock: Clock, migrate: boolean): Promise<Store> {
+async function openConfiguredStore(config: Config, clock: Clock, migrate: boolean, clientCache: boolean): Promise<Store> {
   try {
     return await openStore({
       databasePath: config.databasePath, synchronous: config.sqliteSynchronous,
       databaseUrl: config.databaseUrl, poolSize: config.databasePoolSize,
-      now: clock.now(), migrate, auditOutbox: config.auditWebhook !== undefined,
+      now: clock.now(), migrate, auditOutbox: config.auditWebhook !== undefined, clientCache,
     });
   } catch (err) {
     if (config.databaseUrl === undefined) throw err;
@@ -96,7 +102,7 @@ export async function openServices(config: Config, opts: OpenOptions = {}): Prom
   const geoIp = openGeoIp(config.geoIp);
   const secret = loadOrCreateServerSecret(config.serverSecret, config.dataDir);
   const secrets = new SecretKeys(secret.secret);
-  const store = await openConfiguredStore(config, clock, opts.migrate ?? true);
+  const store = await openConfiguredStore(config, clock, opts.migrate ?? true, opts.clientCache ?? true);
   try {
     const metrics = new Metrics();
     const telemetry: Telemetry = metrics;

@@ -19,6 +19,8 @@ export interface OpenStoreOptions {
   migrate?: boolean;
   /** Audit events also go to the webhook's outbox (AUDIT_WEBHOOK_URL is set). */
   auditOutbox?: boolean;
+  /** PostgreSQL: keep clients in memory, told of every change (a server instance; not for one CLI command). */
+  clientCache?: boolean;
 }
 
 export async function openStore(opts: OpenStoreOptions): Promise<Store> {
@@ -26,7 +28,9 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
   if (opts.databaseUrl !== undefined) {
     // Loaded only when asked for: a SQLite deployment never loads pg.
     const { PostgresStore } = await import('./postgres/postgres-store.ts');
-    return PostgresStore.open({ url: opts.databaseUrl, poolSize: opts.poolSize ?? 10, now: opts.now, migrate, auditOutbox: opts.auditOutbox ?? false });
+    return PostgresStore.open({ url: opts.databaseUrl, poolSize: opts.poolSize ?? 10, now: opts.now, migrate, auditOutbox: opts.auditOutbox ?? false,
+      clientCache: opts.clientCache ?? false,
+    });
   }
   return new SqliteStore({ file: opts.databasePath, now: opts.now, migrate, synchronous: opts.synchronous ?? 'normal', auditOutbox: opts.auditOutbox ?? false });
 }

@@ -7,6 +7,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
+import { ClientCache } from '../../src/store/postgres/client-cache.ts';
+import { PgDb } from '../../src/store/postgres/db.ts';
 import { startServe } from '../cli/serve-process.ts';
 import { tempDir } from '../helpers/build.ts';
 import { postgres } from '../helpers/postgres.ts';
@@ -52,4 +54,18 @@ test('PostgreSQL frozen: requests on open connections answer 503 in their shape 
   assert.equal((await flowStep(flow, CHECK, { username: 'alice', password: PASSWORD })).status, 200, 'the flow that met the freeze goes on');
   assert.equal(instance.child.exitCode, null, 'the instance ran throughout');
   assert.equal(await instance.stop(), 0);
+});
+
+test('PostgreSQL frozen: an instance stops answering clients from memory once its listening connection goes unanswered, and listens again after', { timeout: 120_000 }, async (t) => {
+  const server = await postgres();
+  const db = new PgDb({ url: await server.database(), poolSize: 1 });
+  t.after(() => db.close());
+  // The heartbeat shortened from 10 s (and 5 s to answer) to keep the test short.
+  const cache = new ClientCache(() => db.unboundedClient(), { everyMs: 200, timeoutMs: 1_000 });
+  t.after(() => cache.close());
+  cache.start();
+  await eventually('the cache listens', () => cache.listening, 20_000);
+  // A frozen host keeps the socket open: only the unanswered heartbeat says it is gone.
+  await server.freeze(() => eventually('the cache stops trusting its silent connection', () => !cache.listening, 20_000));
+  await eventually('the cache listens again once the host answers', () => cache.listening, 30_000);
 });

@@ -5,6 +5,7 @@ import type { Store, SweepResult } from '../store.ts';
 import { PgAdminKeys } from './admin-keys.ts';
 import { PgAppIds } from './app-ids.ts';
 import { PgAudit } from './audit.ts';
+import { ClientCache } from './client-cache.ts';
 import { PgClients } from './clients.ts';
 import { PgDb } from './db.ts';
 import { PgDeviceAuthorizations } from './device-authorizations.ts';
@@ -31,6 +32,8 @@ export interface PostgresStoreOptions {
   migrate?: boolean;
   /** Audit events also go to the webhook's outbox (AUDIT_WEBHOOK_URL is set). */
   auditOutbox?: boolean;
+  /** Keep clients in memory, forgetting each as any process changes it (a server instance; client-cache.ts). */
+  clientCache?: boolean;
 }
 
 export class PostgresStore implements Store {
@@ -54,10 +57,13 @@ export class PostgresStore implements Store {
   readonly auditOutbox: PgAudit;
   // No backup(): PostgreSQL has its own tools (pg_dump), and the `backup` command says so.
 
-  private constructor(db: PgDb) {
+  readonly #clientCache: ClientCache | undefined;
+
+  private constructor(db: PgDb, clientCache: ClientCache | undefined) {
     this.#db = db;
+    this.#clientCache = clientCache;
     this.environments = new PgEnvironments(db);
-    this.clients = new PgClients(db);
+    this.clients = new PgClients(db, clientCache);
     this.users = new PgUsers(db);
     this.identityProviders = new PgIdentityProviders(db);
     this.deviceAuthorizations = new PgDeviceAuthorizations(db);
@@ -86,7 +92,12 @@ export class PostgresStore implements Store {
       await db.close();
       throw err;
     }
-    return new PostgresStore(db);
+    let clientCache: ClientCache | undefined;
+    if (opts.clientCache === true) {
+      clientCache = new ClientCache(() => db.unboundedClient());
+      clientCache.start();
+    }
+    return new PostgresStore(db, clientCache);
   }
 
   /** The pool, for tools that work on whole tables (copy-store). */
@@ -118,7 +129,8 @@ export class PostgresStore implements Store {
     return { deviceAuthorizations, flows, registrationCodes, codeGuesses, signingKeys, grants, revokedAccessTokens, auditEvents };
   }
 
-  close(): Promise<void> {
-    return this.#db.close();
+  async close(): Promise<void> {
+    await this.#clientCache?.close();
+    await this.#db.close();
   }
 }
