@@ -17,6 +17,7 @@
 //                     [--profile [--profile-scenarios device_authorization,poll,pg_poll,pg_device_authorization]] [--no-write] [--out file]
 //                     [--sqlite-cache-mb 64]   (an experiment: a bigger SQLite page cache in the server)
 //                     [--sqlite-mmap-mb 1024]  (an experiment: memory-mapped reads in the server)
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -390,6 +391,9 @@ async function postgresPhase(profiles: Report['profiles']): Promise<PostgresRun>
     return { skipped: why, settings: '', poolSize: pgPoolSize, codes: 0, seedSeconds: 0, rows: [] };
   }
   const launcher = TASKSET === undefined ? [] : [TASKSET, '-c', SERVER_CPU];
+  // The phases before leave dirty pages of their SQLite files for the kernel to write back; a
+  // durable PostgreSQL's WAL flushes would queue behind them, and its numbers with them.
+  execFileSync('sync');
   const pg = await startPostgres({ durable: true, launcher });
   try {
     const settings = `PostgreSQL 15 (${POSTGRES_BIN}), ${pg.settings}, other settings initdb's defaults${launcher.length > 0 ? `; its processes pinned to CPU ${SERVER_CPU} with the servers (\`taskset -c ${SERVER_CPU}\`)` : ''}`;
