@@ -13,10 +13,9 @@ import type { FastifyBaseLogger, FastifyInstance, FastifyPluginAsync, FastifyRep
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { CoreError, isCoreError } from '../../core/errors.ts';
-import type { Environment, RequestContext } from '../../model/records.ts';
-import { MAX_CODE_ATTEMPTS, type FlowView } from '../../core/verification.ts';
+import type { Environment } from '../../model/records.ts';
+import type { FlowView } from '../../core/verification.ts';
 import { truncateAddress } from '../../geoip/address.ts';
-import type { Attribution } from '../../geoip/geoip.ts';
 import { browserSecret } from '../../http/browser.ts';
 import { resolveEnvironment } from '../../http/environment.ts';
 import { requireFormBody } from '../../http/form.ts';
@@ -31,10 +30,11 @@ import { entryRoutes } from './entry.ts';
 import { idpRoutes } from './idp.ts';
 import { qrRoutes } from './qr.ts';
 import { forbiddenPage, formMessage, isFormError, rawPageError, redirectPage, sendPage, sendPageError } from './errors.ts';
-import { confirmSignOutPage, deviceRows, devicesHref, devicesLink, devicesPage } from './signed-in-devices.ts';
-import { codePage, consentPage, donePage, failedPage, messagePage, signInPage, type FormContext, type FormError } from './render.ts';
+import { confirmSignOutPage, deviceRows, devicesHref, devicesPage } from './signed-in-devices.ts';
+import { messagePage, type FormContext } from './render.ts';
 import { html } from './html.ts';
-import { page, pageRefusals } from './responses.ts';
+import { renderStep, type SignInChoices } from './steps.ts';
+import { signonGetResponses, signonPostResponses } from './responses.ts';
 import type { PlainKey } from './i18n/index.ts';
 
 const envParams = z.object({ envId: envIdParam });
@@ -58,71 +58,6 @@ const pageBody = z.object({
   view: devicesView.describe('with action=signin: show "Your devices" after signing in'),
   grant: text(64).optional().describe('with action=signout: the id of the grant to end'),
 });
-
-const getResponses = {
-  200: page("the flow's current step: sign-in form, code form, consent screen, done or failed page; with view=devices and a signed-in user, \"Your devices\""),
-  400: page('a malformed query (flowId, user_code or signedOut over 64 characters, a NUL byte, or a view other than devices)'),
-  404: page('the link has expired (unknown or expired flow, or another browser); under /{envID}, no such environment'),
-  ...pageRefusals,
-};
-const postResponses = {
-  303: z.null().describe('Location: the page again (Post/Redirect/Get); also when the flow had already moved on; after a sign-out, "Your devices" with signedOut'),
-  400: page('the same form with a message: wrong password, wrong, expired or used code; or the failed page after too many codes'),
-  403: page('missing or wrong CSRF token; nothing changed'),
-  404: page("the link has expired (unknown or expired flow, or no cookie); under /{envID}, no such environment; a sign-out of a grant that is not the signed-in person's (nothing changed)"),
-  413: page('the form sent too much data'),
-  415: page('the body is not application/x-www-form-urlencoded'),
-  429: page('too many requests or wrong codes from this address; the code form with a message (Retry-After)'),
-  503: page('the step could not be saved (the database is out of storage or cannot be reached), or a code could not be checked (Redis unreachable; the code form with a message); nothing changed (Retry-After)'),
-};
-
-interface SignInChoices {
-  providers: { displayName: string; href: string }[];
-  passwordSignIn: boolean;
-}
-
-/** The page for the flow's current step, optionally with a message about the last submission. */
-function renderStep(
-  c: PageContext,
-  view: FlowView,
-  form: FormContext,
-  o: {
-    userCode?: string; username?: string; error?: FormError; errorCode?: string; toDevices?: boolean; attributions?: readonly Attribution[];
-    /** The sign-in step's choices: the environment's providers and whether passwords are accepted. */
-    signIn?: SignInChoices;
-    /** Where the person is now (the consent screen's warning names their network). */
-    viewer?: RequestContext;
-  } = {},
-): string {
-  const appName = view.application?.name;
-  // Once someone is signed in, every later step offers "Your devices".
-  const more = view.user === undefined ? undefined : devicesLink(c, form.flowId);
-  switch (view.flow.status) {
-    case 'USERNAME_PASSWORD_REQUIRED':
-      return signInPage(c, { form, appName, username: o.username, userCode: o.userCode, toDevices: o.toDevices, error: o.error, ...o.signIn });
-    case 'DAG_USER_CODE_REQUIRED':
-      return codePage(c, { form, appName, userCode: o.userCode, error: o.error, more });
-    case 'DAG_CONSENT_REQUIRED':
-      return consentPage(c, {
-        form,
-        appName,
-        username: view.user === undefined ? undefined : view.user.name ?? view.user.username,
-        userCode: view.userCode,
-        scopes: view.scopes ?? [],
-        request: view.request,
-        warnings: view.warnings,
-        viewer: o.viewer,
-        attributions: o.attributions,
-        error: o.error,
-        canDecide: !['user_code_expired', 'user_code_used', 'access_denied'].includes(o.errorCode ?? ''),
-        more,
-      });
-    case 'COMPLETED':
-      return donePage(c, { appName, more });
-    case 'FAILED':
-      return failedPage(c, { tooManyCodes: view.flow.failedAttempts >= MAX_CODE_ATTEMPTS, reported: view.reported, appName, error: o.error, more });
-  }
-}
 
 /** The verification page for people: /device starts a flow, /signon renders and drives it. */
 export const pagePlugin: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
@@ -193,7 +128,7 @@ function signonRoutes(app: FastifyInstance, services: Services): void {
         ...params,
         querystring: pageQuery,
         produces: ['text/html'],
-        response: getResponses,
+        response: signonGetResponses,
       },
       handler: async (request, reply) => {
         const env = request.env;
@@ -225,7 +160,7 @@ function signonRoutes(app: FastifyInstance, services: Services): void {
         consumes: ['application/x-www-form-urlencoded'],
         body: pageBody,
         produces: ['text/html'],
-        response: postResponses,
+        response: signonPostResponses,
       },
       preValidation: requireFormBody,
       handler: async (request, reply) => {
