@@ -1,26 +1,25 @@
-// Administration of environments, clients and users: the CLI's, plus the default environment made
-// at start and the account client the Veeam facade makes on first use.
+// Administration of environments and clients (users: `users`, user-admin.ts; identity providers:
+// `identityProviders`, idp-admin.ts): the CLI's, plus the default environment made at start and
+// the account client the Veeam facade makes on first use.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { hashPassword, type ScryptCost } from '../crypto/passwords.ts';
+import type { ScryptCost } from '../crypto/passwords.ts';
 import type { SecretKeys } from '../crypto/secret.ts';
 import type { Clock } from '../model/clock.ts';
 import {
   DEFAULT_REFRESH, DEVICE_CODE_GRANT, NO_BRANDING, NO_DEVICE_POLICY, REFRESH_TOKEN_GRANT, type Client, type DeviceDefaults, type Environment,
-  type IdentityProvider, type User,
 } from '../model/records.ts';
-import { StoreConflictError, type Store, type UserProfilePatch } from '../store/store.ts';
+import { StoreConflictError, type Store } from '../store/store.ts';
 import { ref, type AuditTrail } from './audit.ts';
 import { applyBranding, type BrandingUpdate } from './branding.ts';
 import { CoreError } from './errors.ts';
-import {
-  checkClaims, checkClientId, checkClientSecret, checkDisplayName, checkIdpName, checkIdpScope, checkIssuer, DEFAULT_IDP_SCOPE, discoverProvider,
-} from './identity-providers.ts';
 import type { KeyRing } from './key-ring.ts';
 import { OFFLINE_ACCESS } from './grants.ts';
+import { IdentityProviderAdmin } from './idp-admin.ts';
+import { UserAdmin } from './user-admin.ts';
 import { canonicalCidrList } from './networks.ts';
 import {
-  clientName, devicePolicy, deviceScopeList, inRange, profileName, usernamePattern, validEmail,
-  type ClientUpdate, type DeviceDefaultsUpdate, type NewClient, type NewIdentityProvider, type NewUser, type UserUpdate,
+  clientName, devicePolicy, deviceScopeList, inRange,
+  type ClientUpdate, type DeviceDefaultsUpdate, type NewClient,
 } from './admin-input.ts';
 import { isValidScopeToken, parseScopeList } from './scopes.ts';
 
@@ -45,11 +44,21 @@ export interface AdminDeps {
   passwordCost: ScryptCost;
 }
 
+/** Records an operator's change as an `admin.changed` audit event; `details` names what changed, never a secret. */
+export type RecordChange = (envId: string, subject: string, action: string, details?: Record<string, unknown>) => Promise<void>;
+
 export class Admin {
   readonly #d: AdminDeps;
+  /** People: create, change, disable, look up (user-admin.ts). */
+  readonly users: UserAdmin;
+  /** Upstream OpenID Providers people sign in through: add, list, remove (idp-admin.ts). */
+  readonly identityProviders: IdentityProviderAdmin;
 
   constructor(deps: AdminDeps) {
     this.#d = deps;
+    const changed: RecordChange = (envId, subject, action, details) => this.#changed(envId, subject, action, details);
+    this.users = new UserAdmin(deps, changed);
+    this.identityProviders = new IdentityProviderAdmin(deps, changed);
   }
 
   /** `mfaLicensed: false` makes the environment refuse RSA registration codes (RSA's licence refusal). */
@@ -147,54 +156,6 @@ export class Admin {
     if (!updated) throw new CoreError('not_found', `no environment ${env.name}`);
     await this.#changed(env.id, ref.environment(env.id), 'environment.updated', { password_sign_in: on });
     return updated;
-  }
-
-  /**
-   * Adds an upstream OpenID Provider to the environment once its discovery document was fetched and
-   * names exactly this issuer (src/core/identity-providers.ts); the client secret is stored only
-   * encrypted with the server secret, and no message or event carries it.
-   */
-  async addIdentityProvider(env: Environment, input: NewIdentityProvider): Promise<IdentityProvider> {
-    const name = checkIdpName(input.name);
-    const provider: IdentityProvider = {
-      envId: env.id,
-      name,
-      displayName: checkDisplayName(input.displayName ?? name),
-      issuer: checkIssuer(input.issuer),
-      clientId: checkClientId(input.clientId),
-      clientSecretEnc: null,
-      scope: checkIdpScope(input.scope ?? DEFAULT_IDP_SCOPE),
-      claims: checkClaims(input.claims),
-      createdAt: this.#d.clock.now(),
-    };
-    const secret = input.clientSecret === null ? null : checkClientSecret(input.clientSecret);
-    const taken = () => new CoreError('conflict', `an identity provider named ${name} exists in environment ${env.name}`, { target: 'name' });
-    // Before the network: a taken name is known without asking the provider anything.
-    if (await this.#d.store.identityProviders.get(env.id, name)) throw taken();
-    await discoverProvider(provider.issuer);
-    const stored = { ...provider, clientSecretEnc: secret === null ? null : this.#d.secrets.encrypt(secret) };
-    try {
-      await this.#d.store.identityProviders.create(stored);
-    } catch (err) {
-      if (err instanceof StoreConflictError) throw taken();
-      throw err;
-    }
-    await this.#changed(env.id, `idp:${name}`, 'identity_provider.added', {
-      name, issuer: stored.issuer, client_id: stored.clientId, public: secret === null, scope: stored.scope,
-    });
-    return stored;
-  }
-
-  listIdentityProviders(envId: string): Promise<IdentityProvider[]> {
-    return this.#d.store.identityProviders.list(envId);
-  }
-
-  /** Removes the provider: nobody can sign in through it after; its users stay, with their grants. */
-  async removeIdentityProvider(env: Environment, name: string): Promise<void> {
-    if (!(await this.#d.store.identityProviders.delete(env.id, name))) {
-      throw new CoreError('not_found', `no identity provider ${name} in environment ${env.name}`, { target: 'name' });
-    }
-    await this.#changed(env.id, `idp:${name}`, 'identity_provider.removed', { name });
   }
 
   /** Returns the client and, for confidential clients, its secret: shown once, stored only as a hash. */
@@ -317,91 +278,5 @@ export class Admin {
       if (raced) return raced;
       throw err;
     }
-  }
-
-  async createUser(input: NewUser): Promise<User> {
-    const username = input.username.normalize('NFKC').trim();
-    if (!usernamePattern.test(username)) throw new CoreError('invalid_request', 'username: 1-128 letters, digits or . _ @ + -');
-    const email = validEmail(input.email);
-    const name = profileName('name', 'name', input.name) ?? null;
-    const givenName = profileName('given name', 'given_name', input.givenName) ?? null;
-    const familyName = profileName('family name', 'family_name', input.familyName) ?? null;
-    if (input.password.length < 8 || input.password.length > 1024) throw new CoreError('invalid_request', 'password must be 8-1024 characters');
-    const now = this.#d.clock.now();
-    const user: User = {
-      id: randomUUID(),
-      envId: input.envId,
-      username,
-      email,
-      passwordHash: await hashPassword(input.password, this.#d.passwordCost),
-      disabled: false,
-      name,
-      givenName,
-      familyName,
-      emailVerified: input.emailVerified === true,
-      createdAt: now,
-      updatedAt: now,
-      idpIssuer: null,
-      idpSubject: null,
-    };
-    try {
-      await this.#d.store.users.create(user);
-    } catch (err) {
-      if (err instanceof StoreConflictError) throw new CoreError('conflict', 'username or email already in use');
-      throw err;
-    }
-    await this.#changed(user.envId, ref.user(user.id), 'user.created', { username: user.username });
-    return user;
-  }
-
-  /**
-   * Changes a user's profile; `updated_at` moves whatever changed. A new email without
-   * `emailVerified` is unverified (UserStore.updateProfile): nobody has vouched for that address.
-   */
-  async updateUser(envId: string, username: string, patch: UserUpdate): Promise<User> {
-    const name = profileName('name', 'name', patch.name);
-    const givenName = profileName('given name', 'given_name', patch.givenName);
-    const familyName = profileName('family name', 'family_name', patch.familyName);
-    const clean: UserProfilePatch = {
-      ...(name === undefined ? {} : { name }),
-      ...(givenName === undefined ? {} : { givenName }),
-      ...(familyName === undefined ? {} : { familyName }),
-      ...(patch.email === undefined ? {} : { email: validEmail(patch.email) }),
-      ...(patch.emailVerified === undefined ? {} : { emailVerified: patch.emailVerified }),
-    };
-    if (Object.keys(clean).length === 0) throw new CoreError('invalid_request', 'nothing to change');
-    const user = await this.#d.store.users.getByUsername(envId, username);
-    let updated: User | undefined;
-    try {
-      updated = user && await this.#d.store.users.updateProfile(envId, user.id, clean, this.#d.clock.now());
-    } catch (err) {
-      if (err instanceof StoreConflictError) throw new CoreError('conflict', 'email already in use', { target: 'email' });
-      throw err;
-    }
-    if (!updated) throw new CoreError('not_found', `no user ${username}`);
-    await this.#changed(envId, ref.user(updated.id), 'user.updated', { username, fields: Object.keys(clean) });
-    return updated;
-  }
-
-  /**
-   * Disabling ends what the user had given, in the same transaction (UserStore.setDisabled): their
-   * grants are revoked and their unredeemed approvals denied, so enabling them again brings none
-   * of it back: the devices sign in again.
-   */
-  async setUserDisabled(envId: string, username: string, disabled: boolean): Promise<User> {
-    const user = await this.#d.store.users.setDisabled(envId, username, disabled, this.#d.clock.now());
-    if (!user) throw new CoreError('not_found', `no user ${username}`);
-    await this.#changed(envId, ref.user(user.id), disabled ? 'user.disabled' : 'user.enabled', { username });
-    return user;
-  }
-
-  async getUserByUsername(envId: string, username: string): Promise<User> {
-    const user = await this.#d.store.users.getByUsername(envId, username);
-    if (!user) throw new CoreError('not_found', `no user ${username}`);
-    return user;
-  }
-
-  listUsers(envId: string): Promise<User[]> {
-    return this.#d.store.users.list(envId);
   }
 }

@@ -147,7 +147,7 @@ test('operator changes are admin.changed with the command line as actor; key rot
   const h = await build(t);
   const { client } = await h.services.admin.createClient({ envId: h.services.defaultEnv.id, name: 'TV' });
   await h.services.admin.updateClient(h.services.defaultEnv.id, client.clientId, { refreshTokens: true, pollInterval: 10 });
-  await h.services.admin.setUserDisabled(h.services.defaultEnv.id, (await h.user('dave')).username, true);
+  await h.services.admin.users.setDisabled(h.services.defaultEnv.id, (await h.user('dave')).username, true);
   await h.services.admin.deleteClient(h.services.defaultEnv.id, client.clientId);
   const changes = await events(h, ['admin.changed']);
   const actions = changes.map((e) => e.details.action);

@@ -183,7 +183,7 @@ test('a key file signs admin JWTs the RSA API accepts; list shows the keys; a re
     createKey(dir, 'helpdesk.json', ['--role', 'helpdesk_admin', '--description', 'help desk']),
   ]);
   const h = await build(t, { dir });
-  const alice = await h.services.admin.getUserByUsername(h.services.defaultEnv.id, 'alice');
+  const alice = await h.services.admin.users.getByUsername(h.services.defaultEnv.id, 'alice');
   const [superJwt, helpdeskJwt] = await Promise.all([adminJwt(h, superKey.file), adminJwt(h, helpdesk.file)]);
 
   // Both roles issue codes.

@@ -50,7 +50,7 @@ test('approve --json reports the decision; a second decision on the same code fa
   const f = await startFlow(t, 'openid');
   // Unquoted words are joined: `approve wdjb mjht`.
   const out = await cliJson(f.dir, ['approve', ...typed(f.userCode).split(' '), '--user', 'alice']);
-  const user = await f.h.services.admin.getUserByUsername(f.h.services.defaultEnv.id, 'alice');
+  const user = await f.h.services.admin.users.getByUsername(f.h.services.defaultEnv.id, 'alice');
   assert.deepEqual(out, {
     decision: 'approved',
     user_code: f.userCode,

@@ -16,7 +16,7 @@ test('audit list --json: the events of a device login and of the CLI itself, fil
   // The CLI runs on the wall clock, so the server here does too.
   const h = await build(t, { dir, clock: new TestClock('real') });
   const client = await h.publicClient();
-  const alice = await h.services.admin.getUserByUsername(h.services.defaultEnv.id, 'alice');
+  const alice = await h.services.admin.users.getByUsername(h.services.defaultEnv.id, 'alice');
   const started = await startAuthorization(h, client);
   await decide(h, started.user_code, alice, true);
 

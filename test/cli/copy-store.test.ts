@@ -40,7 +40,7 @@ async function fill(h: TestApp) {
   await services.admin.setDeviceDefaults(other, { deviceNetworks: ['10.0.0.0/8'], deviceScopes: 'openid' });
   const alice = await h.user('alice');
   // Profile attributes (migration 007): alice has every one, bob none (null names, unverified email).
-  await services.admin.updateUser(env.id, 'alice', { name: 'Alice Liddell', givenName: 'Alice', familyName: 'Liddell', emailVerified: true });
+  await services.admin.users.update(env.id, 'alice', { name: 'Alice Liddell', givenName: 'Alice', familyName: 'Liddell', emailVerified: true });
   await h.user('bob', undefined, other.id);
   // A grant with its refresh token (rotated once, so the family has history)…
   const login = await startAuthorization(h, client, { scope: 'openid offline_access' });

@@ -18,7 +18,7 @@ test('grants list shows a user\'s devices; grants revoke signs one out and its r
   const h = await build(t, { dir, clock: new TestClock('real') });
   const stored = await h.services.store.clients.get(h.services.defaultEnv.id, client.client_id);
   assert.ok(stored);
-  const alice = await h.services.admin.getUserByUsername(h.services.defaultEnv.id, 'alice');
+  const alice = await h.services.admin.users.getByUsername(h.services.defaultEnv.id, 'alice');
   const started = await startAuthorization(h, stored, { scope: 'openid offline_access' });
   await decide(h, started.user_code, alice, true);
   const token = (await h.form('/oauth/token', { grant_type: DEVICE_CODE_GRANT, device_code: started.device_code, client_id: client.client_id }))

@@ -35,7 +35,7 @@ const kids = (set: JSONWebKeySet): string[] => set.keys.map((k) => k.kid ?? '').
 
 /** A whole device login through the server: authorize, approve, poll; the access token. */
 async function deviceLogin(h: TestApp, client: Client): Promise<string> {
-  const user = await h.services.admin.getUserByUsername(h.services.defaultEnv.id, 'alice');
+  const user = await h.services.admin.users.getByUsername(h.services.defaultEnv.id, 'alice');
   const started = await startAuthorization(h, client);
   await decide(h, started.user_code, user, true);
   const res = await poll(h, started.device_code, client.clientId);

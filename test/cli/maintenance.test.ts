@@ -151,7 +151,7 @@ test('backup while a server process writes: a consistent 0600 copy with every ea
   for (const f of [DB, 'server-secret']) chmodSync(path.join(restored, f), 0o600);
   const h = await build(t, { dir: restored, clock: new TestClock('real') });
   const env = h.services.defaultEnv;
-  const alice = await h.services.admin.getUserByUsername(env.id, 'alice');
+  const alice = await h.services.admin.users.getByUsername(env.id, 'alice');
 
   // A device login the server started before the backup completes after the restore: its codes
   // resolve (same secret), the client and the user are there, and the restored key signs.

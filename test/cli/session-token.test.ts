@@ -47,7 +47,7 @@ test('session-token prints one line, a session+jwt that getDeviceCode accepts; -
 
   // The CLI runs on wall time, so the in-process server must too.
   const h = await build(t, { dir, clock: new TestClock('real') });
-  const alice = await h.services.admin.getUserByUsername(h.services.defaultEnv.id, 'alice');
+  const alice = await h.services.admin.users.getByUsername(h.services.defaultEnv.id, 'alice');
   const claims = decodeJwt(token);
   assert.equal(claims.sub, alice.id);
   assert.equal(claims.iss, 'http://issuer.test');

@@ -8,7 +8,7 @@ import { assertFailure, cliJson, dataDir, runCli, type EnvironmentJson, type Use
 async function storedHash(dir: string, username: string): Promise<string> {
   const services = await openServices(loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent' }));
   try {
-    return (await services.admin.getUserByUsername(services.defaultEnv.id, username)).passwordHash;
+    return (await services.admin.users.getByUsername(services.defaultEnv.id, username)).passwordHash;
   } finally {
     await services.close();
   }
@@ -182,11 +182,11 @@ test('Admin.updateUser: null clears a name; an update that changes nothing is re
   const services = await openServices(loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent' }));
   try {
     const envId = services.defaultEnv.id;
-    const cleared = await services.admin.updateUser(envId, 'alice', { name: null, familyName: 'Liddell' });
+    const cleared = await services.admin.users.update(envId, 'alice', { name: null, familyName: 'Liddell' });
     assert.deepEqual([cleared.name, cleared.givenName, cleared.familyName], [null, 'Alice', 'Liddell']);
-    await assert.rejects(services.admin.updateUser(envId, 'alice', {}), /nothing to change/);
-    await assert.rejects(services.admin.updateUser(envId, 'alice', { name: undefined }), /nothing to change/);
-    assert.deepEqual(await services.admin.getUserByUsername(envId, 'alice'), cleared);
+    await assert.rejects(services.admin.users.update(envId, 'alice', {}), /nothing to change/);
+    await assert.rejects(services.admin.users.update(envId, 'alice', { name: undefined }), /nothing to change/);
+    assert.deepEqual(await services.admin.users.getByUsername(envId, 'alice'), cleared);
   } finally {
     await services.close();
   }

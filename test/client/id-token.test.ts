@@ -21,7 +21,7 @@ const PASSWORD = 'correct horse battery';
 const HOUR = 3600;
 
 async function alice(h: TestApp) {
-  return h.services.admin.createUser({
+  return h.services.admin.users.create({
     envId: h.services.defaultEnv.id, username: 'alice', email: 'alice@example.test', password: PASSWORD,
     name: 'Alice Liddell', givenName: 'Alice', familyName: 'Liddell', emailVerified: true,
   });

@@ -32,7 +32,7 @@ test('a real browser signs in through the organisation\'s provider and approves;
     users: [{ sub: '00u-alice', username: 'alice', password: 'wonderland', email: 'alice@corp.example.test', emailVerified: true, name: 'Alice Liddell', amr: ['pwd', 'otp'], acr: 'urn:corp:mfa' }],
     client: { clientId: 'dcs', clientSecret: 'a-long-upstream-client-secret-for-the-browser-test', redirectUris: [h.services.urls.idpCallback(env.id, 'corp')] },
   });
-  await h.services.admin.addIdentityProvider(env, {
+  await h.services.admin.identityProviders.add(env, {
     name: 'corp', displayName: 'Corp SSO', issuer: upstream.issuer, clientId: 'dcs', clientSecret: 'a-long-upstream-client-secret-for-the-browser-test',
   });
   const { client } = await h.services.admin.createClient({ envId: env.id, name: 'Living-room TV', scope: 'openid profile email' });

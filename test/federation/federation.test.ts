@@ -42,7 +42,7 @@ async function setup(
     ...(misbehave === undefined ? {} : { misbehave }),
     ...o,
   });
-  await h.services.admin.addIdentityProvider(env, { name: 'corp', displayName: 'Corp SSO', issuer: upstream.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET });
+  await h.services.admin.identityProviders.add(env, { name: 'corp', displayName: 'Corp SSO', issuer: upstream.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET });
   const client = await h.publicClient({ scope: 'openid profile email' });
   return { h, env, upstream, client };
 }
@@ -165,7 +165,7 @@ test('a person is (issuer, sub): the same person again is the same user, refresh
   const s = await setup(t, undefined, [aliceUpstream, BOB, CAROL]);
   const { h, env, upstream } = s;
   // A password user who happens to hold Alice's username and address is not her.
-  const local = await h.services.admin.createUser({ envId: env.id, username: 'alice', email: ALICE.email ?? '', password: 'correct horse battery' });
+  const local = await h.services.admin.users.create({ envId: env.id, username: 'alice', email: ALICE.email ?? '', password: 'correct horse battery' });
 
   const signInAs = async (who: UpstreamUser) => {
     const { b, authUrl } = await startAtDevice(s);
@@ -304,7 +304,7 @@ test('a disabled federated user is refused at the callback; /device?idp= goes st
   assertHtmlPage(await b.open(String(res.headers.location)), 200);
   assert.equal(b.field('user_code'), device.user_code);
 
-  await h.services.admin.setUserDisabled(env.id, 'alice', true);
+  await h.services.admin.users.setDisabled(env.id, 'alice', true);
   const { b: b2, flowId, authUrl } = await startAtDevice(s);
   assertFailed(await hop(b2, await upstream.loginOverHttp(authUrl.href, ALICE.username, ALICE.password)), /can no longer approve devices/, flowId);
   assert.equal(await flowStatus(h, flowId), 'USERNAME_PASSWORD_REQUIRED');
@@ -402,7 +402,7 @@ test('two providers: one email and even one sub at both are two people; a provid
   // Another organisation's Alice: the same address, even the same sub.
   const partner = await startUpstream(t, { users: [{ ...ALICE, name: 'Alice Partner' }], client: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [cb('partner')] } });
   const add = (name: string, label: string, issuer: string) =>
-    h.services.admin.addIdentityProvider(env, { name, displayName: label, issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET });
+    h.services.admin.identityProviders.add(env, { name, displayName: label, issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET });
   await add('corp', 'Corp SSO', corp.issuer);
   await add('partner', 'Partner SSO', partner.issuer);
   const client = await h.publicClient({ scope: 'openid profile email' });
@@ -426,7 +426,7 @@ test('two providers: one email and even one sub at both are two people; a provid
   assert.deepEqual([atCorp.name, atPartner.name], [ALICE.name, 'Alice Partner']);
 
   // Renamed: removed, then added under another name with the same issuer. Same people, the new button.
-  await h.services.admin.removeIdentityProvider(env, 'corp');
+  await h.services.admin.identityProviders.remove(env, 'corp');
   await add('corp-eu', 'Corp SSO (EU)', corp.issuer);
   // A running server reads its providers again within a minute (idp add and remove may come from another process).
   const page = new PageBrowser(h);

@@ -225,7 +225,7 @@ test('wrong credentials are INVALID_DATA on the password; a disabled user cannot
   const h = await build(t);
   await h.user('alice');
   await h.user('bob');
-  await h.services.admin.setUserDisabled(h.services.defaultEnv.id, 'bob', true);
+  await h.services.admin.users.setDisabled(h.services.defaultEnv.id, 'bob', true);
   const flow = await startFlow(h);
   for (const creds of [{ username: 'alice', password: 'wrong password' }, { username: 'nobody', password: PASSWORD }, { username: 'bob', password: PASSWORD }]) {
     const err = pingError(await flow.post(CHECK, creds), 400, 'INVALID_DATA');
@@ -361,7 +361,7 @@ test('a user disabled after signing in cannot consent', async (t) => {
   const flow = await startFlow(h);
   await signIn(flow);
   assert.equal((await flow.post(VERIFY, { userCode: device.user_code })).statusCode, 200);
-  await h.services.admin.setUserDisabled(h.services.defaultEnv.id, 'alice', true);
+  await h.services.admin.users.setDisabled(h.services.defaultEnv.id, 'alice', true);
   pingError(await flow.post(CONSENT, { accept: true }), 403, 'ACCESS_FAILED');
   assert.equal((await poll(h, client.clientId, device.device_code)).json<{ error: string }>().error, 'authorization_pending');
 });

@@ -146,6 +146,6 @@ export async function build(t: TestContext, opts: BuildOptions = {}): Promise<Te
     },
     listen: () => app.listen({ host: '127.0.0.1', port: 0 }),
     user: (username = `user${++n}`, password = 'correct horse battery', envId = services.defaultEnv.id) =>
-      services.admin.createUser({ envId, username, email: `${username}@example.test`, password }),
+      services.admin.users.create({ envId, username, email: `${username}@example.test`, password }),
   };
 }

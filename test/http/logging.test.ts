@@ -71,7 +71,7 @@ test('a full device login, a Veeam session and an RSA registration leave no secr
 
   const password = 'correct horse battery staple';
   secrets.push(password);
-  await services.admin.createUser({ envId: services.defaultEnv.id, username: 'alice', email: 'alice@example.test', password });
+  await services.admin.users.create({ envId: services.defaultEnv.id, username: 'alice', email: 'alice@example.test', password });
   const { client, secret } = await services.admin.createClient({ envId: services.defaultEnv.id, name: 'Backend', confidential: true });
   secrets.push(secret ?? 'missing');
 

@@ -65,7 +65,7 @@ test('Python authlib: device login polled at the interval, its ID token verified
   const { h, base } = await listeningServer(t, (app) => { pending = firstPending(app); });
   assert.ok(pending);
   const { client } = await refreshClient(h, { scope: 'openid profile email' });
-  const user = await h.services.admin.createUser({
+  const user = await h.services.admin.users.create({
     envId: h.services.defaultEnv.id, username: 'pat', email: 'pat@example.test', password: PASSWORD,
     name: 'Pat Garrett', givenName: 'Pat', familyName: 'Garrett', emailVerified: true,
   });

@@ -78,14 +78,14 @@ test('disabling a user ends their grants, and enabling them again brings none ba
   const { tokens } = await login(h, device, 'alice');
   const { tokens: bobs } = await login(h, device, 'bob');
   const envId = h.services.defaultEnv.id;
-  const alice = await h.services.admin.getUserByUsername(envId, 'alice');
+  const alice = await h.services.admin.users.getByUsername(envId, 'alice');
 
-  await h.services.admin.setUserDisabled(envId, 'alice', true);
+  await h.services.admin.users.setDisabled(envId, 'alice', true);
   assert.equal(await active(tokens.access_token), false);
   assertOAuthError(await refresh(tokens.refresh_token), 400, 'invalid_grant');
   assert.deepEqual(await h.services.grants.listLive(h.services.defaultEnv, alice.id), []);
 
-  await h.services.admin.setUserDisabled(envId, 'alice', false);
+  await h.services.admin.users.setDisabled(envId, 'alice', false);
   assert.equal(await active(tokens.access_token), false, 'a grant made before the disable stays ended');
   assert.equal(await active(tokens.refresh_token), false);
   assertOAuthError(await refresh(tokens.refresh_token), 400, 'invalid_grant');

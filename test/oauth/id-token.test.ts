@@ -17,7 +17,7 @@ interface Tokens extends TokenBody {
 }
 
 async function alice(h: TestApp, envId = h.services.defaultEnv.id) {
-  return h.services.admin.createUser({
+  return h.services.admin.users.create({
     envId, username: 'alice', email: 'alice@example.test', password: PASSWORD,
     name: 'Alice Liddell', givenName: 'Alice', familyName: 'Liddell', emailVerified: true,
   });

@@ -19,7 +19,7 @@ const local = { [oauth.allowInsecureRequests]: true };
 test('oauth4webapi: device login, the ID token validated with its signature, and UserInfo for the same person', async (t) => {
   const { h, base } = await listeningServer(t);
   const app = await h.publicClient({ pollInterval: 1, scope: 'openid profile email' });
-  const user = await h.services.admin.createUser({
+  const user = await h.services.admin.users.create({
     envId: h.services.defaultEnv.id, username: 'alice', email: 'alice@example.test', password: PASSWORD,
     name: 'Alice Liddell', givenName: 'Alice', familyName: 'Liddell', emailVerified: true,
   });

@@ -177,7 +177,7 @@ test('openid-client as a relying party: the ID token, its signature checked, and
   const { h, base } = await listeningServer(t);
   const client = await h.publicClient({ pollInterval: 1, scope: 'openid profile email' });
   const password = 'correct horse battery';
-  const user = await h.services.admin.createUser({
+  const user = await h.services.admin.users.create({
     envId: h.services.defaultEnv.id, username: 'alice', email: 'alice@example.test', password,
     name: 'Alice Liddell', givenName: 'Alice', familyName: 'Liddell', emailVerified: true,
   });

@@ -165,9 +165,9 @@ test('re-checked at every refresh: a disabled user, a deleted client, a client t
   const { client } = await refreshClient(h);
   const alice = await h.user('alice');
   const token = (await login(h, client, { user: alice })).refresh_token ?? '';
-  await h.services.admin.setUserDisabled(h.services.defaultEnv.id, 'alice', true);
+  await h.services.admin.users.setDisabled(h.services.defaultEnv.id, 'alice', true);
   assertOAuthError(await refresh(h, client, token), 400, 'invalid_grant');
-  await h.services.admin.setUserDisabled(h.services.defaultEnv.id, 'alice', false);
+  await h.services.admin.users.setDisabled(h.services.defaultEnv.id, 'alice', false);
   // The disable ended the grant (README "Staying signed in"): enabled again, alice signs in anew.
   assertOAuthError(await refresh(h, client, token), 400, 'invalid_grant');
 

@@ -302,12 +302,12 @@ test('a user disabled between approval and redemption: access_denied, and never 
   const user = await h.user('bob');
   const started = await startAuthorization(h, client);
   await decide(h, started.user_code, user, true);
-  await h.services.admin.setUserDisabled(h.services.defaultEnv.id, 'bob', true);
+  await h.services.admin.users.setDisabled(h.services.defaultEnv.id, 'bob', true);
   const res = await poll(h, started.device_code, client.clientId);
   assertOAuthError(res, 400, 'access_denied');
   assertNoStore(res);
   // Re-enabling the user does not bring the approval back.
-  await h.services.admin.setUserDisabled(h.services.defaultEnv.id, 'bob', false);
+  await h.services.admin.users.setDisabled(h.services.defaultEnv.id, 'bob', false);
   h.clock.advance(5);
   const again = await poll(h, started.device_code, client.clientId);
   assert.notEqual(again.statusCode, 200);
@@ -320,8 +320,8 @@ test('a user disabled and enabled again before the device polls: the approval wa
   const user = await h.user('bob');
   const started = await startAuthorization(h, client);
   await decide(h, started.user_code, user, true);
-  await h.services.admin.setUserDisabled(h.services.defaultEnv.id, 'bob', true);
-  await h.services.admin.setUserDisabled(h.services.defaultEnv.id, 'bob', false);
+  await h.services.admin.users.setDisabled(h.services.defaultEnv.id, 'bob', true);
+  await h.services.admin.users.setDisabled(h.services.defaultEnv.id, 'bob', false);
   assertOAuthError(await poll(h, started.device_code, client.clientId), 400, 'access_denied');
 });
 
@@ -329,7 +329,7 @@ test('a disabled user cannot approve', async (t) => {
   const h = await build(t);
   const client = await h.publicClient();
   await h.user('carol');
-  const disabled = await h.services.admin.setUserDisabled(h.services.defaultEnv.id, 'carol', true);
+  const disabled = await h.services.admin.users.setDisabled(h.services.defaultEnv.id, 'carol', true);
   const started = await startAuthorization(h, client);
   const device = await h.services.deviceFlow.findPendingByUserCode(h.services.defaultEnv, started.user_code);
   await assert.rejects(h.services.deviceFlow.decide(device, disabled, true), { code: 'access_denied' });

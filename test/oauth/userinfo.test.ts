@@ -21,7 +21,7 @@ async function setup(t: Parameters<typeof build>[0], env: Record<string, string>
   const client = (await h.services.admin.createClient({
     envId: h.services.defaultEnv.id, name: 'TV', scope: 'openid profile email', refreshTokens: true,
   })).client;
-  const user = await h.services.admin.createUser({
+  const user = await h.services.admin.users.create({
     envId: h.services.defaultEnv.id, username: 'alice', email: 'alice@example.test', password: PASSWORD, name: 'Alice Liddell',
   });
   return { h, client, user };
@@ -75,7 +75,7 @@ test('inactive tokens are invalid_token: another environment\'s, a revoked grant
   const { h, client, user } = await setup(t);
   const staging = await h.services.admin.createEnvironment('staging');
   const elsewhere = await h.publicClient({ scope: 'openid', envId: staging.id });
-  await h.services.admin.createUser({ envId: staging.id, username: 'alice', email: 'alice@example.test', password: PASSWORD });
+  await h.services.admin.users.create({ envId: staging.id, username: 'alice', email: 'alice@example.test', password: PASSWORD });
   const foreign = await login(h, elsewhere, 'openid', staging);
   assert.equal((await userinfo(h, foreign.access_token, { env: staging })).statusCode, 200, 'at home it works');
   assertChallenge(await userinfo(h, foreign.access_token), 401, 'invalid_token');
@@ -93,7 +93,7 @@ test('inactive tokens are invalid_token: another environment\'s, a revoked grant
   assertChallenge(await userinfo(h, live.access_token), 401, 'invalid_token');
 
   const beforeDisable = await login(h, client, 'openid');
-  await h.services.admin.setUserDisabled(h.services.defaultEnv.id, user.username, true);
+  await h.services.admin.users.setDisabled(h.services.defaultEnv.id, user.username, true);
   assertChallenge(await userinfo(h, beforeDisable.access_token), 401, 'invalid_token');
   assert.match(await h.services.metrics.render(), /dcs_userinfo_total\{outcome="invalid_token"\} 5\n/);
 });

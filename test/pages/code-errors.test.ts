@@ -98,7 +98,7 @@ test('a user disabled before consent cannot approve: 403 with a message', async 
   const device = await deviceStarts(h, client);
   const b = await signedIn(h, device.verification_uri_complete, 'alice');
   assertHtmlPage(await b.submit({}), 200);
-  await h.services.admin.setUserDisabled(h.services.defaultEnv.id, 'alice', true);
+  await h.services.admin.users.setDisabled(h.services.defaultEnv.id, 'alice', true);
   const body = assertHtmlPage(await b.submit({ action: 'approve' }), 403);
   assert.equal(alertText(body), 'This account can no longer approve devices.');
   assert.doesNotMatch(body, /value="approve"/);

@@ -27,7 +27,7 @@ test('users/lookup by email (any case) or username: the user\'s details; unknown
     assert.equal(res.statusCode, 200, res.body);
     assert.deepEqual(res.json(), expected);
   }
-  await h.services.admin.setUserDisabled(h.services.defaultEnv.id, 'alice', true);
+  await h.services.admin.users.setDisabled(h.services.defaultEnv.id, 'alice', true);
   assert.equal((await rsaRequest(h, 'POST', LOOKUP_PATH, jwt, { username: 'alice' })).json<{ userStatus: string }>().userStatus, 'Disabled');
   assertRsaError(await rsaRequest(h, 'POST', LOOKUP_PATH, jwt, { email: 'nobody@example.test' }), 404, 'User not found.', LOOKUP_PATH);
   assertRsaError(await rsaRequest(h, 'POST', LOOKUP_PATH, jwt, {}), 400, 'Incorrect number of properties in the request body.');

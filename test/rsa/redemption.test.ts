@@ -59,9 +59,9 @@ test('invalid, used, expired and other-app codes are 400; none registers anythin
 test('a disabled user\'s code is refused (403) and kept; enabled again, it works', async (t) => {
   const { h, issue } = await withCode(t);
   const code = await issue();
-  await h.services.admin.setUserDisabled(h.services.defaultEnv.id, 'alice', true);
+  await h.services.admin.users.setDisabled(h.services.defaultEnv.id, 'alice', true);
   assertRsaError(await redeem(h, code), 403, 'User is disabled.');
-  await h.services.admin.setUserDisabled(h.services.defaultEnv.id, 'alice', false);
+  await h.services.admin.users.setDisabled(h.services.defaultEnv.id, 'alice', false);
   assert.equal((await redeem(h, code)).statusCode, 201);
 });
 

@@ -26,7 +26,7 @@ const redeem = (h: TestApp, code: string) =>
 
 test('RSA\'s documented requests, replayed byte for byte: 200 with its example response\'s fields, in its order', async (t) => {
   const { h, jwt } = await setup(t);
-  await h.services.admin.createUser({ envId: h.services.defaultEnv.id, username: 'usersusername', email: 'user.one@mycompany.com', password: 'correct horse battery' });
+  await h.services.admin.users.create({ envId: h.services.defaultEnv.id, username: 'usersusername', email: 'user.one@mycompany.com', password: 'correct horse battery' });
   // RSA's example shows only these two headers: no Content-Type.
   const headers = { accept: 'application/json', authorization: `Bearer ${jwt}` };
   const byEmail = await h.inject({ method: 'POST', url: RSA_PATH, headers, payload: RSA_REQUEST_EMAIL });
@@ -74,7 +74,7 @@ test('403: not licensed, user not found (by email and by username), disabled, al
   const { h, jwt } = await setup(t);
   await h.user('alice');
   await h.user('bob');
-  await h.services.admin.setUserDisabled(h.services.defaultEnv.id, 'bob', true);
+  await h.services.admin.users.setDisabled(h.services.defaultEnv.id, 'bob', true);
 
   assertRsaError(await issue(h, jwt, { email: 'nobody@example.test', appId: RSA_APP_ID }), 403, 'User nobody@example.test not found.', CODE_PATH);
   assertRsaError(await issue(h, jwt, { username: 'nobody', appId: RSA_APP_ID }), 403, 'User nobody not found.');

@@ -60,7 +60,7 @@ test('an existing data directory keeps its mode; the files created in it are 060
   chmodSync(dir, 0o750);
   const services = await openServices(loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent' }));
   try {
-    await services.admin.createUser({ envId: services.defaultEnv.id, username: 'alice', email: 'alice@example.test', password: 'correct horse battery' });
+    await services.admin.users.create({ envId: services.defaultEnv.id, username: 'alice', email: 'alice@example.test', password: 'correct horse battery' });
     assertPrivate(dir, { dirMode: '0750' });
   } finally {
     await services.close();

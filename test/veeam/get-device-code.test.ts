@@ -43,7 +43,7 @@ test('the device code polls the standard token endpoint: pending, approval, a to
   const token = await signedIn(h);
   const dc = (await getDeviceCode(h, `Bearer ${token}`)).json<DeviceCodeBody>();
   assertOAuthError(await poll(h, dc.deviceCode, dc.clientId), 400, 'authorization_pending');
-  await decide(h, dc.userCode, await h.services.admin.getUserByUsername(h.services.defaultEnv.id, 'alice'), true);
+  await decide(h, dc.userCode, await h.services.admin.users.getByUsername(h.services.defaultEnv.id, 'alice'), true);
   const res = await poll(h, dc.deviceCode, dc.clientId);
   assert.equal(res.statusCode, 200, res.body);
   const url = await h.listen();

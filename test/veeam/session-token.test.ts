@@ -60,7 +60,7 @@ test('a wrong password, an unknown user and a disabled user all get the same inv
   const h = await build(t);
   await h.user('alice', PASSWORD);
   await h.user('bob', PASSWORD);
-  await h.services.admin.setUserDisabled(h.services.defaultEnv.id, 'bob', true);
+  await h.services.admin.users.setDisabled(h.services.defaultEnv.id, 'bob', true);
   const details = new Set<string>();
   for (const [username, password] of [['alice', 'wrong password'], ['nobody', PASSWORD], ['bob', PASSWORD]] as const) {
     const res = await h.form('/api/oauth2/token', { grant_type: 'Password', Username: username, Password: password });

@@ -278,7 +278,7 @@ test('Veeam: wrong iss or aud is refused, and a token of one environment does no
   await assertRefused(h, token, 'default at A', a);
   assert.equal(apiPrefix(a), `/${a.id}/api`);
   // A's key signing B's issuer and audience: B does not know A's kid.
-  const bert = await h.services.admin.getUserByUsername(b.id, 'bert');
+  const bert = await h.services.admin.users.getByUsername(b.id, 'bert');
   await assertRefused(h, await forge(h, bert, { env: b, key: await h.services.keys.activeKey(a.id) }), "A's key, B's claims", b);
 });
 
@@ -360,7 +360,7 @@ test('Veeam: device access tokens and admin JWTs are refused at getDeviceCode', 
 test("Veeam: a disabled user's session token stops working at once", async (t) => {
   const { h, token } = await setup(t);
   await assertAccepted(h, token, 'before disabling');
-  await h.services.admin.setUserDisabled(h.services.defaultEnv.id, 'alice', true);
+  await h.services.admin.users.setDisabled(h.services.defaultEnv.id, 'alice', true);
   await assertRefused(h, token, 'after disabling');
   // The password grant will not mint a new one either.
   const res = await h.form('/api/oauth2/token', { grant_type: 'Password', Username: 'alice', Password: PASSWORD });

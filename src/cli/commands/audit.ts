@@ -47,7 +47,7 @@ export const auditList: CommandSpec = {
     return withEnvironment(args, io, async (services, env) => {
       const since = sinceFlag === undefined ? undefined : parseSince(sinceFlag, services.clock.now());
       const username = args.string('user');
-      const party = username === undefined ? undefined : ref.user((await services.admin.getUserByUsername(env.id, username)).id);
+      const party = username === undefined ? undefined : ref.user((await services.admin.users.getByUsername(env.id, username)).id);
       const events = await services.store.audit.list({
         envId: env.id, limit, ...(types === undefined ? {} : { types }), ...(since === undefined ? {} : { since }), ...(party === undefined ? {} : { party }),
       });

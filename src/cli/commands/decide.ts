@@ -31,7 +31,7 @@ function decideCommand(approve: boolean): CommandSpec {
         } catch (err) {
           throw explain(err, shown, env.name);
         }
-        const user = await services.admin.getUserByUsername(env.id, args.string('user') ?? '');
+        const user = await services.admin.users.getByUsername(env.id, args.string('user') ?? '');
         const client = await services.store.clients.get(env.id, device.clientId);
         if (!client) throw new CoreError('not_found', `the client that requested code ${shown} no longer exists`);
         let decided;

@@ -112,7 +112,7 @@ export const envUpdate: CommandSpec = {
       if (devicePolicy) updated = await services.admin.setDeviceDefaults(updated, input);
       if (passwordSignIn !== undefined) {
         updated = await services.admin.setPasswordSignIn(updated, passwordSignIn);
-        if (!passwordSignIn && (await services.admin.listIdentityProviders(env.id)).length === 0) {
+        if (!passwordSignIn && (await services.admin.identityProviders.list(env.id)).length === 0) {
           warn(io, `environment ${safe(env.name)} has no identity provider (idp add): nobody can sign in on the verification page`);
         }
       }

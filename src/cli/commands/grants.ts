@@ -33,7 +33,7 @@ export const grantsList: CommandSpec = {
   },
   run: (args, io) =>
     withEnvironment(args, io, async (services, env) => {
-      const user = await services.admin.getUserByUsername(env.id, args.string('user') ?? '');
+      const user = await services.admin.users.getByUsername(env.id, args.string('user') ?? '');
       const grants = await services.grants.listLive(env, user.id);
       const names = new Map((await services.admin.listClients(env.id)).map((c) => [c.clientId, c.name]));
       return {

@@ -101,7 +101,7 @@ export const idpAdd: CommandSpec = {
     const claims = claimsFlag(args);
     const clientSecret = secretFile === undefined ? null : readSecret(args, secretFile, io);
     return withEnvironment(args, io, async (services, env) => {
-      const p = await services.admin.addIdentityProvider(env, {
+      const p = await services.admin.identityProviders.add(env, {
         name, issuer, clientId: args.string('client-id') ?? '', clientSecret,
         ...(args.string('display-name') === undefined ? {} : { displayName: args.string('display-name') }),
         ...(args.string('scope') === undefined ? {} : { scope: args.string('scope') }),
@@ -130,7 +130,7 @@ export const idpList: CommandSpec = {
   flags: { env: ENV_FLAG, json: JSON_FLAG },
   run: (args, io) =>
     withEnvironment(args, io, async (services, env) => {
-      const providers = await services.admin.listIdentityProviders(env.id);
+      const providers = await services.admin.identityProviders.list(env.id);
       return {
         json: { identity_providers: providers.map((p) => identityProviderJson(p, redirectUri(services, env, p.name))) },
         text: providers.length === 0
@@ -149,8 +149,8 @@ export const idpRemove: CommandSpec = {
   run: async (args, io) => {
     const name = args.requiredPositional();
     return withEnvironment(args, io, async (services, env) => {
-      await services.admin.removeIdentityProvider(env, name);
-      if (!env.passwordSignIn && (await services.admin.listIdentityProviders(env.id)).length === 0) {
+      await services.admin.identityProviders.remove(env, name);
+      if (!env.passwordSignIn && (await services.admin.identityProviders.list(env.id)).length === 0) {
         warn(io, `environment ${safe(env.name)} has password sign-in off and no identity provider left: nobody can sign in on the verification page`);
       }
       return { json: { removed: true, name }, text: [`Removed identity provider ${safe(name)} from environment ${safe(env.name)}`] };

@@ -14,7 +14,7 @@ export const sessionTokenCommand: CommandSpec = {
   },
   run: (args, io) =>
     withEnvironment(args, io, async (services, env) => {
-      const user = await services.admin.getUserByUsername(env.id, args.string('user') ?? '');
+      const user = await services.admin.users.getByUsername(env.id, args.string('user') ?? '');
       const session = await services.sessions.start(env, services.urls.of(env), user);
       return {
         json: { access_token: session.accessToken, token_type: 'Bearer', expires_in: session.expiresIn },

@@ -36,7 +36,7 @@ export const userCreate: CommandSpec = {
   run: async (args, io) => {
     const password = await readPassword(io);
     return withEnvironment(args, io, async (services, env) => {
-      const user = await services.admin.createUser({
+      const user = await services.admin.users.create({
         envId: env.id,
         username: args.string('username') ?? '',
         email: args.string('email') ?? '',
@@ -93,7 +93,7 @@ export const userUpdate: CommandSpec = {
     const username = args.requiredPositional();
     const update = profileUpdate(args);
     return withEnvironment(args, io, async (services, env) => {
-      const user = await services.admin.updateUser(env.id, username, update);
+      const user = await services.admin.users.update(env.id, username, update);
       const email = `<${safe(user.email)}>${user.emailVerified ? '' : ' (unverified)'}`;
       return { json: userJson(user), text: [`Updated user ${safe(user.username)}: ${user.name === null ? '' : `${safe(user.name)} `}${email}`] };
     });
@@ -112,7 +112,7 @@ function setDisabled(disabled: boolean): CommandSpec {
     run: async (args, io) => {
       const username = args.requiredPositional();
       return withEnvironment(args, io, async (services, env) => {
-        const user = await services.admin.setUserDisabled(env.id, username, disabled);
+        const user = await services.admin.users.setDisabled(env.id, username, disabled);
         const text = disabled
           ? [`Disabled user ${safe(user.username)}; their devices and sessions are signed out, and stay so if they are enabled again`]
           : [`Enabled user ${safe(user.username)}; devices signed out by the disable must sign in again`];
@@ -131,7 +131,7 @@ export const userList: CommandSpec = {
   flags: { env: ENV_FLAG, json: JSON_FLAG },
   run: (args, io) =>
     withEnvironment(args, io, async (services, env) => {
-      const users = await services.admin.listUsers(env.id);
+      const users = await services.admin.users.list(env.id);
       return {
         json: { users: users.map(userJson) },
         text: users.length === 0
