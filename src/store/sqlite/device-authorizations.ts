@@ -107,12 +107,13 @@ export class SqliteDeviceAuthorizations implements DeviceAuthorizationStore {
   }
 
   /**
-   * Writes the remembered poll times into their rows (where no later one is there), in one
-   * transaction: what closing the store does, so a restart judges the next polls as before it.
+   * Writes the remembered poll times that can still matter (PollClock.running) into their rows,
+   * where no later one is there, in one transaction: what closing the store does, so a restart
+   * judges the next polls as before it.
    */
   savePollTimes(): void {
     this.#db.immediate(() => {
-      for (const [id, mark] of this.#polls.entries()) {
+      for (const [id, mark] of this.#polls.running()) {
         this.#db.run('UPDATE device_authorizations SET last_polled_at = ? WHERE id = ? AND (last_polled_at IS NULL OR last_polled_at < ?)', mark.at, id, mark.at);
       }
     });

@@ -46,7 +46,13 @@ export class PollClock {
     return this.#marks.size;
   }
 
-  entries(): IterableIterator<[string, PollMark]> {
-    return this.#marks.entries();
+  /**
+   * The marks whose interval still runs at the newest mark's time: the only ones that can make a
+   * later poll too soon, so the only ones worth writing at close.
+   */
+  *running(): Generator<[string, PollMark]> {
+    let newest = -Infinity;
+    for (const m of this.#marks.values()) newest = Math.max(newest, m.at);
+    for (const entry of this.#marks) if (entry[1].at + entry[1].interval * 1000 > newest) yield entry;
   }
 }
