@@ -25,7 +25,6 @@ import { openServices, type Services } from '../src/services.ts';
 import type { DeviceAuthorizationStore, FlowStore, GrantStore, UserStore } from '../src/store/store.ts';
 import { SqliteDb } from '../src/store/sqlite/db.ts';
 import { SqliteDeviceAuthorizations } from '../src/store/sqlite/device-authorizations.ts';
-import { PollClock } from '../src/store/sqlite/poll-clock.ts';
 import { SqliteFlows } from '../src/store/sqlite/flows.ts';
 import { SqliteGrants } from '../src/store/sqlite/grants.ts';
 import { SqliteUsers } from '../src/store/sqlite/users.ts';
@@ -59,7 +58,7 @@ export class Seeder {
     if (services.config.databaseUrl === undefined) {
       const raw = new SqliteDb(services.config.databasePath);
       this.#raw = raw;
-      this.#devices = new SqliteDeviceAuthorizations(raw, new PollClock());
+      this.#devices = new SqliteDeviceAuthorizations(raw);
       this.#flows = new SqliteFlows(raw);
       this.#users = new SqliteUsers(raw);
       this.#grants = new SqliteGrants(raw);

@@ -71,9 +71,7 @@ export interface DeviceAuthorizationStore {
    * the authorization is `attempt`'s client's, pending and unexpired at `attempt.now`, and nobody
    * else polled since it was read (recordPoll's compare-and-set, with the interval
    * intervalAfterPoll). One that met all of these and comes back not recorded lost to a concurrent
-   * poll: read again. PostgreSQL does it in one statement. SQLite reads the row and remembers the
-   * poll in the server's memory (sqlite/poll-clock.ts), writing only an interval that grows, and the
-   * poll times when the store closes: a crash of the server forgets the poll times, never a code.
+   * poll: read again. PostgreSQL does it in one statement, SQLite as getByDeviceCodeHash then recordPoll.
    */
   poll(hash: string, attempt: PollAttempt): Promise<PollRead | undefined>;
   /**

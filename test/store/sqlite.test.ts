@@ -1,23 +1,20 @@
 // The store contract on SQLite: a real file in a temp directory per test, and for the races
-// several connections (one SqliteStore each) on that one file, sharing one memory of polls as one
-// server's requests do (a server owns its SQLite file). Then the query plan of every
+// several connections (one SqliteStore each) on that one file. Then the query plan of every
 // statement the contract ran: none may read the whole of a table that grows with traffic.
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import Database from 'better-sqlite3';
-import { PollClock } from '../../src/store/sqlite/poll-clock.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { tempDir } from '../helpers/build.ts';
 import { storeContract } from './contract/index.ts';
-import { basics, device, NOW } from './contract/fixtures.ts';
+import { NOW } from './contract/fixtures.ts';
 
 const ran = new Set<string>();
 
 storeContract((t: TestContext, count = 1, opts = {}) => {
   const file = path.join(tempDir(t), 'store.db');
-  const polls = new PollClock();
-  const stores = Array.from({ length: count }, () => new SqliteStore({ file, now: NOW, auditOutbox: opts.auditOutbox ?? false, polls }));
+  const stores = Array.from({ length: count }, () => new SqliteStore({ file, now: NOW, auditOutbox: opts.auditOutbox ?? false }));
   t.after(async () => {
     for (const s of stores) {
       for (const sql of s.preparedSql()) ran.add(sql);
@@ -25,37 +22,6 @@ storeContract((t: TestContext, count = 1, opts = {}) => {
     }
   });
   return Promise.resolve(stores);
-});
-
-test('a pending poll writes nothing: the server remembers its time, a slow_down writes the interval at once, and closing writes the times', async (t) => {
-  const file = path.join(tempDir(t), 'polls.db');
-  const store = new SqliteStore({ file, now: NOW });
-  t.after(() => store.close());
-  const { env, client } = await basics(store);
-  const d = device(env.id, client.clientId);
-  assert.equal(await store.deviceAuthorizations.insert(d), 'ok');
-  const disk = new Database(file, { readonly: true });
-  t.after(() => disk.close());
-  const row = () => disk.prepare('SELECT last_polled_at AS at, interval FROM device_authorizations WHERE id = ?').get(d.id);
-  const poll = async (now: number) => (await store.deviceAuthorizations.poll(d.deviceCodeHash, { envId: env.id, clientId: client.clientId, now, slowDownStep: 5 }))?.recorded;
-
-  assert.equal(await poll(NOW + 1000), true);
-  assert.deepEqual(row(), { at: null, interval: 5 }, 'the file is untouched');
-  assert.equal((await store.deviceAuthorizations.get(env.id, d.id))?.lastPolledAt, NOW + 1000, 'the store remembers the poll');
-  assert.equal(await poll(NOW + 2000), true);
-  assert.deepEqual(row(), { at: NOW + 2000, interval: 10 }, 'too soon: the longer interval is written before the answer');
-  assert.equal(await poll(NOW + 12_000), true);
-  assert.deepEqual(row(), { at: NOW + 2000, interval: 10 }, 'a poll on time writes nothing');
-
-  // A crash (the store never closed): a server started on the file judges from what it holds, and
-  // the interval lasts.
-  const afterCrash = new SqliteStore({ file, now: NOW });
-  const seen = await afterCrash.deviceAuthorizations.get(env.id, d.id);
-  await afterCrash.close();
-  assert.deepEqual([seen?.lastPolledAt, seen?.interval], [NOW + 2000, 10]);
-
-  await store.close();
-  assert.deepEqual(row(), { at: NOW + 12_000, interval: 10 }, 'closing writes the last poll time');
 });
 
 /**

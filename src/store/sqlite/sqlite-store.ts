@@ -14,7 +14,6 @@ import { SqliteEnvironments } from './environments.ts';
 import { SqliteFlows } from './flows.ts';
 import { SqliteGrants } from './grants.ts';
 import { SqliteGuesses } from './guesses.ts';
-import { PollClock } from './poll-clock.ts';
 import { SqliteIdentityProviders } from './identity-providers.ts';
 import { isMigrated, migrate } from './migrate.ts';
 import { SqliteRefreshTokens } from './refresh-tokens.ts';
@@ -43,11 +42,6 @@ export interface SqliteStoreOptions {
   synchronous?: 'normal' | 'full';
   /** Audit events also go to the webhook's outbox (AUDIT_WEBHOOK_URL is set). */
   auditOutbox?: boolean;
-  /**
-   * The memory of polls (poll-clock.ts); by default a new one. Only the races tests share one among
-   * several stores on one file, as one server's requests share its own.
-   */
-  polls?: PollClock;
 }
 
 export class SqliteStore implements Store {
@@ -84,7 +78,7 @@ export class SqliteStore implements Store {
     this.clients = new SqliteClients(db);
     this.users = new SqliteUsers(db);
     this.identityProviders = new SqliteIdentityProviders(db);
-    this.deviceAuthorizations = new SqliteDeviceAuthorizations(db, opts.polls ?? new PollClock());
+    this.deviceAuthorizations = new SqliteDeviceAuthorizations(db);
     this.flows = new SqliteFlows(db);
     this.guesses = new SqliteGuesses(db);
     this.signingKeys = new SqliteSigningKeys(db);
@@ -175,13 +169,6 @@ export class SqliteStore implements Store {
 
   close(): Promise<void> {
     return this.#db.async(() => {
-      if (this.#db.db.open) {
-        try {
-          this.deviceAuthorizations.savePollTimes();
-        } catch {
-          // A full disk or a failing file: the poll times are lost, as in a crash, and nothing else is.
-        }
-      }
       this.#db.close();
     });
   }
