@@ -35,7 +35,8 @@ export interface PostgresRun {
   rows: Row[];
 }
 
-export interface GrowthPoint { codes: number; load: LoadResult; seedSeconds: number }
+/** `load`: the median of the rounds (by req/s); `rounds`: each round's req/s, in the order run. */
+export interface GrowthPoint { codes: number; load: LoadResult; rounds: number[]; seedSeconds: number }
 export interface SizeSample { realSeconds: number; virtualSeconds: number; dbMb: number; walMb: number; rows: number; auditRows: number; freePages: number; pages: number }
 /** `auditRetentionSeconds`: how long the run's server keeps audit events (AUDIT_RETENTION_DAYS). */
 export interface SweepRun { warp: number; codeLifetime: number; sweepInterval: number; auditRetentionSeconds: number; load: LoadResult; samples: SizeSample[] }
@@ -139,11 +140,11 @@ function postgresSection(rep: Report): string {
 }
 
 function growthTable(rep: Report): string {
-  const lines = ['| Live pending codes | req/s | change vs first | p50 ms | p99 ms | peak RSS MB | answers |', '|---:|---:|---:|---:|---:|---:|---|'];
+  const lines = ['| Live pending codes | req/s (median round) | each round | change vs first | p50 ms | p99 ms | peak RSS MB | answers |', '|---:|---:|---|---:|---:|---:|---:|---|'];
   const first = rep.growth[0];
   for (const g of rep.growth) {
     const change = first ? g.load.reqPerSec / first.load.reqPerSec - 1 : 0;
-    lines.push(`| ${f0(g.codes)} | ${f0(g.load.reqPerSec)} | ${pct(change)} | ${f1(g.load.p50)} | ${f1(g.load.p99)} | ${f1(g.load.peakRssMb)} | ${mixText(g.load.mix, g.load.responses)} |`);
+    lines.push(`| ${f0(g.codes)} | ${f0(g.load.reqPerSec)} | ${g.rounds.map(f0).join(' / ')} | ${pct(change)} | ${f1(g.load.p50)} | ${f1(g.load.p99)} | ${f1(g.load.peakRssMb)} | ${mixText(g.load.mix, g.load.responses)} |`);
   }
   return lines.join('\n');
 }
@@ -309,7 +310,7 @@ export function latestSection(rep: Report): string {
   const pgSection = postgresSection(rep);
   if (pgSection !== '') parts.push(pgSection);
   if (rep.growth.length > 0) {
-    parts.push('### Growth: token polls against more live codes', '', growthTable(rep), '');
+    parts.push('### Growth: token polls against more live codes', '', `Each size has a database of its own; ${rep.growth[0]?.rounds.length ?? 0} rounds ran every size in turn, the order reversed every other round, and each size reports its median round (p50, p99, RSS and answers are that round's).`, '', growthTable(rep), '');
   }
   if (rep.sweep) {
     const s = rep.sweep;

@@ -10,7 +10,7 @@
 // server process, then two on the same database with the load split between them.
 //
 //   node bench/run.ts [--duration 10] [--connections 50] [--warmup 2] [--codes 100000]
-//                     [--growth 10000,100000[,1000000]] [--sweep-duration 60] [--sweep-warp 3000]
+//                     [--growth 10000,100000[,1000000]] [--growth-rounds 3] [--sweep-duration 60] [--sweep-warp 3000]
 //                     [--only ceilings,scenarios,postgres,growth,sweep] [--skip postgres,…]
 //                     [--scenarios device_authorization,poll,poll_confidential,token,token_openid,cycle,refresh,userinfo,introspection,verify,veeam,rsa]
 //                     [--pool-rate 4000] [--pg-pool-size 10]
@@ -50,6 +50,8 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '2' },
     codes: { type: 'string', default: '100000' },
     growth: { type: 'string', default: '10000,100000' },
+    /** Rounds over the growth sizes (alternating their order); each size reports its median round. */
+    'growth-rounds': { type: 'string', default: '3' },
     'sweep-duration': { type: 'string', default: '60' },
     'sweep-warp': { type: 'string', default: '3000' },
     /** One-shot items (signed-in flows) are seeded for this many requests per second of run. */
@@ -84,6 +86,7 @@ const connections = Math.round(positive('connections', args.connections));
 const warmup = Number(args.warmup);
 const liveCodes = Math.round(positive('codes', args.codes));
 const growthSizes = args.growth.split(',').filter(Boolean).map((s) => Math.round(positive('growth', s))).sort((a, b) => a - b);
+const growthRounds = Math.round(positive('growth-rounds', args['growth-rounds']));
 const sweepDuration = positive('sweep-duration', args['sweep-duration']);
 const sweepWarp = positive('sweep-warp', args['sweep-warp']);
 const sqliteCacheMb = Number(args['sqlite-cache-mb']);
@@ -471,33 +474,42 @@ async function postgresCeiling(url: string): Promise<Row> {
   return { id: 'ceiling_pg', label: '(b-pg) ceiling: bare Fastify + one PostgreSQL UPDATE … RETURNING (100k rows, pool of the same size, commit not waiting for the flush)', load: result };
 }
 
+/**
+ * Polls against 10k, 100k, … live codes. Each size has a database of its own, seeded once; then
+ * `growthRounds` rounds run every size in turn, the order reversed every other round, and each
+ * size reports its median round. On a shared machine a single run per size, one after the other,
+ * measures the machine's drift between them as much as the table's size.
+ */
 async function growth(): Promise<GrowthPoint[]> {
-  const sd = await serverDir('growth');
-  const out: GrowthPoint[] = [];
-  let codes: PendingCode[] = [];
-  let clientId = '';
+  const sizes: { size: number; sd: ServerDir; codes: PendingCode[]; clientId: string; seedSeconds: number; runs: LoadResult[] }[] = [];
   for (const size of growthSizes) {
     const t0 = performance.now();
+    const sd = await serverDir(`growth-${size}`);
     const seeder = await Seeder.open(loadConfig(sd.env));
     try {
-      const client = clientId === ''
-        ? await seeder.client({ name: 'Bench poller', codeLifetime: 3600 })
-        : (await seeder.services.store.clients.get(seeder.env.id, clientId));
-      if (!client) throw new Error('growth: the client is gone');
-      clientId = client.clientId;
-      log(`growth: seeding ${(size - codes.length).toLocaleString()} more codes (to ${size.toLocaleString()})`);
-      codes = codes.concat(await seeder.pendingCodes(client, size - codes.length));
+      const client = await seeder.client({ name: 'Bench poller', codeLifetime: 3600 });
+      log(`growth: seeding ${size.toLocaleString()} codes`);
+      const codes = await seeder.pendingCodes(client, size);
+      sizes.push({ size, sd, codes, clientId: client.clientId, seedSeconds: (performance.now() - t0) / 1000, runs: [] });
     } finally {
       await seeder.close();
     }
-    const seedSeconds = (performance.now() - t0) / 1000;
-    const child = await startServer(sd);
-    const result = await load(child, sd.port, S.poll(codes, clientId));
-    await stopServer(child, `growth ${size}`);
-    log(`  ${size.toLocaleString()} codes: ${Math.round(result.reqPerSec)} req/s, p99 ${result.p99} ms (seeded in ${seedSeconds.toFixed(1)} s)`);
-    out.push({ codes: size, load: result, seedSeconds });
   }
-  return out;
+  for (let round = 0; round < growthRounds; round++) {
+    for (const g of round % 2 === 0 ? sizes : [...sizes].reverse()) {
+      const child = await startServer(g.sd);
+      const result = await load(child, g.sd.port, S.poll(g.codes, g.clientId));
+      await stopServer(child, `growth ${g.size}`);
+      log(`  ${g.size.toLocaleString()} codes, round ${round + 1} of ${growthRounds}: ${Math.round(result.reqPerSec)} req/s, p99 ${result.p99} ms`);
+      g.runs.push(result);
+    }
+  }
+  return sizes.map((g) => {
+    const byRate = [...g.runs].sort((a, b) => a.reqPerSec - b.reqPerSec);
+    const median = byRate[Math.floor((byRate.length - 1) / 2)];
+    if (!median) throw new Error(`growth: no run of ${g.size}`);
+    return { codes: g.size, load: median, rounds: g.runs.map((r) => r.reqPerSec), seedSeconds: g.seedSeconds };
+  });
 }
 
 function fileMb(file: string): number {
@@ -592,7 +604,7 @@ const work = mkdtempSync(path.join(tmpdir(), 'dcs-bench-'));
 const image = buildImage(path.join(work, 'image'));
 const report: Report = {
   date, command: commandLine(), machine: { ...m0, loadAfter: [] },
-  options: { duration, connections, warmup, codes: liveCodes, growth: growthSizes.join(','), 'sweep-duration': sweepDuration, 'sweep-warp': sweepWarp, 'pool-rate': poolRate, ...(phases.has('postgres') ? { 'pg-pool-size': pgPoolSize } : {}), profile: args.profile, ...(sqliteCacheMb > 0 ? { 'sqlite-cache-mb': sqliteCacheMb } : {}), ...(sqliteMmapMb > 0 ? { 'sqlite-mmap-mb': sqliteMmapMb } : {}) },
+  options: { duration, connections, warmup, codes: liveCodes, growth: growthSizes.join(','), 'growth-rounds': growthRounds, 'sweep-duration': sweepDuration, 'sweep-warp': sweepWarp, 'pool-rate': poolRate, ...(phases.has('postgres') ? { 'pg-pool-size': pgPoolSize } : {}), profile: args.profile, ...(sqliteCacheMb > 0 ? { 'sqlite-cache-mb': sqliteCacheMb } : {}), ...(sqliteMmapMb > 0 ? { 'sqlite-mmap-mb': sqliteMmapMb } : {}) },
   ceilings: { a: undefined, b: undefined, c: undefined }, scenarios: [], growth: [], profiles: [], wallSeconds: 0, problems,
 };
 try {
