@@ -490,13 +490,16 @@ async function growth(): Promise<GrowthPoint[]> {
       const client = await seeder.client({ name: 'Bench poller', codeLifetime: 3600 });
       log(`growth: seeding ${size.toLocaleString()} codes`);
       const codes = await seeder.pendingCodes(client, size);
-      sizes.push({ size, sd, codes, clientId: client.clientId, seedSeconds: (performance.now() - t0) / 1000, runs: [] });
+      const seedSeconds = (performance.now() - t0) / 1000;
+      log(`growth: seeded ${size.toLocaleString()} codes in ${seedSeconds.toFixed(1)} s`);
+      sizes.push({ size, sd, codes, clientId: client.clientId, seedSeconds, runs: [] });
     } finally {
       await seeder.close();
     }
   }
-  // Seeding leaves the new files' pages dirty (~750 MB at 1M codes) for the kernel to write back;
-  // the first runs would share the disk with that writeback, and the largest size most.
+  // Seeding may leave the new files' pages (~750 MB at 1M codes) for the kernel to write back while
+  // the first rounds run; as before the postgres phase, a sync removes that variable (it took 0.0 s
+  // in the runs of bench/RESULTS.md, the writeback done by then).
   const t0 = performance.now();
   execFileSync('sync');
   log(`growth: sync after seeding took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
