@@ -67,11 +67,12 @@ export interface OpenOptions {
   /** Apply migrations (default true). `migrate` and `serve` do; tests may open a raw file. */
   migrate?: boolean;
   /**
-   * On PostgreSQL, keep clients in memory, told of every change by the database (default true: a
-   * server instance polls with one round trip instead of two). A CLI command, which reads a client
-   * once, does without the listening connection.
+   * A server instance (default true), not one CLI command. On PostgreSQL it keeps clients in memory,
+   * told of every change by the database (a poll is one round trip instead of two); on SQLite it
+   * checkpoints the WAL from a thread of its own, off the request path. A CLI command, which reads a
+   * client once and writes little, does without the listening connection and the thread.
    */
-  clientCache?: boolean;
+  instance?: boolean;
 }
 
 /**
@@ -79,12 +80,12 @@ export interface OpenOptions {
  * configuration mistake (a wrong DATABASE_URL, or a database not started yet), reported naming the
  * variable and the address without its password, not as an internal error.
  */
-async function openConfiguredStore(config: Config, clock: Clock, migrate: boolean, clientCache: boolean): Promise<Store> {
+async function openConfiguredStore(config: Config, clock: Clock, migrate: boolean, instance: boolean): Promise<Store> {
   try {
     return await openStore({
       databasePath: config.databasePath, synchronous: config.sqliteSynchronous,
       databaseUrl: config.databaseUrl, poolSize: config.databasePoolSize,
-      now: clock.now(), migrate, auditOutbox: config.auditWebhook !== undefined, clientCache,
+      now: clock.now(), migrate, auditOutbox: config.auditWebhook !== undefined, clientCache: instance, backgroundCheckpoints: instance,
     });
   } catch (err) {
     if (config.databaseUrl === undefined) throw err;
@@ -102,7 +103,7 @@ export async function openServices(config: Config, opts: OpenOptions = {}): Prom
   const geoIp = openGeoIp(config.geoIp);
   const secret = loadOrCreateServerSecret(config.serverSecret, config.dataDir);
   const secrets = new SecretKeys(secret.secret);
-  const store = await openConfiguredStore(config, clock, opts.migrate ?? true, opts.clientCache ?? true);
+  const store = await openConfiguredStore(config, clock, opts.migrate ?? true, opts.instance ?? true);
   try {
     const metrics = new Metrics();
     const telemetry: Telemetry = metrics;

@@ -22,7 +22,7 @@ function assertDatabaseExists(args: Args, config: Config): void {
 export async function withServices<T>(args: Args, io: Io, fn: (services: Services) => Promise<T>): Promise<T> {
   const config = loadConfig();
   assertDatabaseExists(args, config);
-  const services = await openServices(config, { clientCache: false });
+  const services = await openServices(config, { instance: false });
   try {
     if (services.generatedSecretFile !== undefined) {
       warn(io, `generated a new server secret in ${services.generatedSecretFile}; back it up with the database, or set SERVER_SECRET_FILE`);

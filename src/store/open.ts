@@ -21,6 +21,8 @@ export interface OpenStoreOptions {
   auditOutbox?: boolean;
   /** PostgreSQL: keep clients in memory, told of every change (a server instance; not for one CLI command). */
   clientCache?: boolean;
+  /** SQLite: checkpoint the WAL from a thread of its own (a server instance; not for one CLI command). */
+  backgroundCheckpoints?: boolean;
 }
 
 export async function openStore(opts: OpenStoreOptions): Promise<Store> {
@@ -32,5 +34,8 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
       clientCache: opts.clientCache ?? false,
     });
   }
-  return new SqliteStore({ file: opts.databasePath, now: opts.now, migrate, synchronous: opts.synchronous ?? 'normal', auditOutbox: opts.auditOutbox ?? false });
+  return new SqliteStore({
+    file: opts.databasePath, now: opts.now, migrate, synchronous: opts.synchronous ?? 'normal', auditOutbox: opts.auditOutbox ?? false,
+    backgroundCheckpoints: opts.backgroundCheckpoints ?? false,
+  });
 }

@@ -88,7 +88,7 @@ test('a CLI command keeps no clients, and its changes are announced to the serve
   const { a, client } = await twoInstances(t);
   assert.equal(await interval(a, client.clientId), 5);
   const { openServices } = await import('../../src/services.ts');
-  const cli = await openServices(a.config, { clientCache: false });
+  const cli = await openServices(a.config, { instance: false });
   t.after(() => cli.close());
   assert.equal(clients({ ...a, services: cli }).cached, false);
   await cli.admin.updateClient(client.envId, client.clientId, { pollInterval: 11 });

@@ -91,6 +91,7 @@ export class SqliteDb {
       this.db.pragma('busy_timeout = 5000');
       // Checkpoint every ~40 MB of WAL rather than SQLite's 4 MB: a page dirtied by many commits is
       // copied back once, and the checkpoint's fsyncs come ten times less often (bench/RESULTS.md).
+      // A server checkpoints from a thread of its own (checkpointer.ts); this is then its backstop.
       this.db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
       this.db.pragma('foreign_keys = ON');
       if (onDisk) alignSidecarModes(file);

@@ -7,6 +7,7 @@ import type { Store, SweepResult } from '../store.ts';
 import { SqliteAdminKeys } from './admin-keys.ts';
 import { SqliteAppIds } from './app-ids.ts';
 import { SqliteAudit } from './audit.ts';
+import { Checkpointer } from './checkpointer.ts';
 import { SqliteClients } from './clients.ts';
 import { SqliteDb } from './db.ts';
 import { SqliteDeviceAuthorizations } from './device-authorizations.ts';
@@ -42,10 +43,17 @@ export interface SqliteStoreOptions {
   synchronous?: 'normal' | 'full';
   /** Audit events also go to the webhook's outbox (AUDIT_WEBHOOK_URL is set). */
   auditOutbox?: boolean;
+  /**
+   * Checkpoint the WAL from a thread of its own (checkpointer.ts) rather than in the commit that
+   * crosses the threshold (default false): what a server does; a CLI command's few writes need not.
+   */
+  backgroundCheckpoints?: boolean;
 }
 
 export class SqliteStore implements Store {
   readonly #db: SqliteDb;
+  /** The background checkpoints' thread, when asked for (a file, not ':memory:'). */
+  readonly checkpointer: Checkpointer | undefined;
   readonly environments: SqliteEnvironments;
   readonly clients: SqliteClients;
   readonly users: SqliteUsers;
@@ -91,6 +99,10 @@ export class SqliteStore implements Store {
     this.revokedAccessTokens = new SqliteRevokedAccessTokens(db);
     this.audit = new SqliteAudit(db);
     this.auditOutbox = this.audit;
+    // Last, once nothing above can throw: a store that fails to open leaves no thread behind.
+    this.checkpointer = (opts.backgroundCheckpoints ?? false) && opts.file !== ':memory:'
+      ? new Checkpointer(opts.file, opts.synchronous ?? 'normal')
+      : undefined;
   }
 
   ping(): Promise<void> {
@@ -167,8 +179,10 @@ export class SqliteStore implements Store {
     return this.#db.prepared;
   }
 
-  close(): Promise<void> {
-    return this.#db.async(() => {
+  async close(): Promise<void> {
+    // The thread first: the server's connection, closing last, checkpoints what is left and removes the WAL.
+    await this.checkpointer?.stop();
+    await this.#db.async(() => {
       this.#db.close();
     });
   }

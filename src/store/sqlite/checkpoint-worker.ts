@@ -1,0 +1,38 @@
+// The body of the checkpointer's thread (checkpointer.ts): its own connection to the server's SQLite
+// file, copying the WAL's committed pages back into the file every few milliseconds. A PASSIVE
+// checkpoint waits for nobody and blocks nobody: the server's connection goes on reading and
+// committing meanwhile. Runs in a worker thread; it reports each checkpoint that copied pages.
+import { parentPort, workerData } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+import type { CheckpointerData, CheckpointerMessage } from './checkpointer.ts';
+
+const port = parentPort;
+if (port === null) throw new Error('checkpoint-worker.ts runs as a worker thread (checkpointer.ts)');
+const { file, synchronous, intervalMs } = workerData as CheckpointerData;
+
+const db = new Database(file, { fileMustExist: true });
+// The checkpoint's fsyncs (of the WAL before copying, of the file after) follow this connection's
+// setting: the server's, so a checkpoint here is as durable as one of its own.
+db.pragma(synchronous === 'full' ? 'synchronous = FULL' : 'synchronous = NORMAL');
+const checkpoint = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
+let copied = -1;
+
+const send = (m: CheckpointerMessage) => { port.postMessage(m); };
+const timer = setInterval(() => {
+  try {
+    const r = checkpoint.get() as { busy: number; log: number; checkpointed: number };
+    // log: the frames in the WAL; checkpointed: how many of them are in the file now. Both fall to 0
+    // when a commit restarts the WAL from its beginning.
+    if (r.checkpointed !== copied && r.checkpointed > 0) send({ frames: r.log, copied: r.checkpointed });
+    copied = r.checkpointed;
+  } catch (err) {
+    send({ error: err instanceof Error ? err.message : String(err) });
+  }
+}, intervalMs);
+
+port.on('message', (m: unknown) => {
+  if (m !== 'stop') return;
+  clearInterval(timer);
+  db.close();
+  port.close();
+});

@@ -1,0 +1,63 @@
+// Checkpoints off the request path. In WAL mode each commit appends pages to the -wal file, and a
+// checkpoint copies them back into the database file and fsyncs it. SQLite runs that checkpoint
+// inside the commit that crosses the threshold (wal_autocheckpoint), so one request in thousands
+// waited for it; with a table far larger than the cache the pages it copies are scattered, and at a
+// million codes the checkpoints were a sixth of a poll's time (bench/RESULTS.md). A worker thread
+// with a connection of its own checkpoints instead, every CHECKPOINT_INTERVAL_MS, while the server's
+// connection goes on committing. The server's own autocheckpoint stays as the backstop: it bounds the
+// WAL if this thread falls behind or fails, and then finds only the pages committed since its last
+// pass. A checkpoint is also when a commit becomes durable against a power loss with synchronous
+// normal, so that window is now about one interval instead of one threshold's worth of commits.
+import { Worker } from 'node:worker_threads';
+
+/** How often the thread checkpoints (ms). */
+export const CHECKPOINT_INTERVAL_MS = 100;
+
+/** What the thread is started with. */
+export interface CheckpointerData {
+  file: string;
+  synchronous: 'normal' | 'full';
+  intervalMs: number;
+}
+
+/** What the thread reports: a checkpoint that copied pages (frames in the WAL, how many are in the file), or a failure. */
+export type CheckpointerMessage = { frames: number; copied: number } | { error: string };
+
+const WORKER = new URL(import.meta.url.endsWith('.ts') ? './checkpoint-worker.ts' : './checkpoint-worker.js', import.meta.url);
+
+export class Checkpointer {
+  readonly #worker: Worker;
+  readonly #exited: Promise<void>;
+  /** Checkpoints that copied pages so far. */
+  checkpoints = 0;
+  /** The last of them: frames in the WAL then, and how many were in the file after it. */
+  last: { frames: number; copied: number } | undefined;
+  /** The last failure the thread met (it keeps trying; the server's autocheckpoint covers meanwhile). */
+  error: string | undefined;
+
+  constructor(file: string, synchronous: 'normal' | 'full', intervalMs = CHECKPOINT_INTERVAL_MS) {
+    const data: CheckpointerData = { file, synchronous, intervalMs };
+    // No node options of the server's (a --cpu-prof would profile this thread too); a small heap.
+    this.#worker = new Worker(WORKER, { workerData: data, execArgv: [], resourceLimits: { maxOldGenerationSizeMb: 16 } });
+    this.#worker.on('message', (m: CheckpointerMessage) => {
+      if ('error' in m) {
+        this.error = m.error;
+        return;
+      }
+      this.checkpoints += 1;
+      this.last = m;
+    });
+    this.#worker.on('error', (err: Error) => { this.error = err.message; });
+    this.#exited = new Promise((resolve) => { this.#worker.once('exit', () => { resolve(); }); });
+    // The thread never keeps the process alive: a server stops it when its store closes.
+    this.#worker.unref();
+  }
+
+  /** Stops the thread and closes its connection; resolves once it has exited. */
+  stop(): Promise<void> {
+    // Held by the thread until it has exited, or the process could end with this promise pending.
+    this.#worker.ref();
+    this.#worker.postMessage('stop');
+    return this.#exited;
+  }
+}
