@@ -14,7 +14,7 @@
 //                     [--only ceilings,scenarios,postgres,growth,sweep] [--skip postgres,…]
 //                     [--scenarios device_authorization,poll,poll_confidential,token,token_openid,cycle,refresh,userinfo,introspection,verify,veeam,rsa]
 //                     [--pool-rate 4000] [--pg-pool-size 10]
-//                     [--profile [--profile-scenarios device_authorization,poll,pg_poll,pg_device_authorization]] [--no-write] [--out file]
+//                     [--profile [--profile-scenarios device_authorization,poll,pg_poll,pg_device_authorization,growth]] [--no-write] [--out file]
 //                     [--sqlite-cache-mb 64]   (an experiment: a bigger SQLite page cache in the server)
 //                     [--sqlite-mmap-mb 1024]  (an experiment: memory-mapped reads in the server)
 import { execFileSync } from 'node:child_process';
@@ -480,7 +480,8 @@ async function postgresCeiling(url: string): Promise<Row> {
  * size reports its median round. On a shared machine a single run per size, one after the other,
  * measures the machine's drift between them as much as the table's size.
  */
-async function growth(): Promise<GrowthPoint[]> {
+/** With `--profile --profile-scenarios growth`, every round's server is profiled (growth-<codes>-r<round>). */
+async function growth(profiles: Report['profiles']): Promise<GrowthPoint[]> {
   const sizes: { size: number; sd: ServerDir; codes: PendingCode[]; clientId: string; seedSeconds: number; runs: LoadResult[] }[] = [];
   for (const size of growthSizes) {
     const t0 = performance.now();
@@ -505,9 +506,17 @@ async function growth(): Promise<GrowthPoint[]> {
   log(`growth: sync after seeding took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   for (let round = 0; round < growthRounds; round++) {
     for (const g of round % 2 === 0 ? sizes : [...sizes].reverse()) {
-      const child = await startServer(g.sd);
+      const profileName = args.profile && PROFILED.has('growth') ? `growth-${g.size}-r${round + 1}` : undefined;
+      const child = await startServer(g.sd, profileName === undefined ? {} : { profileName });
       const result = await load(child, g.sd.port, S.poll(g.codes, g.clientId));
       await stopServer(child, `growth ${g.size}`);
+      if (profileName !== undefined) {
+        try {
+          profiles.push({ scenario: `${profileName} (profiled, slightly slower)`, summary: summarise(path.join(PROFILES, `${profileName}.cpuprofile`), result.windowUs) });
+        } catch (err) {
+          problems.push(`${profileName}: no profile: ${String(err)}`);
+        }
+      }
       log(`  ${g.size.toLocaleString()} codes, round ${round + 1} of ${growthRounds}: ${Math.round(result.reqPerSec)} req/s, p99 ${result.p99} ms`);
       g.runs.push(result);
     }
@@ -624,7 +633,7 @@ try {
     report.profiles = r.profiles;
   }
   if (phases.has('postgres')) report.postgres = await postgresPhase(report.profiles);
-  if (phases.has('growth')) report.growth = await growth();
+  if (phases.has('growth')) report.growth = await growth(report.profiles);
   if (phases.has('sweep')) report.sweep = await sweep();
 } finally {
   rmSync(work, { recursive: true, force: true });
