@@ -327,15 +327,20 @@ const ASKED = args.scenarios.split(',').map((x) => x.trim()).filter(Boolean);
 for (const id of ASKED) if (!SCENARIOS.some((d) => d.id === id)) throw new Error(`--scenarios: unknown scenario ${id} (${SCENARIOS.map((d) => d.id).join(', ')})`);
 const SELECTED = ASKED.length === 0 ? SCENARIOS : SCENARIOS.filter((d) => ASKED.includes(d.id));
 
+/** Adds the summary of the profile `profileName` to `profiles`, as `scenario`'s. */
+function addProfile(scenario: string, profileName: string, result: LoadResult, profiles: Report['profiles']): void {
+  const file = path.join(PROFILES, `${profileName}.cpuprofile`);
+  try {
+    profiles.push({ scenario, summary: summarise(file, result.windowUs) });
+  } catch (err) {
+    problems.push(`${scenario}: no profile at ${file}: ${String(err)}`);
+  }
+}
+
 /** Notes on the row that its server was profiled, and adds the profile's summary to `profiles`. */
 function profiled(row: Row, profileName: string, result: LoadResult, profiles: Report['profiles']): void {
   row.note = [row.note, 'profiled with --cpu-prof (slightly slower)'].filter(Boolean).join('; ');
-  const file = path.join(PROFILES, `${profileName}.cpuprofile`);
-  try {
-    profiles.push({ scenario: row.id, summary: summarise(file, result.windowUs) });
-  } catch (err) {
-    problems.push(`${row.id}: no profile at ${file}: ${String(err)}`);
-  }
+  addProfile(row.id, profileName, result, profiles);
 }
 
 async function scenarios(m: MainData): Promise<{ rows: Row[]; profiles: Report['profiles'] }> {
@@ -510,13 +515,7 @@ async function growth(profiles: Report['profiles']): Promise<GrowthPoint[]> {
       const child = await startServer(g.sd, profileName === undefined ? {} : { profileName });
       const result = await load(child, g.sd.port, S.poll(g.codes, g.clientId));
       await stopServer(child, `growth ${g.size}`);
-      if (profileName !== undefined) {
-        try {
-          profiles.push({ scenario: `${profileName} (profiled, slightly slower)`, summary: summarise(path.join(PROFILES, `${profileName}.cpuprofile`), result.windowUs) });
-        } catch (err) {
-          problems.push(`${profileName}: no profile: ${String(err)}`);
-        }
-      }
+      if (profileName !== undefined) addProfile(`${profileName} (profiled, slightly slower)`, profileName, result, profiles);
       log(`  ${g.size.toLocaleString()} codes, round ${round + 1} of ${growthRounds}: ${Math.round(result.reqPerSec)} req/s, p99 ${result.p99} ms`);
       g.runs.push(result);
     }

@@ -71,7 +71,8 @@ export interface DeviceAuthorizationStore {
    * the authorization is `attempt`'s client's, pending and unexpired at `attempt.now`, and nobody
    * else polled since it was read (recordPoll's compare-and-set, with the interval
    * intervalAfterPoll). One that met all of these and comes back not recorded lost to a concurrent
-   * poll: read again. PostgreSQL does it in one statement, SQLite as a read by the hash, then recordPoll's compare-and-set addressed by rowid.
+   * poll: read again. PostgreSQL does it in one statement, SQLite as a read by the hash, then
+   * recordPoll's compare-and-set addressed by rowid.
    */
   poll(hash: string, attempt: PollAttempt): Promise<PollRead | undefined>;
   /**

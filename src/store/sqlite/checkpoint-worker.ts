@@ -1,5 +1,5 @@
 // The body of the checkpointer's thread (checkpointer.ts): its own connection to the server's SQLite
-// file, copying the WAL's committed pages back into the file every few milliseconds. A PASSIVE
+// file, copying the WAL's committed pages back into the file every 100 ms. A PASSIVE
 // checkpoint waits for nobody and blocks nobody: the server's connection goes on reading and
 // committing meanwhile. Runs in a worker thread; it reports each checkpoint that copied pages.
 import { parentPort, workerData } from 'node:worker_threads';
