@@ -26,6 +26,7 @@ import { systemClock, type Clock } from './model/clock.ts';
 import type { Environment } from './model/records.ts';
 import type { RedisConnection } from './redis/connection.ts';
 import { openStore } from './store/open.ts';
+import { SqliteStore } from './store/sqlite/sqlite-store.ts';
 import type { Store } from './store/store.ts';
 
 export interface Services {
@@ -109,6 +110,8 @@ export async function openServices(config: Config, opts: OpenOptions = {}): Prom
     const telemetry: Telemetry = metrics;
     const audit = new AuditTrail({ store, clock, telemetry });
     if (config.auditWebhook !== undefined) metrics.watchAuditOutbox(() => store.auditOutbox.pending());
+    const checkpointer = store instanceof SqliteStore ? store.checkpointer : undefined;
+    if (checkpointer) metrics.watchCheckpoints(() => checkpointer.running);
     const keys = new KeyRing(store, secrets, clock);
     const admin = new Admin({ store, clock, keys, secrets, passwordCost: config.passwordCost, audit });
     const defaultEnv = await admin.ensureDefaultEnvironment();

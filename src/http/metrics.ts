@@ -90,6 +90,16 @@ export class Metrics implements Telemetry {
     });
   }
 
+  /** On SQLite: dcs_sqlite_checkpoints_up, 1 while the checkpoint thread runs and its last pass succeeded, read at each scrape. */
+  watchCheckpoints(running: () => boolean): void {
+    new Gauge({
+      name: 'dcs_sqlite_checkpoints_up',
+      help: 'Whether the SQLite checkpoint thread runs: 1 yes, 0 failed or stopped (commits then checkpoint themselves, every ~40 MB of WAL)',
+      registers: [this.registry],
+      collect() { this.set(running() ? 1 : 0); },
+    });
+  }
+
   /** With AUDIT_WEBHOOK_URL: dcs_audit_webhook_pending, the events waiting in the outbox, read at each scrape. */
   watchAuditOutbox(pending: () => Promise<number>): void {
     new Gauge({

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test, type TestContext } from 'node:test';
 import Database from 'better-sqlite3';
-import { openServices } from '../../src/services.ts';
+import { openServices, type Services } from '../../src/services.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { tempDir, testConfig } from '../helpers/build.ts';
 import { basics, device, NOW } from './contract/fixtures.ts';
@@ -44,10 +44,12 @@ test('SQLite background checkpoints: committed pages reach the database file wit
   const { store, file, dir } = await withCodes(t, true);
   // The thread checkpoints every 100 ms; a loaded machine may take far longer, hence a bound of a minute.
   // A copy taken while a checkpoint writes may be torn: that is "not yet", and the next one is read.
+  // The thread's report reaches this thread as a message, after the file has the pages: waited for too.
+  const reported = () => (store.checkpointer?.checkpoints ?? 0) > 0;
   const deadline = Date.now() + 60_000;
   let held: number | null | string = null;
-  while (held !== CODES) {
-    assert.ok(Date.now() < deadline, `the file holds ${String(held)} codes a minute on (thread: ${String(store.checkpointer?.error)})`);
+  while (held !== CODES || !reported()) {
+    assert.ok(Date.now() < deadline, `the file holds ${String(held)} codes a minute on, reported: ${String(reported())} (thread: ${String(store.checkpointer?.error)})`);
     await sleep(50);
     try {
       held = codesInFile(file, dir);
@@ -55,7 +57,6 @@ test('SQLite background checkpoints: committed pages reach the database file wit
       held = String(err);
     }
   }
-  assert.ok((store.checkpointer?.checkpoints ?? 0) > 0, 'the thread reported its checkpoints');
   assert.equal(store.checkpointer?.error, undefined);
 });
 
@@ -74,14 +75,22 @@ test('SQLite background checkpoints: closing the store stops the thread and its 
   assert.equal(codesInFile(file, dir), CODES);
 });
 
-test('a server instance checkpoints in the background; a CLI command\'s services do not start the thread', async (t) => {
+const gauge = async (services: Services): Promise<string | undefined> =>
+  (await services.metrics.registry.metrics()).split('\n').find((l) => l.startsWith('dcs_sqlite_checkpoints_up '));
+
+test('a server instance checkpoints in the background, reported by dcs_sqlite_checkpoints_up; a CLI command\'s services do not start the thread', async (t) => {
   const config = testConfig(tempDir(t));
   const server = await openServices(config);
   t.after(() => server.close());
   assert.ok(server.store instanceof SqliteStore);
-  assert.notEqual(server.store.checkpointer, undefined);
+  const checkpointer = server.store.checkpointer;
+  assert.ok(checkpointer);
+  assert.equal(await gauge(server), 'dcs_sqlite_checkpoints_up 1');
+  await checkpointer.stop();
+  assert.equal(await gauge(server), 'dcs_sqlite_checkpoints_up 0', 'a thread that is gone reads 0');
   const cli = await openServices(config, { instance: false });
   t.after(() => cli.close());
   assert.ok(cli.store instanceof SqliteStore);
   assert.equal(cli.store.checkpointer, undefined);
+  assert.equal(await gauge(cli), undefined);
 });

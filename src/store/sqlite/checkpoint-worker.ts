@@ -16,6 +16,8 @@ const db = new Database(file, { fileMustExist: true });
 db.pragma(synchronous === 'full' ? 'synchronous = FULL' : 'synchronous = NORMAL');
 const checkpoint = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
 let copied = -1;
+/** The last pass failed: the next one that succeeds is reported, so the failure is known to be over. */
+let failed = false;
 
 const send = (m: CheckpointerMessage) => { port.postMessage(m); };
 const timer = setInterval(() => {
@@ -23,9 +25,11 @@ const timer = setInterval(() => {
     const r = checkpoint.get() as { busy: number; log: number; checkpointed: number };
     // log: the frames in the WAL; checkpointed: how many of them are in the file now. Both fall to 0
     // when a commit restarts the WAL from its beginning.
-    if (r.checkpointed !== copied && r.checkpointed > 0) send({ frames: r.log, copied: r.checkpointed });
+    if ((r.checkpointed !== copied && r.checkpointed > 0) || failed) send({ frames: r.log, copied: r.checkpointed });
+    failed = false;
     copied = r.checkpointed;
   } catch (err) {
+    failed = true;
     send({ error: err instanceof Error ? err.message : String(err) });
   }
 }, intervalMs);

@@ -28,12 +28,13 @@ const WORKER = new URL(import.meta.url.endsWith('.ts') ? './checkpoint-worker.ts
 export class Checkpointer {
   readonly #worker: Worker;
   readonly #exited: Promise<void>;
-  /** Checkpoints that copied pages so far. */
+  /** Passes the thread reported so far: each that copied pages, and the first to succeed after a failure. */
   checkpoints = 0;
-  /** The last of them: frames in the WAL then, and how many were in the file after it. */
+  /** The last of them: frames in the WAL then, and how many of those were in the file after it. */
   last: { frames: number; copied: number } | undefined;
-  /** The last failure the thread met (it keeps trying; the server's autocheckpoint covers meanwhile). */
+  /** The failure of the thread's last pass, until one succeeds (it keeps trying; the server's autocheckpoint covers meanwhile). */
   error: string | undefined;
+  #gone = false;
 
   constructor(file: string, synchronous: 'normal' | 'full', intervalMs = CHECKPOINT_INTERVAL_MS) {
     const data: CheckpointerData = { file, synchronous, intervalMs };
@@ -46,11 +47,22 @@ export class Checkpointer {
       }
       this.checkpoints += 1;
       this.last = m;
+      this.error = undefined;
     });
     this.#worker.on('error', (err: Error) => { this.error = err.message; });
-    this.#exited = new Promise((resolve) => { this.#worker.once('exit', () => { resolve(); }); });
+    this.#exited = new Promise((resolve) => {
+      this.#worker.once('exit', () => {
+        this.#gone = true;
+        resolve();
+      });
+    });
     // The thread never keeps the process alive: a server stops it when its store closes.
     this.#worker.unref();
+  }
+
+  /** The thread runs and its last checkpoint succeeded (dcs_sqlite_checkpoints_up). */
+  get running(): boolean {
+    return !this.#gone && this.error === undefined;
   }
 
   /** Stops the thread and closes its connection; resolves once it has exited. */
