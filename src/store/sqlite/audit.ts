@@ -17,12 +17,13 @@ export function appendAudit(db: SqliteDb, events: readonly AuditEvent[]): void {
 }
 
 /**
- * A conditional write (its result undefined when nothing changed) in one IMMEDIATE transaction with
- * the events `audit` makes of what it wrote; without an `audit`, the write alone, as before.
+ * A conditional write (its result undefined when nothing changed), atomic with the events `audit`
+ * makes of what it wrote; without an `audit`, the write alone. It commits in the group commit
+ * (SqliteDb.groupedAtomic), and its promise settles once that commit is done.
  */
-export function audited<R>(db: SqliteDb, write: () => R | undefined, audit?: (r: R) => readonly AuditEvent[]): R | undefined {
-  if (audit === undefined) return write();
-  return db.immediate(() => {
+export function audited<R>(db: SqliteDb, write: () => R | undefined, audit?: (r: R) => readonly AuditEvent[]): Promise<R | undefined> {
+  if (audit === undefined) return db.grouped(write);
+  return db.groupedAtomic(() => {
     const r = write();
     if (r !== undefined) appendAudit(db, audit(r));
     return r;
@@ -38,7 +39,7 @@ export class SqliteAudit implements AuditStore, AuditOutboxStore {
 
   append(events: readonly AuditEvent[]): Promise<void> {
     if (events.length === 0) return Promise.resolve();
-    return this.#db.async(() => { this.#db.immediate(() => { appendAudit(this.#db, events); }); });
+    return this.#db.groupedAtomic(() => { appendAudit(this.#db, events); });
   }
 
   list(f: AuditFilter): Promise<AuditEvent[]> {

@@ -165,6 +165,34 @@ export class SqliteDb {
     });
   }
 
+  /**
+   * `write` under a savepoint of the open transaction: if it throws, its own statements are undone
+   * and the transaction's other writes stay.
+   */
+  atomically<T>(write: () => T): T {
+    this.stmt('SAVEPOINT atomic_write').run();
+    try {
+      const result = write();
+      this.stmt('RELEASE atomic_write').run();
+      return result;
+    } catch (err) {
+      if (this.db.inTransaction) {
+        this.stmt('ROLLBACK TO atomic_write').run();
+        this.stmt('RELEASE atomic_write').run();
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * A grouped write of several statements that stand or fall together (a rotation, a redemption with
+   * its grant and audit event), under a savepoint of the group's transaction: it commits with the
+   * group's other writes instead of in a transaction of its own.
+   */
+  groupedAtomic<T>(write: () => T): Promise<T> {
+    return this.grouped(() => this.atomically(write));
+  }
+
   #flush(): void {
     const group = this.#queue;
     this.#queue = [];

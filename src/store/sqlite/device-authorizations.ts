@@ -38,7 +38,7 @@ export class SqliteDeviceAuthorizations implements DeviceAuthorizationStore {
     // are kept or rolled back together.
     return this.#db.grouped((): InsertDeviceResult => {
       try {
-        if (audit) this.#db.db.transaction(write)();
+        if (audit) this.#db.atomically(write);
         else write();
         return 'ok';
       } catch (err) {
@@ -88,10 +88,10 @@ export class SqliteDeviceAuthorizations implements DeviceAuthorizationStore {
     record?: DecisionRecord,
     audit?: AuditOf<DeviceAuthorization>,
   ): Promise<DeviceAuthorization | undefined> {
-    return this.#db.async(() => audited(this.#db, () => this.#db.one(toDevice,
+    return audited(this.#db, () => this.#db.one(toDevice,
       `UPDATE device_authorizations SET status = ?, user_id = ?, decided_at = ?, auth_time = ?, auth_amr = ?, auth_acr = ?, ${DECISION_SET}
        WHERE id = ? AND status = 'pending' AND expires_at > ? RETURNING *`,
-      status, userId, now, ...authenticationColumns(authentication), ...decisionColumns(record, now, bit), id, now), audit));
+      status, userId, now, ...authenticationColumns(authentication), ...decisionColumns(record, now, bit), id, now), audit);
   }
 
   consume(id: string, now: number): Promise<DeviceAuthorization | undefined> {
@@ -99,14 +99,14 @@ export class SqliteDeviceAuthorizations implements DeviceAuthorizationStore {
   }
 
   redeem(id: string, now: number, grant: Grant, refreshTokenHash: string | null, audit?: AuditOf<DeviceAuthorization>): Promise<DeviceAuthorization | undefined> {
-    return this.#db.async(() => this.#db.immediate(() => {
+    return this.#db.groupedAtomic(() => {
       const consumed = this.#consume(id, now, grant.id);
       if (consumed) {
         insertGrant(this.#db, grant, refreshTokenHash);
         if (audit) appendAudit(this.#db, audit(consumed));
       }
       return consumed;
-    }));
+    });
   }
 
   #consume(id: string, now: number, grantId: string | null): DeviceAuthorization | undefined {

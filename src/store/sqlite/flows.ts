@@ -29,26 +29,26 @@ export class SqliteFlows implements FlowStore {
   }
 
   transition(id: string, from: FlowStatus, patch: FlowPatch, now: number, expiresAt: number, audit?: AuditOf<Flow>): Promise<Flow | undefined> {
-    return this.#db.async(() => audited(this.#db, () => this.#db.one(toFlow,
+    return audited(this.#db, () => this.#db.one(toFlow,
       `UPDATE flows SET status = ?, user_id = coalesce(?, user_id), device_id = coalesce(?, device_id),
          user_code_enc = coalesce(?, user_code_enc), updated_at = ?, expires_at = ?,
          auth_time = coalesce(?, auth_time), auth_amr = coalesce(?, auth_amr), auth_acr = CASE WHEN ? IS NULL THEN auth_acr ELSE ? END
        WHERE id = ? AND status = ? AND expires_at > ? RETURNING *`,
       patch.status, patch.userId ?? null, patch.deviceId ?? null, patch.userCodeEnc ?? null, now, expiresAt,
-      ...authPatch(patch.authentication), id, from, now), audit));
+      ...authPatch(patch.authentication), id, from, now), audit);
   }
 
   recordFailure(id: string, maxAttempts: number, now: number, audit?: AuditOf<Flow>): Promise<Flow | undefined> {
-    return this.#db.async(() => audited(this.#db, () => this.#db.one(toFlow,
+    return audited(this.#db, () => this.#db.one(toFlow,
       `UPDATE flows SET failed_attempts = failed_attempts + 1, updated_at = ?,
          status = CASE WHEN failed_attempts + 1 >= ? THEN 'FAILED' ELSE status END
        WHERE id = ? AND status = 'DAG_USER_CODE_REQUIRED' AND expires_at > ? RETURNING *`,
-      now, maxAttempts, id, now), audit));
+      now, maxAttempts, id, now), audit);
   }
 
   decide(flowId: string, accept: boolean, now: number, record?: DecisionRecord, audit?: AuditOf<Flow>): Promise<DecideFlowResult> {
     if (accept && record?.reported === true) throw new Error('a reported request cannot be approved');
-    return this.#db.async(() => this.#db.immediate((): DecideFlowResult => {
+    return this.#db.groupedAtomic((): DecideFlowResult => {
       const flow = this.#db.one(toFlow,
         `UPDATE flows SET status = ?, updated_at = ? WHERE id = ? AND status = 'DAG_CONSENT_REQUIRED' AND expires_at > ? RETURNING *`,
         accept ? 'COMPLETED' : 'FAILED', now, flowId, now);
@@ -63,7 +63,7 @@ export class SqliteFlows implements FlowStore {
       }
       this.#db.run(`UPDATE flows SET status = 'FAILED' WHERE id = ?`, flowId);
       return 'device_unavailable';
-    }));
+    });
   }
 
   beginFederation(id: string, stateHash: string, pendingEnc: string, now: number): Promise<Flow | undefined> {

@@ -27,11 +27,9 @@ export class SqliteGrants implements GrantStore {
   }
 
   create(g: Grant, refreshTokenHash: string | null, audit?: AuditOf<Grant>): Promise<void> {
-    return this.#db.async(() => {
-      this.#db.immediate(() => {
-        insertGrant(this.#db, g, refreshTokenHash);
-        if (audit) appendAudit(this.#db, audit(g));
-      });
+    return this.#db.groupedAtomic(() => {
+      insertGrant(this.#db, g, refreshTokenHash);
+      if (audit) appendAudit(this.#db, audit(g));
     });
   }
 
@@ -46,9 +44,9 @@ export class SqliteGrants implements GrantStore {
 
   revoke(envId: string, id: string, now: number, audit?: AuditOf<Grant>): Promise<Grant | undefined> {
     // Only the revocation that ends the grant is an event: a second one changes nothing.
-    return this.#db.async(() => audited(this.#db, () => {
+    return audited(this.#db, () => {
       const g = this.#db.one(toGrant, 'UPDATE grants SET revoked_at = coalesce(revoked_at, ?) WHERE env_id = ? AND id = ? RETURNING *', now, envId, id);
       return g === undefined ? undefined : { grant: g, ended: g.revokedAt === now };
-    }, audit && ((r) => (r.ended ? audit(r.grant) : [])))?.grant);
+    }, audit && ((r) => (r.ended ? audit(r.grant) : []))).then((r) => r?.grant);
   }
 }

@@ -25,7 +25,7 @@ export class SqliteRefreshTokens implements RefreshTokenStore {
    * (SELECT id FROM grants WHERE …)` SQLite built the list of every live grant on each rotation.
    */
   rotate(tokenHash: string, nextHash: string, now: number, idleExpiresAt: number, from: RequestContext | null, audit?: AuditOf<true>): Promise<boolean> {
-    return this.#db.async(() => this.#db.immediate(() => {
+    return this.#db.groupedAtomic(() => {
       const rotated = this.#db.get(`UPDATE refresh_tokens SET status = 'rotated', rotated_at = ?
         WHERE token_hash = ? AND status = 'active'
           AND EXISTS (SELECT 1 FROM grants WHERE grants.id = refresh_tokens.grant_id AND revoked_at IS NULL) RETURNING grant_id`, now, tokenHash);
@@ -33,23 +33,23 @@ export class SqliteRefreshTokens implements RefreshTokenStore {
       this.#insertActive(str(rotated.grant_id), nextHash, now, idleExpiresAt, from);
       if (audit) appendAudit(this.#db, audit(true));
       return true;
-    }));
+    });
   }
 
   reissue(grantId: string, nextHash: string, now: number, idleExpiresAt: number, from: RequestContext | null, audit?: AuditOf<true>): Promise<boolean> {
-    return this.#db.async(() => this.#db.immediate(() => {
+    return this.#db.groupedAtomic(() => {
       if (!this.#db.get('SELECT 1 FROM grants WHERE id = ? AND revoked_at IS NULL', grantId)) return false;
       this.#db.run(`UPDATE refresh_tokens SET status = 'superseded', rotated_at = ? WHERE grant_id = ? AND status = 'active'`, now, grantId);
       this.#insertActive(grantId, nextHash, now, idleExpiresAt, from);
       if (audit) appendAudit(this.#db, audit(true));
       return true;
-    }));
+    });
   }
 
   touch(grantId: string, now: number, idleExpiresAt: number, from: RequestContext | null, audit?: AuditOf<true>): Promise<boolean> {
-    return this.#db.async(() => audited(this.#db, () => (this.#db.run(
+    return audited(this.#db, () => (this.#db.run(
       'UPDATE grants SET last_used_at = ?, idle_expires_at = ?, last_used_context = ? WHERE id = ? AND revoked_at IS NULL',
-      now, idleExpiresAt, contextJson(from), grantId) === 1 ? true : undefined), audit) === true);
+      now, idleExpiresAt, contextJson(from), grantId) === 1 ? true : undefined), audit).then((r) => r === true);
   }
 
   #insertActive(grantId: string, hash: string, now: number, idleExpiresAt: number, from: RequestContext | null): void {

@@ -15,7 +15,7 @@ export class SqliteRegistrationCodes implements RegistrationCodeStore {
   }
 
   issue(c: RegistrationCode, audit?: AuditOf<RegistrationCode>): Promise<IssueRegistrationResult> {
-    return this.#db.async(() => this.#db.immediate((): IssueRegistrationResult => {
+    return this.#db.groupedAtomic((): IssueRegistrationResult => {
       if (this.#db.get('SELECT 1 FROM registered_devices WHERE user_id = ?', c.userId)) return 'device_registered';
       try {
         // The user's previous code, used or not, is replaced: only the newest code is live.
@@ -30,13 +30,13 @@ export class SqliteRegistrationCodes implements RegistrationCodeStore {
         if (isUniqueViolation(err)) return 'code_taken';
         throw err;
       }
-    }));
+    });
   }
 
   redeem(
     codeHash: string, appId: string, device: Omit<RegisteredDevice, 'userId' | 'envId'>, now: number, audit?: AuditOf<RegisteredDevice>,
   ): Promise<RedeemResult> {
-    return this.#db.async(() => this.#db.immediate((): RedeemResult => {
+    return this.#db.groupedAtomic((): RedeemResult => {
       const row = this.#db.get(`SELECT c.*, u.disabled FROM registration_codes c JOIN users u ON u.id = c.user_id
         WHERE c.code_hash = ? AND c.app_id = ? AND c.expires_at > ?`, codeHash, appId, now);
       if (!row) return { outcome: 'invalid_code' };
@@ -54,6 +54,6 @@ export class SqliteRegistrationCodes implements RegistrationCodeStore {
       const registered = { ...device, envId: code.envId, userId: code.userId, appId };
       if (audit) appendAudit(this.#db, audit(registered));
       return { outcome: 'ok', device: registered };
-    }));
+    });
   }
 }

@@ -18,7 +18,7 @@ export class SqliteSigningKeys implements SigningKeyStore {
   }
 
   insert(k: SigningKeyRecord, audit?: AuditOf<SigningKeyRecord>): Promise<void> {
-    return this.#db.async(() => { audited(this.#db, () => { this.#insert(k); return k; }, audit); });
+    return audited(this.#db, () => { this.#insert(k); return k; }, audit).then(() => undefined);
   }
 
   /** The check and the insert in one IMMEDIATE transaction: another process cannot add a key between them. */

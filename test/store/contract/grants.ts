@@ -112,6 +112,27 @@ export function grantContract(open: OpenStores): void {
     assert.equal(await store.refreshTokens.reissue(randomUUID(), t4, NOW, NOW, null), false, 'unknown grant');
   });
 
+  test('a rotation that fails part-way changes nothing, and the writes started beside it still land', async (t) => {
+    const store = await one(open, t);
+    const { env, client: c, user: u } = await basics(store);
+    const [g, other] = [grant(env.id, u.id, c.clientId), grant(env.id, u.id, c.clientId)];
+    const [t1, taken] = [hash(), hash()];
+    await store.grants.create(g, t1);
+    await store.grants.create(other, taken);
+    // The new token's hash is one the store holds already: its insert fails after the old token was
+    // marked rotated. On SQLite both are in one group commit with the touch of the other grant.
+    const [rotation, touched] = await Promise.allSettled([
+      store.refreshTokens.rotate(t1, taken, NOW + MINUTE, NOW + 100 * MINUTE, null),
+      store.refreshTokens.touch(other.id, NOW + MINUTE, NOW + 100 * MINUTE, null),
+    ]);
+    assert.equal(rotation.status, 'rejected');
+    assert.deepEqual(touched, { status: 'fulfilled', value: true });
+    assert.deepEqual(await store.refreshTokens.find(t1), { token: { tokenHash: t1, grantId: g.id, status: 'active', createdAt: g.createdAt, rotatedAt: null }, grant: g },
+      'the old token is still the active one, and its grant untouched');
+    assert.equal((await store.grants.get(env.id, other.id))?.lastUsedAt, NOW + MINUTE);
+    assert.equal(await store.refreshTokens.rotate(t1, hash(), NOW + 2 * MINUTE, NOW + 100 * MINUTE, null), true, 'and it rotates afterwards');
+  });
+
   test('sweep deletes exactly what no rule needs any more, reports each kind, and finds nothing the second time', async (t) => {
     const store = await one(open, t);
     const { env, client: c, user: u } = await basics(store);
