@@ -12,6 +12,8 @@ export interface Row {
   load: LoadResult;
   /** Which ceiling this scenario is measured against (ceilings themselves: none). */
   ceiling?: CeilingId;
+  /** That ceiling measured again right before this scenario: the ratios divide by it (else by the ceilings phase's). */
+  paired?: LoadResult;
   /** Extra throughput unit (the cycle: cycles/s). */
   unit?: { name: string; perSec: number };
   note?: string;
@@ -72,9 +74,23 @@ const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '–');
 const pct = (n: number) => `${n >= 0 ? '+' : ''}${(n * 100).toFixed(1)} %`;
 
 function ratio(r: Row, rep: Report): { tput?: number; rss?: number } {
-  const c = r.ceiling === undefined ? undefined : rep.ceilings[r.ceiling];
+  const c = r.paired ?? (r.ceiling === undefined ? undefined : rep.ceilings[r.ceiling]?.load);
   if (!c) return {};
-  return { tput: r.load.reqPerSec / c.load.reqPerSec, rss: r.load.peakRssMb / c.load.peakRssMb };
+  return { tput: r.load.reqPerSec / c.reqPerSec, rss: r.load.peakRssMb / c.peakRssMb };
+}
+
+/** The ceiling a scenario's ratios divide by: `(b)`, with its req/s when it was measured beside the scenario. */
+const vsCeiling = (r: Row): string => (r.ceiling === undefined ? '' : `(${r.ceiling})${r.paired === undefined ? '' : ` ${f0(r.paired.reqPerSec)}`}`);
+
+/**
+ * a ÷ b as throughput: each divided by its own ceiling first when both were measured beside one, so
+ * the machine's drift between the two scenarios cancels out.
+ */
+function relative(a: Row, b: Row, rep: Report): number {
+  const qa = ratio(a, rep).tput;
+  const qb = ratio(b, rep).tput;
+  if (a.paired !== undefined && b.paired !== undefined && qa !== undefined && qb !== undefined) return qa / qb;
+  return a.load.reqPerSec / b.load.reqPerSec;
 }
 
 function mixText(mix: Record<string, number>, total: number): string {
@@ -91,7 +107,7 @@ export function mainTable(rep: Report): string {
   for (const r of rows) {
     const q = ratio(r, rep);
     const extra = r.unit ? ` (${f0(r.unit.perSec)} ${r.unit.name})` : '';
-    lines.push(`| ${r.label} | ${f0(r.load.reqPerSec)}${extra} | ${f1(r.load.p50)} | ${f1(r.load.p99)} | ${f0(r.load.max)} | ${f1(r.load.peakRssMb)} | ${r.load.errors} / ${r.load.timeouts} | ${f0(r.load.non2xx)} | ${r.ceiling === undefined ? '' : `(${r.ceiling})`} | ${q.tput === undefined ? '' : f2(q.tput)} | ${q.rss === undefined ? '' : f2(q.rss)} |`);
+    lines.push(`| ${r.label} | ${f0(r.load.reqPerSec)}${extra} | ${f1(r.load.p50)} | ${f1(r.load.p99)} | ${f0(r.load.max)} | ${f1(r.load.peakRssMb)} | ${r.load.errors} / ${r.load.timeouts} | ${f0(r.load.non2xx)} | ${vsCeiling(r)} | ${q.tput === undefined ? '' : f2(q.tput)} | ${q.rss === undefined ? '' : f2(q.rss)} |`);
   }
   return lines.join('\n');
 }
@@ -109,7 +125,7 @@ export function postgresTable(rep: Report): string {
     const each = r.processes !== undefined && r.processes.length > 1;
     const rps = each ? `${f0(r.load.reqPerSec)} (${r.processes?.map((p) => f0(p.reqPerSec)).join(' + ')})` : f0(r.load.reqPerSec);
     const rss = each ? (r.processes?.map((p) => f1(p.peakRssMb)).join(' / ') ?? '') : f1(r.load.peakRssMb);
-    lines.push(`| ${scenario} | ${store} | ${rps} | ${f1(r.load.p50)} | ${f1(r.load.p99)} | ${rss} | ${r.load.errors} / ${r.load.timeouts} | ${f0(r.load.non2xx)} | ${r.ceiling === undefined ? '' : `(${r.ceiling})`} | ${q.tput === undefined ? '' : f2(q.tput)} | ${q.rss === undefined ? '' : f2(q.rss)} |`);
+    lines.push(`| ${scenario} | ${store} | ${rps} | ${f1(r.load.p50)} | ${f1(r.load.p99)} | ${rss} | ${r.load.errors} / ${r.load.timeouts} | ${f0(r.load.non2xx)} | ${vsCeiling(r)} | ${q.tput === undefined ? '' : f2(q.tput)} | ${q.rss === undefined ? '' : f2(q.rss)} |`);
   };
   if (pg.ceiling) line('(b-pg) ceiling: one UPDATE … RETURNING per request', 'PostgreSQL, bare Fastify', pg.ceiling);
   for (const id of ['device_authorization', 'poll']) {
@@ -207,7 +223,7 @@ export function verdicts(rep: Report): Verdict[] {
   }
   const confidential = get('poll_confidential');
   if (polls && confidential) {
-    const r = confidential.load.reqPerSec / polls.load.reqPerSec;
+    const r = relative(confidential, polls, rep);
     out.push({ target: 'Confidential-client polls ≥ 0.9× public-client polls', measured: `${f2(r)}×`, met: r >= 0.9 });
   }
   const pgPolls = rep.postgres?.rows.find((r) => r.id === 'pg1_poll');
@@ -220,7 +236,7 @@ export function verdicts(rep: Report): Verdict[] {
   const token = get('token');
   const withId = get('token_openid');
   if (token && withId) {
-    const cost = token.load.reqPerSec / withId.load.reqPerSec;
+    const cost = relative(token, withId, rep);
     out.push({ target: 'A token-issuing poll with an ID token costs ≤ 1.5× one without', measured: `${f2(cost)}× (${f0(withId.load.reqPerSec)} against ${f0(token.load.reqPerSec)} req/s)`, met: cost <= 1.5 });
   }
   // Issue 19: the refresh grant, UserInfo and introspection each at least 0.3× ceiling (b).
@@ -298,6 +314,9 @@ export function latestSection(rep: Report): string {
   parts.push('');
   parts.push('### Throughput and latency', '');
   parts.push('Ceilings: (a) bare Fastify, constant JSON to a form POST; (b) + one SQLite PK SELECT and one UPDATE of a random row among 100k; (c) + one SQLite INSERT. Scenarios are compared with: device authorization → (c); token polls, the refresh grant, UserInfo and introspection → (b); everything else → (a). The RSS ratio compares the server\'s peak RSS with the ceiling\'s.', '');
+  if (rep.scenarios.some((r) => r.paired !== undefined)) {
+    parts.push('Each scenario\'s ceiling was measured again right before it (its req/s beside the ceiling\'s letter), and the scenario\'s ratios divide by that run rather than by the ceiling rows above, which ran minutes earlier: the machine\'s drift over the run then moves both sides of a ratio alike. Comparisons of two scenarios (confidential against public polls, a token with an ID token against one without) divide each by its own ceiling first.', '');
+  }
   parts.push(mainTable(rep), '');
   const notes = [...Object.values(rep.ceilings), ...rep.scenarios].filter((r): r is Row => r?.note !== undefined || r?.load.exhausted !== undefined);
   if (notes.length > 0) {
@@ -343,7 +362,8 @@ function historyEntry(rep: Report): string {
     '| Run | req/s | p99 ms | peak RSS MB | ratio to ceiling |', '|---|---:|---:|---:|---:|'];
   for (const r of [...Object.values(rep.ceilings).filter((x): x is Row => x !== undefined), ...rep.scenarios]) {
     const q = ratio(r, rep);
-    lines.push(`| ${r.label} | ${f0(r.load.reqPerSec)} | ${f1(r.load.p99)} | ${f1(r.load.peakRssMb)} | ${q.tput === undefined ? '' : f2(q.tput)} |`);
+    const beside = r.paired === undefined ? '' : ` (of ${f0(r.paired.reqPerSec)})`;
+    lines.push(`| ${r.label} | ${f0(r.load.reqPerSec)} | ${f1(r.load.p99)} | ${f1(r.load.peakRssMb)} | ${q.tput === undefined ? '' : `${f2(q.tput)}${beside}`} |`);
   }
   for (const r of [...(rep.postgres?.ceiling ? [rep.postgres.ceiling] : []), ...(rep.postgres?.rows ?? [])]) {
     const q = ratio(r, rep);

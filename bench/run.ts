@@ -14,6 +14,7 @@
 //                     [--only ceilings,scenarios,postgres,growth,sweep] [--skip postgres,…]
 //                     [--scenarios device_authorization,poll,poll_confidential,token,token_openid,cycle,refresh,userinfo,introspection,verify,veeam,rsa]
 //                     [--pool-rate 4000] [--pg-pool-size 10]
+//                     [--single-ceilings]      (each ceiling once, in its phase, instead of again beside each scenario)
 //                     [--profile [--profile-scenarios device_authorization,poll,pg_poll,pg_device_authorization,growth]] [--no-write] [--out file]
 //                     [--sqlite-cache-mb 64]   (an experiment: a bigger SQLite page cache in the server)
 //                     [--sqlite-mmap-mb 1024]  (an experiment: memory-mapped reads in the server)
@@ -66,6 +67,11 @@ const { values: args } = parseArgs({
     'sqlite-mmap-mb': { type: 'string', default: '0' },
     /** Which scenarios of the scenarios phase to run (all by default). */
     scenarios: { type: 'string', default: '' },
+    /**
+     * Measure each scenario's ceiling once, in the ceilings phase, instead of again right before the
+     * scenario (the ratios then divide by a measurement minutes away; shorter runs).
+     */
+    'single-ceilings': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
     /** With --profile: which scenarios' servers run under --cpu-prof. */
     'profile-scenarios': { type: 'string', default: 'device_authorization,poll' },
@@ -165,22 +171,29 @@ const CEILING_OF: Record<(typeof CEILING_KINDS)[number], { id: CeilingId; label:
   insert: { id: 'c', label: '(c) ceiling: + SQLite INSERT' },
 };
 
+/** One run of a ceiling, in a process and directory of its own. */
+async function ceiling(kind: (typeof CEILING_KINDS)[number]): Promise<LoadResult> {
+  const dir = mkdtempSync(path.join(work, `ceiling-${kind}-`));
+  const child = spawnNode([image.ceiling, kind, dir], { PATH: process.env.PATH ?? '' });
+  const { port } = (await child.firstJsonLine) as { port: number };
+  log(`ceiling ${kind} on :${port} (pid ${child.pid})`);
+  const result = await load(child, port, S.ceiling());
+  await child.stop();
+  rmSync(dir, { recursive: true, force: true });
+  log(`  ${Math.round(result.reqPerSec)} req/s, p99 ${result.p99} ms, ${result.peakRssMb.toFixed(1)} MB`);
+  return result;
+}
+
 async function ceilings(): Promise<Record<CeilingId, Row | undefined>> {
   const out: Record<CeilingId, Row | undefined> = { a: undefined, b: undefined, c: undefined };
   for (const kind of CEILING_KINDS) {
-    const dir = path.join(work, `ceiling-${kind}`);
-    mkdirSync(dir, { recursive: true });
-    const child = spawnNode([image.ceiling, kind, dir], { PATH: process.env.PATH ?? '' });
-    const { port } = (await child.firstJsonLine) as { port: number };
-    log(`ceiling ${kind} on :${port} (pid ${child.pid})`);
-    const result = await load(child, port, S.ceiling());
-    await child.stop();
     const { id, label } = CEILING_OF[kind];
-    out[id] = { id: `ceiling_${id}`, label, load: result };
-    log(`  ${Math.round(result.reqPerSec)} req/s, p99 ${result.p99} ms, ${result.peakRssMb.toFixed(1)} MB`);
+    out[id] = { id: `ceiling_${id}`, label, load: await ceiling(kind) };
   }
   return out;
 }
+
+const KIND_OF = Object.fromEntries(CEILING_KINDS.map((kind) => [CEILING_OF[kind].id, kind])) as Record<CeilingId, (typeof CEILING_KINDS)[number]>;
 
 interface MainData {
   sd: ServerDir;
@@ -347,6 +360,8 @@ async function scenarios(m: MainData): Promise<{ rows: Row[]; profiles: Report['
   const rows: Row[] = [];
   const profiles: Report['profiles'] = [];
   for (const def of SELECTED) {
+    // Its ceiling again, right before it: the ratio then compares two runs seconds apart, not minutes.
+    const paired = args['single-ceilings'] ? undefined : await ceiling(KIND_OF[def.ceiling]);
     // A fresh server process per scenario: its peak RSS is this scenario's, like each ceiling's.
     const profileName = args.profile && PROFILED.has(def.id) ? `server-${def.id}` : undefined;
     const child = await startServer(m.sd, profileName === undefined ? {} : { profileName });
@@ -354,7 +369,7 @@ async function scenarios(m: MainData): Promise<{ rows: Row[]; profiles: Report['
     const made = def.make(m);
     const result = await load(child, m.sd.port, made.requests);
     await stopServer(child, def.id);
-    const row: Row = { id: def.id, label: def.label, ceiling: def.ceiling, load: result, ...made.after?.(result) };
+    const row: Row = { id: def.id, label: def.label, ceiling: def.ceiling, load: result, ...(paired === undefined ? {} : { paired }), ...made.after?.(result) };
     if (profileName !== undefined) profiled(row, profileName, result, profiles);
     rows.push(row);
     log(`  ${Math.round(result.reqPerSec)} req/s, p50 ${result.p50} ms, p90 ${result.p90} ms, p99 ${result.p99} ms, max ${result.max} ms, ${result.peakRssMb.toFixed(1)} MB; ${JSON.stringify(result.mix)}`);
@@ -620,7 +635,7 @@ const work = mkdtempSync(path.join(tmpdir(), 'dcs-bench-'));
 const image = buildImage(path.join(work, 'image'));
 const report: Report = {
   date, command: commandLine(), machine: { ...m0, loadAfter: [] },
-  options: { duration, connections, warmup, codes: liveCodes, growth: growthSizes.join(','), 'growth-rounds': growthRounds, 'sweep-duration': sweepDuration, 'sweep-warp': sweepWarp, 'pool-rate': poolRate, ...(phases.has('postgres') ? { 'pg-pool-size': pgPoolSize } : {}), profile: args.profile, ...(sqliteCacheMb > 0 ? { 'sqlite-cache-mb': sqliteCacheMb } : {}), ...(sqliteMmapMb > 0 ? { 'sqlite-mmap-mb': sqliteMmapMb } : {}) },
+  options: { duration, connections, warmup, codes: liveCodes, growth: growthSizes.join(','), 'growth-rounds': growthRounds, 'sweep-duration': sweepDuration, 'sweep-warp': sweepWarp, 'pool-rate': poolRate, ...(args['single-ceilings'] ? { 'single-ceilings': true } : {}), ...(phases.has('postgres') ? { 'pg-pool-size': pgPoolSize } : {}), profile: args.profile, ...(sqliteCacheMb > 0 ? { 'sqlite-cache-mb': sqliteCacheMb } : {}), ...(sqliteMmapMb > 0 ? { 'sqlite-mmap-mb': sqliteMmapMb } : {}) },
   ceilings: { a: undefined, b: undefined, c: undefined }, scenarios: [], growth: [], profiles: [], wallSeconds: 0, problems,
 };
 try {
