@@ -19,7 +19,7 @@ export interface OpenStoreOptions {
   migrate?: boolean;
   /** Audit events also go to the webhook's outbox (AUDIT_WEBHOOK_URL is set). */
   auditOutbox?: boolean;
-  /** PostgreSQL: keep clients in memory, told of every change (a server instance; not for one CLI command). */
+  /** Keep clients in memory, told of every change (a server instance; not for one CLI command). */
   clientCache?: boolean;
   /** SQLite: checkpoint the WAL from a thread of its own (a server instance; not for one CLI command). */
   backgroundCheckpoints?: boolean;
@@ -36,6 +36,6 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
   }
   return new SqliteStore({
     file: opts.databasePath, now: opts.now, migrate, synchronous: opts.synchronous ?? 'normal', auditOutbox: opts.auditOutbox ?? false,
-    backgroundCheckpoints: opts.backgroundCheckpoints ?? false,
+    backgroundCheckpoints: opts.backgroundCheckpoints ?? false, clientCache: opts.clientCache ?? false,
   });
 }

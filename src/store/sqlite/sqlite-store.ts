@@ -8,6 +8,7 @@ import { SqliteAdminKeys } from './admin-keys.ts';
 import { SqliteAppIds } from './app-ids.ts';
 import { SqliteAudit } from './audit.ts';
 import { Checkpointer } from './checkpointer.ts';
+import { SqliteClientCache } from './client-cache.ts';
 import { SqliteClients } from './clients.ts';
 import { SqliteDb } from './db.ts';
 import { SqliteDeviceAuthorizations } from './device-authorizations.ts';
@@ -48,12 +49,16 @@ export interface SqliteStoreOptions {
    * crosses the threshold (default false): what a server does; a CLI command's few writes need not.
    */
   backgroundCheckpoints?: boolean;
+  /** Keep clients in memory, checked against other connections' commits (client-cache.ts; default false): what a server does. */
+  clientCache?: boolean;
 }
 
 export class SqliteStore implements Store {
   readonly #db: SqliteDb;
   /** The background checkpoints' thread, when asked for (a file, not ':memory:'). */
   readonly checkpointer: Checkpointer | undefined;
+  /** A server instance's clients in memory (client-cache.ts), when asked for. */
+  readonly clientCache: SqliteClientCache | undefined;
   readonly environments: SqliteEnvironments;
   readonly clients: SqliteClients;
   readonly users: SqliteUsers;
@@ -83,7 +88,10 @@ export class SqliteStore implements Store {
       throw err;
     }
     this.environments = new SqliteEnvironments(db);
-    this.clients = new SqliteClients(db);
+    const clientCache = opts.clientCache === true ? new SqliteClientCache(() => db.dataVersion()) : undefined;
+    if (clientCache !== undefined) db.onGroupVersion = (version) => { clientCache.observe(version); };
+    this.clientCache = clientCache;
+    this.clients = new SqliteClients(db, clientCache);
     this.users = new SqliteUsers(db);
     this.identityProviders = new SqliteIdentityProviders(db);
     this.deviceAuthorizations = new SqliteDeviceAuthorizations(db);
