@@ -1,7 +1,7 @@
 // The load generator: one autocannon run against one server process, with per-connection request
 // generators, an answer mix taken from every response body, and the server's peak RSS.
 import autocannon from 'autocannon';
-import { sampleRss } from './procs.ts';
+import { cpuSeconds, sampleRss } from './procs.ts';
 
 export type Req = autocannon.Request;
 
@@ -44,7 +44,13 @@ export interface LoadResult {
   exhausted?: string;
   /** The measured run on the monotonic clock in µs (the clock V8's CPU profiles use): to cut profiles to it. */
   windowUs: [number, number];
+  /** CPU seconds the server process used over the measured run (all its threads; procs.ts cpuSeconds). */
+  cpuSeconds?: number;
 }
+
+/** The server's CPU per response in µs, when it was measured. */
+export const cpuUsPerRequest = (r: LoadResult): number | undefined =>
+  (r.cpuSeconds === undefined || r.responses === 0 ? undefined : (r.cpuSeconds * 1e6) / r.responses);
 
 const ERROR_MEMBER = /"(?:error|code)"\s*:\s*"([^"]{1,64})"/;
 
@@ -98,10 +104,13 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   let run: Awaited<ReturnType<typeof once>>;
   let peak: number;
   const windowUs: [number, number] = [0, 0];
+  const cpu: [number | undefined, number | undefined] = [undefined, undefined];
   try {
     if (opts.warmup > 0) await once(opts, opts.warmup);
     windowUs[0] = monotonicUs();
+    cpu[0] = cpuSeconds(opts.pid);
     run = await once(opts, opts.duration);
+    cpu[1] = cpuSeconds(opts.pid);
     windowUs[1] = monotonicUs();
   } finally {
     peak = rss.stop();
@@ -125,5 +134,6 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     windowUs,
   };
   if (exhausted !== undefined) out.exhausted = exhausted;
+  if (cpu[0] !== undefined && cpu[1] !== undefined) out.cpuSeconds = cpu[1] - cpu[0];
   return out;
 }

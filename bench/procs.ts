@@ -110,6 +110,31 @@ export function procStatusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number | un
   }
 }
 
+/** Clock ticks per second of /proc's CPU times (USER_HZ). */
+const TICKS_PER_SECOND = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/**
+ * CPU seconds the process has used so far, every thread, user and system (/proc/<pid>/stat utime
+ * and stime); undefined when it is gone. Time the machine gave to others is not in it, so CPU per
+ * request is steadier than throughput on a shared machine.
+ */
+export function cpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Samples VmRSS every `everyMs` until stopped; returns the peak in MB. */
 export function sampleRss(pid: number, everyMs = 100): { stop(): number } {
   let peak = procStatusKb(pid, 'VmRSS') ?? 0;

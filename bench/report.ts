@@ -1,7 +1,7 @@
 // The printed table and bench/RESULTS.md: the latest run in full, then a History section that every
 // run appends one entry to (earlier entries are read back and kept as they are).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import type { LoadResult } from './load.ts';
+import { cpuUsPerRequest, type LoadResult } from './load.ts';
 import type { ProfileSummary } from './profile.ts';
 
 export type CeilingId = 'a' | 'b' | 'c';
@@ -73,11 +73,23 @@ const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '–');
 const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '–');
 const pct = (n: number) => `${n >= 0 ? '+' : ''}${(n * 100).toFixed(1)} %`;
 
-function ratio(r: Row, rep: Report): { tput?: number; rss?: number } {
+/**
+ * The scenario against its ceiling: throughput, peak RSS, and `cpu`, the ceiling's server CPU per
+ * request over the scenario's (what the throughput ratio would be with the core to themselves).
+ */
+function ratio(r: Row, rep: Report): { tput?: number; rss?: number; cpu?: number } {
   const c = r.paired ?? (r.ceiling === undefined ? undefined : rep.ceilings[r.ceiling]?.load);
   if (!c) return {};
-  return { tput: r.load.reqPerSec / c.reqPerSec, rss: r.load.peakRssMb / c.peakRssMb };
+  const [mine, theirs] = [cpuUsPerRequest(r.load), cpuUsPerRequest(c)];
+  return {
+    tput: r.load.reqPerSec / c.reqPerSec, rss: r.load.peakRssMb / c.peakRssMb,
+    ...(mine === undefined || theirs === undefined ? {} : { cpu: theirs / mine }),
+  };
 }
+
+/** A throughput ratio for the targets, with its CPU-per-request counterpart when measured. */
+const withCpu = (q: { tput?: number; cpu?: number }): string => `${f2(q.tput ?? NaN)}×${q.cpu === undefined ? '' : ` (by server CPU per request ${f2(q.cpu)}×)`}`;
+const cpuText = (l: LoadResult): string => { const us = cpuUsPerRequest(l); return us === undefined ? '–' : f0(us); };
 
 /** The ceiling a scenario's ratios divide by: `(b)`, with its req/s when it was measured beside the scenario. */
 const vsCeiling = (r: Row): string => (r.ceiling === undefined ? '' : `(${r.ceiling})${r.paired === undefined ? '' : ` ${f0(r.paired.reqPerSec)}`}`);
@@ -93,6 +105,12 @@ function relative(a: Row, b: Row, rep: Report): number {
   return a.load.reqPerSec / b.load.reqPerSec;
 }
 
+/** The same comparison by server CPU per request (b's over a's: a's throughput relative to b's, on a core of their own). */
+function relativeCpu(a: Row, b: Row): string {
+  const [ua, ub] = [cpuUsPerRequest(a.load), cpuUsPerRequest(b.load)];
+  return ua === undefined || ub === undefined ? '' : ` (by server CPU per request ${f2(ub / ua)}×)`;
+}
+
 function mixText(mix: Record<string, number>, total: number): string {
   const entries = Object.entries(mix);
   if (entries.length === 0) return '–';
@@ -100,14 +118,14 @@ function mixText(mix: Record<string, number>, total: number): string {
 }
 
 export function mainTable(rep: Report): string {
-  const head = '| Run | req/s | p50 ms | p99 ms | max ms | peak RSS MB | conn. errors / timeouts | non-2xx | vs ceiling | throughput ratio | RSS ratio |';
-  const sep = '|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|';
+  const head = '| Run | req/s | p50 ms | p99 ms | max ms | peak RSS MB | conn. errors / timeouts | non-2xx | server CPU µs/req | vs ceiling | throughput ratio | CPU ratio | RSS ratio |';
+  const sep = '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|';
   const lines = [head, sep];
   const rows = [...Object.values(rep.ceilings).filter((r): r is Row => r !== undefined), ...rep.scenarios];
   for (const r of rows) {
     const q = ratio(r, rep);
     const extra = r.unit ? ` (${f0(r.unit.perSec)} ${r.unit.name})` : '';
-    lines.push(`| ${r.label} | ${f0(r.load.reqPerSec)}${extra} | ${f1(r.load.p50)} | ${f1(r.load.p99)} | ${f0(r.load.max)} | ${f1(r.load.peakRssMb)} | ${r.load.errors} / ${r.load.timeouts} | ${f0(r.load.non2xx)} | ${vsCeiling(r)} | ${q.tput === undefined ? '' : f2(q.tput)} | ${q.rss === undefined ? '' : f2(q.rss)} |`);
+    lines.push(`| ${r.label} | ${f0(r.load.reqPerSec)}${extra} | ${f1(r.load.p50)} | ${f1(r.load.p99)} | ${f0(r.load.max)} | ${f1(r.load.peakRssMb)} | ${r.load.errors} / ${r.load.timeouts} | ${f0(r.load.non2xx)} | ${cpuText(r.load)} | ${vsCeiling(r)} | ${q.tput === undefined ? '' : f2(q.tput)} | ${q.cpu === undefined ? '' : f2(q.cpu)} | ${q.rss === undefined ? '' : f2(q.rss)} |`);
   }
   return lines.join('\n');
 }
@@ -212,19 +230,19 @@ export function verdicts(rep: Report): Verdict[] {
   const polls = get('poll');
   if (polls) {
     const q = ratio(polls, rep);
-    out.push({ target: 'Token polls ≥ 1.0× ceiling (b)', measured: `${f2(q.tput ?? NaN)}×`, met: q.tput === undefined ? undefined : q.tput >= 1.0 });
+    out.push({ target: 'Token polls ≥ 1.0× ceiling (b)', measured: withCpu(q), met: q.tput === undefined ? undefined : q.tput >= 1.0 });
     out.push({ target: 'Token polls p99 ≤ 15 ms', measured: `${f1(polls.load.p99)} ms`, met: polls.load.p99 <= 15 });
   }
   const da = get('device_authorization');
   if (da) {
     const q = ratio(da, rep);
-    out.push({ target: 'Device authorization ≥ 1.3× ceiling (c)', measured: `${f2(q.tput ?? NaN)}×`, met: q.tput === undefined ? undefined : q.tput >= 1.3 });
+    out.push({ target: 'Device authorization ≥ 1.3× ceiling (c)', measured: withCpu(q), met: q.tput === undefined ? undefined : q.tput >= 1.3 });
     out.push({ target: 'Device authorization p99 ≤ 20 ms', measured: `${f1(da.load.p99)} ms`, met: da.load.p99 <= 20 });
   }
   const confidential = get('poll_confidential');
   if (polls && confidential) {
     const r = relative(confidential, polls, rep);
-    out.push({ target: 'Confidential-client polls ≥ 0.9× public-client polls', measured: `${f2(r)}×`, met: r >= 0.9 });
+    out.push({ target: 'Confidential-client polls ≥ 0.9× public-client polls', measured: `${f2(r)}×${relativeCpu(confidential, polls)}`, met: r >= 0.9 });
   }
   const pgPolls = rep.postgres?.rows.find((r) => r.id === 'pg1_poll');
   if (polls && pgPolls) {
@@ -237,14 +255,14 @@ export function verdicts(rep: Report): Verdict[] {
   const withId = get('token_openid');
   if (token && withId) {
     const cost = relative(token, withId, rep);
-    out.push({ target: 'A token-issuing poll with an ID token costs ≤ 1.5× one without', measured: `${f2(cost)}× (${f0(withId.load.reqPerSec)} against ${f0(token.load.reqPerSec)} req/s)`, met: cost <= 1.5 });
+    out.push({ target: 'A token-issuing poll with an ID token costs ≤ 1.5× one without', measured: `${f2(cost)}× (${f0(withId.load.reqPerSec)} against ${f0(token.load.reqPerSec)} req/s)${relativeCpu(token, withId)}`, met: cost <= 1.5 });
   }
   // Issue 19: the refresh grant, UserInfo and introspection each at least 0.3× ceiling (b).
   for (const [id, name] of [['refresh', 'Refresh grant'], ['userinfo', 'UserInfo'], ['introspection', 'Introspection']] as const) {
     const r = get(id);
     if (!r) continue;
     const q = ratio(r, rep);
-    out.push({ target: `${name} ≥ 0.3× ceiling (b)`, measured: `${f2(q.tput ?? NaN)}×`, met: q.tput === undefined ? undefined : q.tput >= 0.3 });
+    out.push({ target: `${name} ≥ 0.3× ceiling (b)`, measured: withCpu(q), met: q.tput === undefined ? undefined : q.tput >= 0.3 });
   }
   const rss = rep.scenarios.map((r) => ({ r, q: ratio(r, rep).rss })).filter((x) => x.q !== undefined);
   if (rss.length > 0) {
@@ -314,6 +332,7 @@ export function latestSection(rep: Report): string {
   parts.push('');
   parts.push('### Throughput and latency', '');
   parts.push('Ceilings: (a) bare Fastify, constant JSON to a form POST; (b) + one SQLite PK SELECT and one UPDATE of a random row among 100k; (c) + one SQLite INSERT. Scenarios are compared with: device authorization → (c); token polls, the refresh grant, UserInfo and introspection → (b); everything else → (a). The RSS ratio compares the server\'s peak RSS with the ceiling\'s.', '');
+  parts.push('Server CPU µs/req is the CPU time the server process used over the measured run (all its threads, from /proc) per response, and the CPU ratio is its ceiling\'s over the scenario\'s: the throughput ratio the two would have with the core to themselves. Time the machine gives to other work is in neither (a busy machine lowers a run\'s throughput, not what a request costs), so on a shared machine the CPU ratio is the steadier comparison; the targets are still judged by throughput.', '');
   if (rep.scenarios.some((r) => r.paired !== undefined)) {
     parts.push('Each scenario\'s ceiling was measured again right before it (its req/s beside the ceiling\'s letter), and the scenario\'s ratios divide by that run rather than by the ceiling rows above, which ran minutes earlier: the machine\'s drift over the run then moves both sides of a ratio alike. Comparisons of two scenarios (confidential against public polls, a token with an ID token against one without) divide each by its own ceiling first.', '');
   }
@@ -359,19 +378,19 @@ function historyEntry(rep: Report): string {
   const m = rep.machine;
   const lines = [`### ${rep.date} — \`${rep.command}\``, '',
     `${m.nproc} cores, ${m.cpu}, Node ${m.node}, load average before ${m.loadBefore.map(f2).join('/')}, after ${m.loadAfter.map(f2).join('/')}`, '',
-    '| Run | req/s | p99 ms | peak RSS MB | ratio to ceiling |', '|---|---:|---:|---:|---:|'];
+    '| Run | req/s | p99 ms | peak RSS MB | server CPU µs/req | ratio to ceiling | CPU ratio |', '|---|---:|---:|---:|---:|---:|---:|'];
   for (const r of [...Object.values(rep.ceilings).filter((x): x is Row => x !== undefined), ...rep.scenarios]) {
     const q = ratio(r, rep);
     const beside = r.paired === undefined ? '' : ` (of ${f0(r.paired.reqPerSec)})`;
-    lines.push(`| ${r.label} | ${f0(r.load.reqPerSec)} | ${f1(r.load.p99)} | ${f1(r.load.peakRssMb)} | ${q.tput === undefined ? '' : `${f2(q.tput)}${beside}`} |`);
+    lines.push(`| ${r.label} | ${f0(r.load.reqPerSec)} | ${f1(r.load.p99)} | ${f1(r.load.peakRssMb)} | ${cpuText(r.load)} | ${q.tput === undefined ? '' : `${f2(q.tput)}${beside}`} | ${q.cpu === undefined ? '' : f2(q.cpu)} |`);
   }
   for (const r of [...(rep.postgres?.ceiling ? [rep.postgres.ceiling] : []), ...(rep.postgres?.rows ?? [])]) {
     const q = ratio(r, rep);
     const rss = r.processes !== undefined && r.processes.length > 1 ? r.processes.map((p) => f1(p.peakRssMb)).join(' / ') : f1(r.load.peakRssMb);
-    lines.push(`| ${r.label} | ${f0(r.load.reqPerSec)} | ${f1(r.load.p99)} | ${rss} | ${q.tput === undefined ? '' : f2(q.tput)} |`);
+    lines.push(`| ${r.label} | ${f0(r.load.reqPerSec)} | ${f1(r.load.p99)} | ${rss} | ${cpuText(r.load)} | ${q.tput === undefined ? '' : f2(q.tput)} | |`);
   }
-  if (rep.postgres?.skipped !== undefined) lines.push(`| PostgreSQL phase skipped: ${rep.postgres.skipped} | | | | |`);
-  for (const g of rep.growth) lines.push(`| polls, ${f0(g.codes)} live codes | ${f0(g.load.reqPerSec)} | ${f1(g.load.p99)} | ${f1(g.load.peakRssMb)} | |`);
+  if (rep.postgres?.skipped !== undefined) lines.push(`| PostgreSQL phase skipped: ${rep.postgres.skipped} | | | | | | |`);
+  for (const g of rep.growth) lines.push(`| polls, ${f0(g.codes)} live codes | ${f0(g.load.reqPerSec)} | ${f1(g.load.p99)} | ${f1(g.load.peakRssMb)} | ${cpuText(g.load)} | | |`);
   lines.push('', `Targets: ${verdicts(rep).map((v) => `${v.target}: ${v.measured} (${v.met === undefined ? 'n/a' : v.met ? 'met' : 'not met'})`).join('; ')}`, '');
   return lines.join('\n');
 }

@@ -392,6 +392,7 @@ function combined(results: LoadResult[]): LoadResult {
     mix: Object.fromEntries(Object.entries(mix).sort((a, b) => b[1] - a[1])),
     windowUs: [Math.min(...results.map((r) => r.windowUs[0])), Math.max(...results.map((r) => r.windowUs[1]))],
   };
+  if (results.every((r) => r.cpuSeconds !== undefined)) out.cpuSeconds = sum((r) => r.cpuSeconds ?? 0);
   if (exhausted.length > 0) out.exhausted = exhausted.join('; ');
   return out;
 }
