@@ -28,7 +28,7 @@ import Database from 'better-sqlite3';
 import { POSTGRES_BIN, postgresInstalled, startPostgres } from '../scripts/postgres.ts';
 import { loadConfig } from '../src/config.ts';
 import { CEILING_KINDS } from './ceiling.ts';
-import { runLoad, type ConnectionRequests, type LoadResult } from './load.ts';
+import { cpuUsPerRequest, runLoad, type ConnectionRequests, type LoadResult } from './load.ts';
 import { freePort } from '../scripts/net.ts';
 import { buildImage } from './image.ts';
 import { pinLoadGenerator, SERVER_CPU, spawnNode, TASKSET, waitReady, type Child } from './procs.ts';
@@ -158,6 +158,12 @@ async function stopServer(child: Child, what: string): Promise<void> {
   if (warnings !== '') log(`${what}: server stderr: ${warnings.slice(-400)}`);
 }
 
+/** `, 129 µs CPU/req` for a log line, when the server's CPU was measured. */
+function cpuNote(r: LoadResult): string {
+  const us = cpuUsPerRequest(r);
+  return us === undefined ? '' : `, ${Math.round(us)} µs CPU/req`;
+}
+
 function load(child: Child, port: number, perConnection: ConnectionRequests, seconds = duration): Promise<LoadResult> {
   return runLoad({ url: `http://127.0.0.1:${port}`, connections, duration: seconds, warmup, pid: child.pid, perConnection });
 }
@@ -180,7 +186,7 @@ async function ceiling(kind: (typeof CEILING_KINDS)[number]): Promise<LoadResult
   const result = await load(child, port, S.ceiling());
   await child.stop();
   rmSync(dir, { recursive: true, force: true });
-  log(`  ${Math.round(result.reqPerSec)} req/s, p99 ${result.p99} ms, ${result.peakRssMb.toFixed(1)} MB`);
+  log(`  ${Math.round(result.reqPerSec)} req/s, p99 ${result.p99} ms, ${result.peakRssMb.toFixed(1)} MB${cpuNote(result)}`);
   return result;
 }
 
@@ -372,7 +378,7 @@ async function scenarios(m: MainData): Promise<{ rows: Row[]; profiles: Report['
     const row: Row = { id: def.id, label: def.label, ceiling: def.ceiling, load: result, ...(paired === undefined ? {} : { paired }), ...made.after?.(result) };
     if (profileName !== undefined) profiled(row, profileName, result, profiles);
     rows.push(row);
-    log(`  ${Math.round(result.reqPerSec)} req/s, p50 ${result.p50} ms, p90 ${result.p90} ms, p99 ${result.p99} ms, max ${result.max} ms, ${result.peakRssMb.toFixed(1)} MB; ${JSON.stringify(result.mix)}`);
+    log(`  ${Math.round(result.reqPerSec)} req/s, p50 ${result.p50} ms, p90 ${result.p90} ms, p99 ${result.p99} ms, max ${result.max} ms, ${result.peakRssMb.toFixed(1)} MB${cpuNote(result)}; ${JSON.stringify(result.mix)}`);
     if (result.errors > 0) problems.push(`${def.id}: ${result.errors} connection errors (${result.timeouts} timeouts)`);
   }
   return { rows, profiles };
@@ -491,7 +497,7 @@ async function postgresCeiling(url: string): Promise<Row> {
   log(`postgres: ceiling pg-update on :${port} (pid ${child.pid})`);
   const result = await load(child, port, S.ceiling());
   await child.stop();
-  log(`  ${Math.round(result.reqPerSec)} req/s, p99 ${result.p99} ms, ${result.peakRssMb.toFixed(1)} MB`);
+  log(`  ${Math.round(result.reqPerSec)} req/s, p99 ${result.p99} ms, ${result.peakRssMb.toFixed(1)} MB${cpuNote(result)}`);
   return { id: 'ceiling_pg', label: '(b-pg) ceiling: bare Fastify + one PostgreSQL UPDATE … RETURNING (100k rows, pool of the same size, commit not waiting for the flush)', load: result };
 }
 
@@ -532,7 +538,7 @@ async function growth(profiles: Report['profiles']): Promise<GrowthPoint[]> {
       const result = await load(child, g.sd.port, S.poll(g.codes, g.clientId));
       await stopServer(child, `growth ${g.size}`);
       if (profileName !== undefined) addProfile(`${profileName} (profiled, slightly slower)`, profileName, result, profiles);
-      log(`  ${g.size.toLocaleString()} codes, round ${round + 1} of ${growthRounds}: ${Math.round(result.reqPerSec)} req/s, p99 ${result.p99} ms`);
+      log(`  ${g.size.toLocaleString()} codes, round ${round + 1} of ${growthRounds}: ${Math.round(result.reqPerSec)} req/s, p99 ${result.p99} ms${cpuNote(result)}`);
       g.runs.push(result);
     }
   }
@@ -540,7 +546,7 @@ async function growth(profiles: Report['profiles']): Promise<GrowthPoint[]> {
     const byRate = [...g.runs].sort((a, b) => a.reqPerSec - b.reqPerSec);
     const median = byRate[Math.floor((byRate.length - 1) / 2)];
     if (!median) throw new Error(`growth: no run of ${g.size}`);
-    return { codes: g.size, load: median, rounds: g.runs.map((r) => r.reqPerSec), seedSeconds: g.seedSeconds };
+    return { codes: g.size, load: median, rounds: g.runs.map((r) => r.reqPerSec), roundsCpuUs: g.runs.map(cpuUsPerRequest), seedSeconds: g.seedSeconds };
   });
 }
 
