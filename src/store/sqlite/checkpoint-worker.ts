@@ -22,10 +22,9 @@ let failed = false;
 const send = (m: CheckpointerMessage) => { port.postMessage(m); };
 const timer = setInterval(() => {
   try {
-    const r = checkpoint.get() as { busy: number; log: number; checkpointed: number };
-    // log: the frames in the WAL; checkpointed: how many of them are in the file now. Both fall to 0
-    // when a commit restarts the WAL from its beginning.
-    if ((r.checkpointed !== copied && r.checkpointed > 0) || failed) send({ frames: r.log, copied: r.checkpointed });
+    const r = checkpoint.get() as { checkpointed: number };
+    // How many of the WAL's frames are in the file now; 0 again once a commit restarts the WAL.
+    if ((r.checkpointed !== copied && r.checkpointed > 0) || failed) send({ copied: r.checkpointed });
     failed = false;
     copied = r.checkpointed;
   } catch (err) {

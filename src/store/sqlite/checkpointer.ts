@@ -20,8 +20,8 @@ export interface CheckpointerData {
   intervalMs: number;
 }
 
-/** What the thread reports: a checkpoint that copied pages (frames in the WAL, how many are in the file), or a failure. */
-export type CheckpointerMessage = { frames: number; copied: number } | { error: string };
+/** What the thread reports: a checkpoint that copied pages (how many of the WAL's are in the file now), or a failure. */
+export type CheckpointerMessage = { copied: number } | { error: string };
 
 const WORKER = new URL(import.meta.url.endsWith('.ts') ? './checkpoint-worker.ts' : './checkpoint-worker.js', import.meta.url);
 
@@ -30,8 +30,6 @@ export class Checkpointer {
   readonly #exited: Promise<void>;
   /** Passes the thread reported so far: each that copied pages, and the first to succeed after a failure. */
   checkpoints = 0;
-  /** The last of them: frames in the WAL then, and how many of those were in the file after it. */
-  last: { frames: number; copied: number } | undefined;
   /** The failure of the thread's last pass, until one succeeds (it keeps trying; the server's autocheckpoint covers meanwhile). */
   error: string | undefined;
   #gone = false;
@@ -46,7 +44,6 @@ export class Checkpointer {
         return;
       }
       this.checkpoints += 1;
-      this.last = m;
       this.error = undefined;
     });
     this.#worker.on('error', (err: Error) => { this.error = err.message; });
