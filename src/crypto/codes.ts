@@ -1,17 +1,18 @@
 // Code generation and user-code normalisation (RFC 8628 §5.1, §5.2, §6.1).
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomInt } from 'node:crypto';
+import { randomBytesPooled } from './random.ts';
 
 export const DEVICE_CODE_PREFIX = 'dc_';
 export const REFRESH_TOKEN_PREFIX = 'rt_';
 
 /** 256 random bits, base64url, with a recognisable prefix (secret scanners, logs). */
 export function generateDeviceCode(): string {
-  return DEVICE_CODE_PREFIX + randomBytes(32).toString('base64url');
+  return DEVICE_CODE_PREFIX + randomBytesPooled(32).toString('base64url');
 }
 
 /** A refresh token (RFC 6749 §6): 256 random bits, base64url, `rt_` in front. */
 export function generateRefreshToken(): string {
-  return REFRESH_TOKEN_PREFIX + randomBytes(32).toString('base64url');
+  return REFRESH_TOKEN_PREFIX + randomBytesPooled(32).toString('base64url');
 }
 
 // The last timestamp and counter this process used: ids made in one millisecond (or under a clock
@@ -27,7 +28,7 @@ let counter = 0;
  * (they reveal their creation time).
  */
 export function timeOrderedUuid(now: number): string {
-  const bytes = randomBytes(16);
+  const bytes = randomBytesPooled(16);
   // A clock set far back (another clock in the same process) starts over rather than lend it our time.
   if (now > lastMs || now < lastMs - 1000) {
     lastMs = now;

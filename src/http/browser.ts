@@ -9,9 +9,9 @@
 // The front ends a browser talks to (the page and the flow API) are registered by buildApp inside
 // `browserFacing`, which parses cookies with @fastify/cookie and names the cookie once; the other
 // front ends (device polls above all) never parse a cookie.
-import { randomBytes } from 'node:crypto';
 import cookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { randomBytesPooled } from '../crypto/random.ts';
 
 export const BROWSER_COOKIE = 'dcs_browser';
 export const SECURE_BROWSER_COOKIE = '__Host-dcs_browser';
@@ -53,7 +53,7 @@ export function browserSecret(request: FastifyRequest): string | undefined {
 export function ensureBrowserSecret(request: FastifyRequest, reply: FastifyReply): string {
   const existing = browserSecret(request);
   if (existing !== undefined) return existing;
-  const secret = randomBytes(32).toString('base64url');
+  const secret = randomBytesPooled(32).toString('base64url');
   const name = request.server.browserCookie;
   // Lax: the cookie rides along when a QR code or link opens the page (a top-level GET). Never a
   // Domain attribute: the cookie belongs to this host only (and __Host- requires it).

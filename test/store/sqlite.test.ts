@@ -52,10 +52,13 @@ test('query plans: no statement of the store scans a table that grows with traff
     // Our SQL has no '?' but its placeholders; NULL for each lets SQLite plan it.
     const params = Array.from({ length: sql.split('?').length - 1 }, () => null);
     const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[];
+    // A subquery in FROM that SQLite runs on its own (CO-ROUTINE t, MATERIALIZE t): scanning it reads
+    // the rows it produced, whose own plan is checked as its lines.
+    const subqueries = new Set(plan.map(({ detail }) => /^(?:CO-ROUTINE|MATERIALIZE) (\w+)$/.exec(detail)?.[1]));
     for (const { detail } of plan) {
       // The whole name (an index walked end to end reads every row's entry, so it scans too).
       const scanned = /^SCAN (\w+)(?!\w)/.exec(detail)?.[1];
-      if (scanned !== undefined && !SMALL.has(scanned)) scans.push(`${detail}\n    in: ${sql.replace(/\s+/g, ' ').trim()}`);
+      if (scanned !== undefined && !SMALL.has(scanned) && !subqueries.has(scanned)) scans.push(`${detail}\n    in: ${sql.replace(/\s+/g, ' ').trim()}`);
     }
   }
   assert.deepEqual(scans, []);

@@ -79,6 +79,9 @@ export class SqliteDb {
   #queue: Queued[] = [];
   /** Told `PRAGMA data_version` at the start of each group commit, where reading it costs nothing (the client cache). */
   onGroupVersion: ((version: number) => void) | undefined;
+  /** This turn's read transaction is open (see #beginRead). */
+  #readOpen = false;
+  #readEndScheduled = false;
 
   constructor(file: string, synchronous: 'normal' | 'full' = 'normal') {
     const onDisk = file !== ':memory:';
@@ -118,11 +121,44 @@ export class SqliteDb {
   }
 
   get(sql: string, ...params: unknown[]): Row | undefined {
-    return this.stmt(sql).get(...params) as Row | undefined;
+    return this.#ready(this.stmt(sql)).get(...params) as Row | undefined;
   }
 
   all(sql: string, ...params: unknown[]): Row[] {
-    return this.stmt(sql).all(...params) as Row[];
+    return this.#ready(this.stmt(sql)).all(...params) as Row[];
+  }
+
+  /**
+   * Reads outside a write share one read transaction per event-loop turn. On its own, each statement
+   * takes and drops SQLite's shared locks (two fcntl calls and a stat), which cost more than a
+   * primary-key lookup does (bench/RESULTS.md, "Reads share a read transaction per turn"). The
+   * transaction begins at the turn's first read and ends at setImmediate, or before any write of
+   * this connection, whichever comes first. So a read sees another connection's commit from the
+   * next turn on at the latest, and always sees this connection's own writes, which commit after it
+   * has ended.
+   */
+  #ready(s: Database.Statement): Database.Statement {
+    if (!s.readonly) this.endRead();
+    else if (!this.db.inTransaction) this.#beginRead();
+    return s;
+  }
+
+  #beginRead(): void {
+    this.stmt('BEGIN').run();
+    this.#readOpen = true;
+    if (this.#readEndScheduled) return;
+    this.#readEndScheduled = true;
+    setImmediate(() => {
+      this.#readEndScheduled = false;
+      this.endRead();
+    });
+  }
+
+  /** Ends this turn's read transaction, if one is open: before a write, or anything else that needs none open. */
+  endRead(): void {
+    if (!this.#readOpen) return;
+    this.#readOpen = false;
+    if (this.db.open && this.db.inTransaction) this.stmt('COMMIT').run();
   }
 
   one<T>(map: (r: Row) => T, sql: string, ...params: unknown[]): T | undefined {
@@ -132,11 +168,13 @@ export class SqliteDb {
 
   /** Rows changed by a write. */
   run(sql: string, ...params: unknown[]): number {
+    this.endRead();
     return this.stmt(sql).run(...params).changes;
   }
 
   /** An INSERT whose UNIQUE violations become StoreConflictError(conflict). */
   insert(sql: string, conflict: string, ...params: unknown[]): void {
+    this.endRead();
     try {
       this.stmt(sql).run(...params);
     } catch (err) {
@@ -147,6 +185,7 @@ export class SqliteDb {
 
   /** `fn` in one IMMEDIATE transaction: the write lock is taken first, so no other writer interleaves. */
   immediate<T>(fn: () => T): T {
+    this.endRead();
     return this.db.transaction(fn).immediate();
   }
 
@@ -204,6 +243,7 @@ export class SqliteDb {
     }
     const outcomes: ({ ok: true; value: unknown } | { ok: false; err: Error })[] = [];
     try {
+      this.endRead();
       this.stmt('BEGIN IMMEDIATE').run();
       if (this.onGroupVersion !== undefined) this.onGroupVersion(this.dataVersion());
       for (const q of group) {
@@ -244,6 +284,7 @@ export class SqliteDb {
 
   close(): void {
     if (!this.db.open) return;
+    this.endRead();
     // Writes already grouped are committed, not dropped.
     if (this.#queue.length > 0) this.#flush();
     this.#stmts.clear();

@@ -156,6 +156,7 @@ export class SqliteStore implements Store {
       closeSync(fd);
     }
     try {
+      this.#db.endRead();
       await this.#db.db.backup(file, { progress: () => ALL_PAGES });
     } catch (err) {
       for (const f of [file, `${file}-journal`]) rmSync(f, { force: true });
@@ -176,6 +177,7 @@ export class SqliteStore implements Store {
    */
   maxPageCount(pages: number): number {
     if (!Number.isSafeInteger(pages) || pages < 0) throw new RangeError(`not a page count: ${pages}`);
+    this.#db.endRead();
     return this.#db.db.pragma(`max_page_count = ${pages}`, { simple: true }) as number;
   }
 
