@@ -7,7 +7,9 @@
 // crypto.randomUUID() keeps such a pool for the same reason.
 //
 // Every byte of the block is handed out once and then zeroed in the block, so no two callers share
-// bytes and the block never holds what was already given out. Large draws bypass the block.
+// bytes and the block never holds what was already given out. Large draws bypass the block. Bytes
+// not yet handed out are no more exposed than the generator's own state, which lives in the same
+// memory and determines every later output anyway.
 import { randomBytes } from 'node:crypto';
 
 const BLOCK_BYTES = 4096;
