@@ -1,8 +1,8 @@
 // Random bytes for the request paths, drawn from node:crypto's CSPRNG a block at a time.
 //
-// Each randomBytes() call pays a fixed cost whatever its size (OpenSSL's generator is looked up and
-// checked for a fork on every call: ~6 µs on the bench machine, more than the rest of a 32-byte
-// draw), and a device authorization, a token response or a refresh makes several small draws.
+// Each randomBytes() call pays a fixed cost whatever its size (a getpid system call and OpenSSL's
+// checks on every call: ~5 µs on the bench machine, against ~0.3 µs for 32 bytes from a block),
+// and a device authorization, a token response or a refresh makes several small draws.
 // One 4 KiB draw serves ~128 of them (bench/RESULTS.md, "Random bytes from a pool"). Node's own
 // crypto.randomUUID() keeps such a pool for the same reason.
 //
