@@ -1,13 +1,15 @@
 // Random bytes for the request paths, drawn from node:crypto's CSPRNG a block at a time.
 //
-// Each randomBytes() call pays a fixed cost whatever its size (OpenSSL's generator is looked up and
-// checked for a fork on every call: ~6 µs on the bench machine, more than the rest of a 32-byte
-// draw), and a device authorization, a token response or a refresh makes several small draws.
+// Each randomBytes() call pays a fixed cost whatever its size (a getpid system call and OpenSSL's
+// checks on every call: ~5 µs on the bench machine, against ~0.3 µs for 32 bytes from a block),
+// and a device authorization, a token response or a refresh makes several small draws.
 // One 4 KiB draw serves ~128 of them (bench/RESULTS.md, "Random bytes from a pool"). Node's own
 // crypto.randomUUID() keeps such a pool for the same reason.
 //
 // Every byte of the block is handed out once and then zeroed in the block, so no two callers share
-// bytes and the block never holds what was already given out. Large draws bypass the block.
+// bytes and the block never holds what was already given out. Large draws bypass the block. Bytes
+// not yet handed out are no more exposed than the generator's own state, which lives in the same
+// memory and determines every later output anyway.
 import { randomBytes } from 'node:crypto';
 
 const BLOCK_BYTES = 4096;

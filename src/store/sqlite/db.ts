@@ -139,7 +139,8 @@ export class SqliteDb {
    */
   #ready(s: Database.Statement): Database.Statement {
     if (!s.readonly) this.endRead();
-    else if (!this.db.inTransaction) this.#beginRead();
+    // The flag first: inTransaction is a call into the native binding (0.7 % of a poll's CPU).
+    else if (!this.#readOpen && !this.db.inTransaction) this.#beginRead();
     return s;
   }
 
