@@ -2,16 +2,14 @@
 // row each time (~8 % of a poll's CPU, bench/RESULTS.md). Other processes write the same file (the
 // CLI's `client update`, `client delete`, a secret rewritten; anything in SQL), and SQLite says
 // whether one has: `PRAGMA data_version` changes when another connection has committed since this
-// one last asked. The cache asks it at the start of every group commit, where it costs nothing
-// inside the transaction the commit opens anyway, and otherwise before a lookup once the last
-// answer is older than RECHECK_MS; any change by another connection, whatever it touched, forgets
-// every client. The store's own writes of a client forget that client at once. So a lookup sees a
-// change by another process at most RECHECK_MS after its commit; under load, by the next group
-// commit.
+// one last asked. The store's connection reads it at the start of every transaction it begins (the
+// turn's read transaction, a group commit, an IMMEDIATE one: SqliteDb.onVersion), and a lookup
+// begins the turn's read transaction first; any change by another connection, whatever it touched,
+// forgets every client. The store's own writes of a client forget that client at once. So a lookup
+// is never older than the snapshot the turn reads: a change by another process is seen from the
+// next event-loop turn after its commit.
 import type { Client } from '../../model/records.ts';
 
-/** The longest a lookup trusts the last answer of `PRAGMA data_version`. */
-export const RECHECK_MS = 10;
 /** Entries kept at most (the oldest go first): bounded memory, whatever the number of clients. */
 const MAX_ENTRIES = 10_000;
 
@@ -19,27 +17,17 @@ const keyOf = (envId: string, clientId: string): string => `${envId}\n${clientId
 
 export class SqliteClientCache {
   readonly #entries = new Map<string, Client>();
-  /** Reads `PRAGMA data_version` on the store's connection (outside a transaction: a read of its own). */
-  readonly #readVersion: () => number;
   #version: number | undefined;
-  #checkedAt = Number.NEGATIVE_INFINITY;
 
-  constructor(readVersion: () => number) {
-    this.#readVersion = readVersion;
-  }
-
-  /** The connection's data_version, just read: when another connection has committed since the last one, nothing kept holds. */
+  /** The connection's data_version at a transaction's start: when another connection has committed since the last one, nothing kept holds. */
   observe(version: number): void {
-    if (version !== this.#version) {
-      this.#entries.clear();
-      this.#version = version;
-    }
-    this.#checkedAt = performance.now();
+    if (version === this.#version) return;
+    this.#entries.clear();
+    this.#version = version;
   }
 
   /** The client, from memory when nothing may have changed it; `read` otherwise (an unknown client is never kept). */
   get(envId: string, clientId: string, read: () => Client | undefined): Client | undefined {
-    if (performance.now() - this.#checkedAt > RECHECK_MS) this.observe(this.#readVersion());
     const key = keyOf(envId, clientId);
     const kept = this.#entries.get(key);
     if (kept !== undefined) return kept;

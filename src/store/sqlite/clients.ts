@@ -35,7 +35,10 @@ export class SqliteClients implements ClientStore {
 
   get(envId: string, clientId: string): Promise<Client | undefined> {
     const read = () => this.#db.one(toClient, 'SELECT * FROM clients WHERE env_id = ? AND client_id = ?', envId, clientId);
-    return this.#db.async(() => (this.#cache === undefined ? read() : this.#cache.get(envId, clientId, read)));
+    const cache = this.#cache;
+    if (cache === undefined) return this.#db.async(read);
+    // The turn's snapshot first: beginning it tells the cache whether another connection has committed.
+    return this.#db.async(() => { this.#db.snapshot(); return cache.get(envId, clientId, read); });
   }
 
   getByPurpose(envId: string, purpose: NonNullable<Client['purpose']>): Promise<Client | undefined> {

@@ -77,8 +77,12 @@ export class SqliteDb {
   auditOutbox = false;
   /** Writes waiting for this event-loop turn's group commit. */
   #queue: Queued[] = [];
-  /** Told `PRAGMA data_version` at the start of each group commit, where reading it costs nothing (the client cache). */
-  onGroupVersion: ((version: number) => void) | undefined;
+  /**
+   * Told `PRAGMA data_version` at the start of every transaction (the turn's reads, a group commit,
+   * an IMMEDIATE one), where it costs one statement inside a transaction that takes its locks anyway:
+   * the client cache then holds nothing older than the snapshot being read.
+   */
+  onVersion: ((version: number) => void) | undefined;
   /** This turn's read transaction is open (see #beginRead). */
   #readOpen = false;
   #readEndScheduled = false;
@@ -139,14 +143,20 @@ export class SqliteDb {
    */
   #ready(s: Database.Statement): Database.Statement {
     if (!s.readonly) this.endRead();
-    // The flag first: inTransaction is a call into the native binding (0.7 % of a poll's CPU).
-    else if (!this.#readOpen && !this.db.inTransaction) this.#beginRead();
+    else this.snapshot();
     return s;
+  }
+
+  /** This turn's read transaction, begun now unless it (or a write transaction) is open already. */
+  snapshot(): void {
+    // The flag first: inTransaction is a call into the native binding (0.7 % of a poll's CPU).
+    if (!this.#readOpen && !this.db.inTransaction) this.#beginRead();
   }
 
   #beginRead(): void {
     this.stmt('BEGIN').run();
     this.#readOpen = true;
+    this.#observeVersion();
     if (this.#readEndScheduled) return;
     this.#readEndScheduled = true;
     setImmediate(() => {
@@ -187,7 +197,10 @@ export class SqliteDb {
   /** `fn` in one IMMEDIATE transaction: the write lock is taken first, so no other writer interleaves. */
   immediate<T>(fn: () => T): T {
     this.endRead();
-    return this.db.transaction(fn).immediate();
+    return this.db.transaction(() => {
+      this.#observeVersion();
+      return fn();
+    }).immediate();
   }
 
   /**
@@ -246,7 +259,7 @@ export class SqliteDb {
     try {
       this.endRead();
       this.stmt('BEGIN IMMEDIATE').run();
-      if (this.onGroupVersion !== undefined) this.onGroupVersion(this.dataVersion());
+      this.#observeVersion();
       for (const q of group) {
         try {
           outcomes.push({ ok: true, value: q.write() });
@@ -269,9 +282,9 @@ export class SqliteDb {
     });
   }
 
-  /** `PRAGMA data_version`: it changes when another connection has committed since this one last read it. */
-  dataVersion(): number {
-    return this.get('PRAGMA data_version')?.data_version as number;
+  /** `PRAGMA data_version`, inside the transaction just begun: it changes when another connection has committed. */
+  #observeVersion(): void {
+    if (this.onVersion !== undefined) this.onVersion(this.get('PRAGMA data_version')?.data_version as number);
   }
 
   /** The async contract for a synchronous body. */

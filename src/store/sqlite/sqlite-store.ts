@@ -88,8 +88,8 @@ export class SqliteStore implements Store {
       throw err;
     }
     this.environments = new SqliteEnvironments(db);
-    const clientCache = opts.clientCache === true ? new SqliteClientCache(() => db.dataVersion()) : undefined;
-    if (clientCache !== undefined) db.onGroupVersion = (version) => { clientCache.observe(version); };
+    const clientCache = opts.clientCache === true ? new SqliteClientCache() : undefined;
+    if (clientCache !== undefined) db.onVersion = (version) => { clientCache.observe(version); };
     this.clientCache = clientCache;
     this.clients = new SqliteClients(db, clientCache);
     this.users = new SqliteUsers(db);
