@@ -2,6 +2,7 @@
 // cache over the store. Keys are persisted, private halves encrypted with the server secret, so a
 // restart keeps tokens valid; another process's rotation is seen within CACHE_MS, and at once by a
 // verification that meets the new kid.
+import type { KeyObject } from 'node:crypto';
 import type { CryptoKey, JWK } from 'jose';
 import { generateSigningKey, importPrivateKey, importPublicKey, type PublicJwk } from '../crypto/keys.ts';
 import type { SecretKeys } from '../crypto/secret.ts';
@@ -12,7 +13,7 @@ import { DatabaseUnavailableError, type AuditOf, type Store } from '../store/sto
 export interface ActiveKey {
   kid: string;
   alg: KeyAlg;
-  privateKey: CryptoKey;
+  privateKey: KeyObject;
 }
 
 export interface VerificationKey {
@@ -163,7 +164,7 @@ export class KeyRing {
     // The newest active key signs; older active keys (a concurrent rotation) still verify.
     const newest = live.filter((k) => k.status === 'active').at(-1);
     if (!newest) throw new Error(`no active signing key for environment ${envId}`);
-    const privateKey = await importPrivateKey(JSON.parse(this.#secrets.decrypt(newest.privateJwkEnc)) as JWK, newest.alg);
+    const privateKey = importPrivateKey(JSON.parse(this.#secrets.decrypt(newest.privateJwkEnc)) as JWK, newest.alg);
     return {
       active: { kid: newest.kid, alg: newest.alg, privateKey },
       jwks: { keys: live.map((k) => JSON.parse(k.publicJwk) as PublicJwk) },

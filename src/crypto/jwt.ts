@@ -9,9 +9,11 @@
 //                        takes it as a credential (its typ is no access or session token's; its kid
 //                        header is refused by the admin-key rules)
 // Verification returns a result instead of throwing; the reason is for logs, never for the caller.
-import { decodeProtectedHeader, jwtVerify, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
+import type { KeyObject } from 'node:crypto';
+import { decodeProtectedHeader, jwtVerify, type CryptoKey, type JWTPayload } from 'jose';
 import { nanoid } from 'nanoid';
 import type { Authentication, KeyAlg } from '../model/records.ts';
+import { signCompact } from './jws.ts';
 import { KEY_ALGS } from './keys.ts';
 
 export const ACCESS_TOKEN_TYP = 'at+jwt';
@@ -30,7 +32,8 @@ export type Verified<T> = { ok: true; claims: T } | { ok: false; reason: string 
 export interface SigningKey {
   kid: string;
   alg: KeyAlg;
-  privateKey: CryptoKey;
+  /** Of the kind `alg` names (jws.ts, importSigningKey). */
+  privateKey: KeyObject;
 }
 
 /** Finds a public key by `kid` among the issuing environment's live keys. */
@@ -120,21 +123,19 @@ export function signIdToken(key: SigningKey, c: IdTokenInput): Promise<string> {
   const iat = seconds(c.now);
   const { sub, ...claims } = c.claims;
   const a = c.authentication;
-  return new SignJWT({
+  return signCompact(key.alg, key.privateKey, { alg: key.alg, kid: key.kid, typ: ID_TOKEN_TYP }, {
     ...claims,
     azp: c.clientId,
     auth_time: seconds(a.time),
     ...(a.acr === null ? {} : { acr: a.acr }),
     ...(a.amr.length === 0 ? {} : { amr: a.amr }),
     sid: c.sessionId,
-  })
-    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: ID_TOKEN_TYP })
-    .setIssuer(c.issuer)
-    .setSubject(sub)
-    .setAudience(c.clientId)
-    .setIssuedAt(iat)
-    .setExpirationTime(iat + c.lifetimeSeconds)
-    .sign(key.privateKey);
+    iss: c.issuer,
+    sub,
+    aud: c.clientId,
+    iat,
+    exp: iat + c.lifetimeSeconds,
+  });
 }
 
 // ---- session tokens (Veeam facade) -------------------------------------------------------------
@@ -170,15 +171,9 @@ export async function verifySessionToken(token: string, lookup: KeyLookup, rules
 
 function signServerToken(key: SigningKey, typ: string, extra: Record<string, string>, c: { issuer: string; subject: string; audience: string; lifetimeSeconds: number; now: number }): Promise<string> {
   const iat = seconds(c.now);
-  return new SignJWT(extra)
-    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ })
-    .setIssuer(c.issuer)
-    .setSubject(c.subject)
-    .setAudience(c.audience)
-    .setIssuedAt(iat)
-    .setExpirationTime(iat + c.lifetimeSeconds)
-    .setJti(nanoid())
-    .sign(key.privateKey);
+  return signCompact(key.alg, key.privateKey, { alg: key.alg, kid: key.kid, typ }, {
+    ...extra, iss: c.issuer, sub: c.subject, aud: c.audience, iat, exp: iat + c.lifetimeSeconds, jti: nanoid(),
+  });
 }
 
 async function verifyServerToken(token: string, typ: string, lookup: KeyLookup, rules: ServerTokenRules): Promise<Verified<JWTPayload>> {

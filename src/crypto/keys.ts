@@ -1,6 +1,6 @@
 // Signing-key material as pure functions: generate a key pair, import its halves. Which key is
 // active, and caching, belong to the KeyRing service (core/key-ring.ts).
-import { generateKeyPair as generateNodeKeyPair, type KeyObject } from 'node:crypto';
+import { createPrivateKey, generateKeyPair as generateNodeKeyPair, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import type { KeyAlg } from '../model/records.ts';
@@ -26,14 +26,25 @@ export async function generateSigningKey(alg: KeyAlg): Promise<SigningKeyMateria
   return { kid, alg, publicJwk: { ...jwk, kty: jwk.kty ?? '', kid, alg, use: 'sig' }, privateJwk: await exportJWK(privateKey) };
 }
 
-async function importAsymmetric(jwk: JWK, alg: KeyAlg): Promise<CryptoKey> {
+/** A public key, for jose to verify with. */
+export async function importPublicKey(jwk: JWK, alg: KeyAlg): Promise<CryptoKey> {
   const key = await importJWK(jwk, alg);
   if (key instanceof Uint8Array) throw new Error('unexpected symmetric key');
   return key;
 }
 
-export const importPrivateKey = importAsymmetric;
-export const importPublicKey = importAsymmetric;
+/**
+ * A private key, for node:crypto to sign with (crypto/jws.ts), checked to be the kind `alg` signs
+ * with: a P-256 key for ES256, an RSA key for RS256.
+ */
+export function importPrivateKey(jwk: JWK, alg: KeyAlg): KeyObject {
+  const key = createPrivateKey({ key: jwk, format: 'jwk' });
+  const fits = alg === 'ES256'
+    ? key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1'
+    : key.asymmetricKeyType === 'rsa';
+  if (!fits) throw new Error(`the signing key is not an ${alg} key`);
+  return key;
+}
 
 export interface RsaKeyPair {
   /** SPKI PEM: what the server stores. */
