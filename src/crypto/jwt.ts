@@ -32,7 +32,7 @@ export type Verified<T> = { ok: true; claims: T } | { ok: false; reason: string 
 export interface SigningKey {
   kid: string;
   alg: KeyAlg;
-  /** Of the kind `alg` names (jws.ts, importSigningKey). */
+  /** Of the kind `alg` names (keys.ts, importPrivateKey); it signs through jws.ts. */
   privateKey: KeyObject;
 }
 
