@@ -2,19 +2,13 @@
 // cache over the store. Keys are persisted, private halves encrypted with the server secret, so a
 // restart keeps tokens valid; another process's rotation is seen within CACHE_MS, and at once by a
 // verification that meets the new kid.
-import type { KeyObject } from 'node:crypto';
 import type { CryptoKey, JWK } from 'jose';
+import type { SigningKey } from '../crypto/jwt.ts';
 import { generateSigningKey, importPrivateKey, importPublicKey, type PublicJwk } from '../crypto/keys.ts';
 import type { SecretKeys } from '../crypto/secret.ts';
 import type { Clock } from '../model/clock.ts';
 import type { KeyAlg, SigningKeyRecord } from '../model/records.ts';
 import { DatabaseUnavailableError, type AuditOf, type Store } from '../store/store.ts';
-
-export interface ActiveKey {
-  kid: string;
-  alg: KeyAlg;
-  privateKey: KeyObject;
-}
 
 export interface VerificationKey {
   alg: KeyAlg;
@@ -22,7 +16,8 @@ export interface VerificationKey {
 }
 
 interface EnvKeys {
-  active: ActiveKey;
+  /** The key that signs (jwt.ts signs with it). */
+  active: SigningKey;
   jwks: { keys: PublicJwk[] };
   /** Public keys by kid, imported on first use. */
   verifying: Map<string, Promise<VerificationKey>>;
@@ -50,7 +45,7 @@ export class KeyRing {
     this.#clock = clock;
   }
 
-  async activeKey(envId: string): Promise<ActiveKey> {
+  async activeKey(envId: string): Promise<SigningKey> {
     return (await this.#load(envId)).active;
   }
 

@@ -18,7 +18,7 @@ export interface SecretSource {
 
 /**
  * The data directory, made 0700 when we create it (an existing one keeps the operator's mode). Like
- * store/sqlite/db.ts's ensurePrivateDir; crypto does not import the store, so it is repeated here.
+ * store/sqlite/private-files.ts's ensurePrivateDir; crypto does not import the store, so it is repeated here.
  */
 function ensurePrivateDir(dir: string): void {
   const target = path.resolve(dir);

@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fchmodSync, linkSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { ensurePrivateDir } from './db.ts';
+import { ensurePrivateDir } from './private-files.ts';
 
 export const SERVER_LOCK_FILE = 'server.lock';
 
