@@ -46,6 +46,8 @@ export interface LoadResult {
   windowUs: [number, number];
   /** CPU seconds the server process used over the measured run (all its threads; procs.ts cpuSeconds). */
   cpuSeconds?: number;
+  /** A run taken in turns (runInterleaved): each turn's req/s and the server's CPU µs per request in it. */
+  turns?: { reqPerSec: number; cpuUs?: number }[];
 }
 
 /** The server's CPU per response in µs, when it was measured. */
@@ -66,7 +68,18 @@ export function counted(ctl: LoadControl, reqs: Req[]): Req[] {
   return reqs.map((r) => r.onResponse !== undefined ? r : { ...r, onResponse: (status: number, body: string) => { ctl.count(answerKey(status, body)); } });
 }
 
-function once(opts: LoadOptions, seconds: number): Promise<{ result: autocannon.Result; mix: Map<string, number>; exhausted?: string }> {
+/**
+ * One autocannon run as it comes before aggregation (`skipAggregateResult`): its latency histogram
+ * is still whole, so that the runs of one server's turns can be merged exactly (`aggregate`).
+ */
+interface RawRun extends Record<'1xx' | '2xx' | '3xx' | '4xx' | '5xx', number> { start: Date; finish: Date }
+
+/** autocannon.aggregateResult, which its type definitions leave out. */
+const aggregateResult = (autocannon as unknown as { aggregateResult: (runs: RawRun[], opts: { url: string; connections: number }) => autocannon.Result }).aggregateResult;
+
+interface Turn { raw: RawRun; mix: Map<string, number>; exhausted?: string; windowUs: [number, number]; cpuSeconds?: number }
+
+function once(opts: LoadOptions, seconds: number): Promise<{ raw: RawRun; mix: Map<string, number>; exhausted?: string }> {
   const mix = new Map<string, number>();
   let exhausted: string | undefined;
   let instance: autocannon.Instance | undefined;
@@ -85,10 +98,12 @@ function once(opts: LoadOptions, seconds: number): Promise<{ result: autocannon.
       connections: opts.connections,
       duration: seconds,
       timeout: 10,
+      skipAggregateResult: true,
       setupClient: (client) => { client.setRequests(counted(ctl, opts.perConnection(ctl))); },
-    }, (err: unknown, result) => {
+    }, (err: unknown, result: unknown) => {
+      const raw = result as RawRun;
       if (err !== null && err !== undefined) reject(err instanceof Error ? err : new Error('autocannon failed'));
-      else resolve(exhausted === undefined ? { result, mix } : { result, mix, exhausted });
+      else resolve(exhausted === undefined ? { raw, mix } : { raw, mix, exhausted });
     });
   });
 }
@@ -98,42 +113,99 @@ export function monotonicUs(): number {
   return Number(process.hrtime.bigint() / 1000n);
 }
 
-export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
-  // Sampled through the warm-up too: the peak is the process's, whenever it came.
-  const rss = sampleRss(opts.pid);
-  let run: Awaited<ReturnType<typeof once>>;
-  let peak: number;
-  const windowUs: [number, number] = [0, 0];
-  const cpu: [number | undefined, number | undefined] = [undefined, undefined];
-  try {
-    if (opts.warmup > 0) await once(opts, opts.warmup);
-    windowUs[0] = monotonicUs();
-    cpu[0] = cpuSeconds(opts.pid);
-    run = await once(opts, opts.duration);
-    cpu[1] = cpuSeconds(opts.pid);
-    windowUs[1] = monotonicUs();
-  } finally {
-    peak = rss.stop();
-  }
-  const { result, mix, exhausted } = run;
-  const responses = result['1xx'] + result['2xx'] + result['3xx'] + result['4xx'] + result['5xx'];
-  const seconds = (new Date(result.finish).getTime() - new Date(result.start).getTime()) / 1000;
+/** One measured run of `seconds`, with the server's CPU over it. */
+async function measured(opts: LoadOptions, seconds: number): Promise<Turn> {
+  const start = monotonicUs();
+  const cpu0 = cpuSeconds(opts.pid);
+  const run = await once(opts, seconds);
+  const cpu1 = cpuSeconds(opts.pid);
+  const turn: Turn = { ...run, windowUs: [start, monotonicUs()] };
+  if (cpu0 !== undefined && cpu1 !== undefined) turn.cpuSeconds = cpu1 - cpu0;
+  return turn;
+}
+
+/**
+ * The result of one server's measured runs: counts and answers added up, seconds the runs' own
+ * (not the gaps between them), latencies from their histograms merged.
+ */
+function result(opts: LoadOptions, turns: Turn[], cpu: number | undefined, peakRssMb: number): LoadResult {
+  const first = turns[0];
+  const last = turns.at(-1);
+  if (first === undefined || last === undefined) throw new Error('no measured run');
+  const all = aggregateResult(turns.map((t) => t.raw), { url: opts.url, connections: opts.connections });
+  const responses = answered(all);
+  const seconds = turns.reduce((sum, t) => sum + runSeconds(t.raw), 0);
+  const mix = new Map<string, number>();
+  for (const t of turns) for (const [k, v] of t.mix) mix.set(k, (mix.get(k) ?? 0) + v);
   const out: LoadResult = {
     reqPerSec: responses / seconds,
     responses,
     seconds,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    p90: result.latency.p90,
-    max: result.latency.max,
-    errors: result.errors,
-    timeouts: result.timeouts,
-    non2xx: result.non2xx,
-    peakRssMb: peak,
+    p50: all.latency.p50,
+    p99: all.latency.p99,
+    p90: all.latency.p90,
+    max: all.latency.max,
+    errors: all.errors,
+    timeouts: all.timeouts,
+    non2xx: all.non2xx,
+    peakRssMb,
     mix: Object.fromEntries([...mix.entries()].sort((a, b) => b[1] - a[1])),
-    windowUs,
+    windowUs: [first.windowUs[0], last.windowUs[1]],
   };
+  const exhausted = turns.find((t) => t.exhausted !== undefined)?.exhausted;
   if (exhausted !== undefined) out.exhausted = exhausted;
-  if (cpu[0] !== undefined && cpu[1] !== undefined) out.cpuSeconds = cpu[1] - cpu[0];
+  if (cpu !== undefined) out.cpuSeconds = cpu;
+  if (turns.length > 1) out.turns = turns.map(turnRate);
   return out;
+}
+
+const answered = (r: Record<'1xx' | '2xx' | '3xx' | '4xx' | '5xx', number>): number => r['1xx'] + r['2xx'] + r['3xx'] + r['4xx'] + r['5xx'];
+const runSeconds = (r: RawRun): number => (r.finish.getTime() - r.start.getTime()) / 1000;
+
+function turnRate(t: Turn): { reqPerSec: number; cpuUs?: number } {
+  const responses = answered(t.raw);
+  const reqPerSec = responses / runSeconds(t.raw);
+  return t.cpuSeconds === undefined || responses === 0 ? { reqPerSec } : { reqPerSec, cpuUs: (t.cpuSeconds * 1e6) / responses };
+}
+
+export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
+  // Sampled through the warm-up too: the peak is the process's, whenever it came.
+  const rss = sampleRss(opts.pid);
+  try {
+    if (opts.warmup > 0) await once(opts, opts.warmup);
+    const turn = await measured(opts, opts.duration);
+    return result(opts, [turn], turn.cpuSeconds, rss.stop());
+  } finally {
+    rss.stop();
+  }
+}
+
+/**
+ * Several servers measured in turns. After every side's warm-up, `turns` rounds give each side
+ * `duration / turns` seconds of load in turn, so that a machine whose speed drifts over seconds or
+ * minutes (other work on a shared host) slows every side alike, not only the one that ran then.
+ * Each side's result adds up its turns; its CPU runs from the start of its first turn to the end of
+ * the last round, so that work it leaves over for the others' turns (a checkpoint, a collection)
+ * still counts as its own. When a side's one-shot pool runs dry, that round is the last.
+ */
+export async function runInterleaved(sides: LoadOptions[], turns: number): Promise<LoadResult[]> {
+  const rss = sides.map((o) => sampleRss(o.pid));
+  const runs: Turn[][] = sides.map(() => []);
+  const cpuStart: (number | undefined)[] = [];
+  try {
+    for (const o of sides) if (o.warmup > 0) await once(o, o.warmup);
+    for (let round = 0; round < turns && !runs.some((r) => r.at(-1)?.exhausted !== undefined); round++) {
+      for (const [i, o] of sides.entries()) {
+        if (round === 0) cpuStart[i] = cpuSeconds(o.pid);
+        runs[i]?.push(await measured(o, o.duration / turns));
+      }
+    }
+    return sides.map((o, i) => {
+      const start = cpuStart[i];
+      const end = cpuSeconds(o.pid);
+      return result(o, runs[i] ?? [], start === undefined || end === undefined ? undefined : end - start, rss[i]?.stop() ?? 0);
+    });
+  } finally {
+    for (const r of rss) r.stop();
+  }
 }

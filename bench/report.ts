@@ -12,7 +12,7 @@ export interface Row {
   load: LoadResult;
   /** Which ceiling this scenario is measured against (ceilings themselves: none). */
   ceiling?: CeilingId;
-  /** That ceiling measured again right before this scenario: the ratios divide by it (else by the ceilings phase's). */
+  /** That ceiling measured again in turns with this scenario: the ratios divide by it (else by the ceilings phase's). */
   paired?: LoadResult;
   /** Extra throughput unit (the cycle: cycles/s). */
   unit?: { name: string; perSec: number };
@@ -37,8 +37,8 @@ export interface PostgresRun {
   rows: Row[];
 }
 
-/** `load`: the median of the rounds (by req/s); `rounds`: each round's req/s, in the order run, and `roundsCpuUs` its server CPU per request. */
-export interface GrowthPoint { codes: number; load: LoadResult; rounds: number[]; roundsCpuUs: (number | undefined)[]; seedSeconds: number }
+/** `load`: the size's turns taken together (load.turns: each turn's own). */
+export interface GrowthPoint { codes: number; load: LoadResult; seedSeconds: number }
 export interface SizeSample { realSeconds: number; virtualSeconds: number; dbMb: number; walMb: number; rows: number; auditRows: number; freePages: number; pages: number }
 /** `auditRetentionSeconds`: how long the run's server keeps audit events (AUDIT_RETENTION_DAYS). */
 export interface SweepRun { warp: number; codeLifetime: number; sweepInterval: number; auditRetentionSeconds: number; load: LoadResult; samples: SizeSample[] }
@@ -87,15 +87,9 @@ function ratio(r: Row, rep: Report): { tput?: number; rss?: number; cpu?: number
   };
 }
 
-/** A growth size's median server CPU per request over its rounds. */
-function medianCpu(g: GrowthPoint): number | undefined {
-  const known = g.roundsCpuUs.filter((x): x is number => x !== undefined).sort((a, b) => a - b);
-  return known[Math.floor((known.length - 1) / 2)];
-}
-
 /** The change from `first` to `g` by CPU per request, as a throughput change would read (`–` unmeasured). */
 function growthByCpu(first: GrowthPoint, g: GrowthPoint): string {
-  const [mine, theirs] = [medianCpu(g), medianCpu(first)];
+  const [mine, theirs] = [cpuUsPerRequest(g.load), cpuUsPerRequest(first.load)];
   return mine === undefined || theirs === undefined ? '–' : pct(theirs / mine - 1);
 }
 
@@ -186,12 +180,13 @@ function postgresSection(rep: Report): string {
 }
 
 function growthTable(rep: Report): string {
-  const lines = ['| Live pending codes | req/s (median round) | each round | change vs first | server CPU µs/req, each round | change vs first (median CPU) | p50 ms | p99 ms | peak RSS MB | answers |', '|---:|---:|---|---:|---|---:|---:|---:|---:|---|'];
+  const lines = ['| Live pending codes | req/s | each turn | change vs first | server CPU µs/req | each turn | change vs first (by CPU) | p50 ms | p99 ms | peak RSS MB | answers |', '|---:|---:|---|---:|---:|---|---:|---:|---:|---:|---|'];
   const first = rep.growth[0];
   for (const g of rep.growth) {
     const change = first ? g.load.reqPerSec / first.load.reqPerSec - 1 : 0;
     const cpuChange = first === undefined ? '–' : growthByCpu(first, g);
-    lines.push(`| ${f0(g.codes)} | ${f0(g.load.reqPerSec)} | ${g.rounds.map(f0).join(' / ')} | ${pct(change)} | ${g.roundsCpuUs.map((x) => (x === undefined ? '–' : f0(x))).join(' / ')} | ${cpuChange} | ${f1(g.load.p50)} | ${f1(g.load.p99)} | ${f1(g.load.peakRssMb)} | ${mixText(g.load.mix, g.load.responses)} |`);
+    const turns = g.load.turns ?? [];
+    lines.push(`| ${f0(g.codes)} | ${f0(g.load.reqPerSec)} | ${turns.map((t) => f0(t.reqPerSec)).join(' / ')} | ${pct(change)} | ${cpuText(g.load)} | ${turns.map((t) => (t.cpuUs === undefined ? '–' : f0(t.cpuUs))).join(' / ')} | ${cpuChange} | ${f1(g.load.p50)} | ${f1(g.load.p99)} | ${f1(g.load.peakRssMb)} | ${mixText(g.load.mix, g.load.responses)} |`);
   }
   return lines.join('\n');
 }
@@ -347,7 +342,7 @@ export function latestSection(rep: Report): string {
   parts.push('Ceilings: (a) bare Fastify, constant JSON to a form POST; (b) + one SQLite PK SELECT and one UPDATE of a random row among 100k; (c) + one SQLite INSERT. Scenarios are compared with: device authorization → (c); token polls, the refresh grant, UserInfo and introspection → (b); everything else → (a). The RSS ratio compares the server\'s peak RSS with the ceiling\'s.', '');
   parts.push('Server CPU µs/req is the CPU time the server process used over the measured run (all its threads, from /proc) per response, and the CPU ratio is its ceiling\'s over the scenario\'s: the throughput ratio the two would have with the core to themselves. CPU time leaves out the time the machine gave to other work, but not what that work costs a request (shared caches, a slower core), so it moves with the machine too: it is a second view, and the targets are judged by throughput.', '');
   if (rep.scenarios.some((r) => r.paired !== undefined)) {
-    parts.push('Each scenario\'s ceiling was measured again right before it (its req/s beside the ceiling\'s letter), and the scenario\'s ratios divide by that run rather than by the ceiling rows above, which ran minutes earlier: the machine\'s drift over the run then moves both sides of a ratio alike. Comparisons of two scenarios (confidential against public polls, a token with an ID token against one without) divide each by its own ceiling first.', '');
+    parts.push(`Each scenario's ceiling was measured again in turns with it (its req/s beside the ceiling's letter): both servers warmed up, then ${String(rep.options.turns)} turns each of ${f1(Number(rep.options.duration) / Number(rep.options.turns))} s, alternating, and the scenario's ratios divide by that run rather than by the ceiling rows above, which ran minutes earlier: the machine's drift over the run then moves both sides of a ratio alike. A side's latencies are over all its turns. Comparisons of two scenarios (confidential against public polls, a token with an ID token against one without) divide each by its own ceiling first.`, '');
   }
   parts.push(mainTable(rep), '');
   const notes = [...Object.values(rep.ceilings), ...rep.scenarios].filter((r): r is Row => r?.note !== undefined || r?.load.exhausted !== undefined);
@@ -361,7 +356,7 @@ export function latestSection(rep: Report): string {
   const pgSection = postgresSection(rep);
   if (pgSection !== '') parts.push(pgSection);
   if (rep.growth.length > 0) {
-    parts.push('### Growth: token polls against more live codes', '', `Each size has a database of its own; ${rep.growth[0]?.rounds.length ?? 0} rounds ran every size in turn, the order reversed every other round, and each size reports its median round (p50, p99, RSS and answers are that round's).`, '', growthTable(rep), '');
+    parts.push('### Growth: token polls against more live codes', '', `Each size has a database and a server of its own; after a warm-up each, the servers took ${rep.growth[0]?.load.turns?.length ?? 1} turns each of ${f1((rep.growth[0]?.load.seconds ?? 0) / (rep.growth[0]?.load.turns?.length ?? 1))} s, in the same order every round, and each size reports its turns taken together.`, '', growthTable(rep), '');
   }
   if (rep.sweep) {
     const s = rep.sweep;

@@ -14,7 +14,8 @@
 //                     [--only ceilings,scenarios,postgres,growth,sweep] [--skip postgres,…]
 //                     [--scenarios device_authorization,poll,poll_confidential,token,token_openid,cycle,refresh,userinfo,introspection,verify,veeam,rsa]
 //                     [--pool-rate 4000] [--pg-pool-size 10]
-//                     [--single-ceilings]      (each ceiling once, in its phase, instead of again beside each scenario)
+//                     [--single-ceilings]      (each ceiling once, in its phase, instead of again in turns with each scenario)
+//                     [--turns 5]              (how many turns a scenario and its ceiling take each)
 //                     [--profile [--profile-scenarios device_authorization,poll,pg_poll,pg_device_authorization,growth]] [--no-write] [--out file]
 //                     [--sqlite-cache-mb 64]   (an experiment: a bigger SQLite page cache in the server)
 //                     [--sqlite-mmap-mb 1024]  (an experiment: memory-mapped reads in the server)
@@ -28,7 +29,7 @@ import Database from 'better-sqlite3';
 import { POSTGRES_BIN, postgresInstalled, startPostgres } from '../scripts/postgres.ts';
 import { loadConfig } from '../src/config.ts';
 import { CEILING_KINDS } from './ceiling.ts';
-import { cpuUsPerRequest, runLoad, type ConnectionRequests, type LoadResult } from './load.ts';
+import { cpuUsPerRequest, runInterleaved, runLoad, type ConnectionRequests, type LoadResult } from './load.ts';
 import { freePort } from '../scripts/net.ts';
 import { buildImage } from './image.ts';
 import { pinLoadGenerator, SERVER_CPU, spawnNode, TASKSET, waitReady, type Child } from './procs.ts';
@@ -51,7 +52,7 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '2' },
     codes: { type: 'string', default: '100000' },
     growth: { type: 'string', default: '10000,100000' },
-    /** Rounds over the growth sizes (alternating their order); each size reports its median round. */
+    /** How many times --duration each growth size is loaded, in turns with the other sizes. */
     'growth-rounds': { type: 'string', default: '3' },
     'sweep-duration': { type: 'string', default: '60' },
     'sweep-warp': { type: 'string', default: '3000' },
@@ -68,10 +69,12 @@ const { values: args } = parseArgs({
     /** Which scenarios of the scenarios phase to run (all by default). */
     scenarios: { type: 'string', default: '' },
     /**
-     * Measure each scenario's ceiling once, in the ceilings phase, instead of again right before the
+     * Measure each scenario's ceiling once, in the ceilings phase, instead of again in turns with the
      * scenario (the ratios then divide by a measurement minutes away; shorter runs).
      */
     'single-ceilings': { type: 'boolean', default: false },
+    /** How many turns a scenario and its ceiling take each (load.ts runInterleaved): --duration is split among them. */
+    turns: { type: 'string', default: '5' },
     profile: { type: 'boolean', default: false },
     /** With --profile: which scenarios' servers run under --cpu-prof. */
     'profile-scenarios': { type: 'string', default: 'device_authorization,poll' },
@@ -90,6 +93,7 @@ function positive(name: string, v: string): number {
 const duration = positive('duration', args.duration);
 const connections = Math.round(positive('connections', args.connections));
 const warmup = Number(args.warmup);
+const turns = Math.round(positive('turns', args.turns));
 const liveCodes = Math.round(positive('codes', args.codes));
 const growthSizes = args.growth.split(',').filter(Boolean).map((s) => Math.round(positive('growth', s))).sort((a, b) => a - b);
 const growthRounds = Math.round(positive('growth-rounds', args['growth-rounds']));
@@ -164,8 +168,16 @@ function cpuNote(r: LoadResult): string {
   return us === undefined ? '' : `, ${Math.round(us)} µs CPU/req`;
 }
 
+const loadOptions = (child: Child, port: number, perConnection: ConnectionRequests, seconds = duration) =>
+  ({ url: `http://127.0.0.1:${port}`, connections, duration: seconds, warmup, pid: child.pid, perConnection });
+
 function load(child: Child, port: number, perConnection: ConnectionRequests, seconds = duration): Promise<LoadResult> {
-  return runLoad({ url: `http://127.0.0.1:${port}`, connections, duration: seconds, warmup, pid: child.pid, perConnection });
+  return runLoad(loadOptions(child, port, perConnection, seconds));
+}
+
+/** Servers loaded in turns, `turns` turns each of `duration / turns` seconds (load.ts runInterleaved). */
+function interleaved(sides: [Child, number, ConnectionRequests][]): Promise<LoadResult[]> {
+  return runInterleaved(sides.map(([child, port, requests]) => loadOptions(child, port, requests)), turns);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -177,16 +189,31 @@ const CEILING_OF: Record<(typeof CEILING_KINDS)[number], { id: CeilingId; label:
   insert: { id: 'c', label: '(c) ceiling: + SQLite INSERT' },
 };
 
-/** One run of a ceiling, in a process and directory of its own. */
-async function ceiling(kind: (typeof CEILING_KINDS)[number]): Promise<LoadResult> {
+interface CeilingServer { child: Child; port: number; stop(): Promise<void> }
+
+/** A ceiling's server, in a process and directory of its own. */
+async function startCeiling(kind: (typeof CEILING_KINDS)[number]): Promise<CeilingServer> {
   const dir = mkdtempSync(path.join(work, `ceiling-${kind}-`));
   const child = spawnNode([image.ceiling, kind, dir], { PATH: process.env.PATH ?? '' });
   const { port } = (await child.firstJsonLine) as { port: number };
   log(`ceiling ${kind} on :${port} (pid ${child.pid})`);
-  const result = await load(child, port, S.ceiling());
-  await child.stop();
-  rmSync(dir, { recursive: true, force: true });
-  log(`  ${Math.round(result.reqPerSec)} req/s, p99 ${result.p99} ms, ${result.peakRssMb.toFixed(1)} MB${cpuNote(result)}`);
+  return {
+    child, port,
+    async stop() {
+      await child.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const ceilingNote = (r: LoadResult): string => `${Math.round(r.reqPerSec)} req/s, p99 ${r.p99} ms, ${r.peakRssMb.toFixed(1)} MB${cpuNote(r)}`;
+
+/** One run of a ceiling on its own. */
+async function ceiling(kind: (typeof CEILING_KINDS)[number]): Promise<LoadResult> {
+  const server = await startCeiling(kind);
+  const result = await load(server.child, server.port, S.ceiling());
+  await server.stop();
+  log(`  ${ceilingNote(result)}`);
   return result;
 }
 
@@ -273,7 +300,9 @@ async function seedMain(): Promise<MainData> {
       log(`seeding ${pool.toLocaleString()} signed-in flows (cycle)`);
       cycleFlows = await seeder.signedInFlows(approver, cookie, pool);
     }
-    const refreshChains = wanted('refresh') ? await seeder.refreshChains(refreshClient, approver, connections * 4) : [];
+    // A chain per connection for the warm-up and for every turn (a turn's connections start afresh,
+    // and the end of a turn can cut off a rotation's answer, which breaks that chain), and spares.
+    const refreshChains = wanted('refresh') ? await seeder.refreshChains(refreshClient, approver, connections * (turns + 3)) : [];
     const redeemClient = await seeder.client({ name: 'Bench redeemer', codeLifetime: 3600 });
     let tokenCodes: PendingCode[] = [];
     let idTokenCodes: PendingCode[] = [];
@@ -366,14 +395,23 @@ async function scenarios(m: MainData): Promise<{ rows: Row[]; profiles: Report['
   const rows: Row[] = [];
   const profiles: Report['profiles'] = [];
   for (const def of SELECTED) {
-    // Its ceiling again, right before it: the ratio then compares two runs seconds apart, not minutes.
-    const paired = args['single-ceilings'] ? undefined : await ceiling(KIND_OF[def.ceiling]);
+    // Its ceiling again, in turns with it (load.ts runInterleaved): the machine's drift then moves
+    // both sides of the ratio alike.
+    const beside = args['single-ceilings'] ? undefined : await startCeiling(KIND_OF[def.ceiling]);
     // A fresh server process per scenario: its peak RSS is this scenario's, like each ceiling's.
     const profileName = args.profile && PROFILED.has(def.id) ? `server-${def.id}` : undefined;
     const child = await startServer(m.sd, profileName === undefined ? {} : { profileName });
     log(`${def.id} (server pid ${child.pid}${profileName === undefined ? '' : ', profiling'})`);
     const made = def.make(m);
-    const result = await load(child, m.sd.port, made.requests);
+    let result: LoadResult;
+    let paired: LoadResult | undefined;
+    if (beside === undefined) {
+      result = await load(child, m.sd.port, made.requests);
+    } else {
+      [paired, result] = await interleaved([[beside.child, beside.port, S.ceiling()], [child, m.sd.port, made.requests]]) as [LoadResult, LoadResult];
+      await beside.stop();
+      log(`  its ceiling in turns with it: ${ceilingNote(paired)}`);
+    }
     await stopServer(child, def.id);
     const row: Row = { id: def.id, label: def.label, ceiling: def.ceiling, load: result, ...(paired === undefined ? {} : { paired }), ...made.after?.(result) };
     if (profileName !== undefined) profiled(row, profileName, result, profiles);
@@ -502,14 +540,14 @@ async function postgresCeiling(url: string): Promise<Row> {
 }
 
 /**
- * Polls against 10k, 100k, … live codes. Each size has a database of its own, seeded once; then
- * `growthRounds` rounds run every size in turn, the order reversed every other round, and each
- * size reports its median round. On a shared machine a single run per size, one after the other,
- * measures the machine's drift between them as much as the table's size.
+ * Polls against 10k, 100k, … live codes. Each size has a database and a server of its own, seeded
+ * once; the servers then take turns (load.ts runInterleaved), each loaded `growthRounds` times
+ * --duration in all, in `growthRounds × turns` turns. On a shared machine a run per size, one after
+ * the other, measures the machine's drift between them as much as the table's size.
+ * With `--profile --profile-scenarios growth`, every size's server is profiled (growth-<codes>).
  */
-/** With `--profile --profile-scenarios growth`, every round's server is profiled (growth-<codes>-r<round>). */
 async function growth(profiles: Report['profiles']): Promise<GrowthPoint[]> {
-  const sizes: { size: number; sd: ServerDir; codes: PendingCode[]; clientId: string; seedSeconds: number; runs: LoadResult[] }[] = [];
+  const sizes: { size: number; sd: ServerDir; codes: PendingCode[]; clientId: string; seedSeconds: number }[] = [];
   for (const size of growthSizes) {
     const t0 = performance.now();
     const sd = await serverDir(`growth-${size}`);
@@ -520,7 +558,7 @@ async function growth(profiles: Report['profiles']): Promise<GrowthPoint[]> {
       const codes = await seeder.pendingCodes(client, size);
       const seedSeconds = (performance.now() - t0) / 1000;
       log(`growth: seeded ${size.toLocaleString()} codes in ${seedSeconds.toFixed(1)} s`);
-      sizes.push({ size, sd, codes, clientId: client.clientId, seedSeconds, runs: [] });
+      sizes.push({ size, sd, codes, clientId: client.clientId, seedSeconds });
     } finally {
       await seeder.close();
     }
@@ -531,22 +569,27 @@ async function growth(profiles: Report['profiles']): Promise<GrowthPoint[]> {
   const t0 = performance.now();
   execFileSync('sync');
   log(`growth: sync after seeding took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  for (let round = 0; round < growthRounds; round++) {
-    for (const g of round % 2 === 0 ? sizes : [...sizes].reverse()) {
-      const profileName = args.profile && PROFILED.has('growth') ? `growth-${g.size}-r${round + 1}` : undefined;
-      const child = await startServer(g.sd, profileName === undefined ? {} : { profileName });
-      const result = await load(child, g.sd.port, S.poll(g.codes, g.clientId));
-      await stopServer(child, `growth ${g.size}`);
-      if (profileName !== undefined) addProfile(`${profileName} (profiled, slightly slower)`, profileName, result, profiles);
-      log(`  ${g.size.toLocaleString()} codes, round ${round + 1} of ${growthRounds}: ${Math.round(result.reqPerSec)} req/s, p99 ${result.p99} ms${cpuNote(result)}`);
-      g.runs.push(result);
+  const profileOf = (size: number) => (args.profile && PROFILED.has('growth') ? `growth-${size}` : undefined);
+  const children: Child[] = [];
+  let results: LoadResult[];
+  try {
+    for (const g of sizes) {
+      const profileName = profileOf(g.size);
+      children.push(await startServer(g.sd, profileName === undefined ? {} : { profileName }));
     }
+    log(`growth: ${sizes.length} servers in ${growthRounds * turns} turns each of ${(duration / turns).toFixed(1)} s`);
+    results = await runInterleaved(sizes.map((g, i) => loadOptions(children[i] as Child, g.sd.port, S.poll(g.codes, g.clientId), duration * growthRounds)), growthRounds * turns);
+  } finally {
+    // A profile is written when its server exits.
+    for (const [i, child] of children.entries()) await stopServer(child, `growth ${sizes[i]?.size ?? ''}`);
   }
-  return sizes.map((g) => {
-    const byRate = [...g.runs].sort((a, b) => a.reqPerSec - b.reqPerSec);
-    const median = byRate[Math.floor((byRate.length - 1) / 2)];
-    if (!median) throw new Error(`growth: no run of ${g.size}`);
-    return { codes: g.size, load: median, rounds: g.runs.map((r) => r.reqPerSec), roundsCpuUs: g.runs.map(cpuUsPerRequest), seedSeconds: g.seedSeconds };
+  return sizes.map((g, i) => {
+    const result = results[i];
+    if (result === undefined) throw new Error(`growth: no run of ${g.size}`);
+    const profileName = profileOf(g.size);
+    if (profileName !== undefined) addProfile(`${profileName} (profiled, slightly slower)`, profileName, result, profiles);
+    log(`  ${g.size.toLocaleString()} codes: ${Math.round(result.reqPerSec)} req/s, p99 ${result.p99} ms${cpuNote(result)}`);
+    return { codes: g.size, load: result, seedSeconds: g.seedSeconds };
   });
 }
 
@@ -642,7 +685,7 @@ const work = mkdtempSync(path.join(tmpdir(), 'dcs-bench-'));
 const image = buildImage(path.join(work, 'image'));
 const report: Report = {
   date, command: commandLine(), machine: { ...m0, loadAfter: [] },
-  options: { duration, connections, warmup, codes: liveCodes, growth: growthSizes.join(','), 'growth-rounds': growthRounds, 'sweep-duration': sweepDuration, 'sweep-warp': sweepWarp, 'pool-rate': poolRate, ...(args['single-ceilings'] ? { 'single-ceilings': true } : {}), ...(phases.has('postgres') ? { 'pg-pool-size': pgPoolSize } : {}), profile: args.profile, ...(sqliteCacheMb > 0 ? { 'sqlite-cache-mb': sqliteCacheMb } : {}), ...(sqliteMmapMb > 0 ? { 'sqlite-mmap-mb': sqliteMmapMb } : {}) },
+  options: { duration, connections, warmup, codes: liveCodes, growth: growthSizes.join(','), 'growth-rounds': growthRounds, 'sweep-duration': sweepDuration, 'sweep-warp': sweepWarp, 'pool-rate': poolRate, ...(args['single-ceilings'] ? { 'single-ceilings': true } : { turns }), ...(phases.has('postgres') ? { 'pg-pool-size': pgPoolSize } : {}), profile: args.profile, ...(sqliteCacheMb > 0 ? { 'sqlite-cache-mb': sqliteCacheMb } : {}), ...(sqliteMmapMb > 0 ? { 'sqlite-mmap-mb': sqliteMmapMb } : {}) },
   ceilings: { a: undefined, b: undefined, c: undefined }, scenarios: [], growth: [], profiles: [], wallSeconds: 0, problems,
 };
 try {
