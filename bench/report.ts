@@ -102,7 +102,8 @@ const vsCeiling = (r: Row): string => (r.ceiling === undefined ? '' : `(${r.ceil
 
 /**
  * a ÷ b as throughput: each divided by its own ceiling first when both were measured beside one, so
- * the machine's drift between the two scenarios cancels out.
+ * the machine's drift between the two scenarios cancels out (when they took their turns together,
+ * the ceiling is one and the same run, and this is their req/s in the same seconds).
  */
 function relative(a: Row, b: Row, rep: Report): number {
   const qa = ratio(a, rep).tput;
@@ -342,7 +343,7 @@ export function latestSection(rep: Report): string {
   parts.push('Ceilings: (a) bare Fastify, constant JSON to a form POST; (b) + one SQLite PK SELECT and one UPDATE of a random row among 100k; (c) + one SQLite INSERT. Scenarios are compared with: device authorization → (c); token polls, the refresh grant, UserInfo and introspection → (b); everything else → (a). The RSS ratio compares the server\'s peak RSS with the ceiling\'s.', '');
   parts.push('Server CPU µs/req is the CPU time the server process used over the measured run (all its threads, from /proc) per response, and the CPU ratio is its ceiling\'s over the scenario\'s: the throughput ratio the two would have with the core to themselves. CPU time leaves out the time the machine gave to other work, but not what that work costs a request (shared caches, a slower core), so it moves with the machine too: it is a second view, and the targets are judged by throughput.', '');
   if (rep.scenarios.some((r) => r.paired !== undefined)) {
-    parts.push(`Each scenario's ceiling was measured again in turns with it (its req/s beside the ceiling's letter): both servers warmed up, then ${String(rep.options.turns)} turns each of ${f1(Number(rep.options.duration) / Number(rep.options.turns))} s, alternating, and the scenario's ratios divide by that run rather than by the ceiling rows above, which ran minutes earlier: the machine's drift over the run then moves both sides of a ratio alike. A side's latencies are over all its turns. Comparisons of two scenarios (confidential against public polls, a token with an ID token against one without) divide each by its own ceiling first.`, '');
+    parts.push(`Each scenario's ceiling was measured again in turns with it (its req/s beside the ceiling's letter): both servers warmed up, then ${String(rep.options.turns)} turns each of ${f1(Number(rep.options.duration) / Number(rep.options.turns))} s, alternating, and the scenario's ratios divide by that run rather than by the ceiling rows above, which ran minutes earlier: the machine's drift over the run then moves both sides of a ratio alike. A side's latencies are over all its turns. Two scenarios that a target compares (confidential against public polls, a token with an ID token against one without) took their turns together with one ceiling, the second on a copy of the seeded database, so their comparison is of the same seconds; run apart, each is divided by its own ceiling first.`, '');
   }
   parts.push(mainTable(rep), '');
   const notes = [...Object.values(rep.ceilings), ...rep.scenarios].filter((r): r is Row => r?.note !== undefined || r?.load.exhausted !== undefined);

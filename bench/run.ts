@@ -21,7 +21,7 @@
 //                     [--sqlite-mmap-mb 1024]  (an experiment: memory-mapped reads in the server)
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -391,33 +391,77 @@ function profiled(row: Row, profileName: string, result: LoadResult, profiles: R
   addProfile(row.id, profileName, result, profiles);
 }
 
+/**
+ * Scenarios that a target compares with each other (confidential against public polls, a token
+ * with an ID token against one without) run in turns with each other as well as with one ceiling,
+ * so that the comparison is of the same seconds. The second runs on a copy of the seeded data
+ * directory, since two servers cannot share one.
+ */
+const TOGETHER: [string, string][] = [['poll', 'poll_confidential'], ['token', 'token_openid']];
+
+/** The selected scenarios in order, those of TOGETHER paired when both are selected (and ceilings run beside them). */
+function groups(): ScenarioDef[][] {
+  const out: ScenarioDef[][] = [];
+  const taken = new Set<string>();
+  for (const def of SELECTED) {
+    if (taken.has(def.id)) continue;
+    const mate = args['single-ceilings'] ? undefined : TOGETHER.find(([first]) => first === def.id)?.[1];
+    const second = SELECTED.find((d) => d.id === mate);
+    if (second !== undefined) taken.add(second.id);
+    out.push(second === undefined ? [def] : [def, second]);
+  }
+  return out;
+}
+
+/** A copy of `sd`'s files (its database, its secret) in a directory and on a port of its own. */
+async function copyOf(sd: ServerDir, name: string): Promise<ServerDir> {
+  const copy = await serverDir(name);
+  cpSync(sd.dir, copy.dir, { recursive: true });
+  return copy;
+}
+
 async function scenarios(m: MainData): Promise<{ rows: Row[]; profiles: Report['profiles'] }> {
   const rows: Row[] = [];
   const profiles: Report['profiles'] = [];
-  for (const def of SELECTED) {
+  let twin: ServerDir | undefined;
+  for (const group of groups()) {
+    const first = group[0];
+    if (first === undefined) continue;
     // Its ceiling again, in turns with it (load.ts runInterleaved): the machine's drift then moves
     // both sides of the ratio alike.
-    const beside = args['single-ceilings'] ? undefined : await startCeiling(KIND_OF[def.ceiling]);
-    // A fresh server process per scenario: its peak RSS is this scenario's, like each ceiling's.
-    const profileName = args.profile && PROFILED.has(def.id) ? `server-${def.id}` : undefined;
-    const child = await startServer(m.sd, profileName === undefined ? {} : { profileName });
-    log(`${def.id} (server pid ${child.pid}${profileName === undefined ? '' : ', profiling'})`);
-    const made = def.make(m);
-    let result: LoadResult;
+    const beside = args['single-ceilings'] ? undefined : await startCeiling(KIND_OF[first.ceiling]);
+    // Copied once, while no server runs on the original: a group's two servers then start from the
+    // same database (the codes each polls or redeems are its own).
+    if (group.length > 1) twin ??= await copyOf(m.sd, 'main-copy');
+    const runs: { def: ScenarioDef; sd: ServerDir; child: Child; profileName?: string; made: ReturnType<ScenarioDef['make']> }[] = [];
+    for (const [i, def] of group.entries()) {
+      const sd = i === 0 || twin === undefined ? m.sd : twin;
+      // A fresh server process per scenario: its peak RSS is this scenario's, like each ceiling's.
+      const profileName = args.profile && PROFILED.has(def.id) ? `server-${def.id}` : undefined;
+      const child = await startServer(sd, profileName === undefined ? {} : { profileName });
+      log(`${def.id} (server pid ${child.pid}${profileName === undefined ? '' : ', profiling'})`);
+      runs.push({ def, sd, child, ...(profileName === undefined ? {} : { profileName }), made: def.make(m) });
+    }
+    let results: LoadResult[];
     let paired: LoadResult | undefined;
     if (beside === undefined) {
-      result = await load(child, m.sd.port, made.requests);
+      results = [];
+      for (const r of runs) results.push(await load(r.child, r.sd.port, r.made.requests));
     } else {
-      [paired, result] = await interleaved([[beside.child, beside.port, S.ceiling()], [child, m.sd.port, made.requests]]) as [LoadResult, LoadResult];
+      [paired, ...results] = await interleaved([[beside.child, beside.port, S.ceiling()], ...runs.map((r) => [r.child, r.sd.port, r.made.requests] as [Child, number, ConnectionRequests])]);
       await beside.stop();
-      log(`  its ceiling in turns with it: ${ceilingNote(paired)}`);
+      log(`  ${group.length > 1 ? `${group.map((d) => d.id).join(' and ')} in turns with each other and their` : 'its'} ceiling: ${ceilingNote(paired as LoadResult)}`);
     }
-    await stopServer(child, def.id);
-    const row: Row = { id: def.id, label: def.label, ceiling: def.ceiling, load: result, ...(paired === undefined ? {} : { paired }), ...made.after?.(result) };
-    if (profileName !== undefined) profiled(row, profileName, result, profiles);
-    rows.push(row);
-    log(`  ${Math.round(result.reqPerSec)} req/s, p50 ${result.p50} ms, p90 ${result.p90} ms, p99 ${result.p99} ms, max ${result.max} ms, ${result.peakRssMb.toFixed(1)} MB${cpuNote(result)}; ${JSON.stringify(result.mix)}`);
-    if (result.errors > 0) problems.push(`${def.id}: ${result.errors} connection errors (${result.timeouts} timeouts)`);
+    for (const [i, r] of runs.entries()) {
+      const result = results[i];
+      if (result === undefined) throw new Error(`${r.def.id}: no result`);
+      await stopServer(r.child, r.def.id);
+      const row: Row = { id: r.def.id, label: r.def.label, ceiling: r.def.ceiling, load: result, ...(paired === undefined ? {} : { paired }), ...r.made.after?.(result) };
+      if (r.profileName !== undefined) profiled(row, r.profileName, result, profiles);
+      rows.push(row);
+      log(`  ${r.def.id}: ${Math.round(result.reqPerSec)} req/s, p50 ${result.p50} ms, p90 ${result.p90} ms, p99 ${result.p99} ms, max ${result.max} ms, ${result.peakRssMb.toFixed(1)} MB${cpuNote(result)}; ${JSON.stringify(result.mix)}`);
+      if (result.errors > 0) problems.push(`${r.def.id}: ${result.errors} connection errors (${result.timeouts} timeouts)`);
+    }
   }
   return { rows, profiles };
 }
