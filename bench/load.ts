@@ -183,7 +183,8 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
 /**
  * Several servers measured in turns. After every side's warm-up, `turns` rounds give each side
  * `duration / turns` seconds of load in turn, so that a machine whose speed drifts over seconds or
- * minutes (other work on a shared host) slows every side alike, not only the one that ran then.
+ * minutes (other work on a shared host) slows every side alike, not only the one that ran then;
+ * every other round runs the sides in reverse order.
  * Each side's result adds up its turns; its CPU runs from the start of its first turn to the end of
  * the last round, so that work it leaves over for the others' turns (a checkpoint, a collection)
  * still counts as its own. When a side's one-shot pool runs dry, that round is the last.
@@ -195,7 +196,10 @@ export async function runInterleaved(sides: LoadOptions[], turns: number): Promi
   try {
     for (const o of sides) if (o.warmup > 0) await once(o, o.warmup);
     for (let round = 0; round < turns && !runs.some((r) => r.at(-1)?.exhausted !== undefined); round++) {
-      for (const [i, o] of sides.entries()) {
+      // Every other round in reverse, so that no side always comes right after the same other.
+      const order = round % 2 === 0 ? [...sides.keys()] : [...sides.keys()].reverse();
+      for (const i of order) {
+        const o = sides[i] as LoadOptions;
         if (round === 0) cpuStart[i] = cpuSeconds(o.pid);
         runs[i]?.push(await measured(o, o.duration / turns));
       }

@@ -394,8 +394,8 @@ function profiled(row: Row, profileName: string, result: LoadResult, profiles: R
 /**
  * Scenarios that a target compares with each other (confidential against public polls, a token
  * with an ID token against one without) run in turns with each other as well as with one ceiling,
- * so that the comparison is of the same seconds. The second runs on a copy of the seeded data
- * directory, since two servers cannot share one.
+ * so that the comparison is of the same seconds. Two servers cannot share a data directory, so each
+ * runs on a copy of the seeded one: the original and a fresh copy measured ~5 % apart.
  */
 const TOGETHER: [string, string][] = [['poll', 'poll_confidential'], ['token', 'token_openid']];
 
@@ -417,13 +417,15 @@ function groups(): ScenarioDef[][] {
 async function copyOf(sd: ServerDir, name: string): Promise<ServerDir> {
   const copy = await serverDir(name);
   cpSync(sd.dir, copy.dir, { recursive: true });
+  // The copy's pages written back now, not by the kernel while the copy is being measured.
+  execFileSync('sync');
   return copy;
 }
 
 async function scenarios(m: MainData): Promise<{ rows: Row[]; profiles: Report['profiles'] }> {
   const rows: Row[] = [];
   const profiles: Report['profiles'] = [];
-  let twin: ServerDir | undefined;
+  let copies: ServerDir[] | undefined;
   for (const group of groups()) {
     const first = group[0];
     if (first === undefined) continue;
@@ -432,10 +434,10 @@ async function scenarios(m: MainData): Promise<{ rows: Row[]; profiles: Report['
     const beside = args['single-ceilings'] ? undefined : await startCeiling(KIND_OF[first.ceiling]);
     // Copied once, while no server runs on the original: a group's two servers then start from the
     // same database (the codes each polls or redeems are its own).
-    if (group.length > 1) twin ??= await copyOf(m.sd, 'main-copy');
+    if (group.length > 1) copies ??= [await copyOf(m.sd, 'main-copy-1'), await copyOf(m.sd, 'main-copy-2')];
     const runs: { def: ScenarioDef; sd: ServerDir; child: Child; profileName?: string; made: ReturnType<ScenarioDef['make']> }[] = [];
     for (const [i, def] of group.entries()) {
-      const sd = i === 0 || twin === undefined ? m.sd : twin;
+      const sd = group.length > 1 ? (copies?.[i] ?? m.sd) : m.sd;
       // A fresh server process per scenario: its peak RSS is this scenario's, like each ceiling's.
       const profileName = args.profile && PROFILED.has(def.id) ? `server-${def.id}` : undefined;
       const child = await startServer(sd, profileName === undefined ? {} : { profileName });

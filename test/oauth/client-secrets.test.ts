@@ -97,3 +97,16 @@ test('concurrent wrong passwords for one account: at most the account budget is 
   assert.equal(answers.filter((r) => r.statusCode === 400).length, 4, answers.map((r) => r.statusCode).join(','));
   assert.equal(answers.filter((r) => r.statusCode === 429).length, 16);
 });
+
+test('Basic credentials are form-urlencoded (RFC 6749 §2.3.1): escapes are decoded, and a part without one is taken as it is', async (t) => {
+  const h = await build(t);
+  const { client, secret } = await h.confidentialClient();
+  const raw = (id: string, pass: string) => `Basic ${Buffer.from(`${id}:${pass}`).toString('base64')}`;
+  // The id with every character escaped reads as the id itself.
+  const escaped = Buffer.from(client.clientId).toString('hex').replace(/../g, '%$&');
+  assertOAuthError(await token(h, poll, { authorization: raw(escaped, secret) }), 400, 'invalid_grant');
+  assertOAuthError(await token(h, poll, { authorization: raw(client.clientId, secret) }), 400, 'invalid_grant');
+  // A '+' is a space, so the secret with one appended is another secret; a bad escape is malformed.
+  assertOAuthError(await token(h, poll, { authorization: raw(client.clientId, `${secret}+`) }), 401, 'invalid_client');
+  assertOAuthError(await token(h, poll, { authorization: raw(`${client.clientId}%E0%A4%A`, secret) }), 401, 'invalid_client');
+});

@@ -3,7 +3,9 @@ import type { FastifyRequest } from 'fastify';
 import type { ClientCredentials } from '../../core/client-auth.ts';
 import { CoreError } from '../../core/errors.ts';
 
+/** A Basic credential part, form-urlencoded; most ids and secrets have nothing encoded and come back as they are. */
 function formDecode(part: string): string {
+  if (!part.includes('%') && !part.includes('+')) return part;
   return decodeURIComponent(part.replace(/\+/g, ' '));
 }
 
