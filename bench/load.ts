@@ -1,5 +1,6 @@
-// The load generator: one autocannon run against one server process, with per-connection request
-// generators, an answer mix taken from every response body, and the server's peak RSS.
+// The load generator: autocannon against one server process, or against several in turns
+// (runInterleaved), with per-connection request generators, an answer mix taken from every response
+// body, the server's CPU time and its peak RSS.
 import autocannon from 'autocannon';
 import { cpuSeconds, sampleRss } from './procs.ts';
 
@@ -70,7 +71,7 @@ export function counted(ctl: LoadControl, reqs: Req[]): Req[] {
 
 /**
  * One autocannon run as it comes before aggregation (`skipAggregateResult`): its latency histogram
- * is still whole, so that the runs of one server's turns can be merged exactly (`aggregate`).
+ * is still whole, so that the runs of one server's turns can be merged exactly (`result`).
  */
 interface RawRun extends Record<'1xx' | '2xx' | '3xx' | '4xx' | '5xx', number> { start: Date; finish: Date }
 
