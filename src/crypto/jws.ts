@@ -17,10 +17,9 @@ const ES256_PART = 32;
 /** `header.payload.signature`, signed by `privateKey` (an ES256 or RS256 key, as `alg` says). */
 export async function signCompact(alg: KeyAlg, privateKey: KeyObject, header: object, payload: object): Promise<string> {
   const input = `${base64urlJson(header)}.${base64urlJson(payload)}`;
+  const data = Buffer.from(input);
   // SHA-256 both ways; an RSA key signs with PKCS #1 v1.5 (RS256) unless told otherwise.
-  const signature = alg === 'ES256'
-    ? derToJose(sign('sha256', Buffer.from(input), privateKey), ES256_PART)
-    : await signAsync('sha256', Buffer.from(input), privateKey);
+  const signature = alg === 'ES256' ? derToJose(sign('sha256', data, privateKey), ES256_PART) : await signAsync('sha256', data, privateKey);
   return `${input}.${signature.toString('base64url')}`;
 }
 
