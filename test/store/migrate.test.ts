@@ -103,6 +103,38 @@ test('a SQLite database at 008 upgraded through 009 keeps its device authorizati
   assert.deepEqual([decided?.approverContext, decided?.reportedAt], [approver, NOW + 3]);
 });
 
+test('a SQLite database at 015 upgraded through 016 keeps its device authorizations, unkeyed, and finds and polls them by their hashes', async (t) => {
+  const NOW = Date.UTC(2026, 0, 1);
+  const file = path.join(tempDir(t), 'at-015.db');
+  const envId = '0b9f5a5e-6a43-4cf5-9a34-0f5d7f3c1a16';
+  const ids = ['01940000-0000-7000-8000-000000000161', '01940000-0000-7000-8000-000000000162'];
+  const hashes = ['c'.repeat(64), 'd'.repeat(64)];
+  const db = new Database(file);
+  try {
+    assert.deepEqual(migrate(db, NOW, migrationsUpTo(t, 'sqlite', 15)), Array.from({ length: 15 }, (_, i) => i + 1));
+    db.prepare('INSERT INTO environments (id, name, company_id, created_at) VALUES (?, ?, ?, ?)').run(envId, 'default', envId, NOW);
+    for (const [i, id] of ids.entries()) {
+      db.prepare(`INSERT INTO device_authorizations (id, env_id, client_id, device_code_hash, user_code_hash, scope, status, expires_at,
+        interval, last_polled_at, user_id, created_at, decided_at, request_user_agent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(id, envId, 'tv', hashes[i], `${i}`.repeat(64), 'openid', 'pending', NOW + 600_000, 5, null, null, NOW, null, 'TV/1.0');
+    }
+    assert.deepEqual(migrate(db, NOW + 1), migrationsAfter('sqlite', 15));
+    // Each row kept its rowid, negated: no key is negative.
+    assert.deepEqual(db.prepare('SELECT rowid AS r FROM device_authorizations ORDER BY id').pluck().all(), [-1, -2]);
+  } finally {
+    db.close();
+  }
+  const store = new SqliteStore({ file, now: NOW + 2 });
+  t.after(() => store.close());
+  const as = { envId, clientId: 'tv', slowDownStep: 5, now: NOW + 1000 };
+  for (const [i, hash] of hashes.entries()) {
+    const device = await store.deviceAuthorizations.getByDeviceCodeHash(hash);
+    assert.deepEqual([device?.id, device?.status, device?.requestContext?.userAgent], [ids[i], 'pending', 'TV/1.0']);
+    assert.equal((await store.deviceAuthorizations.poll(hash, as))?.recorded, true);
+    assert.equal((await store.deviceAuthorizations.get(envId, ids[i] ?? ''))?.lastPolledAt, NOW + 1000);
+  }
+});
+
 test('a SQLite database at 012 upgraded through 013 keeps its users as password users and its environments with password sign-in on', async (t) => {
   const NOW = Date.UTC(2026, 0, 1);
   const file = path.join(tempDir(t), 'at-012.db');

@@ -5,10 +5,11 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import Database from 'better-sqlite3';
+import { rowKey } from '../../src/store/sqlite/device-authorizations.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { tempDir } from '../helpers/build.ts';
 import { storeContract } from './contract/index.ts';
-import { NOW } from './contract/fixtures.ts';
+import { basics, device, NOW } from './contract/fixtures.ts';
 
 const ran = new Set<string>();
 
@@ -62,4 +63,26 @@ test('query plans: no statement of the store scans a table that grows with traff
     }
   }
   assert.deepEqual(scans, []);
+});
+
+test('a device authorization is keyed by its hash: its rowid is the hash\'s first 52 bits, and an unkeyed row (a negative rowid) is still found', async (t) => {
+  const file = path.join(tempDir(t), 'keyed.db');
+  const store = new SqliteStore({ file, now: NOW });
+  t.after(() => store.close());
+  const b = await basics(store);
+  const [keyed, older] = [device(b.env.id, b.client.clientId), device(b.env.id, b.client.clientId)];
+  for (const d of [keyed, older]) assert.equal(await store.deviceAuthorizations.insert(d), 'ok');
+  const db = new Database(file);
+  t.after(() => db.close());
+  const rowid = (id: string) => (db.prepare('SELECT rowid AS r FROM device_authorizations WHERE id = ?').get(id) as { r: number }).r;
+  assert.equal(rowid(keyed.id), Number.parseInt(keyed.deviceCodeHash.slice(0, 13), 16));
+  assert.equal(rowid(keyed.id), rowKey(keyed.deviceCodeHash));
+  // A row from before rowids were keys, as the migration left it.
+  db.prepare('UPDATE device_authorizations SET rowid = -7 WHERE id = ?').run(older.id);
+  const as = { envId: b.env.id, clientId: b.client.clientId, slowDownStep: 5, now: NOW + 1000 };
+  for (const d of [keyed, older]) {
+    assert.deepEqual(await store.deviceAuthorizations.getByDeviceCodeHash(d.deviceCodeHash), d);
+    assert.deepEqual(await store.deviceAuthorizations.poll(d.deviceCodeHash, as), { device: d, recorded: true });
+  }
+  assert.equal((await store.deviceAuthorizations.get(b.env.id, older.id))?.lastPolledAt, NOW + 1000, 'recorded by the rowid it has');
 });

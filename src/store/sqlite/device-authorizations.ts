@@ -6,7 +6,7 @@ import {
 import { appendAudit, audited } from './audit.ts';
 import { insertGrant } from './grants.ts';
 import { isUniqueViolation, type SqliteDb } from './db.ts';
-import { authenticationColumns, contextColumns, decisionColumns, toDevice } from '../rows.ts';
+import { authenticationColumns, contextColumns, decisionColumns, toDevice, type Row } from '../rows.ts';
 
 /** SQLite's boolean. */
 export const bit = (b: boolean): number => (b ? 1 : 0);
@@ -15,6 +15,21 @@ export const bit = (b: boolean): number => (b ? 1 : 0);
 export const DECISION_SET = `approver_address = ?, approver_user_agent = ?, approver_country = ?, approver_asn = ?, approver_network = ?,
   location_mismatch = ?, reported_at = ?`;
 
+/**
+ * A device authorization's rowid: the first 52 bits of its device code's hash (13 hex digits, exact
+ * in a JavaScript number). A poll then finds its row in one descent of the table, where a lookup by
+ * the hash descends the hash's index first and then the table: one random page fewer for every poll
+ * once the table outgrows SQLite's page cache (bench/RESULTS.md). The hash is compared as well. A row
+ * that is not keyed (written before rowids were keys, or whose key another row held) has a negative
+ * rowid and is found through the hash's partial index, which holds only such rows
+ * (migrations/sqlite/016_device_code_keys.sql).
+ */
+export function rowKey(deviceCodeHash: string): number | null {
+  const key = Number(`0x${deviceCodeHash.slice(0, 13)}`);
+  return Number.isNaN(key) ? null : key;
+}
+
+const isRowidConflict = (err: unknown): boolean => err instanceof Error && 'code' in err && err.code === 'SQLITE_CONSTRAINT_ROWID';
 
 export class SqliteDeviceAuthorizations implements DeviceAuthorizationStore {
   readonly #db: SqliteDb;
@@ -25,27 +40,44 @@ export class SqliteDeviceAuthorizations implements DeviceAuthorizationStore {
 
   // The two hot writes are group-committed (SqliteDb.grouped): one commit per event-loop turn.
   insert(d: DeviceAuthorization, audit?: AuditOf<DeviceAuthorization>): Promise<InsertDeviceResult> {
-    const write = () => {
-      this.#db.run(`INSERT INTO device_authorizations (id, env_id, client_id, device_code_hash, user_code_hash, scope, status,
+    const write = (rowid: number) => {
+      this.#db.run(`INSERT INTO device_authorizations (rowid, id, env_id, client_id, device_code_hash, user_code_hash, scope, status,
         expires_at, interval, last_polled_at, user_id, created_at, decided_at, source_network,
         request_address, request_user_agent, request_country, request_asn, request_network)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      d.id, d.envId, d.clientId, d.deviceCodeHash, d.userCodeHash, d.scope, d.status, d.expiresAt, d.interval,
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      rowid, d.id, d.envId, d.clientId, d.deviceCodeHash, d.userCodeHash, d.scope, d.status, d.expiresAt, d.interval,
       d.lastPolledAt, d.userId, d.createdAt, d.decidedAt, d.sourceNetwork, ...contextColumns(d.requestContext));
       if (audit) appendAudit(this.#db, audit(d));
     };
     // In the group's transaction; with events, in a savepoint of it, so the row and its events
     // are kept or rolled back together.
-    return this.#db.grouped((): InsertDeviceResult => {
+    const attempt = (rowid: number): InsertDeviceResult => {
       try {
-        if (audit) this.#db.atomically(write);
-        else write();
+        if (audit) this.#db.atomically(() => { write(rowid); });
+        else write(rowid);
         return 'ok';
       } catch (err) {
         if (isUniqueViolation(err) && err.message.includes('device_live_user_code')) return 'user_code_taken';
         throw err;
       }
+    };
+    return this.#db.grouped((): InsertDeviceResult => {
+      const key = rowKey(d.deviceCodeHash);
+      if (key === null) return attempt(this.#nextUnkeyed());
+      try {
+        return attempt(key);
+      } catch (err) {
+        // Another row holds the key (two hashes alike in their first 52 bits): this one goes
+        // unkeyed. The same hash is refused, as a unique index would.
+        if (!isRowidConflict(err) || this.#db.get('SELECT 1 FROM device_authorizations WHERE rowid = ? AND device_code_hash = ?', key, d.deviceCodeHash)) throw err;
+        return attempt(this.#nextUnkeyed());
+      }
     });
+  }
+
+  /** A negative rowid no row has: unkeyed rows count down from -1. */
+  #nextUnkeyed(): number {
+    return Number(this.#db.get('SELECT coalesce(min(rowid), 0) - 1 AS next FROM device_authorizations WHERE rowid < 0')?.next);
   }
 
   get(envId: string, id: string): Promise<DeviceAuthorization | undefined> {
@@ -53,7 +85,17 @@ export class SqliteDeviceAuthorizations implements DeviceAuthorizationStore {
   }
 
   getByDeviceCodeHash(hash: string): Promise<DeviceAuthorization | undefined> {
-    return this.#db.async(() => this.#db.one(toDevice, 'SELECT * FROM device_authorizations WHERE device_code_hash = ?', hash));
+    return this.#db.async(() => {
+      const row = this.#byHash(hash);
+      return row === undefined ? undefined : toDevice(row);
+    });
+  }
+
+  /** The row of a device code's hash, with its rowid: by its key, else (an unkeyed row) by the hash's partial index. */
+  #byHash(hash: string): Row | undefined {
+    const key = rowKey(hash);
+    return (key === null ? undefined : this.#db.get('SELECT rowid AS row_id, * FROM device_authorizations WHERE rowid = ? AND device_code_hash = ?', key, hash))
+      ?? this.#db.get('SELECT rowid AS row_id, * FROM device_authorizations WHERE device_code_hash = ? AND rowid < 0', hash);
   }
 
   getByUserCodeHash(envId: string, hash: string): Promise<DeviceAuthorization | undefined> {
@@ -68,12 +110,11 @@ export class SqliteDeviceAuthorizations implements DeviceAuthorizationStore {
       now, interval, id, expectedLastPolledAt) === 1);
   }
 
-  // The read brings the row's rowid, and the poll is recorded by it (the id still checked, against a
-  // rowid that a swept row left free): the UPDATE then reaches the row through the table's own key,
-  // in the page the read has just brought in. By id it went through the id index first, one more
-  // random page once the table outgrows the cache (bench/RESULTS.md, a million codes).
+  // The read finds the row by its key (rowKey) and brings its rowid, and the poll is recorded by it
+  // (the id still checked, against a rowid that a swept row left free): the UPDATE then reaches the
+  // row through the table's own key, in the page the read has just brought in.
   async poll(hash: string, attempt: PollAttempt): Promise<PollRead | undefined> {
-    const row = await this.#db.async(() => this.#db.get('SELECT rowid AS row_id, * FROM device_authorizations WHERE device_code_hash = ?', hash));
+    const row = await this.#db.async(() => this.#byHash(hash));
     if (!row) return undefined;
     const device = toDevice(row);
     const due = device.envId === attempt.envId && device.clientId === attempt.clientId && device.status === 'pending' && attempt.now < device.expiresAt;

@@ -80,6 +80,28 @@ export function deviceContract(open: OpenStores): void {
     assert.deepEqual(await polls.get(env.id, d.id), approved);
   });
 
+  test('device authorizations: codes whose hashes begin alike are each inserted, found and polled as themselves', async (t) => {
+    const store = await one(open, t);
+    const b = await basics(store);
+    // SQLite keys a row by the first 13 hex digits of its device code's hash; the second of these
+    // finds its key taken, goes unkeyed and is found through the hash's partial index instead.
+    const prefix = hash().slice(0, 20);
+    const [first, second] = [1, 2].map(() => device(b.env.id, b.client.clientId, { deviceCodeHash: prefix + hash().slice(20) }));
+    assert.ok(first && second);
+    for (const d of [first, second]) assert.equal(await store.deviceAuthorizations.insert(d), 'ok');
+    const as = { envId: b.env.id, clientId: b.client.clientId, slowDownStep: 5, now: NOW + 1000 };
+    for (const d of [first, second]) {
+      assert.deepEqual(await store.deviceAuthorizations.getByDeviceCodeHash(d.deviceCodeHash), d);
+      assert.deepEqual(await store.deviceAuthorizations.poll(d.deviceCodeHash, as), { device: d, recorded: true });
+      assert.equal((await store.deviceAuthorizations.get(b.env.id, d.id))?.lastPolledAt, NOW + 1000);
+    }
+    assert.equal(await store.deviceAuthorizations.poll(prefix + hash().slice(20), as), undefined, 'a third hash with the same beginning is unknown');
+    for (const d of [first, second]) {
+      assert.equal(await store.deviceAuthorizations.insert({ ...device(b.env.id, b.client.clientId), deviceCodeHash: d.deviceCodeHash })
+        .then(() => 'inserted', () => 'refused'), 'refused', 'a device code hash is still unique');
+    }
+  });
+
   test('device authorizations: decide only while pending and unexpired; consume only while approved and unexpired', async (t) => {
     const store = await one(open, t);
     const { env, client, user, device: d } = await pendingDevice(store);
