@@ -24,7 +24,7 @@ export const DECISION_SET = `approver_address = ?, approver_user_agent = ?, appr
  * rowid and is found through the hash's partial index, which holds only such rows
  * (migrations/sqlite/016_device_code_keys.sql).
  */
-export function rowKey(deviceCodeHash: string): number | null {
+function rowKey(deviceCodeHash: string): number | null {
   const key = Number(`0x${deviceCodeHash.slice(0, 13)}`);
   return Number.isNaN(key) ? null : key;
 }
