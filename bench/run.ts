@@ -425,19 +425,19 @@ async function copyOf(sd: ServerDir, name: string): Promise<ServerDir> {
 async function scenarios(m: MainData): Promise<{ rows: Row[]; profiles: Report['profiles'] }> {
   const rows: Row[] = [];
   const profiles: Report['profiles'] = [];
-  let copies: ServerDir[] | undefined;
   for (const group of groups()) {
     const first = group[0];
     if (first === undefined) continue;
     // Its ceiling again, in turns with it (load.ts runInterleaved): the machine's drift then moves
     // both sides of the ratio alike.
     const beside = args['single-ceilings'] ? undefined : await startCeiling(KIND_OF[first.ceiling]);
-    // Copied once, while no server runs on the original: a group's two servers then start from the
-    // same database (the codes each polls or redeems are its own).
-    if (group.length > 1) copies ??= [await copyOf(m.sd, 'main-copy-1'), await copyOf(m.sd, 'main-copy-2')];
+    // A pair's two servers each start from a fresh copy of the seeded database, made while no
+    // server runs on the original (the codes each polls or redeems are its own).
+    const copies: ServerDir[] = [];
+    if (group.length > 1) for (const def of group) copies.push(await copyOf(m.sd, `${def.id}-copy`));
     const runs: { def: ScenarioDef; sd: ServerDir; child: Child; profileName?: string; made: ReturnType<ScenarioDef['make']> }[] = [];
     for (const [i, def] of group.entries()) {
-      const sd = group.length > 1 ? (copies?.[i] ?? m.sd) : m.sd;
+      const sd = copies[i] ?? m.sd;
       // A fresh server process per scenario: its peak RSS is this scenario's, like each ceiling's.
       const profileName = args.profile && PROFILED.has(def.id) ? `server-${def.id}` : undefined;
       const child = await startServer(sd, profileName === undefined ? {} : { profileName });
@@ -458,6 +458,7 @@ async function scenarios(m: MainData): Promise<{ rows: Row[]; profiles: Report['
       const result = results[i];
       if (result === undefined) throw new Error(`${r.def.id}: no result`);
       await stopServer(r.child, r.def.id);
+      if (r.sd !== m.sd) rmSync(r.sd.dir, { recursive: true, force: true });
       const row: Row = { id: r.def.id, label: r.def.label, ceiling: r.def.ceiling, load: result, ...(paired === undefined ? {} : { paired }), ...r.made.after?.(result) };
       if (r.profileName !== undefined) profiled(row, r.profileName, result, profiles);
       rows.push(row);

@@ -10,9 +10,16 @@ import { alignSidecarModes, createPrivateFile, ensurePrivateDir } from './privat
 /** Pages of WAL after which a commit checkpoints (4 KiB pages: ~40 MB). */
 export const WAL_AUTOCHECKPOINT_PAGES = 10_000;
 
+const errorCode = (err: unknown): unknown => (err instanceof Error && 'code' in err ? err.code : undefined);
+
 export function isUniqueViolation(err: unknown): err is Error {
-  const code = err instanceof Error && 'code' in err ? err.code : undefined;
+  const code = errorCode(err);
   return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+/** An INSERT gave a rowid that another row of the table has. */
+export function isRowidConflict(err: unknown): err is Error {
+  return errorCode(err) === 'SQLITE_CONSTRAINT_ROWID';
 }
 
 interface Queued {

@@ -5,7 +5,7 @@ import {
 } from '../store.ts';
 import { appendAudit, audited } from './audit.ts';
 import { insertGrant } from './grants.ts';
-import { isUniqueViolation, type SqliteDb } from './db.ts';
+import { isRowidConflict, isUniqueViolation, type SqliteDb } from './db.ts';
 import { authenticationColumns, contextColumns, decisionColumns, toDevice, type Row } from '../rows.ts';
 
 /** SQLite's boolean. */
@@ -28,8 +28,6 @@ function rowKey(deviceCodeHash: string): number | null {
   const key = Number(`0x${deviceCodeHash.slice(0, 13)}`);
   return Number.isNaN(key) ? null : key;
 }
-
-const isRowidConflict = (err: unknown): boolean => err instanceof Error && 'code' in err && err.code === 'SQLITE_CONSTRAINT_ROWID';
 
 export class SqliteDeviceAuthorizations implements DeviceAuthorizationStore {
   readonly #db: SqliteDb;
