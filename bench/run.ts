@@ -31,6 +31,7 @@ import { loadConfig } from '../src/config.ts';
 import { CEILING_KINDS } from './ceiling.ts';
 import { cpuUsPerRequest, runInterleaved, runLoad, type ConnectionRequests, type LoadResult } from './load.ts';
 import { freePort } from '../scripts/net.ts';
+import { count, positive } from './args.ts';
 import { buildImage } from './image.ts';
 import { pinLoadGenerator, SERVER_CPU, spawnNode, TASKSET, waitReady, type Child } from './procs.ts';
 import { summarise } from './profile.ts';
@@ -84,25 +85,19 @@ const { values: args } = parseArgs({
   strict: true,
 });
 
-function positive(name: string, v: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name}: expected a positive number, got ${v}`);
-  return n;
-}
-
 const duration = positive('duration', args.duration);
-const connections = Math.round(positive('connections', args.connections));
+const connections = count('connections', args.connections);
 const warmup = Number(args.warmup);
-const turns = Math.round(positive('turns', args.turns));
-const liveCodes = Math.round(positive('codes', args.codes));
-const growthSizes = args.growth.split(',').filter(Boolean).map((s) => Math.round(positive('growth', s))).sort((a, b) => a - b);
-const growthRounds = Math.round(positive('growth-rounds', args['growth-rounds']));
+const turns = count('turns', args.turns);
+const liveCodes = count('codes', args.codes);
+const growthSizes = args.growth.split(',').filter(Boolean).map((s) => count('growth', s)).sort((a, b) => a - b);
+const growthRounds = count('growth-rounds', args['growth-rounds']);
 const sweepDuration = positive('sweep-duration', args['sweep-duration']);
 const sweepWarp = positive('sweep-warp', args['sweep-warp']);
 const sqliteCacheMb = Number(args['sqlite-cache-mb']);
 const sqliteMmapMb = Number(args['sqlite-mmap-mb']);
 const poolRate = positive('pool-rate', args['pool-rate']);
-const pgPoolSize = Math.round(positive('pg-pool-size', args['pg-pool-size']));
+const pgPoolSize = count('pg-pool-size', args['pg-pool-size']);
 const phaseList = (name: string, v: string): Phase[] => {
   const list = v.split(',').map((x) => x.trim()).filter(Boolean) as Phase[];
   for (const p of list) if (!PHASES.includes(p)) throw new Error(`--${name}: unknown phase ${p} (${PHASES.join(', ')})`);

@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.ts';
 import { SLOW_DOWN_STEP_SECONDS } from '../src/core/device-flow.ts';
 import { openServices, type Services } from '../src/services.ts';
+import { count, positive } from './args.ts';
 import { Seeder } from './seed.ts';
 
 const { values: args } = parseArgs({
@@ -25,14 +26,9 @@ const { values: args } = parseArgs({
     batch: { type: 'string', default: '50' },
   },
 });
-const count = (name: string, value: string): number => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive whole number, not ${value}`);
-  return n;
-};
 const sizes = args.sizes.split(',').map((s) => count('sizes', s.trim()));
 const rounds = count('rounds', args.rounds);
-const seconds = count('seconds', args.seconds);
+const seconds = positive('seconds', args.seconds);
 const batch = count('batch', args.batch);
 
 interface Size { codes: number; services: Services; envId: string; clientId: string; hashes: string[]; turns: { us: number; wallUs: number }[] }
